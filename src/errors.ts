@@ -1,0 +1,69 @@
+// One error type for everything that goes wrong between postern and a backend.
+// Each code maps to the HTTP status the client sees (DESIGN.md, "HTTP answers
+// of the gateway itself"); the detail goes to the error log, never to the client.
+
+export const STATUS_BY_CODE = {
+  BACKEND_UNREACHABLE: 502, // refused, reset or closed before a response
+  BACKEND_MALFORMED: 502, // the backend answered something that is not its protocol
+  BACKEND_CONNECT_TIMEOUT: 504,
+  BACKEND_FIRST_BYTE_TIMEOUT: 504,
+  BACKEND_IDLE_TIMEOUT: 504,
+  BACKEND_OVERLOADED: 503, // the backend said so, or postern's queue for it is full
+  BODY_TOO_LARGE: 413,
+  HEADERS_TOO_LARGE: 431,
+  URI_TOO_LONG: 414,
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+const REASON: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  /** Seconds, for 503 answers: sent as Retry-After. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; retryAfter?: number }) {
+    super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "GatewayError";
+    this.code = code;
+    this.retryAfter = options?.retryAfter;
+  }
+
+  get status(): number {
+    return STATUS_BY_CODE[this.code];
+  }
+}
+
+export function isGatewayError(err: unknown): err is GatewayError {
+  return err instanceof GatewayError;
+}
+
+/** The page a client sees for an error: status and reason only, no backend internals. */
+export function errorResponse(status: number, retryAfter?: number): Response {
+  const reason = REASON[status] ?? "Error";
+  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
+  if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+  return new Response(`${status} ${reason}\n`, { status, headers });
+}
+
+/** Maps any failure to the client's response; unknown errors are 500. */
+export function responseForError(err: unknown): Response {
+  if (isGatewayError(err)) return errorResponse(err.status, err.retryAfter);
+  return errorResponse(500);
+}

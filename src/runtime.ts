@@ -1,0 +1,70 @@
+// The Runtime interface: the only door from postern's core and gateways to the
+// outside world. Each runtime (runtimes/<name>/) implements it with its own
+// platform calls; everything under src/ and gateways/ sees only this.
+
+import type { Address } from "./address.ts";
+
+export type RuntimeName = "node" | "deno" | "bun" | "workerd";
+
+/** A byte stream in both directions, such as a TCP or unix-socket connection. */
+export interface Duplex {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** Tears the connection down at once; pending reads end, pending writes fail. */
+  close(): void;
+}
+
+export interface SpawnOptions {
+  /** The complete environment of the child: nothing of the host leaks in unless listed here. */
+  env: Record<string, string>;
+  cwd?: string;
+  /** What the child's stdin, stdout and stderr are connected to. */
+  stdin?: "pipe" | "null";
+  stdout?: "pipe" | "null" | "inherit";
+  stderr?: "pipe" | "null" | "inherit";
+}
+
+export interface Subprocess {
+  readonly pid: number;
+  readonly stdin: WritableStream<Uint8Array> | null;
+  readonly stdout: ReadableStream<Uint8Array> | null;
+  readonly stderr: ReadableStream<Uint8Array> | null;
+  /** Resolves with the exit code, or 128 + signal number when a signal ended it. */
+  readonly exited: Promise<number>;
+  kill(signal?: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP"): void;
+}
+
+export interface FileStat {
+  isFile: boolean;
+  isDirectory: boolean;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FileSystem {
+  /** Follows symlinks; resolves null when nothing is there. */
+  stat(path: string): Promise<FileStat | null>;
+  /** The canonical absolute path with every symlink resolved; null when it does not exist. */
+  realpath(path: string): Promise<string | null>;
+  /** The bytes of a file from `start` to `end` inclusive (the whole file when absent). */
+  readStream(path: string, range?: { start: number; end: number }): ReadableStream<Uint8Array>;
+  /** A fresh private directory (for backend sockets); removed by `removeDir`. */
+  makeTempDir(prefix: string): Promise<string>;
+  removeDir(path: string): Promise<void>;
+}
+
+export interface Runtime {
+  readonly name: RuntimeName;
+  /** Opens a stream connection: TCP everywhere, unix sockets where the platform has them. */
+  connect(addr: Address): Promise<Duplex>;
+  /** Starts a process; absent where processes cannot be spawned (workerd). */
+  spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
+  /** The local filesystem; absent where there is none (workerd). */
+  fs?: FileSystem;
+  /** Wall clock for logs, in milliseconds since the epoch. */
+  now(): number;
+  /** Writes one line to the access log (stdout). */
+  logAccess(line: string): void;
+  /** Writes one line to the error log (stderr). */
+  logError(line: string): void;
+}
