@@ -24,7 +24,7 @@ export function parseAddress(text: string): Address {
     );
   }
   const port = Number(match[3]);
-  if (port < 1 || port > 65535) throw new AddressError(`port out of range in ${JSON.stringify(text)}`);
+  if (port > 65535) throw new AddressError(`port out of range in ${JSON.stringify(text)}`);
   return { kind: "tcp", host: match[1] ?? match[2]!, port };
 }
 

@@ -61,8 +61,8 @@ export interface Runtime {
   spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
   /** The local filesystem; absent where there is none (workerd). */
   fs?: FileSystem;
-  /** Wall clock for logs, in milliseconds since the epoch. */
-  now(): number;
+  /** A variable of the gateway's own environment (for explicitly allow-listed pass-through only). */
+  getEnv(name: string): string | undefined;
   /** Writes one line to the access log (stdout). */
   logAccess(line: string): void;
   /** Writes one line to the error log (stderr). */

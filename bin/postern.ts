@@ -1,0 +1,156 @@
+// The postern command line (DESIGN.md, "CLI").
+
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, parseConfig, type Config } from "../src/config.ts";
+import { AddressError, parseAddress } from "../src/address.ts";
+import { SchemaError } from "../src/config-schema.ts";
+import { gatewaySchemas } from "../gateways/index.ts";
+import { createApp, serve } from "../runtimes/node/index.ts";
+
+const USAGE = `postern: a web gateway to FastCGI and static backends
+
+Usage:
+  postern serve [--config postern.toml] [--listen ADDR]...
+  postern check [--config postern.toml]
+  postern fastcgi --backend ADDR --root DIR [--index FILE]... [--listen ADDR]...
+  postern --help | --version
+
+ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
+The default config is ./postern.toml; the default listen address 127.0.0.1:8080.
+SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case "--version":
+    case "-v":
+    case "version":
+      process.stdout.write(`postern ${version()}\n`);
+      return 0;
+    case "check": {
+      const { values } = parse(() => parseArgs({ args: rest, options: { config: { type: "string" } } }));
+      const file = values.config ?? "postern.toml";
+      const config = loadConfig(file);
+      process.stdout.write(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"})\n`);
+      return 0;
+    }
+    case "serve": {
+      const { values } = parse(() =>
+        parseArgs({ args: rest, options: { config: { type: "string" }, listen: { type: "string", multiple: true } } }),
+      );
+      const file = values.config ?? "postern.toml";
+      const config = loadConfig(file);
+      return run(withListen(config, values.listen), dirname(resolve(file)));
+    }
+    case "fastcgi": {
+      const { values } = parse(() =>
+        parseArgs({
+          args: rest,
+          options: {
+            backend: { type: "string", multiple: true },
+            root: { type: "string" },
+            index: { type: "string", multiple: true },
+            listen: { type: "string", multiple: true },
+          },
+        }),
+      );
+      if (!values.backend || !values.root) throw new UsageError("fastcgi needs --backend ADDR and --root DIR");
+      const options: Record<string, unknown> = { backend: values.backend, root: values.root };
+      if (values.index) options.index = values.index;
+      const config = quickConfig("fastcgi", options);
+      return run(withListen(config, values.listen), process.cwd());
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+/** Runs parseArgs, turning its complaints into usage errors. */
+function parse<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseConfig(text, file, gatewaySchemas);
+}
+
+/** A one-route config for the quick modes, validated like a file. */
+function quickConfig(gateway: string, options: Record<string, unknown>): Config {
+  const lines = [`[[routes]]`, `gateway = ${JSON.stringify(gateway)}`];
+  for (const [key, value] of Object.entries(options)) lines.push(`${key} = ${JSON.stringify(value)}`);
+  return parseConfig(lines.join("\n"), "command line", gatewaySchemas);
+}
+
+function withListen(config: Config, listen: string[] | undefined): Config {
+  if (!listen) return config;
+  for (const addr of listen) parseAddress(addr);
+  return { ...config, listen };
+}
+
+async function run(config: Config, baseDir: string): Promise<number> {
+  const gateway = createApp(config, baseDir);
+  try {
+    await gateway.ready;
+  } catch (err) {
+    await gateway.close();
+    throw err;
+  }
+  const server = await serve(gateway.app, { listen: config.listen });
+  for (const addr of server.addresses) {
+    const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;
+    process.stdout.write(`postern listening on ${where}\n`);
+  }
+  return new Promise((resolveExit) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
+      void server
+        .close()
+        .then(() => gateway.close())
+        .then(() => resolveExit(0));
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    if (code === 0) setImmediate(() => process.exit(0));
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) process.stderr.write(`postern: ${err.message}\n\n${USAGE}\n`);
+    else if (err instanceof ConfigError || err instanceof AddressError || err instanceof SchemaError) {
+      process.stderr.write(`postern: ${err.message}\n`);
+    } else process.stderr.write(`postern: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  },
+);

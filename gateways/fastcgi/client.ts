@@ -1,0 +1,316 @@
+// A FastCGI Responder request's life (FastCGI spec §6.2): lease a connection,
+// send BEGIN_REQUEST, PARAMS and STDIN, read STDOUT through the CGI response
+// parser, log STDERR, and hand the connection back only when it is clean.
+
+import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
+import { GatewayError, isGatewayError } from "../../src/errors.ts";
+import type { Lease, Upstream } from "../../src/pool.ts";
+import { concatBytes } from "../../src/io/bytes.ts";
+import { ConnectionClosedError, type FcgiConnection, type FcgiEvent, type RequestEvents } from "./connection.ts";
+import { FastCgiProtocolError } from "./errors.ts";
+import { encodeParams } from "./params.ts";
+import {
+  encodeAbortRequest,
+  encodeBeginRequest,
+  encodeStream,
+  encodeStreamEnd,
+  FCGI_KEEP_CONN,
+  ProtocolStatus,
+  RecordType,
+  Role,
+} from "./record.ts";
+
+export interface FcgiTimeouts {
+  /** From the request sent to the first record of the answer. */
+  firstByteMs: number;
+  /** Between two reads once the answer has begun. */
+  idleMs: number;
+}
+
+export interface FcgiRequest {
+  params: Record<string, string>;
+  /** null: no body; bytes: a body already in hand; a stream: sent as it comes, with backpressure. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** HEAD: the answer's body is read and dropped. */
+  head: boolean;
+  signal: AbortSignal | undefined;
+  keepAlive: boolean;
+  timeouts: FcgiTimeouts;
+  maxHeaderBytes: number;
+  logStderr(text: string): void;
+}
+
+/** STDERR kept per request for the log; the rest is counted, not stored. */
+const STDERR_LIMIT = 8 * 1024;
+
+/** Headers a CGI response may not pass to the client: they describe the hop, not the resource. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"]);
+
+/** Sends one request; resolves with the client's Response once the CGI head has arrived. */
+export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiRequest): Promise<Response> {
+  const replayable = !(req.body instanceof ReadableStream);
+  for (let attempt = 0; ; attempt++) {
+    const lease = await upstream.acquire();
+    const reused = lease.conn.served > 0;
+    try {
+      return await exchange(lease, req);
+    } catch (err) {
+      // A kept connection the backend closed while it sat idle fails before
+      // any answer; the request never reached a script, so send it again once.
+      if (reused && replayable && attempt === 0 && err instanceof StaleConnection) continue;
+      throw err instanceof StaleConnection ? err.cause : err;
+    }
+  }
+}
+
+class StaleConnection extends Error {}
+
+async function exchange(lease: Lease<FcgiConnection>, req: FcgiRequest): Promise<Response> {
+  const conn = lease.conn;
+  conn.served++;
+  const events = conn.open();
+  const call = new Call(lease, events, req);
+  try {
+    await conn.write(requestPrelude(events.id, req));
+    if (req.body instanceof ReadableStream) call.sendBody(req.body);
+    return await call.response();
+  } catch (err) {
+    call.abandon();
+    if (!call.answered && conn.served > 1 && err instanceof ConnectionClosedError) {
+      throw new StaleConnection("kept connection was closed", { cause: toGatewayError(err) });
+    }
+    throw toGatewayError(err);
+  }
+}
+
+/** BEGIN_REQUEST, the PARAMS stream, and STDIN when the body is already known (spec §5.1, §5.2). */
+function requestPrelude(id: number, req: FcgiRequest): Uint8Array {
+  const parts = [
+    encodeBeginRequest(id, Role.RESPONDER, req.keepAlive ? FCGI_KEEP_CONN : 0),
+    encodeStream(RecordType.PARAMS, id, encodeParams(Object.entries(req.params))),
+    encodeStreamEnd(RecordType.PARAMS, id),
+  ];
+  if (req.body === null) parts.push(encodeStreamEnd(RecordType.STDIN, id));
+  else if (req.body instanceof Uint8Array) {
+    parts.push(encodeStream(RecordType.STDIN, id, req.body), encodeStreamEnd(RecordType.STDIN, id));
+  }
+  return concatBytes(parts);
+}
+
+function toGatewayError(err: unknown): GatewayError {
+  if (isGatewayError(err)) return err;
+  if (err instanceof FastCgiProtocolError) return new GatewayError("BACKEND_MALFORMED", err.message, { cause: err });
+  const detail = err instanceof Error ? err.message : String(err);
+  return new GatewayError("BACKEND_UNREACHABLE", detail, { cause: err });
+}
+
+/** One request in flight on a leased connection. */
+class Call {
+  readonly #lease: Lease<FcgiConnection>;
+  readonly #events: RequestEvents;
+  readonly #req: FcgiRequest;
+  #bodySent: boolean;
+  #done = false;
+  #stderrBytes = 0;
+  #stderr: Uint8Array[] = [];
+  answered = false;
+  readonly #onAbort = () => this.abandon();
+
+  constructor(lease: Lease<FcgiConnection>, events: RequestEvents, req: FcgiRequest) {
+    this.#lease = lease;
+    this.#events = events;
+    this.#req = req;
+    this.#bodySent = !(req.body instanceof ReadableStream);
+    req.signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** Streams the request body as STDIN records; waits for each write (backpressure). */
+  sendBody(body: ReadableStream<Uint8Array>): void {
+    const conn = this.#lease.conn;
+    const id = this.#events.id;
+    const pipe = async () => {
+      const reader = body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (this.#done) {
+          await reader.cancel();
+          return;
+        }
+        if (value.byteLength > 0) await conn.write(encodeStream(RecordType.STDIN, id, value));
+      }
+      await conn.write(encodeStreamEnd(RecordType.STDIN, id));
+      this.#bodySent = true;
+    };
+    pipe().catch(() => this.abandon());
+  }
+
+  /** Reads until the CGI head is complete and builds the client's Response. */
+  async response(): Promise<Response> {
+    const parser = new CgiResponseParser({ maxHeaderBytes: this.#req.maxHeaderBytes });
+    let head: CgiHead | null = null;
+    let timeoutMs = this.#req.timeouts.firstByteMs;
+    while (head === null) {
+      const event = await this.#next(timeoutMs, "BACKEND_FIRST_BYTE_TIMEOUT");
+      this.answered = true;
+      timeoutMs = this.#req.timeouts.idleMs;
+      if (event.type === "stderr") this.#keepStderr(event.data);
+      else if (event.type === "stdout") head = parser.push(event.data);
+      else {
+        this.#endStatusCheck(event);
+        parser.finish();
+      }
+    }
+    if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI response`);
+    const headers = headToHeaders(head);
+    for (const name of HOP_BY_HOP) headers.delete(name);
+    const init = { status: head.status, statusText: head.statusText, headers };
+    const first = parser.takeRest();
+    const bodyless = this.#req.head || head.status === 204 || head.status === 205 || head.status === 304;
+    if (bodyless) {
+      await this.#drain();
+      return new Response(null, init);
+    }
+    const whole = this.#wholeBody(first);
+    if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, init);
+    return new Response(this.#bodyStream(first), init);
+  }
+
+  /** The body when the answer is already complete in what has been read; no stream needed. */
+  #wholeBody(first: Uint8Array): Uint8Array | undefined {
+    if (!this.#events.ended) return undefined;
+    const parts = first.byteLength > 0 ? [first] : [];
+    for (let event = this.#events.takeQueued(); event; event = this.#events.takeQueued()) {
+      if (event.type === "stdout") parts.push(event.data);
+      else if (event.type === "stderr") this.#keepStderr(event.data);
+      else this.#complete();
+    }
+    return concatBytes(parts);
+  }
+
+  #bodyStream(first: Uint8Array): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          if (first.byteLength > 0) controller.enqueue(first);
+        },
+        pull: async (controller) => {
+          try {
+            for (;;) {
+              const event = await this.#next(this.#req.timeouts.idleMs, "BACKEND_IDLE_TIMEOUT");
+              if (event.type === "stdout") {
+                controller.enqueue(event.data);
+                return;
+              }
+              if (event.type === "stderr") this.#keepStderr(event.data);
+              else {
+                this.#complete();
+                controller.close();
+                return;
+              }
+            }
+          } catch (err) {
+            this.abandon();
+            this.#logFailure(err);
+            controller.error(toGatewayError(err));
+          }
+        },
+        cancel: () => this.abandon(),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** Reads and drops the rest of the answer (HEAD, 204, 304) so the connection stays reusable. */
+  async #drain(): Promise<void> {
+    for (;;) {
+      const event = await this.#next(this.#req.timeouts.idleMs, "BACKEND_IDLE_TIMEOUT");
+      if (event.type === "stderr") this.#keepStderr(event.data);
+      else if (event.type === "end") return this.#complete();
+    }
+  }
+
+  async #next(timeoutMs: number, code: "BACKEND_FIRST_BYTE_TIMEOUT" | "BACKEND_IDLE_TIMEOUT"): Promise<FcgiEvent> {
+    const queued = this.#events.takeQueued();
+    if (queued) return queued;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.abandon();
+        reject(new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#events.next(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** END_REQUEST before a head: the backend's protocol status says why (spec §5.5). */
+  #endStatusCheck(event: Extract<FcgiEvent, { type: "end" }>): void {
+    this.#complete();
+    switch (event.protocolStatus) {
+      case ProtocolStatus.REQUEST_COMPLETE:
+        return;
+      case ProtocolStatus.OVERLOADED:
+      case ProtocolStatus.CANT_MPX_CONN:
+        throw new GatewayError("BACKEND_OVERLOADED", `backend refused the request (protocol status ${event.protocolStatus})`, {
+          retryAfter: 1,
+        });
+      default:
+        throw new GatewayError("BACKEND_MALFORMED", `backend ended the request with protocol status ${event.protocolStatus}`);
+    }
+  }
+
+  #keepStderr(data: Uint8Array): void {
+    if (this.#stderrBytes < STDERR_LIMIT) this.#stderr.push(data.subarray(0, STDERR_LIMIT - this.#stderrBytes));
+    this.#stderrBytes += data.byteLength;
+  }
+
+  #flushStderr(): void {
+    if (this.#stderrBytes === 0) return;
+    let text = new TextDecoder().decode(concatBytes(this.#stderr)).trimEnd();
+    if (this.#stderrBytes > STDERR_LIMIT) text += ` [${this.#stderrBytes - STDERR_LIMIT} more bytes]`;
+    this.#req.logStderr(text);
+    this.#stderr = [];
+    this.#stderrBytes = 0;
+  }
+
+  #logFailure(err: unknown): void {
+    this.#req.logStderr(`response cut short: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /** END_REQUEST read: the connection is reusable if the body went out whole and nothing is left unread. */
+  #complete(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#cleanup();
+    const conn = this.#lease.conn;
+    conn.finish(this.#events);
+    this.#lease.release(this.#req.keepAlive && this.#bodySent && conn.reusable);
+  }
+
+  /** The client went away or the answer failed: stop the request and never reuse a dirty connection. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#cleanup();
+    const conn = this.#lease.conn;
+    if (conn.multiplexed && !conn.broken) {
+      // Other requests share the connection: FCGI_ABORT_REQUEST (spec §5.4)
+      // stops this one and its late records are dropped.
+      conn.finish(this.#events, true);
+      conn.write(encodeAbortRequest(this.#events.id)).catch(() => undefined);
+      this.#lease.release(true);
+      return;
+    }
+    conn.finish(this.#events);
+    this.#lease.release(false);
+  }
+
+  #cleanup(): void {
+    this.#req.signal?.removeEventListener("abort", this.#onAbort);
+    this.#flushStderr();
+  }
+}

@@ -1,0 +1,215 @@
+// The FastCGI gateway: wires a route's options to script routing, the CGI
+// environment, the backend pools and the Responder client.
+
+import type { Context } from "hono";
+import { formatAddress, parseAddress, type Address } from "../../src/address.ts";
+import { cgiEnv } from "../../src/cgi/env.ts";
+import { errorResponse, GatewayError } from "../../src/errors.ts";
+import { FileCache } from "../../src/file-cache.ts";
+import { readAllLimited } from "../../src/io/bytes.ts";
+import { safePath } from "../../src/paths.ts";
+import { Upstream } from "../../src/pool.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import { connOf, failure, gatewayOptions, type GatewayHandler } from "../handler.ts";
+import { probeValues } from "./capacity.ts";
+import { fcgiRequest } from "./client.ts";
+import { FcgiConnection } from "./connection.ts";
+import { fastcgiSchema, type FastCgiOptions } from "./options.ts";
+import { resolveScript, type ScriptRouting } from "./routing.ts";
+import { spawnBackends, type SpawnedBackends } from "./spawn.ts";
+
+/** How long a backend may take to answer FCGI_GET_VALUES before its capacity counts as unknown. */
+const PROBE_TIMEOUT_MS = 1_000;
+
+export function createFastCgi(runtime: Runtime, input: Record<string, unknown>, name = "fastcgi"): GatewayHandler {
+  const options = gatewayOptions("fastcgi", fastcgiSchema, input) as unknown as FastCgiOptions;
+  const gateway = new FastCgiGateway(runtime, options, name);
+  return Object.assign((c: Context) => gateway.handle(c), {
+    ready: gateway.ready,
+    close: () => gateway.close(),
+  });
+}
+
+class FastCgiGateway {
+  readonly ready: Promise<void>;
+  readonly #runtime: Runtime;
+  readonly #options: FastCgiOptions;
+  readonly #name: string;
+  readonly #multiplexed = new Set<string>();
+  #upstream!: Upstream<FcgiConnection>;
+  #routing!: ScriptRouting;
+  #spawned: SpawnedBackends | undefined;
+  #capacity: Promise<void> | undefined;
+
+  constructor(runtime: Runtime, options: FastCgiOptions, name: string) {
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#name = name;
+    this.ready = this.#init();
+    this.ready.catch(() => undefined);
+  }
+
+  async #init(): Promise<void> {
+    const o = this.#options;
+    this.#routing = await routingFor(this.#runtime, o, this.#name);
+    let addresses: Address[];
+    if (o.spawn) {
+      this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, env: spawnEnv(this.#runtime, o.spawn.env) }, this.#name);
+      addresses = this.#spawned.addresses;
+    } else {
+      addresses = o.backend!.map(parseAddress);
+    }
+    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), {
+      // A spawned php-cgi serves one connection at a time.
+      maxConns: o.max_conns ?? (o.spawn ? 1 : undefined),
+      maxQueue: o.max_queue,
+      queueTimeoutMs: o.queue_timeout,
+      keepAliveMs: o.keepalive ? o.keepalive_timeout : 0,
+      failTimeoutMs: o.fail_timeout,
+    });
+    if (this.#spawned) {
+      const pools = this.#upstream.pools;
+      this.#spawned.attach((i, up) => pools[i]!.setAvailable(up));
+      this.#capacity = Promise.resolve();
+    } else if (o.max_conns !== undefined) {
+      this.#capacity = Promise.resolve();
+    }
+  }
+
+  async #open(addr: Address): Promise<FcgiConnection> {
+    const timeoutMs = this.#options.connect_timeout;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new GatewayError("BACKEND_CONNECT_TIMEOUT", `connecting to ${formatAddress(addr)} took over ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    const connecting = this.#runtime.connect(addr);
+    try {
+      const duplex = await Promise.race([connecting, timeout]);
+      return new FcgiConnection(duplex, this.#multiplexed.has(formatAddress(addr)));
+    } catch (err) {
+      connecting.then((d) => d.close(), () => undefined);
+      if (err instanceof GatewayError) throw err;
+      throw new GatewayError("BACKEND_UNREACHABLE", `${formatAddress(addr)}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Asks each backend what it can take (once; again after a failure to reach it). */
+  #ensureCapacity(): Promise<void> {
+    this.#capacity ??= Promise.all(
+      this.#upstream.pools.map(async (pool) => {
+        const values = await probeValues(this.#runtime, pool.address, PROBE_TIMEOUT_MS);
+        if (values?.multiplexed) {
+          this.#multiplexed.add(formatAddress(pool.address));
+          pool.setCapacity(values.maxConns ?? 1, Math.max(1, Math.floor((values.maxReqs ?? 100) / (values.maxConns ?? 1))));
+        } else if (values?.maxConns !== undefined) {
+          pool.setCapacity(values.maxConns);
+        }
+      }),
+    ).then(
+      () => undefined,
+      () => {
+        // Unreachable now: the request will fail on its own; ask again next time.
+        this.#capacity = undefined;
+      },
+    );
+    return this.#capacity;
+  }
+
+  async handle(c: Context): Promise<Response> {
+    const request = c.req.raw;
+    try {
+      await this.ready;
+      const url = new URL(request.url);
+      const safe = safePath(url.pathname);
+      if (!safe.ok) return errorResponse(safe.status);
+      const script = await resolveScript(safe.path, this.#routing);
+      if (!script) return errorResponse(404);
+      const o = this.#options;
+      const { body, contentLength } = await this.#body(request);
+      const params = cgiEnv({
+        request,
+        url,
+        conn: connOf(c),
+        scriptName: script.scriptName,
+        pathInfo: script.pathInfo,
+        documentRoot: this.#routing.root,
+        scriptFilename: script.scriptFilename,
+        extra: contentLength === undefined ? o.env : { ...o.env, CONTENT_LENGTH: contentLength },
+        underscoresInHeaders: o.underscores_in_headers,
+      });
+      await this.#ensureCapacity();
+      return await fcgiRequest(this.#upstream, {
+        params,
+        body,
+        head: request.method === "HEAD",
+        signal: request.signal,
+        keepAlive: o.keepalive,
+        timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
+        maxHeaderBytes: o.max_response_header_size,
+        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${url.pathname}: stderr: ${text}`),
+      });
+    } catch (err) {
+      return failure(this.#runtime, this.#name, err);
+    }
+  }
+
+  /**
+   * The body to send, with its length when it had none: php-fpm needs
+   * CONTENT_LENGTH, so a chunked body is read into memory up to a limit.
+   */
+  async #body(request: Request): Promise<{ body: Uint8Array | ReadableStream<Uint8Array> | null; contentLength?: string }> {
+    const o = this.#options;
+    // RFC 9112 §6.3: a request has a body only with Content-Length or
+    // Transfer-Encoding; asking the headers first avoids building a body stream.
+    const declared = request.headers.get("content-length");
+    const chunked = declared === null && request.headers.has("transfer-encoding");
+    if ((declared === null && !chunked) || request.body === null) return { body: null };
+    if (declared !== null) {
+      const length = Number(declared);
+      if (length > o.max_body_size) throw new GatewayError("BODY_TOO_LARGE", `Content-Length ${declared} over max_body_size`);
+      return { body: length === 0 ? null : request.body };
+    }
+    const limit = Math.min(o.max_buffered_body, o.max_body_size);
+    const bytes = await readAllLimited(
+      request.body,
+      limit,
+      () => new GatewayError("BODY_TOO_LARGE", `chunked body over ${limit} bytes`),
+    );
+    return { body: bytes.byteLength === 0 ? null : bytes, contentLength: String(bytes.byteLength) };
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    this.#upstream?.close();
+    await this.#spawned?.stop();
+  }
+}
+
+async function routingFor(runtime: Runtime, o: FastCgiOptions, name: string): Promise<ScriptRouting> {
+  const fs = runtime.fs;
+  const files = fs ? new FileCache(fs) : undefined;
+  const base = { index: o.index, splitPath: o.split_path, frontController: o.front_controller, files };
+  if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root) };
+  const realRoot = await fs.realpath(o.root);
+  const stat = realRoot === null ? null : await fs.stat(realRoot);
+  if (realRoot === null || !stat?.isDirectory) throw new Error(`${name}: root ${JSON.stringify(o.root)} is not a directory`);
+  // Scripts are named under the root as configured (nginx's $document_root);
+  // a relative root is made absolute, as a backend needs.
+  const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;
+  return { ...base, root, realRoot };
+}
+
+function trimTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
+/** A spawned backend sees PATH and what the route lists, nothing else of the host. */
+function spawnEnv(runtime: Runtime, env: Record<string, string>): Record<string, string> {
+  const path = runtime.getEnv("PATH");
+  return path === undefined ? { ...env } : { PATH: path, ...env };
+}

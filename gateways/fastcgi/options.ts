@@ -1,0 +1,75 @@
+// The keys of a `gateway = "fastcgi"` route (postern.toml) and of the
+// `fastcgi({...})` options: one schema, one set of names.
+
+import type { GatewaySchema } from "../../src/config-schema.ts";
+
+export const fastcgiSchema: GatewaySchema = {
+  fields: {
+    backend: { type: "address[]", doc: "FastCGI backend address(es); several are balanced (least busy first)" },
+    spawn: {
+      type: {
+        table: {
+          command: { type: "string[]", required: true, doc: 'command line of the backend, e.g. ["php-cgi"]; "{socket}" is replaced by its socket path, else "-b SOCKET" is appended' },
+          procs: { type: "integer", default: 1, min: 1, max: 256, doc: "processes to run, each on its own socket" },
+          env: { type: "env", default: {}, doc: "environment of the processes (besides PATH)" },
+        },
+      },
+      doc: "start and supervise the backend instead of connecting to `backend`",
+    },
+    root: { type: "string", required: true, doc: "document root: SCRIPT_FILENAME = root + script path" },
+    index: { type: "string[]", default: ["index.php"], doc: "scripts tried for a path that names a directory" },
+    split_path: { type: "string", default: ".php", doc: "extension that ends the script part of a path; the rest is PATH_INFO" },
+    front_controller: { type: "string", doc: 'script run when the path names no script, e.g. "/index.php" (nginx: try_files $uri /index.php)' },
+    max_conns: { type: "integer", min: 1, doc: "connections the backend serves at once (default: asked with FCGI_GET_VALUES, or procs)" },
+    max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a connection; beyond it 503" },
+    queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a connection before 503" },
+    keepalive: { type: "boolean", default: true, doc: "reuse connections (FCGI_KEEP_CONN)" },
+    keepalive_timeout: { type: "duration", default: 1_000, min: 1, doc: "an idle kept connection is closed after this long" },
+    connect_timeout: { type: "duration", default: 5_000, min: 1, doc: "connecting to the backend; beyond it 504" },
+    first_byte_timeout: { type: "duration", default: 60_000, min: 1, doc: "from the request sent to the first answer; beyond it 504" },
+    idle_timeout: { type: "duration", default: 60_000, min: 1, doc: "between two reads of the answer; beyond it 504" },
+    fail_timeout: { type: "duration", default: 10_000, min: 0, doc: "a backend that refused a connection is avoided this long" },
+    max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
+    max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to send its length; beyond it 413" },
+    max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
+    underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
+    env: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
+  },
+  check(options) {
+    if (options.backend === undefined && options.spawn === undefined) {
+      return { key: "backend", message: "a fastcgi route needs `backend` or `spawn`" };
+    }
+    if (options.backend !== undefined && options.spawn !== undefined) {
+      return { key: "spawn", message: "`backend` and `spawn` exclude each other" };
+    }
+    const fc = options.front_controller;
+    if (typeof fc === "string" && !fc.startsWith("/")) {
+      return { key: "front_controller", message: 'must be a path from the root, starting with "/"' };
+    }
+    if (options.split_path === "") return { key: "split_path", message: 'must be an extension such as ".php"' };
+    return undefined;
+  },
+};
+
+export interface FastCgiOptions {
+  backend?: string[];
+  spawn?: { command: string[]; procs: number; env: Record<string, string> };
+  root: string;
+  index: string[];
+  split_path: string;
+  front_controller?: string;
+  max_conns?: number;
+  max_queue: number;
+  queue_timeout: number;
+  keepalive: boolean;
+  keepalive_timeout: number;
+  connect_timeout: number;
+  first_byte_timeout: number;
+  idle_timeout: number;
+  fail_timeout: number;
+  max_body_size: number;
+  max_buffered_body: number;
+  max_response_header_size: number;
+  underscores_in_headers: boolean;
+  env: Record<string, string>;
+}

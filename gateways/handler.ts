@@ -1,0 +1,36 @@
+// What every gateway factory returns: a hono handler that can also be shut
+// down (its pools closed, the processes it started stopped).
+
+import type { Context, MiddlewareHandler } from "hono";
+import { UNKNOWN_CONN, type ConnInfo } from "../src/cgi/conn.ts";
+import { GatewayError, responseForError } from "../src/errors.ts";
+import type { Runtime } from "../src/runtime.ts";
+import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
+
+export type GatewayHandler = MiddlewareHandler & {
+  /** Settles when the route is set up (root checked, backends started); rejects on a setup error. */
+  ready: Promise<void>;
+  /** Stops accepting work for this route and releases what it holds. */
+  close(): Promise<void>;
+};
+
+/** The connection facts the runtime put in the request's env (DESIGN.md: each runtime serves with `{ conn }`). */
+export function connOf(c: Context): ConnInfo {
+  const env = c.env as { conn?: ConnInfo } | undefined;
+  return env?.conn ?? UNKNOWN_CONN;
+}
+
+/** Validates programmatic options the same way postern.toml route keys are validated. */
+export function gatewayOptions(name: string, schema: GatewaySchema, input: Record<string, unknown>): Record<string, unknown> {
+  const options = validateTable(schema.fields, input, [], { owner: `gateway "${name}"` });
+  const problem = schema.check?.(options);
+  if (problem) throw new SchemaError([problem.key], problem.message);
+  return options;
+}
+
+/** The client's answer for a failed request; the detail goes to the error log only. */
+export function failure(runtime: Runtime, route: string, err: unknown): Response {
+  const detail = err instanceof GatewayError ? `${err.code}: ${err.message}` : `INTERNAL: ${String(err)}`;
+  runtime.logError(`${route}: ${detail}`);
+  return responseForError(err);
+}

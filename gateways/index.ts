@@ -1,0 +1,91 @@
+// The gateway registry (name -> factory and option schema) and createApp: a
+// hono app built from a parsed postern.toml.
+
+import { Hono, type MiddlewareHandler } from "hono";
+import { combinedLine } from "../src/access-log.ts";
+import type { Config, GatewaySchema } from "../src/config.ts";
+import { errorResponse } from "../src/errors.ts";
+import type { Runtime } from "../src/runtime.ts";
+import { createFastCgi } from "./fastcgi/index.ts";
+import { fastcgiSchema } from "./fastcgi/options.ts";
+import { connOf, type GatewayHandler } from "./handler.ts";
+import { createStatic } from "./static/index.ts";
+import { staticSchema } from "./static/options.ts";
+
+export interface GatewayEntry {
+  schema: GatewaySchema;
+  create(runtime: Runtime, options: Record<string, unknown>, name: string): GatewayHandler;
+  /** Option keys holding filesystem paths: relative ones are taken from the config file's directory. */
+  pathKeys: readonly string[];
+}
+
+export const gateways: Record<string, GatewayEntry> = {
+  fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
+  static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
+};
+
+export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
+  Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
+);
+
+export interface App {
+  app: Hono;
+  /** Settles when every route is set up; rejects with the first setup error. */
+  ready: Promise<void>;
+  /** Closes every route: pools, spawned backends. */
+  close(): Promise<void>;
+}
+
+/** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
+export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
+  const app = new Hono();
+  if (config.accessLog) app.use(accessLog(runtime));
+  const handlers: GatewayHandler[] = [];
+  try {
+    config.routes.forEach((route, i) => {
+      const entry = gateways[route.gateway]!;
+      const options = { ...route.options };
+      for (const key of entry.pathKeys) {
+        const value = options[key];
+        if (typeof value === "string") options[key] = resolvePath(baseDir, value);
+      }
+      const handler = entry.create(runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`);
+      handlers.push(handler);
+      app.all(route.path, handler);
+    });
+  } catch (err) {
+    void Promise.all(handlers.map((h) => h.close()));
+    throw err;
+  }
+  app.notFound(() => errorResponse(404));
+  app.onError((err) => {
+    runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return errorResponse(500);
+  });
+  return {
+    app,
+    ready: Promise.all(handlers.map((h) => h.ready)).then(() => undefined),
+    close: async () => {
+      await Promise.all(handlers.map((h) => h.close()));
+    },
+  };
+}
+
+function accessLog(runtime: Runtime): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    runtime.logAccess(combinedLine(c.req.raw, c.res, connOf(c), Date.now()));
+  };
+}
+
+/** `base` + `path` unless `path` is absolute; both POSIX paths. */
+export function resolvePath(base: string, path: string): string {
+  if (path.startsWith("/")) return path;
+  const parts = base.split("/");
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") parts.pop();
+    else parts.push(segment);
+  }
+  return parts.join("/") || "/";
+}

@@ -1,0 +1,192 @@
+// The static files gateway: maps a URL path onto a root directory and serves
+// the file with validators, conditional requests and byte ranges (RFC 9110
+// §8.8, §13, §14), as nginx and lighttpd do. Files are read through the
+// Runtime's FileSystem only, and streamed.
+
+import type { Context, Next } from "hono";
+import { getMimeType } from "hono/utils/mime";
+import { errorResponse } from "../../src/errors.ts";
+import { safePath } from "../../src/paths.ts";
+import type { FileStat, FileSystem, Runtime } from "../../src/runtime.ts";
+import { failure, gatewayOptions, type GatewayHandler } from "../handler.ts";
+import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
+import { parseRange, type ByteRange } from "./range.ts";
+import { staticSchema, type StaticOptions } from "./options.ts";
+
+/** What a filesystem path is, seen from the root. */
+type Found =
+  | { kind: "file"; real: string; stat: FileStat }
+  | { kind: "directory"; real: string }
+  | { kind: "outside" }
+  | { kind: "missing" };
+
+/** A file found for a URL path, with the name it was asked by (a directory's index adds its own). */
+type FileTarget = { kind: "file"; real: string; stat: FileStat; name: string };
+
+type Target = Exclude<Found, { kind: "file" }> | FileTarget;
+
+export function createStatic(runtime: Runtime, input: Record<string, unknown>, name = "static"): GatewayHandler {
+  const options = gatewayOptions("static", staticSchema, input) as unknown as StaticOptions;
+  // DESIGN.md: a gateway needing a capability the runtime lacks fails at startup.
+  if (!runtime.fs) throw new Error(`${name}: static files need a filesystem, which the ${runtime.name} runtime has not`);
+  const gateway = new StaticGateway(runtime, runtime.fs, options, name);
+  return Object.assign((c: Context, next: Next) => gateway.handle(c, next), {
+    ready: gateway.ready,
+    close: () => Promise.resolve(),
+  });
+}
+
+class StaticGateway {
+  readonly ready: Promise<void>;
+  readonly #runtime: Runtime;
+  readonly #fs: FileSystem;
+  readonly #options: StaticOptions;
+  readonly #name: string;
+  readonly #cacheControl: string | undefined;
+  #realRoot = "";
+
+  constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string) {
+    this.#runtime = runtime;
+    this.#fs = fs;
+    this.#options = options;
+    this.#name = name;
+    const seconds = Math.floor(options.max_age / 1000);
+    this.#cacheControl = seconds > 0 ? `public, max-age=${seconds}` : undefined;
+    this.ready = this.#init();
+    this.ready.catch(() => undefined);
+  }
+
+  async #init(): Promise<void> {
+    const root = this.#options.root;
+    const real = await this.#fs.realpath(root);
+    const stat = real === null ? null : await this.#fs.stat(real);
+    if (real === null || !stat?.isDirectory) throw new Error(`${this.#name}: root ${JSON.stringify(root)} is not a directory`);
+    this.#realRoot = real.endsWith("/") ? real.slice(0, -1) : real;
+  }
+
+  async handle(c: Context, next: Next): Promise<Response | void> {
+    const request = c.req.raw;
+    let response: Response | null;
+    try {
+      await this.ready;
+      response = await this.#answer(request);
+    } catch (err) {
+      return failure(this.#runtime, this.#name, err);
+    }
+    if (response) return response;
+    if (this.#options.fallthrough) return next();
+    if (request.method === "GET" || request.method === "HEAD") return errorResponse(404);
+    return new Response("405 Method Not Allowed\n", {
+      status: 405,
+      headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+
+  /** The answer for a request, or null when no file matches it. */
+  async #answer(request: Request): Promise<Response | null> {
+    if (request.method !== "GET" && request.method !== "HEAD") return null;
+    const url = new URL(request.url);
+    const safe = safePath(url.pathname);
+    if (!safe.ok) return errorResponse(safe.status);
+    if (!this.#options.dotfiles && isHidden(safe.path)) return errorResponse(404);
+    const target = await this.#resolve(safe.path);
+    switch (target.kind) {
+      case "file":
+        return this.#serve(request, target);
+      case "directory":
+        return redirectToDirectory(url);
+      case "outside":
+        // DESIGN.md "Security defaults": a symlink that leaves the root is never followed.
+        return errorResponse(404);
+      case "missing":
+        return null;
+    }
+  }
+
+  /** The file a decoded path names: itself, or an index file of the directory it names. */
+  async #resolve(path: string): Promise<Target> {
+    const target = await this.#lookup(this.#realRoot + path);
+    if (target.kind === "file") {
+      // "/file.txt/" names no file (ENOTDIR), whatever the platform's realpath says.
+      return path.endsWith("/") ? { kind: "missing" } : { ...target, name: path };
+    }
+    if (target.kind !== "directory" || !path.endsWith("/")) return target;
+    for (const index of this.#options.index) {
+      const candidate = await this.#lookup(`${target.real}/${index}`);
+      if (candidate.kind === "file") return { ...candidate, name: path + index };
+      if (candidate.kind === "outside") return candidate;
+    }
+    // No directory listings.
+    return { kind: "missing" };
+  }
+
+  /** What is at `path`, symlinks resolved, refused when the real path is outside the real root. */
+  async #lookup(path: string): Promise<Found> {
+    const real = await this.#fs.realpath(path);
+    if (real === null) return { kind: "missing" };
+    if (real !== this.#realRoot && !real.startsWith(`${this.#realRoot}/`)) return { kind: "outside" };
+    const stat = await this.#fs.stat(real);
+    if (stat?.isFile) return { kind: "file", real, stat };
+    if (stat?.isDirectory) return { kind: "directory", real };
+    return { kind: "missing" };
+  }
+
+  #serve(request: Request, file: FileTarget): Response {
+    const { size } = file.stat;
+    const validators = validatorsOf(file.stat, this.#options.etag);
+    const headers = new Headers({ "last-modified": new Date(validators.lastModified).toUTCString() });
+    if (validators.etag) headers.set("etag", validators.etag);
+    if (this.#cacheControl) headers.set("cache-control", this.#cacheControl);
+    // RFC 9110 §13.2.2: preconditions come before Range; §15.4.5: a 304 carries
+    // the validators and Cache-Control a 200 would, and no content.
+    if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
+
+    // The type follows the name asked for (nginx: the URI's extension), not a symlink's target.
+    headers.set("content-type", getMimeType(file.name) ?? "application/octet-stream");
+    headers.set("accept-ranges", "bytes");
+    const range = requestedRange(request, size, validators);
+    if (range === "unsatisfiable") {
+      // RFC 9110 §15.5.17: 416 names the current length.
+      return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}`, "content-length": "0" } });
+    }
+    const { start, end } = range ?? { start: 0, end: size - 1 };
+    headers.set("content-length", String(end - start + 1));
+    if (range) headers.set("content-range", `bytes ${start}-${end}/${size}`);
+    const status = range ? 206 : 200;
+    if (request.method === "HEAD" || size === 0) return new Response(null, { status, headers });
+    // The range is given even for the whole file: a file grown since stat
+    // must not send more bytes than Content-Length announced.
+    return new Response(this.#fs.readStream(file.real, { start, end }), { status, headers });
+  }
+}
+
+/**
+ * The Range to honour, if any. RFC 9110 §14.2: Range is defined for GET only;
+ * §13.1.5: If-Range decides between the range and the whole file. A zero-length
+ * file has no byte to select, so its Range is ignored.
+ */
+function requestedRange(request: Request, size: number, validators: Validators): ByteRange | "unsatisfiable" | undefined {
+  const header = request.headers.get("range");
+  if (request.method !== "GET" || header === null || size === 0) return undefined;
+  const ifRange = request.headers.get("if-range");
+  if (ifRange !== null && !ifRangeMatches(ifRange, validators)) return undefined;
+  return parseRange(header, size);
+}
+
+/**
+ * True for a path with a segment starting with "." (.git, .env, .htpasswd),
+ * except the "/.well-known/" prefix, which is meant to be served (RFC 8615).
+ */
+function isHidden(path: string): boolean {
+  return path.replace(/^\/\.well-known(?=\/|$)/, "").includes("/.");
+}
+
+/**
+ * 301 to the directory's path with a trailing slash, so relative links in its
+ * index resolve inside it; leading slashes are collapsed so "//host" cannot
+ * become a protocol-relative Location (an open redirect).
+ */
+function redirectToDirectory(url: URL): Response {
+  const location = `/${url.pathname.replace(/^\/+/, "")}/${url.search}`;
+  return new Response(null, { status: 301, headers: { location } });
+}

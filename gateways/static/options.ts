@@ -1,0 +1,28 @@
+// The keys of a `gateway = "static"` route (postern.toml) and of the
+// `staticFiles({...})` options: one schema, one set of names.
+
+import type { GatewaySchema } from "../../src/config-schema.ts";
+
+export const staticSchema: GatewaySchema = {
+  fields: {
+    root: { type: "string", required: true, doc: "directory the files are served from: file = root + URL path" },
+    index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory" },
+    fallthrough: {
+      type: "boolean",
+      default: true,
+      doc: "hand a request no file answers (or not GET/HEAD) to the next route; false answers 404 (405)",
+    },
+    etag: { type: "boolean", default: true, doc: "send a weak ETag and answer If-None-Match with it" },
+    max_age: { type: "duration", default: 0, min: 0, doc: 'Cache-Control "public, max-age=N" (whole seconds); 0 sends none' },
+    dotfiles: { type: "boolean", default: false, doc: 'serve paths with a segment starting with "." (/.well-known/ is always served)' },
+  },
+};
+
+export interface StaticOptions {
+  root: string;
+  index: string[];
+  fallthrough: boolean;
+  etag: boolean;
+  max_age: number;
+  dotfiles: boolean;
+}

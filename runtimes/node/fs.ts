@@ -1,0 +1,36 @@
+// The local filesystem for Node, as the Runtime's FileSystem.
+
+import { createReadStream } from "node:fs";
+import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import type { FileStat, FileSystem } from "../../src/runtime.ts";
+
+export const fs: FileSystem = {
+  async stat(path): Promise<FileStat | null> {
+    try {
+      const s = await stat(path);
+      return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs };
+    } catch {
+      return null;
+    }
+  },
+  async realpath(path) {
+    try {
+      return await realpath(path);
+    } catch {
+      return null;
+    }
+  },
+  readStream(path, range) {
+    const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+  },
+  makeTempDir(prefix) {
+    return mkdtemp(join(tmpdir(), prefix));
+  },
+  async removeDir(path) {
+    await rm(path, { recursive: true, force: true });
+  },
+};

@@ -1,0 +1,17 @@
+// The Runtime for Node: every node:* call postern makes lives under runtimes/node/.
+
+import type { Runtime } from "../../src/runtime.ts";
+import { connect } from "./connect.ts";
+import { fs } from "./fs.ts";
+import { lineWriter } from "./log.ts";
+import { spawn } from "./spawn.ts";
+
+export const nodeRuntime = {
+  name: "node",
+  connect,
+  spawn,
+  fs,
+  getEnv: (name) => process.env[name],
+  logAccess: lineWriter(process.stdout),
+  logError: lineWriter(process.stderr),
+} satisfies Runtime;

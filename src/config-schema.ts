@@ -1,0 +1,226 @@
+// The value types of postern.toml and the validator that checks a parsed TOML
+// table against a schema: unknown keys, types, units, bounds, defaults
+// (DESIGN.md "postern.toml"). Gateways describe their route keys with it.
+
+import { AddressError, parseAddress } from "./address.ts";
+import type { KeyPath } from "./config-locate.ts";
+
+export type FieldType =
+  | "string"
+  | "boolean"
+  | "integer"
+  | "string[]" // a string or an array of strings → string[]
+  | "size" // bytes: integer, or "512", "64k", "16m", "1g" (binary units; "kb", "KiB" too) → number
+  | "duration" // seconds as a number, or "500ms", "30s", "2m", "1h" → number of milliseconds
+  | "address[]" // one or more backend addresses (src/address.ts) → string[] as written
+  | "env" // a table of string values → Record<string, string>
+  | { table: Schema }; // an inline table or sub-table, validated recursively
+
+export interface Field {
+  type: FieldType;
+  required?: boolean;
+  /** Used when the key is absent, given as the validated value (bytes, ms, string[]). */
+  default?: unknown;
+  /** Bounds for integer, size (bytes) and duration (ms). */
+  min?: number;
+  max?: number;
+  /** Allowed values for string and string[]. */
+  oneOf?: readonly string[];
+  doc: string;
+}
+
+export type Schema = Record<string, Field>;
+
+export interface GatewaySchema {
+  fields: Schema;
+  /** Cross-field rules (impossible combinations); returns the key to blame and the message, or undefined. */
+  check?(options: Record<string, unknown>): { key: string; message: string } | undefined;
+}
+
+/** A validation failure: `path` is the key it names, `at` the key whose line to show. */
+export class SchemaError extends Error {
+  readonly path: KeyPath;
+  readonly at: KeyPath;
+  constructor(path: KeyPath, message: string, at: KeyPath = path) {
+    super(message);
+    this.name = "SchemaError";
+    this.path = path;
+    this.at = at;
+  }
+}
+
+export interface TableContext {
+  /** Who the keys belong to, for "unknown key" messages: `gateway "fastcgi"`. */
+  owner?: string;
+  /** Keys the caller validates itself: allowed, skipped, offered as suggestions. */
+  handled?: readonly string[];
+}
+
+/** Validates `input` against `schema`, in the order the keys are written; fills defaults. */
+export function validateTable(
+  schema: Schema,
+  input: Record<string, unknown>,
+  path: KeyPath,
+  context: TableContext = {},
+): Record<string, unknown> {
+  const handled = context.handled ?? [];
+  const known = [...handled, ...Object.keys(schema)];
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (handled.includes(key)) continue;
+    if (!Object.hasOwn(schema, key)) {
+      const owner = context.owner ? ` for ${context.owner}` : "";
+      const hint = suggest(key, known) || `; known keys: ${known.join(", ")}`;
+      throw new SchemaError([...path, key], `unknown key${owner}${hint}`);
+    }
+    out[key] = validateValue(schema[key]!, value, [...path, key]);
+  }
+  for (const [key, field] of Object.entries(schema)) {
+    if (Object.hasOwn(out, key)) continue;
+    if (field.required) throw new SchemaError([...path, key], `missing required key (${field.doc})`, path);
+    if (field.default !== undefined) out[key] = structuredClone(field.default);
+  }
+  return out;
+}
+
+const ADDRESS_FORMS = "host:port, tcp://host:port, [::1]:port or unix:/path";
+
+/** Checks one value against its field and returns it in its validated form. */
+export function validateValue(field: Field, value: unknown, path: KeyPath): unknown {
+  const type = field.type;
+  if (typeof type === "object") {
+    if (!isTable(value)) throw mismatch(path, "a table", value);
+    return validateTable(type.table, value, path);
+  }
+  switch (type) {
+    case "string":
+      return choice(field, text(value, path), path);
+    case "boolean":
+      if (typeof value !== "boolean") throw mismatch(path, "a boolean (true or false)", value);
+      return value;
+    case "integer":
+      if (!Number.isInteger(value)) throw mismatch(path, "an integer", value);
+      return bounded(field, value as number, path, value, "");
+    case "string[]":
+      return list(value, path, "a string or an array of strings").map(([v, at]) => choice(field, text(v, at), at));
+    case "size":
+      return bounded(field, size(value, path), path, value, " bytes");
+    case "duration":
+      return bounded(field, duration(value, path), path, value, " ms");
+    case "address[]":
+      return addresses(value, path);
+    case "env":
+      if (!isTable(value)) throw mismatch(path, 'a table of strings, such as { NAME = "value" }', value);
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, text(v, [...path, k])]));
+  }
+}
+
+export function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** What a TOML value is, for "found ..." in messages. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return `string ${JSON.stringify(value)}`;
+  if (typeof value === "number") return `${Number.isInteger(value) ? "integer" : "float"} ${value}`;
+  if (typeof value === "boolean") return `boolean ${value}`;
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Date) return "a date-time";
+  return "a table";
+}
+
+/** `; did you mean "backend"?` when a candidate is within edit distance 2, else "". */
+export function suggest(word: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = distance(word, candidate);
+    if (d < bestDistance && d < word.length) [best, bestDistance] = [candidate, d];
+  }
+  return best === undefined ? "" : `; did you mean ${JSON.stringify(best)}?`;
+}
+
+function mismatch(path: KeyPath, expected: string, found: unknown): SchemaError {
+  return new SchemaError(path, `expected ${expected}, found ${describe(found)}`);
+}
+
+function text(value: unknown, path: KeyPath): string {
+  if (typeof value !== "string") throw mismatch(path, "a string", value);
+  return value;
+}
+
+function choice(field: Field, value: string, path: KeyPath): string {
+  if (field.oneOf && !field.oneOf.includes(value)) {
+    const allowed = field.oneOf.map((v) => JSON.stringify(v)).join(", ");
+    const hint = suggest(value, field.oneOf);
+    throw new SchemaError(path, `expected one of ${allowed}, found ${JSON.stringify(value)}${hint}`);
+  }
+  return value;
+}
+
+function bounded(field: Field, value: number, path: KeyPath, written: unknown, unit: string): number {
+  if (field.min !== undefined && value < field.min) {
+    throw new SchemaError(path, `must be at least ${field.min}${unit}, found ${describe(written)}`);
+  }
+  if (field.max !== undefined && value > field.max) {
+    throw new SchemaError(path, `must be at most ${field.max}${unit}, found ${describe(written)}`);
+  }
+  return value;
+}
+
+/** A value that may be one item or an array of them, each with the path to blame. */
+function list(value: unknown, path: KeyPath, expected: string): [unknown, KeyPath][] {
+  if (Array.isArray(value)) return value.map((v, i) => [v, [...path, i]]);
+  if (typeof value === "string") return [[value, path]];
+  throw mismatch(path, expected, value);
+}
+
+function addresses(value: unknown, path: KeyPath): string[] {
+  const items = list(value, path, `an address (${ADDRESS_FORMS}) or an array of them`);
+  if (items.length === 0) throw new SchemaError(path, "expected at least one address, found an empty array");
+  return items.map(([v, at]) => {
+    if (typeof v !== "string") throw mismatch(at, `an address (${ADDRESS_FORMS})`, v);
+    try {
+      parseAddress(v);
+    } catch (error) {
+      if (error instanceof AddressError) throw new SchemaError(at, error.message);
+      throw error;
+    }
+    return v;
+  });
+}
+
+const SIZE = /^(\d+)\s*(?:([kmg])(?:i?b)?|b)?$/i;
+const SIZE_FORMS = 'a size (bytes as an integer, or a string such as "512", "64k", "16m", "1g")';
+
+function size(value: unknown, path: KeyPath): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  const match = typeof value === "string" ? SIZE.exec(value.trim()) : null;
+  const bytes = match ? Number(match[1]) * 1024 ** " kmg".indexOf((match[2] ?? " ").toLowerCase()) : NaN;
+  if (!Number.isSafeInteger(bytes)) throw mismatch(path, SIZE_FORMS, value);
+  return bytes;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/i;
+const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_FORMS = 'a duration (seconds as a number, or a string such as "500ms", "30s", "2m", "1h")';
+
+function duration(value: unknown, path: KeyPath): number {
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return Math.round(value * 1000);
+  const match = typeof value === "string" ? DURATION.exec(value.trim()) : null;
+  if (!match) throw mismatch(path, DURATION_FORMS, value);
+  return Math.round(Number(match[1]) * MS_PER_UNIT[match[2]!.toLowerCase()]!);
+}
+
+/** Levenshtein distance, for did-you-mean suggestions. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}

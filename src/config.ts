@@ -1,0 +1,146 @@
+// postern.toml (DESIGN.md "postern.toml"): parse the TOML with smol-toml,
+// validate the common keys and every [[routes]] table against its gateway's
+// schema, and report the first problem as `file:line: key: what is wrong`.
+// Unknown keys, wrong types and impossible combinations are errors: postern
+// never starts half-configured. The caller reads the file; this stays runtime-free.
+
+import { parse, TomlError } from "smol-toml";
+import { locate, type KeyPath } from "./config-locate.ts";
+import {
+  describe,
+  isTable,
+  SchemaError,
+  suggest,
+  validateTable,
+  validateValue,
+  type Field,
+  type GatewaySchema,
+  type Schema,
+} from "./config-schema.ts";
+
+export type { Field, FieldType, GatewaySchema, Schema } from "./config-schema.ts";
+
+export interface RouteConfig {
+  path: string;
+  gateway: string;
+  /** Line of the route's `[[routes]]` header. */
+  line: number;
+  /** The gateway's keys, validated, defaults filled, named as in the TOML. */
+  options: Record<string, unknown>;
+}
+
+export interface Config {
+  listen: string[];
+  accessLog: boolean;
+  routes: RouteConfig[];
+}
+
+/** `postern.toml:12: routes[1].backend: expected ...`; the line is left out when unknown. */
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly line?: number;
+  readonly key?: string;
+  constructor(file: string, line: number | undefined, key: string | undefined, detail: string) {
+    super(`${file}${line === undefined ? "" : `:${line}`}: ${key === undefined ? "" : `${key}: `}${detail}`);
+    this.name = "ConfigError";
+    this.file = file;
+    this.line = line;
+    this.key = key;
+  }
+}
+
+/** The keys outside [[routes]]; `routes` itself is validated by parseConfig. */
+export const TOP_LEVEL_SCHEMA: Schema = {
+  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: "addresses to accept HTTP on" },
+  access_log: { type: "boolean", default: true, doc: "log one line per request" },
+};
+
+const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers" };
+
+export function parseConfig(text: string, file: string, gateways: Record<string, GatewaySchema>): Config {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    const reason = error.message.replace(/^Invalid TOML document: /, "").split("\n")[0];
+    throw new ConfigError(file, error.line, undefined, `invalid TOML: ${reason} (column ${error.column})`);
+  }
+  try {
+    return validate(doc, text, gateways);
+  } catch (error) {
+    if (!(error instanceof SchemaError)) throw error;
+    throw new ConfigError(file, locate(text, error.at), formatKey(error.path), error.message);
+  }
+}
+
+/** `routes[1].spawn.procs`; keys that are not bare TOML keys are quoted. */
+function formatKey(path: KeyPath): string {
+  return path
+    .map((part, i) =>
+      typeof part === "number"
+        ? `[${part}]`
+        : `${i === 0 ? "" : "."}${/^[A-Za-z0-9_-]+$/.test(part) ? part : JSON.stringify(part)}`,
+    )
+    .join("");
+}
+
+function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
+  const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
+  const routes = doc.routes;
+  if (routes === undefined || (Array.isArray(routes) && routes.length === 0)) {
+    throw new SchemaError(["routes"], "at least one [[routes]] table is required");
+  }
+  if (!Array.isArray(routes) || !routes.every(isTable)) {
+    throw new SchemaError(["routes"], `expected [[routes]] tables, found ${describe(routes)}`);
+  }
+  return {
+    listen: common.listen as string[],
+    accessLog: common.access_log as boolean,
+    routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways)),
+  };
+}
+
+function validateRoute(
+  route: Record<string, unknown>,
+  at: KeyPath,
+  text: string,
+  gateways: Record<string, GatewaySchema>,
+): RouteConfig {
+  const gateway = gatewayName(route.gateway, at, Object.keys(gateways));
+  const schema = gateways[gateway]!;
+  const path = validateValue(PATH_FIELD, route.path ?? "*", [...at, "path"]) as string;
+  if (path !== "*" && !path.startsWith("/")) {
+    throw new SchemaError([...at, "path"], `must start with "/" or be "*", found ${JSON.stringify(path)}`);
+  }
+  const owner = `gateway ${JSON.stringify(gateway)}`;
+  // TOML puts every key after a [[routes]] header into that route.
+  const stray = Object.keys(route).find(
+    (key) => !Object.hasOwn(schema.fields, key) && Object.hasOwn(TOP_LEVEL_SCHEMA, key),
+  );
+  if (stray !== undefined) {
+    const detail = `unknown key for ${owner}; top-level keys must come before the first [[routes]]`;
+    throw new SchemaError([...at, stray], detail);
+  }
+  const options = validateTable(schema.fields, route, at, { owner, handled: ["path", "gateway"] });
+  const problem = schema.check?.(options);
+  if (problem) throw new SchemaError([...at, ...problem.key.split(".")], problem.message);
+  // The route exists in the text, so its [[routes]] header (or `routes =`) is found.
+  return { path, gateway, line: locate(text, at)!, options };
+}
+
+function gatewayName(value: unknown, at: KeyPath, known: string[]): string {
+  const list = known.join(", ");
+  const key = [...at, "gateway"];
+  if (value === undefined) {
+    throw new SchemaError(key, `missing; every route needs a gateway, one of: ${list}`, at);
+  }
+  if (typeof value !== "string") {
+    throw new SchemaError(key, `expected a gateway name (one of: ${list}), found ${describe(value)}`);
+  }
+  if (!known.includes(value)) {
+    const hint = suggest(value, known);
+    throw new SchemaError(key, `unknown gateway ${JSON.stringify(value)}${hint}; known gateways: ${list}`);
+  }
+  return value;
+}

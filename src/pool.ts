@@ -1,0 +1,299 @@
+// Keep-alive connection pools for a set of backends: each backend's pool is
+// capped at its capacity, requests beyond every backend's capacity wait in one
+// bounded queue, and requests go to the least busy healthy backend.
+//
+// Why the cap matters: a backend such as php-fpm serves one connection per
+// child and keeps a kept-alive connection pinned to its child. More kept
+// connections than children leave new connections waiting in the listen
+// backlog behind idle ones, and clients starve (nginx with `keepalive` to a
+// small php-fpm pool does this). So a kept connection is reused only when
+// it cannot be pinning a child that another connection waits for: always when
+// the capacity is known and respected, and otherwise only while it is the
+// sole connection in use.
+
+import { formatAddress, type Address } from "./address.ts";
+import { GatewayError } from "./errors.ts";
+
+export interface Closable {
+  close(): void;
+}
+
+export interface PoolOptions {
+  /** Connections the backend serves at once; undefined while unknown. */
+  maxConns?: number;
+  /** Requests one connection carries at once (more than 1 only for multiplexing backends). */
+  perConn?: number;
+  /** Requests that may wait for a free connection; beyond it, 503. */
+  maxQueue: number;
+  /** Longest wait in the queue before 503. */
+  queueTimeoutMs: number;
+  /** An idle kept connection is closed after this long; 0 turns keep-alive off. */
+  keepAliveMs: number;
+  /** A backend that refused a connection is avoided for this long. */
+  failTimeoutMs: number;
+}
+
+/** Connections opened at once to a backend whose capacity is unknown. */
+const UNKNOWN_CAPACITY_CONNS = 128;
+
+export interface Lease<C extends Closable> {
+  readonly conn: C;
+  readonly backend: Address;
+  /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
+  release(reusable: boolean): void;
+}
+
+interface Entry<C> {
+  conn: C;
+  inUse: number;
+  idleSince: number;
+}
+
+interface Waiter<C extends Closable> {
+  resolve(lease: Lease<C>): void;
+  reject(err: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class BackendPool<C extends Closable> {
+  readonly address: Address;
+  readonly #open: (addr: Address) => Promise<C>;
+  readonly #upstream: Upstream<C>;
+  #maxConns: number | undefined;
+  #perConn: number;
+  #entries: Entry<C>[] = [];
+  #opening = 0;
+  #downUntil = 0;
+  #available = true;
+  #sweep: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(upstream: Upstream<C>, address: Address, open: (addr: Address) => Promise<C>, options: PoolOptions) {
+    this.#upstream = upstream;
+    this.address = address;
+    this.#open = open;
+    this.#maxConns = options.maxConns;
+    this.#perConn = options.perConn ?? 1;
+  }
+
+  /** Sets what the backend can take, once it is known (from the backend or the config). */
+  setCapacity(maxConns: number | undefined, perConn = 1): void {
+    this.#maxConns = maxConns;
+    this.#perConn = perConn;
+    this.#upstream.drain(this);
+  }
+
+  get capacityKnown(): boolean {
+    return this.#maxConns !== undefined;
+  }
+
+  /** Requests in flight or being connected. */
+  get load(): number {
+    let n = this.#opening;
+    for (const e of this.#entries) n += e.inUse;
+    return n;
+  }
+
+  get healthy(): boolean {
+    return this.#downUntil <= Date.now();
+  }
+
+  #slots(): number {
+    return (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) * this.#perConn;
+  }
+
+  hasRoom(): boolean {
+    return this.#available && this.load < this.#slots();
+  }
+
+  /**
+   * Marks a backend that postern runs itself as serving or not (restarting):
+   * while it is not, requests wait in the queue instead of failing.
+   */
+  setAvailable(available: boolean): void {
+    this.#available = available;
+    if (!available) {
+      for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+    } else {
+      this.#downUntil = 0;
+      this.#upstream.drain(this);
+    }
+  }
+
+  /** Leases a connection with a free slot, opening one when none is open. Call only when hasRoom(). */
+  async lease(): Promise<Lease<C>> {
+    for (const entry of this.#entries) {
+      if (entry.inUse < this.#perConn) {
+        entry.inUse++;
+        return this.#leaseOf(entry);
+      }
+    }
+    this.#opening++;
+    let conn: C;
+    try {
+      conn = await this.#open(this.address);
+    } catch (err) {
+      this.#opening--;
+      this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+      this.#upstream.drain(this);
+      throw err;
+    }
+    this.#opening--;
+    this.#downUntil = 0;
+    const entry: Entry<C> = { conn, inUse: 1, idleSince: 0 };
+    this.#entries.push(entry);
+    return this.#leaseOf(entry);
+  }
+
+  #leaseOf(entry: Entry<C>): Lease<C> {
+    let released = false;
+    return {
+      conn: entry.conn,
+      backend: this.address,
+      release: (reusable) => {
+        if (released) return;
+        released = true;
+        this.#release(entry, reusable);
+      },
+    };
+  }
+
+  #release(entry: Entry<C>, reusable: boolean): void {
+    entry.inUse--;
+    const keepAliveMs = this.#upstream.options.keepAliveMs;
+    if (!reusable || keepAliveMs === 0) {
+      this.#drop(entry);
+    } else if (entry.inUse === 0 && !this.#upstream.hasWaiters() && !this.capacityKnown && this.load > 0) {
+      // Capacity unknown and other connections in flight: one of them may sit
+      // in the backend's backlog waiting for the child this one pins.
+      this.#drop(entry);
+    } else if (entry.inUse === 0) {
+      entry.idleSince = Date.now();
+      this.#scheduleSweep(keepAliveMs);
+    }
+    this.#upstream.drain(this);
+  }
+
+  #drop(entry: Entry<C>): void {
+    const i = this.#entries.indexOf(entry);
+    if (i >= 0) this.#entries.splice(i, 1);
+    entry.conn.close();
+  }
+
+  /** Forgets a connection that broke while idle (the backend closed it). */
+  discard(conn: C): void {
+    const entry = this.#entries.find((e) => e.conn === conn);
+    if (entry && entry.inUse === 0) this.#drop(entry);
+  }
+
+  #scheduleSweep(keepAliveMs: number): void {
+    if (this.#sweep !== undefined) return;
+    this.#sweep = setTimeout(() => {
+      this.#sweep = undefined;
+      const now = Date.now();
+      let idleLeft = false;
+      for (const entry of [...this.#entries]) {
+        if (entry.inUse > 0) continue;
+        if (now - entry.idleSince >= keepAliveMs) this.#drop(entry);
+        else idleLeft = true;
+      }
+      if (idleLeft) this.#scheduleSweep(keepAliveMs);
+    }, keepAliveMs);
+  }
+
+  close(): void {
+    if (this.#sweep !== undefined) clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+    for (const entry of this.#entries) entry.conn.close();
+    this.#entries = [];
+  }
+}
+
+/** The backends of one route: balancing, failover on connect, and the shared queue. */
+export class Upstream<C extends Closable> {
+  readonly options: PoolOptions;
+  readonly pools: BackendPool<C>[];
+  #waiters: Waiter<C>[] = [];
+
+  constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions) {
+    this.options = options;
+    this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
+  }
+
+  hasWaiters(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /** A connection to the least busy healthy backend with room, or a place in the queue. */
+  acquire(): Promise<Lease<C>> {
+    const pool = this.#pick();
+    if (pool) return this.#leaseWithFailover(pool);
+    if (this.#waiters.length >= this.options.maxQueue) {
+      return Promise.reject(
+        new GatewayError("BACKEND_OVERLOADED", `queue full (${this.options.maxQueue} waiting)`, { retryAfter: 1 }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter<C> = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(new GatewayError("BACKEND_OVERLOADED", "waited too long for a backend connection", { retryAfter: 1 }));
+        }, this.options.queueTimeoutMs),
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #pick(exclude?: Set<BackendPool<C>>): BackendPool<C> | undefined {
+    let best: BackendPool<C> | undefined;
+    let bestHealthy = false;
+    for (const pool of this.pools) {
+      if (exclude?.has(pool) || !pool.hasRoom()) continue;
+      const healthy = pool.healthy;
+      if (!best || (healthy && !bestHealthy) || (healthy === bestHealthy && pool.load < best.load)) {
+        best = pool;
+        bestHealthy = healthy;
+      }
+    }
+    return best;
+  }
+
+  async #leaseWithFailover(first: BackendPool<C>): Promise<Lease<C>> {
+    const tried = new Set<BackendPool<C>>();
+    let pool: BackendPool<C> | undefined = first;
+    let lastError: unknown;
+    while (pool) {
+      tried.add(pool);
+      try {
+        return await pool.lease();
+      } catch (err) {
+        lastError = err;
+      }
+      pool = this.#pick(tried);
+    }
+    throw lastError;
+  }
+
+  /** Hands freed room in `pool` to the oldest waiter. */
+  drain(pool: BackendPool<C>): void {
+    while (this.#waiters.length > 0 && pool.hasRoom()) {
+      const waiter = this.#waiters.shift()!;
+      clearTimeout(waiter.timer);
+      this.#leaseWithFailover(pool).then(waiter.resolve, waiter.reject);
+    }
+  }
+
+  close(): void {
+    for (const waiter of this.#waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new GatewayError("BACKEND_OVERLOADED", "gateway shutting down", { retryAfter: 1 }));
+    }
+    for (const pool of this.pools) pool.close();
+  }
+
+  describe(): string {
+    return this.pools.map((p) => formatAddress(p.address)).join(", ");
+  }
+}

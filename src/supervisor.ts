@@ -1,0 +1,99 @@
+// Backends that postern starts itself: one process kept running, restarted
+// with back-off when it exits, and stopped (TERM, then KILL) on shutdown.
+// Built on Runtime.spawn only, so it works wherever processes can be spawned.
+
+import type { Runtime, Subprocess } from "./runtime.ts";
+
+export interface ManagedSpec {
+  /** For the log: what this process is. */
+  name: string;
+  cmd: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** Resolves true once the process serves (for example its socket accepts). */
+  ready(): Promise<boolean>;
+  /** Called when the process serves, and again after each restart. */
+  onUp(): void;
+  /** Called when the process has exited and until it is up again. */
+  onDown(): void;
+}
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 10_000;
+/** A process that ran this long before exiting is restarted at once. */
+const STABLE_MS = 10_000;
+// A process that served and then exited with status 0 is restarted at once
+// too: php-cgi does that after PHP_FCGI_MAX_REQUESTS requests, by design.
+const STOP_GRACE_MS = 5_000;
+
+export class ManagedProcess {
+  readonly #runtime: Runtime;
+  readonly #spec: ManagedSpec;
+  #child: Subprocess | undefined;
+  #backoffMs = FIRST_BACKOFF_MS;
+  #stopping = false;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How many times the process has been started. */
+  starts = 0;
+
+  constructor(runtime: Runtime, spec: ManagedSpec) {
+    if (!runtime.spawn) throw new Error(`${spec.name}: this runtime (${runtime.name}) cannot start processes`);
+    this.#runtime = runtime;
+    this.#spec = spec;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  start(): void {
+    if (this.#stopping) return;
+    const spec = this.#spec;
+    const started = Date.now();
+    let up = false;
+    let child: Subprocess;
+    try {
+      child = this.#runtime.spawn!(spec.cmd, { env: spec.env, cwd: spec.cwd, stdin: "null", stdout: "inherit", stderr: "inherit" });
+    } catch (err) {
+      this.#runtime.logError(`${spec.name}: cannot start ${spec.cmd[0]}: ${(err as Error).message}`);
+      this.#scheduleRestart(false);
+      return;
+    }
+    this.#child = child;
+    this.starts++;
+    void child.exited.then((code) => {
+      if (this.#child === child) this.#child = undefined;
+      spec.onDown();
+      if (this.#stopping) return;
+      const healthy = (up && code === 0) || Date.now() - started >= STABLE_MS;
+      if (!healthy) this.#runtime.logError(`${spec.name}: exited with status ${code}; restarting`);
+      this.#scheduleRestart(healthy);
+    });
+    void spec.ready().then((ready) => {
+      if (ready && this.#child === child) {
+        up = true;
+        spec.onUp();
+      }
+    });
+  }
+
+  /** At once after a healthy run; otherwise after a delay that doubles up to MAX_BACKOFF_MS. */
+  #scheduleRestart(healthy: boolean): void {
+    if (healthy) this.#backoffMs = FIRST_BACKOFF_MS;
+    const delay = healthy ? 0 : this.#backoffMs;
+    if (!healthy) this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
+    this.#restartTimer = setTimeout(() => this.start(), delay);
+  }
+
+  /** TERM, then KILL after a grace period; resolves when the process is gone. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (!child) return;
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    await child.exited;
+    clearTimeout(killer);
+  }
+}
