@@ -4,7 +4,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { UNKNOWN_CONN, type ConnInfo } from "../src/cgi/conn.ts";
 import { GatewayError, responseForError } from "../src/errors.ts";
-import type { Runtime } from "../src/runtime.ts";
+import type { Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 
 export type GatewayHandler = MiddlewareHandler & {
@@ -14,10 +14,18 @@ export type GatewayHandler = MiddlewareHandler & {
   close(): Promise<void>;
 };
 
-/** The connection facts the runtime put in the request's env (DESIGN.md: each runtime serves with `{ conn }`). */
+/** The connection facts the runtime put in the request's env (each runtime serves with a ServeEnv). */
 export function connOf(c: Context): ConnInfo {
-  const env = c.env as { conn?: ConnInfo } | undefined;
-  return env?.conn ?? UNKNOWN_CONN;
+  return (c.env as Partial<ServeEnv> | undefined)?.conn ?? UNKNOWN_CONN;
+}
+
+/** Calls `listener` when the client goes away mid-request; returns the unsubscribe function. */
+export function onClientGone(c: Context, listener: () => void): () => void {
+  const env = c.env as Partial<ServeEnv> | undefined;
+  if (env?.onClientGone) return env.onClientGone(listener);
+  const signal = c.req.raw.signal;
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
 }
 
 /** Validates programmatic options the same way postern.toml route keys are validated. */

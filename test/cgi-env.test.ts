@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { type ConnInfo, normalizeAddress, UNKNOWN_CONN } from "../src/cgi/conn.ts";
 import { type CgiEnvInput, cgiEnv, decodePath, hasForbiddenPathBytes } from "../src/cgi/env.ts";
+import { requestTarget } from "../src/cgi/target.ts";
 
 interface Case {
   name: string;
@@ -33,12 +34,12 @@ function envFor(c: Case): Record<string, string> {
     headers: c.headers ?? [],
     ...(c.body === undefined ? {} : { body: c.body }),
   });
-  const url = new URL(request.url);
+  const target = requestTarget(request.url);
   return cgiEnv({
     request,
-    url,
+    target,
     conn: { ...CONN, ...c.conn },
-    scriptName: decodePath(url.pathname)!,
+    scriptName: decodePath(target.pathname)!,
     pathInfo: "",
     ...c.input,
   });

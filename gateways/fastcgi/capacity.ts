@@ -20,15 +20,13 @@ export async function probeValues(runtime: Runtime, addr: Address, timeoutMs: nu
   const duplex = await runtime.connect(addr);
   const timer = setTimeout(() => duplex.close(), timeoutMs);
   try {
-    const writer = duplex.writable.getWriter();
-    await writer.write(encodeGetValues([FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]));
-    const reader = duplex.readable.getReader();
+    await duplex.write(encodeGetValues([FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]));
     const records = new RecordReader();
     let values: Map<string, string> | undefined;
     while (values === undefined) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      records.push(value, (record) => {
+      const chunk = await duplex.read();
+      if (chunk === null) return undefined;
+      records.push(chunk, (record) => {
         if (record.type === RecordType.GET_VALUES_RESULT) values = decodeGetValuesResult(record.content);
       });
     }

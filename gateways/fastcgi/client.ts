@@ -33,7 +33,8 @@ export interface FcgiRequest {
   body: Uint8Array | ReadableStream<Uint8Array> | null;
   /** HEAD: the answer's body is read and dropped. */
   head: boolean;
-  signal: AbortSignal | undefined;
+  /** Subscribes to the client going away; returns the unsubscribe function. */
+  onClientGone(listener: () => void): () => void;
   keepAlive: boolean;
   timeouts: FcgiTimeouts;
   maxHeaderBytes: number;
@@ -42,9 +43,6 @@ export interface FcgiRequest {
 
 /** STDERR kept per request for the log; the rest is counted, not stored. */
 const STDERR_LIMIT = 8 * 1024;
-
-/** Headers a CGI response may not pass to the client: they describe the hop, not the resource. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"]);
 
 /** Sends one request; resolves with the client's Response once the CGI head has arrived. */
 export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiRequest): Promise<Response> {
@@ -114,14 +112,14 @@ class Call {
   #stderrBytes = 0;
   #stderr: Uint8Array[] = [];
   answered = false;
-  readonly #onAbort = () => this.abandon();
+  readonly #unsubscribe: () => void;
 
   constructor(lease: Lease<FcgiConnection>, events: RequestEvents, req: FcgiRequest) {
     this.#lease = lease;
     this.#events = events;
     this.#req = req;
     this.#bodySent = !(req.body instanceof ReadableStream);
-    req.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#unsubscribe = req.onClientGone(() => this.abandon());
   }
 
   /** Streams the request body as STDIN records; waits for each write (backpressure). */
@@ -163,7 +161,6 @@ class Call {
     }
     if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI response`);
     const headers = headToHeaders(head);
-    for (const name of HOP_BY_HOP) headers.delete(name);
     const init = { status: head.status, statusText: head.statusText, headers };
     const first = parser.takeRest();
     const bodyless = this.#req.head || head.status === 204 || head.status === 205 || head.status === 304;
@@ -310,7 +307,7 @@ class Call {
   }
 
   #cleanup(): void {
-    this.#req.signal?.removeEventListener("abort", this.#onAbort);
+    this.#unsubscribe();
     this.#flushStderr();
   }
 }

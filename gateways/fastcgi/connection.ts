@@ -93,8 +93,6 @@ export class RequestEvents {
 
 export class FcgiConnection {
   readonly #duplex: Duplex;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #records = new RecordReader();
   readonly #requests = new Map<number, RequestEvents>();
   #pumping: Promise<void> | undefined;
@@ -109,8 +107,6 @@ export class FcgiConnection {
   constructor(duplex: Duplex, multiplexed: boolean) {
     this.#duplex = duplex;
     this.multiplexed = multiplexed;
-    this.#reader = duplex.readable.getReader();
-    this.#writer = duplex.writable.getWriter();
   }
 
   get broken(): boolean {
@@ -147,7 +143,7 @@ export class FcgiConnection {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.#broken !== undefined) return Promise.reject(this.#broken);
-    return this.#writer.write(bytes);
+    return this.#duplex.write(bytes);
   }
 
   /** Reads one chunk from the backend and delivers its records. Concurrent callers share one read. */
@@ -163,18 +159,18 @@ export class FcgiConnection {
     for (const events of this.#requests.values()) {
       if (events.full) await events.whenDrained();
     }
-    let result: ReadableStreamReadResult<Uint8Array>;
+    let chunk: Uint8Array | null;
     try {
-      result = await this.#reader.read();
+      chunk = await this.#duplex.read();
     } catch (err) {
       throw this.#break(new ConnectionClosedError("connection reset", { cause: err }));
     }
-    if (result.done) {
+    if (chunk === null) {
       if (this.#records.pending) throw this.#break(new FastCgiProtocolError("connection closed inside a record"));
       throw this.#break(new ConnectionClosedError("connection closed by the backend"));
     }
     try {
-      this.#records.push(result.value, this.#dispatch);
+      this.#records.push(chunk, this.#dispatch);
     } catch (err) {
       throw this.#break(err);
     }

@@ -4,13 +4,14 @@
 import type { Context } from "hono";
 import { formatAddress, parseAddress, type Address } from "../../src/address.ts";
 import { cgiEnv } from "../../src/cgi/env.ts";
+import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { readAllLimited } from "../../src/io/bytes.ts";
 import { safePath } from "../../src/paths.ts";
 import { Upstream } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { connOf, failure, gatewayOptions, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, gatewayOptions, onClientGone, type GatewayHandler } from "../handler.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
@@ -124,8 +125,8 @@ class FastCgiGateway {
     const request = c.req.raw;
     try {
       await this.ready;
-      const url = new URL(request.url);
-      const safe = safePath(url.pathname);
+      const target = requestTarget(request.url);
+      const safe = safePath(target.pathname);
       if (!safe.ok) return errorResponse(safe.status);
       const script = await resolveScript(safe.path, this.#routing);
       if (!script) return errorResponse(404);
@@ -133,7 +134,7 @@ class FastCgiGateway {
       const { body, contentLength } = await this.#body(request);
       const params = cgiEnv({
         request,
-        url,
+        target,
         conn: connOf(c),
         scriptName: script.scriptName,
         pathInfo: script.pathInfo,
@@ -147,11 +148,11 @@ class FastCgiGateway {
         params,
         body,
         head: request.method === "HEAD",
-        signal: request.signal,
+        onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: o.keepalive,
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         maxHeaderBytes: o.max_response_header_size,
-        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${url.pathname}: stderr: ${text}`),
+        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
       });
     } catch (err) {
       return failure(this.#runtime, this.#name, err);

@@ -1,12 +1,13 @@
-// TCP and unix-socket connections for Node, exposed as Web streams (the
-// Runtime's Duplex). The readable side pauses the socket when its queue is
-// full, so a slow consumer pushes back on the backend.
+// TCP and unix-socket connections for Node as the Runtime's Duplex. Chunks
+// that arrive while nobody reads are queued; past a high-water mark the socket
+// is paused, so a slow consumer pushes back on the backend.
 
 import { connect as netConnect, type Socket } from "node:net";
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
 
 const READ_HIGH_WATER = 64 * 1024;
+const WRITTEN: Promise<void> = Promise.resolve();
 
 export function connect(addr: Address): Promise<Duplex> {
   return new Promise((resolve, reject) => {
@@ -17,76 +18,85 @@ export function connect(addr: Address): Promise<Duplex> {
     socket.once("error", onError);
     socket.once("connect", () => {
       socket.off("error", onError);
-      resolve(socketDuplex(socket));
+      resolve(new SocketDuplex(socket));
     });
   });
 }
 
-export function socketDuplex(socket: Socket): Duplex {
-  let ended = false;
-  const readable = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        socket.on("data", (chunk: Buffer) => {
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 1) <= 0) socket.pause();
-        });
-        socket.on("end", () => {
-          if (ended) return;
-          ended = true;
-          controller.close();
-        });
-        socket.on("close", () => {
-          if (ended) return;
-          ended = true;
-          controller.close();
-        });
-        socket.on("error", (err) => {
-          if (ended) return;
-          ended = true;
-          controller.error(err);
-        });
-      },
-      pull() {
-        if (socket.isPaused()) socket.resume();
-      },
-      cancel() {
-        socket.destroy();
-      },
-    },
-    { highWaterMark: READ_HIGH_WATER, size: (chunk) => chunk.byteLength },
-  );
+class SocketDuplex implements Duplex {
+  readonly #socket: Socket;
+  readonly #queue: Buffer[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
 
-  const writable = new WritableStream<Uint8Array>({
-    write(chunk) {
-      if (socket.destroyed) return Promise.reject(new Error("socket closed"));
-      if (socket.write(chunk)) return undefined;
-      return new Promise<void>((resolve, reject) => {
-        const done = (err?: Error) => {
-          socket.off("drain", onDrain);
-          socket.off("close", onClose);
-          if (err) reject(err);
-          else resolve();
-        };
-        const onDrain = () => done();
-        const onClose = () => done(new Error("socket closed"));
-        socket.once("drain", onDrain);
-        socket.once("close", onClose);
-      });
-    },
-    close() {
-      socket.end();
-    },
-    abort() {
-      socket.destroy();
-    },
-  });
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      const reader = this.#reader;
+      if (reader) {
+        this.#reader = undefined;
+        reader.resolve(chunk);
+        return;
+      }
+      this.#queue.push(chunk);
+      this.#queued += chunk.length;
+      if (this.#queued >= READ_HIGH_WATER) socket.pause();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#settle();
+    };
+    socket.on("end", end);
+    socket.on("close", end);
+    socket.on("error", (err) => {
+      this.#error ??= err;
+      this.#settle();
+    });
+  }
 
-  return {
-    readable,
-    writable,
-    close() {
-      socket.destroy();
-    },
-  };
+  #settle(): void {
+    const reader = this.#reader;
+    if (!reader) return;
+    this.#reader = undefined;
+    if (this.#error) reader.reject(this.#error);
+    else reader.resolve(null);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk) {
+      this.#queued -= chunk.length;
+      if (this.#queued < READ_HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#reader = { resolve, reject };
+    });
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    const socket = this.#socket;
+    if (socket.destroyed || !socket.writable) return Promise.reject(this.#error ?? new Error("connection closed"));
+    if (socket.write(bytes)) return WRITTEN;
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        socket.off("drain", onDrain);
+        socket.off("close", onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(this.#error ?? new Error("connection closed"));
+      socket.once("drain", onDrain);
+      socket.once("close", onClose);
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
 }

@@ -2,14 +2,15 @@
 // unix-socket listen addresses, with a graceful close: stop accepting, let
 // in-flight requests finish, drop idle keep-alive connections.
 
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { unlink } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import type { ServeEnv } from "../../src/runtime.ts";
 
 export interface Fetchable {
-  fetch(request: Request, env: { conn: ConnInfo }): Response | Promise<Response>;
+  fetch(request: Request, env: ServeEnv): Response | Promise<Response>;
 }
 
 export interface ServeOptions {
@@ -26,11 +27,22 @@ export interface RunningServer {
 }
 
 /** The connection facts a gateway needs, read lazily from the socket. */
-class NodeEnv {
+class NodeEnv implements ServeEnv {
   readonly #incoming: IncomingMessage;
+  readonly #outgoing: ServerResponse;
   #conn: ConnInfo | undefined;
-  constructor(incoming: IncomingMessage) {
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse) {
     this.#incoming = incoming;
+    this.#outgoing = outgoing;
+  }
+
+  onClientGone(listener: () => void): () => void {
+    const outgoing = this.#outgoing;
+    const onClose = () => {
+      if (!outgoing.writableFinished) listener();
+    };
+    outgoing.once("close", onClose);
+    return () => outgoing.off("close", onClose);
   }
   get conn(): ConnInfo {
     if (this.#conn) return this.#conn;
@@ -49,7 +61,7 @@ class NodeEnv {
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const listener = getRequestListener((request, bindings) =>
-    app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage)),
+    app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage, bindings.outgoing as ServerResponse)),
   );
   const servers: Server[] = [];
   const addresses: Address[] = [];

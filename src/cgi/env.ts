@@ -4,11 +4,12 @@
 // host environment never does (DESIGN.md, "Security defaults").
 
 import { type ConnInfo, normalizeAddress } from "./conn.ts";
+import { authorityHost, authorityPort, type RequestTarget } from "./target.ts";
 
 export interface CgiEnvInput {
   request: Request;
-  /** The already parsed request URL. */
-  url: URL;
+  /** The request URL's parts (see target.ts). */
+  target: RequestTarget;
   conn: ConnInfo;
   /** Decoded URL path of the script, e.g. "/index.php". */
   scriptName: string;
@@ -33,20 +34,20 @@ export interface CgiEnvInput {
  * must do that before building the Request, so its value is taken as it is.
  */
 export function cgiEnv(input: CgiEnvInput): Record<string, string> {
-  const { request, url, conn, scriptName, pathInfo, documentRoot, scriptFilename } = input;
+  const { request, target, conn, scriptName, pathInfo, documentRoot, scriptFilename } = input;
   const env: Record<string, string> = Object.create(null);
   env.GATEWAY_INTERFACE = "CGI/1.1"; // §4.1.4
   env.SERVER_SOFTWARE = input.serverSoftware ?? "postern"; // §4.1.17
   env.SERVER_PROTOCOL = "HTTP/" + conn.httpVersion; // §4.1.16
   env.SERVER_ADDR = normalizeAddress(conn.localAddress);
   // §4.1.15; when the runtime cannot tell, the port the client addressed.
-  env.SERVER_PORT = String(conn.localPort || url.port || (conn.tls ? 443 : 80));
+  env.SERVER_PORT = String(conn.localPort || authorityPort(target.authority) || (conn.tls ? 443 : 80));
   env.REQUEST_METHOD = request.method; // §4.1.12
   env.REQUEST_SCHEME = conn.tls ? "https" : "http";
   if (conn.tls) env.HTTPS = "on";
-  env.QUERY_STRING = url.search.slice(1); // §4.1.7: raw, still URL-encoded
+  env.QUERY_STRING = target.search.slice(1); // §4.1.7: raw, still URL-encoded
   // As the client sent it (nginx $request_uri), "?" of an empty query included.
-  env.REQUEST_URI = url.pathname + (url.search || (url.href.endsWith("?") ? "?" : ""));
+  env.REQUEST_URI = target.pathname + target.search;
   env.DOCUMENT_URI = scriptName + pathInfo;
   env.SCRIPT_NAME = scriptName; // §4.1.13
   if (pathInfo !== "") {
@@ -73,7 +74,7 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
     env[key] = value;
   }
 
-  env.SERVER_NAME = serverName(env.HTTP_HOST, conn, url); // §4.1.14
+  env.SERVER_NAME = serverName(env.HTTP_HOST, conn, target); // §4.1.14
   const auth = env.HTTP_AUTHORIZATION;
   if (auth !== undefined) {
     // §4.1.1: the auth-scheme token of the Authorization field. The field itself
@@ -118,14 +119,14 @@ function headerKey(name: string): string {
 }
 
 /** §4.1.14: the Host field without its port ("[::1]" stays bracketed), else the local address. */
-function serverName(host: string | undefined, conn: ConnInfo, url: URL): string {
+function serverName(host: string | undefined, conn: ConnInfo, target: RequestTarget): string {
   if (host !== undefined && host !== "") {
     const end = host.charCodeAt(0) === 91 /* "[" */ ? host.indexOf("]") + 1 : 0;
     const colon = host.indexOf(":", end);
     return colon < 0 ? host : host.slice(0, colon);
   }
   const local = normalizeAddress(conn.localAddress);
-  if (local === "") return url.hostname; // already bracketed when IPv6
+  if (local === "") return authorityHost(target.authority); // already bracketed when IPv6
   return local.includes(":") ? `[${local}]` : local;
 }
 
