@@ -8,13 +8,14 @@ import { errorResponse } from "../src/errors.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema } from "./fastcgi/options.ts";
-import { connOf, type GatewayHandler } from "./handler.ts";
+import { connOf, gatewayOptions, type GatewayHandler } from "./handler.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 
 export interface GatewayEntry {
   schema: GatewaySchema;
-  create(runtime: Runtime, options: Record<string, unknown>, name: string): GatewayHandler;
+  /** Builds the handler from options already validated against `schema` (defaults filled, units converted). */
+  create(runtime: Runtime, options: never, name: string): GatewayHandler;
   /** Option keys holding filesystem paths: relative ones are taken from the config file's directory. */
   pathKeys: readonly string[];
 }
@@ -23,6 +24,29 @@ export const gateways: Record<string, GatewayEntry> = {
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
 };
+
+/**
+ * A gateway's handler from options written by hand (`fastcgi({ ... })`):
+ * validated with the same schema, and the same messages, as postern.toml.
+ */
+export function createGateway(
+  gateway: string,
+  runtime: Runtime,
+  input: Record<string, unknown>,
+  name = gateway,
+): GatewayHandler {
+  const entry = gateways[gateway];
+  if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
+  return build(entry, runtime, gatewayOptions(gateway, entry.schema, input), name);
+}
+
+function build(entry: GatewayEntry, runtime: Runtime, options: Record<string, unknown>, name: string): GatewayHandler {
+  return (entry.create as (runtime: Runtime, options: Record<string, unknown>, name: string) => GatewayHandler)(
+    runtime,
+    options,
+    name,
+  );
+}
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
@@ -49,7 +73,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
         const value = options[key];
         if (typeof value === "string") options[key] = resolvePath(baseDir, value);
       }
-      const handler = entry.create(runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`);
+      const handler = build(entry, runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`);
       handlers.push(handler);
       app.all(route.path, handler);
     });

@@ -59,6 +59,9 @@ export function errorResponse(status: number, retryAfter?: number): Response {
   const reason = REASON[status] ?? "Error";
   const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
   if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+  // The rest of a refused body is never read: the connection cannot carry
+  // another request (nginx closes it the same way).
+  if (status === 413) headers.connection = "close";
   return new Response(`${status} ${reason}\n`, { status, headers });
 }
 

@@ -16,6 +16,8 @@ import { GatewayError } from "./errors.ts";
 
 export interface Closable {
   close(): void;
+  /** A connection that broke or was closed by the backend while idle is not leased again. */
+  readonly broken: boolean;
 }
 
 export interface PoolOptions {
@@ -121,7 +123,11 @@ export class BackendPool<C extends Closable> {
 
   /** Leases a connection with a free slot, opening one when none is open. Call only when hasRoom(). */
   async lease(): Promise<Lease<C>> {
-    for (const entry of this.#entries) {
+    for (const entry of [...this.#entries]) {
+      if (entry.conn.broken) {
+        if (entry.inUse === 0) this.#drop(entry);
+        continue;
+      }
       if (entry.inUse < this.#perConn) {
         entry.inUse++;
         return this.#leaseOf(entry);
@@ -177,12 +183,6 @@ export class BackendPool<C extends Closable> {
     const i = this.#entries.indexOf(entry);
     if (i >= 0) this.#entries.splice(i, 1);
     entry.conn.close();
-  }
-
-  /** Forgets a connection that broke while idle (the backend closed it). */
-  discard(conn: C): void {
-    const entry = this.#entries.find((e) => e.conn === conn);
-    if (entry && entry.inUse === 0) this.#drop(entry);
   }
 
   #scheduleSweep(keepAliveMs: number): void {

@@ -23,6 +23,8 @@ export interface Duplex {
   write(bytes: Uint8Array): Promise<void>;
   /** Tears the connection down at once; a pending read resolves null, later writes fail. */
   close(): void;
+  /** True once the peer closed its side or the connection failed, even while nobody reads. */
+  readonly closed: boolean;
 }
 
 /** What a runtime's server hands a request's handler as its hono env. */

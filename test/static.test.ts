@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStatic } from "../gateways/static/index.ts";
+import { createGateway } from "../gateways/index.ts";
 import { parseRange } from "../gateways/static/range.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
@@ -57,7 +57,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An app with the static route first and a catch-all after it. */
 async function appWith(options: Record<string, unknown> = {}): Promise<Hono> {
-  const handler = createStatic(nodeRuntime, { root, ...options });
+  const handler = createGateway("static", nodeRuntime, { root, ...options });
   await handler.ready;
   const app = new Hono();
   app.all("*", handler);
@@ -345,7 +345,7 @@ describe("fallthrough", () => {
   });
 
   it("mounted with app.get, HEAD is answered too", async () => {
-    const handler = createStatic(nodeRuntime, { root });
+    const handler = createGateway("static", nodeRuntime, { root });
     const app = new Hono().get("*", handler);
     const res = await app.request("/digits.txt", { method: "HEAD" });
     expect(res.headers.get("content-length")).toBe("10");
@@ -372,21 +372,21 @@ describe("large files", () => {
 
 describe("setup", () => {
   it("missing root -> ready rejects naming the route and the root", async () => {
-    const handler = createStatic(nodeRuntime, { root: join(dir, "nope") }, "route 3 (static /assets/*)");
+    const handler = createGateway("static", nodeRuntime, { root: join(dir, "nope") }, "route 3 (static /assets/*)");
     await expect(handler.ready).rejects.toThrow(/route 3 \(static \/assets\/\*\).*nope/);
   });
 
   it("root that is a file -> ready rejects", async () => {
-    await expect(createStatic(nodeRuntime, { root: join(dir, "secret.txt") }).ready).rejects.toThrow(/not a directory/);
+    await expect(createGateway("static", nodeRuntime, { root: join(dir, "secret.txt") }).ready).rejects.toThrow(/not a directory/);
   });
 
   it("runtime without fs -> throws at setup naming the route", () => {
     const { fs: _, ...rest } = nodeRuntime;
     const workerd: Runtime = { ...rest, name: "workerd" };
-    expect(() => createStatic(workerd, { root }, "route 1 (static *)")).toThrow(/route 1 \(static \*\).*filesystem/);
+    expect(() => createGateway("static", workerd, { root }, "route 1 (static *)")).toThrow(/route 1 \(static \*\).*filesystem/);
   });
 
   it("unknown option is a schema error", () => {
-    expect(() => createStatic(nodeRuntime, { root, listing: true })).toThrow(/unknown key/);
+    expect(() => createGateway("static", nodeRuntime, { root, listing: true })).toThrow(/unknown key/);
   });
 });

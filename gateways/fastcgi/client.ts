@@ -6,7 +6,7 @@ import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/re
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
 import type { Lease, Upstream } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
-import { ConnectionClosedError, type FcgiConnection, type FcgiEvent, type RequestEvents } from "./connection.ts";
+import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";
 import { encodeParams } from "./params.ts";
 import {
@@ -44,28 +44,14 @@ export interface FcgiRequest {
 /** STDERR kept per request for the log; the rest is counted, not stored. */
 const STDERR_LIMIT = 8 * 1024;
 
-/** Sends one request; resolves with the client's Response once the CGI head has arrived. */
+/**
+ * Sends one request; resolves with the client's Response once the CGI head
+ * has arrived. A request is never sent twice: once written, the backend may
+ * have acted on it (nginx, too, answers 502 when its only backend fails).
+ */
 export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiRequest): Promise<Response> {
-  const replayable = !(req.body instanceof ReadableStream);
-  for (let attempt = 0; ; attempt++) {
-    const lease = await upstream.acquire();
-    const reused = lease.conn.served > 0;
-    try {
-      return await exchange(lease, req);
-    } catch (err) {
-      // A kept connection the backend closed while it sat idle fails before
-      // any answer; the request never reached a script, so send it again once.
-      if (reused && replayable && attempt === 0 && err instanceof StaleConnection) continue;
-      throw err instanceof StaleConnection ? err.cause : err;
-    }
-  }
-}
-
-class StaleConnection extends Error {}
-
-async function exchange(lease: Lease<FcgiConnection>, req: FcgiRequest): Promise<Response> {
+  const lease = await upstream.acquire();
   const conn = lease.conn;
-  conn.served++;
   const events = conn.open();
   const call = new Call(lease, events, req);
   try {
@@ -74,9 +60,6 @@ async function exchange(lease: Lease<FcgiConnection>, req: FcgiRequest): Promise
     return await call.response();
   } catch (err) {
     call.abandon();
-    if (!call.answered && conn.served > 1 && err instanceof ConnectionClosedError) {
-      throw new StaleConnection("kept connection was closed", { cause: toGatewayError(err) });
-    }
     throw toGatewayError(err);
   }
 }
@@ -111,7 +94,6 @@ class Call {
   #done = false;
   #stderrBytes = 0;
   #stderr: Uint8Array[] = [];
-  answered = false;
   readonly #unsubscribe: () => void;
 
   constructor(lease: Lease<FcgiConnection>, events: RequestEvents, req: FcgiRequest) {
@@ -150,7 +132,6 @@ class Call {
     let timeoutMs = this.#req.timeouts.firstByteMs;
     while (head === null) {
       const event = await this.#next(timeoutMs, "BACKEND_FIRST_BYTE_TIMEOUT");
-      this.answered = true;
       timeoutMs = this.#req.timeouts.idleMs;
       if (event.type === "stderr") this.#keepStderr(event.data);
       else if (event.type === "stdout") head = parser.push(event.data);

@@ -99,8 +99,6 @@ export class FcgiConnection {
   #broken: unknown;
   #nextId = 1;
   readonly #abandoned = new Set<number>();
-  /** Requests this connection has carried; above 0 it is a reused keep-alive connection. */
-  served = 0;
   /** The backend takes concurrent requests on this connection (FCGI_MPXS_CONNS=1). */
   readonly multiplexed: boolean;
 
@@ -109,8 +107,9 @@ export class FcgiConnection {
     this.multiplexed = multiplexed;
   }
 
+  /** Failed, or closed by either side (a backend may close a kept connection while it sits idle). */
   get broken(): boolean {
-    return this.#broken !== undefined;
+    return this.#broken !== undefined || this.#duplex.closed;
   }
 
   /**

@@ -11,19 +11,19 @@ import { readAllLimited } from "../../src/io/bytes.ts";
 import { safePath } from "../../src/paths.ts";
 import { Upstream } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { connOf, failure, gatewayOptions, onClientGone, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, onClientGone, type GatewayHandler } from "../handler.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
-import { fastcgiSchema, type FastCgiOptions } from "./options.ts";
+import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
 import { spawnBackends, type SpawnedBackends } from "./spawn.ts";
 
 /** How long a backend may take to answer FCGI_GET_VALUES before its capacity counts as unknown. */
 const PROBE_TIMEOUT_MS = 1_000;
 
-export function createFastCgi(runtime: Runtime, input: Record<string, unknown>, name = "fastcgi"): GatewayHandler {
-  const options = gatewayOptions("fastcgi", fastcgiSchema, input) as unknown as FastCgiOptions;
+/** The handler for validated options (see gateways/index.ts). */
+export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: string): GatewayHandler {
   const gateway = new FastCgiGateway(runtime, options, name);
   return Object.assign((c: Context) => gateway.handle(c), {
     ready: gateway.ready,
@@ -209,8 +209,13 @@ function trimTrailingSlash(path: string): string {
   return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
-/** A spawned backend sees PATH and what the route lists, nothing else of the host. */
+/**
+ * A spawned backend sees PATH and what the route lists, nothing else of the
+ * host. php-cgi would exit after 500 requests by default, racing a request
+ * already sent on its kept connection; postern restarts a backend that dies,
+ * so recycling is left to the route's env (PHP_FCGI_MAX_REQUESTS).
+ */
 function spawnEnv(runtime: Runtime, env: Record<string, string>): Record<string, string> {
   const path = runtime.getEnv("PATH");
-  return path === undefined ? { ...env } : { PATH: path, ...env };
+  return { ...(path === undefined ? {} : { PATH: path }), PHP_FCGI_MAX_REQUESTS: "0", ...env };
 }

@@ -8,10 +8,10 @@ import { getMimeType } from "hono/utils/mime";
 import { errorResponse } from "../../src/errors.ts";
 import { safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, Runtime } from "../../src/runtime.ts";
-import { failure, gatewayOptions, type GatewayHandler } from "../handler.ts";
+import { failure, type GatewayHandler } from "../handler.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
-import { staticSchema, type StaticOptions } from "./options.ts";
+import type { StaticOptions } from "./options.ts";
 
 /** What a filesystem path is, seen from the root. */
 type Found =
@@ -25,8 +25,8 @@ type FileTarget = { kind: "file"; real: string; stat: FileStat; name: string };
 
 type Target = Exclude<Found, { kind: "file" }> | FileTarget;
 
-export function createStatic(runtime: Runtime, input: Record<string, unknown>, name = "static"): GatewayHandler {
-  const options = gatewayOptions("static", staticSchema, input) as unknown as StaticOptions;
+/** The handler for validated options (see gateways/index.ts). */
+export function createStatic(runtime: Runtime, options: StaticOptions, name: string): GatewayHandler {
   // DESIGN.md: a gateway needing a capability the runtime lacks fails at startup.
   if (!runtime.fs) throw new Error(`${name}: static files need a filesystem, which the ${runtime.name} runtime has not`);
   const gateway = new StaticGateway(runtime, runtime.fs, options, name);

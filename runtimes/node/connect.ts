@@ -64,6 +64,10 @@ class SocketDuplex implements Duplex {
     else reader.resolve(null);
   }
 
+  get closed(): boolean {
+    return this.#ended || this.#error !== undefined || this.#socket.destroyed;
+  }
+
   read(): Promise<Uint8Array | null> {
     const chunk = this.#queue.shift();
     if (chunk) {

@@ -1,7 +1,7 @@
 // postern on Node: the gateways bound to the Node Runtime, and serve().
 // `import { fastcgi } from "postern"` resolves here under the "node" condition.
 
-import { createApp as createAppFor, gateways } from "../../gateways/index.ts";
+import { createApp as createAppFor, createGateway } from "../../gateways/index.ts";
 import type { Config } from "../../src/config.ts";
 import { nodeRuntime } from "./runtime.ts";
 
@@ -13,10 +13,10 @@ export { gatewaySchemas } from "../../gateways/index.ts";
 type Options = Record<string, unknown>;
 
 /** A FastCGI route handler: `app.all("*", fastcgi({ backend: "127.0.0.1:9000", root: "/var/www/html" }))`. */
-export const fastcgi = (options: Options) => gateways.fastcgi!.create(nodeRuntime, options, "fastcgi");
+export const fastcgi = (options: Options) => createGateway("fastcgi", nodeRuntime, options);
 
 /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
-export const staticFiles = (options: Options) => gateways.static!.create(nodeRuntime, options, "static");
+export const staticFiles = (options: Options) => createGateway("static", nodeRuntime, options);
 
 /** The app a postern.toml describes, on Node. */
 export const createApp = (config: Config, baseDir: string) => createAppFor(config, nodeRuntime, baseDir);
