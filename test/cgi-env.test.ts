@@ -243,10 +243,19 @@ const cases: Case[] = [
     absent: ["CONTENT_TYPE", "CONTENT_LENGTH", "HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"],
   },
   {
-    name: "AUTH_TYPE from the Authorization scheme",
+    name: "Authorization passed, AUTH_TYPE never claimed",
     url: "http://example.com/",
     headers: [["Authorization", "Basic dXNlcjpwYXNz"]],
-    want: { AUTH_TYPE: "Basic", HTTP_AUTHORIZATION: "Basic dXNlcjpwYXNz" },
+    want: { HTTP_AUTHORIZATION: "Basic dXNlcjpwYXNz" },
+    absent: ["AUTH_TYPE"],
+  },
+  {
+    name: "drops Transfer-Encoding (the gateway frames the body)",
+    url: "http://example.com/",
+    method: "POST",
+    headers: [["Transfer-Encoding", "chunked"]],
+    want: {},
+    absent: ["HTTP_TRANSFER_ENCODING"],
   },
   {
     name: "extra overrides",

@@ -75,13 +75,9 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   }
 
   env.SERVER_NAME = serverName(env.HTTP_HOST, conn, target); // §4.1.14
-  const auth = env.HTTP_AUTHORIZATION;
-  if (auth !== undefined) {
-    // §4.1.1: the auth-scheme token of the Authorization field. The field itself
-    // stays too, as nginx passes it and PHP's PHP_AUTH_* are derived from it.
-    const space = auth.indexOf(" ");
-    env.AUTH_TYPE = space < 0 ? auth : auth.slice(0, space);
-  }
+  // AUTH_TYPE (§4.1.1) names how the *server* authenticated the user; postern
+  // authenticates nobody, so it stays unset (as nginx and lighttpd leave it).
+  // HTTP_AUTHORIZATION is passed: PHP derives PHP_AUTH_* from it.
 
   const extra = input.extra;
   if (extra !== undefined) {
@@ -113,6 +109,10 @@ function headerKey(name: string): string {
     // httpoxy, CVE-2016-5385: HTTP_PROXY would be read as the HTTP_PROXY
     // proxy setting by the script's HTTP clients.
     if (key === "HTTP_PROXY") key = "";
+    // RFC 9110 §7.6.1: hop-by-hop. Every gateway frames the body itself and
+    // sets CONTENT_LENGTH; a "chunked" left here would mislead the backend
+    // (lighttpd drops it too).
+    if (key === "HTTP_TRANSFER_ENCODING") key = "";
     if (KEY_CACHE.size < KEY_CACHE_MAX) KEY_CACHE.set(name, key);
   }
   return key;

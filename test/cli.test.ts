@@ -1,0 +1,182 @@
+// The postern command line as a user runs it: check, serve with a config,
+// the fastcgi quick mode, a spawned php-cgi that is restarted when it dies,
+// and a graceful stop on SIGTERM.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { requireBinary } from "./helpers/binaries.ts";
+import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
+import { freePort } from "./helpers/ports.ts";
+
+const BIN = join(import.meta.dirname, "../bin/postern.js");
+const ROOT = join(import.meta.dirname, "fixtures/php");
+const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 20_000 });
+}
+
+interface Served {
+  proc: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Starts `postern ...args` and waits for its "listening on" line. */
+async function serve(args: string[]): Promise<Served> {
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  while (!/listening on (http:\/\/\S+)/.test(out)) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`postern did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const url = /listening on (http:\/\/\S+?)\/?\n/.exec(out)![1]!;
+  return { proc, url, stdout: () => out, stderr: () => err, exit };
+}
+
+async function stop(served: Served | undefined): Promise<void> {
+  if (!served || served.proc.exitCode !== null) return;
+  served.proc.kill("SIGTERM");
+  await served.exit;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+describe("postern CLI", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "postern-cli-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("--version prints the package version", () => {
+    const { status, stdout } = run(["--version"]);
+    expect(status).toBe(0);
+    expect(stdout.trim()).toBe(`postern ${JSON.parse(readFileSync(join(import.meta.dirname, "../package.json"), "utf8")).version}`);
+  });
+
+  test("--help prints the usage", () => {
+    const { status, stdout } = run(["--help"]);
+    expect(status).toBe(0);
+    expect(stdout).toContain("postern serve [--config postern.toml]");
+  });
+
+  test("unknown command -> exit 2 with the usage", () => {
+    const { status, stderr } = run(["frobnicate"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('unknown command "frobnicate"');
+  });
+
+  test("check: a valid config", () => {
+    const file = join(dir, "ok.toml");
+    writeFileSync(file, `[[routes]]\ngateway = "static"\nroot = "."\n`);
+    const { status, stdout } = run(["check", "--config", file]);
+    expect(status).toBe(0);
+    expect(stdout).toContain("ok (1 route)");
+  });
+
+  test("check: a wrong key names the key and the line", () => {
+    const file = join(dir, "bad.toml");
+    writeFileSync(file, `listen = "127.0.0.1:8080"\n\n[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/srv"\nmax_conn = 4\n`);
+    const { status, stderr } = run(["check", "--config", file]);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`${file}:7: routes[0].max_conn: unknown key`);
+    expect(stderr).toContain('did you mean "max_conns"?');
+  });
+
+  test("check: a missing file", () => {
+    const { status, stderr } = run(["check", "--config", join(dir, "absent.toml")]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("cannot read");
+  });
+
+  test("serve: a root that does not exist stops startup", () => {
+    const file = join(dir, "noroot.toml");
+    writeFileSync(file, `listen = "127.0.0.1:0"\n[[routes]]\ngateway = "static"\nroot = "./nowhere"\n`);
+    const { status, stderr } = run(["serve", "--config", file]);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/root .*nowhere.* is not a directory/);
+  });
+
+  describe.skipIf(!PHP_FPM)("fastcgi quick mode", () => {
+    let fpm: PhpFpm;
+    let served: Served | undefined;
+    beforeAll(async () => {
+      fpm = await startPhpFpm(PHP_FPM!);
+    });
+    afterAll(async () => {
+      await stop(served);
+      await fpm?.stop();
+    });
+
+    test("postern fastcgi --backend --root --listen serves PHP", async () => {
+      const port = await freePort();
+      served = await serve(["fastcgi", "--backend", `unix:${fpm.socket}`, "--root", ROOT, "--listen", `127.0.0.1:${port}`]);
+      expect(served.url).toBe(`http://127.0.0.1:${port}`);
+      expect(await (await fetch(`${served.url}/hello.php`)).text()).toBe("Hello, world!\n");
+      const logged = /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}(:\d\d){3} \+0000\] "GET \/hello.php HTTP\/1.1" 200 (14|-) "-" "node"$/m;
+      const deadline = Date.now() + 2000;
+      while (!logged.test(served.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(served.stdout()).toMatch(logged);
+    });
+
+    test("SIGTERM finishes the request in flight, then exits 0", async () => {
+      const slow = fetch(`${served!.url}/sleep.php?ms=700`);
+      await new Promise((r) => setTimeout(r, 200));
+      served!.proc.kill("SIGTERM");
+      const res = await slow;
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("slept\n");
+      expect(await served!.exit).toBe(0);
+    });
+  });
+
+  describe.skipIf(!PHP_CGI)("spawned php-cgi", () => {
+    let served: Served | undefined;
+    afterAll(() => stop(served));
+
+    test("serves PHP through php-cgi it starts, restarts it, stops it", async () => {
+      const file = join(dir, "spawn.toml");
+      writeFileSync(
+        file,
+        `listen = "127.0.0.1:0"\naccess_log = false\n[[routes]]\ngateway = "fastcgi"\nroot = "${ROOT}"\nspawn = { command = ["${PHP_CGI}"], procs = 2 }\n`,
+      );
+      served = await serve(["serve", "--config", file]);
+      const env = (await (await fetch(`${served.url}/env.php?x=1`)).json()) as { server: Record<string, string> };
+      expect(env.server.SCRIPT_NAME).toBe("/env.php");
+      expect(env.server.QUERY_STRING).toBe("x=1");
+
+      const before = childrenOf(served.proc.pid!);
+      expect(before).toHaveLength(2);
+      process.kill(before[0]!, "SIGKILL");
+      const statuses = await Promise.all(Array.from({ length: 8 }, () => fetch(`${served!.url}/hello.php`).then((r) => r.status)));
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      const deadline = Date.now() + 5000;
+      while (childrenOf(served.proc.pid!).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const after = childrenOf(served.proc.pid!);
+      expect(after).toHaveLength(2);
+      expect(after).not.toContain(before[0]);
+
+      served.proc.kill("SIGTERM");
+      expect(await served.exit).toBe(0);
+      for (const pid of after) expect(() => process.kill(pid, 0)).toThrow();
+    });
+  });
+});

@@ -1,0 +1,125 @@
+// A real nginx (Debian nginx 1.22) in front of a FastCGI backend, started by a
+// test or a benchmark: a private prefix directory holding its config, logs and
+// temp files, one server on 127.0.0.1, and the PHP location every nginx+php-fpm
+// guide gives — Debian's stock /etc/nginx/fastcgi.conf plus
+// fastcgi_split_path_info and PATH_INFO (nginx.org/en/docs/http/ngx_http_fastcgi_module.html).
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findBinary } from "./binaries.ts";
+import { freePort } from "./ports.ts";
+import { stopProcessGroup, waitForPort } from "./server-process.ts";
+
+export interface NginxOptions {
+  /** Document root (absolute): nginx's `root`, so $document_root. */
+  root: string;
+  /** A `fastcgi_pass` / upstream `server` address in nginx syntax: "unix:/path.sock" or "127.0.0.1:9000". */
+  fastcgiPass: string;
+  /** Listen port on 127.0.0.1; a free one when omitted. */
+  port?: number;
+  /** Idle connections kept to the backend: adds an upstream with `keepalive N` and `fastcgi_keep_conn on`. */
+  keepalive?: number;
+  /** `try_files $uri /index.php?$query_string`: paths that name no file run the front controller. */
+  frontController?: boolean;
+  /** `server_name` (nginx's $server_name, sent as SERVER_NAME by fastcgi.conf). Default "localhost". */
+  serverName?: string;
+  /** `worker_processes`. Default 1. */
+  workers?: number;
+  /** The nginx binary. Default: found in the usual sbin/bin directories. */
+  binary?: string;
+}
+
+export interface Nginx {
+  port: number;
+  /** The private prefix directory (config, error.log). Removed by stop(). */
+  dir: string;
+  /** The error log so far, for a failing test's message. */
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+export async function startNginx(options: NginxOptions): Promise<Nginx> {
+  const binary = options.binary ?? findBinary(["nginx"]);
+  if (!binary) throw new Error("nginx not found: install it with `apt-get install -y nginx-light`");
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), "postern-nginx-"));
+  for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
+  const errorLog = join(dir, "error.log");
+  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, options));
+  // -e: the error log before the config is read (nginx >= 1.19.5), so nothing goes to /var/log.
+  const proc = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", errorLog], {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true, // its own process group, so the workers can be killed with the master
+  });
+  let stderr = "";
+  proc.stderr!.on("data", (d) => (stderr += d));
+  const log = () => stderr + safeRead(errorLog);
+  try {
+    await waitForPort(proc, port, "nginx", log);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port,
+    dir,
+    errorLog: log,
+    stop: async () => {
+      // SIGQUIT: graceful shutdown (nginx.org/en/docs/control.html).
+      await stopProcessGroup(proc as ChildProcess, "SIGQUIT");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function nginxConfig(dir: string, port: number, o: NginxOptions): string {
+  const backend = o.keepalive === undefined ? o.fastcgiPass : "postern_backend";
+  const upstream =
+    o.keepalive === undefined ? "" : `  upstream postern_backend {\n    server ${o.fastcgiPass};\n    keepalive ${o.keepalive};\n  }\n`;
+  // Started as root, nginx would switch its workers to "nobody", who may not read the root or the socket.
+  const user = process.getuid?.() === 0 ? "user root;\n" : "";
+  return `${user}daemon off;
+master_process on;
+worker_processes ${o.workers ?? 1};
+error_log ${join(dir, "error.log")};
+pid ${join(dir, "nginx.pid")};
+events {
+  worker_connections 1024;
+}
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, "client_body")};
+  proxy_temp_path ${join(dir, "proxy")};
+  fastcgi_temp_path ${join(dir, "fastcgi")};
+  uwsgi_temp_path ${join(dir, "uwsgi")};
+  scgi_temp_path ${join(dir, "scgi")};
+  default_type application/octet-stream;
+${upstream}  server {
+    listen 127.0.0.1:${port};
+    server_name ${o.serverName ?? "localhost"};
+    root ${o.root};
+    index index.php;
+${o.frontController ? "    location / {\n      try_files $uri /index.php?$query_string;\n    }\n" : ""}    location ~ [^/]\\.php(/|$) {
+      fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
+      # A script that is not there is nginx's 404, never php-fpm's (nginx.com "PHP FastCGI Example").
+      if (!-f $document_root$fastcgi_script_name) {
+        return 404;
+      }
+      include /etc/nginx/fastcgi.conf;
+      fastcgi_param PATH_INFO $fastcgi_path_info;
+      fastcgi_pass ${backend};
+${o.keepalive === undefined ? "" : "      fastcgi_keep_conn on;\n"}    }
+  }
+}
+`;
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
