@@ -46,6 +46,12 @@ export interface SpawnOptions {
   stdin?: "pipe" | "null";
   stdout?: "pipe" | "null" | "inherit";
   stderr?: "pipe" | "null" | "inherit";
+  /**
+   * Run the child in a process group of its own, so that `kill` reaches every
+   * process it starts. Off by default: a child in the gateway's group also
+   * receives a terminal's Ctrl-C, and does not outlive the gateway there.
+   */
+  group?: boolean;
 }
 
 export interface Subprocess {
@@ -55,6 +61,7 @@ export interface Subprocess {
   readonly stderr: ReadableStream<Uint8Array> | null;
   /** Resolves with the exit code, or 128 + signal number when a signal ended it. */
   readonly exited: Promise<number>;
+  /** Signals the child, or its whole process group when it was started with `group`. */
   kill(signal?: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP"): void;
 }
 

@@ -15,9 +15,7 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
     stdio: [opts.stdin ?? "null", opts.stdout ?? "pipe", opts.stderr ?? "pipe"].map((s) =>
       s === "null" ? "ignore" : s,
     ) as ("pipe" | "ignore" | "inherit")[],
-    // Its own process group, so that a signal to the group reaches every
-    // process the child starts.
-    detached: true,
+    detached: opts.group === true,
   });
   const exited = new Promise<number>((resolve) => {
     child.once("error", () => resolve(127));
@@ -35,11 +33,8 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
     exited,
     kill(signal = "SIGTERM") {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        child.kill(signal);
-      }
+      if (opts.group) process.kill(-child.pid, signal);
+      else child.kill(signal);
     },
   };
 }

@@ -1,0 +1,50 @@
+// The postern demo: a landing page (static files), a hono route written in
+// TypeScript, and PHP scripts through a php-cgi that postern starts itself.
+// `npm start` runs it; LISTEN=host:port changes where it listens.
+
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { Hono } from "hono";
+import { fastcgi, serve, staticFiles } from "postern";
+
+const here = import.meta.dirname;
+const app = new Hono();
+
+app.get("/api/hello", (c) => c.json({ hello: "from a hono route", at: new Date().toISOString() }));
+
+const phpCgi = findOnPath("php-cgi");
+const php = phpCgi ? fastcgi({ root: here, spawn: { command: [phpCgi], procs: 2 } }) : undefined;
+if (php) {
+  app.all("/php/*", php);
+} else {
+  app.all("/php/*", (c) =>
+    c.html(
+      `<h1>PHP is not installed</h1><p>This route runs PHP through <code>php-cgi</code>, which postern starts itself. Install it with</p><pre>sudo apt-get install php-cgi</pre><p>and run <code>npm start</code> again.</p>`,
+      503,
+    ),
+  );
+}
+
+app.get("*", staticFiles({ root: join(here, "public") }));
+
+const server = await serve(app, { listen: [process.env.LISTEN ?? "127.0.0.1:8080"] });
+for (const addr of server.addresses) {
+  if (addr.kind === "tcp") console.log(`postern demo on http://${addr.host}:${addr.port}/`);
+}
+// Finish requests in flight, then stop the php-cgi processes.
+const stop = () => void server.close().then(() => php?.close()).then(() => process.exit(0));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
