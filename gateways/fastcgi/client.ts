@@ -8,17 +8,8 @@ import type { Lease, Upstream } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";
-import { encodeParams } from "./params.ts";
-import {
-  encodeAbortRequest,
-  encodeBeginRequest,
-  encodeStream,
-  encodeStreamEnd,
-  FCGI_KEEP_CONN,
-  ProtocolStatus,
-  RecordType,
-  Role,
-} from "./record.ts";
+import { encodeAbortRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, ProtocolStatus, RecordType } from "./record.ts";
+import { encodeRequestStart } from "./request.ts";
 
 export interface FcgiTimeouts {
   /** From the request sent to the first record of the answer. */
@@ -55,27 +46,14 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
   const events = conn.open();
   const call = new Call(lease, events, req);
   try {
-    await conn.write(requestPrelude(events.id, req));
+    const body = req.body instanceof ReadableStream ? "stream" : req.body;
+    await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
     if (req.body instanceof ReadableStream) call.sendBody(req.body);
     return await call.response();
   } catch (err) {
     call.abandon();
     throw toGatewayError(err);
   }
-}
-
-/** BEGIN_REQUEST, the PARAMS stream, and STDIN when the body is already known (spec §5.1, §5.2). */
-function requestPrelude(id: number, req: FcgiRequest): Uint8Array {
-  const parts = [
-    encodeBeginRequest(id, Role.RESPONDER, req.keepAlive ? FCGI_KEEP_CONN : 0),
-    encodeStream(RecordType.PARAMS, id, encodeParams(Object.entries(req.params))),
-    encodeStreamEnd(RecordType.PARAMS, id),
-  ];
-  if (req.body === null) parts.push(encodeStreamEnd(RecordType.STDIN, id));
-  else if (req.body instanceof Uint8Array) {
-    parts.push(encodeStream(RecordType.STDIN, id, req.body), encodeStreamEnd(RecordType.STDIN, id));
-  }
-  return concatBytes(parts);
 }
 
 function toGatewayError(err: unknown): GatewayError {

@@ -34,6 +34,15 @@ let spare: Uint8Array | undefined;
 
 /** Encodes pairs as UTF-8 name-value pairs (§3.4). */
 export function encodeParams(pairs: Iterable<[string, string]>): Uint8Array {
+  return withEncodedParams(pairs, (bytes) => bytes.slice());
+}
+
+/**
+ * Encodes pairs (§3.4) into a reused scratch buffer and hands `use` a view of
+ * it, valid only during the call: for a caller that copies the bytes into a
+ * larger message anyway (one allocation per request instead of three).
+ */
+export function withEncodedParams<T>(pairs: Iterable<readonly [string, string]>, use: (bytes: Uint8Array) => T): T {
   let buf = spare ?? new Uint8Array(4096);
   spare = undefined;
   let at = 0;
@@ -53,9 +62,11 @@ export function encodeParams(pairs: Iterable<[string, string]>): Uint8Array {
     at = writeParamLength(buf, at, valueBytes);
     at += nameBytes + valueBytes;
   }
-  const out = buf.slice(0, at);
-  if (buf.length <= SPARE_LIMIT) spare = buf;
-  return out;
+  try {
+    return use(buf.subarray(0, at));
+  } finally {
+    if (buf.length <= SPARE_LIMIT) spare = buf;
+  }
 }
 
 // Short ASCII strings, most CGI names and values, are copied by a charCode loop, which

@@ -84,22 +84,30 @@ export function encodeRecord(type: number, requestId: number, content: Uint8Arra
  * empty array: the empty record that ends the stream is encodeStreamEnd's.
  */
 export function encodeStream(type: number, requestId: number, data: Uint8Array): Uint8Array {
-  if (data.length === 0) return new Uint8Array(0);
-  const records = Math.ceil(data.length / MAX_CONTENT_LENGTH);
-  const last = data.length - (records - 1) * MAX_CONTENT_LENGTH;
-  const fullPadding = paddingFor(MAX_CONTENT_LENGTH);
-  const out = new Uint8Array(
-    data.length + records * HEADER_LENGTH + (records - 1) * fullPadding + paddingFor(last),
-  );
-  let at = 0;
+  const out = new Uint8Array(streamLength(data.length));
+  writeStream(out, 0, type, requestId, data);
+  return out;
+}
+
+/** Bytes that `length` bytes of stream data take as records (§3.3), without the ending empty record. */
+export function streamLength(length: number): number {
+  if (length === 0) return 0;
+  const records = Math.ceil(length / MAX_CONTENT_LENGTH);
+  const last = length - (records - 1) * MAX_CONTENT_LENGTH;
+  return length + records * HEADER_LENGTH + (records - 1) * paddingFor(MAX_CONTENT_LENGTH) + paddingFor(last);
+}
+
+/** Writes `data` as stream records at `offset` (target zero-filled there); returns the offset after them. */
+export function writeStream(target: Uint8Array, offset: number, type: number, requestId: number, data: Uint8Array): number {
+  let at = offset;
   for (let from = 0; from < data.length; from += MAX_CONTENT_LENGTH) {
     const length = Math.min(MAX_CONTENT_LENGTH, data.length - from);
     const padding = paddingFor(length);
-    writeHeader(out, at, type, requestId, length, padding);
-    out.set(data.subarray(from, from + length), at + HEADER_LENGTH);
+    writeHeader(target, at, type, requestId, length, padding);
+    target.set(data.subarray(from, from + length), at + HEADER_LENGTH);
     at += HEADER_LENGTH + length + padding; // padding bytes stay zero
   }
-  return out;
+  return at;
 }
 
 /** The empty record that ends a stream (§3.3). */
