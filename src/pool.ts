@@ -64,7 +64,10 @@ export class BackendPool<C extends Closable> {
   #maxConns: number | undefined;
   #perConn: number;
   #entries: Entry<C>[] = [];
-  #opening = 0;
+  /** Connections being opened. */
+  #opening: Promise<Entry<C>>[] = [];
+  /** Leases being set up (waiting for a connection to open): counted in the load. */
+  #reserved = 0;
   #downUntil = 0;
   #available = true;
   #sweep: ReturnType<typeof setTimeout> | undefined;
@@ -90,7 +93,7 @@ export class BackendPool<C extends Closable> {
 
   /** Requests in flight or being connected. */
   get load(): number {
-    let n = this.#opening;
+    let n = this.#reserved;
     for (const e of this.#entries) n += e.inUse;
     return n;
   }
@@ -123,31 +126,57 @@ export class BackendPool<C extends Closable> {
 
   /** Leases a connection with a free slot, opening one when none is open. Call only when hasRoom(). */
   async lease(): Promise<Lease<C>> {
+    for (;;) {
+      const free = this.#freeEntry();
+      if (free) {
+        free.inUse++;
+        return this.#leaseOf(free);
+      }
+      this.#reserved++;
+      try {
+        if (this.#entries.length + this.#opening.length < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS)) {
+          return this.#leaseOf(await this.#openEntry());
+        }
+        // Multiplexing: every connection allowed is open or opening; share one.
+        await this.#opening[0];
+      } finally {
+        this.#reserved--;
+      }
+    }
+  }
+
+  #freeEntry(): Entry<C> | undefined {
     for (const entry of [...this.#entries]) {
       if (entry.conn.broken) {
         if (entry.inUse === 0) this.#drop(entry);
-        continue;
-      }
-      if (entry.inUse < this.#perConn) {
-        entry.inUse++;
-        return this.#leaseOf(entry);
+      } else if (entry.inUse < this.#perConn) {
+        return entry;
       }
     }
-    this.#opening++;
-    let conn: C;
-    try {
-      conn = await this.#open(this.address);
-    } catch (err) {
-      this.#opening--;
-      this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+    return undefined;
+  }
+
+  /** Opens a connection; its entry comes back with the opener's slot taken. */
+  #openEntry(): Promise<Entry<C>> {
+    const opening = this.#open(this.address).then(
+      (conn) => {
+        this.#downUntil = 0;
+        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0 };
+        this.#entries.push(entry);
+        return entry;
+      },
+      (err: unknown) => {
+        this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+        throw err;
+      },
+    );
+    this.#opening.push(opening);
+    const settled = () => {
+      this.#opening.splice(this.#opening.indexOf(opening), 1);
       this.#upstream.drain(this);
-      throw err;
-    }
-    this.#opening--;
-    this.#downUntil = 0;
-    const entry: Entry<C> = { conn, inUse: 1, idleSince: 0 };
-    this.#entries.push(entry);
-    return this.#leaseOf(entry);
+    };
+    opening.then(settled, settled);
+    return opening;
   }
 
   #leaseOf(entry: Entry<C>): Lease<C> {

@@ -4,7 +4,7 @@
 // answer within the probe time is treated as one whose capacity is unknown.
 
 import type { Address } from "../../src/address.ts";
-import type { Runtime } from "../../src/runtime.ts";
+import type { Duplex, Runtime } from "../../src/runtime.ts";
 import { RecordReader } from "./reader.ts";
 import { RecordType } from "./record.ts";
 import { decodeGetValuesResult, encodeGetValues, FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS } from "./values.ts";
@@ -15,32 +15,58 @@ export interface BackendValues {
   multiplexed: boolean;
 }
 
-/** Resolves with what the backend said, `undefined` when it did not answer, and rejects when it cannot be reached. */
-export async function probeValues(runtime: Runtime, addr: Address, timeoutMs: number): Promise<BackendValues | undefined> {
-  const duplex = await runtime.connect(addr);
-  const timer = setTimeout(() => duplex.close(), timeoutMs);
+/**
+ * What the backend said; "silent" when it took the connection but did not
+ * answer (or not in time); "unreachable" when no connection could be made
+ * within `timeoutMs`, which bounds the whole exchange.
+ */
+export async function probeValues(
+  runtime: Runtime,
+  addr: Address,
+  timeoutMs: number,
+): Promise<BackendValues | "silent" | "unreachable"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), timeoutMs)));
+  const connecting = runtime.connect(addr);
+  let duplex: Duplex;
   try {
-    await duplex.write(encodeGetValues([FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]));
-    const records = new RecordReader();
-    let values: Map<string, string> | undefined;
-    while (values === undefined) {
-      const chunk = await duplex.read();
-      if (chunk === null) return undefined;
-      records.push(chunk, (record) => {
-        if (record.type === RecordType.GET_VALUES_RESULT) values = decodeGetValuesResult(record.content);
-      });
+    const first = await Promise.race([connecting, expired]);
+    if (first === "expired") {
+      connecting.then((d) => d.close(), () => undefined);
+      return "unreachable";
     }
-    return {
-      maxConns: positiveInt(values.get(FCGI_MAX_CONNS)),
-      maxReqs: positiveInt(values.get(FCGI_MAX_REQS)),
-      multiplexed: values.get(FCGI_MPXS_CONNS) === "1",
-    };
+    duplex = first;
   } catch {
-    return undefined;
+    clearTimeout(timer);
+    return "unreachable";
+  }
+  try {
+    const values = await Promise.race([ask(duplex), expired]);
+    return values === "expired" || values === undefined ? "silent" : values;
+  } catch {
+    return "silent";
   } finally {
     clearTimeout(timer);
     duplex.close();
   }
+}
+
+async function ask(duplex: Duplex): Promise<BackendValues | undefined> {
+  await duplex.write(encodeGetValues([FCGI_MAX_CONNS, FCGI_MAX_REQS, FCGI_MPXS_CONNS]));
+  const records = new RecordReader();
+  let values: Map<string, string> | undefined;
+  while (values === undefined) {
+    const chunk = await duplex.read();
+    if (chunk === null) return undefined;
+    records.push(chunk, (record) => {
+      if (record.type === RecordType.GET_VALUES_RESULT) values = decodeGetValuesResult(record.content);
+    });
+  }
+  return {
+    maxConns: positiveInt(values.get(FCGI_MAX_CONNS)),
+    maxReqs: positiveInt(values.get(FCGI_MAX_REQS)),
+    multiplexed: values.get(FCGI_MPXS_CONNS) === "1",
+  };
 }
 
 function positiveInt(text: string | undefined): number | undefined {

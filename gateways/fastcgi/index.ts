@@ -9,7 +9,7 @@ import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { readAllLimited } from "../../src/io/bytes.ts";
 import { safePath } from "../../src/paths.ts";
-import { Upstream } from "../../src/pool.ts";
+import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { connOf, failure, onClientGone, type GatewayHandler } from "../handler.ts";
 import { probeValues } from "./capacity.ts";
@@ -41,6 +41,8 @@ class FastCgiGateway {
   #routing!: ScriptRouting;
   #spawned: SpawnedBackends | undefined;
   #capacity: Promise<void> | undefined;
+  /** Backends to ask again, and from when. */
+  readonly #reprobe = new Map<BackendPool<FcgiConnection>, number>();
 
   constructor(runtime: Runtime, options: FastCgiOptions, name: string) {
     this.#runtime = runtime;
@@ -99,26 +101,33 @@ class FastCgiGateway {
     }
   }
 
-  /** Asks each backend what it can take (once; again after a failure to reach it). */
+  /**
+   * Asks every backend what it can take, once; the first requests wait for
+   * the answers, at most PROBE_TIMEOUT_MS. A backend that could not be reached
+   * is asked again in the background after fail_timeout.
+   */
   #ensureCapacity(): Promise<void> {
-    this.#capacity ??= Promise.all(
-      this.#upstream.pools.map(async (pool) => {
-        const values = await probeValues(this.#runtime, pool.address, PROBE_TIMEOUT_MS);
-        if (values?.multiplexed) {
-          this.#multiplexed.add(formatAddress(pool.address));
-          pool.setCapacity(values.maxConns ?? 1, Math.max(1, Math.floor((values.maxReqs ?? 100) / (values.maxConns ?? 1))));
-        } else if (values?.maxConns !== undefined) {
-          pool.setCapacity(values.maxConns);
-        }
-      }),
-    ).then(
-      () => undefined,
-      () => {
-        // Unreachable now: the request will fail on its own; ask again next time.
-        this.#capacity = undefined;
-      },
-    );
+    this.#capacity ??= Promise.all(this.#upstream.pools.map((pool) => this.#probe(pool))).then(() => undefined);
+    const now = Date.now();
+    for (const [pool, at] of this.#reprobe) {
+      if (at <= now) void this.#probe(pool);
+    }
     return this.#capacity;
+  }
+
+  async #probe(pool: BackendPool<FcgiConnection>): Promise<void> {
+    this.#reprobe.delete(pool);
+    const values = await probeValues(this.#runtime, pool.address, PROBE_TIMEOUT_MS);
+    if (values === "unreachable") {
+      this.#reprobe.set(pool, Date.now() + this.#options.fail_timeout);
+    } else if (values === "silent") {
+      return;
+    } else if (values.multiplexed) {
+      this.#multiplexed.add(formatAddress(pool.address));
+      pool.setCapacity(values.maxConns ?? 1, Math.max(1, Math.floor((values.maxReqs ?? 100) / (values.maxConns ?? 1))));
+    } else if (values.maxConns !== undefined) {
+      pool.setCapacity(values.maxConns);
+    }
   }
 
   async handle(c: Context): Promise<Response> {

@@ -1,0 +1,574 @@
+// Faults between postern and a FastCGI backend (FastCGI spec §3-§6), each
+// mapped to the gateway's own answer (DESIGN.md, "HTTP answers of the gateway
+// itself": malformed 502, too slow 504, overloaded 503) and each followed by
+// a normal request, so a fault never leaves the gateway unable to serve.
+// The backend is test/helpers/fake-fastcgi.ts, which misbehaves on cue.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Hono } from "hono";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import { encodeStream, ProtocolStatus, RecordType } from "../gateways/fastcgi/record.ts";
+import { fastcgi, serve } from "../runtimes/node/index.ts";
+import { connectHangs, startBlackhole } from "./helpers/blackhole.ts";
+import { header, respondOk, startFakeFastCgi, type FakeFastCgi, type FakeOptions, type FakeRequest } from "./helpers/fake-fastcgi.ts";
+import { freePort } from "./helpers/ports.ts";
+
+const MiB = 1024 * 1024;
+
+let dir: string;
+let root: string;
+const cleanups: (() => Promise<void>)[] = [];
+
+// The gateway's error log (runtime logError -> process.stderr), kept for the assertions and out of the test output.
+let logged: string[] = [];
+let stderrSpy: MockInstance;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "postern-faults-"));
+  root = join(dir, "www");
+  mkdirSync(join(root, "dead"), { recursive: true });
+  writeFileSync(join(root, "x.php"), "");
+  writeFileSync(join(root, "dead", "x.php"), "");
+  stderrSpy = vi.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array) => {
+    logged.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+    return true;
+  }) as typeof process.stderr.write);
+});
+
+afterAll(() => {
+  stderrSpy.mockRestore();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  logged = [];
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function backend(options?: FakeOptions): Promise<FakeFastCgi> {
+  const fake = await startFakeFastCgi(options);
+  cleanups.push(() => fake.close());
+  return fake;
+}
+
+// Durations as postern.toml takes them: a number is seconds, so milliseconds go as strings.
+const QUICK = { connect_timeout: "1s", first_byte_timeout: "2s", idle_timeout: "2s" };
+
+/** postern serving `routes` (hono path -> fastcgi options) on 127.0.0.1; resolves with the base URL. */
+async function serveRoutes(routes: [string, Record<string, unknown>][]): Promise<string> {
+  const app = new Hono();
+  const handlers = routes.map(([path, options]) => {
+    const handler = fastcgi({ root, ...QUICK, ...options });
+    app.all(path, handler);
+    return handler;
+  });
+  const server = await serve(app, { listen: ["127.0.0.1:0"] });
+  cleanups.push(async () => {
+    for (const handler of handlers) await handler.close();
+    await server.close();
+  });
+  const addr = server.addresses[0]!;
+  if (addr.kind !== "tcp") throw new Error("expected a TCP listen address");
+  return `http://127.0.0.1:${addr.port}`;
+}
+
+/** postern in front of `fake` (or the given backend address) on every path. */
+async function gateway(target: FakeFastCgi | string, options: Record<string, unknown> = {}): Promise<string> {
+  const backendAddress = typeof target === "string" ? target : target.address;
+  return serveRoutes([["*", { backend: [backendAddress], ...options }]]);
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: string;
+  ms: number;
+}
+
+async function get(url: string, init: RequestInit = {}): Promise<Answer> {
+  const started = Date.now();
+  const res = await fetch(url, { signal: AbortSignal.timeout(15_000), ...init });
+  const body = await res.text();
+  return { status: res.status, headers: res.headers, body, ms: Date.now() - started };
+}
+
+/** A gateway error page: the status, and nothing of the backend in the body (DESIGN.md). */
+function expectGatewayAnswer(answer: Answer, status: number): void {
+  expect(answer.status).toBe(status);
+  expect(answer.body).toMatch(new RegExp(`^${status} [A-Za-z ]+\\n$`));
+}
+
+/** The guard every fault test ends with: a normal request right after is served. */
+async function stillServes(base: string, fake: FakeFastCgi): Promise<void> {
+  fake.next(respondOk);
+  const answer = await get(`${base}/x.php`);
+  expect(answer.status).toBe(200);
+  expect(answer.body).toBe("ok");
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: nothing after ${ms} ms`)))]);
+}
+
+const HEAD = "Content-Type: text/plain\r\n\r\n";
+
+describe("malformed or missing answers -> 502", () => {
+  it("truncated record -> 502", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next(async (req) => {
+      // The header promises 100 bytes of STDOUT; 10 come, then the connection closes (spec §3.3).
+      await req.raw(concat(header({ type: RecordType.STDOUT, id: req.id, length: 100, padding: 4 }), new Uint8Array(10)));
+      req.close();
+    });
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    await stillServes(base, fake);
+  });
+
+  it("STDOUT for another request id -> 502, connection not reused", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => void req.raw(encodeStream(RecordType.STDOUT, req.id + 1, new TextEncoder().encode(`${HEAD}x`))));
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    const bad = fake.requests[0]!;
+    await within(bad.closed, 2_000, "the gateway closing the connection that carried a wrong id");
+    await stillServes(base, fake);
+    expect(fake.requests[1]!.connId).not.toBe(bad.connId);
+    expect(fake.stats.connections).toBe(2);
+  });
+
+  it("bad version byte -> 502", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => {
+      const record = encodeStream(RecordType.STDOUT, req.id, new TextEncoder().encode(`${HEAD}x`));
+      record[0] = 2; // spec §8: FCGI_VERSION_1 is the only version
+      void req.raw(record);
+    });
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    await stillServes(base, fake);
+  });
+
+  it("garbage bytes -> 502", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => void req.raw("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nnot FastCGI at all"));
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    await stillServes(base, fake);
+  });
+
+  it("connection closed before any answer -> 502", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => req.close());
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    expect(fake.stats.requests).toBe(1); // not sent again
+    await stillServes(base, fake);
+  });
+});
+
+describe("timeouts and unreachable backends", () => {
+  it("silence -> 504 after first_byte_timeout", async () => {
+    const fake = await backend();
+    const base = await gateway(fake, { first_byte_timeout: "300ms" });
+    fake.next((req) => req.silent());
+    const answer = await get(`${base}/x.php`);
+    expectGatewayAnswer(answer, 504);
+    expect(answer.ms).toBeGreaterThanOrEqual(250);
+    expect(answer.ms).toBeLessThan(2_000);
+    await stillServes(base, fake);
+  });
+
+  it("answer stalls after it began -> body cut after idle_timeout", async () => {
+    const fake = await backend();
+    const base = await gateway(fake, { idle_timeout: "300ms" });
+    fake.next(async (req) => {
+      await req.stdout(`${HEAD}the beginning, and then nothing`);
+    });
+    const started = Date.now();
+    const res = await fetch(`${base}/x.php`, { signal: AbortSignal.timeout(10_000) });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await within(fake.requests[0]!.closed, 2_000, "the gateway dropping the stalled connection");
+    await stillServes(base, fake);
+  });
+
+  it("connect refused -> 502", async () => {
+    const port = await freePort();
+    const base = await gateway(`127.0.0.1:${port}`);
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    // The backend comes up on that port: the very next request reaches it.
+    const fake = await backend({ tcpPort: port });
+    await stillServes(base, fake);
+  });
+
+  it("connect to a blackhole -> 504 after connect_timeout (max_conns set, no probe)", async (ctx) => {
+    const hole = await startBlackhole();
+    if (!hole) return ctx.skip("perl is needed for the loopback blackhole listener");
+    cleanups.push(() => hole.stop());
+    if (!(await connectHangs(hole.address, 300))) return ctx.skip("connects to a full accept queue do not hang here");
+    const fake = await backend();
+    const base = await serveRoutes([
+      ["/dead/*", { backend: [hole.address], connect_timeout: "300ms", max_conns: 1 }],
+      ["*", { backend: [fake.address] }],
+    ]);
+    const answer = await get(`${base}/dead/x.php`, { signal: AbortSignal.timeout(8_000) });
+    expectGatewayAnswer(answer, 504);
+    expect(answer.ms).toBeLessThan(2_000);
+    await stillServes(base, fake);
+  });
+
+  it("connect to a blackhole -> 504 after connect_timeout (capacity unknown, probed)", async (ctx) => {
+    const hole = await startBlackhole();
+    if (!hole) return ctx.skip("perl is needed for the loopback blackhole listener");
+    cleanups.push(() => hole.stop());
+    if (!(await connectHangs(hole.address, 300))) return ctx.skip("connects to a full accept queue do not hang here");
+    const fake = await backend();
+    const base = await serveRoutes([
+      ["/dead/*", { backend: [hole.address], connect_timeout: "300ms" }],
+      ["*", { backend: [fake.address] }],
+    ]);
+    const answer = await get(`${base}/dead/x.php`, { signal: AbortSignal.timeout(8_000) });
+    expectGatewayAnswer(answer, 504);
+    expect(answer.ms).toBeLessThan(2_000);
+    await stillServes(base, fake);
+  });
+
+  it("one blackholed backend of two does not hold up requests (capacity unknown, probed)", async (ctx) => {
+    const hole = await startBlackhole();
+    if (!hole) return ctx.skip("perl is needed for the loopback blackhole listener");
+    cleanups.push(() => hole.stop());
+    if (!(await connectHangs(hole.address, 300))) return ctx.skip("connects to a full accept queue do not hang here");
+    const fake = await backend();
+    const base = await gateway(hole.address, { backend: [hole.address, fake.address], connect_timeout: "300ms" });
+    const answer = await get(`${base}/x.php`, { signal: AbortSignal.timeout(8_000) });
+    expect(answer.status).toBe(200);
+    expect(answer.ms).toBeLessThan(2_000);
+    await stillServes(base, fake);
+  });
+});
+
+describe("END_REQUEST protocol status before any output (spec §5.5)", () => {
+  it("OVERLOADED -> 503 with Retry-After", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => void req.endRequest(0, ProtocolStatus.OVERLOADED));
+    const answer = await get(`${base}/x.php`);
+    expectGatewayAnswer(answer, 503);
+    expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    await stillServes(base, fake);
+  });
+
+  it("CANT_MPX_CONN -> 503", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => void req.endRequest(0, ProtocolStatus.CANT_MPX_CONN));
+    expectGatewayAnswer(await get(`${base}/x.php`), 503);
+    await stillServes(base, fake);
+  });
+
+  it("UNKNOWN_ROLE -> 502", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next((req) => void req.endRequest(0, ProtocolStatus.UNKNOWN_ROLE));
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    await stillServes(base, fake);
+  });
+});
+
+describe("malformed CGI head in STDOUT (RFC 3875 §6) -> 502", () => {
+  const bigHead = Array.from({ length: 1_000 }, (_, i) => `X-Pad-${i}: ${"p".repeat(90)}\r\n`).join("") + "\r\n";
+  it.each([
+    ["no blank line before END_REQUEST", "Content-Type: text/plain\r\nX-More: 1\r\n"],
+    ["CR inside a header value", "Content-Type: text/plain\r\nX-Split: a\rSet-Cookie: evil=1\r\n\r\nbody"],
+    ["100 KB of headers", `Content-Type: text/plain\r\n${bigHead}body`],
+    ["bad Status", "Status: abc\r\nContent-Type: text/plain\r\n\r\nbody"],
+    ["interim Status 1xx", "Status: 103 Early Hints\r\nContent-Type: text/plain\r\n\r\nbody"],
+  ])("%s -> 502", async (_name, stdout) => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next(async (req) => {
+      await req.stdout(stdout);
+      await req.end();
+    });
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    await stillServes(base, fake);
+  });
+});
+
+describe("STDERR", () => {
+  it("stderr goes to the error log, not to the client", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next(async (req) => {
+      await req.stderr("PHP Warning: boom in x.php on line 3\n");
+      await req.respond("ok");
+    });
+    const answer = await get(`${base}/x.php`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("ok");
+    await sleep(50); // the log is written once per event-loop turn
+    expect(logged.join("")).toContain("PHP Warning: boom in x.php on line 3");
+    await stillServes(base, fake);
+  });
+
+  it("1 MB of stderr logs a line of at most ~8 KB", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next(async (req) => {
+      await req.stderr("E".repeat(MiB));
+      await req.respond("ok");
+    });
+    const answer = await get(`${base}/x.php`);
+    expect(answer.status).toBe(200);
+    await sleep(50);
+    const lines = logged.join("").split("\n").filter((line) => line.includes("EEEE"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.length).toBeLessThan(8 * 1024 + 512);
+    await stillServes(base, fake);
+  });
+});
+
+describe("client abort", () => {
+  /** Starts an answer, lets the client read the first bytes, then aborts the client. */
+  async function abortMidResponse(base: string, fake: FakeFastCgi): Promise<FakeRequest> {
+    fake.next(async (req) => {
+      await req.stdout(`${HEAD}first bytes`);
+      await req.gone; // never finishes on its own
+    });
+    const controller = new AbortController();
+    const res = await fetch(`${base}/x.php`, { signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain("first bytes");
+    controller.abort();
+    await reader.read().catch(() => undefined);
+    return fake.requests.at(-1)!;
+  }
+
+  it("client abort mid-response closes the backend connection", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    const req = await abortMidResponse(base, fake);
+    expect(await within(req.gone, 3_000, "the backend hearing of the abort")).toBe("closed");
+    expect(fake.stats.closedByGateway).toBeGreaterThanOrEqual(1);
+    await stillServes(base, fake);
+  });
+
+  it("client abort on a multiplexed connection sends ABORT_REQUEST (spec §5.4)", async () => {
+    const fake = await backend({ getValues: { FCGI_MPXS_CONNS: "1", FCGI_MAX_CONNS: "1" } });
+    const base = await gateway(fake);
+    const req = await abortMidResponse(base, fake);
+    expect(await within(req.gone, 3_000, "the backend hearing of the abort")).toBe("aborted");
+    expect(fake.stats.aborts).toBe(1);
+    // Records already on their way for the aborted request are dropped; the shared connection stays.
+    await req.stdout("late bytes");
+    await req.end();
+    await stillServes(base, fake);
+    expect(fake.stats.connections).toBe(1);
+  });
+});
+
+describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
+  it("sequential requests reuse one kept connection", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    for (let i = 0; i < 3; i++) expect((await get(`${base}/x.php`)).status).toBe(200);
+    expect(fake.requests.every((r) => r.keepConn)).toBe(true);
+    expect(fake.stats.connections).toBe(1);
+    expect(fake.stats.requests).toBe(3);
+  });
+
+  it("backend closing after each request: a closed kept connection is never leased, never 502", async () => {
+    const fake = await backend({ closeAfterEach: true });
+    const base = await gateway(fake);
+    for (let i = 0; i < 4; i++) {
+      const answer = await get(`${base}/x.php`);
+      expect(answer.status, `request ${i + 1}`).toBe(200);
+      expect(answer.body).toBe("ok");
+    }
+    expect(fake.stats.connections).toBe(4);
+    await stillServes(base, fake);
+  });
+  it("kept connection closed as the request arrives -> 502, the request is never sent twice", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    // The backend drops the kept connection just as the next request goes out: it may
+    // have acted on it, so postern does not send it again (client.ts; nginx does the same).
+    fake.next((req) => req.close());
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    expect(fake.stats.requests).toBe(2);
+    await stillServes(base, fake);
+  });
+});
+
+describe("capacity", () => {
+  const slowOk = (ms: number) => async (req: FakeRequest) => {
+    await sleep(ms);
+    await req.respond("ok");
+  };
+
+  it("FCGI_MAX_CONNS=2: 20 concurrent requests use at most 2 connections", async () => {
+    const fake = await backend({ getValues: { FCGI_MAX_CONNS: "2", FCGI_MPXS_CONNS: "0" }, behaviour: slowOk(30) });
+    const base = await gateway(fake);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${base}/x.php`)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(fake.stats.maxConcurrent).toBeLessThanOrEqual(2);
+    await stillServes(base, fake);
+  });
+
+  it("max_conns = 3: 20 concurrent requests use at most 3 connections", async () => {
+    const fake = await backend({ getValues: "silent", behaviour: slowOk(30) });
+    const base = await gateway(fake, { max_conns: 3 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${base}/x.php`)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+    expect(fake.stats.maxConcurrent).toBeLessThanOrEqual(3);
+    expect(fake.stats.probes).toBe(0);
+    await stillServes(base, fake);
+  });
+
+  it("queue full -> 503 with Retry-After", async () => {
+    const fake = await backend({ behaviour: slowOk(300) });
+    const base = await gateway(fake, { max_conns: 1, max_queue: 1 });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => get(`${base}/x.php`)));
+    const refused = answers.filter((a) => a.status === 503);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const a of refused) expect(a.headers.get("retry-after")).toMatch(/^\d+$/);
+    for (const a of answers.filter((a) => a.status !== 503)) expect(a.status).toBe(200);
+    fake.behaviour = respondOk;
+    await stillServes(base, fake);
+  });
+});
+
+describe("multiplexing (FCGI_MPXS_CONNS=1, spec §3.3)", () => {
+  it.each([
+    ["on a cold gateway", false],
+    ["after a first request", true],
+  ])("10 concurrent requests share one connection, each answer reaches its own client (%s)", async (_name, warm) => {
+    const fake = await backend({ getValues: { FCGI_MPXS_CONNS: "1" } });
+    const base = await gateway(fake);
+    if (warm) expect((await get(`${base}/x.php`)).status).toBe(200);
+    const writes: number[] = [];
+    fake.behaviour = async (req) => {
+      // Wait for all ten, so that the answers can only interleave.
+      await Promise.race([fake.waitForRequests(warm ? 11 : 10), sleep(1_500)]);
+      const echo = `QUERY_STRING=${req.params.get("QUERY_STRING")}`;
+      for (const piece of [HEAD, echo.slice(0, 5), echo.slice(5)]) {
+        writes.push(req.id);
+        await req.stdout(piece);
+        await sleep(Math.random() * 10);
+      }
+      await req.end();
+    };
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => get(`${base}/x.php?n=${i}`)));
+    answers.forEach((a, i) => {
+      expect(a.status).toBe(200);
+      expect(a.body).toBe(`QUERY_STRING=n=${i}`);
+    });
+    expect(fake.stats.connections).toBe(1);
+    // Interleaved: some request's records are not all next to each other.
+    const contiguous = [...new Set(writes)].every((id) => {
+      const first = writes.indexOf(id);
+      return writes.slice(first, first + 3).every((w) => w === id);
+    });
+    expect(contiguous).toBe(false);
+    fake.behaviour = respondOk;
+    await stillServes(base, fake);
+  });
+});
+
+describe("streaming with backpressure (DESIGN.md: memory stays bounded)", () => {
+  const bigAnswer = (bytes: number) => async (req: FakeRequest) => {
+    await req.stdout("Content-Type: application/octet-stream\r\n\r\n");
+    await req.streamStdout(bytes);
+    await req.end();
+  };
+
+  /** Reads the body through node:http; `onData` sees the running count and the response (to pause it). */
+  function download(url: string, onData?: (received: number, res: import("node:http").IncomingMessage) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = httpGet(url, { agent: false }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}`));
+        let received = 0;
+        res.on("data", (chunk: Buffer) => {
+          received += chunk.length;
+          onData?.(received, res);
+        });
+        res.on("end", () => resolve(received));
+        res.on("error", reject);
+        res.on("aborted", () => reject(new Error(`aborted after ${received} bytes`)));
+      });
+      request.on("error", reject);
+    });
+  }
+
+  it("1 GiB to a client through the HTTP stack: RSS grows by less than 64 MiB", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    // Warm up: the first big answer settles the allocator and the JIT.
+    fake.next(bigAnswer(64 * MiB));
+    expect(await download(`${base}/x.php`)).toBe(64 * MiB);
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    try {
+      fake.next(bigAnswer(1024 * MiB));
+      const received = await download(`${base}/x.php`);
+      expect(received).toBe(1024 * MiB);
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, process.memoryUsage().rss);
+    expect((peak - baseline) / MiB).toBeLessThan(64);
+    await stillServes(base, fake);
+  }, 120_000);
+
+  it("client stops reading for 2 s: the backend's writes stall", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    const total = 256 * MiB;
+    fake.next(bigAnswer(total));
+    let paused: Promise<{ atPause: number; early: number; late: number; received: number }> | undefined;
+    const received = await download(`${base}/x.php`, (count, res) => {
+      if (paused || count < 32 * MiB) return;
+      res.pause();
+      paused = (async () => {
+        await sleep(300); // the buffers on the way fill up
+        const early = fake.stats.streamedBytes;
+        await sleep(1_700);
+        const late = fake.stats.streamedBytes;
+        res.resume();
+        return { atPause: count, early, late, received: count };
+      })();
+    });
+    expect(received).toBe(total);
+    const p = await paused!;
+    // Backpressure reached the backend: nothing more was taken from it while the client read nothing.
+    expect(p.late - p.early).toBe(0);
+    // And what sits in buffers between the backend and the client stays small.
+    expect((p.late - p.atPause) / MiB).toBeLessThan(32);
+    await stillServes(base, fake);
+  }, 60_000);
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

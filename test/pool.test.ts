@@ -1,0 +1,152 @@
+// Connection pools without a network: capacity caps, the bounded queue,
+// keep-alive rules, least-busy balancing, failover and availability.
+
+import { describe, expect, test } from "vitest";
+import { parseAddress, type Address } from "../src/address.ts";
+import { GatewayError } from "../src/errors.ts";
+import { Upstream, type PoolOptions } from "../src/pool.ts";
+
+class FakeConn {
+  closed = false;
+  broken = false;
+  constructor(readonly backend: string) {}
+  close() {
+    this.closed = true;
+  }
+}
+
+const OPTIONS: PoolOptions = { maxQueue: 10, queueTimeoutMs: 1_000, keepAliveMs: 1_000, failTimeoutMs: 10_000 };
+
+function upstream(addresses: string[], options: Partial<PoolOptions> = {}, refuse = new Set<string>()) {
+  const opened: FakeConn[] = [];
+  const open = async (addr: Address) => {
+    const name = addr.kind === "tcp" ? `${addr.host}:${addr.port}` : addr.path;
+    if (refuse.has(name)) throw new Error(`refused ${name}`);
+    const conn = new FakeConn(name);
+    opened.push(conn);
+    return conn;
+  };
+  return { up: new Upstream(addresses.map(parseAddress), open, { ...OPTIONS, ...options }), opened };
+}
+
+describe("Upstream", () => {
+  test("never opens more connections than maxConns; the rest wait and get freed ones", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"], { maxConns: 2 });
+    const a = await up.acquire();
+    const b = await up.acquire();
+    let third: FakeConn | undefined;
+    const waiting = up.acquire().then((l) => (third = l.conn));
+    await Promise.resolve();
+    expect(third).toBeUndefined();
+    a.release(true);
+    await waiting;
+    expect(third).toBe(a.conn);
+    expect(opened).toHaveLength(2);
+    b.release(true);
+  });
+
+  test("queue full -> 503 with Retry-After", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1, maxQueue: 1 });
+    await up.acquire();
+    const queued = up.acquire();
+    const err = await up.acquire().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).status).toBe(503);
+    expect((err as GatewayError).retryAfter).toBe(1);
+    up.close();
+    await expect(queued).rejects.toBeInstanceOf(GatewayError);
+  });
+
+  test("waiting past queueTimeout -> 503", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1, queueTimeoutMs: 20 });
+    await up.acquire();
+    const err = await up.acquire().catch((e: unknown) => e);
+    expect((err as GatewayError).status).toBe(503);
+  });
+
+  test("a dirty connection is closed, never reused", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"], { maxConns: 1 });
+    const a = await up.acquire();
+    a.release(false);
+    expect(a.conn.closed).toBe(true);
+    const b = await up.acquire();
+    expect(b.conn).not.toBe(a.conn);
+    expect(opened).toHaveLength(2);
+  });
+
+  test("a connection the backend closed while idle is not leased again", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 });
+    const a = await up.acquire();
+    a.release(true);
+    a.conn.broken = true;
+    const b = await up.acquire();
+    expect(b.conn).not.toBe(a.conn);
+  });
+
+  test("capacity unknown: an idle connection is kept only while no other is in use", async () => {
+    const { up } = upstream(["127.0.0.1:1"]);
+    const a = await up.acquire();
+    const b = await up.acquire();
+    a.release(true);
+    expect(a.conn.closed).toBe(true); // b may sit in the backlog behind the child a pins
+    b.release(true);
+    expect(b.conn.closed).toBe(false); // alone: kept
+    const c = await up.acquire();
+    expect(c.conn).toBe(b.conn);
+  });
+
+  test("idle connections close after keepAliveMs", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 4, keepAliveMs: 30 });
+    const a = await up.acquire();
+    a.release(true);
+    expect(a.conn.closed).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(a.conn.closed).toBe(true);
+  });
+
+  test("keepAliveMs 0 turns keep-alive off", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 4, keepAliveMs: 0 });
+    const a = await up.acquire();
+    a.release(true);
+    expect(a.conn.closed).toBe(true);
+  });
+
+  test("least busy backend first", async () => {
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 4 });
+    const first = await up.acquire();
+    const second = await up.acquire();
+    expect(first.conn.backend).not.toBe(second.conn.backend);
+  });
+
+  test("a refused backend is skipped and avoided", async () => {
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 4 }, new Set(["127.0.0.1:1"]));
+    const leases = await Promise.all([up.acquire(), up.acquire(), up.acquire()]);
+    expect(leases.map((l) => l.conn.backend)).toEqual(["127.0.0.1:2", "127.0.0.1:2", "127.0.0.1:2"]);
+  });
+
+  test("every backend refused -> the connect error", async () => {
+    const { up } = upstream(["127.0.0.1:1"], {}, new Set(["127.0.0.1:1"]));
+    await expect(up.acquire()).rejects.toThrow(/refused/);
+  });
+
+  test("an unavailable backend (restarting) makes requests wait, not fail", async () => {
+    const { up } = upstream(["unix:/x.sock"], { maxConns: 1 });
+    const pool = up.pools[0]!;
+    pool.setAvailable(false);
+    let got = false;
+    const waiting = up.acquire().then(() => (got = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(got).toBe(false);
+    pool.setAvailable(true);
+    await waiting;
+    expect(got).toBe(true);
+  });
+
+  test("multiplexing: one connection carries perConn requests", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"]);
+    up.pools[0]!.setCapacity(1, 3);
+    const leases = await Promise.all([up.acquire(), up.acquire(), up.acquire()]);
+    expect(opened).toHaveLength(1);
+    expect(new Set(leases.map((l) => l.conn)).size).toBe(1);
+  });
+});
