@@ -21,6 +21,7 @@ export function safePath(pathname: string): SafePath {
 }
 
 function hasDotSegment(path: string): boolean {
+  if (!path.includes("/.")) return false;
   for (const segment of path.split("/")) {
     if (segment === "." || segment === "..") return true;
   }
