@@ -197,9 +197,11 @@ export class BackendPool<C extends Closable> {
     const keepAliveMs = this.#upstream.options.keepAliveMs;
     if (!reusable || keepAliveMs === 0) {
       this.#drop(entry);
-    } else if (entry.inUse === 0 && !this.#upstream.hasWaiters() && !this.capacityKnown && this.load > 0) {
+    } else if (entry.inUse === 0 && !this.capacityKnown && this.load > 0) {
       // Capacity unknown and other connections in flight: one of them may sit
-      // in the backend's backlog waiting for the child this one pins.
+      // in the backend's backlog waiting for the child this one pins. Handing
+      // it to a queued request would starve that one, so it is closed, and
+      // the queued request opens a connection that queues behind it, in order.
       this.#drop(entry);
     } else if (entry.inUse === 0) {
       entry.idleSince = Date.now();

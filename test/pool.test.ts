@@ -95,6 +95,17 @@ describe("Upstream", () => {
     expect(c.conn).toBe(b.conn);
   });
 
+  test("capacity unknown: a freed connection is never handed to a waiter while others are in use", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"]);
+    const leases = [];
+    for (let i = 0; i < 128; i++) leases.push(await up.acquire());
+    const waiting = up.acquire();
+    leases[0]!.release(true);
+    expect(leases[0]!.conn.closed).toBe(true);
+    expect((await waiting).conn).not.toBe(leases[0]!.conn);
+    expect(opened).toHaveLength(129);
+  });
+
   test("idle connections close after keepAliveMs", async () => {
     const { up } = upstream(["127.0.0.1:1"], { maxConns: 4, keepAliveMs: 30 });
     const a = await up.acquire();
