@@ -15,7 +15,6 @@ import { encodeStream, ProtocolStatus, RecordType } from "../gateways/fastcgi/re
 import { fastcgi, serve } from "../runtimes/node/index.ts";
 import { connectHangs, startBlackhole } from "./helpers/blackhole.ts";
 import { header, respondOk, startFakeFastCgi, type FakeFastCgi, type FakeOptions, type FakeRequest } from "./helpers/fake-fastcgi.ts";
-import { freePort } from "./helpers/ports.ts";
 
 const MiB = 1024 * 1024;
 
@@ -202,11 +201,13 @@ describe("timeouts and unreachable backends", () => {
   });
 
   it("connect refused -> 502", async () => {
-    const port = await freePort();
-    const base = await gateway(`127.0.0.1:${port}`);
+    const dir = mkdtempSync(join(tmpdir(), "postern-refused-"));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const socketPath = join(dir, "later.sock");
+    const base = await gateway(`unix:${socketPath}`);
     expectGatewayAnswer(await get(`${base}/x.php`), 502);
-    // The backend comes up on that port: the very next request reaches it.
-    const fake = await backend({ tcpPort: port });
+    // The backend comes up at that address: the very next request reaches it.
+    const fake = await backend({ socketPath });
     await stillServes(base, fake);
   });
 

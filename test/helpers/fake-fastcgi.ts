@@ -38,6 +38,8 @@ export interface FakeOptions {
   /** Also listen on 127.0.0.1 (see `tcpAddress`), on `tcpPort` or else a free port. */
   tcp?: boolean;
   tcpPort?: number;
+  /** Listen on this unix socket path instead of one in a fresh temp dir (the caller removes it). */
+  socketPath?: string;
   /** Default: `{ FCGI_MPXS_CONNS: "0" }`, as php-fpm answers. */
   getValues?: GetValuesAnswer;
   /** Close the connection after every END_REQUEST even when the gateway asked for FCGI_KEEP_CONN (§5.1). */
@@ -148,8 +150,8 @@ interface Incoming {
 }
 
 export async function startFakeFastCgi(options: FakeOptions = {}): Promise<FakeFastCgi> {
-  const dir = mkdtempSync(join(tmpdir(), "postern-fake-fcgi-"));
-  const path = join(dir, "fcgi.sock");
+  const dir = options.socketPath === undefined ? mkdtempSync(join(tmpdir(), "postern-fake-fcgi-")) : undefined;
+  const path = options.socketPath ?? join(dir!, "fcgi.sock");
   const stats: FakeStats = {
     accepted: 0,
     connections: 0,
@@ -182,7 +184,7 @@ export async function startFakeFastCgi(options: FakeOptions = {}): Promise<FakeF
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-      rmSync(dir, { recursive: true, force: true });
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 
