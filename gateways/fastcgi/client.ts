@@ -128,7 +128,12 @@ class Call {
       return new Response(null, init);
     }
     const whole = this.#wholeBody(first);
-    if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, init);
+    if (whole) {
+      // The length is known: say it (a backend's own Content-Length could be wrong).
+      if (headers instanceof Headers) headers.set("content-length", String(whole.byteLength));
+      else headers["content-length"] = String(whole.byteLength);
+      return new Response(whole as Uint8Array<ArrayBuffer>, init);
+    }
     return new Response(this.#bodyStream(first), init);
   }
 
