@@ -7,9 +7,15 @@
 // connections than children leave new connections waiting in the listen
 // backlog behind idle ones, and clients starve (nginx with `keepalive` to a
 // small php-fpm pool does this). So a kept connection is reused only when
-// it cannot be pinning a child that another connection waits for: always when
-// the capacity is known and respected, and otherwise only while it is the
-// sole connection in use.
+// it cannot be pinning a child that another connection waits for.
+//
+// When the capacity is known, the pool never opens more connections than it.
+// When it is not (php-fpm does not tell), the pool learns it: a connection
+// that has served a request is "attached" to a child of its own. A new
+// connection is opened only while none is waiting for its first answer, so at
+// most one may sit in the backlog; if one does when an attached connection
+// comes free, that one is closed to free its child, and no new connection is
+// tried for a while: the backend is full at the number attached.
 
 import { formatAddress, type Address } from "./address.ts";
 import { GatewayError } from "./errors.ts";
@@ -37,6 +43,8 @@ export interface PoolOptions {
 
 /** Connections opened at once to a backend whose capacity is unknown. */
 const UNKNOWN_CAPACITY_CONNS = 128;
+/** Capacity unknown: after finding the backend full, how long before trying one more connection. */
+const FULL_BACKOFF_MS = 5_000;
 
 export interface Lease<C extends Closable> {
   readonly conn: C;
@@ -49,6 +57,8 @@ interface Entry<C> {
   conn: C;
   inUse: number;
   idleSince: number;
+  /** It has served a request: the backend gave it a worker of its own. */
+  attached: boolean;
 }
 
 interface Waiter<C extends Closable> {
@@ -70,6 +80,10 @@ export class BackendPool<C extends Closable> {
   #reserved = 0;
   #downUntil = 0;
   #available = true;
+  /** Capacity unknown: the most connections seen attached at once. */
+  #learned = 0;
+  /** Capacity unknown: no new connection is tried before this time. */
+  #fullUntil = 0;
   #sweep: ReturnType<typeof setTimeout> | undefined;
 
   constructor(upstream: Upstream<C>, address: Address, open: (addr: Address) => Promise<C>, options: PoolOptions) {
@@ -107,7 +121,15 @@ export class BackendPool<C extends Closable> {
   }
 
   hasRoom(): boolean {
-    return this.#available && this.load < this.#slots();
+    if (!this.#available) return false;
+    if (this.capacityKnown) return this.load < this.#slots();
+    let unattached = this.#reserved > 0;
+    for (const entry of this.#entries) {
+      if (entry.inUse === 0 && !entry.conn.broken) return true; // a kept connection is free
+      if (!entry.attached) unattached = true;
+    }
+    if (unattached || this.#entries.length >= UNKNOWN_CAPACITY_CONNS) return false;
+    return this.#entries.length < this.#learned || Date.now() >= this.#fullUntil;
   }
 
   /**
@@ -161,7 +183,7 @@ export class BackendPool<C extends Closable> {
     const opening = this.#open(this.address).then(
       (conn) => {
         this.#downUntil = 0;
-        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0 };
+        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0, attached: false };
         this.#entries.push(entry);
         return entry;
       },
@@ -194,15 +216,19 @@ export class BackendPool<C extends Closable> {
 
   #release(entry: Entry<C>, reusable: boolean): void {
     entry.inUse--;
+    if (reusable && !entry.attached) {
+      entry.attached = true;
+      this.#learned = Math.max(this.#learned, this.#entries.filter((e) => e.attached).length);
+    }
     const keepAliveMs = this.#upstream.options.keepAliveMs;
     if (!reusable || keepAliveMs === 0) {
       this.#drop(entry);
-    } else if (entry.inUse === 0 && !this.capacityKnown && this.load > 0) {
-      // Capacity unknown and other connections in flight: one of them may sit
-      // in the backend's backlog waiting for the child this one pins. Handing
-      // it to a queued request would starve that one, so it is closed, and
-      // the queued request opens a connection that queues behind it, in order.
+    } else if (entry.inUse === 0 && !this.capacityKnown && this.#entries.some((e) => !e.attached)) {
+      // Capacity unknown, and a connection not yet served may sit in the
+      // backlog behind the child this one pins: free that child. The backend
+      // is full at what is attached; do not try more for a while.
       this.#drop(entry);
+      this.#fullUntil = Date.now() + FULL_BACKOFF_MS;
     } else if (entry.inUse === 0) {
       entry.idleSince = Date.now();
       this.#scheduleSweep(keepAliveMs);

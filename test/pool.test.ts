@@ -83,27 +83,55 @@ describe("Upstream", () => {
     expect(b.conn).not.toBe(a.conn);
   });
 
-  test("capacity unknown: an idle connection is kept only while no other is in use", async () => {
-    const { up } = upstream(["127.0.0.1:1"]);
+  test("capacity unknown: no second connection before the first has been served", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"]);
     const a = await up.acquire();
-    const b = await up.acquire();
+    let second: FakeConn | undefined;
+    const waiting = up.acquire().then((l) => (second = l.conn));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(second).toBeUndefined(); // a may still sit in the backend's backlog
     a.release(true);
-    expect(a.conn.closed).toBe(true); // b may sit in the backlog behind the child a pins
-    b.release(true);
-    expect(b.conn.closed).toBe(false); // alone: kept
-    const c = await up.acquire();
-    expect(c.conn).toBe(b.conn);
+    await waiting;
+    expect(second).toBe(a.conn);
+    expect(opened).toHaveLength(1);
   });
 
-  test("capacity unknown: a freed connection is never handed to a waiter while others are in use", async () => {
+  test("capacity unknown: learns the backend's size and stops at it", async () => {
     const { up, opened } = upstream(["127.0.0.1:1"]);
-    const leases = [];
-    for (let i = 0; i < 128; i++) leases.push(await up.acquire());
-    const waiting = up.acquire();
-    leases[0]!.release(true);
-    expect(leases[0]!.conn.closed).toBe(true);
-    expect((await waiting).conn).not.toBe(leases[0]!.conn);
-    expect(opened).toHaveLength(129);
+    const a = await up.acquire();
+    a.release(true); // served: attached to a worker
+    const x = await up.acquire(); // reuses a
+    const y = await up.acquire(); // one more connection is tried
+    expect(opened).toHaveLength(2);
+    x.release(true);
+    // y has not been answered yet: it may wait for the worker a pins, so a goes.
+    expect(x.conn.closed).toBe(true);
+    y.release(true);
+    expect(y.conn.closed).toBe(false);
+    // The backend was full at one: requests now share the kept connection.
+    const p = await up.acquire();
+    const q = up.acquire();
+    expect(p.conn).toBe(y.conn);
+    p.release(true);
+    expect((await q).conn).toBe(y.conn);
+    expect(opened).toHaveLength(2);
+  });
+
+  test("capacity unknown: grows while each new connection is served", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"]);
+    const first = await up.acquire();
+    first.release(true);
+    const a = await up.acquire();
+    const b = await up.acquire(); // tried, and...
+    b.release(true); // ...served while a is busy: two workers
+    const c = await up.acquire(); // b, kept
+    expect(c.conn).toBe(b.conn);
+    const d = await up.acquire(); // a third is tried
+    expect(opened).toHaveLength(3);
+    d.release(true); // served too: three workers
+    a.release(true);
+    c.release(true);
+    expect(opened.filter((conn) => !conn.closed)).toHaveLength(3);
   });
 
   test("idle connections close after keepAliveMs", async () => {
