@@ -125,7 +125,8 @@ export class FcgiConnection {
   /** Registers a new request and returns its id and event queue. */
   open(): RequestEvents {
     let id = this.#nextId;
-    while (this.#requests.has(id)) id = id >= 0xffff ? 1 : id + 1;
+    // An id is free once its END_REQUEST has been read, abandoned ones included.
+    while (this.#requests.has(id) || this.#abandoned.has(id)) id = id >= 0xffff ? 1 : id + 1;
     this.#nextId = id >= 0xffff ? 1 : id + 1;
     const events = new RequestEvents(this, id);
     this.#requests.set(id, events);
