@@ -148,23 +148,24 @@ export class FcgiConnection {
 
   /** Reads one chunk from the backend and delivers its records. Concurrent callers share one read. */
   pump(): Promise<void> {
-    this.#pumping ??= this.#readOnce().finally(() => {
-      this.#pumping = undefined;
-    });
+    if (this.#pumping) return this.#pumping;
+    if (this.#broken !== undefined) return Promise.reject(this.#broken);
+    const full = this.#fullRequest();
+    const chunk = full ? full.whenDrained().then(() => this.#duplex.read()) : this.#duplex.read();
+    this.#pumping = chunk.then(this.#onChunk, this.#onReadError);
     return this.#pumping;
   }
 
-  async #readOnce(): Promise<void> {
+  /** A request whose queue is full: reading waits for it (multiplexed connections only). */
+  #fullRequest(): RequestEvents | undefined {
+    if (!this.multiplexed) return undefined;
+    for (const events of this.#requests.values()) if (events.full) return events;
+    return undefined;
+  }
+
+  readonly #onChunk = (chunk: Uint8Array | null): void => {
+    this.#pumping = undefined;
     if (this.#broken !== undefined) throw this.#broken;
-    for (const events of this.#requests.values()) {
-      if (events.full) await events.whenDrained();
-    }
-    let chunk: Uint8Array | null;
-    try {
-      chunk = await this.#duplex.read();
-    } catch (err) {
-      throw this.#break(new ConnectionClosedError("connection reset", { cause: err }));
-    }
     if (chunk === null) {
       if (this.#records.pending) throw this.#break(new FastCgiProtocolError("connection closed inside a record"));
       throw this.#break(new ConnectionClosedError("connection closed by the backend"));
@@ -174,7 +175,12 @@ export class FcgiConnection {
     } catch (err) {
       throw this.#break(err);
     }
-  }
+  };
+
+  readonly #onReadError = (err: unknown): never => {
+    this.#pumping = undefined;
+    throw this.#break(new ConnectionClosedError("connection reset", { cause: err }));
+  };
 
   readonly #dispatch = (record: FcgiRecord): void => {
     const events = this.#requests.get(record.requestId);
