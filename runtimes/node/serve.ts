@@ -7,6 +7,8 @@ import { unlink } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import type { RequestHeadLimits } from "../../src/http/request-head.ts";
+import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 
 export interface Fetchable {
@@ -17,6 +19,8 @@ export interface ServeOptions {
   listen: string[];
   /** Largest request line plus headers, in bytes: beyond it the client gets 431. */
   maxHeaderSize?: number;
+  /** Field count, field line and request line limits (src/http/request-head.ts has the defaults). */
+  limits?: RequestHeadLimits;
 }
 
 export interface RunningServer {
@@ -60,16 +64,35 @@ class NodeEnv implements ServeEnv {
 }
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
-  const listener = getRequestListener((request, bindings) =>
+  const appListener = getRequestListener((request, bindings) =>
     app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage, bindings.outgoing as ServerResponse)),
   );
+  const limits = options.limits;
+  const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const socket = incoming.socket;
+    if (refused(incoming, outgoing, limits)) return;
+    // RFC 9110 §9.3.7: OPTIONS * is about the server, not a resource a URL can name.
+    if (incoming.url === "*") {
+      outgoing.writeHead(200, { "content-length": 0 });
+      outgoing.end();
+      return;
+    }
+    const headers = incoming.headers;
+    // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
+    if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
+    if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
+    return appListener(incoming, outgoing);
+  };
   const servers: Server[] = [];
   const addresses: Address[] = [];
   try {
     for (const text of options.listen) {
       const addr = parseAddress(text);
-      const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16 * 1024 }, listener);
+      // Host is checked by checkRequestHead, after the size limits, as Gunicorn does.
+      const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: false }, listener);
       server.keepAliveTimeout = 5_000;
+      server.on("clientError", onClientError);
+      server.on("connect", onConnect);
       servers.push(server);
       addresses.push(await listen(server, addr));
     }
@@ -83,6 +106,13 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       await Promise.all(servers.map((s) => closeServer(s)));
     },
   };
+}
+
+/** `host:port` of an address as a Host field value (RFC 9110 §7.2), IPv6 in brackets; `localhost` on a unix socket. */
+function authorityOf(address: string | undefined, port: number | undefined): string {
+  if (!address) return "localhost";
+  const host = normalizeAddress(address);
+  return `${host.includes(":") ? `[${host}]` : host}:${port ?? 80}`;
 }
 
 async function listen(server: Server, addr: Address): Promise<Address> {

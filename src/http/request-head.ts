@@ -1,0 +1,209 @@
+// Checks on an HTTP/1.x request head that a permissive parser lets through
+// (RFC 9112 "HTTP/1.1" and RFC 9110 "HTTP Semantics"): framing that two
+// parsers could read two ways (request smuggling), singleton fields sent
+// twice, and the size limits of DESIGN.md. Pure and runtime-free: the
+// runtime hands over what its parser produced, before the app sees anything.
+//
+// Cost: one pass over the field lines; names are matched by length first, so
+// a typical field costs two length reads and one comparison; no regex.
+
+/** The request line and field lines as a parser gives them (Node's `rawHeaders`: name, value, name, value, ...). */
+export interface RequestHead {
+  method: string;
+  /** The request-target exactly as sent (Node's `req.url`). */
+  target: string;
+  /** "1.1", "1.0", ... (Node's `req.httpVersion`). */
+  httpVersion: string;
+  rawHeaders: readonly string[];
+}
+
+export interface RequestHeadLimits {
+  /** Most field lines in the header section; beyond it 431. Default 100 (Gunicorn's limit_request_fields). */
+  maxFields?: number;
+  /** Longest field line, counted as `name: value` plus CRLF; beyond it 431. Default 8190 (Gunicorn's limit_request_field_size). */
+  maxFieldBytes?: number;
+  /** Longest request line, `method SP target SP HTTP/x.y`; beyond it 414. Default 8190 (Apache's LimitRequestLine). */
+  maxLineBytes?: number;
+}
+
+export interface Refusal {
+  status: number;
+  /** The reason phrase of `status` (RFC 9110 §15), for the status line and the `<status> <reason>` body. */
+  reason: string;
+  /** Which rule the request broke, for logs and tests; never needed by the client. */
+  detail: string;
+}
+
+const REASON: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+  505: "HTTP Version Not Supported",
+};
+
+/** The RFC 9110 §15 reason phrase for the statuses this file and the runtimes' refusals use. */
+export function reasonPhrase(status: number): string {
+  return REASON[status] ?? "Error";
+}
+
+function refuse(status: number, detail: string): Refusal {
+  return { status, reason: reasonPhrase(status), detail };
+}
+
+/** Case-insensitive name match; callers compare lengths first, so this runs only on a likely hit, and the usual spellings cost no allocation. */
+function isName(name: string, lower: string, canonical: string): boolean {
+  return name === canonical || name === lower || name.toLowerCase() === lower;
+}
+
+/** Returns why the request must be refused, or undefined when it may go to the app. */
+export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits): Refusal | undefined {
+  const { method, target, httpVersion, rawHeaders } = head;
+
+  // RFC 9112 §2.3: this server speaks HTTP/1.0 and HTTP/1.1 only. Gunicorn
+  // answers 400 for any other version (corpus version_02: HTTP/2.0), not 505.
+  if (httpVersion !== "1.1" && httpVersion !== "1.0") return refuse(400, `HTTP/${httpVersion} in the request line`);
+
+  // RFC 9112 §3: a request-target longer than the server will parse -> 414.
+  // The line is method SP request-target SP "HTTP/x.y" (8 bytes).
+  if (method.length + target.length + 10 > (limits?.maxLineBytes ?? 8190)) return refuse(414, "request line over the limit");
+
+  if (target.charCodeAt(0) !== 47 /* "/" */) {
+    // RFC 9112 §3.2.4: the asterisk-form is only for a server-wide OPTIONS.
+    if (target === "*" && method !== "OPTIONS") return refuse(400, `asterisk-form target with ${method}`);
+    // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an
+    // error (it disguises the authority); a Fetch Request cannot carry it.
+    if (hasUserinfo(target)) return refuse(400, "userinfo in the request-target");
+  }
+
+  // DESIGN.md limits: header section field count (431, RFC 6585 §5).
+  const length = rawHeaders.length;
+  if (length > (limits?.maxFields ?? 100) * 2) return refuse(431, "too many header fields");
+
+  const maxFieldBytes = limits?.maxFieldBytes ?? 8190;
+  let hosts = 0;
+  let contentTypes = 0;
+  let contentLength: string | undefined;
+  let transferEncoding: string | undefined;
+  for (let i = 0; i < length; i += 2) {
+    const name = rawHeaders[i]!;
+    const value = rawHeaders[i + 1]!;
+    // `name: value` CRLF, as Gunicorn counts a field line (431, RFC 6585 §5).
+    if (name.length + value.length + 4 > maxFieldBytes) return refuse(431, `field ${name} over the limit`);
+    switch (name.length) {
+      case 4:
+        if (isName(name, "host", "Host")) hosts++;
+        break;
+      case 12:
+        if (isName(name, "content-type", "Content-Type")) contentTypes++;
+        break;
+      case 14:
+        if (isName(name, "content-length", "Content-Length")) {
+          // RFC 9110 §8.6: Content-Length = 1*DIGIT; several lines with
+          // different values make the body length unknowable.
+          if (!isDigits(value)) return refuse(400, "Content-Length is not a number");
+          if (contentLength !== undefined && contentLength !== value) return refuse(400, "Content-Length given twice, differently");
+          contentLength = value;
+        }
+        break;
+      case 17:
+        if (isName(name, "transfer-encoding", "Transfer-Encoding")) transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+        break;
+    }
+  }
+
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with
+  // more than one Host line, is answered 400.
+  if (hosts > 1) return refuse(400, "more than one Host");
+  if (hosts === 0 && httpVersion === "1.1") return refuse(400, "HTTP/1.1 request without Host");
+  // RFC 9110 §5.3 and §8.3: Content-Type is a singleton field; two lines
+  // cannot be combined into one media type.
+  if (contentTypes > 1) return refuse(400, "more than one Content-Type");
+
+  if (transferEncoding !== undefined) {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+    if (httpVersion === "1.0") return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
+    // RFC 9112 §6.1 and §6.3 (request smuggling): with both, the two framings
+    // can disagree; the server MAY reject, and a gateway must.
+    if (contentLength !== undefined) return refuse(400, "both Content-Length and Transfer-Encoding");
+    return checkTransferCodings(transferEncoding);
+  }
+  return undefined;
+}
+
+/** Transfer codings in order, as Gunicorn reads them, ending with one chunked. */
+function checkTransferCodings(list: string): Refusal | undefined {
+  let chunked = false;
+  let codings = 0;
+  for (const element of list.split(",")) {
+    const coding = trimOWS(element).toLowerCase();
+    if (coding === "") continue; // RFC 9110 §5.6.1: empty list elements are ignored
+    codings++;
+    if (coding === "chunked") {
+      // RFC 9112 §7: chunked is never applied twice.
+      if (chunked) return refuse(400, "chunked applied twice");
+      chunked = true;
+    } else if (coding === "identity" || coding === "gzip" || coding === "x-gzip" || coding === "deflate" || coding === "compress" || coding === "x-compress") {
+      // RFC 9112 §6.3: chunked must be the final coding.
+      if (chunked) return refuse(400, `${coding} after chunked`);
+    } else {
+      // RFC 9112 §6.1: a transfer coding the server does not understand -> 501.
+      return refuse(501, `transfer coding ${coding}`);
+    }
+  }
+  if (codings === 0) return refuse(400, "empty Transfer-Encoding");
+  // RFC 9112 §6.3: a request whose final coding is not chunked has no
+  // knowable length: 400, and the connection is closed.
+  return chunked ? undefined : refuse(400, "chunked is not the final transfer coding");
+}
+
+/**
+ * Trailer fields (RFC 9112 §7.1.2) that would change how the message is
+ * framed or routed if anyone merged them into the header section: a sender
+ * MUST NOT send them (RFC 9110 §6.5.1). Gunicorn refuses them with 400.
+ */
+export function checkTrailers(rawTrailers: readonly string[]): Refusal | undefined {
+  for (let i = 0; i < rawTrailers.length; i += 2) {
+    const name = rawTrailers[i]!;
+    if (
+      (name.length === 4 && isName(name, "host", "Host")) ||
+      (name.length === 14 && isName(name, "content-length", "Content-Length")) ||
+      (name.length === 17 && isName(name, "transfer-encoding", "Transfer-Encoding"))
+    ) {
+      return refuse(400, `${name} in the trailer section`);
+    }
+  }
+  return undefined;
+}
+
+function isDigits(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Strips OWS (SP and HTAB, RFC 9110 §5.6.3) from both ends. */
+function trimOWS(text: string): string {
+  let from = 0;
+  let to = text.length;
+  while (from < to && (text.charCodeAt(from) === 32 || text.charCodeAt(from) === 9)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === 32 || text.charCodeAt(to - 1) === 9)) to--;
+  return text.slice(from, to);
+}
+
+/** An absolute-form target whose authority has `userinfo@` (RFC 3986 §3.2). */
+function hasUserinfo(target: string): boolean {
+  const slashes = target.indexOf("//");
+  if (slashes < 0) return false;
+  for (let i = slashes + 2; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 64 /* "@" */) return true;
+    if (c === 47 /* "/" */ || c === 63 /* "?" */ || c === 35 /* "#" */) return false;
+  }
+  return false;
+}

@@ -1,0 +1,347 @@
+// Gunicorn's HTTP/1.x parser corpus (shared/corpus/http-requests, read in
+// place) against postern's Node server: every invalid request gets a clear
+// 4xx/5xx with Connection: close and the gateway keeps serving; every valid
+// request reaches the app with its method, target, fields and body intact.
+// Where postern answers differently from Gunicorn, the tables below say why.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serve, type RunningServer } from "../runtimes/node/serve.ts";
+import { checkRequestHead, checkTrailers, reasonPhrase, type RequestHead } from "../src/http/request-head.ts";
+import { exchange, type Answer } from "./helpers/raw-exchange.ts";
+import { rawRequest } from "./helpers/raw-http.ts";
+
+const CORPUS = join(import.meta.dirname, "../../shared/corpus/http-requests/cases.json");
+
+interface Case {
+  name: string;
+  kind: "valid" | "invalid";
+  expect_status: number | null;
+  gunicorn_exception: string | null;
+  needs_gunicorn_cfg: boolean;
+  raw_b64: string;
+}
+
+/** Cases not run, and why. */
+function skipReason(c: Case): string | undefined {
+  if (c.name.includes("/pp_")) return "PROXY protocol: postern's listener speaks plain HTTP only";
+  if (c.needs_gunicorn_cfg) return "only meaningful under a non-default Gunicorn setting (advisory)";
+  return undefined;
+}
+
+// ---- Where postern answers an invalid request differently from Gunicorn ----
+
+const INVALID_DEVIATIONS: Record<string, { status: number; why: string }> = {
+  "invalid/006": {
+    status: 200,
+    why: "a 4112-byte request line is within postern's 8190-byte default (Apache's LimitRequestLine); Gunicorn's default limit_request_line is 4094. With that limit postern answers 414 (DESIGN.md), see below",
+  },
+};
+
+// ---- Where postern answers a valid request differently from Gunicorn ----
+
+/** RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host; Gunicorn accepts them. Each is also sent with a Host line added, and must then pass intact. */
+const NO_HOST = new Set([
+  "valid/004", "valid/005", "valid/006", "valid/007", "valid/010", "valid/011", "valid/012", "valid/014",
+  "valid/018", "valid/021", "valid/023", "valid/025", "valid/025_line", "valid/029", "valid/030", "valid/100",
+]);
+
+const VALID_DEVIATIONS: Record<string, { status: number; why: string }> = {
+  "valid/009": { status: 400, why: "Transfer-Encoding (identity) with Content-Length: RFC 9112 §6.1 lets a server reject it, and a gateway must (request smuggling); Node's parser refuses it too" },
+  "valid/013": { status: 400, why: "whitespace around ';' in chunk extensions (RFC 9112 §7.1.1 BWS): Node's parser refuses it, and there is no lenient switch short of insecureHTTPParser (and no Host either)" },
+  "valid/027": { status: 400, why: "raw non-ASCII bytes in the request-target are not a URI (RFC 9112 §3.2, RFC 3986 §2); Node's parser refuses them" },
+  "valid/031": { status: 400, why: "method -BLARGH: Node's parser accepts only the methods it knows (and no Host either)" },
+  "valid/099": { status: 400, why: "the corpus request is cut short (Content-Length 17914, 8846 body bytes): at the client's end of input the body is incomplete (Gunicorn's test only parses what is there)" },
+  "valid/rfc9112_target_absolute_userinfo_01": { status: 400, why: "userinfo in the target: RFC 9110 §4.2.4 says to treat it as an error, and a Fetch Request cannot carry it" },
+  "valid/rfc9112_target_authority_connect_01": { status: 501, why: "CONNECT (RFC 9110 §9.3.6) opens a tunnel; postern is not a forward proxy" },
+  "valid/rfc9112_target_authority_ipv6_01": { status: 501, why: "CONNECT (RFC 9110 §9.3.6) opens a tunnel; postern is not a forward proxy" },
+};
+
+/** RFC 9110 §9.3.7: OPTIONS * is about the server; no Request URL can name it, so postern answers it itself (200, empty). */
+const ANSWERED_BY_POSTERN = new Set(["valid/rfc9112_target_asterisk_options_01"]);
+
+/** GET with a body (RFC 9110 §9.3.1: no defined semantics): the body is read, so framing holds, but a Fetch Request cannot carry it; the app sees none. */
+const GET_BODY_DROPPED = new Set(["valid/008", "valid/020", "valid/029", "valid/030", "valid/040", "valid/rfc9110_body_framing_get_cl_nonzero_01"]);
+
+// ---- The expected request, read from the raw bytes ----
+
+interface Expected {
+  method: string;
+  target: string;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+const trimOWS = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, "");
+
+/** The first request in `raw`: its line, its fields (combined as Fetch Headers combine them) and its body without chunked coding. */
+function expectedRequest(raw: Buffer): Expected {
+  const headEnd = raw.indexOf("\r\n\r\n");
+  const [line, ...fieldLines] = raw.subarray(0, headEnd).toString("latin1").split("\r\n");
+  const [method, target] = line!.split(" ") as [string, string];
+  const fields = new Map<string, string[]>();
+  for (const field of fieldLines) {
+    const colon = field.indexOf(":");
+    const name = field.slice(0, colon).toLowerCase();
+    fields.set(name, [...(fields.get(name) ?? []), trimOWS(field.slice(colon + 1))]);
+  }
+  const url = target.startsWith("/") ? new URL(`http://h${target}`) : new URL(target);
+  const rest = raw.subarray(headEnd + 4);
+  const codings = (fields.get("transfer-encoding") ?? []).join(",").split(",").map((s) => trimOWS(s).toLowerCase());
+  let body: Buffer;
+  if (codings.at(-1) === "chunked") body = dechunk(rest);
+  else if (fields.has("content-length")) body = rest.subarray(0, Number(fields.get("content-length")![0]));
+  else body = Buffer.alloc(0);
+  return {
+    method,
+    target: url.pathname + url.search,
+    headers: [...fields].map(([n, v]): [string, string] => [n, v.join(", ")]).sort(byName),
+    body,
+  };
+}
+
+function dechunk(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let at = 0; ; ) {
+    const lineEnd = bytes.indexOf("\r\n", at);
+    const size = parseInt(bytes.subarray(at, lineEnd).toString("latin1"), 16); // extensions after ';' end the number
+    if (size === 0) return Buffer.concat(parts);
+    parts.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+const byName = (a: [string, string], b: [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/** The raw request with `Host: example.com` after its request line. */
+function withHost(raw: Buffer): Buffer {
+  const lineEnd = raw.indexOf("\r\n") + 2;
+  return Buffer.concat([raw.subarray(0, lineEnd), Buffer.from("Host: example.com\r\n"), raw.subarray(lineEnd)]);
+}
+
+// ---- The server under test ----
+
+/** Requests whose body the app read to the end. */
+const served: string[] = [];
+
+const app = new Hono();
+app.get("/__health", (c) => c.text("ok"));
+app.all("*", async (c) => {
+  const url = new URL(c.req.url);
+  let body: Buffer;
+  try {
+    body = Buffer.from(await c.req.arrayBuffer());
+  } catch {
+    return c.text("body never completed", 400); // the connection is gone; nobody reads this
+  }
+  served.push(`${c.req.method} ${url.pathname}`);
+  return c.json({ method: c.req.method, target: url.pathname + url.search, headers: [...c.req.raw.headers], body: body.toString("base64") });
+});
+
+let server: RunningServer;
+let port: number;
+
+function portOf(running: RunningServer): number {
+  const addr = running.addresses[0]!;
+  if (addr.kind !== "tcp") throw new Error("expected a TCP address");
+  return addr.port;
+}
+
+/** A refusal as postern writes it: errorResponse's page and Connection: close. */
+function expectRefusal(answer: Answer | undefined, status: number) {
+  expect(answer?.status).toBe(status);
+  expect(answer!.body.toString()).toBe(`${status} ${reasonPhrase(status)}\n`);
+  expect(answer!.headers).toContainEqual(["connection", "close"]);
+  expect(answer!.headers).toContainEqual(["content-type", "text/plain; charset=utf-8"]);
+}
+
+async function expectStillServing() {
+  const res = await rawRequest(port, "GET /__health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  expect(res.status).toBe(200);
+}
+
+async function expectIntact(raw: Buffer, name: string) {
+  const want = expectedRequest(raw);
+  const ex = await exchange(port, raw);
+  const first = ex.answers[0];
+  expect(first?.status, first?.body.toString()).toBe(200);
+  const echo = JSON.parse(first!.body.toString()) as { method: string; target: string; headers: [string, string][]; body: string };
+  expect(echo.method).toBe(want.method);
+  expect(echo.target).toBe(want.target);
+  expect(echo.headers.sort(byName)).toEqual(want.headers);
+  expect(Buffer.from(echo.body, "base64").toString("latin1")).toBe(GET_BODY_DROPPED.has(name) ? "" : want.body.toString("latin1"));
+  return ex;
+}
+
+const cases: Case[] = existsSync(CORPUS) ? (JSON.parse(readFileSync(CORPUS, "utf8")) as Case[]) : [];
+
+if (cases.length === 0) {
+  const message = `HTTP corpus not found at ${CORPUS}`;
+  if (process.env.CI === "true") it("the HTTP corpus is present", () => expect.fail(message));
+  else it.skip(`${message}: skipped outside CI`, () => undefined);
+} else {
+  describe("Gunicorn HTTP corpus against postern on Node", () => {
+    beforeAll(async () => {
+      server = await serve(app, { listen: ["127.0.0.1:0"] });
+      port = portOf(server);
+    });
+    afterAll(() => server?.close());
+
+    it("the deviation tables name real cases, and NO_HOST is exactly the HTTP/1.1 requests without Host", () => {
+      const names = new Set(cases.map((c) => c.name));
+      for (const name of [...Object.keys(INVALID_DEVIATIONS), ...Object.keys(VALID_DEVIATIONS), ...NO_HOST, ...ANSWERED_BY_POSTERN, ...GET_BODY_DROPPED]) {
+        expect(names, name).toContain(name);
+      }
+      const hostless = cases
+        .filter((c) => c.kind === "valid" && !skipReason(c) && !VALID_DEVIATIONS[c.name])
+        .filter((c) => {
+          const head = Buffer.from(c.raw_b64, "base64").toString("latin1").split("\r\n\r\n")[0]!;
+          return head.split("\r\n")[0]!.endsWith("HTTP/1.1") && !/\r\nhost:/i.test(head);
+        })
+        .map((c) => c.name);
+      expect(new Set(hostless)).toEqual(NO_HOST);
+    });
+
+    describe("invalid requests: a clear 4xx/5xx, and the next connection is served", () => {
+      for (const c of cases.filter((c) => c.kind === "invalid")) {
+        const why = skipReason(c);
+        if (why) {
+          it.skip(`${c.name} (${why})`, () => undefined);
+          continue;
+        }
+        const deviation = INVALID_DEVIATIONS[c.name];
+        it(deviation ? `${c.name} -> ${deviation.status}, not ${c.expect_status}: ${deviation.why}` : `${c.name} -> ${c.expect_status}`, async () => {
+          served.length = 0;
+          const ex = await exchange(port, Buffer.from(c.raw_b64, "base64"));
+          expect(ex.end).toBe("closed");
+          if (deviation?.status === 200) {
+            expect(ex.answers[0]?.status).toBe(200);
+          } else {
+            expectRefusal(ex.answers.at(-1), deviation?.status ?? c.expect_status!);
+            expect(served, "a refused request never reaches the app whole").toEqual([]);
+          }
+          await expectStillServing();
+        });
+      }
+    });
+
+    describe("valid requests reach the app intact", () => {
+      for (const c of cases.filter((c) => c.kind === "valid")) {
+        const why = skipReason(c);
+        if (why) {
+          it.skip(`${c.name} (${why})`, () => undefined);
+          continue;
+        }
+        const raw = Buffer.from(c.raw_b64, "base64");
+        const deviation = VALID_DEVIATIONS[c.name];
+        if (deviation) {
+          it(`${c.name} -> ${deviation.status}: ${deviation.why}`, async () => {
+            const ex = await exchange(port, raw);
+            expectRefusal(ex.answers[0], deviation.status);
+            await expectStillServing();
+          });
+        } else if (NO_HOST.has(c.name)) {
+          it(`${c.name} -> 400 without Host (RFC 9112 §3.2), intact with one`, async () => {
+            expectRefusal((await exchange(port, raw)).answers[0], 400);
+            await expectIntact(withHost(raw), c.name);
+          });
+        } else if (ANSWERED_BY_POSTERN.has(c.name)) {
+          it(`${c.name} -> 200 from postern itself (OPTIONS *)`, async () => {
+            const ex = await exchange(port, raw);
+            expect(ex.answers[0]?.status).toBe(200);
+            expect(ex.answers[0]?.body.length).toBe(0);
+          });
+        } else {
+          it(c.name, async () => {
+            const ex = await expectIntact(raw, c.name);
+            // A body is never taken for a request (valid/020: its body reads "GET /second").
+            if (c.name === "valid/020") expect(ex.answers).toHaveLength(1);
+          });
+        }
+      }
+    });
+
+    it("invalid/006 with Gunicorn's request-line limit (4094) -> 414", async () => {
+      const strict = await serve(app, { listen: ["127.0.0.1:0"], limits: { maxLineBytes: 4094 } });
+      try {
+        const raw = Buffer.from(cases.find((c) => c.name === "invalid/006")!.raw_b64, "base64");
+        expectRefusal((await exchange(portOf(strict), raw)).answers[0], 414);
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it("nothing pipelined behind a refused request reaches the app", async () => {
+      served.length = 0;
+      const smuggled = "POST /a HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+      const ex = await exchange(port, Buffer.from(smuggled));
+      expect(ex.answers).toHaveLength(1);
+      expectRefusal(ex.answers[0], 400);
+      expect(served).toEqual([]);
+    });
+
+    it("a header section over Node's maxHeaderSize -> 431 with postern's page", async () => {
+      const ex = await exchange(port, Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\n${"X-Big: y\r\n".repeat(2000)}\r\n`));
+      expectRefusal(ex.answers[0], 431);
+    });
+  });
+}
+
+// ---- checkRequestHead and checkTrailers, one rule a line ----
+
+const head = (fields: string[], over: Partial<RequestHead> = {}): RequestHead => ({
+  method: "POST",
+  target: "/",
+  httpVersion: "1.1",
+  rawHeaders: ["Host", "x", ...fields],
+  ...over,
+});
+
+describe("checkRequestHead", () => {
+  const table: [string, RequestHead, number | undefined][] = [
+    ["a plain request passes", head(["Content-Length", "5"]), undefined],
+    ["HTTP/1.0 without Host passes", head([], { httpVersion: "1.0", rawHeaders: [] }), undefined],
+    ["gzip then chunked passes", head(["Transfer-Encoding", "gzip, chunked"]), undefined],
+    ["two equal Content-Length pass", head(["Content-Length", "5", "content-length", "5"]), undefined],
+    ["HTTP/2.0 -> 400", head([], { httpVersion: "2.0" }), 400],
+    ["HTTP/1.1 without Host -> 400", head([], { rawHeaders: [] }), 400],
+    ["two Host -> 400", head(["HOST", "y"]), 400],
+    ["two Content-Type -> 400", head(["Content-Type", "a/b", "content-type", "a/b"]), 400],
+    ["two different Content-Length -> 400", head(["Content-Length", "5", "Content-Length", "6"]), 400],
+    ["Content-Length not a number -> 400", head(["Content-Length", "+5"]), 400],
+    ["Content-Length and Transfer-Encoding -> 400", head(["Content-Length", "5", "Transfer-Encoding", "chunked"]), 400],
+    ["Transfer-Encoding in HTTP/1.0 -> 400", head(["Transfer-Encoding", "chunked"], { httpVersion: "1.0" }), 400],
+    ["chunked not final -> 400", head(["Transfer-Encoding", "chunked, gzip"]), 400],
+    ["chunked twice -> 400", head(["Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"]), 400],
+    ["no chunked at all -> 400", head(["Transfer-Encoding", "gzip"]), 400],
+    ["empty Transfer-Encoding -> 400", head(["Transfer-Encoding", ""]), 400],
+    ["unknown transfer coding -> 501", head(["Transfer-Encoding", "br, chunked"]), 501],
+    ["asterisk target with GET -> 400", head([], { method: "GET", target: "*" }), 400],
+    ["asterisk target with OPTIONS passes", head([], { method: "OPTIONS", target: "*" }), undefined],
+    ["userinfo in an absolute target -> 400", head([], { target: "http://u:p@h/x" }), 400],
+    ["@ in an absolute target's path passes", head([], { target: "http://h/a@b" }), undefined],
+    ["request line over 8190 -> 414", head([], { target: `/${"a".repeat(8180)}` }), 414],
+    ["101 fields -> 431", head(Array.from({ length: 200 }, (_, i) => (i % 2 ? "v" : `F${i}`))), 431],
+    ["a field line over 8190 -> 431", head(["X", "v".repeat(8186)]), 431],
+    ["a field line of exactly 8190 passes", head(["X", "v".repeat(8185)]), undefined],
+  ];
+  for (const [name, request, status] of table) {
+    it(name, () => expect(checkRequestHead(request)?.status).toBe(status));
+  }
+
+  it("limits are configurable", () => {
+    expect(checkRequestHead(head(["A", "1", "B", "2"]), { maxFields: 2 })?.status).toBe(431);
+    expect(checkRequestHead(head([]), { maxLineBytes: 10 })?.status).toBe(414);
+  });
+});
+
+describe("checkTrailers", () => {
+  it("refuses Host, Content-Length and Transfer-Encoding", () => {
+    for (const name of ["Host", "content-length", "Transfer-Encoding"]) expect(checkTrailers([name, "x"])?.status).toBe(400);
+  });
+  it("lets other trailer fields through (valid/012: Vary, Content-Type)", () => {
+    expect(checkTrailers(["Vary", "*", "Content-Type", "text/plain"])).toBeUndefined();
+  });
+});
