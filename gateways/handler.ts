@@ -38,6 +38,7 @@ export function gatewayOptions(name: string, schema: GatewaySchema, input: Recor
 
 /** The client's answer for a failed request; the detail goes to the error log only. */
 export function failure(runtime: Runtime, route: string, err: unknown): Response {
+  if (err instanceof GatewayError && err.code === "CLIENT_CLOSED") return responseForError(err);
   const detail = err instanceof GatewayError ? `${err.code}: ${err.message}` : `INTERNAL: ${String(err)}`;
   runtime.logError(`${route}: ${detail}`);
   return responseForError(err);

@@ -16,6 +16,8 @@ export const STATUS_BY_CODE = {
   NOT_FOUND: 404,
   FORBIDDEN: 403,
   INTERNAL: 500,
+  // The client went away before its answer (nginx logs these as 499); nobody reads the page.
+  CLIENT_CLOSED: 499,
 } as const;
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
@@ -27,6 +29,7 @@ const REASON: Record<number, string> = {
   413: "Content Too Large",
   414: "URI Too Long",
   431: "Request Header Fields Too Large",
+  499: "Client Closed Request",
   500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Unavailable",

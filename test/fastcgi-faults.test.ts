@@ -365,6 +365,23 @@ describe("client abort", () => {
     await stillServes(base, fake);
   });
 
+  it("client abort before the answer: backend connection closed, no backend error logged", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    fake.next(async (req) => {
+      await req.gone;
+    });
+    const controller = new AbortController();
+    const pending = fetch(`${base}/x.php`, { signal: controller.signal }).catch(() => undefined);
+    await fake.waitForRequests(1);
+    controller.abort();
+    await pending;
+    expect(await within(fake.requests[0]!.gone, 3_000, "the backend hearing of the abort")).toBe("closed");
+    await sleep(50);
+    expect(logged.join("")).not.toMatch(/BACKEND_/);
+    await stillServes(base, fake);
+  });
+
   it("client abort on a multiplexed connection sends ABORT_REQUEST (spec §5.4)", async () => {
     const fake = await backend({ getValues: { FCGI_MPXS_CONNS: "1", FCGI_MAX_CONNS: "1" } });
     const base = await gateway(fake);

@@ -52,6 +52,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     return await call.response();
   } catch (err) {
     call.abandon();
+    if (call.clientGone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
     throw toGatewayError(err);
   }
 }
@@ -73,13 +74,18 @@ class Call {
   #stderrBytes = 0;
   #stderr: Uint8Array[] = [];
   readonly #unsubscribe: () => void;
+  /** The client went away: the failure that follows is not the backend's. */
+  clientGone = false;
 
   constructor(lease: Lease<FcgiConnection>, events: RequestEvents, req: FcgiRequest) {
     this.#lease = lease;
     this.#events = events;
     this.#req = req;
     this.#bodySent = !(req.body instanceof ReadableStream);
-    this.#unsubscribe = req.onClientGone(() => this.abandon());
+    this.#unsubscribe = req.onClientGone(() => {
+      this.clientGone = true;
+      this.abandon();
+    });
   }
 
   /** Streams the request body as STDIN records; waits for each write (backpressure). */
