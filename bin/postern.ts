@@ -7,7 +7,7 @@ import { ConfigError, parseConfig, type Config } from "../src/config.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { createApp, serve } from "../runtimes/node/index.ts";
+import { createApp, serve, type RunningServer } from "../runtimes/node/index.ts";
 
 const USAGE = `postern: a web gateway to FastCGI and static backends
 
@@ -107,33 +107,54 @@ function withListen(config: Config, listen: string[] | undefined): Config {
   return { ...config, listen };
 }
 
+/** Requests in flight get this long after SIGTERM/SIGINT; then postern exits anyway. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
 async function run(config: Config, baseDir: string): Promise<number> {
   const gateway = createApp(config, baseDir);
+  let server: RunningServer | undefined;
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (exit = resolve));
+  let stopping = false;
+  // Installed before the backends start, so a signal never leaves them behind.
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`postern: ${signal} again: exiting now\n`);
+      return exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
+    const late = setTimeout(() => {
+      process.stderr.write(`postern: requests still in flight after ${SHUTDOWN_GRACE_MS} ms: exiting\n`);
+      void gateway.close().finally(() => exit(1));
+    }, SHUTDOWN_GRACE_MS);
+    Promise.resolve(server?.close())
+      .then(() => gateway.close())
+      .then(
+        () => exit(0),
+        (err: unknown) => {
+          process.stderr.write(`postern: shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
+          exit(1);
+        },
+      )
+      .finally(() => clearTimeout(late));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
   try {
     await gateway.ready;
+    if (stopping) return await exited;
+    server = await serve(gateway.app, { listen: config.listen });
   } catch (err) {
+    // Never leave the backends it started behind.
     await gateway.close();
     throw err;
   }
-  const server = await serve(gateway.app, { listen: config.listen });
   for (const addr of server.addresses) {
     const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;
     process.stdout.write(`postern listening on ${where}\n`);
   }
-  return new Promise((resolveExit) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
-      void server
-        .close()
-        .then(() => gateway.close())
-        .then(() => resolveExit(0));
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
-  });
+  return exited;
 }
 
 function version(): string {
@@ -144,7 +165,7 @@ function version(): string {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    if (code === 0) setImmediate(() => process.exit(0));
+    setImmediate(() => process.exit(code));
   },
   (err: unknown) => {
     if (err instanceof UsageError) process.stderr.write(`postern: ${err.message}\n\n${USAGE}\n`);

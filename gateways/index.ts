@@ -78,7 +78,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       app.all(route.path, handler);
     });
   } catch (err) {
-    void Promise.all(handlers.map((h) => h.close()));
+    void Promise.all(handlers.map((h) => h.close())).catch(() => undefined);
     throw err;
   }
   app.notFound(() => errorResponse(404));

@@ -27,3 +27,8 @@ function hasDotSegment(path: string): boolean {
   }
   return false;
 }
+
+/** True when `path` (a real path) lies strictly inside the directory `root` (a real path). */
+export function isInside(root: string, path: string): boolean {
+  return path.startsWith(root.endsWith("/") ? root : `${root}/`) && path.length > root.length;
+}

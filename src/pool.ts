@@ -17,7 +17,7 @@
 // comes free, that one is closed to free its child, and no new connection is
 // tried for a while: the backend is full at the number attached.
 
-import { formatAddress, type Address } from "./address.ts";
+import type { Address } from "./address.ts";
 import { GatewayError } from "./errors.ts";
 
 export interface Closable {
@@ -64,6 +64,7 @@ interface Entry<C> {
 interface Waiter<C extends Closable> {
   resolve(lease: Lease<C>): void;
   reject(err: unknown): void;
+  onCancel: ((cancel: () => void) => void) | undefined;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -156,11 +157,14 @@ export class BackendPool<C extends Closable> {
       }
       this.#reserved++;
       try {
-        if (this.#entries.length + this.#opening.length < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS)) {
+        // Broken connections still in use do not count: they go when released.
+        const live = this.#entries.filter((e) => !e.conn.broken).length;
+        const opening = this.#opening[0];
+        if (live + this.#opening.length < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) || opening === undefined) {
           return this.#leaseOf(await this.#openEntry());
         }
         // Multiplexing: every connection allowed is open or opening; share one.
-        await this.#opening[0];
+        await opening;
       } finally {
         this.#reserved--;
       }
@@ -168,7 +172,7 @@ export class BackendPool<C extends Closable> {
   }
 
   #freeEntry(): Entry<C> | undefined {
-    for (const entry of [...this.#entries]) {
+    for (const entry of this.#entries.slice()) {
       if (entry.conn.broken) {
         if (entry.inUse === 0) this.#drop(entry);
       } else if (entry.inUse < this.#perConn) {
@@ -242,19 +246,21 @@ export class BackendPool<C extends Closable> {
     entry.conn.close();
   }
 
-  #scheduleSweep(keepAliveMs: number): void {
+  /** Closes idle connections as their keepAliveMs runs out; armed for the earliest one. */
+  #scheduleSweep(keepAliveMs: number, delay = keepAliveMs): void {
     if (this.#sweep !== undefined) return;
     this.#sweep = setTimeout(() => {
       this.#sweep = undefined;
       const now = Date.now();
-      let idleLeft = false;
-      for (const entry of [...this.#entries]) {
+      let next = Infinity;
+      for (const entry of this.#entries.slice()) {
         if (entry.inUse > 0) continue;
-        if (now - entry.idleSince >= keepAliveMs) this.#drop(entry);
-        else idleLeft = true;
+        const expires = entry.idleSince + keepAliveMs;
+        if (expires <= now) this.#drop(entry);
+        else next = Math.min(next, expires);
       }
-      if (idleLeft) this.#scheduleSweep(keepAliveMs);
-    }, keepAliveMs);
+      if (next !== Infinity) this.#scheduleSweep(keepAliveMs, next - now);
+    }, delay);
   }
 
   close(): void {
@@ -276,48 +282,64 @@ export class Upstream<C extends Closable> {
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
   }
 
-  hasWaiters(): boolean {
-    return this.#waiters.length > 0;
+  /**
+   * A connection to the least busy healthy backend with room, or a place in
+   * the queue. `onCancel` receives a function that withdraws a queued request
+   * (its client went away): it never reaches a backend.
+   */
+  acquire(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
+    const pool = this.#pick();
+    if (pool) return this.#leaseWithFailover(pool, onCancel);
+    return this.#enqueue(onCancel);
   }
 
-  /** A connection to the least busy healthy backend with room, or a place in the queue. */
-  acquire(): Promise<Lease<C>> {
-    const pool = this.#pick();
-    if (pool) return this.#leaseWithFailover(pool);
+  #enqueue(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
     if (this.#waiters.length >= this.options.maxQueue) {
       return Promise.reject(
         new GatewayError("BACKEND_OVERLOADED", `queue full (${this.options.maxQueue} waiting)`, { retryAfter: 1 }),
       );
     }
     return new Promise((resolve, reject) => {
+      const leave = (err: GatewayError) => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i < 0) return;
+        this.#waiters.splice(i, 1);
+        clearTimeout(waiter.timer);
+        reject(err);
+      };
       const waiter: Waiter<C> = {
         resolve,
         reject,
-        timer: setTimeout(() => {
-          const i = this.#waiters.indexOf(waiter);
-          if (i >= 0) this.#waiters.splice(i, 1);
-          reject(new GatewayError("BACKEND_OVERLOADED", "waited too long for a backend connection", { retryAfter: 1 }));
-        }, this.options.queueTimeoutMs),
+        onCancel,
+        timer: setTimeout(
+          () => leave(new GatewayError("BACKEND_OVERLOADED", "waited too long for a backend connection", { retryAfter: 1 })),
+          this.options.queueTimeoutMs,
+        ),
       };
       this.#waiters.push(waiter);
+      onCancel?.(() => leave(new GatewayError("CLIENT_CLOSED", "client left while its request was queued")));
     });
   }
 
+  /**
+   * The least busy backend with room. A backend that failed to connect
+   * within fail_timeout is used only when every backend has failed: while a
+   * healthy one exists, requests wait for it instead.
+   */
   #pick(exclude?: Set<BackendPool<C>>): BackendPool<C> | undefined {
     let best: BackendPool<C> | undefined;
-    let bestHealthy = false;
+    let anyHealthy = false;
     for (const pool of this.pools) {
-      if (exclude?.has(pool) || !pool.hasRoom()) continue;
+      if (exclude?.has(pool)) continue;
       const healthy = pool.healthy;
-      if (!best || (healthy && !bestHealthy) || (healthy === bestHealthy && pool.load < best.load)) {
-        best = pool;
-        bestHealthy = healthy;
-      }
+      anyHealthy ||= healthy;
+      if (!pool.hasRoom()) continue;
+      if (!best || (healthy && !best.healthy) || (healthy === best.healthy && pool.load < best.load)) best = pool;
     }
-    return best;
+    return best && (best.healthy || !anyHealthy) ? best : undefined;
   }
 
-  async #leaseWithFailover(first: BackendPool<C>): Promise<Lease<C>> {
+  async #leaseWithFailover(first: BackendPool<C>, onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
     const tried = new Set<BackendPool<C>>();
     let pool: BackendPool<C> | undefined = first;
     let lastError: unknown;
@@ -330,6 +352,8 @@ export class Upstream<C extends Closable> {
       }
       pool = this.#pick(tried);
     }
+    // A healthy backend not tried is only full: wait for it.
+    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#enqueue(onCancel);
     throw lastError;
   }
 
@@ -338,7 +362,7 @@ export class Upstream<C extends Closable> {
     while (this.#waiters.length > 0 && pool.hasRoom()) {
       const waiter = this.#waiters.shift()!;
       clearTimeout(waiter.timer);
-      this.#leaseWithFailover(pool).then(waiter.resolve, waiter.reject);
+      this.#leaseWithFailover(pool, waiter.onCancel).then(waiter.resolve, waiter.reject);
     }
   }
 
@@ -348,9 +372,5 @@ export class Upstream<C extends Closable> {
       waiter.reject(new GatewayError("BACKEND_OVERLOADED", "gateway shutting down", { retryAfter: 1 }));
     }
     for (const pool of this.pools) pool.close();
-  }
-
-  describe(): string {
-    return this.pools.map((p) => formatAddress(p.address)).join(", ");
   }
 }

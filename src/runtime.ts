@@ -86,8 +86,13 @@ export interface FileSystem {
 
 export interface Runtime {
   readonly name: RuntimeName;
-  /** Opens a stream connection: TCP everywhere, unix sockets where the platform has them. */
-  connect(addr: Address): Promise<Duplex>;
+  /**
+   * Opens a stream connection: TCP everywhere, unix sockets where the
+   * platform has them. With `timeoutMs`, an attempt still pending then is
+   * abandoned (its socket destroyed) and the promise rejects with an Error
+   * named "TimeoutError".
+   */
+  connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex>;
   /** Starts a process; absent where processes cannot be spawned (workerd). */
   spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
   /** The local filesystem; absent where there is none (workerd). */

@@ -10,8 +10,8 @@ export interface ManagedSpec {
   cmd: string[];
   env: Record<string, string>;
   cwd?: string;
-  /** Resolves true once the process serves (for example its socket accepts). */
-  ready(): Promise<boolean>;
+  /** Resolves true once the process serves (for example its socket accepts); gives up when `alive()` turns false. */
+  ready(alive: () => boolean): Promise<boolean>;
   /** Called when the process serves, and again after each restart. */
   onUp(): void;
   /** Called when the process has exited and until it is up again. */
@@ -33,17 +33,11 @@ export class ManagedProcess {
   #backoffMs = FIRST_BACKOFF_MS;
   #stopping = false;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
-  /** How many times the process has been started. */
-  starts = 0;
 
   constructor(runtime: Runtime, spec: ManagedSpec) {
     if (!runtime.spawn) throw new Error(`${spec.name}: this runtime (${runtime.name}) cannot start processes`);
     this.#runtime = runtime;
     this.#spec = spec;
-  }
-
-  get pid(): number | undefined {
-    return this.#child?.pid;
   }
 
   start(): void {
@@ -60,7 +54,7 @@ export class ManagedProcess {
       return;
     }
     this.#child = child;
-    this.starts++;
+    const log = (err: unknown) => this.#runtime.logError(`${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
     void child.exited.then((code) => {
       if (this.#child === child) this.#child = undefined;
       spec.onDown();
@@ -68,13 +62,16 @@ export class ManagedProcess {
       const healthy = (up && code === 0) || Date.now() - started >= STABLE_MS;
       if (!healthy) this.#runtime.logError(`${spec.name}: exited with status ${code}; restarting`);
       this.#scheduleRestart(healthy);
-    });
-    void spec.ready().then((ready) => {
-      if (ready && this.#child === child) {
-        up = true;
-        spec.onUp();
-      }
-    });
+    }).catch(log);
+    void spec
+      .ready(() => this.#child === child && !this.#stopping)
+      .then((ready) => {
+        if (ready && this.#child === child) {
+          up = true;
+          spec.onUp();
+        }
+      })
+      .catch(log);
   }
 
   /** At once after a healthy run; otherwise after a delay that doubles up to MAX_BACKOFF_MS. */

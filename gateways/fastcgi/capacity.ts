@@ -25,21 +25,17 @@ export async function probeValues(
   addr: Address,
   timeoutMs: number,
 ): Promise<BackendValues | "silent" | "unreachable"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), timeoutMs)));
-  const connecting = runtime.connect(addr);
+  const started = Date.now();
   let duplex: Duplex;
   try {
-    const first = await Promise.race([connecting, expired]);
-    if (first === "expired") {
-      connecting.then((d) => d.close(), () => undefined);
-      return "unreachable";
-    }
-    duplex = first;
+    duplex = await runtime.connect(addr, { timeoutMs });
   } catch {
-    clearTimeout(timer);
     return "unreachable";
   }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"expired">((resolve) => {
+    timer = setTimeout(() => resolve("expired"), Math.max(0, timeoutMs - (Date.now() - started)));
+  });
   try {
     const values = await Promise.race([ask(duplex), expired]);
     return values === "expired" || values === undefined ? "silent" : values;

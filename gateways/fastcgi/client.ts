@@ -41,18 +41,34 @@ const STDERR_LIMIT = 8 * 1024;
  * have acted on it (nginx, too, answers 502 when its only backend fails).
  */
 export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiRequest): Promise<Response> {
-  const lease = await upstream.acquire();
-  const conn = lease.conn;
-  const events = conn.open();
-  const call = new Call(lease, events, req);
+  // The client may leave while the request waits for a connection: then it
+  // is withdrawn from the queue and never reaches a backend.
+  let onGone = (): void => undefined;
+  let gone = false;
+  const unsubscribe = req.onClientGone(() => {
+    gone = true;
+    onGone();
+  });
+  let call: Call | undefined;
   try {
+    const lease = await upstream.acquire((cancel) => (onGone = cancel));
+    if (gone) {
+      lease.release(true);
+      throw new GatewayError("CLIENT_CLOSED", "client left before its request was sent");
+    }
+    const conn = lease.conn;
+    const events = conn.open();
+    call = new Call(lease, events, req, unsubscribe);
+    const current = call;
+    onGone = () => current.clientLeft();
     const body = req.body instanceof ReadableStream ? "stream" : req.body;
     await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
     if (req.body instanceof ReadableStream) call.sendBody(req.body);
     return await call.response();
   } catch (err) {
-    call.abandon();
-    if (call.clientGone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
+    if (call) call.abandon();
+    else unsubscribe();
+    if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
     throw toGatewayError(err);
   }
 }
@@ -74,18 +90,18 @@ class Call {
   #stderrBytes = 0;
   #stderr: Uint8Array[] = [];
   readonly #unsubscribe: () => void;
-  /** The client went away: the failure that follows is not the backend's. */
-  clientGone = false;
 
-  constructor(lease: Lease<FcgiConnection>, events: RequestEvents, req: FcgiRequest) {
+  constructor(lease: Lease<FcgiConnection>, events: RequestEvents, req: FcgiRequest, unsubscribe: () => void) {
     this.#lease = lease;
     this.#events = events;
     this.#req = req;
     this.#bodySent = !(req.body instanceof ReadableStream);
-    this.#unsubscribe = req.onClientGone(() => {
-      this.clientGone = true;
-      this.abandon();
-    });
+    this.#unsubscribe = unsubscribe;
+  }
+
+  /** The client went away: stop the request. */
+  clientLeft(): void {
+    this.abandon();
   }
 
   /** Streams the request body as STDIN records; waits for each write (backpressure). */
@@ -125,6 +141,12 @@ class Call {
       }
     }
     if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI response`);
+    // RFC 3875 §6.2.2: a local redirect is never passed on as it is; without
+    // an internal re-dispatch, it becomes a redirect of the client (as nginx).
+    if (head.kind === "local-redirect") {
+      head.status = 302;
+      head.statusText = "Found";
+    }
     const headers = headToHeaders(head);
     const init = { status: head.status, statusText: head.statusText, headers };
     const first = parser.takeRest();
@@ -150,7 +172,10 @@ class Call {
     for (let event = this.#events.takeQueued(); event; event = this.#events.takeQueued()) {
       if (event.type === "stdout") parts.push(event.data);
       else if (event.type === "stderr") this.#keepStderr(event.data);
-      else this.#complete();
+      else {
+        this.#complete();
+        break;
+      }
     }
     return concatBytes(parts);
   }
@@ -202,10 +227,17 @@ class Call {
     if (queued) return queued;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      const expire = () => {
+        // A backend answers once the whole body is in (php reads it first):
+        // the wait for a first byte starts when the upload has ended.
+        if (!this.#bodySent) {
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
         this.abandon();
         reject(new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
-      }, timeoutMs);
+      };
+      timer = setTimeout(expire, timeoutMs);
     });
     try {
       return await Promise.race([this.#events.next(), timeout]);
@@ -255,7 +287,8 @@ class Call {
     this.#cleanup();
     const conn = this.#lease.conn;
     conn.finish(this.#events);
-    this.#lease.release(this.#req.keepAlive && this.#bodySent && conn.reusable);
+    // A multiplexed connection carries other requests: only a broken one goes.
+    this.#lease.release(conn.multiplexed ? conn.reusable : this.#req.keepAlive && this.#bodySent && conn.reusable);
   }
 
   /** The client went away or the answer failed: stop the request and never reuse a dirty connection. */

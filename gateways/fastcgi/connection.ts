@@ -133,11 +133,17 @@ export class FcgiConnection {
     return events;
   }
 
-  /** Forgets a request; records still arriving for its id are dropped (after FCGI_ABORT_REQUEST). */
+  /**
+   * Forgets a request. An abandoned one is failed (a read waiting for it, or
+   * for room in its queue, wakes up) and records still arriving for its id
+   * are dropped until its END_REQUEST (after FCGI_ABORT_REQUEST).
+   */
   finish(events: RequestEvents, abandoned = false): void {
-    if (this.#requests.get(events.id) === events) {
-      if (abandoned && !events.ended) this.#abandoned.add(events.id);
-      this.#requests.delete(events.id);
+    if (this.#requests.get(events.id) !== events) return;
+    this.#requests.delete(events.id);
+    if (abandoned) {
+      events.fail(new ConnectionClosedError("request abandoned"));
+      if (!events.ended) this.#abandoned.add(events.id);
     }
   }
 

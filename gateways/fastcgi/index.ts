@@ -81,23 +81,14 @@ class FastCgiGateway {
 
   async #open(addr: Address): Promise<FcgiConnection> {
     const timeoutMs = this.#options.connect_timeout;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new GatewayError("BACKEND_CONNECT_TIMEOUT", `connecting to ${formatAddress(addr)} took over ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    const connecting = this.#runtime.connect(addr);
     try {
-      const duplex = await Promise.race([connecting, timeout]);
+      const duplex = await this.#runtime.connect(addr, { timeoutMs });
       return new FcgiConnection(duplex, this.#multiplexed.has(formatAddress(addr)));
     } catch (err) {
-      connecting.then((d) => d.close(), () => undefined);
-      if (err instanceof GatewayError) throw err;
+      if ((err as Error).name === "TimeoutError") {
+        throw new GatewayError("BACKEND_CONNECT_TIMEOUT", `connecting to ${formatAddress(addr)} took over ${timeoutMs} ms`);
+      }
       throw new GatewayError("BACKEND_UNREACHABLE", `${formatAddress(addr)}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

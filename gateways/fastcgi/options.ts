@@ -42,6 +42,13 @@ export const fastcgiSchema: GatewaySchema = {
     if (options.backend !== undefined && options.spawn !== undefined) {
       return { key: "spawn", message: "`backend` and `spawn` exclude each other" };
     }
+    const spawn = options.spawn as { command: string[] } | undefined;
+    if (spawn && (spawn.command.length === 0 || spawn.command[0] === "")) {
+      return { key: "spawn.command", message: "needs the program to run, e.g. [\"php-cgi\"]" };
+    }
+    if (spawn && typeof options.max_conns === "number" && options.max_conns > 1) {
+      return { key: "max_conns", message: "a spawned process serves one connection at a time; use spawn.procs for more" };
+    }
     const fc = options.front_controller;
     if (typeof fc === "string" && !fc.startsWith("/")) {
       return { key: "front_controller", message: 'must be a path from the root, starting with "/"' };

@@ -10,6 +10,7 @@
 //   lies inside the real root, when the runtime has a filesystem.
 
 import type { FileCache } from "../../src/file-cache.ts";
+import { isInside } from "../../src/paths.ts";
 
 export interface ScriptRouting {
   /** The document root as configured (absolute): SCRIPT_FILENAME starts with it, as nginx's $document_root. */
@@ -77,6 +78,6 @@ async function existing(
   const joined = routing.root + candidate.scriptName;
   if (!routing.files) return { ...candidate, scriptFilename: joined };
   const found = await routing.files.lookup(joined);
-  if (!found?.stat.isFile || !found.real.startsWith(`${routing.realRoot}/`)) return undefined;
+  if (!found?.stat.isFile || !isInside(routing.realRoot, found.real)) return undefined;
   return { ...candidate, scriptFilename: joined };
 }

@@ -30,6 +30,8 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
     throw new Error(`${routeName}: spawn needs a runtime that can start processes; ${runtime.name} cannot`);
   }
   const fs = runtime.fs;
+  const program = await findProgram(runtime, config.command[0]!, config.env.PATH);
+  if (!program) throw new Error(`${routeName}: spawn.command: ${JSON.stringify(config.command[0])} not found`);
   const dir = await fs.makeTempDir("postern-fcgi-");
   const addresses: Address[] = [];
   const processes: ManagedProcess[] = [];
@@ -41,9 +43,9 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
     processes.push(
       new ManagedProcess(runtime, {
         name: `${routeName} backend ${i} (${config.command[0]})`,
-        cmd: commandFor(config.command, socket),
+        cmd: commandFor([program, ...config.command.slice(1)], socket),
         env: config.env,
-        ready: () => waitConnectable(runtime, address),
+        ready: (alive) => waitConnectable(runtime, address, alive),
         onUp: () => setAvailable(i, true),
         onDown: () => setAvailable(i, false),
       }),
@@ -65,14 +67,23 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
   };
 }
 
+/** The program's path: as given when it has a "/", else the first match on PATH (as execvp). */
+async function findProgram(runtime: Runtime, name: string, path: string | undefined): Promise<string | undefined> {
+  const candidates = name.includes("/") ? [name] : (path ?? "").split(":").filter(Boolean).map((dir) => `${dir}/${name}`);
+  for (const candidate of candidates) {
+    if ((await runtime.fs!.stat(candidate))?.isFile) return candidate;
+  }
+  return undefined;
+}
+
 function commandFor(command: string[], socket: string): string[] {
   if (command.some((arg) => arg.includes("{socket}"))) return command.map((arg) => arg.replaceAll("{socket}", socket));
   return [...command, "-b", socket];
 }
 
-async function waitConnectable(runtime: Runtime, address: Address): Promise<boolean> {
+async function waitConnectable(runtime: Runtime, address: Address, alive: () => boolean): Promise<boolean> {
   const deadline = Date.now() + READY_GIVE_UP_MS;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && alive()) {
     try {
       (await runtime.connect(address)).close();
       return true;

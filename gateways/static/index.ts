@@ -6,7 +6,7 @@
 import type { Context, Next } from "hono";
 import { getMimeType } from "hono/utils/mime";
 import { errorResponse } from "../../src/errors.ts";
-import { safePath } from "../../src/paths.ts";
+import { isInside, safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, Runtime } from "../../src/runtime.ts";
 import { failure, type GatewayHandler } from "../handler.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
@@ -124,7 +124,7 @@ class StaticGateway {
   async #lookup(path: string): Promise<Found> {
     const real = await this.#fs.realpath(path);
     if (real === null) return { kind: "missing" };
-    if (real !== this.#realRoot && !real.startsWith(`${this.#realRoot}/`)) return { kind: "outside" };
+    if (real !== this.#realRoot && !isInside(this.#realRoot, real)) return { kind: "outside" };
     const stat = await this.#fs.stat(real);
     if (stat?.isFile) return { kind: "file", real, stat };
     if (stat?.isDirectory) return { kind: "directory", real };

@@ -9,14 +9,27 @@ import type { Duplex } from "../../src/runtime.ts";
 const READ_HIGH_WATER = 64 * 1024;
 const WRITTEN: Promise<void> = Promise.resolve();
 
-export function connect(addr: Address): Promise<Duplex> {
+export function connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const socket =
       addr.kind === "unix" ? netConnect({ path: addr.path }) : netConnect({ host: addr.host, port: addr.port });
     socket.setNoDelay(true);
-    const onError = (err: Error) => reject(err);
+    const timer =
+      options?.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            socket.destroy();
+            const err = new Error(`connect timed out after ${options.timeoutMs} ms`);
+            err.name = "TimeoutError";
+            reject(err);
+          }, options.timeoutMs);
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
     socket.once("error", onError);
     socket.once("connect", () => {
+      clearTimeout(timer);
       socket.off("error", onError);
       resolve(new SocketDuplex(socket));
     });
