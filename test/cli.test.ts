@@ -107,6 +107,22 @@ describe("postern CLI", () => {
     expect(stderr).toContain("cannot read");
   });
 
+  test("check: an empty spawn command names the key", () => {
+    const file = join(dir, "empty-spawn.toml");
+    writeFileSync(file, `[[routes]]\ngateway = "fastcgi"\nroot = "."\nspawn = { command = [] }\n`);
+    const { status, stderr } = run(["check", "--config", file]);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`${file}:4: routes[0].spawn.command: needs the program to run`);
+  });
+
+  test("serve: a spawn command that does not exist stops startup", () => {
+    const file = join(dir, "missing-spawn.toml");
+    writeFileSync(file, `listen = "127.0.0.1:0"\n[[routes]]\ngateway = "fastcgi"\nroot = "."\nspawn = { command = ["no-such-php-cgi"] }\n`);
+    const { status, stderr } = run(["serve", "--config", file]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('spawn.command: "no-such-php-cgi" not found');
+  });
+
   test("serve: a root that does not exist stops startup", () => {
     const file = join(dir, "noroot.toml");
     writeFileSync(file, `listen = "127.0.0.1:0"\n[[routes]]\ngateway = "static"\nroot = "./nowhere"\n`);
@@ -137,7 +153,14 @@ describe("postern CLI", () => {
       expect(served.stdout()).toMatch(logged);
     });
 
-    test("SIGTERM finishes the request in flight, then exits 0", async () => {
+    test("SIGINT stops it too, with exit status 0", async () => {
+    const port = await freePort();
+    const other = await serve(["fastcgi", "--backend", `unix:${fpm.socket}`, "--root", ROOT, "--listen", `127.0.0.1:${port}`]);
+    other.proc.kill("SIGINT");
+    expect(await other.exit).toBe(0);
+  });
+
+  test("SIGTERM finishes the request in flight, then exits 0", async () => {
       const slow = fetch(`${served!.url}/sleep.php?ms=700`);
       await new Promise((r) => setTimeout(r, 200));
       served!.proc.kill("SIGTERM");

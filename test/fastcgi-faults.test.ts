@@ -5,7 +5,7 @@
 // The backend is test/helpers/fake-fastcgi.ts, which misbehaves on cue.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { get as httpGet } from "node:http";
+import { get as httpGet, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -590,3 +590,93 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+describe("queueing, uploads and several backends", () => {
+  it("a request whose client leaves while it is queued never reaches the backend", async () => {
+    const fake = await backend();
+    const base = await gateway(fake, { max_conns: 1 });
+    fake.next(async (req) => {
+      await sleep(400);
+      await req.respond("slow");
+    });
+    const slow = get(`${base}/x.php`);
+    await fake.waitForRequests(1);
+    const controller = new AbortController();
+    const queued = fetch(`${base}/x.php`, { signal: controller.signal }).catch(() => "aborted");
+    await sleep(100);
+    controller.abort();
+    expect(await queued).toBe("aborted");
+    expect((await slow).body).toBe("slow");
+    await sleep(100);
+    expect(fake.stats.requests).toBe(1);
+    await stillServes(base, fake);
+  });
+
+  it("an upload slower than first_byte_timeout is still answered", async () => {
+    const fake = await backend();
+    fake.next((req) => void req.respond(`got ${req.stdin.length}`));
+    const base = await gateway(fake, { first_byte_timeout: "300ms" });
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(`${base}/x.php`, { method: "POST", headers: { "content-length": "30" } }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      request.on("error", reject);
+      void (async () => {
+        for (let i = 0; i < 3; i++) {
+          request.write("0123456789");
+          await sleep(250);
+        }
+        request.end();
+      })();
+    });
+    expect(answer).toEqual({ status: 200, body: "got 30" });
+  });
+
+  it("a backend that refused is avoided while a healthy one is only busy", async () => {
+    const fake = await backend();
+    const deadDir = mkdtempSync(join(tmpdir(), "postern-dead-"));
+    cleanups.push(async () => rmSync(deadDir, { recursive: true, force: true }));
+    const base = await serveRoutes([["*", { backend: [`unix:${join(deadDir, "none.sock")}`, fake.address], max_conns: 1 }]]);
+    expect((await get(`${base}/x.php`)).status).toBe(200); // the dead one was tried, then the live one
+    fake.next(async (req) => {
+      await sleep(300);
+      await req.respond("first");
+    });
+    const answers = await Promise.all([get(`${base}/x.php`), get(`${base}/x.php`), get(`${base}/x.php`)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+  });
+
+  it("a local redirect (Location: /path, no Status) -> 302 to the client", async () => {
+    const fake = await backend();
+    fake.next((req) => void req.respond("", "Location: /elsewhere\r\n"));
+    const base = await gateway(fake);
+    const res = await fetch(`${base}/x.php`, { redirect: "manual" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/elsewhere");
+  });
+
+  it("an abandoned multiplexed request does not hold up the others", async () => {
+    const fake = await backend({ getValues: { FCGI_MPXS_CONNS: "1", FCGI_MAX_CONNS: "1" } });
+    const base = await gateway(fake);
+    await stillServes(base, fake); // the connection is open and known to multiplex
+    fake.next(async (req) => {
+      await req.stdout(HEAD);
+      await req.streamStdout(16 * 1024 * 1024);
+    });
+    const controller = new AbortController();
+    const big = await fetch(`${base}/x.php`, { signal: controller.signal });
+    const reader = big.body!.getReader();
+    await reader.read(); // then stop reading: its queue fills and reading waits for it
+    await sleep(300);
+    const other = get(`${base}/x.php`);
+    await sleep(100);
+    controller.abort();
+    await reader.read().catch(() => undefined);
+    const answer = await other;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("ok");
+  });
+});

@@ -189,3 +189,15 @@ describe("Upstream", () => {
     expect(new Set(leases.map((l) => l.conn)).size).toBe(1);
   });
 });
+
+describe("Upstream, multiplexed", () => {
+  test("a connection that broke while in use is replaced, never waited on", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"]);
+    up.pools[0]!.setCapacity(1, 3);
+    const first = await up.acquire();
+    first.conn.broken = true;
+    const second = await up.acquire();
+    expect(second.conn).not.toBe(first.conn);
+    expect(opened).toHaveLength(2);
+  });
+});
