@@ -172,7 +172,8 @@ export class BackendPool<C extends Closable> {
   }
 
   #freeEntry(): Entry<C> | undefined {
-    for (const entry of this.#entries.slice()) {
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const entry = this.#entries[i]!;
       if (entry.conn.broken) {
         if (entry.inUse === 0) this.#drop(entry);
       } else if (entry.inUse < this.#perConn) {

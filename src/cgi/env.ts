@@ -46,7 +46,9 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   env.REQUEST_SCHEME = conn.tls ? "https" : "http";
   if (conn.tls) env.HTTPS = "on";
   env.QUERY_STRING = target.search.slice(1); // §4.1.7: raw, still URL-encoded
-  // As the client sent it (nginx $request_uri), "?" of an empty query included.
+  // nginx's $request_uri: path and query still encoded, "?" of an empty query
+  // included, as the request URL holds them (URL parsing resolved dot segments
+  // and percent-encoded characters a URL may not carry).
   env.REQUEST_URI = target.pathname + target.search;
   env.DOCUMENT_URI = scriptName + pathInfo;
   env.SCRIPT_NAME = scriptName; // §4.1.13
