@@ -4,7 +4,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { UNKNOWN_CONN, type ConnInfo } from "../src/cgi/conn.ts";
 import { GatewayError, responseForError } from "../src/errors.ts";
-import type { Runtime, ServeEnv } from "../src/runtime.ts";
+import type { FileSystem, Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 
 export type GatewayHandler = MiddlewareHandler & {
@@ -42,4 +42,12 @@ export function failure(runtime: Runtime, route: string, err: unknown): Response
   const detail = err instanceof GatewayError ? `${err.code}: ${err.message}` : `INTERNAL: ${String(err)}`;
   runtime.logError(`${route}: ${detail}`);
   return responseForError(err);
+}
+
+/** The real path of a route's root, which must be a directory: a setup error otherwise. */
+export async function realRootDirectory(fs: FileSystem, root: string, route: string): Promise<string> {
+  const real = await fs.realpath(root);
+  const stat = real === null ? null : await fs.stat(real);
+  if (real === null || !stat?.isDirectory) throw new Error(`${route}: root ${JSON.stringify(root)} is not a directory`);
+  return real;
 }

@@ -11,7 +11,7 @@ import { readAllLimited } from "../../src/io/bytes.ts";
 import { safePath } from "../../src/paths.ts";
 import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { connOf, failure, onClientGone, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
@@ -196,9 +196,7 @@ async function routingFor(runtime: Runtime, o: FastCgiOptions, name: string): Pr
   const files = fs ? new FileCache(fs) : undefined;
   const base = { index: o.index, splitPath: o.split_path, frontController: o.front_controller, files };
   if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root) };
-  const realRoot = await fs.realpath(o.root);
-  const stat = realRoot === null ? null : await fs.stat(realRoot);
-  if (realRoot === null || !stat?.isDirectory) throw new Error(`${name}: root ${JSON.stringify(o.root)} is not a directory`);
+  const realRoot = await realRootDirectory(fs, o.root, name);
   // Scripts are named under the root as configured (nginx's $document_root);
   // a relative root is made absolute, as a backend needs.
   const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;

@@ -8,7 +8,7 @@ import { getMimeType } from "hono/utils/mime";
 import { errorResponse } from "../../src/errors.ts";
 import { isInside, safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, Runtime } from "../../src/runtime.ts";
-import { failure, type GatewayHandler } from "../handler.ts";
+import { failure, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
@@ -58,9 +58,7 @@ class StaticGateway {
 
   async #init(): Promise<void> {
     const root = this.#options.root;
-    const real = await this.#fs.realpath(root);
-    const stat = real === null ? null : await this.#fs.stat(real);
-    if (real === null || !stat?.isDirectory) throw new Error(`${this.#name}: root ${JSON.stringify(root)} is not a directory`);
+    const real = await realRootDirectory(this.#fs, root, this.#name);
     this.#realRoot = real.endsWith("/") ? real.slice(0, -1) : real;
   }
 
