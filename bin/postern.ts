@@ -49,8 +49,8 @@ async function main(argv: string[]): Promise<number> {
         parseArgs({ args: rest, options: { config: { type: "string" }, listen: { type: "string", multiple: true } } }),
       );
       const file = values.config ?? "postern.toml";
-      const config = loadConfig(file);
-      return run(withListen(config, values.listen), dirname(resolve(file)));
+      const config = withListen(loadConfig(file), values.listen);
+      return run(config, dirname(resolve(file)), () => withListen(loadConfig(file), values.listen));
     }
     case "fastcgi": {
       const { values } = parse(() =>
@@ -110,12 +110,21 @@ function withListen(config: Config, listen: string[] | undefined): Config {
 /** Requests in flight get this long after SIGTERM/SIGINT; then postern exits anyway. */
 const SHUTDOWN_GRACE_MS = 30_000;
 
-async function run(config: Config, baseDir: string): Promise<number> {
-  const gateway = createApp(config, baseDir);
+/**
+ * Serves `config` until SIGTERM/SIGINT. With `reload` (serve --config),
+ * SIGHUP reads the config again, starts the new routes (and their backends),
+ * sends new requests to them, and closes the old ones once their requests in
+ * flight have finished: no request is dropped. A config that does not load
+ * leaves the running one in place.
+ */
+async function run(config: Config, baseDir: string, reload?: () => Config): Promise<number> {
+  let gateway = createApp(config, baseDir);
+  const retiring = new Set<Promise<void>>();
   let server: RunningServer | undefined;
   let exit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (exit = resolve));
   let stopping = false;
+  const closeAll = () => Promise.all([gateway.close(), ...retiring]).then(() => undefined);
   // Installed before the backends start, so a signal never leaves them behind.
   const stop = (signal: string) => {
     if (stopping) {
@@ -126,10 +135,10 @@ async function run(config: Config, baseDir: string): Promise<number> {
     process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
     const late = setTimeout(() => {
       process.stderr.write(`postern: requests still in flight after ${SHUTDOWN_GRACE_MS} ms: exiting\n`);
-      void gateway.close().finally(() => exit(1));
+      exit(1);
     }, SHUTDOWN_GRACE_MS);
     Promise.resolve(server?.close())
-      .then(() => gateway.close())
+      .then(closeAll)
       .then(
         () => exit(0),
         (err: unknown) => {
@@ -139,15 +148,40 @@ async function run(config: Config, baseDir: string): Promise<number> {
       )
       .finally(() => clearTimeout(late));
   };
+  const hangup = async () => {
+    if (stopping) return;
+    if (!reload) return void process.stderr.write("postern: SIGHUP: no config file to reload\n");
+    let next: ReturnType<typeof createApp> | undefined;
+    try {
+      const fresh = reload();
+      next = createApp(fresh, baseDir);
+      await next.ready;
+      if (fresh.listen.join(" ") !== config.listen.join(" ")) {
+        process.stderr.write("postern: SIGHUP: listen addresses change only on a restart\n");
+      }
+    } catch (err) {
+      await next?.close();
+      process.stderr.write(`postern: SIGHUP: ${err instanceof Error ? err.message : String(err)}; the running config stays\n`);
+      return;
+    }
+    const old = gateway;
+    gateway = next;
+    process.stderr.write("postern: SIGHUP: config reloaded\n");
+    const closing = old.close();
+    retiring.add(closing);
+    await closing;
+    retiring.delete(closing);
+  };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => void hangup());
   try {
     await gateway.ready;
     if (stopping) return await exited;
-    server = await serve(gateway.app, { listen: config.listen });
+    server = await serve({ fetch: (request, env) => gateway.app.fetch(request, env) }, { listen: config.listen });
   } catch (err) {
     // Never leave the backends it started behind.
-    await gateway.close();
+    await closeAll();
     throw err;
   }
   for (const addr of server.addresses) {

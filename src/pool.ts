@@ -167,6 +167,7 @@ export class BackendPool<C extends Closable> {
         await opening;
       } finally {
         this.#reserved--;
+        this.#upstream.settled();
       }
     }
   }
@@ -201,6 +202,7 @@ export class BackendPool<C extends Closable> {
     const settled = () => {
       this.#opening.splice(this.#opening.indexOf(opening), 1);
       this.#upstream.drain(this);
+      this.#upstream.settled();
     };
     opening.then(settled, settled);
     return opening;
@@ -226,7 +228,7 @@ export class BackendPool<C extends Closable> {
       this.#learned = Math.max(this.#learned, this.#entries.filter((e) => e.attached).length);
     }
     const keepAliveMs = this.#upstream.options.keepAliveMs;
-    if (!reusable || keepAliveMs === 0) {
+    if (!reusable || keepAliveMs === 0 || this.#upstream.closing) {
       this.#drop(entry);
     } else if (entry.inUse === 0 && !this.capacityKnown && this.#entries.some((e) => !e.attached)) {
       // Capacity unknown, and a connection not yet served may sit in the
@@ -239,6 +241,7 @@ export class BackendPool<C extends Closable> {
       this.#scheduleSweep(keepAliveMs);
     }
     this.#upstream.drain(this);
+    this.#upstream.settled();
   }
 
   #drop(entry: Entry<C>): void {
@@ -264,11 +267,16 @@ export class BackendPool<C extends Closable> {
     }, delay);
   }
 
+  /** Closes the idle connections; the ones in use close as their requests end. */
   close(): void {
     if (this.#sweep !== undefined) clearTimeout(this.#sweep);
     this.#sweep = undefined;
-    for (const entry of this.#entries) entry.conn.close();
-    this.#entries = [];
+    for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+  }
+
+  /** True when no connection is in use or being opened. */
+  get quiet(): boolean {
+    return this.load === 0;
   }
 }
 
@@ -289,6 +297,7 @@ export class Upstream<C extends Closable> {
    * (its client went away): it never reaches a backend.
    */
   acquire(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
+    if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
     const pool = this.#pick();
     if (pool) return this.#leaseWithFailover(pool, onCancel);
     return this.#enqueue(onCancel);
@@ -307,6 +316,7 @@ export class Upstream<C extends Closable> {
         this.#waiters.splice(i, 1);
         clearTimeout(waiter.timer);
         reject(err);
+        this.settled();
       };
       const waiter: Waiter<C> = {
         resolve,
@@ -367,11 +377,31 @@ export class Upstream<C extends Closable> {
     }
   }
 
-  close(): void {
-    for (const waiter of this.#waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(new GatewayError("BACKEND_OVERLOADED", "gateway shutting down", { retryAfter: 1 }));
-    }
+  /** Set by close(): no new request is taken, connections go as they are released. */
+  closing = false;
+  #closed: (() => void) | undefined;
+
+  /**
+   * Stops taking requests and resolves once the ones already taken (queued
+   * ones included) have finished: a reload or shutdown drops no request.
+   */
+  close(): Promise<void> {
+    this.closing = true;
     for (const pool of this.pools) pool.close();
+    if (this.#quiet()) return Promise.resolve();
+    return new Promise((resolve) => (this.#closed = resolve));
+  }
+
+  #quiet(): boolean {
+    return this.#waiters.length === 0 && this.pools.every((p) => p.quiet);
+  }
+
+  /** Called as requests end: finishes a pending close. */
+  settled(): void {
+    if (this.#closed && this.#quiet()) {
+      const closed = this.#closed;
+      this.#closed = undefined;
+      closed();
+    }
   }
 }

@@ -3,7 +3,7 @@
 // and a graceful stop on SIGTERM.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -158,6 +158,42 @@ describe("postern CLI", () => {
     const other = await serve(["fastcgi", "--backend", `unix:${fpm.socket}`, "--root", ROOT, "--listen", `127.0.0.1:${port}`]);
     other.proc.kill("SIGINT");
     expect(await other.exit).toBe(0);
+  });
+
+  test("SIGHUP reloads the config without dropping the request in flight", async () => {
+    const a = join(dir, "a");
+    const b = join(dir, "b");
+    // Like nginx's root, the whole URL path is looked up under the root.
+    mkdirSync(join(a, "files"), { recursive: true });
+    mkdirSync(join(b, "files"), { recursive: true });
+    writeFileSync(join(a, "files/which.txt"), "a\n");
+    writeFileSync(join(b, "files/which.txt"), "b\n");
+    const file = join(dir, "reload.toml");
+    const config = (root: string) =>
+      `listen = "127.0.0.1:0"\naccess_log = false\n[[routes]]\npath = "/files/*"\ngateway = "static"\nroot = "${root}"\n[[routes]]\ngateway = "fastcgi"\nbackend = "unix:${fpm.socket}"\nroot = "${ROOT}"\n`;
+    writeFileSync(file, config(a));
+    const app = await serve(["serve", "--config", file]);
+    try {
+      expect(await (await fetch(`${app.url}/files/which.txt`)).text()).toBe("a\n");
+      const slow = fetch(`${app.url}/sleep.php?ms=700`);
+      await new Promise((r) => setTimeout(r, 200));
+      writeFileSync(file, config(b));
+      app.proc.kill("SIGHUP");
+      const deadline = Date.now() + 5000;
+      while (!app.stderr().includes("config reloaded") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await (await fetch(`${app.url}/files/which.txt`)).text()).toBe("b\n");
+      const res = await slow;
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("slept\n");
+
+      writeFileSync(file, config(b) + "bogus = 1\n");
+      app.proc.kill("SIGHUP");
+      while (!app.stderr().includes("the running config stays") && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+      expect(app.stderr()).toContain("bogus");
+      expect(await (await fetch(`${app.url}/files/which.txt`)).text()).toBe("b\n");
+    } finally {
+      await stop(app);
+    }
   });
 
   test("SIGTERM finishes the request in flight, then exits 0", async () => {

@@ -53,8 +53,24 @@ describe("Upstream", () => {
     expect(err).toBeInstanceOf(GatewayError);
     expect((err as GatewayError).status).toBe(503);
     expect((err as GatewayError).retryAfter).toBe(1);
-    up.close();
-    await expect(queued).rejects.toBeInstanceOf(GatewayError);
+    await expect(queued).rejects.toBeInstanceOf(GatewayError); // after queueTimeout
+  });
+
+  test("close: takes no new request, serves the queued ones, resolves when all are done", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 });
+    const first = await up.acquire();
+    const queued = up.acquire();
+    let closed = false;
+    const closing = up.close().then(() => (closed = true));
+    await expect(up.acquire()).rejects.toBeInstanceOf(GatewayError);
+    first.release(true);
+    expect(first.conn.closed).toBe(true); // released while closing: not kept
+    const second = await queued;
+    await Promise.resolve();
+    expect(closed).toBe(false);
+    second.release(true);
+    await closing;
+    expect(second.conn.closed).toBe(true);
   });
 
   test("waiting past queueTimeout -> 503", async () => {

@@ -186,7 +186,7 @@ class FastCgiGateway {
 
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
-    this.#upstream?.close();
+    await this.#upstream?.close();
     await this.#spawned?.stop();
   }
 }
