@@ -3,13 +3,12 @@
 // and error log, one server on 127.0.0.1, `.php` sent to the backend as the
 // lighttpd docs set up PHP (redmine.lighttpd.net/projects/lighttpd/wiki/Docs_ModFastCGI).
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./binaries.ts";
 import { freePort } from "./ports.ts";
-import { stopProcessGroup, waitForPort } from "./server-process.ts";
+import { startServerProcess, type ServerProcess } from "./server-process.ts";
 
 export interface LighttpdOptions {
   /** Document root (absolute): `server.document-root`. */
@@ -22,14 +21,7 @@ export interface LighttpdOptions {
   binary?: string;
 }
 
-export interface Lighttpd {
-  port: number;
-  /** The private directory (config, error.log). Removed by stop(). */
-  dir: string;
-  /** The error log so far, for a failing test's message. */
-  errorLog(): string;
-  stop(): Promise<void>;
-}
+export type Lighttpd = ServerProcess;
 
 export async function startLighttpd(options: LighttpdOptions): Promise<Lighttpd> {
   const binary = options.binary ?? findBinary(["lighttpd"]);
@@ -39,29 +31,16 @@ export async function startLighttpd(options: LighttpdOptions): Promise<Lighttpd>
   const errorLog = join(dir, "error.log");
   writeFileSync(join(dir, "lighttpd.conf"), lighttpdConfig(dir, port, options));
   // -D: stay in the foreground.
-  const proc = spawn(binary, ["-D", "-f", join(dir, "lighttpd.conf")], {
-    stdio: ["ignore", "ignore", "pipe"],
-    detached: true,
-  });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => (stderr += d));
-  const log = () => stderr + safeRead(errorLog);
-  try {
-    await waitForPort(proc, port, "lighttpd", log);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
+  return startServerProcess({
+    name: "lighttpd",
+    binary,
+    args: ["-D", "-f", join(dir, "lighttpd.conf")],
     port,
     dir,
-    errorLog: log,
-    stop: async () => {
-      // SIGINT: graceful shutdown (lighttpd(8)); SIGTERM would drop connections at once.
-      await stopProcessGroup(proc, "SIGINT");
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    errorLogPath: errorLog,
+    // SIGINT: graceful shutdown (lighttpd(8)); SIGTERM would drop connections at once.
+    stopSignal: "SIGINT",
+  });
 }
 
 function lighttpdConfig(dir: string, port: number, o: LighttpdOptions): string {
@@ -83,10 +62,3 @@ fastcgi.server = ( ".php" => ((
 `;
 }
 
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}

@@ -4,13 +4,12 @@
 // guide gives — Debian's stock /etc/nginx/fastcgi.conf plus
 // fastcgi_split_path_info and PATH_INFO (nginx.org/en/docs/http/ngx_http_fastcgi_module.html).
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBinary } from "./binaries.ts";
 import { freePort } from "./ports.ts";
-import { stopProcessGroup, waitForPort } from "./server-process.ts";
+import { startServerProcess, type ServerProcess } from "./server-process.ts";
 
 export interface NginxOptions {
   /** Document root (absolute): nginx's `root`, so $document_root. */
@@ -31,14 +30,7 @@ export interface NginxOptions {
   binary?: string;
 }
 
-export interface Nginx {
-  port: number;
-  /** The private prefix directory (config, error.log). Removed by stop(). */
-  dir: string;
-  /** The error log so far, for a failing test's message. */
-  errorLog(): string;
-  stop(): Promise<void>;
-}
+export type Nginx = ServerProcess;
 
 export async function startNginx(options: NginxOptions): Promise<Nginx> {
   const binary = options.binary ?? findBinary(["nginx"]);
@@ -49,29 +41,16 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   const errorLog = join(dir, "error.log");
   writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, options));
   // -e: the error log before the config is read (nginx >= 1.19.5), so nothing goes to /var/log.
-  const proc = spawn(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", errorLog], {
-    stdio: ["ignore", "ignore", "pipe"],
-    detached: true, // its own process group, so the workers can be killed with the master
-  });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => (stderr += d));
-  const log = () => stderr + safeRead(errorLog);
-  try {
-    await waitForPort(proc, port, "nginx", log);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
+  return startServerProcess({
+    name: "nginx",
+    binary,
+    args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", errorLog],
     port,
     dir,
-    errorLog: log,
-    stop: async () => {
-      // SIGQUIT: graceful shutdown (nginx.org/en/docs/control.html).
-      await stopProcessGroup(proc as ChildProcess, "SIGQUIT");
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    errorLogPath: errorLog,
+    // SIGQUIT: graceful shutdown (nginx.org/en/docs/control.html).
+    stopSignal: "SIGQUIT",
+  });
 }
 
 function nginxConfig(dir: string, port: number, o: NginxOptions): string {
@@ -116,10 +95,3 @@ ${o.keepalive === undefined ? "" : "      fastcgi_keep_conn on;\n"}    }
 `;
 }
 
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}

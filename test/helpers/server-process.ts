@@ -2,7 +2,8 @@
 // spawned in its own process group: wait until its port accepts, stop it with
 // its graceful signal and SIGKILL the whole group if it lingers.
 
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 
 const START_TIMEOUT_MS = 10_000;
@@ -58,4 +59,56 @@ function canConnect(port: number): Promise<boolean> {
     });
     s.once("error", () => resolve(false));
   });
+}
+
+/** A reference server a test started in a private directory. */
+export interface ServerProcess {
+  port: number;
+  /** The private directory (config, error.log). Removed by stop(). */
+  dir: string;
+  /** The error log so far, for a failing test's message. */
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `binary args` in its own process group, waits until `port` accepts,
+ * and stops it with `stopSignal` (its graceful one), removing `dir` after.
+ */
+export async function startServerProcess(spec: {
+  name: string;
+  binary: string;
+  args: string[];
+  port: number;
+  dir: string;
+  errorLogPath: string;
+  stopSignal: NodeJS.Signals;
+}): Promise<ServerProcess> {
+  const proc = spawn(spec.binary, spec.args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  let stderr = "";
+  proc.stderr!.on("data", (d) => (stderr += d));
+  const log = () => stderr + safeRead(spec.errorLogPath);
+  try {
+    await waitForPort(proc, spec.port, spec.name, log);
+  } catch (err) {
+    rmSync(spec.dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port: spec.port,
+    dir: spec.dir,
+    errorLog: log,
+    stop: async () => {
+      await stopProcessGroup(proc, spec.stopSignal);
+      rmSync(spec.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }
