@@ -24,19 +24,11 @@ import {
   writeHeader,
 } from "../gateways/fastcgi/record.ts";
 import { decodeGetValuesResult, encodeGetValues, FCGI_MAX_CONNS, FCGI_MPXS_CONNS } from "../gateways/fastcgi/values.ts";
+import { concatBytes } from "../src/io/bytes.ts";
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
 const ascii = (s: string): string => hex(new TextEncoder().encode(s));
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 // toEqual walks a large Uint8Array element by element, slowly; this compares it in one pass.
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -222,7 +214,7 @@ describe("properties", () => {
 
   test("encodeStream and its end, re-chunked anywhere, read back as the same records", () => {
     const cases = streamData.chain((data) => {
-      const bytes = concat([encodeStream(RecordType.STDIN, 513, data), encodeStreamEnd(RecordType.STDIN, 513)]);
+      const bytes = concatBytes([encodeStream(RecordType.STDIN, 513, data), encodeStreamEnd(RecordType.STDIN, 513)]);
       return fc.tuple(fc.constant(data), fc.constant(bytes), cutsNearRecords(bytes.length, HEADER_LENGTH + MAX_CONTENT_LENGTH + 1));
     });
     fc.assert(
@@ -233,7 +225,7 @@ describe("properties", () => {
         expected.push(0);
         expect(records.map((r) => r.content.length)).toEqual(expected);
         expect(records.every((r) => r.type === RecordType.STDIN && r.requestId === 513)).toBe(true);
-        expect(sameBytes(concat(records.map((r) => r.content)), data)).toBe(true);
+        expect(sameBytes(concatBytes(records.map((r) => r.content)), data)).toBe(true);
       }),
       { numRuns: 60 },
     );
@@ -247,7 +239,7 @@ describe("properties", () => {
       padding: fc.oneof(fc.constant(-1), fc.nat(255)), // -1: the encoder's own padding
     });
     const cases = fc.array(record, { maxLength: 20 }).chain((records) => {
-      const bytes = concat(
+      const bytes = concatBytes(
         records.map(({ type, requestId, content, padding }) => {
           if (padding < 0) return encodeRecord(type, requestId, content);
           const out = new Uint8Array(HEADER_LENGTH + content.length + padding).fill(0xee);

@@ -15,6 +15,7 @@ import { encodeStream, ProtocolStatus, RecordType } from "../gateways/fastcgi/re
 import { fastcgi, serve } from "../runtimes/node/index.ts";
 import { connectHangs, startBlackhole } from "./helpers/blackhole.ts";
 import { header, respondOk, startFakeFastCgi, type FakeFastCgi, type FakeOptions, type FakeRequest } from "./helpers/fake-fastcgi.ts";
+import { concatBytes } from "../src/io/bytes.ts";
 
 const MiB = 1024 * 1024;
 
@@ -112,6 +113,15 @@ async function stillServes(base: string, fake: FakeFastCgi): Promise<void> {
   expect(answer.body).toBe("ok");
 }
 
+/** A loopback address whose connects hang, or undefined after skipping the test (saying why). */
+async function blackholeOrSkip(ctx: { skip(note: string): void }): Promise<{ address: string } | undefined> {
+  const hole = await startBlackhole();
+  if (!hole) return void ctx.skip("perl is needed for the loopback blackhole listener");
+  cleanups.push(() => hole.stop());
+  if (!(await connectHangs(hole.address, 300))) return void ctx.skip("connects to a full accept queue do not hang here");
+  return hole;
+}
+
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error(`${what}: nothing after ${ms} ms`)))]);
 }
@@ -124,7 +134,7 @@ describe("malformed or missing answers -> 502", () => {
     const base = await gateway(fake);
     fake.next(async (req) => {
       // The header promises 100 bytes of STDOUT; 10 come, then the connection closes (spec §3.3).
-      await req.raw(concat(header({ type: RecordType.STDOUT, id: req.id, length: 100, padding: 4 }), new Uint8Array(10)));
+      await req.raw(concatBytes([header({ type: RecordType.STDOUT, id: req.id, length: 100, padding: 4 }), new Uint8Array(10)]));
       req.close();
     });
     expectGatewayAnswer(await get(`${base}/x.php`), 502);
@@ -212,10 +222,8 @@ describe("timeouts and unreachable backends", () => {
   });
 
   it("connect to a blackhole -> 504 after connect_timeout (max_conns set, no probe)", async (ctx) => {
-    const hole = await startBlackhole();
-    if (!hole) return ctx.skip("perl is needed for the loopback blackhole listener");
-    cleanups.push(() => hole.stop());
-    if (!(await connectHangs(hole.address, 300))) return ctx.skip("connects to a full accept queue do not hang here");
+    const hole = await blackholeOrSkip(ctx);
+    if (!hole) return;
     const fake = await backend();
     const base = await serveRoutes([
       ["/dead/*", { backend: [hole.address], connect_timeout: "300ms", max_conns: 1 }],
@@ -228,10 +236,8 @@ describe("timeouts and unreachable backends", () => {
   });
 
   it("connect to a blackhole -> 504 after connect_timeout (capacity unknown, probed)", async (ctx) => {
-    const hole = await startBlackhole();
-    if (!hole) return ctx.skip("perl is needed for the loopback blackhole listener");
-    cleanups.push(() => hole.stop());
-    if (!(await connectHangs(hole.address, 300))) return ctx.skip("connects to a full accept queue do not hang here");
+    const hole = await blackholeOrSkip(ctx);
+    if (!hole) return;
     const fake = await backend();
     const base = await serveRoutes([
       ["/dead/*", { backend: [hole.address], connect_timeout: "300ms" }],
@@ -244,10 +250,8 @@ describe("timeouts and unreachable backends", () => {
   });
 
   it("one blackholed backend of two does not hold up requests (capacity unknown, probed)", async (ctx) => {
-    const hole = await startBlackhole();
-    if (!hole) return ctx.skip("perl is needed for the loopback blackhole listener");
-    cleanups.push(() => hole.stop());
-    if (!(await connectHangs(hole.address, 300))) return ctx.skip("connects to a full accept queue do not hang here");
+    const hole = await blackholeOrSkip(ctx);
+    if (!hole) return;
     const fake = await backend();
     const base = await gateway(hole.address, { backend: [hole.address, fake.address], connect_timeout: "300ms" });
     const answer = await get(`${base}/x.php`, { signal: AbortSignal.timeout(8_000) });
@@ -581,15 +585,6 @@ describe("streaming with backpressure (DESIGN.md: memory stays bounded)", () => 
   }, 60_000);
 });
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe("queueing, uploads and several backends", () => {
   it("a request whose client leaves while it is queued never reaches the backend", async () => {

@@ -25,6 +25,7 @@ import {
   RecordType,
   writeHeader,
 } from "../../gateways/fastcgi/record.ts";
+import { concatBytes } from "../../src/io/bytes.ts";
 
 const encoder = new TextEncoder();
 const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === "string" ? encoder.encode(data) : data);
@@ -278,8 +279,8 @@ export async function startFakeFastCgi(options: FakeOptions = {}): Promise<FakeF
         connId,
         role: incoming.role,
         keepConn: incoming.keepConn,
-        params: new Map(decodeParams(concat(incoming.params))),
-        stdin: concat(incoming.stdin),
+        params: new Map(decodeParams(concatBytes(incoming.params))),
+        stdin: concatBytes(incoming.stdin),
         socket,
         get aborted() {
           return incoming.aborted;
@@ -289,7 +290,7 @@ export async function startFakeFastCgi(options: FakeOptions = {}): Promise<FakeF
         stdout: (data) => write(encodeStream(RecordType.STDOUT, id, bytesOf(data))),
         stderr: (data) => write(encodeStream(RecordType.STDERR, id, bytesOf(data))),
         end: (appStatus = 0, protocolStatus = ProtocolStatus.REQUEST_COMPLETE) => {
-          const bytes = concat([
+          const bytes = concatBytes([
             encodeStreamEnd(RecordType.STDOUT, id),
             encodeStreamEnd(RecordType.STDERR, id),
             encodeEndRequest(id, appStatus, protocolStatus),
@@ -298,7 +299,7 @@ export async function startFakeFastCgi(options: FakeOptions = {}): Promise<FakeF
         },
         endRequest: (appStatus, protocolStatus) => write(encodeEndRequest(id, appStatus, protocolStatus)).then(done),
         respond: async (body = "", head = "Content-Type: text/plain\r\n") => {
-          await request.stdout(concat([bytesOf(`${head}\r\n`), bytesOf(body)]));
+          await request.stdout(concatBytes([bytesOf(`${head}\r\n`), bytesOf(body)]));
           await request.end();
         },
         raw: (bytes) => write(bytesOf(bytes)),
@@ -405,15 +406,6 @@ function stdoutRecord(id: number, length: number, fill: number): Buffer {
   return record;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** An FCGI_Header (§3.3) with every field chosen by the caller, for hand-made broken records. */
 export function header(fields: { version?: number; type: number; id: number; length: number; padding?: number }): Uint8Array {
