@@ -204,15 +204,7 @@ export async function startFakeFastCgi(options: FakeOptions = {}): Promise<FakeF
     const write = (bytes: Uint8Array): Promise<void> => {
       if (socket.destroyed || !socket.writable) return Promise.resolve();
       if (socket.write(bytes)) return Promise.resolve();
-      return new Promise((resolve) => {
-        const done = () => {
-          socket.off("drain", done);
-          socket.off("close", done);
-          resolve();
-        };
-        socket.once("drain", done);
-        socket.once("close", done);
-      });
+      return drained(socket);
     };
     const closeSocket = (): void => {
       closedByFake = true;
@@ -384,19 +376,22 @@ async function streamStdout(socket: Socket, id: number, n: number, fill: number,
     const more = socket.write(record);
     sent += length;
     stats.streamedBytes += length;
-    if (!more) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off("drain", done);
-          socket.off("close", done);
-          resolve();
-        };
-        socket.once("drain", done);
-        socket.once("close", done);
-      });
-    }
+    if (!more) await drained(socket);
   }
   return sent;
+}
+
+/** Resolves when the socket can take more bytes, or has closed. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.once("drain", done);
+    socket.once("close", done);
+  });
 }
 
 function stdoutRecord(id: number, length: number, fill: number): Buffer {
