@@ -23,6 +23,8 @@ export interface Settings {
 export interface Requirement {
   names: string[];
   apt: string;
+  /** Arguments that make it print its version, for the results. Default ["-v"]. */
+  versionArgs?: string[];
 }
 
 /** How a server's numbers are compared in the ratios. */
@@ -44,7 +46,7 @@ export interface Server {
   url: string;
   /** PIDs whose CPU time is the gateway's (a master and its workers; read before and after each run). */
   gatewayPids(): number[];
-  /** PIDs of the backend this server alone talks to (the php-fpm children), for backend CPU per request. */
+  /** PIDs of the backend this server alone talks to (the php-fpm children), for backend CPU per request; [] without one. */
   backendPids(): number[];
   /** The server's error log so far. */
   errorLog(): string;
@@ -66,6 +68,8 @@ export interface BenchCase {
   name: string;
   /** One paragraph: what is measured and why. */
   description: string;
+  /** Names what `Server.backendPids` are ("php-fpm") and adds its CPU column; without it, there is no such column. */
+  backend?: string;
   requires: Requirement[];
   scenarios(settings: Settings): Scenario[];
   /** Starts every server (each registers its own stop with `cleanup`), in the order they are run. */

@@ -76,13 +76,31 @@ export function ratios(scenario: Scenario, summaries: ServerSummary[]): Ratio[] 
   return out;
 }
 
-export function formatScenario(scenario: Scenario, summaries: ServerSummary[], rs: Ratio[], rounds: number, duration: string): string {
+/** `backend` names the backend CPU column (BenchCase.backend); without it the column is left out. */
+export function formatScenario(
+  scenario: Scenario,
+  summaries: ServerSummary[],
+  rs: Ratio[],
+  rounds: number,
+  duration: string,
+  backend?: string,
+): string {
   const rps = scenario.metric === "rps";
   const unit = rps ? "CPU-ms/1k req" : "CPU-ms/GiB";
   const lines = [
     `${scenario.title}  (wrk -t1 -c${scenario.connections} -d${duration} --latency, ${rounds} round${rounds === 1 ? "" : "s"}, medians)`,
     table(
-      ["server", rps ? "req/s" : "MiB/s", "p99", "requests", "errors", "timeouts", "non-2xx", `gateway ${unit}`, `php-fpm ${unit}`],
+      [
+        "server",
+        rps ? "req/s" : "MiB/s",
+        "p99",
+        "requests",
+        "errors",
+        "timeouts",
+        "non-2xx",
+        `gateway ${unit}`,
+        ...(backend === undefined ? [] : [`${backend} ${unit}`]),
+      ],
       summaries.map((s) => [
         s.server,
         rps ? s.rps.toFixed(0) : s.mibPerSecond.toFixed(1),
@@ -92,7 +110,7 @@ export function formatScenario(scenario: Scenario, summaries: ServerSummary[], r
         String(s.timeouts),
         String(s.non2xx),
         fixed(s.gatewayCpu, rps ? 1 : 0),
-        fixed(s.backendCpu, rps ? 1 : 0),
+        ...(backend === undefined ? [] : [fixed(s.backendCpu, rps ? 1 : 0)]),
       ]),
     ),
   ];

@@ -71,7 +71,7 @@ async function runCase(c: BenchCase, settings: Settings, binaries: Map<string, s
   const cleanup = (current = new Cleanup());
   try {
     const scenarios = c.scenarios(settings);
-    const versions = c.requires.concat(WRK).map((r) => versionOf(binaries.get(r.names[0]!)!));
+    const versions = c.requires.concat(WRK).map((r) => versionOf(binaries.get(r.names[0]!)!, r.versionArgs ?? ["-v"]));
     const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "?", kernel: release(), node: process.version };
     console.log(`== bench ${c.name} ==`);
     console.log(c.description);
@@ -97,14 +97,16 @@ async function runCase(c: BenchCase, settings: Settings, binaries: Map<string, s
     const results = measured.map(({ scenario, runs }) => {
       const summary = summarize(scenario, servers, runs);
       const rs = ratios(scenario, summary);
-      console.log(`\n${formatScenario(scenario, summary, rs, settings.rounds, settings.duration)}`);
+      console.log(`\n${formatScenario(scenario, summary, rs, settings.rounds, settings.duration, c.backend)}`);
       return { scenario, summary, ratios: rs, runs };
     });
 
     console.log("\nnotes:");
     console.log("  errors = wrk socket errors connect+read+write; timeouts = no answer within wrk's 2 s (left out of p99);");
-    console.log("  non-2xx = answers with status >= 400; CPU = utime+stime of the gateway's processes (nginx: master + worker),");
-    console.log("  php-fpm CPU = that server's own php-fpm children. A row with a large p99 or timeouts is starved, whatever its req/s.");
+    console.log("  non-2xx = answers with status >= 400; CPU = utime+stime of the gateway's processes (nginx: master + worker,");
+    console.log("  and fcgiwrap's when nginx runs CGI through it).");
+    if (c.backend) console.log(`  ${c.backend} CPU = that server's own ${c.backend} processes.`);
+    console.log("  A row with a large p99 or timeouts is starved, whatever its req/s.");
     console.log(`  load average before ${loadBefore.map((l) => l.toFixed(2)).join(" ")}, after ${loadAfter.map((l) => l.toFixed(2)).join(" ")}`);
     const errorLogs: Record<string, string> = {};
     for (const s of servers) {
@@ -166,10 +168,15 @@ function parseSeconds(d: string): number {
   return Number(m[1]) * ({ "": 1, s: 1, m: 60, h: 3600 } as Record<string, number>)[m[2]!]!;
 }
 
-/** First line of `BINARY -v` (nginx, lighttpd, php-fpm and wrk all answer it, on stdout or stderr). */
-function versionOf(binary: string): string {
-  const r = spawnSync(binary, ["-v"], { encoding: "utf8" });
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] || binary;
+/**
+ * The first line with a version number (x.y) that `BINARY args` prints, on
+ * stdout or stderr: nginx, lighttpd, php-fpm and wrk answer -v with it first;
+ * fcgiwrap -h has it after its usage lines. Else the first line.
+ */
+function versionOf(binary: string, args: string[]): string {
+  const r = spawnSync(binary, args, { encoding: "utf8" });
+  const lines = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n");
+  return lines.find((l) => /\d+\.\d+/.test(l)) ?? (lines[0] || binary);
 }
 
 function loadText(): string {

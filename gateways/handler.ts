@@ -16,16 +16,43 @@ export type GatewayHandler = MiddlewareHandler & {
 
 /** The connection facts the runtime put in the request's env (each runtime serves with a ServeEnv). */
 export function connOf(c: Context): ConnInfo {
-  return (c.env as Partial<ServeEnv> | undefined)?.conn ?? UNKNOWN_CONN;
+  return connOfEnv(c.env);
+}
+
+export function connOfEnv(env: unknown): ConnInfo {
+  return (env as Partial<ServeEnv> | undefined)?.conn ?? UNKNOWN_CONN;
 }
 
 /** Calls `listener` when the client goes away mid-request; returns the unsubscribe function. */
 export function onClientGone(c: Context, listener: () => void): () => void {
-  const env = c.env as Partial<ServeEnv> | undefined;
-  if (env?.onClientGone) return env.onClientGone(listener);
-  const signal = c.req.raw.signal;
+  return onRequestGone(c.env, c.req.raw, listener);
+}
+
+/** onClientGone for a request and the env it is served with. */
+export function onRequestGone(env: unknown, request: Request, listener: () => void): () => void {
+  const serveEnv = env as Partial<ServeEnv> | undefined;
+  if (serveEnv?.onClientGone) return serveEnv.onClientGone(listener);
+  const signal = request.signal;
   signal.addEventListener("abort", listener, { once: true });
   return () => signal.removeEventListener("abort", listener);
+}
+
+// Requests postern made itself to follow a local redirect, and how many
+// redirects led to each.
+const redirectDepths = new WeakMap<Request, number>();
+
+/** How many local redirects led to `request`: 0 for a client's own. */
+export function redirectDepth(request: Request): number {
+  return redirectDepths.get(request) ?? 0;
+}
+
+export function setRedirectDepth(request: Request, depth: number): void {
+  redirectDepths.set(request, depth);
+}
+
+/** Serves a request through the whole app again: RFC 3875 §6.2.2 local redirects. */
+export interface Router {
+  fetch(request: Request, env: unknown): Promise<Response>;
 }
 
 /** Validates programmatic options the same way postern.toml route keys are validated. */

@@ -6,21 +6,28 @@ import { combinedLine } from "../src/access-log.ts";
 import type { Config, GatewaySchema } from "../src/config.ts";
 import { errorResponse } from "../src/errors.ts";
 import type { Runtime } from "../src/runtime.ts";
+import { createCgi } from "./cgi/index.ts";
+import { cgiSchema } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema } from "./fastcgi/options.ts";
-import { connOf, gatewayOptions, type GatewayHandler } from "./handler.ts";
+import { connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 
 export interface GatewayEntry {
   schema: GatewaySchema;
-  /** Builds the handler from options already validated against `schema` (defaults filled, units converted). */
-  create(runtime: Runtime, options: never, name: string): GatewayHandler;
+  /**
+   * Builds the handler from options already validated against `schema`
+   * (defaults filled, units converted). `router` serves a request through the
+   * whole app, where there is one.
+   */
+  create(runtime: Runtime, options: never, name: string, router?: Router): GatewayHandler;
   /** Option keys holding filesystem paths: relative ones are taken from the config file's directory. */
   pathKeys: readonly string[];
 }
 
 export const gateways: Record<string, GatewayEntry> = {
+  cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"] },
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
 };
@@ -40,12 +47,15 @@ export function createGateway(
   return build(entry, runtime, gatewayOptions(gateway, entry.schema, input), name);
 }
 
-function build(entry: GatewayEntry, runtime: Runtime, options: Record<string, unknown>, name: string): GatewayHandler {
-  return (entry.create as (runtime: Runtime, options: Record<string, unknown>, name: string) => GatewayHandler)(
-    runtime,
-    options,
-    name,
-  );
+function build(
+  entry: GatewayEntry,
+  runtime: Runtime,
+  options: Record<string, unknown>,
+  name: string,
+  router?: Router,
+): GatewayHandler {
+  type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, router?: Router) => GatewayHandler;
+  return (entry.create as Create)(runtime, options, name, router);
 }
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
@@ -65,6 +75,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   const app = new Hono();
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
+  const router: Router = { fetch: async (request, env) => app.fetch(request, env) };
   try {
     config.routes.forEach((route, i) => {
       const entry = gateways[route.gateway]!;
@@ -73,7 +84,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
         const value = options[key];
         if (typeof value === "string") options[key] = resolvePath(baseDir, value);
       }
-      const handler = build(entry, runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`);
+      const handler = build(entry, runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`, router);
       handlers.push(handler);
       app.all(route.path, handler);
     });
@@ -98,6 +109,8 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
 function accessLog(runtime: Runtime): MiddlewareHandler {
   return async (c, next) => {
     await next();
+    // A local redirect's inner request is part of the client's one, logged once.
+    if (redirectDepth(c.req.raw) > 0) return;
     runtime.logAccess(combinedLine(c.req.raw, c.res, connOf(c), Date.now()));
   };
 }

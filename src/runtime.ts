@@ -21,6 +21,8 @@ export interface Duplex {
   read(): Promise<Uint8Array | null>;
   /** Sends bytes; settles when the transport can take more. */
   write(bytes: Uint8Array): Promise<void>;
+  /** Half-closes: the peer reads end of stream while this side can still read. */
+  closeWrite(): Promise<void>;
   /** Tears the connection down at once; a pending read resolves null, later writes fail. */
   close(): void;
   /** True once the peer closed its side or the connection failed, even while nobody reads. */
@@ -61,7 +63,10 @@ export interface Subprocess {
   readonly stderr: ReadableStream<Uint8Array> | null;
   /** Resolves with the exit code, or 128 + signal number when a signal ended it. */
   readonly exited: Promise<number>;
-  /** Signals the child, or its whole process group when it was started with `group`. */
+  /**
+   * Signals the child, or its whole process group when it was started with
+   * `group` (even after the child itself exited, while others remain in it).
+   */
   kill(signal?: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP"): void;
 }
 
@@ -70,6 +75,8 @@ export interface FileStat {
   isDirectory: boolean;
   size: number;
   mtimeMs: number;
+  /** Permission bits (0o7777), as stat(2) st_mode & 07777. */
+  mode: number;
 }
 
 export interface FileSystem {

@@ -31,6 +31,7 @@ export const benchCase: BenchCase = {
   description:
     `php-fpm 8.2 behind each gateway (one php-fpm per server, pm=static, ${CHILDREN} children, unix socket): ` +
     "a tiny script at 32 and 256 connections (req/s, p99), and 10 MiB answers at 8 connections (MiB/s).",
+  backend: "php-fpm",
   requires: [
     { names: ["php-fpm8.2", "php-fpm"], apt: "php-fpm" },
     { names: ["nginx"], apt: "nginx-light" },

@@ -7,7 +7,7 @@ import { cgiEnv } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
-import { readAllLimited } from "../../src/io/bytes.ts";
+import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
 import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
@@ -131,7 +131,10 @@ class FastCgiGateway {
       const script = await resolveScript(safe.path, this.#routing);
       if (!script) return errorResponse(404);
       const o = this.#options;
-      const { body, contentLength } = await this.#body(request);
+      const { body, contentLength } = await forwardedBody(request, {
+        maxBodySize: o.max_body_size,
+        maxBufferedBody: o.max_buffered_body,
+      });
       const params = cgiEnv({
         request,
         target,
@@ -157,31 +160,6 @@ class FastCgiGateway {
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
-  }
-
-  /**
-   * The body to send, with its length when it had none: php-fpm needs
-   * CONTENT_LENGTH, so a chunked body is read into memory up to a limit.
-   */
-  async #body(request: Request): Promise<{ body: Uint8Array | ReadableStream<Uint8Array> | null; contentLength?: string }> {
-    const o = this.#options;
-    // RFC 9112 §6.3: a request has a body only with Content-Length or
-    // Transfer-Encoding; asking the headers first avoids building a body stream.
-    const declared = request.headers.get("content-length");
-    const chunked = declared === null && request.headers.has("transfer-encoding");
-    if ((declared === null && !chunked) || request.body === null) return { body: null };
-    if (declared !== null) {
-      const length = Number(declared);
-      if (length > o.max_body_size) throw new GatewayError("BODY_TOO_LARGE", `Content-Length ${declared} over max_body_size`);
-      return { body: length === 0 ? null : request.body };
-    }
-    const limit = Math.min(o.max_buffered_body, o.max_body_size);
-    const bytes = await readAllLimited(
-      request.body,
-      limit,
-      () => new GatewayError("BODY_TOO_LARGE", `chunked body over ${limit} bytes`),
-    );
-    return { body: bytes.byteLength === 0 ? null : bytes, contentLength: String(bytes.byteLength) };
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { findProgram } from "../program.ts";
 import { ManagedProcess } from "../../src/supervisor.ts";
 
 export interface SpawnConfig {
@@ -68,14 +69,6 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
 }
 
 /** The program's path: as given when it has a "/", else the first match on PATH (as execvp). */
-async function findProgram(runtime: Runtime, name: string, path: string | undefined): Promise<string | undefined> {
-  const candidates = name.includes("/") ? [name] : (path ?? "").split(":").filter(Boolean).map((dir) => `${dir}/${name}`);
-  for (const candidate of candidates) {
-    if ((await runtime.fs!.stat(candidate))?.isFile) return candidate;
-  }
-  return undefined;
-}
-
 function commandFor(command: string[], socket: string): string[] {
   if (command.some((arg) => arg.includes("{socket}"))) return command.map((arg) => arg.replaceAll("{socket}", socket));
   return [...command, "-b", socket];

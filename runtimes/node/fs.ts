@@ -11,7 +11,7 @@ export const fs: FileSystem = {
   async stat(path): Promise<FileStat | null> {
     try {
       const s = await stat(path);
-      return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs };
+      return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
     } catch {
       return null;
     }

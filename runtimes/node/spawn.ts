@@ -32,9 +32,17 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
     stderr: child.stderr ? (Readable.toWeb(child.stderr) as ReadableStream<Uint8Array>) : null,
     exited,
     kill(signal = "SIGTERM") {
-      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      if (opts.group) process.kill(-child.pid, signal);
-      else child.kill(signal);
+      if (child.pid === undefined) return;
+      if (opts.group) {
+        // The group outlives its leader while a background child remains in it.
+        try {
+          process.kill(-child.pid, signal);
+        } catch {
+          // ESRCH: nobody left in the group.
+        }
+      } else if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+      }
     },
   };
 }

@@ -1,8 +1,10 @@
 // A real nginx (Debian nginx 1.22) in front of a FastCGI backend, started by a
 // test or a benchmark: a private prefix directory holding its config, logs and
-// temp files, one server on 127.0.0.1, and the PHP location every nginx+php-fpm
-// guide gives — Debian's stock /etc/nginx/fastcgi.conf plus
-// fastcgi_split_path_info and PATH_INFO (nginx.org/en/docs/http/ngx_http_fastcgi_module.html).
+// temp files, one server on 127.0.0.1, and either the PHP location every
+// nginx+php-fpm guide gives — Debian's stock /etc/nginx/fastcgi.conf plus
+// fastcgi_split_path_info and PATH_INFO (nginx.org/en/docs/http/ngx_http_fastcgi_module.html) —
+// or, for CGI programs behind fcgiwrap, the location of Debian's
+// /usr/share/doc/fcgiwrap/examples/nginx.conf.
 
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,11 @@ export interface NginxOptions {
   port?: number;
   /** Idle connections kept to the backend: adds an upstream with `keepalive N` and `fastcgi_keep_conn on`. */
   keepalive?: number;
+  /**
+   * The backend is fcgiwrap: every path is a CGI program under `root`, run from
+   * SCRIPT_FILENAME, instead of `.php` paths going to PHP.
+   */
+  cgi?: boolean;
   /** `try_files $uri /index.php?$query_string`: paths that name no file run the front controller. */
   frontController?: boolean;
   /** `server_name` (nginx's $server_name, sent as SERVER_NAME by fastcgi.conf). Default "localhost". */
@@ -79,7 +86,13 @@ ${upstream}  server {
     listen 127.0.0.1:${port};
     server_name ${o.serverName ?? "localhost"};
     root ${o.root};
-    index index.php;
+${o.cgi ? cgiLocation(backend, o) : phpLocation(backend, o)}  }
+}
+`;
+}
+
+function phpLocation(backend: string, o: NginxOptions): string {
+  return `    index index.php;
 ${o.frontController ? "    location / {\n      try_files $uri /index.php?$query_string;\n    }\n" : ""}    location ~ [^/]\\.php(/|$) {
       fastcgi_split_path_info ^(.+?\\.php)(/.*)$;
       # A script that is not there is nginx's 404, never php-fpm's (nginx.com "PHP FastCGI Example").
@@ -89,9 +102,21 @@ ${o.frontController ? "    location / {\n      try_files $uri /index.php?$query_
       include /etc/nginx/fastcgi.conf;
       fastcgi_param PATH_INFO $fastcgi_path_info;
       fastcgi_pass ${backend};
-${o.keepalive === undefined ? "" : "      fastcgi_keep_conn on;\n"}    }
-  }
-}
+${keepConn(o)}    }
 `;
+}
+
+/** fcgiwrap runs the file SCRIPT_FILENAME names (fcgiwrap(8)); fastcgi_params has every other meta-variable. */
+function cgiLocation(backend: string, o: NginxOptions): string {
+  return `    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass ${backend};
+${keepConn(o)}    }
+`;
+}
+
+function keepConn(o: NginxOptions): string {
+  return o.keepalive === undefined ? "" : "      fastcgi_keep_conn on;\n";
 }
 

@@ -1,0 +1,78 @@
+// Starting scripts with the runtime's own spawn: used where the native
+// spawner cannot be built (no C compiler) or is turned off.
+
+import type { Runtime, Subprocess } from "../../src/runtime.ts";
+import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
+
+export function directLauncher(runtime: Runtime): ScriptLauncher {
+  const spawn = runtime.spawn;
+  if (!spawn) throw new Error(`the ${runtime.name} runtime cannot start processes`);
+  return {
+    async launch(spec) {
+      // A group of its own: a timeout or an abort reaches what the script started.
+      const child = spawn(spec.argv, { env: spec.env, cwd: spec.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", group: true });
+      return new DirectScript(child, spec);
+    },
+    close: async () => undefined,
+  };
+}
+
+class DirectScript implements ScriptProcess {
+  readonly ended: Promise<{ exitStatus: number }>;
+  readonly #child: Subprocess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #stdout: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(child: Subprocess, spec: ScriptSpec) {
+    this.#child = child;
+    this.#stdin = child.stdin!.getWriter();
+    this.#stdin.closed.catch(() => undefined);
+    this.#stdout = child.stdout!.getReader();
+    const stderrDone = drainStderr(child.stderr!, spec);
+    this.ended = child.exited.then(async (exitStatus) => {
+      // What the script left running in its group must not outlive it.
+      child.kill("SIGKILL");
+      await stderrDone;
+      return { exitStatus };
+    });
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    await this.#stdin.ready;
+    await this.#stdin.write(bytes);
+  }
+
+  async closeInput(): Promise<void> {
+    await this.#stdin.close().catch(() => undefined);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    const { value, done } = await this.#stdout.read();
+    return done ? null : value;
+  }
+
+  signal(signal: "SIGTERM" | "SIGKILL"): void {
+    this.#child.kill(signal);
+  }
+
+  close(): void {
+    void this.#stdout.cancel().catch(() => undefined);
+    void this.#stdin.abort().catch(() => undefined);
+  }
+}
+
+async function drainStderr(stream: ReadableStream<Uint8Array>, spec: ScriptSpec): Promise<void> {
+  let left = spec.maxStderr;
+  const reader = stream.getReader();
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      const chunk = r.value;
+      if (left <= 0) continue;
+      const kept = chunk.byteLength <= left ? chunk : chunk.subarray(0, left);
+      left -= kept.byteLength;
+      spec.onStderr(kept);
+    }
+  } catch {
+    // The pipe broke with the process: nothing more to log.
+  }
+}

@@ -1,0 +1,36 @@
+// How the CGI gateway starts a script and talks to it, whatever starts it:
+// the native spawner (spawner/) or the runtime's own spawn (direct.ts).
+
+export interface ScriptSpec {
+  /** argv[0] is the absolute path of the program: the script, or its interpreter. */
+  argv: string[];
+  /** The script's whole environment. */
+  env: Record<string, string>;
+  cwd: string;
+  /** Bytes of stderr passed to `onStderr`; the rest is read and dropped. */
+  maxStderr: number;
+  onStderr(bytes: Uint8Array): void;
+}
+
+/** How a script ended: its exit status (128 + signal when killed), or why it never ran. */
+export type ScriptEnd = { exitStatus: number } | { startError: string };
+
+export interface ScriptProcess {
+  /** Writes to the script's stdin; settles when more can be written. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Ends stdin: the script reads end of file. */
+  closeInput(): Promise<void>;
+  /** The next chunk of stdout, or null at its end. */
+  read(): Promise<Uint8Array | null>;
+  readonly ended: Promise<ScriptEnd>;
+  /** Signals the script's whole process group. */
+  signal(signal: "SIGTERM" | "SIGKILL"): void;
+  /** Lets go of stdin and stdout. */
+  close(): void;
+}
+
+export interface ScriptLauncher {
+  /** Starts a script; rejects when it cannot be started at all. */
+  launch(spec: ScriptSpec): Promise<ScriptProcess>;
+  close(): Promise<void>;
+}

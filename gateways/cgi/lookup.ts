@@ -1,0 +1,107 @@
+// RFC 3875 script lookup for CGI routes: which file under the root a request
+// runs (SCRIPT_NAME, §4.1.13) and what path follows it (PATH_INFO, §4.1.5).
+// The first prefix of the path, segment by segment, that is a regular file is
+// the script, whatever its name: unlike FastCGI routes (routing.ts), nothing
+// runs that is not a file under the root, so there is no extension to split at.
+//
+// Security rules (DESIGN.md, "Security defaults"):
+// - segments starting with "." (.git, .htpasswd) and segments ending in "." or
+//   " " (which Windows strips, so `app.pl.` would run `app.pl`) are refused,
+//   in PATH_INFO too, since it maps onto the root as PATH_TRANSLATED (§4.1.6);
+// - every prefix looked up must have its real path (symlinks resolved) inside
+//   the real root: a path through a symlink leaving the root is 403 whether
+//   or not anything exists behind it, so nothing outside can be probed.
+
+import type { FileCache, FileFacts } from "../../src/file-cache.ts";
+import { isInside } from "../../src/paths.ts";
+import type { FileStat } from "../../src/runtime.ts";
+
+export interface ScriptLocation {
+  /**
+   * The document root as configured (absolute): SCRIPT_FILENAME is it plus
+   * SCRIPT_NAME, DOCUMENT_ROOT and PATH_TRANSLATED (§4.1.6) start with it.
+   */
+  root: string;
+  /** The document root with every symlink resolved: whatever is looked up must lie inside it. */
+  realRoot: string;
+  /** Scripts tried, in order, for a path that names a directory. */
+  index: string[];
+  files: FileCache;
+}
+
+export type ScriptLookup =
+  | {
+      ok: true;
+      /** The URL path of the script (not its symlink target), as SCRIPT_NAME. */
+      scriptName: string;
+      /** "" or the rest of the path after the script, starting with "/". */
+      pathInfo: string;
+      /** root + scriptName, as SCRIPT_FILENAME. */
+      scriptFilename: string;
+      /** The script's real path, inside realRoot. */
+      real: string;
+      stat: FileStat;
+    }
+  | { ok: false; status: 403 | 404 };
+
+const NOT_FOUND: ScriptLookup = { ok: false, status: 404 };
+const FORBIDDEN: ScriptLookup = { ok: false, status: 403 };
+
+/**
+ * Finds the script for `path`, a request path already decoded and checked by
+ * safePath (src/paths.ts). "" stands for "/", the root directory.
+ */
+export async function findScript(path: string, location: ScriptLocation): Promise<ScriptLookup> {
+  if (path === "") path = "/";
+  if (!path.startsWith("/") || path.split("/").some(isRefusedSegment)) return NOT_FOUND;
+  const base = location.root.replace(/\/+$/, "");
+
+  // The common case costs one lookup: the whole path names the script (no
+  // PATH_INFO) or a directory. When it resolves at all, every prefix is a
+  // directory, so no shorter script can come first.
+  const whole = await find(base + path, location);
+  if (whole === "outside") return FORBIDDEN;
+  if (whole?.stat.isDirectory) return indexScript(path, base, location);
+  // "/app.pl/" is the script with PATH_INFO "/", found by the walk below
+  // (whether or not the platform's realpath accepts a file with a slash).
+  if (whole?.stat.isFile && !path.endsWith("/")) return script(path, "", base, whole);
+
+  // Walk the prefixes ending before each "/" (the whole path is done above).
+  for (let end = path.indexOf("/", 1); end !== -1; end = path.indexOf("/", end + 1)) {
+    const prefix = path.slice(0, end);
+    const found = await find(base + prefix, location);
+    if (found === "outside") return FORBIDDEN;
+    if (found?.stat.isFile) return script(prefix, path.slice(end), base, found);
+    if (!found?.stat.isDirectory) return NOT_FOUND;
+  }
+  // Every prefix is a directory: the last segment names nothing runnable.
+  return NOT_FOUND;
+}
+
+/** Hidden names, and names Windows would alias to another by stripping a trailing dot or space. */
+function isRefusedSegment(segment: string): boolean {
+  return segment.startsWith(".") || segment.endsWith(".") || segment.endsWith(" ");
+}
+
+/** The first index script of the directory `path` names; without one 403, as lighttpd (no listings). */
+async function indexScript(path: string, base: string, location: ScriptLocation): Promise<ScriptLookup> {
+  const dir = path.endsWith("/") ? path : `${path}/`;
+  for (const name of location.index) {
+    const found = await find(base + dir + name, location);
+    if (found === "outside") return FORBIDDEN;
+    if (found?.stat.isFile) return script(dir + name, "", base, found);
+  }
+  return FORBIDDEN;
+}
+
+/** What is at `file`: null when nothing is, "outside" when its real path leaves the real root. */
+async function find(file: string, location: ScriptLocation): Promise<FileFacts | "outside" | null> {
+  const facts = await location.files.lookup(file);
+  if (facts === null) return null;
+  const { realRoot } = location;
+  return facts.real === realRoot || isInside(realRoot, facts.real) ? facts : "outside";
+}
+
+function script(scriptName: string, pathInfo: string, base: string, facts: FileFacts): ScriptLookup {
+  return { ok: true, scriptName, pathInfo, scriptFilename: base + scriptName, real: facts.real, stat: facts.stat };
+}

@@ -1,0 +1,65 @@
+// The keys of a `gateway = "cgi"` route (postern.toml) and of the `cgi({...})`
+// options: one schema, one set of names.
+
+import type { GatewaySchema } from "../../src/config-schema.ts";
+
+export const cgiSchema: GatewaySchema = {
+  fields: {
+    root: { type: "string", required: true, doc: "directory the scripts are in: the script of /a/b.cgi is root + /a/b.cgi" },
+    index: { type: "string[]", default: [], doc: 'scripts tried for a path that names a directory, e.g. ["index.cgi"]' },
+    interpreters: {
+      type: "env",
+      default: {},
+      doc: 'extension -> program that runs the script (lighttpd cgi.assign), e.g. { ".pl" = "perl", ".py" = "python3" }; other files run themselves',
+    },
+    executable_only: { type: "boolean", default: false, doc: "run only files with an execute bit, even those with an interpreter" },
+    pass_env: { type: "string[]", default: ["PATH"], doc: "variables of the gateway's own environment passed to scripts; nothing else of it is" },
+    env: { type: "env", default: {}, doc: "extra variables for every script, set last" },
+    timeout: { type: "duration", default: 60_000, min: 1, doc: "longest a script may run; then it is stopped and the answer is 504 (or cut short once started)" },
+    kill_grace: { type: "duration", default: 2_000, min: 0, doc: "after SIGTERM, how long a script's process group has before SIGKILL" },
+    max_procs: { type: "integer", default: 64, min: 1, doc: "scripts running at once; more requests wait" },
+    max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a slot; beyond it 503" },
+    queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a slot before 503" },
+    max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
+    max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to set CONTENT_LENGTH; beyond it 413" },
+    max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block a script may print; beyond it 502" },
+    max_stderr: { type: "size", default: 8 * 1024, min: 0, doc: "bytes of a script's stderr logged per request; the rest is read and dropped" },
+    underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
+    spawn_helper: {
+      type: "boolean",
+      default: true,
+      doc: "start scripts through a small native spawner built with the C compiler (`cc`) at startup, much faster than the runtime's own spawn; without `cc` the runtime's spawn is used",
+    },
+  },
+  check(options) {
+    for (const ext of Object.keys(options.interpreters as Record<string, string>)) {
+      if (!ext.startsWith(".") || ext.includes("/")) {
+        return { key: `interpreters.${ext}`, message: 'keys are file extensions with their dot, e.g. ".pl"' };
+      }
+    }
+    for (const name of options.index as string[]) {
+      if (name === "" || name.includes("/")) return { key: "index", message: "entries are file names, without /" };
+    }
+    return undefined;
+  },
+};
+
+export interface CgiOptions {
+  root: string;
+  index: string[];
+  interpreters: Record<string, string>;
+  executable_only: boolean;
+  pass_env: string[];
+  env: Record<string, string>;
+  timeout: number;
+  kill_grace: number;
+  max_procs: number;
+  max_queue: number;
+  queue_timeout: number;
+  max_body_size: number;
+  max_buffered_body: number;
+  max_response_header_size: number;
+  max_stderr: number;
+  underscores_in_headers: boolean;
+  spawn_helper: boolean;
+}

@@ -1,0 +1,190 @@
+// One CGI request (RFC 3875): start the script, stream the request body to
+// its stdin while its stdout is read, parse the head of its output and
+// stream the rest to the client with backpressure. The script runs under a
+// deadline; a timeout or a client that leaves stops its whole process group
+// (SIGTERM, then SIGKILL).
+
+import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
+import { GatewayError } from "../../src/errors.ts";
+import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
+import { NphResponseParser } from "./nph.ts";
+
+export interface ScriptRun {
+  launcher: ScriptLauncher;
+  spec: ScriptSpec;
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** A HEAD request: the script runs, its body is not sent. */
+  head: boolean;
+  /** A non-parsed-header script (`nph-` name): its output starts with a status line. */
+  nph: boolean;
+  timeoutMs: number;
+  killGraceMs: number;
+  maxHeaderBytes: number;
+  onClientGone(listener: () => void): () => void;
+  /** Called once the script has ended (its slot is free again). */
+  onEnded(): void;
+}
+
+export type ScriptOutcome =
+  | { kind: "response"; response: Response }
+  /** RFC 3875 §6.2.2: the server is to answer as if the client had asked for `location`. */
+  | { kind: "local-redirect"; location: string };
+
+/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
+const NO_BODY = new Set([204, 205, 304]);
+
+export async function runScript(run: ScriptRun): Promise<ScriptOutcome> {
+  let proc: ScriptProcess;
+  try {
+    proc = await run.launcher.launch(run.spec);
+  } catch (err) {
+    run.onEnded();
+    throw err;
+  }
+  return new ScriptExchange(proc, run).result();
+}
+
+class ScriptExchange {
+  readonly #proc: ScriptProcess;
+  readonly #run: ScriptRun;
+  #stopReason: GatewayError | undefined;
+  #killTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #deadline: ReturnType<typeof setTimeout>;
+  readonly #unsubscribe: () => void;
+  #exited = false;
+
+  constructor(proc: ScriptProcess, run: ScriptRun) {
+    this.#proc = proc;
+    this.#run = run;
+    this.#deadline = setTimeout(
+      () => this.#stop(new GatewayError("BACKEND_FIRST_BYTE_TIMEOUT", `script ran over its ${run.timeoutMs} ms`)),
+      run.timeoutMs,
+    );
+    this.#unsubscribe = run.onClientGone(() =>
+      this.#stop(new GatewayError("CLIENT_CLOSED", "client left before the script finished")),
+    );
+    void proc.ended.then(() => {
+      this.#exited = true;
+      clearTimeout(this.#deadline);
+      clearTimeout(this.#killTimer);
+      this.#unsubscribe();
+      run.onEnded();
+    });
+    void this.#sendBody();
+  }
+
+  /** Stops the script: SIGTERM to its group, SIGKILL after the grace period; stdio let go at once. */
+  #stop(reason: GatewayError): void {
+    this.#stopReason ??= reason;
+    if (this.#exited) {
+      this.#proc.close();
+      return;
+    }
+    this.#proc.signal("SIGTERM");
+    this.#killTimer ??= setTimeout(() => this.#proc.signal("SIGKILL"), this.#run.killGraceMs);
+    this.#proc.close();
+  }
+
+  async #sendBody(): Promise<void> {
+    const { body } = this.#run;
+    const proc = this.#proc;
+    try {
+      if (body instanceof Uint8Array) {
+        await proc.write(body);
+      } else if (body) {
+        const reader = body.getReader();
+        try {
+          for (let r = await reader.read(); !r.done; r = await reader.read()) await proc.write(r.value);
+        } catch (err) {
+          // RFC 3875 §4.2 does not oblige a script to read its input: once it
+          // stops, the rest of the body is not needed.
+          void reader.cancel().catch(() => undefined);
+          throw err;
+        }
+      }
+    } catch {
+      // The script closed its input or exited; what it answers still counts.
+    } finally {
+      await proc.closeInput().catch(() => undefined);
+    }
+  }
+
+  async result(): Promise<ScriptOutcome> {
+    const run = this.#run;
+    const proc = this.#proc;
+    const parser = run.nph
+      ? new NphResponseParser({ maxHeaderBytes: run.maxHeaderBytes })
+      : new CgiResponseParser({ maxHeaderBytes: run.maxHeaderBytes });
+    let head: CgiHead | null = null;
+    try {
+      while (head === null) {
+        const chunk = await proc.read();
+        if (this.#stopReason) throw this.#stopReason;
+        if (chunk === null) throw await this.#noHead(parser);
+        head = parser.push(chunk);
+      }
+      if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI script`);
+    } catch (err) {
+      this.#stop(err instanceof GatewayError ? err : new GatewayError("BACKEND_MALFORMED", String(err)));
+      throw err;
+    }
+    if (head.kind === "local-redirect") {
+      // §6.2.2: the script's output ends there; it is not waited for.
+      proc.close();
+      return { kind: "local-redirect", location: head.location! };
+    }
+    const init = { status: head.status, statusText: head.statusText, headers: headToHeaders(head) };
+    const first = parser.takeRest();
+    if (run.head || NO_BODY.has(head.status)) {
+      void this.#discardOutput();
+      return { kind: "response", response: new Response(null, init) };
+    }
+    return { kind: "response", response: new Response(this.#bodyStream(first), init) };
+  }
+
+  /** Why stdout ended before a complete head, as an error for the client's 502. */
+  async #noHead(parser: { finish(): void }): Promise<GatewayError> {
+    // The exit status explains it best, if the script has exited by now.
+    const end = await Promise.race([this.#proc.ended, new Promise<undefined>((r) => setTimeout(r, 100))]);
+    if (end && "startError" in end) return new GatewayError("BACKEND_UNREACHABLE", `script not started: ${end.startError}`);
+    if (end && end.exitStatus !== 0) {
+      return new GatewayError("BACKEND_MALFORMED", `script exited with status ${end.exitStatus} before a complete header`);
+    }
+    try {
+      parser.finish();
+    } catch (err) {
+      return err as GatewayError;
+    }
+    return new GatewayError("BACKEND_MALFORMED", "end of output before the header");
+  }
+
+  #bodyStream(first: Uint8Array): ReadableStream<Uint8Array> {
+    const proc = this.#proc;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          if (first.byteLength > 0) controller.enqueue(first);
+        },
+        pull: async (controller) => {
+          const chunk = await proc.read().catch(() => null);
+          if (this.#stopReason && this.#stopReason.code !== "CLIENT_CLOSED") {
+            // The deadline passed mid-answer: the client must not take a cut body for a whole one.
+            controller.error(this.#stopReason);
+          } else if (chunk === null) {
+            controller.close();
+          } else {
+            controller.enqueue(chunk);
+          }
+        },
+        cancel: () => this.#stop(new GatewayError("CLIENT_CLOSED", "client stopped reading")),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  async #discardOutput(): Promise<void> {
+    while ((await this.#proc.read().catch(() => null)) !== null) {
+      // A HEAD answer has no body; the script may still write one.
+    }
+  }
+}

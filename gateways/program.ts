@@ -1,0 +1,14 @@
+// Finding a program the way a shell would, through the Runtime's filesystem:
+// gateways resolve the programs they start once, at startup, so a missing one
+// is a configuration error rather than a failure per request.
+
+import type { Runtime } from "../src/runtime.ts";
+
+/** The path of `name` (searched in the directories of `path` unless it contains "/"), or undefined. */
+export async function findProgram(runtime: Runtime, name: string, path: string | undefined): Promise<string | undefined> {
+  const candidates = name.includes("/") ? [name] : (path ?? "").split(":").filter(Boolean).map((dir) => `${dir}/${name}`);
+  for (const candidate of candidates) {
+    if ((await runtime.fs!.stat(candidate))?.isFile) return candidate;
+  }
+  return undefined;
+}
