@@ -1,6 +1,6 @@
 // The postern command line (DESIGN.md, "CLI").
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
@@ -9,12 +9,13 @@ import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { createApp, serve, type RunningServer } from "../runtimes/node/index.ts";
 
-const USAGE = `postern: a web gateway to FastCGI and static backends
+const USAGE = `postern: a web gateway to FastCGI, CGI and static backends
 
 Usage:
   postern serve [--config postern.toml] [--listen ADDR]...
   postern check [--config postern.toml]
   postern fastcgi --backend ADDR --root DIR [--index FILE]... [--listen ADDR]...
+  postern cgi DIR [--index FILE]... [--listen ADDR]...
   postern --help | --version
 
 ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
@@ -70,6 +71,22 @@ async function main(argv: string[]): Promise<number> {
       const config = quickConfig("fastcgi", options);
       return run(withListen(config, values.listen), process.cwd());
     }
+    case "cgi": {
+      const { values, positionals } = parse(() =>
+        parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { index: { type: "string", multiple: true }, listen: { type: "string", multiple: true } },
+        }),
+      );
+      if (positionals.length !== 1) throw new UsageError("cgi needs one directory: postern cgi DIR");
+      const options: Record<string, unknown> = {
+        root: resolve(positionals[0]!),
+        index: values.index ?? ["index.cgi"],
+        interpreters: installedInterpreters(),
+      };
+      return run(withListen(quickConfig("cgi", options), values.listen), process.cwd());
+    }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
@@ -97,8 +114,25 @@ function loadConfig(file: string): Config {
 /** A one-route config for the quick modes, validated like a file. */
 function quickConfig(gateway: string, options: Record<string, unknown>): Config {
   const lines = [`[[routes]]`, `gateway = ${JSON.stringify(gateway)}`];
-  for (const [key, value] of Object.entries(options)) lines.push(`${key} = ${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(options)) lines.push(`${key} = ${tomlValue(value)}`);
   return parseConfig(lines.join("\n"), "command line", gatewaySchemas);
+}
+
+/** The quick cgi mode runs scripts by extension with the interpreters this machine has. */
+const QUICK_INTERPRETERS: Record<string, string> = { ".pl": "perl", ".py": "python3", ".rb": "ruby", ".php": "php-cgi", ".sh": "sh" };
+
+function installedInterpreters(): Record<string, string> {
+  const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);
+  return Object.fromEntries(
+    Object.entries(QUICK_INTERPRETERS).filter(([, program]) => dirs.some((dir) => existsSync(`${dir}/${program}`))),
+  );
+}
+
+/** Strings, arrays of strings and tables of strings as TOML (JSON strings are TOML basic strings). */
+function tomlValue(value: unknown): string {
+  if (Array.isArray(value) || typeof value !== "object" || value === null) return JSON.stringify(value);
+  const pairs = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`);
+  return `{ ${pairs.join(", ")} }`;
 }
 
 function withListen(config: Config, listen: string[] | undefined): Config {
