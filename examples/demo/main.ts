@@ -1,11 +1,12 @@
 // The postern demo: a landing page (static files), a hono route written in
-// TypeScript, and PHP scripts through a php-cgi that postern starts itself.
+// TypeScript, CGI scripts in sh, Perl and Python, and PHP scripts through a
+// php-cgi that postern starts itself.
 // `npm start` runs it; LISTEN=host:port changes where it listens.
 
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Hono } from "hono";
-import { fastcgi, serve, staticFiles } from "postern";
+import { cgi, fastcgi, serve, staticFiles } from "postern";
 
 const here = import.meta.dirname;
 const app = new Hono();
@@ -25,14 +26,26 @@ if (php) {
   );
 }
 
+// /cgi-bin/hello.sh runs examples/demo/cgi-bin/hello.sh, each script by the
+// interpreter its extension names (those this machine has).
+const interpreters = Object.fromEntries(
+  Object.entries({ ".sh": "sh", ".pl": "perl", ".py": "python3" }).filter(([, program]) => findOnPath(program)),
+);
+const cgiBin = cgi({ root: here, interpreters });
+app.all("/cgi-bin/*", cgiBin);
+
 app.get("*", staticFiles({ root: join(here, "public") }));
 
 const server = await serve(app, { listen: [process.env.LISTEN ?? "127.0.0.1:8080"] });
 for (const addr of server.addresses) {
   if (addr.kind === "tcp") console.log(`postern demo on http://${addr.host}:${addr.port}/`);
 }
-// Finish requests in flight, then stop the php-cgi processes.
-const stop = () => void server.close().then(() => php?.close()).then(() => process.exit(0));
+// Finish requests in flight, then stop the php-cgi processes and the CGI spawner.
+const stop = () =>
+  void server
+    .close()
+    .then(() => Promise.all([php?.close(), cgiBin.close()]))
+    .then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 

@@ -6,6 +6,7 @@
 
 import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
+import { concatBytes } from "../../src/io/bytes.ts";
 import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
 import { NphResponseParser } from "./nph.ts";
 
@@ -29,6 +30,24 @@ export type ScriptOutcome =
   | { kind: "response"; response: Response }
   /** RFC 3875 §6.2.2: the server is to answer as if the client had asked for `location`. */
   | { kind: "local-redirect"; location: string };
+
+/** Largest answer collected to be sent whole; past it the body is streamed. */
+const WHOLE_BODY_LIMIT = 64 * 1024;
+
+const NEXT_TURN = Symbol("next turn");
+
+/** Resolves on a later turn of the event loop, after the I/O already due in this one. */
+function nextTurn(): Promise<typeof NEXT_TURN> {
+  return new Promise((resolve) => setTimeout(resolve, 0, NEXT_TURN));
+}
+
+interface CollectedOutput {
+  parts: Uint8Array[];
+  /** The whole body, when the output ended. */
+  whole?: Uint8Array;
+  /** A read still under way, for the body stream. */
+  pending?: Promise<Uint8Array | null>;
+}
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 const NO_BODY = new Set([204, 205, 304]);
@@ -139,7 +158,37 @@ class ScriptExchange {
       void this.#discardOutput();
       return { kind: "response", response: new Response(null, init) };
     }
-    return { kind: "response", response: new Response(this.#bodyStream(first), init) };
+    const output = await this.#collect(first);
+    if (output.whole) {
+      // The length is known: say it (a script's own Content-Length could be wrong).
+      if (init.headers instanceof Headers) init.headers.set("content-length", String(output.whole.byteLength));
+      else init.headers["content-length"] = String(output.whole.byteLength);
+      return { kind: "response", response: new Response(output.whole as Uint8Array<ArrayBuffer>, init) };
+    }
+    return { kind: "response", response: new Response(this.#bodyStream(output.parts, output.pending), init) };
+  }
+
+  /**
+   * Reads on while output arrives without waiting for the script: a small
+   * script's answer has usually ended by the next turn of the event loop, and
+   * is then sent whole with its length (a body stream costs more than such
+   * an answer). A script still writing is streamed, at most a turn later.
+   */
+  async #collect(first: Uint8Array): Promise<CollectedOutput> {
+    const parts = first.byteLength > 0 ? [first] : [];
+    let size = first.byteLength;
+    while (size <= WHOLE_BODY_LIMIT) {
+      const read = this.#proc.read();
+      const chunk = await Promise.race([read, nextTurn()]);
+      if (chunk === NEXT_TURN) {
+        read.catch(() => undefined); // the body stream takes it over
+        return { parts, pending: read };
+      }
+      if (chunk === null) return { parts, whole: concatBytes(parts) };
+      parts.push(chunk);
+      size += chunk.byteLength;
+    }
+    return { parts };
   }
 
   /** Why stdout ended before a complete head, as an error for the client's 502. */
@@ -158,15 +207,18 @@ class ScriptExchange {
     return new GatewayError("BACKEND_MALFORMED", "end of output before the header");
   }
 
-  #bodyStream(first: Uint8Array): ReadableStream<Uint8Array> {
+  #bodyStream(parts: Uint8Array[], pending: Promise<Uint8Array | null> | undefined): ReadableStream<Uint8Array> {
     const proc = this.#proc;
+    let next = pending;
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          if (first.byteLength > 0) controller.enqueue(first);
+          for (const part of parts) controller.enqueue(part);
         },
         pull: async (controller) => {
-          const chunk = await proc.read().catch(() => null);
+          const read = next ?? proc.read();
+          next = undefined;
+          const chunk = await read.catch(() => null);
           if (this.#stopReason && this.#stopReason.code !== "CLIENT_CLOSED") {
             // The deadline passed mid-answer: the client must not take a cut body for a whole one.
             controller.error(this.#stopReason);

@@ -15,6 +15,9 @@ type Options = Record<string, unknown>;
 /** A FastCGI route handler: `app.all("*", fastcgi({ backend: "127.0.0.1:9000", root: "/var/www/html" }))`. */
 export const fastcgi = (options: Options) => createGateway("fastcgi", nodeRuntime, options);
 
+/** A CGI route handler: `app.all("/cgi-bin/*", cgi({ root: ".", interpreters: { ".pl": "perl" } }))`. */
+export const cgi = (options: Options) => createGateway("cgi", nodeRuntime, options);
+
 /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
 export const staticFiles = (options: Options) => createGateway("static", nodeRuntime, options);
 
