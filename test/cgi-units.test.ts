@@ -1,0 +1,177 @@
+// Pure parts of the CGI gateway: the spawner's wire format (request header
+// and event stream), the NPH status-line parser, and the concurrency limiter.
+
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { NphResponseParser } from "../gateways/cgi/nph.ts";
+import { encodeSpawnRequest, SpawnerEventParser, type SpawnerEvent } from "../gateways/cgi/spawner/protocol.ts";
+import { GatewayError } from "../src/errors.ts";
+import { ConcurrencyLimiter } from "../src/limiter.ts";
+
+const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+describe("spawn request header", () => {
+  test("golden bytes: length, id, stderr limit, counts, then NUL-terminated strings", () => {
+    const header = encodeSpawnRequest({ id: 7, maxStderr: 8192, argv: ["/bin/x", "a"], env: { A: "1" }, cwd: "/d" });
+    const rest = "/d\0/bin/x\0a\0A=1\0";
+    const expected = new Uint8Array(20 + rest.length);
+    const view = new DataView(expected.buffer);
+    view.setUint32(0, 16 + rest.length, true);
+    view.setUint32(4, 7, true);
+    view.setUint32(8, 8192, true);
+    view.setUint32(12, 2, true);
+    view.setUint32(16, 1, true);
+    expected.set(bytes(rest), 20);
+    expect(header).toEqual(expected);
+  });
+
+  test("UTF-8 strings are counted in bytes", () => {
+    const header = encodeSpawnRequest({ id: 1, maxStderr: 0, argv: ["/é"], env: {}, cwd: "/" });
+    expect(new DataView(header.buffer).getUint32(0, true)).toBe(16 + 2 + 4);
+  });
+
+  test("a NUL inside a string is refused rather than cutting it short", () => {
+    expect(() => encodeSpawnRequest({ id: 1, maxStderr: 0, argv: ["/x"], env: { A: "a\0b" }, cwd: "/" })).toThrow(GatewayError);
+  });
+});
+
+describe("spawner events", () => {
+  const stream = bytes("R 0 0\nX 3 0\nE 4 5\nab\ncdF 5 8\nX 4 137\n");
+  const expected: SpawnerEvent[] = [
+    { kind: "ready" },
+    { kind: "exited", id: 3, status: 0 },
+    { kind: "stderr", id: 4, bytes: bytes("ab\ncd") },
+    { kind: "failed", id: 5, errno: 8 },
+    { kind: "exited", id: 4, status: 137 },
+  ];
+
+  test("one chunk", () => {
+    expect(new SpawnerEventParser().push(stream)).toEqual(expected);
+  });
+
+  test("any split of the stream gives the same events", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 8 }), (cuts) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), stream.length];
+        const parser = new SpawnerEventParser();
+        const events: SpawnerEvent[] = [];
+        for (let i = 1; i < points.length; i++) events.push(...parser.push(stream.slice(points[i - 1], points[i])));
+        expect(events).toEqual(expected);
+      }),
+    );
+  });
+
+  test("an unknown event is an error, not skipped", () => {
+    expect(() => new SpawnerEventParser().push(bytes("Q 1 1\n"))).toThrow(/unknown event/);
+  });
+});
+
+describe("NPH responses (RFC 3875 §5)", () => {
+  function parse(chunks: string[]) {
+    const parser = new NphResponseParser({ maxHeaderBytes: 4096 });
+    for (const chunk of chunks) {
+      const head = parser.push(bytes(chunk));
+      if (head) return { head, rest: parser.takeRest() };
+    }
+    parser.finish();
+    throw new Error("no head");
+  }
+
+  test("the status line decides the status; fields are parsed as CGI fields", () => {
+    const { head, rest } = parse(["HTTP/1.1 201 Made\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nbody"]);
+    expect(head.status).toBe(201);
+    expect(head.statusText).toBe("Made");
+    expect(head.kind).toBe("document");
+    expect(head.headers).toEqual([
+      ["Content-Type", "text/plain"],
+      ["Set-Cookie", "a=1"],
+      ["Set-Cookie", "b=2"],
+    ]);
+    expect(rest).toEqual(bytes("body"));
+  });
+
+  test("split anywhere, even inside the status line", () => {
+    const { head } = parse(["HT", "TP/1.0 4", "04 Nope\n", "X: 1\n", "\n"]);
+    expect(head.status).toBe(404);
+    expect(head.headers).toEqual([["X", "1"]]);
+  });
+
+  test("a Location does not make it a redirect: the status line stands", () => {
+    const { head } = parse(["HTTP/1.1 200 OK\r\nLocation: /elsewhere\r\n\r\n"]);
+    expect(head.status).toBe(200);
+    expect(head.kind).toBe("document");
+  });
+
+  for (const line of ["HTTP/2 200 OK", "HTTP/1.1 2000 OK", "Status: 200", "HTTP/1.1 200 O\rK", "HTTP/1.1 600 Odd", "ICY 200 OK"]) {
+    test(`bad status line ${JSON.stringify(line)} is 502`, () => {
+      expect(() => parse([`${line}\r\nContent-Type: text/plain\r\n\r\n`])).toThrow(/status line/);
+    });
+  }
+
+  test("output ending before the status line is malformed", () => {
+    expect(() => parse(["HTTP/1.1 20"])).toThrow(GatewayError);
+  });
+
+  test("an endless first line is cut off at 1 KiB", () => {
+    expect(() => parse(["HTTP/1.1 200 ", "x".repeat(2000)])).toThrow(/too long/);
+  });
+});
+
+describe("concurrency limiter", () => {
+  const options = { maxActive: 2, maxQueue: 1, queueTimeoutMs: 60_000, what: "slots" };
+
+  test("runs up to maxActive at once, queues up to maxQueue, refuses the rest with 503", async () => {
+    const limiter = new ConcurrencyLimiter(options);
+    const a = await limiter.acquire();
+    await limiter.acquire();
+    let third: (() => void) | undefined;
+    const queued = limiter.acquire().then((release) => (third = release));
+    const refused = await limiter.acquire().catch((err: GatewayError) => err);
+    expect(refused).toBeInstanceOf(GatewayError);
+    expect((refused as GatewayError).status).toBe(503);
+    expect((refused as GatewayError).retryAfter).toBe(1);
+    expect(third).toBeUndefined();
+    a();
+    await queued;
+    expect(third).toBeTypeOf("function");
+    expect(limiter.active).toBe(2);
+  });
+
+  test("a release counts once however often it is called", async () => {
+    const limiter = new ConcurrencyLimiter(options);
+    const release = await limiter.acquire();
+    release();
+    release();
+    expect(limiter.active).toBe(0);
+  });
+
+  test("a queued request times out with 503", async () => {
+    const limiter = new ConcurrencyLimiter({ ...options, maxActive: 1, queueTimeoutMs: 20 });
+    await limiter.acquire();
+    const err = await limiter.acquire().catch((e: GatewayError) => e);
+    expect((err as GatewayError).status).toBe(503);
+  });
+
+  test("a queued request whose client left is withdrawn and never runs", async () => {
+    const limiter = new ConcurrencyLimiter({ ...options, maxActive: 1 });
+    const release = await limiter.acquire();
+    let cancel!: () => void;
+    const withdrawn = limiter.acquire((c) => (cancel = c)).catch((e: GatewayError) => e);
+    cancel();
+    expect(((await withdrawn) as GatewayError).code).toBe("CLIENT_CLOSED");
+    release();
+    expect(limiter.active).toBe(0);
+  });
+
+  test("idle() waits for the running and the queued", async () => {
+    const limiter = new ConcurrencyLimiter(options);
+    const release = await limiter.acquire();
+    let idle = false;
+    const done = limiter.idle().then(() => (idle = true));
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    release();
+    await done;
+    expect(idle).toBe(true);
+  });
+});
