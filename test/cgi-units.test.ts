@@ -1,68 +1,85 @@
-// Pure parts of the CGI gateway: the spawner's wire format (request header
-// and event stream), the NPH status-line parser, and the concurrency limiter.
+// Pure parts of the CGI gateway: the spawner's frames, the NPH status-line
+// parser, and the concurrency limiter.
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { NphResponseParser } from "../gateways/cgi/nph.ts";
-import { encodeSpawnRequest, SpawnerEventParser, type SpawnerEvent } from "../gateways/cgi/spawner/protocol.ts";
+import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type SpawnerFrame } from "../gateways/cgi/spawner/protocol.ts";
 import { GatewayError } from "../src/errors.ts";
+import { concatBytes } from "../src/io/bytes.ts";
 import { ConcurrencyLimiter } from "../src/limiter.ts";
 
 const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
-describe("spawn request header", () => {
-  test("golden bytes: length, id, stderr limit, counts, then NUL-terminated strings", () => {
-    const header = encodeSpawnRequest({ id: 7, maxStderr: 8192, argv: ["/bin/x", "a"], env: { A: "1" }, cwd: "/d" });
-    const rest = "/d\0/bin/x\0a\0A=1\0";
-    const expected = new Uint8Array(20 + rest.length);
+describe("spawner frames", () => {
+  test("golden bytes of a start frame: head, stderr limit, counts, then NUL-terminated strings", () => {
+    const frame = encodeStart({ id: 7, maxStderr: 8192, argv: ["/bin/x", "a"], env: { A: "1" }, cwd: "/d" });
+    const strings = "/d\0/bin/x\0a\0A=1\0";
+    const expected = new Uint8Array(9 + 12 + strings.length);
     const view = new DataView(expected.buffer);
-    view.setUint32(0, 16 + rest.length, true);
-    view.setUint32(4, 7, true);
-    view.setUint32(8, 8192, true);
-    view.setUint32(12, 2, true);
-    view.setUint32(16, 1, true);
-    expected.set(bytes(rest), 20);
-    expect(header).toEqual(expected);
+    expected[0] = "S".charCodeAt(0);
+    view.setUint32(1, 7, true);
+    view.setUint32(5, 12 + strings.length, true);
+    view.setUint32(9, 8192, true);
+    view.setUint32(13, 2, true);
+    view.setUint32(17, 1, true);
+    expected.set(bytes(strings), 21);
+    expect(frame).toEqual(expected);
   });
 
   test("UTF-8 strings are counted in bytes", () => {
-    const header = encodeSpawnRequest({ id: 1, maxStderr: 0, argv: ["/é"], env: {}, cwd: "/" });
-    expect(new DataView(header.buffer).getUint32(0, true)).toBe(16 + 2 + 4);
+    const frame = encodeStart({ id: 1, maxStderr: 0, argv: ["/é"], env: {}, cwd: "/" });
+    expect(new DataView(frame.buffer).getUint32(5, true)).toBe(12 + 2 + 4);
   });
 
-  test("a NUL inside a string is refused rather than cutting it short", () => {
-    expect(() => encodeSpawnRequest({ id: 1, maxStderr: 0, argv: ["/x"], env: { A: "a\0b" }, cwd: "/" })).toThrow(GatewayError);
+  test("a NUL inside a string is refused rather than shifting every later one", () => {
+    expect(() => encodeStart({ id: 1, maxStderr: 0, argv: ["/x"], env: { A: "a\0b" }, cwd: "/" })).toThrow(GatewayError);
   });
-});
 
-describe("spawner events", () => {
-  const stream = bytes("R 0 0\nX 3 0\nE 4 5\nab\ncdF 5 8\nX 4 137\n");
-  const expected: SpawnerEvent[] = [
-    { kind: "ready" },
-    { kind: "exited", id: 3, status: 0 },
-    { kind: "stderr", id: 4, bytes: bytes("ab\ncd") },
-    { kind: "failed", id: 5, errno: 8 },
-    { kind: "exited", id: 4, status: 137 },
+  test("stdin and control frames", () => {
+    expect(encodeInput(2, bytes("hi"))).toEqual(Uint8Array.from([73, 2, 0, 0, 0, 2, 0, 0, 0, 104, 105]));
+    expect(encodeControl("K", 3, 15)).toEqual(Uint8Array.from([75, 3, 0, 0, 0, 15, 0, 0, 0]));
+  });
+
+  const frameBytes = (type: string, id: number, n: number, payload = "") =>
+    Uint8Array.from([type.charCodeAt(0), id, 0, 0, 0, n & 255, n >> 8, 0, 0, ...bytes(payload)]);
+  const stream = concatBytes([
+    frameBytes("O", 3, 5, "hello"),
+    frameBytes("E", 4, 3, "err"),
+    frameBytes("Z", 3, 0),
+    frameBytes("X", 3, 0),
+    frameBytes("F", 5, 8),
+    frameBytes("A", 6, 0),
+    frameBytes("X", 4, 137),
+  ]);
+  const expected: SpawnerFrame[] = [
+    { type: "O", id: 3, payload: bytes("hello") },
+    { type: "E", id: 4, payload: bytes("err") },
+    { type: "Z", id: 3, n: 0 },
+    { type: "X", id: 3, n: 0 },
+    { type: "F", id: 5, n: 8 },
+    { type: "A", id: 6, n: 0 },
+    { type: "X", id: 4, n: 137 },
   ];
 
   test("one chunk", () => {
-    expect(new SpawnerEventParser().push(stream)).toEqual(expected);
+    expect(new SpawnerFrameParser().push(stream)).toEqual(expected);
   });
 
-  test("any split of the stream gives the same events", () => {
+  test("any split of the stream gives the same frames", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 8 }), (cuts) => {
         const points = [0, ...cuts.sort((a, b) => a - b), stream.length];
-        const parser = new SpawnerEventParser();
-        const events: SpawnerEvent[] = [];
-        for (let i = 1; i < points.length; i++) events.push(...parser.push(stream.slice(points[i - 1], points[i])));
-        expect(events).toEqual(expected);
+        const parser = new SpawnerFrameParser();
+        const frames: SpawnerFrame[] = [];
+        for (let i = 1; i < points.length; i++) frames.push(...parser.push(stream.slice(points[i - 1], points[i])));
+        expect(frames).toEqual(expected);
       }),
     );
   });
 
-  test("an unknown event is an error, not skipped", () => {
-    expect(() => new SpawnerEventParser().push(bytes("Q 1 1\n"))).toThrow(/unknown event/);
+  test("an unknown frame type is an error, not skipped", () => {
+    expect(() => new SpawnerFrameParser().push(frameBytes("Q", 1, 0))).toThrow(/unknown frame/);
   });
 });
 

@@ -1,15 +1,22 @@
 // The native spawner (spawner.c): built with the machine's C compiler once
 // per gateway process, started once, shared by every CGI route of that
-// process, and started again if it ever dies.
+// process, and started again if it ever dies. Every script's stdin, stdout
+// and stderr travel as frames over one connection to it, with flow control
+// on stdout (a window per script) and on stdin (one frame in flight).
 
 import { GatewayError } from "../../../src/errors.ts";
+import { concatBytes } from "../../../src/io/bytes.ts";
 import type { Duplex, Runtime, Subprocess } from "../../../src/runtime.ts";
-import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../launcher.ts";
 import { findProgram } from "../../program.ts";
-import { encodeSpawnRequest, SpawnerEventParser, type SpawnerEvent } from "./protocol.ts";
+import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../launcher.ts";
+import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type ControlType, type SpawnerFrame } from "./protocol.ts";
 
 const SOURCE = decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);
 const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
+/** Stdout bytes a script may have in flight to the gateway, unread: the memory bound per script. */
+const WINDOW = 64 * 1024;
+/** Largest stdin frame. */
+const INPUT_FRAME = 64 * 1024;
 
 interface Shared {
   refs: number;
@@ -44,24 +51,24 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
   return { launch: (spec) => spawner.launch(spec), close: release };
 }
 
-interface Waiting {
-  spec: ScriptSpec;
-  resolve(end: ScriptEnd): void;
+interface Running {
+  child: Subprocess;
+  conn: Duplex;
 }
 
 class NativeSpawner {
   readonly #runtime: Runtime;
   readonly #dir: string;
-  readonly #socket: string;
-  readonly #waiting = new Map<number, Waiting>();
-  #process: Promise<{ child: Subprocess; control: WritableStreamDefaultWriter<Uint8Array> }> | undefined;
+  readonly #scripts = new Map<number, RelayedScript>();
+  #running: Promise<Running> | undefined;
+  #outbox: Uint8Array[] = [];
   #nextId = 1;
+  #starts = 0;
   #stopping = false;
 
   private constructor(runtime: Runtime, dir: string) {
     this.#runtime = runtime;
     this.#dir = dir;
-    this.#socket = `${dir}/spawner.sock`;
   }
 
   static async build(runtime: Runtime, route: string): Promise<NativeSpawner | null> {
@@ -89,92 +96,214 @@ class NativeSpawner {
     return spawner;
   }
 
-  #start(): Promise<{ child: Subprocess; control: WritableStreamDefaultWriter<Uint8Array> }> {
-    this.#process ??= (async () => {
-      const child = this.#runtime.spawn!([`${this.#dir}/spawner`, this.#socket], {
+  #start(): Promise<Running> {
+    this.#running ??= (async () => {
+      // A fresh socket for each start: a dead spawner's socket file stays behind.
+      const socket = `${this.#dir}/spawner-${++this.#starts}.sock`;
+      const child = this.#runtime.spawn!([`${this.#dir}/spawner`, socket], {
         env: {},
         stdin: "pipe",
         stdout: "pipe",
         stderr: "inherit",
       });
-      const control = child.stdin!.getWriter();
-      control.closed.catch(() => undefined);
-      await new Promise<void>((resolve, reject) => void this.#readEvents(child, { resolve, reject }));
-      return { child, control };
+      // It says "R" once it listens; its stdin stays open for its lifetime,
+      // and its end tells it that the gateway is gone.
+      const stdout = child.stdout!.getReader();
+      const said = await stdout.read().catch(() => ({ value: undefined }));
+      void stdout.cancel().catch(() => undefined);
+      if (said.value?.[0] !== 0x52) {
+        child.kill("SIGKILL");
+        throw new GatewayError("INTERNAL", "the CGI spawner did not start");
+      }
+      const conn = await this.#runtime.connect({ kind: "unix", path: socket });
+      void this.#readFrames(conn, child);
+      return { child, conn };
     })();
-    return this.#process;
+    this.#running.catch(() => (this.#running = undefined));
+    return this.#running;
   }
 
-  async #readEvents(child: Subprocess, ready: { resolve(): void; reject(err: Error): void }): Promise<void> {
-    const parser = new SpawnerEventParser();
-    const reader = child.stdout!.getReader();
+  async #readFrames(conn: Duplex, child: Subprocess): Promise<void> {
+    const parser = new SpawnerFrameParser();
     try {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        for (const event of parser.push(r.value)) {
-          if (event.kind === "ready") ready.resolve();
-          else this.#dispatch(event);
-        }
+      for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) {
+        for (const frame of parser.push(chunk)) this.#dispatch(frame);
       }
     } catch (err) {
-      this.#runtime.logError(`CGI spawner: ${(err as Error).message}`);
+      this.#runtime.logError(`CGI spawner connection: ${(err as Error).message}`);
     }
-    // The spawner is gone: its scripts were killed with it (it kills them
-    // when its stdin closes; if it crashed, their ends will never be told).
+    // The spawner is gone (it kills its scripts when the connection ends).
+    conn.close();
     child.kill("SIGKILL");
-    ready.reject(new GatewayError("INTERNAL", "the CGI spawner exited at startup"));
-    this.#process = undefined;
-    for (const waiting of this.#waiting.values()) waiting.resolve({ startError: "the CGI spawner exited" });
-    this.#waiting.clear();
+    this.#running = undefined;
+    for (const script of this.#scripts.values()) script.lost();
+    this.#scripts.clear();
     if (!this.#stopping) this.#runtime.logError("CGI spawner exited; it is started again for the next script");
   }
 
-  #dispatch(event: Exclude<SpawnerEvent, { kind: "ready" }>): void {
-    const waiting = this.#waiting.get(event.id);
-    if (!waiting) return;
-    if (event.kind === "stderr") {
-      waiting.spec.onStderr(event.bytes);
-      return;
-    }
-    this.#waiting.delete(event.id);
-    waiting.resolve(event.kind === "exited" ? { exitStatus: event.status } : { startError: errnoText(event.errno) });
+  #dispatch(frame: SpawnerFrame): void {
+    const script = this.#scripts.get(frame.id);
+    if (!script) return;
+    if (script.receive(frame)) this.#scripts.delete(frame.id);
+  }
+
+  /** Queues a frame; frames queued in one turn go out in one write. */
+  send(frame: Uint8Array): void {
+    this.#outbox.push(frame);
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    const frames = this.#outbox;
+    this.#outbox = [];
+    void this.#running?.then(({ conn }) => conn.write(concatBytes(frames))).catch(() => undefined);
   }
 
   async launch(spec: ScriptSpec): Promise<ScriptProcess> {
-    const { control } = await this.#start();
+    await this.#start();
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
-    let duplex: Duplex;
-    try {
-      duplex = await this.#runtime.connect({ kind: "unix", path: this.#socket });
-    } catch (err) {
-      throw new GatewayError("INTERNAL", `CGI spawner unreachable: ${(err as Error).message}`, { cause: err });
-    }
-    const ended = new Promise<ScriptEnd>((resolve) => this.#waiting.set(id, { spec, resolve }));
-    await duplex.write(encodeSpawnRequest({ id, maxStderr: spec.maxStderr, argv: spec.argv, env: spec.env, cwd: spec.cwd }));
-    const encoder = new TextEncoder();
-    let done = false;
-    void ended.then(() => (done = true));
-    return {
-      write: (bytes) => duplex.write(bytes),
-      closeInput: () => duplex.closeWrite(),
-      read: () => duplex.read(),
-      ended,
-      signal(signal) {
-        if (!done) void control.write(encoder.encode(`K ${id} ${SIGNALS[signal]}\n`)).catch(() => undefined);
-      },
-      close: () => duplex.close(),
-    };
+    const script = new RelayedScript(this, id, spec);
+    this.#scripts.set(id, script);
+    this.send(encodeStart({ id, maxStderr: spec.maxStderr, argv: spec.argv, env: spec.env, cwd: spec.cwd }));
+    this.send(encodeControl("W", id, WINDOW));
+    return script;
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    const running = await this.#process?.catch(() => undefined);
+    const running = await this.#running?.catch(() => undefined);
     if (running) {
-      // End of stdin: the spawner kills what still runs and exits.
-      await running.control.close().catch(() => undefined);
+      // The end of the connection: the spawner kills what still runs and exits.
+      running.conn.close();
       await running.child.exited;
     }
     await this.#runtime.fs!.removeDir(this.#dir);
+  }
+}
+
+/** One script as the spawner relays it. */
+class RelayedScript implements ScriptProcess {
+  readonly ended: Promise<ScriptEnd>;
+  readonly #spawner: NativeSpawner;
+  readonly #id: number;
+  readonly #spec: ScriptSpec;
+  #resolveEnd!: (end: ScriptEnd) => void;
+  #exited = false;
+  #chunks: Uint8Array[] = [];
+  #eof = false;
+  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  #acked: (() => void) | undefined;
+
+  constructor(spawner: NativeSpawner, id: number, spec: ScriptSpec) {
+    this.#spawner = spawner;
+    this.#id = id;
+    this.#spec = spec;
+    this.ended = new Promise((resolve) => (this.#resolveEnd = resolve));
+  }
+
+  /** Takes a frame for this script; true once nothing more will come for it. */
+  receive(frame: SpawnerFrame): boolean {
+    switch (frame.type) {
+      case "O":
+        this.#deliver(frame.payload);
+        break;
+      case "Z":
+        this.#deliver(null);
+        break;
+      case "E":
+        this.#spec.onStderr(frame.payload);
+        break;
+      case "A":
+        this.#ack();
+        break;
+      case "X":
+        this.#end({ exitStatus: frame.n });
+        break;
+      case "F":
+        this.#end({ startError: errnoText(frame.n) });
+        this.#deliver(null);
+        this.#ack();
+        break;
+    }
+    return this.#exited && this.#eof;
+  }
+
+  /** The spawner went away with this script. */
+  lost(): void {
+    this.#end({ startError: "the CGI spawner exited" });
+    this.#deliver(null);
+    this.#ack();
+  }
+
+  #end(end: ScriptEnd): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    this.#resolveEnd(end);
+  }
+
+  #deliver(chunk: Uint8Array | null): void {
+    if (this.#eof) return;
+    if (chunk === null) this.#eof = true;
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      this.#credit(chunk);
+      reader(chunk);
+    } else if (chunk !== null) {
+      this.#chunks.push(chunk);
+    }
+  }
+
+  #ack(): void {
+    const acked = this.#acked;
+    this.#acked = undefined;
+    acked?.();
+  }
+
+  #credit(chunk: Uint8Array | null): void {
+    if (chunk !== null && !this.#eof) this.#control("W", chunk.byteLength);
+  }
+
+  #control(type: ControlType, n = 0): void {
+    this.#spawner.send(encodeControl(type, this.#id, n));
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    for (let offset = 0; offset < bytes.byteLength && !this.#exited; offset += INPUT_FRAME) {
+      const acked = new Promise<void>((resolve) => (this.#acked = resolve));
+      this.#spawner.send(encodeInput(this.#id, bytes.subarray(offset, offset + INPUT_FRAME)));
+      await acked;
+    }
+  }
+
+  async closeInput(): Promise<void> {
+    if (!this.#exited) this.#control("C");
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk) {
+      this.#credit(chunk);
+      return Promise.resolve(chunk);
+    }
+    if (this.#eof) return Promise.resolve(null);
+    return new Promise((resolve) => (this.#reader = resolve));
+  }
+
+  get outputEnded(): boolean {
+    return this.#eof;
+  }
+
+  signal(signal: "SIGTERM" | "SIGKILL"): void {
+    if (!this.#exited) this.#control("K", SIGNALS[signal]);
+  }
+
+  close(): void {
+    if (this.#eof) return;
+    this.#control("D");
+    this.#chunks = [];
+    this.#deliver(null);
   }
 }
 

@@ -1,11 +1,11 @@
-// The wire format between the gateway and the native spawner (spawner.c,
-// whose header comment is the reference): the request header written at the
-// start of each script connection, and the events the spawner prints.
+// The frames between the gateway and the native spawner (spawner.c, whose
+// header comment is the reference): type (1 byte), id (u32), n (u32), then n
+// payload bytes for the types that carry one; integers little-endian.
 
 import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
 
-export interface SpawnRequest {
+export interface StartRequest {
   id: number;
   /** Bytes of the script's stderr to forward; the rest is dropped. */
   maxStderr: number;
@@ -15,78 +15,89 @@ export interface SpawnRequest {
   cwd: string;
 }
 
-export type SpawnerEvent =
-  | { kind: "ready" }
-  | { kind: "exited"; id: number; status: number }
-  | { kind: "failed"; id: number; errno: number }
-  | { kind: "stderr"; id: number; bytes: Uint8Array };
+/** Frames to the spawner without a payload: n is a count or a signal number. */
+export type ControlType = "C" | "W" | "K" | "D";
 
+export type SpawnerFrame =
+  | { type: "O" | "E"; id: number; payload: Uint8Array }
+  | { type: "Z" | "A" | "X" | "F"; id: number; n: number };
+
+const HEAD = 9;
 const encoder = new TextEncoder();
 
-/** The header of a script connection: 32-bit little-endian counts, then NUL-terminated strings. */
-export function encodeSpawnRequest(request: SpawnRequest): Uint8Array {
-  const strings = [request.cwd, ...request.argv, ...Object.entries(request.env).map(([k, v]) => `${k}=${v}`)];
-  const encoded = strings.map((s) => {
-    if (s.includes("\0")) throw new GatewayError("INTERNAL", "NUL in a script's argument or environment");
-    return encoder.encode(s);
-  });
-  let length = 16;
-  for (const bytes of encoded) length += bytes.byteLength + 1;
-  const out = new Uint8Array(4 + length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, length, true);
-  view.setUint32(4, request.id, true);
-  view.setUint32(8, request.maxStderr, true);
-  view.setUint32(12, request.argv.length, true);
-  view.setUint32(16, strings.length - 1 - request.argv.length, true);
-  let offset = 20;
-  for (const bytes of encoded) {
-    out.set(bytes, offset);
-    offset += bytes.byteLength + 1; // the NUL is already there: the buffer starts zeroed
+function head(out: Uint8Array, type: string, id: number, n: number): void {
+  out[0] = type.charCodeAt(0);
+  const view = new DataView(out.buffer, out.byteOffset, HEAD);
+  view.setUint32(1, id, true);
+  view.setUint32(5, n, true);
+}
+
+/** The 'S' frame: counts, then NUL-terminated cwd, argv and NAME=value strings. */
+export function encodeStart(request: StartRequest): Uint8Array {
+  let text = `${request.cwd}\0`;
+  for (const arg of request.argv) text += `${arg}\0`;
+  let envc = 0;
+  for (const name in request.env) {
+    text += `${name}=${request.env[name]}\0`;
+    envc++;
   }
+  // Each string ends at its first NUL: one inside would shift every later one.
+  let nuls = 0;
+  for (let i = text.indexOf("\0"); i >= 0; i = text.indexOf("\0", i + 1)) nuls++;
+  if (nuls !== 1 + request.argv.length + envc) throw new GatewayError("INTERNAL", "NUL in a script's argument or environment");
+  const strings = encoder.encode(text);
+  const out = new Uint8Array(HEAD + 12 + strings.byteLength);
+  head(out, "S", request.id, 12 + strings.byteLength);
+  const view = new DataView(out.buffer, HEAD, 12);
+  view.setUint32(0, request.maxStderr, true);
+  view.setUint32(4, request.argv.length, true);
+  view.setUint32(8, envc, true);
+  out.set(strings, HEAD + 12);
   return out;
 }
 
-const LF = 10;
+/** An 'I' frame: bytes for the script's stdin. */
+export function encodeInput(id: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEAD + bytes.byteLength);
+  head(out, "I", id, bytes.byteLength);
+  out.set(bytes, HEAD);
+  return out;
+}
+
+export function encodeControl(type: ControlType, id: number, n = 0): Uint8Array {
+  const out = new Uint8Array(HEAD);
+  head(out, type, id, n);
+  return out;
+}
+
 const EMPTY = new Uint8Array(0);
-const decoder = new TextDecoder("latin1");
+const PAYLOAD_TYPES = new Set(["O", "E"]);
+const KNOWN_TYPES = new Set(["O", "E", "Z", "A", "X", "F"]);
 
-/** Splits the spawner's stdout into events, whatever the chunking. */
-export class SpawnerEventParser {
+/** Splits the spawner's byte stream into frames, whatever the chunking. */
+export class SpawnerFrameParser {
   #buf: Uint8Array = EMPTY;
-  /** Stderr bytes still owed to the event being read. */
-  #stderr: { id: number; left: number; parts: Uint8Array[] } | undefined;
 
-  push(chunk: Uint8Array): SpawnerEvent[] {
-    const events: SpawnerEvent[] = [];
-    let data = this.#buf.byteLength === 0 ? chunk : concatBytes([this.#buf, chunk]);
-    for (;;) {
-      const pending = this.#stderr;
-      if (pending) {
-        const take = Math.min(pending.left, data.byteLength);
-        pending.parts.push(data.subarray(0, take));
-        pending.left -= take;
-        data = data.subarray(take);
-        if (pending.left > 0) break;
-        this.#stderr = undefined;
-        events.push({ kind: "stderr", id: pending.id, bytes: concatBytes(pending.parts) });
-        continue;
+  push(chunk: Uint8Array): SpawnerFrame[] {
+    const frames: SpawnerFrame[] = [];
+    const data = this.#buf.byteLength === 0 ? chunk : concatBytes([this.#buf, chunk]);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    let offset = 0;
+    while (data.byteLength - offset >= HEAD) {
+      const type = String.fromCharCode(data[offset]!);
+      if (!KNOWN_TYPES.has(type)) throw new Error(`spawner: unknown frame type ${JSON.stringify(type)}`);
+      const id = view.getUint32(offset + 1, true);
+      const n = view.getUint32(offset + 5, true);
+      if (PAYLOAD_TYPES.has(type)) {
+        if (data.byteLength - offset < HEAD + n) break;
+        frames.push({ type: type as "O" | "E", id, payload: data.subarray(offset + HEAD, offset + HEAD + n) });
+        offset += HEAD + n;
+      } else {
+        frames.push({ type: type as "Z" | "A" | "X" | "F", id, n });
+        offset += HEAD;
       }
-      const lf = data.indexOf(LF);
-      if (lf < 0) break;
-      const [kind, first, second] = decoder.decode(data.subarray(0, lf)).split(" ");
-      data = data.subarray(lf + 1);
-      const id = Number(first);
-      const value = Number(second);
-      if (!Number.isInteger(id) || !Number.isInteger(value)) throw new Error("spawner: malformed event");
-      if (kind === "R") events.push({ kind: "ready" });
-      else if (kind === "X") events.push({ kind: "exited", id, status: value });
-      else if (kind === "F") events.push({ kind: "failed", id, errno: value });
-      else if (kind === "E") this.#stderr = { id, left: value, parts: [] };
-      else throw new Error(`spawner: unknown event ${JSON.stringify(kind)}`);
     }
-    // Copied: the caller may reuse its chunk.
-    this.#buf = data.byteLength === 0 ? EMPTY : data.slice();
-    return events;
+    this.#buf = offset === data.byteLength ? EMPTY : data.subarray(offset);
+    return frames;
   }
 }

@@ -1,33 +1,44 @@
 /*
  * postern's CGI spawner: a small long-lived process that starts CGI scripts
- * for the gateway.
+ * for the gateway and relays their I/O over one connection.
  *
  * Why it exists: a runtime such as Node forks its whole (large) process to
- * start a child, on its event-loop thread; this process is small and starts
- * scripts with posix_spawn (vfork-like on Linux), so starting a script costs
- * what it costs lighttpd or fcgiwrap.
+ * start a child, on its event-loop thread, and pays for a connection or a set
+ * of pipes per child. This process is small, starts scripts with posix_spawn
+ * (vfork-like on Linux), and carries every script's stdin, stdout and stderr
+ * as frames on a single unix-socket connection, so a request costs the
+ * gateway no process, pipe or connection of its own.
  *
- * How: the gateway connects to the unix socket given as argv[1] once per
- * script and writes a request header (below); the rest of that connection is
- * the script's stdin and stdout, so the request body and the response never
- * pass through this process. The script's stderr comes here through a pipe
- * and is forwarded, bounded, on stdout together with exit statuses. Commands
- * (signals for a script's process group) arrive on stdin; end of stdin means
- * the gateway is gone: every script still running is killed and we exit.
+ * Usage: spawner SOCKET. It listens on SOCKET, prints "R\n" on stdout when it
+ * does, and serves the first connection. The end of that connection, or of
+ * stdin, means the gateway is gone: every script still running is killed and
+ * the spawner exits.
  *
- * Request header (integers are 32-bit little-endian):
- *   length of the rest | id | stderr limit | argc | envc |
- *   cwd NUL | argv[0] NUL ... | "NAME=value" NUL ...
- *   argv[0] is an absolute path: no PATH search happens here.
- * Events on stdout, one line each, ids and numbers in decimal:
- *   "X id status\n"   the script exited: its code, or 128 + signal number
- *   "F id errno\n"    the script could not be started
- *   "E id n\n" + n bytes   a piece of the script's stderr
- * Commands on stdin: "K id signal\n" signals the script's process group.
+ * Frames, both ways: type (1 byte), id (u32), n (u32), then n payload bytes
+ * for the types that have a payload; integers little-endian.
+ *   gateway -> spawner
+ *     'S' start   payload: stderr limit u32, argc u32, envc u32, then
+ *                 NUL-terminated cwd, argv (argv[0] an absolute path: no PATH
+ *                 search happens here) and "NAME=value" strings
+ *     'I' stdin   payload: bytes for the script's stdin; answered by 'A' once
+ *                 written, and the gateway sends no more for that id before
+ *     'C' close   end of stdin (after what was sent)
+ *     'W' window  n more bytes of stdout may be sent (flow control)
+ *     'K' kill    signal n to the script's process group
+ *     'D' drop    stdout is no longer wanted: it is closed (the script gets
+ *                 SIGPIPE if it writes on)
+ *   spawner -> gateway
+ *     'O' stdout  payload: bytes; never more than the window allows
+ *     'Z' eof     stdout ended
+ *     'E' stderr  payload: bytes, at most the stderr limit in all
+ *     'A' ack     the last 'I' is written (or dropped: stdin was closed)
+ *     'X' exit    n = exit status, or 128 + signal number
+ *     'F' failed  n = errno: the script could not be started
+ *   After 'X' or 'F' and, for a started script, 'Z', nothing more comes for an id.
  *
  * Every script runs in a process group of its own (so a signal reaches what
- * it started), with the default signal dispositions and an empty signal mask,
- * and with descriptors 0, 1 and 2 only: every descriptor here is close-on-exec.
+ * it started), with the default signal dispositions, an empty signal mask,
+ * and descriptors 0, 1 and 2 only: every descriptor here is close-on-exec.
  * When a script exits, what it left running in its group is killed, so a
  * background child cannot hold the response open.
  */
@@ -47,109 +58,90 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_HEADER (1u << 20)
+#define MAX_FRAME (1u << 20)
 #define MAX_STRINGS 65536
+#define CHUNK 65536
 
-/* A connection whose request header is still being read. */
-struct pending {
-  int fd;
-  uint32_t need; /* bytes of the current part still to read */
-  uint32_t got;
-  int have_length;
-  unsigned char length_bytes[4];
-  unsigned char *header;
-  uint32_t header_length;
+struct buffer {
+  unsigned char *data;
+  size_t len, cap;
 };
 
-/* A running script. */
 struct script {
-  pid_t pid;
   uint32_t id;
-  int err_fd;          /* read end of its stderr pipe, -1 once at end */
-  uint32_t err_left;   /* stderr bytes still forwarded; the rest is dropped */
+  pid_t pid;
+  int in_fd, out_fd, err_fd; /* our ends of its pipes; -1 when closed */
+  struct buffer in;          /* stdin bytes not yet written */
+  size_t in_off;
+  int in_close;              /* close stdin once `in` is written */
+  int in_acked;              /* the pending 'I' was answered */
+  uint32_t window;           /* stdout bytes the gateway can take */
+  uint32_t err_left;         /* stderr bytes still forwarded */
   int exited;
 };
 
-static struct pending *pendings;
-static size_t pending_count, pending_cap;
-static struct script *scripts;
+static struct script **scripts;
 static size_t script_count, script_cap;
+static struct buffer out;  /* frames to the gateway */
+static struct buffer in;   /* bytes from the gateway, not yet parsed */
+static int conn = -1;
 static int sigchld_pipe[2];
-static char out_buf[65536];
-static size_t out_len;
 
 static void die(const char *what) {
   fprintf(stderr, "postern-spawner: %s: %s\n", what, strerror(errno));
   exit(1);
 }
 
-static void *grow(void *array, size_t *cap, size_t size) {
-  size_t next = *cap ? *cap * 2 : 16;
-  void *p = realloc(array, next * size);
-  if (!p) die("realloc");
-  *cap = next;
-  return p;
+static void reserve(struct buffer *b, size_t more) {
+  if (b->len + more <= b->cap) return;
+  size_t cap = b->cap ? b->cap : 4096;
+  while (cap < b->len + more) cap *= 2;
+  b->data = realloc(b->data, cap);
+  if (!b->data) die("realloc");
+  b->cap = cap;
 }
 
-/* Events are buffered and written once per loop turn: one write for many. */
-static void flush_events(void) {
-  size_t off = 0;
-  while (off < out_len) {
-    ssize_t n = write(STDOUT_FILENO, out_buf + off, out_len - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      exit(0); /* the gateway is gone */
-    }
-    off += (size_t)n;
-  }
-  out_len = 0;
+static void put32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16);
+  p[3] = (unsigned char)(v >> 24);
 }
 
-static void emit(const char *bytes, size_t n) {
-  if (out_len + n > sizeof out_buf) flush_events();
-  if (n > sizeof out_buf) {
-    /* Larger than the buffer: write it through. */
-    size_t off = 0;
-    while (off < n) {
-      ssize_t w = write(STDOUT_FILENO, bytes + off, n - off);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        exit(0);
-      }
-      off += (size_t)w;
-    }
-    return;
-  }
-  memcpy(out_buf + out_len, bytes, n);
-  out_len += n;
-}
-
-static void emit_line(char kind, uint32_t id, long value) {
-  char line[64];
-  int n = snprintf(line, sizeof line, "%c %u %ld\n", kind, id, value);
-  emit(line, (size_t)n);
-}
-
-static void on_sigchld(int sig) {
-  (void)sig;
-  int saved = errno;
-  char byte = 0;
-  ssize_t ignored = write(sigchld_pipe[1], &byte, 1);
-  (void)ignored;
-  errno = saved;
-}
-
-static uint32_t le32(const unsigned char *p) {
+static uint32_t get32(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void set_blocking(int fd, int blocking) {
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0) return;
-  fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK);
+/* Queues a frame for the gateway; `payload` may be NULL when n is not a length. */
+static void frame(char type, uint32_t id, uint32_t n, const void *payload) {
+  size_t size = 9 + (payload ? n : 0);
+  reserve(&out, size);
+  unsigned char *p = out.data + out.len;
+  p[0] = (unsigned char)type;
+  put32(p + 1, id);
+  put32(p + 5, n);
+  if (payload) memcpy(p + 9, payload, n);
+  out.len += size;
 }
 
-/* Splits `count` NUL-terminated strings from p..end; NULL when malformed. */
+static void set_nonblocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static struct script *find(uint32_t id) {
+  for (size_t i = 0; i < script_count; i++) {
+    if (scripts[i]->id == id) return scripts[i];
+  }
+  return NULL;
+}
+
+/* Splits `count` NUL-terminated strings from *p..end; NULL when malformed. */
 static char **strings(char **p, const char *end, uint32_t count) {
   char **list = calloc((size_t)count + 1, sizeof *list);
   if (!list) die("calloc");
@@ -165,24 +157,27 @@ static char **strings(char **p, const char *end, uint32_t count) {
   return list;
 }
 
-static void start_script(int fd, unsigned char *h, uint32_t length) {
-  if (length < 16) return;
-  uint32_t id = le32(h), err_limit = le32(h + 4), argc = le32(h + 8), envc = le32(h + 12);
-  char *p = (char *)h + 16;
-  const char *end = (char *)h + length;
+static void start(uint32_t id, unsigned char *payload, uint32_t n) {
+  if (n < 12 || find(id)) {
+    frame('F', id, EINVAL, NULL);
+    return;
+  }
+  uint32_t err_limit = get32(payload), argc = get32(payload + 4), envc = get32(payload + 8);
+  char *p = (char *)payload + 12;
+  const char *end = (char *)payload + n;
   if (argc == 0 || argc > MAX_STRINGS || envc > MAX_STRINGS) {
-    emit_line('F', id, EINVAL);
+    frame('F', id, EINVAL, NULL);
     return;
   }
   char **cwd = strings(&p, end, 1);
   char **argv = cwd ? strings(&p, end, argc) : NULL;
   char **envp = argv ? strings(&p, end, envc) : NULL;
-  int err_pipe[2] = {-1, -1};
+  int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
   int error = 0;
   pid_t pid = -1;
   if (!envp) {
     error = EINVAL;
-  } else if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+  } else if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0) {
     error = errno;
   } else {
     posix_spawn_file_actions_t actions;
@@ -191,115 +186,183 @@ static void start_script(int fd, unsigned char *h, uint32_t length) {
     sigemptyset(&none);
     sigfillset(&all);
     posix_spawn_file_actions_init(&actions);
-    /* The connection becomes stdin and stdout; dup2 clears close-on-exec. */
-    posix_spawn_file_actions_adddup2(&actions, fd, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    /* dup2 clears close-on-exec on 0, 1 and 2 only. */
+    posix_spawn_file_actions_adddup2(&actions, pin[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, pout[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, perr[1], STDERR_FILENO);
     posix_spawn_file_actions_addchdir_np(&actions, cwd[0]);
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    /* The script reads and writes the connection in blocking mode. */
-    set_blocking(fd, 1);
     error = posix_spawn(&pid, argv[0], &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
-    close(err_pipe[1]);
   }
   free(cwd);
   free(argv);
   free(envp);
+  /* The script's ends are its own now. */
+  close_fd(&pin[0]);
+  close_fd(&pout[1]);
+  close_fd(&perr[1]);
   if (error != 0) {
-    if (err_pipe[0] >= 0) close(err_pipe[0]);
-    emit_line('F', id, error);
+    close_fd(&pin[1]);
+    close_fd(&pout[0]);
+    close_fd(&perr[0]);
+    frame('F', id, (uint32_t)error, NULL);
     return;
   }
-  set_blocking(err_pipe[0], 0);
-  if (script_count == script_cap) scripts = grow(scripts, &script_cap, sizeof *scripts);
-  scripts[script_count++] = (struct script){pid, id, err_pipe[0], err_limit, 0};
+  struct script *s = calloc(1, sizeof *s);
+  if (!s) die("calloc");
+  s->id = id;
+  s->pid = pid;
+  s->in_fd = pin[1];
+  s->out_fd = pout[0];
+  s->err_fd = perr[0];
+  s->in_acked = 1;
+  s->err_left = err_limit;
+  set_nonblocking(s->in_fd);
+  set_nonblocking(s->out_fd);
+  set_nonblocking(s->err_fd);
+  if (script_count == script_cap) {
+    script_cap = script_cap ? script_cap * 2 : 64;
+    scripts = realloc(scripts, script_cap * sizeof *scripts);
+    if (!scripts) die("realloc");
+  }
+  scripts[script_count++] = s;
 }
 
-/* Reads what is due of a pending header; returns 1 when the entry is done. */
-static int read_pending(struct pending *pd) {
-  for (;;) {
-    unsigned char *into = pd->have_length ? pd->header + pd->got : pd->length_bytes + pd->got;
-    ssize_t n = recv(pd->fd, into, pd->need - pd->got, 0);
+/* Writes what stdin holds; acks the frame once it is all written (or cannot be). */
+static void pump_stdin(struct script *s) {
+  while (s->in_fd >= 0 && s->in_off < s->in.len) {
+    ssize_t n = write(s->in_fd, s->in.data + s->in_off, s->in.len - s->in_off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-    if (n <= 0) return 1; /* the gateway gave up on it */
-    pd->got += (uint32_t)n;
-    if (pd->got < pd->need) continue;
-    if (!pd->have_length) {
-      uint32_t length = le32(pd->length_bytes);
-      if (length == 0 || length > MAX_HEADER) return 1;
-      pd->header = malloc(length);
-      if (!pd->header) die("malloc");
-      pd->header_length = length;
-      pd->have_length = 1;
-      pd->need = length;
-      pd->got = 0;
-      continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0) {
+      /* EPIPE: the script closed its input. It need not read it (RFC 3875 §4.2). */
+      close_fd(&s->in_fd);
+      break;
     }
-    start_script(pd->fd, pd->header, pd->header_length);
-    return 1;
+    s->in_off += (size_t)n;
+  }
+  s->in.len = s->in_off = 0;
+  if (!s->in_acked) {
+    s->in_acked = 1;
+    frame('A', s->id, 0, NULL);
+  }
+  if (s->in_close) close_fd(&s->in_fd);
+}
+
+static void command(char type, uint32_t id, uint32_t n, unsigned char *payload) {
+  if (type == 'S') {
+    start(id, payload, n);
+    return;
+  }
+  struct script *s = find(id);
+  if (!s) {
+    /* Already gone: answer what the gateway may wait for. */
+    if (type == 'I') frame('A', id, 0, NULL);
+    return;
+  }
+  switch (type) {
+    case 'I':
+      if (s->in_fd < 0) {
+        frame('A', id, 0, NULL);
+        return;
+      }
+      reserve(&s->in, n);
+      memcpy(s->in.data + s->in.len, payload, n);
+      s->in.len += n;
+      s->in_acked = 0;
+      pump_stdin(s);
+      break;
+    case 'C':
+      s->in_close = 1;
+      if (s->in.len == 0) close_fd(&s->in_fd);
+      break;
+    case 'W':
+      s->window += n;
+      break;
+    case 'K':
+      if (!s->exited) kill(-s->pid, (int)n);
+      break;
+    case 'D':
+      if (s->out_fd >= 0) {
+        close_fd(&s->out_fd);
+        frame('Z', id, 0, NULL);
+      }
+      break;
   }
 }
 
-static void add_pending(int fd) {
-  if (pending_count == pending_cap) pendings = grow(pendings, &pending_cap, sizeof *pendings);
-  pendings[pending_count++] = (struct pending){fd, 4, 0, 0, {0}, NULL, 0};
-}
-
-static void drop_pending(size_t i) {
-  close(pendings[i].fd);
-  free(pendings[i].header);
-  pendings[i] = pendings[--pending_count];
-}
-
-static void accept_all(int listener) {
-  for (;;) {
-    int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      return; /* EAGAIN, or out of descriptors: try again next turn */
+/* Parses and runs the complete frames received. */
+static void run_commands(void) {
+  size_t off = 0;
+  while (in.len - off >= 9) {
+    unsigned char *p = in.data + off;
+    uint32_t n = get32(p + 5);
+    int has_payload = p[0] == 'S' || p[0] == 'I';
+    if (has_payload && n > MAX_FRAME) {
+      fprintf(stderr, "postern-spawner: frame too large\n");
+      exit(1);
     }
-    add_pending(fd);
-    /* The header usually arrives with the connection: read it now. */
-    if (read_pending(&pendings[pending_count - 1])) drop_pending(pending_count - 1);
+    size_t size = 9 + (has_payload ? n : 0);
+    if (in.len - off < size) break;
+    command((char)p[0], get32(p + 1), n, p + 9);
+    off += size;
+  }
+  memmove(in.data, in.data + off, in.len - off);
+  in.len -= off;
+}
+
+/* Reads stdout within the window; returns at its end or when it would block. */
+static void relay_stdout(struct script *s) {
+  while (s->out_fd >= 0 && s->window > 0) {
+    size_t want = s->window < CHUNK ? s->window : CHUNK;
+    reserve(&out, 9 + want);
+    ssize_t n = read(s->out_fd, out.data + out.len + 9, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close_fd(&s->out_fd);
+      frame('Z', s->id, 0, NULL);
+      return;
+    }
+    /* The payload is already in place: write the frame head before it. */
+    unsigned char *p = out.data + out.len;
+    p[0] = 'O';
+    put32(p + 1, s->id);
+    put32(p + 5, (uint32_t)n);
+    out.len += 9 + (size_t)n;
+    s->window -= (uint32_t)n;
   }
 }
 
-/* Forwards what the script wrote to stderr; returns 0 at its end. */
-static int forward_stderr(struct script *s) {
+static void relay_stderr(struct script *s) {
   char chunk[8192];
-  for (;;) {
+  while (s->err_fd >= 0) {
     ssize_t n = read(s->err_fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return 1; /* EAGAIN */
-    if (n == 0) return 0;
-    uint32_t keep = (uint32_t)n < s->err_left ? (uint32_t)n : s->err_left;
-    if (keep > 0) {
-      char line[48];
-      int len = snprintf(line, sizeof line, "E %u %u\n", s->id, keep);
-      emit(line, (size_t)len);
-      emit(chunk, keep);
-      s->err_left -= keep;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      close_fd(&s->err_fd);
+      return;
     }
+    uint32_t keep = (uint32_t)n < s->err_left ? (uint32_t)n : s->err_left;
+    if (keep > 0) frame('E', s->id, keep, chunk);
+    s->err_left -= keep;
   }
 }
 
-static struct script *script_by_id(uint32_t id) {
-  for (size_t i = 0; i < script_count; i++) {
-    if (scripts[i].id == id) return &scripts[i];
-  }
-  return NULL;
-}
-
-static void remove_if_done(size_t i) {
-  if (!scripts[i].exited || scripts[i].err_fd >= 0) return;
-  scripts[i] = scripts[--script_count];
+static void on_sigchld(int sig) {
+  (void)sig;
+  int saved = errno;
+  char byte = 0;
+  ssize_t ignored = write(sigchld_pipe[1], &byte, 1);
+  (void)ignored;
+  errno = saved;
 }
 
 static void reap(void) {
@@ -311,44 +374,51 @@ static void reap(void) {
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
     for (size_t i = 0; i < script_count; i++) {
-      struct script *s = &scripts[i];
+      struct script *s = scripts[i];
       if (s->pid != pid || s->exited) continue;
       s->exited = 1;
       /* What the script left behind in its group must not outlive it. */
       kill(-pid, SIGKILL);
       /* Its stderr first: the exit status is the last word about a script. */
-      if (s->err_fd >= 0 && forward_stderr(s) == 0) {
-        close(s->err_fd);
-        s->err_fd = -1;
-      }
-      emit_line('X', s->id, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-      remove_if_done(i);
+      relay_stderr(s);
+      frame('X', s->id, WIFEXITED(status) ? (uint32_t)WEXITSTATUS(status) : 128u + (uint32_t)WTERMSIG(status), NULL);
       break;
     }
   }
 }
 
-/* Runs the commands in `buf`; returns how many bytes were consumed. */
-static size_t run_commands(char *buf, size_t len) {
-  size_t used = 0;
-  for (;;) {
-    char *nl = memchr(buf + used, '\n', len - used);
-    if (!nl) return used;
-    *nl = 0;
-    unsigned id;
-    int sig;
-    if (sscanf(buf + used, "K %u %d", &id, &sig) == 2) {
-      struct script *s = script_by_id(id);
-      if (s && !s->exited) kill(-s->pid, sig);
-    }
-    used = (size_t)(nl - buf) + 1;
+/* Forgets scripts that have exited and whose output has ended. */
+static void sweep(void) {
+  for (size_t i = script_count; i-- > 0;) {
+    struct script *s = scripts[i];
+    if (!s->exited || s->out_fd >= 0) continue;
+    close_fd(&s->err_fd);
+    close_fd(&s->in_fd);
+    if (!s->in_acked) frame('A', s->id, 0, NULL);
+    free(s->in.data);
+    free(s);
+    scripts[i] = scripts[--script_count];
   }
 }
 
-static void kill_all(void) {
-  for (size_t i = 0; i < script_count; i++) {
-    if (!scripts[i].exited) kill(-scripts[i].pid, SIGKILL);
+static void flush_out(void) {
+  size_t off = 0;
+  while (off < out.len) {
+    ssize_t n = write(conn, out.data + off, out.len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n < 0) exit(0); /* the gateway is gone */
+    off += (size_t)n;
   }
+  memmove(out.data, out.data + off, out.len - off);
+  out.len -= off;
+}
+
+static void shutdown_all(void) {
+  for (size_t i = 0; i < script_count; i++) {
+    if (!scripts[i]->exited) kill(-scripts[i]->pid, SIGKILL);
+  }
+  exit(0);
 }
 
 static void close_inherited(void) {
@@ -360,9 +430,25 @@ static void close_inherited(void) {
   for (int fd = 3; fd < max; fd++) close(fd);
 }
 
+static int listen_on(const char *path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof addr.sun_path) {
+    fprintf(stderr, "postern-spawner: socket path too long\n");
+    exit(2);
+  }
+  strcpy(addr.sun_path, path);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) die("bind");
+  if (listen(fd, 1) != 0) die("listen");
+  return fd;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: postern-spawner SOCKET\n");
+    fprintf(stderr, "usage: spawner SOCKET\n");
     return 2;
   }
   /* Descriptors inherited from the gateway beyond stdio would reach every script. */
@@ -374,79 +460,64 @@ int main(int argc, char **argv) {
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  /* A terminal's Ctrl-C is for the gateway, which stops us through stdin. */
+  /* A terminal's Ctrl-C is for the gateway, which stops us by going away. */
   signal(SIGINT, SIG_IGN);
-
-  int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listener < 0) die("socket");
-  struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (strlen(argv[1]) >= sizeof addr.sun_path) {
-    fprintf(stderr, "postern-spawner: socket path too long\n");
-    return 2;
-  }
-  strcpy(addr.sun_path, argv[1]);
-  if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0) die("bind");
-  if (listen(listener, 4096) != 0) die("listen");
   fcntl(STDIN_FILENO, F_SETFD, FD_CLOEXEC);
   fcntl(STDOUT_FILENO, F_SETFD, FD_CLOEXEC);
-  /* Ready: the gateway may connect from now on. */
-  emit("R 0 0\n", 6);
-  flush_events();
 
-  char commands[4096];
-  size_t command_len = 0;
+  int listener = listen_on(argv[1]);
+  if (write(STDOUT_FILENO, "R\n", 2) != 2) return 0;
+  do {
+    conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+  } while (conn < 0 && errno == EINTR);
+  if (conn < 0) die("accept");
+  close(listener);
+  set_nonblocking(conn);
+
   struct pollfd *fds = NULL;
   size_t fds_cap = 0;
   for (;;) {
-    size_t want = 3 + pending_count + script_count;
+    size_t want = 3 + 3 * script_count;
     if (want > fds_cap) {
       fds_cap = want * 2;
       fds = realloc(fds, fds_cap * sizeof *fds);
       if (!fds) die("realloc");
     }
-    size_t n = 0;
-    fds[n++] = (struct pollfd){listener, POLLIN, 0};
-    fds[n++] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
-    fds[n++] = (struct pollfd){sigchld_pipe[0], POLLIN, 0};
-    for (size_t i = 0; i < pending_count; i++) fds[n++] = (struct pollfd){pendings[i].fd, POLLIN, 0};
-    size_t first_script = n;
-    for (size_t i = 0; i < script_count; i++) fds[n++] = (struct pollfd){scripts[i].err_fd, POLLIN, 0};
-    if (poll(fds, (nfds_t)n, -1) < 0) {
+    fds[0] = (struct pollfd){conn, (short)(POLLIN | (out.len ? POLLOUT : 0)), 0};
+    fds[1] = (struct pollfd){STDIN_FILENO, POLLIN, 0};
+    fds[2] = (struct pollfd){sigchld_pipe[0], POLLIN, 0};
+    for (size_t i = 0; i < script_count; i++) {
+      struct script *s = scripts[i];
+      /* -1 makes poll skip an entry: stdout is read only within the window. */
+      fds[3 + 3 * i] = (struct pollfd){s->window > 0 ? s->out_fd : -1, POLLIN, 0};
+      fds[4 + 3 * i] = (struct pollfd){s->err_fd, POLLIN, 0};
+      fds[5 + 3 * i] = (struct pollfd){s->in.len > s->in_off ? s->in_fd : -1, POLLOUT, 0};
+    }
+    size_t polled = script_count;
+    if (poll(fds, (nfds_t)(3 + 3 * polled), -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
-    /* Scripts first, from the last: their slots in fds stay valid while entries after them are removed. */
-    for (size_t i = script_count; i-- > 0;) {
-      if (first_script + i >= n || scripts[i].err_fd < 0 || !fds[first_script + i].revents) continue;
-      if (forward_stderr(&scripts[i]) == 0) {
-        close(scripts[i].err_fd);
-        scripts[i].err_fd = -1;
-        remove_if_done(i);
+    if (fds[1].revents) shutdown_all();
+    for (size_t i = 0; i < polled; i++) {
+      struct script *s = scripts[i];
+      if (fds[3 + 3 * i].revents) relay_stdout(s);
+      if (fds[4 + 3 * i].revents) relay_stderr(s);
+      if (fds[5 + 3 * i].revents) pump_stdin(s);
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      for (;;) {
+        reserve(&in, CHUNK);
+        ssize_t n = read(conn, in.data + in.len, in.cap - in.len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) break;
+        if (n <= 0) shutdown_all();
+        in.len += (size_t)n;
+        run_commands();
       }
     }
-    for (size_t i = pending_count; i-- > 0;) {
-      if (!fds[3 + i].revents) continue;
-      if (read_pending(&pendings[i])) drop_pending(i);
-    }
-    if (fds[0].revents) accept_all(listener);
-    if (fds[1].revents) {
-      ssize_t got = read(STDIN_FILENO, commands + command_len, sizeof commands - command_len);
-      if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
-        kill_all();
-        return 0;
-      }
-      if (got > 0) {
-        command_len += (size_t)got;
-        size_t used = run_commands(commands, command_len);
-        memmove(commands, commands + used, command_len - used);
-        command_len -= used;
-        if (command_len == sizeof commands) command_len = 0; /* a line longer than any command */
-      }
-    }
-    /* Last: reaping removes scripts, which would shift the slots used above. */
     if (fds[2].revents) reap();
-    flush_events();
+    sweep();
+    flush_out();
   }
 }
