@@ -21,6 +21,9 @@ import type { CgiOptions } from "./options.ts";
 import { runScript } from "./run.ts";
 import { nativeLauncher } from "./spawner/index.ts";
 
+/** A script's stderr is text for people: invalid UTF-8 shows as U+FFFD. */
+const STDERR_TEXT = new TextDecoder();
+
 /** RFC 3875 §6.2.2 local redirects followed for one request before it is answered 500. */
 export const MAX_LOCAL_REDIRECTS = 5;
 
@@ -141,7 +144,7 @@ class CgiGateway {
         // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
         cwd: script.real.slice(0, script.real.lastIndexOf("/")) || "/",
         maxStderr: o.max_stderr,
-        onStderr: (bytes) => this.#runtime.logError(`${this.#name}: ${script.scriptName}: stderr: ${latin1(bytes).trimEnd()}`),
+        onStderr: (bytes) => this.#runtime.logError(`${this.#name}: ${script.scriptName}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
       },
       body,
       head: request.method === "HEAD",
@@ -191,12 +194,4 @@ class CgiGateway {
     await this.#limiter.idle();
     await this.#setup?.launcher.close();
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);
-  }
-  return text;
 }
