@@ -45,7 +45,22 @@ function envFor(c: Case): Record<string, string> {
   });
 }
 
+/** A header value as runtimes give it: one char per byte (a ByteString). */
+const byteString = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+
 const cases: Case[] = [
+  {
+    name: "UTF-8 bytes in a header value reach the backend as the same UTF-8 bytes",
+    url: "http://example.com/x",
+    headers: [["X-Name", byteString("café ✓")]],
+    want: { HTTP_X_NAME: "café ✓" },
+  },
+  {
+    name: "other non-ASCII bytes (obs-text) stay one char per byte",
+    url: "http://example.com/x",
+    headers: [["X-Name", "caf\xe9"]],
+    want: { HTTP_X_NAME: "caf\xe9" },
+  },
   {
     name: "fixed variables",
     url: "http://example.com:8080/index.php",

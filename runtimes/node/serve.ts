@@ -2,7 +2,7 @@
 // unix-socket listen addresses, with a graceful close: stop accepting, let
 // in-flight requests finish, drop idle keep-alive connections.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { unlink } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { parseAddress, type Address } from "../../src/address.ts";
@@ -63,10 +63,26 @@ class NodeEnv implements ServeEnv {
   }
 }
 
+// RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ).
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]+$/;
+
+/**
+ * Keeps a response's own reason phrase (a CGI `Status: 404 Not Here`, an NPH
+ * status line): @hono/node-server writes the head without one, and Node then
+ * uses `statusMessage`, which defaults to the standard phrase.
+ */
+function withReason(response: Response, outgoing: ServerResponse): Response {
+  const reason = response.statusText;
+  if (reason !== "" && reason !== STATUS_CODES[response.status] && REASON_PHRASE.test(reason)) outgoing.statusMessage = reason;
+  return response;
+}
+
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
-  const appListener = getRequestListener((request, bindings) =>
-    app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage, bindings.outgoing as ServerResponse)),
-  );
+  const appListener = getRequestListener((request, bindings) => {
+    const outgoing = bindings.outgoing as ServerResponse;
+    const response = app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage, outgoing));
+    return response instanceof Response ? withReason(response, outgoing) : response.then((r) => withReason(r, outgoing));
+  });
   const limits = options.limits;
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const socket = incoming.socket;

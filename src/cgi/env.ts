@@ -73,7 +73,7 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
       // such a name never replaces the one spelt with "-".
       if (!underscores || env[key] !== undefined) continue;
     }
-    env[key] = value;
+    env[key] = fieldText(value);
   }
 
   env.SERVER_NAME = serverName(env.HTTP_HOST, conn, target); // §4.1.14
@@ -89,6 +89,23 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
     }
   }
   return env;
+}
+
+// Header values are ByteStrings (Fetch standard §2.2): one char per byte, so
+// the UTF-8 bytes of "é" arrive as two chars. Meta-variables are passed on as
+// UTF-8, which would encode each of those chars again; bytes that form valid
+// UTF-8 are decoded first, so the backend gets them byte for byte. Other
+// bytes (RFC 9110 §5.5 obs-text in a legacy charset) stay one char each.
+const NON_ASCII = /[\x80-\xff]/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function fieldText(value: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  try {
+    return UTF8.decode(Uint8Array.from(value, (c) => c.charCodeAt(0)));
+  } catch {
+    return value;
+  }
 }
 
 // Header name -> meta-variable name ("user-agent" -> "HTTP_USER_AGENT"), or ""
