@@ -6,6 +6,7 @@
 
 import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
+import { withReasonPhrase } from "../../src/http/reason-phrase.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
 import { NphResponseParser } from "./nph.ts";
@@ -37,8 +38,10 @@ const WHOLE_BODY_LIMIT = 64 * 1024;
 const NEXT_TURN = Symbol("next turn");
 
 /** Resolves on a later turn of the event loop, after the I/O already due in this one. */
-function nextTurn(): Promise<typeof NEXT_TURN> {
-  return new Promise((resolve) => setTimeout(resolve, 0, NEXT_TURN));
+function nextTurn(): { promise: Promise<typeof NEXT_TURN>; timer: ReturnType<typeof setTimeout> } {
+  let timer!: ReturnType<typeof setTimeout>;
+  const promise = new Promise<typeof NEXT_TURN>((resolve) => (timer = setTimeout(resolve, 0, NEXT_TURN)));
+  return { promise, timer };
 }
 
 interface CollectedOutput {
@@ -156,16 +159,17 @@ class ScriptExchange {
     const first = parser.takeRest();
     if (run.head || NO_BODY.has(head.status)) {
       void this.#discardOutput();
-      return { kind: "response", response: new Response(null, init) };
+      return { kind: "response", response: withReasonPhrase(new Response(null, init), head.statusText) };
     }
     const output = await this.#collect(first);
     if (output.whole) {
       // The length is known: say it (a script's own Content-Length could be wrong).
       if (init.headers instanceof Headers) init.headers.set("content-length", String(output.whole.byteLength));
       else init.headers["content-length"] = String(output.whole.byteLength);
-      return { kind: "response", response: new Response(output.whole as Uint8Array<ArrayBuffer>, init) };
+      return { kind: "response", response: withReasonPhrase(new Response(output.whole as Uint8Array<ArrayBuffer>, init), head.statusText) };
     }
-    return { kind: "response", response: new Response(this.#bodyStream(output.parts, output.pending), init) };
+    const body = this.#bodyStream(output.parts, output.pending);
+    return { kind: "response", response: withReasonPhrase(new Response(body, init), head.statusText) };
   }
 
   /**
@@ -179,7 +183,9 @@ class ScriptExchange {
     let size = first.byteLength;
     while (size <= WHOLE_BODY_LIMIT) {
       const read = this.#proc.read();
-      const chunk = await Promise.race([read, nextTurn()]);
+      const turn = nextTurn();
+      const chunk = await Promise.race([read, turn.promise]);
+      clearTimeout(turn.timer);
       if (chunk === NEXT_TURN) {
         read.catch(() => undefined); // the body stream takes it over
         return { parts, pending: read };

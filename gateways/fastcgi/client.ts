@@ -4,6 +4,7 @@
 
 import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
+import { withReasonPhrase } from "../../src/http/reason-phrase.ts";
 import type { Lease, Upstream } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
@@ -153,16 +154,16 @@ class Call {
     const bodyless = this.#req.head || head.status === 204 || head.status === 205 || head.status === 304;
     if (bodyless) {
       await this.#drain();
-      return new Response(null, init);
+      return withReasonPhrase(new Response(null, init), head.statusText);
     }
     const whole = this.#wholeBody(first);
     if (whole) {
       // The length is known: say it (a backend's own Content-Length could be wrong).
       if (headers instanceof Headers) headers.set("content-length", String(whole.byteLength));
       else headers["content-length"] = String(whole.byteLength);
-      return new Response(whole as Uint8Array<ArrayBuffer>, init);
+      return withReasonPhrase(new Response(whole as Uint8Array<ArrayBuffer>, init), head.statusText);
     }
-    return new Response(this.#bodyStream(first), init);
+    return withReasonPhrase(new Response(this.#bodyStream(first), init), head.statusText);
   }
 
   /** The body when the answer is already complete in what has been read; no stream needed. */

@@ -7,6 +7,7 @@ import { unlink } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import type { RequestHeadLimits } from "../../src/http/request-head.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
@@ -67,13 +68,13 @@ class NodeEnv implements ServeEnv {
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]+$/;
 
 /**
- * Keeps a response's own reason phrase (a CGI `Status: 404 Not Here`, an NPH
- * status line): @hono/node-server writes the head without one, and Node then
- * uses `statusMessage`, which defaults to the standard phrase.
+ * Keeps a response's own reason phrase (see src/http/reason-phrase.ts):
+ * @hono/node-server writes the head without one, and Node then uses
+ * `statusMessage`, which defaults to the standard phrase.
  */
 function withReason(response: Response, outgoing: ServerResponse): Response {
-  const reason = response.statusText;
-  if (reason !== "" && reason !== STATUS_CODES[response.status] && REASON_PHRASE.test(reason)) outgoing.statusMessage = reason;
+  const reason = reasonPhraseOf(response);
+  if (reason !== undefined && reason !== STATUS_CODES[response.status] && REASON_PHRASE.test(reason)) outgoing.statusMessage = reason;
   return response;
 }
 
