@@ -182,9 +182,14 @@ static void start(uint32_t id, unsigned char *payload, uint32_t n) {
   } else {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
-    sigset_t none, all;
+    /* Ignored signals stay ignored across exec (handlers do not): those are
+       the ones to reset, and naming only them spares the child a sigaction
+       call for every signal there is. */
+    sigset_t none, ignored;
     sigemptyset(&none);
-    sigfillset(&all);
+    sigemptyset(&ignored);
+    sigaddset(&ignored, SIGPIPE);
+    sigaddset(&ignored, SIGINT);
     posix_spawn_file_actions_init(&actions);
     /* dup2 clears close-on-exec on 0, 1 and 2 only. */
     posix_spawn_file_actions_adddup2(&actions, pin[0], STDIN_FILENO);
@@ -195,7 +200,7 @@ static void start(uint32_t id, unsigned char *payload, uint32_t n) {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigdefault(&attr, &ignored);
     error = posix_spawn(&pid, argv[0], &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
