@@ -1,14 +1,23 @@
 // Starting scripts with the runtime's own spawn: used where the native
 // spawner cannot be built (no C compiler) or is turned off.
 
-import type { Runtime, Subprocess } from "../../src/runtime.ts";
+import { GatewayError } from "../../src/errors.ts";
+import type { FileSystem, Runtime, Subprocess } from "../../src/runtime.ts";
 import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
 
 export function directLauncher(runtime: Runtime): ScriptLauncher {
   const spawn = runtime.spawn;
-  if (!spawn) throw new Error(`the ${runtime.name} runtime cannot start processes`);
+  const fs = runtime.fs;
+  if (!spawn || !fs) throw new Error(`the ${runtime.name} runtime cannot start processes`);
   return {
     async launch(spec) {
+      // execve(2) refuses a file in no executable format (ENOEXEC), as the
+      // native spawner does; some runtimes' spawn retries it with /bin/sh
+      // (execvp's old habit), which would run any data file with an execute
+      // bit as a shell script.
+      if (!(await isExecutableFormat(fs, spec.argv[0]!))) {
+        throw new GatewayError("BACKEND_UNREACHABLE", "script not started: not an executable format (ENOEXEC; a script without a #! line?)");
+      }
       // A group of its own: a timeout or an abort reaches what the script started.
       const child = spawn(spec.argv, { env: spec.env, cwd: spec.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", group: true });
       return new DirectScript(child, spec);
@@ -59,6 +68,24 @@ class DirectScript implements ScriptProcess {
     void this.#stdout.cancel().catch(() => undefined);
     void this.#stdin.abort().catch(() => undefined);
   }
+}
+
+// "#!" (a script), ELF, Mach-O (32/64-bit, either byte order, universal).
+const MAGIC = ["#!", "\x7fELF", "\xfe\xed\xfa\xce", "\xfe\xed\xfa\xcf", "\xce\xfa\xed\xfe", "\xcf\xfa\xed\xfe", "\xca\xfe\xba\xbe"];
+
+async function isExecutableFormat(fs: FileSystem, path: string): Promise<boolean> {
+  const reader = fs.readStream(path, { start: 0, end: 3 }).getReader();
+  let head = "";
+  try {
+    for (let r = await reader.read(); !r.done && head.length < 4; r = await reader.read()) {
+      head += String.fromCharCode(...r.value);
+    }
+  } catch {
+    return false;
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
+  return MAGIC.some((magic) => head.startsWith(magic));
 }
 
 async function drainStderr(stream: ReadableStream<Uint8Array>, spec: ScriptSpec): Promise<void> {

@@ -18,7 +18,7 @@ import { directLauncher } from "./direct.ts";
 import type { ScriptLauncher } from "./launcher.ts";
 import { findScript, type ScriptLocation } from "./lookup.ts";
 import type { CgiOptions } from "./options.ts";
-import { runScript } from "./run.ts";
+import { runScript, type ScriptOutcome } from "./run.ts";
 import { nativeLauncher } from "./spawner/index.ts";
 
 /** A script's stderr is text for people: invalid UTF-8 shows as U+FFFD. */
@@ -136,25 +136,32 @@ class CgiGateway {
     const onClientGone = (listener: () => void) => onRequestGone(env, request, listener);
     const release = await this.#limiter.acquire((cancel) => onClientGone(cancel));
     const base = script.real.slice(script.real.lastIndexOf("/") + 1);
-    const outcome = await runScript({
-      launcher: setup.launcher,
-      spec: {
-        argv,
-        env: scriptEnv,
-        // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
-        cwd: script.real.slice(0, script.real.lastIndexOf("/")) || "/",
-        maxStderr: o.max_stderr,
-        onStderr: (bytes) => this.#runtime.logError(`${this.#name}: ${script.scriptName}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
-      },
-      body,
-      head: request.method === "HEAD",
-      nph: base.startsWith("nph-"),
-      timeoutMs: o.timeout,
-      killGraceMs: o.kill_grace,
-      maxHeaderBytes: o.max_response_header_size,
-      onClientGone,
-      onEnded: release,
-    });
+    let outcome: ScriptOutcome;
+    try {
+      outcome = await runScript({
+        launcher: setup.launcher,
+        spec: {
+          argv,
+          env: scriptEnv,
+          // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
+          cwd: script.real.slice(0, script.real.lastIndexOf("/")) || "/",
+          maxStderr: o.max_stderr,
+          onStderr: (bytes) => this.#runtime.logError(`${this.#name}: ${script.scriptName}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
+        },
+        body,
+        head: request.method === "HEAD",
+        nph: base.startsWith("nph-"),
+        timeoutMs: o.timeout,
+        killGraceMs: o.kill_grace,
+        maxHeaderBytes: o.max_response_header_size,
+        onClientGone,
+        onEnded: release,
+      });
+    } catch (err) {
+      // The error log names the script, not only the route.
+      if (err instanceof GatewayError) err.message = `${script.scriptName}: ${err.message}`;
+      throw err;
+    }
     if (outcome.kind === "response") return outcome.response;
     return this.#redirect(request, env, outcome.location);
   }

@@ -92,7 +92,13 @@ class NativeSpawner {
       return null;
     }
     const spawner = new NativeSpawner(runtime, dir);
-    await spawner.#start();
+    try {
+      await spawner.#start();
+    } catch (err) {
+      runtime.logError(`${route}: the CGI spawner did not start (${(err as Error).message}): scripts start with the runtime's spawn`);
+      await fs.removeDir(dir);
+      return null;
+    }
     return spawner;
   }
 
