@@ -1,9 +1,9 @@
 // The postern command line as a user runs it: check, serve with a config,
-// the fastcgi quick mode, a spawned php-cgi that is restarted when it dies,
-// and a graceful stop on SIGTERM.
+// the fastcgi and cgi quick modes, a spawned php-cgi that is restarted when it
+// dies, a graceful stop on SIGTERM, and the demo.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -236,6 +236,69 @@ describe("postern CLI", () => {
       served.proc.kill("SIGTERM");
       expect(await served.exit).toBe(0);
       for (const pid of after) expect(() => process.kill(pid, 0)).toThrow();
+    });
+  });
+  describe("postern cgi DIR", () => {
+    let served: Served | undefined;
+    afterAll(() => stop(served));
+
+    test("serves the directory's scripts at /: executables, .sh and .pl by their interpreters; others 403", async () => {
+      const www = join(dir, "cgi-bin");
+      mkdirSync(www);
+      writeFileSync(join(www, "run.cgi"), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nexecutable %s %s\\n" "$PATH_INFO" "$QUERY_STRING"\n');
+      chmodSync(join(www, "run.cgi"), 0o755);
+      writeFileSync(join(www, "plain.sh"), 'printf "Content-Type: text/plain\\n\\nby sh\\n"\n');
+      writeFileSync(join(www, "hello.pl"), 'print "Content-Type: text/plain\\n\\nby perl\\n";\n');
+      writeFileSync(join(www, "notes.txt"), "not a script\n");
+      writeFileSync(join(www, "index.cgi"), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nindex\\n"\n');
+      chmodSync(join(www, "index.cgi"), 0o755);
+      const port = await freePort();
+      served = await serve(["cgi", www, "--listen", `127.0.0.1:${port}`]);
+      expect(served.url).toBe(`http://127.0.0.1:${port}`);
+      expect(await (await fetch(`${served.url}/run.cgi/a/b?x=1`)).text()).toBe("executable /a/b x=1\n");
+      expect(await (await fetch(`${served.url}/plain.sh`)).text()).toBe("by sh\n");
+      expect(await (await fetch(`${served.url}/hello.pl`)).text()).toBe("by perl\n");
+      expect(await (await fetch(`${served.url}/`)).text()).toBe("index\n");
+      const refused = await fetch(`${served.url}/notes.txt`);
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).not.toContain("not a script");
+    });
+
+    test("cgi without a directory is a usage error", () => {
+      const result = run(["cgi"]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain("cgi needs one directory");
+    });
+  });
+
+  describe("the demo (npm start)", () => {
+    let demo: ChildProcess | undefined;
+    afterAll(async () => {
+      if (!demo || demo.exitCode !== null) return;
+      const exited = new Promise((resolve) => demo!.once("exit", resolve));
+      demo.kill("SIGTERM");
+      await exited;
+    });
+
+    test("its CGI scripts in sh, Perl and Python answer", async () => {
+      const port = await freePort();
+      const main = join(import.meta.dirname, "../examples/demo/main.ts");
+      demo = spawn(process.execPath, ["--import", "tsx", main], {
+        env: { ...process.env, LISTEN: `127.0.0.1:${port}` },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      demo.stdout!.on("data", (d) => (out += d));
+      const deadline = Date.now() + 20_000;
+      while (!out.includes("postern demo on") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const base = `http://127.0.0.1:${port}`;
+      const hello = await (await fetch(`${base}/cgi-bin/hello.sh/extra?who=world`)).text();
+      expect(hello).toContain("Hello, world, from a shell CGI script.");
+      expect(hello).toContain("PATH_INFO=/extra");
+      const form = await fetch(`${base}/cgi-bin/form.pl`, { method: "POST", body: new URLSearchParams({ name: "Ann <3" }) });
+      expect(await form.text()).toContain("Hello, Ann &lt;3!");
+      const clock = (await (await fetch(`${base}/cgi-bin/clock.py`)).json()) as { script: string };
+      expect(clock.script).toBe("/cgi-bin/clock.py");
     });
   });
 });
