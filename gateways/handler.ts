@@ -33,6 +33,10 @@ export function onRequestGone(env: unknown, request: Request, listener: () => vo
   const serveEnv = env as Partial<ServeEnv> | undefined;
   if (serveEnv?.onClientGone) return serveEnv.onClientGone(listener);
   const signal = request.signal;
+  if (signal.aborted) {
+    queueMicrotask(listener);
+    return () => undefined;
+  }
   signal.addEventListener("abort", listener, { once: true });
   return () => signal.removeEventListener("abort", listener);
 }

@@ -4,11 +4,15 @@
 
 import type { Runtime } from "../src/runtime.ts";
 
-/** The path of `name` (searched in the directories of `path` unless it contains "/"), or undefined. */
+/**
+ * The absolute path of `name` (searched in the directories of `path` unless
+ * it contains "/"), or undefined. Relative paths are not taken: a program is
+ * started from another directory than postern's (a CGI script's own).
+ */
 export async function findProgram(runtime: Runtime, name: string, path: string | undefined): Promise<string | undefined> {
-  const candidates = name.includes("/") ? [name] : (path ?? "").split(":").filter(Boolean).map((dir) => `${dir}/${name}`);
+  const candidates = name.includes("/") ? [name] : (path ?? "").split(":").map((dir) => `${dir}/${name}`);
   for (const candidate of candidates) {
-    if ((await runtime.fs!.stat(candidate))?.isFile) return candidate;
+    if (candidate.startsWith("/") && (await runtime.fs!.stat(candidate))?.isFile) return candidate;
   }
   return undefined;
 }

@@ -21,8 +21,6 @@ export interface Duplex {
   read(): Promise<Uint8Array | null>;
   /** Sends bytes; settles when the transport can take more. */
   write(bytes: Uint8Array): Promise<void>;
-  /** Half-closes: the peer reads end of stream while this side can still read. */
-  closeWrite(): Promise<void>;
   /** Tears the connection down at once; a pending read resolves null, later writes fail. */
   close(): void;
   /** True once the peer closed its side or the connection failed, even while nobody reads. */

@@ -31,17 +31,24 @@ class DirectScript implements ScriptProcess {
   readonly #child: Subprocess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #stdout: ReadableStreamDefaultReader<Uint8Array>;
+  #exited = false;
 
   constructor(child: Subprocess, spec: ScriptSpec) {
     this.#child = child;
     this.#stdin = child.stdin!.getWriter();
     this.#stdin.closed.catch(() => undefined);
     this.#stdout = child.stdout!.getReader();
-    const stderrDone = drainStderr(child.stderr!, spec);
+    const stderr = child.stderr!.getReader();
+    const stderrDone = drainStderr(stderr, spec);
     this.ended = child.exited.then(async (exitStatus) => {
+      this.#exited = true;
       // What the script left running in its group must not outlive it.
       child.kill("SIGKILL");
+      // A process that left the group (setsid) may hold stderr open: what
+      // the script itself wrote is in the pipe already.
+      const late = setTimeout(() => void stderr.cancel().catch(() => undefined), STDERR_GRACE_MS);
       await stderrDone;
+      clearTimeout(late);
       return { exitStatus };
     });
   }
@@ -61,7 +68,8 @@ class DirectScript implements ScriptProcess {
   }
 
   signal(signal: "SIGTERM" | "SIGKILL"): void {
-    this.#child.kill(signal);
+    // Once reaped, its pid (and so its group's id) may be another process's.
+    if (!this.#exited) this.#child.kill(signal);
   }
 
   close(): void {
@@ -69,6 +77,9 @@ class DirectScript implements ScriptProcess {
     void this.#stdin.abort().catch(() => undefined);
   }
 }
+
+/** After a script exits, how long its stderr may stay open before it is no longer read. */
+const STDERR_GRACE_MS = 100;
 
 // "#!" (a script), ELF, Mach-O (32/64-bit, either byte order, universal).
 const MAGIC = ["#!", "\x7fELF", "\xfe\xed\xfa\xce", "\xfe\xed\xfa\xcf", "\xce\xfa\xed\xfe", "\xcf\xfa\xed\xfe", "\xca\xfe\xba\xbe"];
@@ -88,9 +99,8 @@ async function isExecutableFormat(fs: FileSystem, path: string): Promise<boolean
   return MAGIC.some((magic) => head.startsWith(magic));
 }
 
-async function drainStderr(stream: ReadableStream<Uint8Array>, spec: ScriptSpec): Promise<void> {
+async function drainStderr(reader: ReadableStreamDefaultReader<Uint8Array>, spec: ScriptSpec): Promise<void> {
   let left = spec.maxStderr;
-  const reader = stream.getReader();
   try {
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
       const chunk = r.value;

@@ -54,6 +54,8 @@ class CgiGateway {
   readonly #limiter: ConcurrencyLimiter;
   #setup!: Setup;
   #closing = false;
+  #arriving = 0;
+  #arrivalsDone: (() => void)[] = [];
 
   constructor(runtime: Runtime, options: CgiOptions, name: string, router: Router | undefined) {
     if (!runtime.spawn || !runtime.fs) throw new Error(`${name}: the ${runtime.name} runtime cannot run CGI scripts (no processes)`);
@@ -97,13 +99,21 @@ class CgiGateway {
   }
 
   async serve(request: Request, env: unknown): Promise<Response> {
+    // Counted until it has a slot (or its answer): close() waits for both.
+    this.#arriving++;
     try {
       await this.ready;
       if (this.#closing) throw new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 });
       return await this.#serve(request, env);
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
+    } finally {
+      this.#arrived();
     }
+  }
+
+  #arrived(): void {
+    if (--this.#arriving === 0) for (const resolve of this.#arrivalsDone.splice(0)) resolve();
   }
 
   async #serve(request: Request, env: unknown): Promise<Response> {
@@ -116,28 +126,34 @@ class CgiGateway {
     if (!script.ok) return errorResponse(script.status);
     const argv = this.#command(script.real, script.stat.mode);
     if (!argv) return errorResponse(403);
-    const { body, contentLength } = await forwardedBody(request, {
-      maxBodySize: o.max_body_size,
-      maxBufferedBody: o.max_buffered_body,
-    });
-    const extra = { ...setup.passed, ...o.env };
-    if (contentLength !== undefined) extra.CONTENT_LENGTH = contentLength;
-    const scriptEnv = cgiEnv({
-      request,
-      target,
-      conn: connOfEnv(env),
-      scriptName: script.scriptName,
-      pathInfo: script.pathInfo,
-      documentRoot: setup.location.root,
-      scriptFilename: script.scriptFilename,
-      extra,
-      underscoresInHeaders: o.underscores_in_headers,
-    });
     const onClientGone = (listener: () => void) => onRequestGone(env, request, listener);
-    const release = await this.#limiter.acquire((cancel) => onClientGone(cancel));
+    let unsubscribe: (() => void) | undefined;
+    const release = await this.#limiter.acquire((cancel) => (unsubscribe = onClientGone(cancel)));
+    unsubscribe?.();
     const base = script.real.slice(script.real.lastIndexOf("/") + 1);
     let outcome: ScriptOutcome;
+    let started = false;
     try {
+      // A chunked body is held in memory: only with a slot, so that at most
+      // max_procs of them are.
+      const { body, contentLength } = await forwardedBody(request, {
+        maxBodySize: o.max_body_size,
+        maxBufferedBody: o.max_buffered_body,
+      });
+      const extra = { ...setup.passed, ...o.env };
+      if (contentLength !== undefined) extra.CONTENT_LENGTH = contentLength;
+      const scriptEnv = cgiEnv({
+        request,
+        target,
+        conn: connOfEnv(env),
+        scriptName: script.scriptName,
+        pathInfo: script.pathInfo,
+        documentRoot: setup.location.root,
+        scriptFilename: script.scriptFilename,
+        extra,
+        underscoresInHeaders: o.underscores_in_headers,
+      });
+      started = true;
       outcome = await runScript({
         launcher: setup.launcher,
         spec: {
@@ -158,6 +174,7 @@ class CgiGateway {
         onEnded: release,
       });
     } catch (err) {
+      if (!started) release();
       // The error log names the script, not only the route.
       if (err instanceof GatewayError) err.message = `${script.scriptName}: ${err.message}`;
       throw err;
@@ -189,7 +206,12 @@ class CgiGateway {
     }
     const headers = new Headers(request.headers);
     for (const name of ["content-length", "content-type", "transfer-encoding"]) headers.delete(name);
-    const next = new Request(new URL(location, request.url), { method: "GET", headers, signal: request.signal });
+    const url = new URL(location, request.url);
+    // A path such as /\host/x resolves to another host: WHATWG URL reads "\" as "/".
+    if (url.origin !== new URL(request.url).origin) {
+      throw new GatewayError("BACKEND_MALFORMED", `local redirect to ${JSON.stringify(location)} leaves the server`);
+    }
+    const next = new Request(url, { method: "GET", headers, signal: request.signal });
     setRedirectDepth(next, depth);
     if (this.#router) return this.#router.fetch(next, env);
     return this.#serve(next, env);
@@ -198,6 +220,7 @@ class CgiGateway {
   async close(): Promise<void> {
     this.#closing = true;
     await this.ready.catch(() => undefined);
+    if (this.#arriving > 0) await new Promise<void>((resolve) => this.#arrivalsDone.push(resolve));
     await this.#limiter.idle();
     await this.#setup?.launcher.close();
   }

@@ -20,10 +20,10 @@ export interface ScriptProcess {
   write(bytes: Uint8Array): Promise<void>;
   /** Ends stdin: the script reads end of file. */
   closeInput(): Promise<void>;
-  /** The next chunk of stdout, or null at its end. */
+  /** The next chunk of stdout, or null at its end; rejects when the output was lost midway. */
   read(): Promise<Uint8Array | null>;
   readonly ended: Promise<ScriptEnd>;
-  /** Signals the script's whole process group. */
+  /** Signals the script's whole process group; nothing once the script has ended. */
   signal(signal: "SIGTERM" | "SIGKILL"): void;
   /** Lets go of stdin and stdout. */
   close(): void;

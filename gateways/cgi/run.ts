@@ -74,10 +74,15 @@ class ScriptExchange {
   readonly #deadline: ReturnType<typeof setTimeout>;
   readonly #unsubscribe: () => void;
   #exited = false;
+  /** The output was read to its end, or given up. */
+  #outputDone = false;
+  #settled = false;
 
   constructor(proc: ScriptProcess, run: ScriptRun) {
     this.#proc = proc;
     this.#run = run;
+    // The deadline covers the whole exchange: a script's output still on its
+    // way to a client that does not read counts as the script running.
     this.#deadline = setTimeout(
       () => this.#stop(new GatewayError("BACKEND_FIRST_BYTE_TIMEOUT", `script ran over its ${run.timeoutMs} ms`)),
       run.timeoutMs,
@@ -87,24 +92,34 @@ class ScriptExchange {
     );
     void proc.ended.then(() => {
       this.#exited = true;
-      clearTimeout(this.#deadline);
       clearTimeout(this.#killTimer);
-      this.#unsubscribe();
-      run.onEnded();
+      this.#settle();
     });
     void this.#sendBody();
   }
 
-  /** Stops the script: SIGTERM to its group, SIGKILL after the grace period; stdio let go at once. */
+  /** The slot is free once the script has exited and its output is done with. */
+  #settle(): void {
+    if (!this.#exited || !this.#outputDone || this.#settled) return;
+    this.#settled = true;
+    clearTimeout(this.#deadline);
+    this.#unsubscribe();
+    this.#run.onEnded();
+  }
+
+  #outputFinished(): void {
+    this.#outputDone = true;
+    this.#settle();
+  }
+
+  /** Stops the script: SIGTERM to its group, SIGKILL after the grace period; its output is given up at once. */
   #stop(reason: GatewayError): void {
     this.#stopReason ??= reason;
-    if (this.#exited) {
-      this.#proc.close();
-      return;
-    }
+    this.#proc.close();
+    this.#outputFinished();
+    if (this.#exited) return;
     this.#proc.signal("SIGTERM");
     this.#killTimer ??= setTimeout(() => this.#proc.signal("SIGKILL"), this.#run.killGraceMs);
-    this.#proc.close();
   }
 
   async #sendBody(): Promise<void> {
@@ -132,27 +147,31 @@ class ScriptExchange {
   }
 
   async result(): Promise<ScriptOutcome> {
+    try {
+      return await this.#answer();
+    } catch (err) {
+      this.#stop(err instanceof GatewayError ? err : new GatewayError("BACKEND_MALFORMED", String(err)));
+      throw err;
+    }
+  }
+
+  async #answer(): Promise<ScriptOutcome> {
     const run = this.#run;
     const proc = this.#proc;
     const parser = run.nph
       ? new NphResponseParser({ maxHeaderBytes: run.maxHeaderBytes })
       : new CgiResponseParser({ maxHeaderBytes: run.maxHeaderBytes });
     let head: CgiHead | null = null;
-    try {
-      while (head === null) {
-        const chunk = await proc.read();
-        if (this.#stopReason) throw this.#stopReason;
-        if (chunk === null) throw await this.#noHead(parser);
-        head = parser.push(chunk);
-      }
-      if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI script`);
-    } catch (err) {
-      this.#stop(err instanceof GatewayError ? err : new GatewayError("BACKEND_MALFORMED", String(err)));
-      throw err;
+    while (head === null) {
+      const chunk = await this.#read();
+      if (chunk === null) throw await this.#noHead(parser);
+      head = parser.push(chunk);
     }
+    if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI script`);
     if (head.kind === "local-redirect") {
       // §6.2.2: the script's output ends there; it is not waited for.
       proc.close();
+      this.#outputFinished();
       return { kind: "local-redirect", location: head.location! };
     }
     const init = { status: head.status, statusText: head.statusText, headers: headToHeaders(head) };
@@ -172,6 +191,13 @@ class ScriptExchange {
     return { kind: "response", response: withReasonPhrase(new Response(body, init), head.statusText) };
   }
 
+  /** The next chunk of output; null only at its real end, never when the script was stopped. */
+  async #read(pending?: Promise<Uint8Array | null>): Promise<Uint8Array | null> {
+    const chunk = await (pending ?? this.#proc.read());
+    if (this.#stopReason) throw this.#stopReason;
+    return chunk;
+  }
+
   /**
    * Reads on while output arrives without waiting for the script: a small
    * script's answer has usually ended by the next turn of the event loop, and
@@ -182,7 +208,7 @@ class ScriptExchange {
     const parts = first.byteLength > 0 ? [first] : [];
     let size = first.byteLength;
     while (size <= WHOLE_BODY_LIMIT) {
-      const read = this.#proc.read();
+      const read = this.#read();
       const turn = nextTurn();
       const chunk = await Promise.race([read, turn.promise]);
       clearTimeout(turn.timer);
@@ -190,7 +216,10 @@ class ScriptExchange {
         read.catch(() => undefined); // the body stream takes it over
         return { parts, pending: read };
       }
-      if (chunk === null) return { parts, whole: concatBytes(parts) };
+      if (chunk === null) {
+        this.#outputFinished();
+        return { parts, whole: concatBytes(parts) };
+      }
       parts.push(chunk);
       size += chunk.byteLength;
     }
@@ -214,7 +243,6 @@ class ScriptExchange {
   }
 
   #bodyStream(parts: Uint8Array[], pending: Promise<Uint8Array | null> | undefined): ReadableStream<Uint8Array> {
-    const proc = this.#proc;
     let next = pending;
     return new ReadableStream<Uint8Array>(
       {
@@ -222,16 +250,17 @@ class ScriptExchange {
           for (const part of parts) controller.enqueue(part);
         },
         pull: async (controller) => {
-          const read = next ?? proc.read();
+          const read = next;
           next = undefined;
-          const chunk = await read.catch(() => null);
-          if (this.#stopReason && this.#stopReason.code !== "CLIENT_CLOSED") {
-            // The deadline passed mid-answer: the client must not take a cut body for a whole one.
-            controller.error(this.#stopReason);
-          } else if (chunk === null) {
+          try {
+            const chunk = await this.#read(read);
+            if (chunk !== null) return controller.enqueue(chunk);
+            this.#outputFinished();
             controller.close();
-          } else {
-            controller.enqueue(chunk);
+          } catch (err) {
+            // Stopped or lost mid-answer: the client must not take a cut body for a whole one.
+            this.#stop(err instanceof GatewayError ? err : new GatewayError("BACKEND_UNREACHABLE", String(err)));
+            controller.error(err);
           }
         },
         cancel: () => this.#stop(new GatewayError("CLIENT_CLOSED", "client stopped reading")),
@@ -241,8 +270,8 @@ class ScriptExchange {
   }
 
   async #discardOutput(): Promise<void> {
-    while ((await this.#proc.read().catch(() => null)) !== null) {
-      // A HEAD answer has no body; the script may still write one.
-    }
+    // A HEAD answer has no body; the script may still write one.
+    while ((await this.#proc.read().catch(() => null)) !== null);
+    this.#outputFinished();
   }
 }

@@ -113,12 +113,6 @@ class SocketDuplex implements Duplex {
     });
   }
 
-  closeWrite(): Promise<void> {
-    const socket = this.#socket;
-    if (socket.destroyed || socket.writableEnded) return WRITTEN;
-    return new Promise((resolve) => socket.end(resolve));
-  }
-
   close(): void {
     this.#socket.destroy();
   }

@@ -43,6 +43,11 @@ class NodeEnv implements ServeEnv {
 
   onClientGone(listener: () => void): () => void {
     const outgoing = this.#outgoing;
+    // Gone already: its "close" will not come again.
+    if (!outgoing.writableFinished && (outgoing.destroyed || outgoing.socket?.destroyed === true)) {
+      queueMicrotask(listener);
+      return () => undefined;
+    }
     const onClose = () => {
       if (!outgoing.writableFinished) listener();
     };

@@ -17,6 +17,10 @@ const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
 const WINDOW = 64 * 1024;
 /** Largest stdin frame. */
 const INPUT_FRAME = 64 * 1024;
+/** The spawner refuses larger frames (spawner.c MAX_FRAME); a start frame is checked here first. */
+const MAX_FRAME = 1024 * 1024;
+/** After its connection ends, how long the spawner has to kill its scripts and exit before it is killed. */
+const EXIT_GRACE_MS = 1_000;
 
 interface Shared {
   refs: number;
@@ -37,11 +41,15 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
     entry = { refs: 0, spawner: NativeSpawner.build(runtime, route) };
     shared.set(key, entry);
   }
-  entry.refs++;
-  const spawner = await entry.spawner;
+  const held = entry;
+  held.refs++;
+  const spawner = await held.spawner;
+  let released = false;
   const release = async () => {
-    if (--entry.refs > 0) return;
-    shared.delete(key);
+    if (released) return;
+    released = true;
+    if (--held.refs > 0) return;
+    if (shared.get(key) === held) shared.delete(key);
     await spawner?.stop();
   };
   if (!spawner) {
@@ -51,18 +59,10 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
   return { launch: (spec) => spawner.launch(spec), close: release };
 }
 
-interface Running {
-  child: Subprocess;
-  conn: Duplex;
-}
-
 class NativeSpawner {
   readonly #runtime: Runtime;
   readonly #dir: string;
-  readonly #scripts = new Map<number, RelayedScript>();
-  #running: Promise<Running> | undefined;
-  #outbox: Uint8Array[] = [];
-  #nextId = 1;
+  #current: Promise<SpawnerProcess> | undefined;
   #starts = 0;
   #stopping = false;
 
@@ -93,68 +93,103 @@ class NativeSpawner {
     }
     const spawner = new NativeSpawner(runtime, dir);
     try {
-      await spawner.#start();
+      await spawner.#process();
     } catch (err) {
       runtime.logError(`${route}: the CGI spawner did not start (${(err as Error).message}): scripts start with the runtime's spawn`);
-      await fs.removeDir(dir);
+      await spawner.stop();
       return null;
     }
     return spawner;
   }
 
-  #start(): Promise<Running> {
-    this.#running ??= (async () => {
-      // A fresh socket for each start: a dead spawner's socket file stays behind.
-      const socket = `${this.#dir}/spawner-${++this.#starts}.sock`;
-      const child = this.#runtime.spawn!([`${this.#dir}/spawner`, socket], {
-        env: {},
-        stdin: "pipe",
-        stdout: "pipe",
-        stderr: "inherit",
+  /** The running spawner process, started if there is none. */
+  #process(): Promise<SpawnerProcess> {
+    if (!this.#current) {
+      const current = SpawnerProcess.start(this.#runtime, this.#dir, ++this.#starts, () => {
+        if (this.#current === current) this.#current = undefined;
+        if (!this.#stopping) this.#runtime.logError("CGI spawner exited; it is started again for the next script");
       });
+      current.catch(() => {
+        if (this.#current === current) this.#current = undefined;
+      });
+      this.#current = current;
+    }
+    return this.#current;
+  }
+
+  async launch(spec: ScriptSpec): Promise<ScriptProcess> {
+    if (this.#stopping) throw new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 });
+    let process = await this.#process();
+    // It may have died between its start and now: then once more.
+    if (process.lost) process = await this.#process();
+    return process.launch(spec);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const process = await this.#current?.catch(() => undefined);
+    await process?.stop();
+    await this.#runtime.fs!.removeDir(this.#dir);
+  }
+}
+
+/** One run of the spawner: its process, its connection, and the scripts it carries. */
+class SpawnerProcess {
+  readonly #child: Subprocess;
+  readonly #conn: Duplex;
+  readonly #scripts = new Map<number, RelayedScript>();
+  readonly #onLost: () => void;
+  #outbox: Uint8Array[] = [];
+  #nextId = 1;
+  lost = false;
+
+  private constructor(child: Subprocess, conn: Duplex, onLost: () => void) {
+    this.#child = child;
+    this.#conn = conn;
+    this.#onLost = onLost;
+    void this.#readFrames();
+  }
+
+  static async start(runtime: Runtime, dir: string, run: number, onLost: () => void): Promise<SpawnerProcess> {
+    // A fresh socket for each start: a dead spawner's socket file stays behind.
+    const socket = `${dir}/spawner-${run}.sock`;
+    const child = runtime.spawn!([`${dir}/spawner`, socket], { env: {}, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    try {
       // It says "R" once it listens; its stdin stays open for its lifetime,
       // and its end tells it that the gateway is gone.
       const stdout = child.stdout!.getReader();
-      const said = await stdout.read().catch(() => ({ value: undefined }));
+      const said = await stdout.read();
       void stdout.cancel().catch(() => undefined);
-      if (said.value?.[0] !== 0x52) {
-        child.kill("SIGKILL");
-        throw new GatewayError("INTERNAL", "the CGI spawner did not start");
-      }
-      const conn = await this.#runtime.connect({ kind: "unix", path: socket });
-      void this.#readFrames(conn, child);
-      return { child, conn };
-    })();
-    this.#running.catch(() => (this.#running = undefined));
-    return this.#running;
+      if (said.value?.[0] !== 0x52) throw new GatewayError("INTERNAL", "the CGI spawner did not start");
+      return new SpawnerProcess(child, await runtime.connect({ kind: "unix", path: socket }), onLost);
+    } catch (err) {
+      child.kill("SIGKILL");
+      throw err;
+    }
   }
 
-  async #readFrames(conn: Duplex, child: Subprocess): Promise<void> {
+  async #readFrames(): Promise<void> {
     const parser = new SpawnerFrameParser();
     try {
-      for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) {
-        for (const frame of parser.push(chunk)) this.#dispatch(frame);
+      for (let chunk = await this.#conn.read(); chunk !== null; chunk = await this.#conn.read()) {
+        for (const frame of parser.push(chunk)) {
+          const script = this.#scripts.get(frame.id);
+          if (script?.receive(frame)) this.#scripts.delete(frame.id);
+        }
       }
-    } catch (err) {
-      this.#runtime.logError(`CGI spawner connection: ${(err as Error).message}`);
+    } catch {
+      // A broken connection: the spawner is as good as gone.
     }
-    // The spawner is gone (it kills its scripts when the connection ends).
-    conn.close();
-    child.kill("SIGKILL");
-    this.#running = undefined;
+    this.lost = true;
+    await this.stop();
     for (const script of this.#scripts.values()) script.lost();
     this.#scripts.clear();
-    if (!this.#stopping) this.#runtime.logError("CGI spawner exited; it is started again for the next script");
-  }
-
-  #dispatch(frame: SpawnerFrame): void {
-    const script = this.#scripts.get(frame.id);
-    if (!script) return;
-    if (script.receive(frame)) this.#scripts.delete(frame.id);
+    this.#onLost();
   }
 
   /** Queues a frame; frames queued in one turn go out in one write. */
   send(frame: Uint8Array): void {
+    if (this.lost) return;
     this.#outbox.push(frame);
     if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
   }
@@ -162,46 +197,47 @@ class NativeSpawner {
   #flush(): void {
     const frames = this.#outbox;
     this.#outbox = [];
-    void this.#running?.then(({ conn }) => conn.write(concatBytes(frames))).catch(() => undefined);
+    if (!this.lost) this.#conn.write(concatBytes(frames)).catch(() => undefined);
   }
 
-  async launch(spec: ScriptSpec): Promise<ScriptProcess> {
-    await this.#start();
+  launch(spec: ScriptSpec): ScriptProcess {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
+    const start = encodeStart({ id, maxStderr: Math.min(spec.maxStderr, 0xffff_ffff), argv: spec.argv, env: spec.env, cwd: spec.cwd });
+    if (start.byteLength > MAX_FRAME) {
+      throw new GatewayError("INTERNAL", `a script's arguments and environment take ${start.byteLength} bytes, over ${MAX_FRAME}`);
+    }
     const script = new RelayedScript(this, id, spec);
     this.#scripts.set(id, script);
-    this.send(encodeStart({ id, maxStderr: spec.maxStderr, argv: spec.argv, env: spec.env, cwd: spec.cwd }));
+    this.send(start);
     this.send(encodeControl("W", id, WINDOW));
     return script;
   }
 
+  /** Ends the connection: the spawner kills what still runs and exits; it is killed if it does not. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    const running = await this.#running?.catch(() => undefined);
-    if (running) {
-      // The end of the connection: the spawner kills what still runs and exits.
-      running.conn.close();
-      await running.child.exited;
-    }
-    await this.#runtime.fs!.removeDir(this.#dir);
+    this.#conn.close();
+    const late = setTimeout(() => this.#child.kill("SIGKILL"), EXIT_GRACE_MS);
+    await this.#child.exited;
+    clearTimeout(late);
   }
 }
 
 /** One script as the spawner relays it. */
 class RelayedScript implements ScriptProcess {
   readonly ended: Promise<ScriptEnd>;
-  readonly #spawner: NativeSpawner;
+  readonly #spawner: SpawnerProcess;
   readonly #id: number;
   readonly #spec: ScriptSpec;
   #resolveEnd!: (end: ScriptEnd) => void;
   #exited = false;
   #chunks: Uint8Array[] = [];
   #eof = false;
-  #reader: ((chunk: Uint8Array | null) => void) | undefined;
+  #failure: Error | undefined;
+  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
   #acked: (() => void) | undefined;
 
-  constructor(spawner: NativeSpawner, id: number, spec: ScriptSpec) {
+  constructor(spawner: SpawnerProcess, id: number, spec: ScriptSpec) {
     this.#spawner = spawner;
     this.#id = id;
     this.#spec = spec;
@@ -229,23 +265,29 @@ class RelayedScript implements ScriptProcess {
       case "F":
         this.#end({ startError: errnoText(frame.n) });
         this.#deliver(null);
-        this.#ack();
         break;
     }
     return this.#exited && this.#eof;
   }
 
-  /** The spawner went away with this script. */
+  /** The spawner went away with this script: what is still to be read fails. */
   lost(): void {
     this.#end({ startError: "the CGI spawner exited" });
-    this.#deliver(null);
-    this.#ack();
+    if (this.#eof) return;
+    this.#eof = true;
+    this.#failure = new GatewayError("BACKEND_UNREACHABLE", "the CGI spawner exited during the script's output");
+    this.#chunks = [];
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.reject(this.#failure);
   }
 
   #end(end: ScriptEnd): void {
     if (this.#exited) return;
     this.#exited = true;
     this.#resolveEnd(end);
+    // A script that has ended reads no more input: an ack still due will not come.
+    this.#ack();
   }
 
   #deliver(chunk: Uint8Array | null): void {
@@ -255,7 +297,7 @@ class RelayedScript implements ScriptProcess {
     if (reader) {
       this.#reader = undefined;
       this.#credit(chunk);
-      reader(chunk);
+      reader.resolve(chunk);
     } else if (chunk !== null) {
       this.#chunks.push(chunk);
     }
@@ -293,12 +335,9 @@ class RelayedScript implements ScriptProcess {
       this.#credit(chunk);
       return Promise.resolve(chunk);
     }
+    if (this.#failure) return Promise.reject(this.#failure);
     if (this.#eof) return Promise.resolve(null);
-    return new Promise((resolve) => (this.#reader = resolve));
-  }
-
-  get outputEnded(): boolean {
-    return this.#eof;
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
   }
 
   signal(signal: "SIGTERM" | "SIGKILL"): void {

@@ -26,7 +26,7 @@
  *     'W' window  n more bytes of stdout may be sent (flow control)
  *     'K' kill    signal n to the script's process group
  *     'D' drop    stdout is no longer wanted: it is closed (the script gets
- *                 SIGPIPE if it writes on)
+ *                 SIGPIPE if it writes on), and 'Z' answers
  *   spawner -> gateway
  *     'O' stdout  payload: bytes; never more than the window allows
  *     'Z' eof     stdout ended
@@ -34,7 +34,9 @@
  *     'A' ack     the last 'I' is written (or dropped: stdin was closed)
  *     'X' exit    n = exit status, or 128 + signal number
  *     'F' failed  n = errno: the script could not be started
- *   After 'X' or 'F' and, for a started script, 'Z', nothing more comes for an id.
+ *   'X' or 'F' ends a script; 'Z' ends its stdout (a started script has
+ *   both, in either order). An 'A' still due and stderr read before the
+ *   exit may follow 'X'; then nothing more comes for the id.
  *
  * Every script runs in a process group of its own (so a signal reaches what
  * it started), with the default signal dispositions, an empty signal mask,
@@ -277,9 +279,11 @@ static void command(char type, uint32_t id, uint32_t n, unsigned char *payload) 
         frame('A', id, 0, NULL);
         return;
       }
-      reserve(&s->in, n);
-      memcpy(s->in.data + s->in.len, payload, n);
-      s->in.len += n;
+      if (n > 0) {
+        reserve(&s->in, n);
+        memcpy(s->in.data + s->in.len, payload, n);
+        s->in.len += n;
+      }
       s->in_acked = 0;
       pump_stdin(s);
       break;
@@ -406,24 +410,24 @@ static void sweep(void) {
   }
 }
 
+static void shutdown_all(void) {
+  for (size_t i = 0; i < script_count; i++) {
+    if (!scripts[i]->exited) kill(-scripts[i]->pid, SIGKILL);
+  }
+  exit(0);
+}
+
 static void flush_out(void) {
   size_t off = 0;
   while (off < out.len) {
     ssize_t n = write(conn, out.data + off, out.len - off);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
-    if (n < 0) exit(0); /* the gateway is gone */
+    if (n < 0) shutdown_all(); /* the gateway is gone */
     off += (size_t)n;
   }
   memmove(out.data, out.data + off, out.len - off);
   out.len -= off;
-}
-
-static void shutdown_all(void) {
-  for (size_t i = 0; i < script_count; i++) {
-    if (!scripts[i]->exited) kill(-scripts[i]->pid, SIGKILL);
-  }
-  exit(0);
 }
 
 static void close_inherited(void) {
@@ -472,10 +476,16 @@ int main(int argc, char **argv) {
 
   int listener = listen_on(argv[1]);
   if (write(STDOUT_FILENO, "R\n", 2) != 2) return 0;
-  do {
+  /* The gateway connects next; if it goes away instead, stdin ends. */
+  for (;;) {
+    struct pollfd wait[2] = {{listener, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+    if (poll(wait, 2, -1) < 0 && errno != EINTR) die("poll");
+    if (wait[1].revents) return 0;
+    if (!wait[0].revents) continue;
     conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-  } while (conn < 0 && errno == EINTR);
-  if (conn < 0) die("accept");
+    if (conn >= 0) break;
+    if (errno != EINTR && errno != ECONNABORTED) die("accept");
+  }
   close(listener);
   set_nonblocking(conn);
 
