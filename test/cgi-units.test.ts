@@ -3,7 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { NphResponseParser } from "../gateways/cgi/nph.ts";
+import { NphResponseParser } from "../gateways/script/nph.ts";
 import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type SpawnerFrame } from "../gateways/cgi/spawner/protocol.ts";
 import { GatewayError } from "../src/errors.ts";
 import { concatBytes } from "../src/io/bytes.ts";

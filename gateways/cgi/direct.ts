@@ -3,7 +3,7 @@
 
 import { GatewayError } from "../../src/errors.ts";
 import type { FileSystem, Runtime, Subprocess } from "../../src/runtime.ts";
-import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
+import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
 
 export function directLauncher(runtime: Runtime): ScriptLauncher {
   const spawn = runtime.spawn;

@@ -15,10 +15,10 @@ import type { Runtime } from "../../src/runtime.ts";
 import { connOfEnv, failure, onRequestGone, realRootDirectory, redirectDepth, setRedirectDepth, type GatewayHandler, type Router } from "../handler.ts";
 import { findProgram } from "../program.ts";
 import { directLauncher } from "./direct.ts";
-import type { ScriptLauncher } from "./launcher.ts";
+import type { ScriptLauncher } from "../script/launcher.ts";
 import { findScript, type ScriptLocation } from "./lookup.ts";
 import type { CgiOptions } from "./options.ts";
-import { runScript, type ScriptOutcome } from "./run.ts";
+import { runScript, type ScriptOutcome } from "../script/run.ts";
 import { nativeLauncher } from "./spawner/index.ts";
 
 /** A script's stderr is text for people: invalid UTF-8 shows as U+FFFD. */

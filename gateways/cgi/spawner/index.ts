@@ -8,7 +8,7 @@ import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
 import type { Duplex, Runtime, Subprocess } from "../../../src/runtime.ts";
 import { findProgram } from "../../program.ts";
-import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../launcher.ts";
+import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../../script/launcher.ts";
 import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type ControlType, type SpawnerFrame } from "./protocol.ts";
 
 const SOURCE = decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);

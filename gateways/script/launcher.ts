@@ -1,8 +1,9 @@
-// How the CGI gateway starts a script and talks to it, whatever starts it:
-// the native spawner (spawner/) or the runtime's own spawn (direct.ts).
+// How a gateway that runs CGI programs starts one and talks to it, whatever
+// starts it: the CGI gateway's native spawner or the runtime's own spawn, the
+// WASI gateway's worker threads.
 
 export interface ScriptSpec {
-  /** argv[0] is the absolute path of the program: the script, or its interpreter. */
+  /** For a process, argv[0] is the absolute path of the program: the script, or its interpreter. */
   argv: string[];
   /** The script's whole environment. */
   env: Record<string, string>;
@@ -12,8 +13,11 @@ export interface ScriptSpec {
   onStderr(bytes: Uint8Array): void;
 }
 
-/** How a script ended: its exit status (128 + signal when killed), or why it never ran. */
-export type ScriptEnd = { exitStatus: number } | { startError: string };
+/**
+ * How a script ended: its exit status (128 + signal when killed), why it
+ * never ran, or why it was stopped midway (a WebAssembly trap, a limit).
+ */
+export type ScriptEnd = { exitStatus: number } | { startError: string } | { crash: string };
 
 export interface ScriptProcess {
   /** Writes to the script's stdin; settles when more can be written. */

@@ -1,4 +1,4 @@
-// One CGI request (RFC 3875): start the script, stream the request body to
+// One CGI request (RFC 3875), whatever runs the program: start the script, stream the request body to
 // its stdin while its stdout is read, parse the head of its output and
 // stream the rest to the client with backpressure. The script runs under a
 // deadline; a timeout or a client that leaves stops its whole process group
@@ -231,6 +231,7 @@ class ScriptExchange {
     // The exit status explains it best, if the script has exited by now.
     const end = await Promise.race([this.#proc.ended, new Promise<undefined>((r) => setTimeout(r, 100))]);
     if (end && "startError" in end) return new GatewayError("BACKEND_UNREACHABLE", `script not started: ${end.startError}`);
+    if (end && "crash" in end) return new GatewayError("INTERNAL", `script crashed: ${end.crash}`);
     if (end && end.exitStatus !== 0) {
       return new GatewayError("BACKEND_MALFORMED", `script exited with status ${end.exitStatus} before a complete header`);
     }

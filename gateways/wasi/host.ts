@@ -1,0 +1,180 @@
+// A WASI preview1 host (github.com/WebAssembly/WASI, legacy/preview1/docs.md)
+// for CGI modules: arguments, environment, clocks, randomness, stdin, stdout
+// and stderr, exit. Nothing else of the host is reachable: there is no file
+// system (no preopened directory, so every path call fails), no sockets.
+// Runs anywhere WebAssembly and Web Crypto do; I/O is synchronous callbacks,
+// since a module calls its imports synchronously.
+
+/** errno values of preview1's `errno` enum. */
+export const Errno = {
+  SUCCESS: 0,
+  BADF: 8,
+  FAULT: 21,
+  INVAL: 28,
+  IO: 29,
+  NOSYS: 52,
+  SPIPE: 70,
+} as const;
+
+export interface WasiIo {
+  /** Up to `max` bytes of stdin; an empty array at its end. May block (the module waits). */
+  readStdin(max: number): Uint8Array;
+  /** Takes what the module wrote to stdout; may block until the client takes more. */
+  writeStdout(bytes: Uint8Array): void;
+  writeStderr(bytes: Uint8Array): void;
+}
+
+export interface WasiOptions {
+  args: string[];
+  env: Record<string, string>;
+  io: WasiIo;
+  /** Called at every host call: throws to stop the module (a limit was reached). */
+  check?(memory: WebAssembly.Memory): void;
+}
+
+/** Thrown by proc_exit: the module ended with this status. */
+export class WasiExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = "WasiExit";
+  }
+}
+
+const encoder = new TextEncoder();
+const CLOCK_REALTIME = 0;
+const CLOCK_MONOTONIC = 1;
+const CLOCK_PROCESS = 2;
+const CLOCK_THREAD = 3;
+/** fd_fdstat_get: filetype unknown, every right: not a tty to wasi-libc, so stdout is fully buffered. */
+const ALL_RIGHTS = 0x1fffffffn;
+
+/**
+ * The `wasi_snapshot_preview1` import object for one instance. `memory()`
+ * gives the instance's memory once it exists (imports are made before).
+ */
+export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memory): Record<string, (...args: never[]) => unknown> {
+  const args = options.args.map((a) => encoder.encode(`${a}\0`));
+  const env = Object.entries(options.env).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
+  const started = performance.now();
+  const view = () => {
+    const m = memory();
+    options.check?.(m);
+    return new DataView(m.buffer);
+  };
+  const bytes = () => new Uint8Array(memory().buffer);
+
+  /** Writes NUL-terminated strings and their pointers (args_get, environ_get). */
+  const putStrings = (list: Uint8Array[], ptrs: number, buf: number): number => {
+    const v = view();
+    const mem = bytes();
+    for (const s of list) {
+      v.setUint32(ptrs, buf, true);
+      mem.set(s, buf);
+      ptrs += 4;
+      buf += s.byteLength;
+    }
+    return Errno.SUCCESS;
+  };
+  const putSizes = (list: Uint8Array[], countPtr: number, sizePtr: number): number => {
+    const v = view();
+    v.setUint32(countPtr, list.length, true);
+    v.setUint32(sizePtr, list.reduce((n, s) => n + s.byteLength, 0), true);
+    return Errno.SUCCESS;
+  };
+  /** The iovec list at `iovs` as views into memory (preview1 `ciovec`: buf u32, len u32). */
+  const iovecs = (iovs: number, count: number): Uint8Array[] => {
+    const v = view();
+    const buffer = memory().buffer;
+    const list: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const ptr = v.getUint32(iovs + i * 8, true);
+      const len = v.getUint32(iovs + i * 8 + 4, true);
+      list.push(new Uint8Array(buffer, ptr, len));
+    }
+    return list;
+  };
+
+  const imports: Record<string, (...args: never[]) => unknown> = {
+    args_get: (argv: number, buf: number) => putStrings(args, argv, buf),
+    args_sizes_get: (count: number, size: number) => putSizes(args, count, size),
+    environ_get: (environ: number, buf: number) => putStrings(env, environ, buf),
+    environ_sizes_get: (count: number, size: number) => putSizes(env, count, size),
+
+    clock_res_get: (id: number, out: number) => {
+      if (id < CLOCK_REALTIME || id > CLOCK_THREAD) return Errno.INVAL;
+      view().setBigUint64(out, 1000n, true);
+      return Errno.SUCCESS;
+    },
+    clock_time_get: (id: number, _precision: bigint, out: number) => {
+      let ns: bigint;
+      if (id === CLOCK_REALTIME) ns = BigInt(Date.now()) * 1_000_000n;
+      else if (id === CLOCK_MONOTONIC || id === CLOCK_PROCESS || id === CLOCK_THREAD) {
+        ns = BigInt(Math.round((performance.now() - started) * 1e6));
+      } else return Errno.INVAL;
+      view().setBigUint64(out, ns, true);
+      return Errno.SUCCESS;
+    },
+    random_get: (buf: number, len: number) => {
+      view();
+      // getRandomValues fills at most 65536 bytes a call.
+      for (let off = 0; off < len; off += 65536) crypto.getRandomValues(new Uint8Array(memory().buffer, buf + off, Math.min(65536, len - off)));
+      return Errno.SUCCESS;
+    },
+
+    fd_write: (fd: number, iovs: number, count: number, written: number) => {
+      if (fd !== 1 && fd !== 2) return Errno.BADF;
+      let total = 0;
+      for (const iov of iovecs(iovs, count)) {
+        if (iov.byteLength === 0) continue;
+        // A copy: the module reuses its buffers, and the bytes travel on.
+        if (fd === 1) options.io.writeStdout(iov.slice());
+        else options.io.writeStderr(iov.slice());
+        total += iov.byteLength;
+      }
+      view().setUint32(written, total, true);
+      return Errno.SUCCESS;
+    },
+    fd_read: (fd: number, iovs: number, count: number, read: number) => {
+      if (fd !== 0) return Errno.BADF;
+      let total = 0;
+      for (const iov of iovecs(iovs, count)) {
+        if (iov.byteLength === 0) continue;
+        const chunk = options.io.readStdin(iov.byteLength);
+        new Uint8Array(memory().buffer, iov.byteOffset, chunk.byteLength).set(chunk);
+        total += chunk.byteLength;
+        // A short read ends this call, as read(2) would.
+        if (chunk.byteLength < iov.byteLength) break;
+      }
+      view().setUint32(read, total, true);
+      return Errno.SUCCESS;
+    },
+    fd_close: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
+    fd_fdstat_get: (fd: number, out: number) => {
+      if (fd > 2) return Errno.BADF;
+      const v = view();
+      v.setUint8(out, 0); // filetype unknown
+      v.setUint16(out + 2, 0, true); // flags
+      v.setBigUint64(out + 8, ALL_RIGHTS, true);
+      v.setBigUint64(out + 16, ALL_RIGHTS, true);
+      return Errno.SUCCESS;
+    },
+    fd_fdstat_set_flags: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
+    fd_seek: (fd: number) => (fd <= 2 ? Errno.SPIPE : Errno.BADF),
+    fd_tell: (fd: number) => (fd <= 2 ? Errno.SPIPE : Errno.BADF),
+    fd_sync: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
+    fd_datasync: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
+    // No preopened directories: wasi-libc asks from fd 3 up until EBADF.
+    fd_prestat_get: () => Errno.BADF,
+    fd_prestat_dir_name: () => Errno.BADF,
+
+    proc_exit: (code: number) => {
+      throw new WasiExit(code);
+    },
+    sched_yield: () => Errno.SUCCESS,
+  };
+
+  // Everything else preview1 has (paths, sockets, polling) is not available.
+  return new Proxy(imports, {
+    get: (target, name) => target[name as string] ?? (() => Errno.NOSYS),
+  });
+}
