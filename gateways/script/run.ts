@@ -1,8 +1,8 @@
-// One CGI request (RFC 3875), whatever runs the program: start the script, stream the request body to
-// its stdin while its stdout is read, parse the head of its output and
-// stream the rest to the client with backpressure. The script runs under a
-// deadline; a timeout or a client that leaves stops its whole process group
-// (SIGTERM, then SIGKILL).
+// One CGI request (RFC 3875), whatever runs the program (a process, a
+// WebAssembly module): start it, stream the request body to its stdin while
+// its stdout is read, parse the head of its output and stream the rest to the
+// client with backpressure. The script runs under a deadline; a timeout or a
+// client that leaves stops it (a process group gets SIGTERM, then SIGKILL).
 
 import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
