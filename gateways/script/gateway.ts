@@ -1,0 +1,185 @@
+// What the gateways that run a CGI program per request (cgi, wasi) share:
+// a cap on programs running at once with a queue, the CGI variables, the
+// request exchange (run.ts), RFC 3875 §6.2.2 local redirects through the
+// whole app, and a close that waits for the requests in flight.
+
+import { cgiEnv } from "../../src/cgi/env.ts";
+import type { RequestTarget } from "../../src/cgi/target.ts";
+import { GatewayError } from "../../src/errors.ts";
+import { forwardedBody } from "../../src/http/request-body.ts";
+import { ConcurrencyLimiter } from "../../src/limiter.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import { connOfEnv, failure, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
+import type { ScriptLauncher } from "./launcher.ts";
+import { runScript, type ScriptOutcome } from "./run.ts";
+
+/** RFC 3875 §6.2.2 local redirects followed for one request before it is answered 500. */
+export const MAX_LOCAL_REDIRECTS = 5;
+
+/** A script's stderr is text for people: invalid UTF-8 shows as U+FFFD. */
+const STDERR_TEXT = new TextDecoder();
+
+/** The route keys every such gateway has, validated. */
+export interface ScriptRouteOptions {
+  env: Record<string, string>;
+  timeout: number;
+  max_queue: number;
+  queue_timeout: number;
+  max_body_size: number;
+  max_buffered_body: number;
+  max_response_header_size: number;
+  max_stderr: number;
+  underscores_in_headers: boolean;
+}
+
+/** One program run for one request. */
+export interface ScriptCall {
+  target: RequestTarget;
+  scriptName: string;
+  pathInfo: string;
+  documentRoot?: string;
+  scriptFilename?: string;
+  argv: string[];
+  cwd: string;
+  /** Variables besides the CGI ones (before the route's `env`). */
+  extraEnv?: Record<string, string>;
+  nph: boolean;
+  launcher: ScriptLauncher;
+  killGraceMs: number;
+}
+
+export abstract class ScriptGateway {
+  readonly ready: Promise<void>;
+  protected readonly runtime: Runtime;
+  protected readonly name: string;
+  readonly #options: ScriptRouteOptions;
+  readonly #router: Router | undefined;
+  readonly #limiter: ConcurrencyLimiter;
+  #closing = false;
+  #arriving = 0;
+  #arrivalsDone: (() => void)[] = [];
+
+  constructor(runtime: Runtime, options: ScriptRouteOptions, name: string, router: Router | undefined, maxActive: number) {
+    this.runtime = runtime;
+    this.#options = options;
+    this.name = name;
+    this.#router = router;
+    this.#limiter = new ConcurrencyLimiter({
+      maxActive,
+      maxQueue: options.max_queue,
+      queueTimeoutMs: options.queue_timeout,
+      what: "script slots",
+    });
+    // After the subclass's constructor: setUp uses its fields.
+    this.ready = Promise.resolve().then(() => this.setUp());
+    this.ready.catch(() => undefined);
+  }
+
+  /** Checks the route's setup and starts what it needs; runs once, from the constructor. */
+  protected abstract setUp(): Promise<void>;
+
+  /** Answers a request: a program to run (through `call`), or an error page. */
+  protected abstract route(request: Request, env: unknown): Promise<Response>;
+
+  /** Lets go of what setUp started, once no request is in flight. */
+  protected abstract tearDown(): Promise<void>;
+
+  async serve(request: Request, env: unknown): Promise<Response> {
+    // Counted until it has a slot (or its answer): close() waits for both.
+    this.#arriving++;
+    try {
+      await this.ready;
+      if (this.#closing) throw new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 });
+      return await this.route(request, env);
+    } catch (err) {
+      return failure(this.runtime, this.name, err);
+    } finally {
+      if (--this.#arriving === 0) for (const resolve of this.#arrivalsDone.splice(0)) resolve();
+    }
+  }
+
+  /** Runs the program of `call` for the request, in a slot. */
+  protected async call(request: Request, env: unknown, call: ScriptCall): Promise<Response> {
+    const o = this.#options;
+    const onClientGone = (listener: () => void) => onRequestGone(env, request, listener);
+    let unsubscribe: (() => void) | undefined;
+    const release = await this.#limiter.acquire((cancel) => (unsubscribe = onClientGone(cancel)));
+    unsubscribe?.();
+    let outcome: ScriptOutcome;
+    let started = false;
+    try {
+      // A chunked body is held in memory: only with a slot, so that at most
+      // as many of them are as programs may run.
+      const { body, contentLength } = await forwardedBody(request, {
+        maxBodySize: o.max_body_size,
+        maxBufferedBody: o.max_buffered_body,
+      });
+      const extra = { ...call.extraEnv, ...o.env };
+      if (contentLength !== undefined) extra.CONTENT_LENGTH = contentLength;
+      const scriptEnv = cgiEnv({
+        request,
+        target: call.target,
+        conn: connOfEnv(env),
+        scriptName: call.scriptName,
+        pathInfo: call.pathInfo,
+        documentRoot: call.documentRoot,
+        scriptFilename: call.scriptFilename,
+        extra,
+        underscoresInHeaders: o.underscores_in_headers,
+      });
+      started = true;
+      outcome = await runScript({
+        launcher: call.launcher,
+        spec: {
+          argv: call.argv,
+          env: scriptEnv,
+          cwd: call.cwd,
+          maxStderr: o.max_stderr,
+          onStderr: (bytes) => this.runtime.logError(`${this.name}: ${call.scriptName}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
+        },
+        body,
+        head: request.method === "HEAD",
+        nph: call.nph,
+        timeoutMs: o.timeout,
+        killGraceMs: call.killGraceMs,
+        maxHeaderBytes: o.max_response_header_size,
+        onClientGone,
+        onEnded: release,
+      });
+    } catch (err) {
+      if (!started) release();
+      // The error log names the script, not only the route.
+      if (err instanceof GatewayError) err.message = `${call.scriptName}: ${err.message}`;
+      throw err;
+    }
+    if (outcome.kind === "response") return outcome.response;
+    return this.#redirect(request, env, outcome.location);
+  }
+
+  /** RFC 3875 §6.2.2: answers as for a GET of `location` through the whole app. */
+  async #redirect(request: Request, env: unknown, location: string): Promise<Response> {
+    const depth = redirectDepth(request) + 1;
+    if (depth > MAX_LOCAL_REDIRECTS) {
+      throw new GatewayError("INTERNAL", `more than ${MAX_LOCAL_REDIRECTS} local redirects, the last to ${location}`);
+    }
+    const headers = new Headers(request.headers);
+    for (const name of ["content-length", "content-type", "transfer-encoding"]) headers.delete(name);
+    const url = new URL(location, request.url);
+    // A path such as /\host/x resolves to another host: WHATWG URL reads "\" as "/".
+    if (url.origin !== new URL(request.url).origin) {
+      throw new GatewayError("BACKEND_MALFORMED", `local redirect to ${JSON.stringify(location)} leaves the server`);
+    }
+    const next = new Request(url, { method: "GET", headers, signal: request.signal });
+    setRedirectDepth(next, depth);
+    if (this.#router) return this.#router.fetch(next, env);
+    return this.route(next, env);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.ready.catch(() => undefined);
+    if (this.#arriving > 0) await new Promise<void>((resolve) => this.#arrivalsDone.push(resolve));
+    await this.#limiter.idle();
+    await this.tearDown();
+  }
+}
