@@ -9,13 +9,14 @@ import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { createApp, serve, type RunningServer } from "../runtimes/node/index.ts";
 
-const USAGE = `postern: a web gateway to FastCGI, CGI and static backends
+const USAGE = `postern: a web gateway to FastCGI, CGI, WASI and static backends
 
 Usage:
   postern serve [--config postern.toml] [--listen ADDR]...
   postern check [--config postern.toml]
   postern fastcgi --backend ADDR --root DIR [--index FILE]... [--listen ADDR]...
   postern cgi DIR [--index FILE]... [--listen ADDR]...
+  postern wasi FILE.wasm [--listen ADDR]...
   postern --help | --version
 
 ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
@@ -86,6 +87,14 @@ async function main(argv: string[]): Promise<number> {
         interpreters: installedInterpreters(),
       };
       return run(withListen(quickConfig("cgi", options), values.listen), process.cwd());
+    }
+    case "wasi": {
+      const { values, positionals } = parse(() =>
+        parseArgs({ args: rest, allowPositionals: true, options: { listen: { type: "string", multiple: true } } }),
+      );
+      if (positionals.length !== 1) throw new UsageError("wasi needs one module: postern wasi FILE.wasm");
+      const config = quickConfig("wasi", { module: resolve(positionals[0]!) });
+      return run(withListen(config, values.listen), process.cwd());
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

@@ -13,6 +13,8 @@ import { fastcgiSchema } from "./fastcgi/options.ts";
 import { connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
+import { createWasi } from "./wasi/index.ts";
+import { wasiSchema } from "./wasi/options.ts";
 
 export interface GatewayEntry {
   schema: GatewaySchema;
@@ -30,6 +32,7 @@ export const gateways: Record<string, GatewayEntry> = {
   cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"] },
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
+  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module"] },
 };
 
 /**

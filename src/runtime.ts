@@ -89,6 +89,19 @@ export interface FileSystem {
   removeDir(path: string): Promise<void>;
 }
 
+/**
+ * A thread running one of postern's modules, as a Web Worker does: the module
+ * talks through `globalThis.postMessage` and `globalThis.onmessage`.
+ */
+export interface WorkerThread {
+  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** Called once when the thread ends: with the error that ended it, if one did. */
+  onExit(listener: (error?: Error) => void): void;
+  /** Stops the thread at once, even in the middle of a computation. */
+  terminate(): Promise<void>;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   /**
@@ -100,6 +113,8 @@ export interface Runtime {
   connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex>;
   /** Starts a process; absent where processes cannot be spawned (workerd). */
   spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
+  /** Starts a thread running the module at `url`; absent where there are none. */
+  startWorker?(url: URL): WorkerThread;
   /** The local filesystem; absent where there is none (workerd). */
   fs?: FileSystem;
   /** A variable of the gateway's own environment (for explicitly allow-listed pass-through only). */

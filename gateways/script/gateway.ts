@@ -101,6 +101,7 @@ export abstract class ScriptGateway {
   /** Runs the program of `call` for the request, in a slot. */
   protected async call(request: Request, env: unknown, call: ScriptCall): Promise<Response> {
     const o = this.#options;
+    const label = call.scriptName || "/";
     const onClientGone = (listener: () => void) => onRequestGone(env, request, listener);
     let unsubscribe: (() => void) | undefined;
     const release = await this.#limiter.acquire((cancel) => (unsubscribe = onClientGone(cancel)));
@@ -135,7 +136,7 @@ export abstract class ScriptGateway {
           env: scriptEnv,
           cwd: call.cwd,
           maxStderr: o.max_stderr,
-          onStderr: (bytes) => this.runtime.logError(`${this.name}: ${call.scriptName}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
+          onStderr: (bytes) => this.runtime.logError(`${this.name}: ${label}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
         },
         body,
         head: request.method === "HEAD",
@@ -149,7 +150,7 @@ export abstract class ScriptGateway {
     } catch (err) {
       if (!started) release();
       // The error log names the script, not only the route.
-      if (err instanceof GatewayError) err.message = `${call.scriptName}: ${err.message}`;
+      if (err instanceof GatewayError) err.message = `${label}: ${err.message}`;
       throw err;
     }
     if (outcome.kind === "response") return outcome.response;

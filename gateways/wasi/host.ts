@@ -28,8 +28,6 @@ export interface WasiOptions {
   args: string[];
   env: Record<string, string>;
   io: WasiIo;
-  /** Called at every host call: throws to stop the module (a limit was reached). */
-  check?(memory: WebAssembly.Memory): void;
 }
 
 /** Thrown by proc_exit: the module ended with this status. */
@@ -56,11 +54,7 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
   const args = options.args.map((a) => encoder.encode(`${a}\0`));
   const env = Object.entries(options.env).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
   const started = performance.now();
-  const view = () => {
-    const m = memory();
-    options.check?.(m);
-    return new DataView(m.buffer);
-  };
+  const view = () => new DataView(memory().buffer);
   const bytes = () => new Uint8Array(memory().buffer);
 
   /** Writes NUL-terminated strings and their pointers (args_get, environ_get). */

@@ -18,6 +18,9 @@ export const fastcgi = (options: Options) => createGateway("fastcgi", nodeRuntim
 /** A CGI route handler: `app.all("/cgi-bin/*", cgi({ root: ".", interpreters: { ".pl": "perl" } }))`. */
 export const cgi = (options: Options) => createGateway("cgi", nodeRuntime, options);
 
+/** A WASI route handler: `app.all("/app/*", wasi({ module: "./app.wasm" }))`. */
+export const wasi = (options: Options) => createGateway("wasi", nodeRuntime, options);
+
 /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
 export const staticFiles = (options: Options) => createGateway("static", nodeRuntime, options);
 

@@ -5,11 +5,13 @@ import { connect } from "./connect.ts";
 import { fs } from "./fs.ts";
 import { lineWriter } from "./log.ts";
 import { spawn } from "./spawn.ts";
+import { startWorker } from "./worker.ts";
 
 export const nodeRuntime = {
   name: "node",
   connect,
   spawn,
+  startWorker,
   fs,
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),

@@ -1,0 +1,42 @@
+// The keys of a `gateway = "wasi"` route (postern.toml) and of the
+// `wasi({...})` options: one schema, one set of names.
+
+import type { GatewaySchema } from "../../src/config-schema.ts";
+
+export const wasiSchema: GatewaySchema = {
+  fields: {
+    module: { type: "string", required: true, doc: "the WebAssembly module (.wasm, a WASI preview1 command) run for each request" },
+    entrypoint: { type: "string", default: "_start", doc: "exported function called for each request" },
+    argv: { type: "string[]", doc: "the module's arguments (default: the script name alone; never the query string)" },
+    env: { type: "env", default: {}, doc: "extra variables for the module besides the CGI meta-variables, set last" },
+    threads: { type: "integer", default: 2, min: 1, max: 256, doc: "worker threads, each running one request at a time" },
+    max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a thread; beyond it 503" },
+    queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a thread before 503" },
+    timeout: { type: "duration", default: 30_000, min: 1, doc: "longest a request may run; then the module's thread is ended and the answer is 504 (or cut, once started)" },
+    max_memory: { type: "size", default: 256 * 1024 ** 2, min: 65536, doc: "linear memory a module may use; beyond it the module is stopped (500)" },
+    max_output: { type: "size", default: 1024 ** 3, min: 1, doc: "bytes a module may write to stdout; beyond it the answer is cut" },
+    max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
+    max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to set CONTENT_LENGTH; beyond it 413" },
+    max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block a module may print; beyond it 502" },
+    max_stderr: { type: "size", default: 8 * 1024, min: 0, doc: "bytes of a module's stderr logged per request; the rest is dropped" },
+    underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
+  },
+};
+
+export interface WasiOptions {
+  module: string;
+  entrypoint: string;
+  argv?: string[];
+  env: Record<string, string>;
+  threads: number;
+  max_queue: number;
+  queue_timeout: number;
+  timeout: number;
+  max_memory: number;
+  max_output: number;
+  max_body_size: number;
+  max_buffered_body: number;
+  max_response_header_size: number;
+  max_stderr: number;
+  underscores_in_headers: boolean;
+}

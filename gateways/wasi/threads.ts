@@ -1,0 +1,253 @@
+// The worker threads a WASI route runs its module in: each runs one request
+// at a time, so a module that computes for long never blocks the gateway,
+// and one that runs past its deadline is stopped by ending its thread (a new
+// one takes its place).
+
+import { GatewayError } from "../../src/errors.ts";
+import type { Runtime, WorkerThread } from "../../src/runtime.ts";
+import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
+import { CHUNK, Control, CONTROL_BYTES, type FromWorker, type RunLimits, type ToWorker } from "./messages.ts";
+
+const WORKER = new URL("./worker.ts", import.meta.url);
+
+export interface ThreadOptions {
+  threads: number;
+  entrypoint: string;
+  limits: Omit<RunLimits, "stderr">;
+}
+
+/** A thread and the request it runs, if any. */
+class Slot {
+  thread: WorkerThread;
+  job: WasiRun | undefined;
+  readonly control = new SharedArrayBuffer(CONTROL_BYTES);
+  readonly stdin = new SharedArrayBuffer(CHUNK);
+  readonly #start: () => WorkerThread;
+
+  constructor(start: () => WorkerThread) {
+    this.#start = start;
+    this.thread = this.#open();
+  }
+
+  #open(): WorkerThread {
+    const thread = this.#start();
+    thread.onMessage((message) => this.job?.receive(message as FromWorker));
+    thread.onExit((error) => {
+      if (this.thread !== thread) return;
+      // A thread that ends on its own failed; the next request gets a new one.
+      this.job?.lost(error?.message ?? "its thread ended");
+      this.thread = this.#open();
+    });
+    return thread;
+  }
+
+  /** Ends the thread (mid-computation if need be) and starts another. */
+  replace(): void {
+    const old = this.thread;
+    this.thread = this.#open();
+    void old.terminate();
+  }
+}
+
+export class WasiThreads implements ScriptLauncher {
+  readonly #slots: Slot[];
+  readonly #options: ThreadOptions;
+
+  constructor(runtime: Runtime, module: WebAssembly.Module, options: ThreadOptions) {
+    const startWorker = runtime.startWorker;
+    if (!startWorker) throw new Error(`the ${runtime.name} runtime has no threads to run WebAssembly modules in`);
+    this.#options = options;
+    const start = () => {
+      const thread = startWorker(WORKER);
+      thread.postMessage({ type: "module", module } satisfies ToWorker);
+      return thread;
+    };
+    this.#slots = Array.from({ length: options.threads }, () => new Slot(start));
+  }
+
+  /** Callers hold one of `threads` slots (the gateway's limiter), so a thread is free. */
+  async launch(spec: ScriptSpec): Promise<ScriptProcess> {
+    const slot = this.#slots.find((s) => s.job === undefined);
+    if (!slot) throw new GatewayError("BACKEND_OVERLOADED", "no free WASI thread", { retryAfter: 1 });
+    const job = new WasiRun(slot, spec);
+    slot.job = job;
+    void job.ended.then(() => {
+      if (slot.job === job) slot.job = undefined;
+    });
+    const control = new Int32Array(slot.control);
+    control.fill(0);
+    control[Control.CREDIT] = CHUNK;
+    const limits: RunLimits = { ...this.#options.limits, stderr: spec.maxStderr };
+    slot.thread.postMessage({
+      type: "run",
+      args: spec.argv,
+      env: spec.env,
+      entrypoint: this.#options.entrypoint,
+      limits,
+      control: slot.control,
+      stdin: slot.stdin,
+    } satisfies ToWorker);
+    return job;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => slot.thread.terminate()));
+  }
+}
+
+/** One request's run of the module, as the CGI exchange sees a process. */
+class WasiRun implements ScriptProcess {
+  readonly ended: Promise<ScriptEnd>;
+  readonly #slot: Slot;
+  readonly #spec: ScriptSpec;
+  readonly #control: Int32Array;
+  #resolveEnd!: (end: ScriptEnd) => void;
+  #done = false;
+  #chunks: Uint8Array[] = [];
+  #eof = false;
+  #failure: Error | undefined;
+  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
+  /** Body bytes waiting for the module to ask, each with the write that gave them. */
+  #input: { bytes: Uint8Array; done: () => void }[] = [];
+  #inputClosed = false;
+  #inputWanted = false;
+
+  constructor(slot: Slot, spec: ScriptSpec) {
+    this.#slot = slot;
+    this.#spec = spec;
+    this.#control = new Int32Array(slot.control);
+    this.ended = new Promise((resolve) => (this.#resolveEnd = resolve));
+  }
+
+  receive(message: FromWorker): void {
+    switch (message.type) {
+      case "stdout":
+        this.#deliver(message.bytes);
+        break;
+      case "stderr":
+        this.#spec.onStderr(message.bytes);
+        break;
+      case "stdin":
+        this.#inputWanted = true;
+        this.#feed();
+        break;
+      case "end":
+        // Every stdout message came before: the output ends with the module,
+        // cut short (never passed off as complete) when the module crashed.
+        if ("crash" in message.end) this.#fail(`the module crashed: ${message.end.crash}`);
+        else this.#deliver(null);
+        this.#end(message.end);
+        break;
+    }
+  }
+
+  /** The thread ended under this run. */
+  lost(reason: string): void {
+    this.#fail(`the module's thread ended: ${reason}`);
+    this.#end({ crash: reason });
+  }
+
+  /** What is still to be read of the output fails. */
+  #fail(reason: string): void {
+    if (this.#eof) return;
+    this.#eof = true;
+    this.#failure = new GatewayError("INTERNAL", reason);
+    this.#chunks = [];
+    const reader = this.#reader;
+    this.#reader = undefined;
+    reader?.reject(this.#failure);
+  }
+
+  #end(end: ScriptEnd): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const input of this.#input.splice(0)) input.done();
+    this.#resolveEnd(end);
+  }
+
+  #deliver(chunk: Uint8Array | null): void {
+    if (this.#eof) return;
+    if (chunk === null) this.#eof = true;
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      this.#credit(chunk);
+      reader.resolve(chunk);
+    } else if (chunk !== null) {
+      this.#chunks.push(chunk);
+    }
+  }
+
+  #credit(chunk: Uint8Array | null): void {
+    if (chunk === null || this.#done) return;
+    Atomics.add(this.#control, Control.CREDIT, chunk.byteLength);
+    Atomics.notify(this.#control, Control.CREDIT);
+  }
+
+  /** Answers the module's stdin request when there is something to answer with. */
+  #feed(): void {
+    if (!this.#inputWanted || this.#done) return;
+    const head = this.#input[0];
+    let length: number;
+    if (head) {
+      const piece = head.bytes.subarray(0, CHUNK);
+      new Uint8Array(this.#slot.stdin).set(piece);
+      length = piece.byteLength;
+      head.bytes = head.bytes.subarray(piece.byteLength);
+      if (head.bytes.byteLength === 0) {
+        this.#input.shift();
+        head.done();
+      }
+    } else if (this.#inputClosed) {
+      length = -1;
+    } else {
+      return;
+    }
+    this.#inputWanted = false;
+    Atomics.store(this.#control, Control.STDIN_LEN, length);
+    Atomics.add(this.#control, Control.STDIN_SEQ, 1);
+    Atomics.notify(this.#control, Control.STDIN_SEQ);
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.#done || bytes.byteLength === 0) return Promise.resolve();
+    return new Promise((done) => {
+      this.#input.push({ bytes, done });
+      this.#feed();
+    });
+  }
+
+  async closeInput(): Promise<void> {
+    this.#inputClosed = true;
+    this.#feed();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk) {
+      this.#credit(chunk);
+      return Promise.resolve(chunk);
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#eof) return Promise.resolve(null);
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  /** Any signal ends the run at once: its thread is ended and replaced. */
+  signal(): void {
+    if (this.#done) return;
+    this.#slot.job = undefined;
+    this.#end({ exitStatus: 128 + 9 });
+    this.#deliver(null);
+    this.#slot.replace();
+  }
+
+  close(): void {
+    if (this.#eof) return;
+    // The module is stopped at its next write, and woken if it waits to write.
+    Atomics.store(this.#control, Control.STOP, 1);
+    Atomics.notify(this.#control, Control.CREDIT);
+    this.#chunks = [];
+    this.#deliver(null);
+  }
+}
