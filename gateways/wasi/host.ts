@@ -25,8 +25,10 @@ export interface WasiIo {
 }
 
 export interface WasiOptions {
-  args: string[];
-  env: Record<string, string>;
+  /** The arguments, then the environment ("NAME=value"), each NUL-terminated, in one buffer (see encodeStrings). */
+  strings: Uint8Array;
+  argc: number;
+  envc: number;
   io: WasiIo;
 }
 
@@ -39,6 +41,32 @@ export class WasiExit extends Error {
 }
 
 const encoder = new TextEncoder();
+
+/** Arguments and environment as WasiOptions.strings takes them. */
+export function encodeStrings(args: string[], env: Record<string, string>, into: Uint8Array): { length: number; argc: number; envc: number } {
+  let text = "";
+  for (const arg of args) text += `${arg}\0`;
+  let envc = 0;
+  for (const name in env) {
+    text += `${name}=${env[name]}\0`;
+    envc++;
+  }
+  const { read, written } = encoder.encodeInto(text, into);
+  if (read !== text.length) throw new Error(`arguments and environment over ${into.byteLength} bytes`);
+  return { length: written, argc: args.length, envc };
+}
+
+/** The first `count` NUL-terminated strings of `bytes` from `offset`, NULs included, and the offset after them. */
+function split(bytes: Uint8Array, offset: number, count: number): [Uint8Array[], number] {
+  const list: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const nul = bytes.indexOf(0, offset);
+    if (nul < 0) throw new Error("malformed strings");
+    list.push(bytes.subarray(offset, nul + 1));
+    offset = nul + 1;
+  }
+  return [list, offset];
+}
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 const CLOCK_PROCESS = 2;
@@ -51,8 +79,8 @@ const ALL_RIGHTS = 0x1fffffffn;
  * gives the instance's memory once it exists (imports are made before).
  */
 export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memory): Record<string, (...args: never[]) => unknown> {
-  const args = options.args.map((a) => encoder.encode(`${a}\0`));
-  const env = Object.entries(options.env).map(([k, v]) => encoder.encode(`${k}=${v}\0`));
+  const [args, end] = split(options.strings, 0, options.argc);
+  const [env] = split(options.strings, end, options.envc);
   const started = performance.now();
   const view = () => new DataView(memory().buffer);
   const bytes = () => new Uint8Array(memory().buffer);

@@ -46,7 +46,7 @@ class WasiGateway extends ScriptGateway {
     this.#threads = new WasiThreads(this.runtime, module, {
       threads: o.threads,
       entrypoint: o.entrypoint,
-      limits: { output: o.max_output },
+      maxOutput: o.max_output,
     });
   }
 

@@ -1,7 +1,9 @@
 // What the gateway's main thread and its WASI worker threads say to each
-// other, and the shared memory through which a module blocks: stdout flow
-// control (a credit of bytes) and stdin (one chunk handed over at a time).
-// A module runs synchronously in its thread, so it waits with Atomics.wait.
+// other, and the shared memory they also use: requests are handed to a
+// thread there (a thread waits for its next one with Atomics.wait: a message
+// per request cost a third of the main thread's work), and through it a
+// module blocks on stdout flow control (a credit of bytes) and on stdin (one
+// chunk handed over at a time). A module runs synchronously in its thread.
 
 import type { ScriptEnd } from "../script/launcher.ts";
 
@@ -15,32 +17,35 @@ export const Control = {
   STDIN_LEN: 2,
   /** 1 once the main thread wants no more output: the module is stopped at its next write. */
   STOP: 3,
+  /** Bumped by the main thread when it hands the thread a request. */
+  JOB_SEQ: 4,
+  /** The request: bytes of its strings in the job buffer, its argument and variable counts, its stderr limit. */
+  JOB_LENGTH: 5,
+  JOB_ARGC: 6,
+  JOB_ENVC: 7,
+  JOB_STDERR: 8,
 } as const;
-export const CONTROL_BYTES = 16;
+export const CONTROL_BYTES = 36;
+/** Room for a request's arguments and environment (request heads are at most 16 KiB). */
+export const JOB_BYTES = 256 * 1024;
 /** Largest stdin chunk handed over at once, and the stdout credit a run starts with. */
 export const CHUNK = 64 * 1024;
 
-export interface RunLimits {
-  /** Bytes of stdout; beyond it the module is stopped. */
-  output: number;
-  /** Bytes of stderr passed on; the rest is dropped. */
-  stderr: number;
+/** Once per thread: what every run of it shares. The requests come through `control` and `job`. */
+export interface ThreadSetup {
+  module: WebAssembly.Module;
+  entrypoint: string;
+  /** Bytes of stdout a run may write; beyond it the module is stopped. */
+  maxOutput: number;
+  control: SharedArrayBuffer;
+  stdin: SharedArrayBuffer;
+  /** A request's arguments then its environment, NUL-terminated strings. */
+  job: SharedArrayBuffer;
 }
-
-export type ToWorker =
-  | { type: "module"; module: WebAssembly.Module }
-  | {
-      type: "run";
-      args: string[];
-      env: Record<string, string>;
-      entrypoint: string;
-      limits: RunLimits;
-      control: SharedArrayBuffer;
-      stdin: SharedArrayBuffer;
-    };
 
 export type FromWorker =
   | { type: "stdout"; bytes: Uint8Array }
   | { type: "stderr"; bytes: Uint8Array }
   | { type: "stdin" }
-  | { type: "end"; end: ScriptEnd };
+  /** The run ended; `bytes` is the last of its stdout, when it fits the credit. */
+  | { type: "end"; end: ScriptEnd; bytes?: Uint8Array };

@@ -9,7 +9,7 @@ export const wasiSchema: GatewaySchema = {
     entrypoint: { type: "string", default: "_start", doc: "exported function called for each request" },
     argv: { type: "string[]", doc: "the module's arguments (default: the script name alone; never the query string)" },
     env: { type: "env", default: {}, doc: "extra variables for the module besides the CGI meta-variables, set last" },
-    threads: { type: "integer", default: 2, min: 1, max: 256, doc: "worker threads, each running one request at a time" },
+    threads: { type: "integer", default: 4, min: 1, max: 256, doc: "worker threads, each running one request at a time (more than cores hides the hand-over between threads)" },
     max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a thread; beyond it 503" },
     queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a thread before 503" },
     timeout: { type: "duration", default: 30_000, min: 1, doc: "longest a request may run; then the module's thread is ended and the answer is 504 (or cut, once started)" },

@@ -6,14 +6,15 @@
 import { GatewayError } from "../../src/errors.ts";
 import type { Runtime, WorkerThread } from "../../src/runtime.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
-import { CHUNK, Control, CONTROL_BYTES, type FromWorker, type RunLimits, type ToWorker } from "./messages.ts";
+import { encodeStrings } from "./host.ts";
+import { CHUNK, Control, CONTROL_BYTES, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
 
 const WORKER = new URL("./worker.ts", import.meta.url);
 
 export interface ThreadOptions {
   threads: number;
   entrypoint: string;
-  limits: Omit<RunLimits, "stderr">;
+  maxOutput: number;
 }
 
 /** A thread and the request it runs, if any. */
@@ -22,15 +23,16 @@ class Slot {
   job: WasiRun | undefined;
   readonly control = new SharedArrayBuffer(CONTROL_BYTES);
   readonly stdin = new SharedArrayBuffer(CHUNK);
-  readonly #start: () => WorkerThread;
+  readonly jobBuffer = new SharedArrayBuffer(JOB_BYTES);
+  readonly #start: (slot: Slot) => WorkerThread;
 
-  constructor(start: () => WorkerThread) {
+  constructor(start: (slot: Slot) => WorkerThread) {
     this.#start = start;
     this.thread = this.#open();
   }
 
   #open(): WorkerThread {
-    const thread = this.#start();
+    const thread = this.#start(this);
     thread.onMessage((message) => this.job?.receive(message as FromWorker));
     thread.onExit((error) => {
       if (this.thread !== thread) return;
@@ -51,15 +53,20 @@ class Slot {
 
 export class WasiThreads implements ScriptLauncher {
   readonly #slots: Slot[];
-  readonly #options: ThreadOptions;
 
   constructor(runtime: Runtime, module: WebAssembly.Module, options: ThreadOptions) {
     const startWorker = runtime.startWorker;
     if (!startWorker) throw new Error(`the ${runtime.name} runtime has no threads to run WebAssembly modules in`);
-    this.#options = options;
-    const start = () => {
+    const start = (slot: Slot) => {
       const thread = startWorker(WORKER);
-      thread.postMessage({ type: "module", module } satisfies ToWorker);
+      thread.postMessage({
+        module,
+        entrypoint: options.entrypoint,
+        maxOutput: options.maxOutput,
+        control: slot.control,
+        stdin: slot.stdin,
+        job: slot.jobBuffer,
+      } satisfies ThreadSetup);
       return thread;
     };
     this.#slots = Array.from({ length: options.threads }, () => new Slot(start));
@@ -75,18 +82,17 @@ export class WasiThreads implements ScriptLauncher {
       if (slot.job === job) slot.job = undefined;
     });
     const control = new Int32Array(slot.control);
-    control.fill(0);
+    const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.jobBuffer));
     control[Control.CREDIT] = CHUNK;
-    const limits: RunLimits = { ...this.#options.limits, stderr: spec.maxStderr };
-    slot.thread.postMessage({
-      type: "run",
-      args: spec.argv,
-      env: spec.env,
-      entrypoint: this.#options.entrypoint,
-      limits,
-      control: slot.control,
-      stdin: slot.stdin,
-    } satisfies ToWorker);
+    control[Control.STDIN_LEN] = 0;
+    control[Control.STOP] = 0;
+    control[Control.JOB_LENGTH] = length;
+    control[Control.JOB_ARGC] = argc;
+    control[Control.JOB_ENVC] = envc;
+    control[Control.JOB_STDERR] = Math.min(spec.maxStderr, 0x7fff_ffff);
+    // The thread waits on JOB_SEQ for its next request.
+    Atomics.add(control, Control.JOB_SEQ, 1);
+    Atomics.notify(control, Control.JOB_SEQ);
     return job;
   }
 
@@ -134,8 +140,12 @@ class WasiRun implements ScriptProcess {
       case "end":
         // Every stdout message came before: the output ends with the module,
         // cut short (never passed off as complete) when the module crashed.
-        if ("crash" in message.end) this.#fail(`the module crashed: ${message.end.crash}`);
-        else this.#deliver(null);
+        if ("crash" in message.end) {
+          this.#fail(`the module crashed: ${message.end.crash}`);
+        } else {
+          if (message.bytes) this.#deliver(message.bytes);
+          this.#deliver(null);
+        }
         this.#end(message.end);
         break;
     }

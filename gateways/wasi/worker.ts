@@ -5,35 +5,71 @@
 // runtime's threads.
 
 import { WasiExit, wasiImports, type WasiIo } from "./host.ts";
-import { CHUNK, Control, type FromWorker, type ToWorker } from "./messages.ts";
+import type { ScriptEnd } from "../script/launcher.ts";
+import { CHUNK, Control, type FromWorker, type ThreadSetup } from "./messages.ts";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
-  onmessage: ((event: { data: ToWorker }) => void) | null;
+  onmessage: ((event: { data: ThreadSetup }) => void) | null;
 }
 
 const scope = globalThis as unknown as WorkerScope;
 const EMPTY = new Uint8Array(0);
-let compiled: WebAssembly.Module | undefined;
 
 /** The main thread stopped listening (the client left, or the answer is done with). */
 class Stopped extends Error {}
 
-scope.onmessage = ({ data }) => {
-  if (data.type === "module") compiled = data.module;
-  else scope.postMessage({ type: "end", end: run(data) });
-};
+// The thread's one message: then it serves requests until it is ended.
+scope.onmessage = ({ data }) => serve(data);
 
-function run(job: Extract<ToWorker, { type: "run" }>) {
-  const control = new Int32Array(job.control);
-  const stdinBuffer = new Uint8Array(job.stdin);
-  let outputLeft = job.limits.output;
-  let stderrLeft = job.limits.stderr;
+function serve(thread: ThreadSetup): never {
+  const control = new Int32Array(thread.control);
+  for (let seq = 0; ; ) {
+    Atomics.wait(control, Control.JOB_SEQ, seq);
+    seq = Atomics.load(control, Control.JOB_SEQ);
+    run(thread, control);
+  }
+}
+
+/**
+ * Runs one request. Stdout is held back by one write: it goes to the main
+ * thread with the next write, before a read of stdin, or with the end of the
+ * run, so a small answer costs one message, not two.
+ */
+function run(thread: ThreadSetup, control: Int32Array): void {
+  const stdinBuffer = new Uint8Array(thread.stdin);
+  const strings = new Uint8Array(thread.job, 0, control[Control.JOB_LENGTH]!);
+  let outputLeft = thread.maxOutput;
+  let stderrLeft = control[Control.JOB_STDERR]!;
   let stdin = EMPTY;
   let stdinEnded = false;
+  let held: Uint8Array | undefined;
+
+  /** Sends stdout within the credit the main thread gave, waiting for more as needed. */
+  const send = (bytes: Uint8Array) => {
+    for (let offset = 0; offset < bytes.byteLength; ) {
+      if (Atomics.load(control, Control.STOP) === 1) throw new Stopped();
+      const credit = Atomics.load(control, Control.CREDIT);
+      if (credit <= 0) {
+        // Backpressure: the client has not taken what was sent yet.
+        Atomics.wait(control, Control.CREDIT, credit);
+        continue;
+      }
+      const n = Math.min(credit, bytes.byteLength - offset, CHUNK);
+      Atomics.sub(control, Control.CREDIT, n);
+      const piece = offset === 0 && n === bytes.byteLength ? bytes : bytes.slice(offset, offset + n);
+      scope.postMessage({ type: "stdout", bytes: piece }, [piece.buffer as ArrayBuffer]);
+      offset += n;
+    }
+  };
+  const flush = () => {
+    if (held) send(held);
+    held = undefined;
+  };
 
   const io: WasiIo = {
     readStdin(max) {
+      flush();
       if (stdin.byteLength === 0 && !stdinEnded) {
         const seq = Atomics.load(control, Control.STDIN_SEQ);
         scope.postMessage({ type: "stdin" });
@@ -48,21 +84,9 @@ function run(job: Extract<ToWorker, { type: "run" }>) {
     },
     writeStdout(bytes) {
       outputLeft -= bytes.byteLength;
-      if (outputLeft < 0) throw new Error(`output over max_output (${job.limits.output} bytes)`);
-      for (let offset = 0; offset < bytes.byteLength; ) {
-        if (Atomics.load(control, Control.STOP) === 1) throw new Stopped();
-        const credit = Atomics.load(control, Control.CREDIT);
-        if (credit <= 0) {
-          // Backpressure: the client has not taken what was sent yet.
-          Atomics.wait(control, Control.CREDIT, credit);
-          continue;
-        }
-        const n = Math.min(credit, bytes.byteLength - offset, CHUNK);
-        Atomics.sub(control, Control.CREDIT, n);
-        const piece = offset === 0 && n === bytes.byteLength ? bytes : bytes.slice(offset, offset + n);
-        scope.postMessage({ type: "stdout", bytes: piece }, [piece.buffer as ArrayBuffer]);
-        offset += n;
-      }
+      if (outputLeft < 0) throw new Error(`output over max_output (${thread.maxOutput} bytes)`);
+      flush();
+      held = bytes;
     },
     writeStderr(bytes) {
       if (stderrLeft <= 0) return;
@@ -74,16 +98,29 @@ function run(job: Extract<ToWorker, { type: "run" }>) {
 
   // The memory limit is in the module itself (memory-limit.ts): memory.grow fails past it.
   let memory: WebAssembly.Memory | undefined;
+  let end: ScriptEnd;
   try {
-    if (!compiled) throw new Error("no module");
-    const imports = wasiImports({ args: job.args, env: job.env, io }, () => memory!);
-    const instance = new WebAssembly.Instance(compiled, { wasi_snapshot_preview1: imports });
+    const imports = wasiImports({ strings, argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]!, io }, () => memory!);
+    const instance = new WebAssembly.Instance(thread.module, { wasi_snapshot_preview1: imports });
     memory = instance.exports.memory as WebAssembly.Memory;
-    (instance.exports[job.entrypoint] as () => void)();
-    return { exitStatus: 0 };
+    (instance.exports[thread.entrypoint] as () => void)();
+    end = { exitStatus: 0 };
   } catch (err) {
-    if (err instanceof WasiExit) return { exitStatus: err.code };
-    if (err instanceof Stopped) return { crash: "stopped: its output was no longer wanted" };
-    return { crash: err instanceof Error ? err.message : String(err) };
+    if (err instanceof WasiExit) end = { exitStatus: err.code };
+    else if (err instanceof Stopped) end = { crash: "stopped: its output was no longer wanted" };
+    else end = { crash: err instanceof Error ? err.message : String(err) };
   }
+  // What is held goes with the end when the credit allows, else first.
+  const last = held;
+  if (last && !("crash" in end) && Atomics.load(control, Control.CREDIT) >= last.byteLength && Atomics.load(control, Control.STOP) === 0) {
+    Atomics.sub(control, Control.CREDIT, last.byteLength);
+    scope.postMessage({ type: "end", end, bytes: last }, [last.buffer as ArrayBuffer]);
+    return;
+  }
+  try {
+    if (!("crash" in end)) flush();
+  } catch {
+    // Stopped: the main thread wants no more output.
+  }
+  scope.postMessage({ type: "end", end });
 }
