@@ -280,7 +280,7 @@ describe("postern CLI", () => {
       await exited;
     });
 
-    test("its CGI scripts in sh, Perl and Python answer", async () => {
+    test("its CGI scripts in sh, Perl and Python and its WASI module answer", async () => {
       const port = await freePort();
       const main = join(import.meta.dirname, "../examples/demo/main.ts");
       demo = spawn(process.execPath, ["--import", "tsx", main], {
@@ -299,6 +299,9 @@ describe("postern CLI", () => {
       expect(await form.text()).toContain("Hello, Ann &lt;3!");
       const clock = (await (await fetch(`${base}/cgi-bin/clock.py`)).json()) as { script: string };
       expect(clock.script).toBe("/cgi-bin/clock.py");
+      const probe = await (await fetch(`${base}/wasi/env?from=demo`)).text();
+      expect(probe).toContain("env:SCRIPT_NAME=/wasi\n");
+      expect(probe).toContain("env:QUERY_STRING=from=demo\n");
     });
   });
 });

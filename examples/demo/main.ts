@@ -1,12 +1,12 @@
 // The postern demo: a landing page (static files), a hono route written in
-// TypeScript, CGI scripts in sh, Perl and Python, and PHP scripts through a
-// php-cgi that postern starts itself.
+// TypeScript, CGI scripts in sh, Perl and Python, a WebAssembly (WASI) CGI
+// module, and PHP scripts through a php-cgi that postern starts itself.
 // `npm start` runs it; LISTEN=host:port changes where it listens.
 
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Hono } from "hono";
-import { cgi, fastcgi, serve, staticFiles } from "postern";
+import { cgi, fastcgi, serve, staticFiles, wasi } from "postern";
 
 const here = import.meta.dirname;
 const app = new Hono();
@@ -34,17 +34,21 @@ const interpreters = Object.fromEntries(
 const cgiBin = cgi({ root: here, interpreters });
 app.all("/cgi-bin/*", cgiBin);
 
+// /wasi/env runs examples/wasi/probe.wasm (built from examples/wasi/src/probe.c).
+const probe = wasi({ module: join(here, "../wasi/probe.wasm"), timeout: "5s", max_memory: "64m" });
+app.all("/wasi/*", probe);
+
 app.get("*", staticFiles({ root: join(here, "public") }));
 
 const server = await serve(app, { listen: [process.env.LISTEN ?? "127.0.0.1:8080"] });
 for (const addr of server.addresses) {
   if (addr.kind === "tcp") console.log(`postern demo on http://${addr.host}:${addr.port}/`);
 }
-// Finish requests in flight, then stop the php-cgi processes and the CGI spawner.
+// Finish requests in flight, then stop the php-cgi processes, the CGI spawner and the WASI threads.
 const stop = () =>
   void server
     .close()
-    .then(() => Promise.all([php?.close(), cgiBin.close()]))
+    .then(() => Promise.all([php?.close(), cgiBin.close(), probe.close()]))
     .then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
