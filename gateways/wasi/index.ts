@@ -13,7 +13,7 @@ import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { WasiOptions } from "./options.ts";
-import { limitMemory } from "./memory-limit.ts";
+import { importMemory, limitMemory, MEMORY_IMPORT } from "./memory-limit.ts";
 import { WasiThreads } from "./threads.ts";
 
 /** Largest module file read. */
@@ -41,12 +41,13 @@ class WasiGateway extends ScriptGateway {
 
   protected async setUp(): Promise<void> {
     const o = this.#options;
-    const module = await loadModule(this.runtime, o.module, o.max_memory, this.name);
-    checkModule(module, o.entrypoint, this.name);
+    const { module, memory } = await loadModule(this.runtime, o.module, o.max_memory, this.name);
+    checkModule(module, o.entrypoint, memory !== undefined, this.name);
     this.#threads = new WasiThreads(this.runtime, module, {
       threads: o.threads,
       entrypoint: o.entrypoint,
       maxOutput: o.max_output,
+      ...(memory ? { memory } : {}),
     });
   }
 
@@ -91,22 +92,39 @@ export function splitAtRoute(path: string, routePath: string): { scriptName: str
   return { scriptName: prefix, pathInfo: path.slice(prefix.length) };
 }
 
-async function loadModule(runtime: Runtime, path: string, maxMemory: number, route: string): Promise<WebAssembly.Module> {
+/**
+ * The module compiled, with its memory capped and, where it defines one,
+ * imported instead (so that threads can hand instances a memory they kept).
+ */
+async function loadModule(
+  runtime: Runtime,
+  path: string,
+  maxMemory: number,
+  route: string,
+): Promise<{ module: WebAssembly.Module; memory?: { initial: number; maximum: number } }> {
   const fs = runtime.fs;
   if (!fs) throw new Error(`${route}: this runtime (${runtime.name}) reads no files; the module must be bundled`);
   const stat = await fs.stat(path);
   if (!stat?.isFile) throw new Error(`${route}: module ${JSON.stringify(path)} is not a file`);
   const bytes = await readAllLimited(fs.readStream(path), MAX_MODULE_BYTES, () => new Error(`${route}: module over 256 MiB`));
   try {
-    return await WebAssembly.compile(limitMemory(bytes, maxMemory) as Uint8Array<ArrayBuffer>);
+    const limited = limitMemory(bytes, maxMemory);
+    const imported = importMemory(limited);
+    if (!imported) return { module: await WebAssembly.compile(limited as Uint8Array<ArrayBuffer>) };
+    const module = await WebAssembly.compile(imported.bytes as Uint8Array<ArrayBuffer>);
+    return { module, memory: { initial: imported.initial, maximum: imported.maximum } };
   } catch (err) {
     throw new Error(`${route}: module ${JSON.stringify(path)}: ${(err as Error).message}`);
   }
 }
 
-/** A module this host can run: WASI preview1 imports only, its memory and the entrypoint exported. */
-function checkModule(module: WebAssembly.Module, entrypoint: string, route: string): void {
+/**
+ * A module this host can run: WASI preview1 imports only (and the memory
+ * importMemory made it import), its memory and the entrypoint exported.
+ */
+function checkModule(module: WebAssembly.Module, entrypoint: string, importsMemory: boolean, route: string): void {
   for (const item of WebAssembly.Module.imports(module)) {
+    if (importsMemory && item.kind === "memory" && item.module === MEMORY_IMPORT.module && item.name === MEMORY_IMPORT.name) continue;
     if (item.module !== "wasi_snapshot_preview1" || item.kind !== "function") {
       throw new Error(`${route}: the module imports ${item.module}.${item.name} (${item.kind}); only WASI preview1 functions are provided`);
     }

@@ -41,6 +41,8 @@ export interface ThreadSetup {
   stdin: SharedArrayBuffer;
   /** A request's arguments then its environment, NUL-terminated strings. */
   job: SharedArrayBuffer;
+  /** The limits of the memory the module imports (see memory-limit.ts importMemory), in pages; absent when it defines its own. */
+  memory?: { initial: number; maximum: number };
 }
 
 export type FromWorker =

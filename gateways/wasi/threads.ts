@@ -15,6 +15,8 @@ export interface ThreadOptions {
   threads: number;
   entrypoint: string;
   maxOutput: number;
+  /** Limits of the memory the module imports, when it does. */
+  memory?: { initial: number; maximum: number };
 }
 
 /** A thread and the request it runs, if any. */
@@ -66,6 +68,7 @@ export class WasiThreads implements ScriptLauncher {
         control: slot.control,
         stdin: slot.stdin,
         job: slot.jobBuffer,
+        ...(options.memory ? { memory: options.memory } : {}),
       } satisfies ThreadSetup);
       return thread;
     };

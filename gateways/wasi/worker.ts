@@ -6,6 +6,7 @@
 
 import { WasiExit, wasiImports, type WasiIo } from "./host.ts";
 import type { ScriptEnd } from "../script/launcher.ts";
+import { MEMORY_IMPORT } from "./memory-limit.ts";
 import { CHUNK, Control, type FromWorker, type ThreadSetup } from "./messages.ts";
 
 interface WorkerScope {
@@ -15,6 +16,9 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 const EMPTY = new Uint8Array(0);
+const PAGE = 65536;
+/** A memory a finished run left at its initial size, zeroed: the next instance gets it. */
+let spare: WebAssembly.Memory | undefined;
 
 /** The main thread stopped listening (the client left, or the answer is done with). */
 class Stopped extends Error {}
@@ -97,11 +101,14 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   };
 
   // The memory limit is in the module itself (memory-limit.ts): memory.grow fails past it.
-  let memory: WebAssembly.Memory | undefined;
+  let memory: WebAssembly.Memory | undefined = thread.memory && (spare ?? new WebAssembly.Memory(thread.memory));
+  spare = undefined;
   let end: ScriptEnd;
   try {
     const imports = wasiImports({ strings, argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]!, io }, () => memory!);
-    const instance = new WebAssembly.Instance(thread.module, { wasi_snapshot_preview1: imports });
+    const importObject: WebAssembly.Imports = { wasi_snapshot_preview1: imports };
+    if (memory) importObject[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
+    const instance = new WebAssembly.Instance(thread.module, importObject);
     memory = instance.exports.memory as WebAssembly.Memory;
     (instance.exports[thread.entrypoint] as () => void)();
     end = { exitStatus: 0 };
@@ -115,12 +122,24 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   if (last && !("crash" in end) && Atomics.load(control, Control.CREDIT) >= last.byteLength && Atomics.load(control, Control.STOP) === 0) {
     Atomics.sub(control, Control.CREDIT, last.byteLength);
     scope.postMessage({ type: "end", end, bytes: last }, [last.buffer as ArrayBuffer]);
-    return;
+  } else {
+    try {
+      if (!("crash" in end)) flush();
+    } catch {
+      // Stopped: the main thread wants no more output.
+    }
+    scope.postMessage({ type: "end", end });
   }
-  try {
-    if (!("crash" in end)) flush();
-  } catch {
-    // Stopped: the main thread wants no more output.
-  }
-  scope.postMessage({ type: "end", end });
+  keep(thread, memory);
+}
+
+/**
+ * Keeps an imported memory for the next run, wiped: nothing of one request
+ * may reach the next. A memory that grew is dropped (the next run would
+ * start bigger than the module asks).
+ */
+function keep(thread: ThreadSetup, memory: WebAssembly.Memory | undefined): void {
+  if (!thread.memory || !memory || memory.buffer.byteLength !== thread.memory.initial * PAGE) return;
+  new Uint8Array(memory.buffer).fill(0);
+  spare = memory;
 }
