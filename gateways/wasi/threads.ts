@@ -19,36 +19,55 @@ export interface ThreadOptions {
   memory?: { initial: number; maximum: number };
 }
 
+/** The memory a thread and the main thread share (see messages.ts); each thread has its own. */
+export interface SharedBuffers {
+  control: SharedArrayBuffer;
+  stdin: SharedArrayBuffer;
+  job: SharedArrayBuffer;
+}
+
 /** A thread and the request it runs, if any. */
 class Slot {
-  thread: WorkerThread;
+  thread!: WorkerThread;
+  shared!: SharedBuffers;
   job: WasiRun | undefined;
-  readonly control = new SharedArrayBuffer(CONTROL_BYTES);
-  readonly stdin = new SharedArrayBuffer(CHUNK);
-  readonly jobBuffer = new SharedArrayBuffer(JOB_BYTES);
-  readonly #start: (slot: Slot) => WorkerThread;
+  readonly #start: (shared: SharedBuffers) => WorkerThread;
 
-  constructor(start: (slot: Slot) => WorkerThread) {
+  constructor(start: (shared: SharedBuffers) => WorkerThread) {
     this.#start = start;
-    this.thread = this.#open();
+    this.#open();
   }
 
-  #open(): WorkerThread {
-    const thread = this.#start(this);
-    thread.onMessage((message) => this.job?.receive(message as FromWorker));
+  /**
+   * A new thread with buffers of its own: a thread being ended may still
+   * wake on its old buffers, and must find nothing there for it.
+   */
+  #open(): void {
+    const shared = {
+      control: new SharedArrayBuffer(CONTROL_BYTES),
+      stdin: new SharedArrayBuffer(CHUNK),
+      job: new SharedArrayBuffer(JOB_BYTES),
+    };
+    const thread = this.#start(shared);
+    // Only the current thread speaks for the slot: an ended one's last words
+    // (its run stopped) must not reach the request that came after.
+    thread.onMessage((message) => {
+      if (this.thread === thread) this.job?.receive(message as FromWorker);
+    });
     thread.onExit((error) => {
       if (this.thread !== thread) return;
       // A thread that ends on its own failed; the next request gets a new one.
       this.job?.lost(error?.message ?? "its thread ended");
-      this.thread = this.#open();
+      this.#open();
     });
-    return thread;
+    this.thread = thread;
+    this.shared = shared;
   }
 
   /** Ends the thread (mid-computation if need be) and starts another. */
   replace(): void {
     const old = this.thread;
-    this.thread = this.#open();
+    this.#open();
     void old.terminate();
   }
 }
@@ -59,15 +78,13 @@ export class WasiThreads implements ScriptLauncher {
   constructor(runtime: Runtime, module: WebAssembly.Module, options: ThreadOptions) {
     const startWorker = runtime.startWorker;
     if (!startWorker) throw new Error(`the ${runtime.name} runtime has no threads to run WebAssembly modules in`);
-    const start = (slot: Slot) => {
+    const start = (shared: SharedBuffers) => {
       const thread = startWorker(WORKER);
       thread.postMessage({
         module,
         entrypoint: options.entrypoint,
         maxOutput: options.maxOutput,
-        control: slot.control,
-        stdin: slot.stdin,
-        job: slot.jobBuffer,
+        ...shared,
         ...(options.memory ? { memory: options.memory } : {}),
       } satisfies ThreadSetup);
       return thread;
@@ -84,8 +101,8 @@ export class WasiThreads implements ScriptLauncher {
     void job.ended.then(() => {
       if (slot.job === job) slot.job = undefined;
     });
-    const control = new Int32Array(slot.control);
-    const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.jobBuffer));
+    const control = new Int32Array(slot.shared.control);
+    const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.shared.job));
     control[Control.CREDIT] = CHUNK;
     control[Control.STDIN_LEN] = 0;
     control[Control.STOP] = 0;
@@ -110,6 +127,7 @@ class WasiRun implements ScriptProcess {
   readonly #slot: Slot;
   readonly #spec: ScriptSpec;
   readonly #control: Int32Array;
+  readonly #stdin: Uint8Array;
   #resolveEnd!: (end: ScriptEnd) => void;
   #done = false;
   #chunks: Uint8Array[] = [];
@@ -124,7 +142,8 @@ class WasiRun implements ScriptProcess {
   constructor(slot: Slot, spec: ScriptSpec) {
     this.#slot = slot;
     this.#spec = spec;
-    this.#control = new Int32Array(slot.control);
+    this.#stdin = new Uint8Array(slot.shared.stdin);
+    this.#control = new Int32Array(slot.shared.control);
     this.ended = new Promise((resolve) => (this.#resolveEnd = resolve));
   }
 
@@ -204,7 +223,7 @@ class WasiRun implements ScriptProcess {
     let length: number;
     if (head) {
       const piece = head.bytes.subarray(0, CHUNK);
-      new Uint8Array(this.#slot.stdin).set(piece);
+      this.#stdin.set(piece);
       length = piece.byteLength;
       head.bytes = head.bytes.subarray(piece.byteLength);
       if (head.bytes.byteLength === 0) {

@@ -1,0 +1,415 @@
+// The WASI gateway's pure parts, without threads or HTTP: the memory cap
+// written into a module's bytes (memory-limit.ts, WebAssembly core spec
+// §5.5.8 and §5.3.8), and the preview1 host (host.ts) running the example
+// probe module in this thread with in-memory stdin, stdout and stderr.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { encodeStrings, Errno, WasiExit, wasiImports, type WasiIo } from "../gateways/wasi/host.ts";
+import { limitMemory, MemoryLimitError } from "../gateways/wasi/memory-limit.ts";
+import { buildModule, HEADER, leb, name, section } from "./fixtures/wasi/wasm.ts";
+
+const PAGE = 65536;
+const MiB = 1024 * 1024;
+const PROBE = join(import.meta.dirname, "../examples/wasi/probe.wasm");
+
+const bytes = (...parts: number[][]) => Uint8Array.from(parts.flat());
+
+// ---------------------------------------------------------------------------
+
+describe("limitMemory (memory-limit.ts)", () => {
+  // A whole module, byte by byte: a type, a function, a memory, two exports, a body.
+  const TYPE = [0x01, 0x04, 0x01, 0x60, 0x00, 0x00];
+  const FUNC = [0x03, 0x02, 0x01, 0x00];
+  const EXPORTS = [0x07, 0x13, 0x02, ...name("memory"), 0x02, 0x00, ...name("_start"), 0x00, 0x00];
+  const CODE = [0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b];
+  const moduleWith = (memorySection: number[]) => bytes(HEADER, TYPE, FUNC, memorySection, EXPORTS, CODE);
+
+  test("the hand-written module is valid as written", () => {
+    expect(WebAssembly.validate(moduleWith([0x05, 0x03, 0x01, 0x00, 0x01]))).toBe(true);
+    expect(WebAssembly.validate(moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x0a]))).toBe(true);
+  });
+
+  test("a memory without a maximum gets the cap as its maximum (golden bytes)", () => {
+    // min 1 page, no maximum -> flags 1, min 1, max 3.
+    const out = limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x01]), 3 * PAGE);
+    expect([...out]).toEqual([...moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x03])]);
+    expect(WebAssembly.validate(out as Uint8Array<ArrayBuffer>)).toBe(true);
+  });
+
+  test("a maximum above the cap is lowered to it (golden bytes)", () => {
+    const out = limitMemory(moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x0a]), 3 * PAGE);
+    expect([...out]).toEqual([...moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x03])]);
+  });
+
+  test("a maximum below the cap is kept (golden bytes)", () => {
+    const out = limitMemory(moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x02]), 3 * PAGE);
+    expect([...out]).toEqual([...moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x02])]);
+  });
+
+  test("a cap that is not a whole number of pages is rounded down", () => {
+    const out = limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x01]), 3 * PAGE + PAGE - 1);
+    expect([...out]).toEqual([...moduleWith([0x05, 0x04, 0x01, 0x01, 0x01, 0x03])]);
+  });
+
+  test("multi-byte LEB128 numbers: the section grows, what follows it is intact (golden bytes)", () => {
+    // 256 MiB = 4096 pages = LEB128 80 20; min 300 pages = ac 02.
+    const out = limitMemory(moduleWith([0x05, 0x04, 0x01, 0x00, 0xac, 0x02]), 256 * MiB);
+    expect([...out]).toEqual([...moduleWith([0x05, 0x06, 0x01, 0x01, 0xac, 0x02, 0x80, 0x20])]);
+    expect(WebAssembly.validate(out as Uint8Array<ArrayBuffer>)).toBe(true);
+    // The default max_memory (256 MiB) on a module whose min is 1 page.
+    const small = limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x01]), 256 * MiB);
+    expect([...small]).toEqual([...moduleWith([0x05, 0x05, 0x01, 0x01, 0x01, 0x80, 0x20])]);
+  });
+
+  test("a minimum equal to the cap is accepted", () => {
+    const out = limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x03]), 3 * PAGE);
+    expect([...out]).toEqual([...moduleWith([0x05, 0x04, 0x01, 0x01, 0x03, 0x03])]);
+  });
+
+  test("a minimum over the cap throws MemoryLimitError", () => {
+    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x04]), 3 * PAGE)).toThrow(MemoryLimitError);
+    expect(() => limitMemory(moduleWith([0x05, 0x04, 0x01, 0x01, 0x04, 0x10]), 3 * PAGE)).toThrow(/max_memory/);
+    // The rounding down counts: 3.9 pages allow 3.
+    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x04]), 4 * PAGE - 1)).toThrow(MemoryLimitError);
+  });
+
+  test("shared (threads) and 64-bit memories are refused", () => {
+    expect(() => limitMemory(moduleWith([0x05, 0x04, 0x01, 0x03, 0x01, 0x02]), 3 * PAGE)).toThrow(MemoryLimitError);
+    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x04, 0x01]), 3 * PAGE)).toThrow(MemoryLimitError);
+  });
+
+  test("a truncated memory section is a MemoryLimitError, not a crash", () => {
+    expect(() => limitMemory(bytes(HEADER, [0x05, 0x02, 0x01, 0x00]), 3 * PAGE)).toThrow(MemoryLimitError);
+  });
+
+  test("a module without a memory is returned unchanged (the same bytes)", () => {
+    const module = bytes(HEADER, TYPE, FUNC, [0x07, 0x0a, 0x01, ...name("_start"), 0x00, 0x00], CODE);
+    expect(WebAssembly.validate(module)).toBe(true);
+    expect(limitMemory(module, 3 * PAGE)).toBe(module);
+    const empty = Uint8Array.from(HEADER);
+    expect(limitMemory(empty, PAGE)).toBe(empty);
+  });
+
+  test("a custom section that looks like a memory section is skipped by its size", () => {
+    // Custom section "x" whose payload is the bytes of a memory section.
+    const custom = section(0, [...name("x"), 0x05, 0x03, 0x01, 0x00, 0x09]);
+    const module = bytes(HEADER, custom, TYPE, FUNC, [0x05, 0x03, 0x01, 0x00, 0x01], EXPORTS, CODE);
+    const out = limitMemory(module, 3 * PAGE);
+    expect([...out]).toEqual([...bytes(HEADER, custom, TYPE, FUNC, [0x05, 0x04, 0x01, 0x01, 0x01, 0x03], EXPORTS, CODE)]);
+  });
+
+  test("the rewritten module compiles, and memory.grow past the cap fails inside the engine", async () => {
+    const original = buildModule({ memory: { min: 1 }, growFunctions: true });
+    const capped = limitMemory(original, 4 * PAGE);
+    const { instance } = await WebAssembly.instantiate(capped as Uint8Array<ArrayBuffer>);
+    const grow = instance.exports.grow as (pages: number) => number;
+    const size = instance.exports.size as (unused: number) => number;
+    const memory = instance.exports.memory as WebAssembly.Memory;
+    expect(size(0)).toBe(1);
+    expect(grow(2)).toBe(1); // the old size
+    expect(grow(1)).toBe(3);
+    expect(size(0)).toBe(4);
+    // At the cap: memory.grow answers -1 and nothing changes.
+    expect(grow(1)).toBe(-1);
+    expect(grow(1000)).toBe(-1);
+    expect(size(0)).toBe(4);
+    expect(memory.buffer.byteLength).toBe(4 * PAGE);
+    // From the outside too.
+    expect(() => memory.grow(1)).toThrow(RangeError);
+
+    // The same module without the cap grows on: the limit is the rewrite's doing.
+    const free = (await WebAssembly.instantiate(original as Uint8Array<ArrayBuffer>)).instance;
+    expect((free.exports.grow as (pages: number) => number)(10)).toBe(1);
+  });
+
+  test("a declared maximum below the cap still holds after the rewrite", async () => {
+    const capped = limitMemory(buildModule({ memory: { min: 1, max: 2 }, growFunctions: true }), 64 * PAGE);
+    const { instance } = await WebAssembly.instantiate(capped as Uint8Array<ArrayBuffer>);
+    const grow = instance.exports.grow as (pages: number) => number;
+    expect(grow(1)).toBe(1);
+    expect(grow(1)).toBe(-1);
+  });
+
+  test("the example modules get a cap and stay valid", () => {
+    for (const file of ["hello.wasm", "probe.wasm"]) {
+      const original = new Uint8Array(readFileSync(join(import.meta.dirname, "../examples/wasi", file)));
+      const capped = limitMemory(original, 64 * MiB);
+      expect(WebAssembly.validate(capped as Uint8Array<ArrayBuffer>), file).toBe(true);
+      const memory = WebAssembly.Module.exports(new WebAssembly.Module(capped as Uint8Array<ArrayBuffer>)).find((e) => e.kind === "memory");
+      expect(memory, file).toBeDefined();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+interface ProbeRun {
+  /** The exit status: 0 when _start returned, else proc_exit's. */
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** The `max` of each readStdin call, and how many bytes it answered. */
+  reads: { max: number; got: number }[];
+}
+
+/** An io over in-memory buffers: stdin handed out at most `chunk` bytes at a time. */
+function memoryIo(stdin: Uint8Array, chunk = Infinity) {
+  const out: Uint8Array[] = [];
+  const err: Uint8Array[] = [];
+  const reads: { max: number; got: number }[] = [];
+  let at = 0;
+  const io: WasiIo = {
+    readStdin(max) {
+      const piece = stdin.slice(at, at + Math.min(max, chunk));
+      at += piece.byteLength;
+      reads.push({ max, got: piece.byteLength });
+      return piece;
+    },
+    writeStdout: (b) => void out.push(b),
+    writeStderr: (b) => void err.push(b),
+  };
+  return { io, out, err, reads };
+}
+
+describe("the WASI preview1 host (host.ts), in this thread", () => {
+  let probe: WebAssembly.Module;
+
+  beforeAll(async () => {
+    probe = await WebAssembly.compile(readFileSync(PROBE));
+  });
+
+  /** Runs the probe with these arguments and variables, as a worker thread would. */
+  function runProbe(args: string[], env: Record<string, string>, stdin = new Uint8Array(0), chunk?: number): ProbeRun {
+    const strings = new Uint8Array(64 * 1024);
+    const { length, argc, envc } = encodeStrings(args, env, strings);
+    const { io, out, err, reads } = memoryIo(stdin, chunk);
+    let memory: WebAssembly.Memory | undefined;
+    const imports = wasiImports({ strings: strings.subarray(0, length), argc, envc, io }, () => memory!);
+    const instance = new WebAssembly.Instance(probe, { wasi_snapshot_preview1: imports });
+    memory = instance.exports.memory as WebAssembly.Memory;
+    let code = 0;
+    try {
+      (instance.exports._start as () => void)();
+    } catch (e) {
+      if (!(e instanceof WasiExit)) throw e;
+      code = e.code;
+    }
+    return { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err), reads };
+  }
+
+  function body(run: ProbeRun): string {
+    const text = run.stdout.toString("utf8");
+    const end = text.indexOf("\r\n\r\n");
+    expect(end, text.slice(0, 200)).toBeGreaterThan(0);
+    return text.slice(end + 4);
+  }
+
+  test("/env: the arguments, the environment and stdin's length", () => {
+    const run = runProbe(["/probe"], { PATH_INFO: "/env", REQUEST_METHOD: "GET" });
+    expect(run.code).toBe(0);
+    expect(run.stdout.toString()).toMatch(/^Content-Type: text\/plain\r\n\r\n/);
+    expect(body(run)).toBe("argv[0]=/probe\nenv:PATH_INFO=/env\nenv:REQUEST_METHOD=GET\nstdin=0\n");
+    expect(run.stderr.length).toBe(0);
+  });
+
+  test("arguments and variables arrive in order, byte for byte, UTF-8 included", () => {
+    const args = ["/probe", "two words", "-s", "caf\u00e9 \u2713", ""];
+    const env = { PATH_INFO: "/env", EMPTY: "", EQUALS: "a=b=c", UTF8: "\u00fcn\u00ef \u2713" };
+    const lines = body(runProbe(args, env)).split("\n");
+    expect(lines.filter((l) => l.startsWith("argv["))).toEqual(args.map((a, i) => `argv[${i}]=${a}`));
+    expect(lines.filter((l) => l.startsWith("env:"))).toEqual(Object.entries(env).map(([k, v]) => `env:${k}=${v}`));
+  });
+
+  test("no arguments and no variables: the probe's defaults", () => {
+    const run = runProbe([], {});
+    // Without PATH_INFO the probe runs /env.
+    expect(body(run)).toBe("stdin=0\n");
+  });
+
+  test("stdin in short reads (7 bytes at most a call) arrives whole: /echo", () => {
+    const input = Uint8Array.from({ length: 200_003 }, (_, i) => (i * 31 + 7) & 0xff);
+    const run = runProbe(["/probe"], { PATH_INFO: "/echo" }, input, 7);
+    expect(run.code).toBe(0);
+    const echoed = run.stdout.subarray(run.stdout.indexOf("\r\n\r\n") + 4);
+    expect(echoed.length).toBe(input.length);
+    expect(Buffer.compare(echoed, Buffer.from(input))).toBe(0);
+    // Every answer was short, and the module asked again: it read to the end of stdin.
+    expect(run.reads.length).toBeGreaterThan(input.length / 7);
+    expect(run.reads.every((r) => r.got <= 7)).toBe(true);
+    expect(run.reads.at(-1)!.got).toBe(0);
+  });
+
+  test("stdin counted by getchar in short reads: /env", () => {
+    const input = new Uint8Array(100_000).fill(0x61);
+    expect(body(runProbe(["/probe"], { PATH_INFO: "/env" }, input, 1000))).toBe("argv[0]=/probe\nenv:PATH_INFO=/env\nstdin=100000\n");
+  });
+
+  test("proc_exit ends the run with WasiExit and its status: /exit3", () => {
+    const run = runProbe(["/probe"], { PATH_INFO: "/exit3" });
+    expect(run.code).toBe(3);
+    expect(run.stdout.length).toBe(0);
+  });
+
+  test("stderr is its own stream: /stderr", () => {
+    const run = runProbe(["/probe"], { PATH_INFO: "/stderr" });
+    expect(run.code).toBe(0);
+    expect(run.stderr.toString()).toBe("a line for the log\n");
+    expect(body(run)).toBe("ok\n");
+  });
+
+  test("no host file is reachable: every path is refused (no preopened directory)", () => {
+    const text = body(runProbe(["/probe"], { PATH_INFO: "/files" }));
+    expect(text).toBe(
+      ["/etc/passwd", "../../etc/passwd", "etc/passwd", "."].map((p) => `${p}: Capabilities insufficient\n`).join(""),
+    );
+  });
+
+  test("a trap is a WebAssembly.RuntimeError out of _start, not a WasiExit", () => {
+    expect(() => runProbe(["/probe"], { PATH_INFO: "/trap" })).toThrow(WebAssembly.RuntimeError);
+  });
+
+  test("/cookies: the CGI head as the module prints it", () => {
+    const run = runProbe(["/probe"], { PATH_INFO: "/cookies" });
+    expect(run.stdout.toString()).toBe(
+      "Status: 201 Made\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nSet-Cookie: c=3\r\n\r\ncookies\n",
+    );
+  });
+
+  describe("the import functions called directly, over a memory of their own", () => {
+    function setUp(args: string[], env: Record<string, string>, stdin = new Uint8Array(0), chunk?: number) {
+      const strings = new Uint8Array(4096);
+      const { length, argc, envc } = encodeStrings(args, env, strings);
+      const state = memoryIo(stdin, chunk);
+      const memory = new WebAssembly.Memory({ initial: 4 });
+      const imports = wasiImports({ strings: strings.subarray(0, length), argc, envc, io: state.io }, () => memory);
+      const call = (fn: string, ...params: (number | bigint)[]) => (imports[fn] as unknown as (...p: (number | bigint)[]) => unknown)(...params);
+      const view = () => new DataView(memory.buffer);
+      const mem = () => new Uint8Array(memory.buffer);
+      return { ...state, memory, imports, call, view, mem };
+    }
+
+    test("args_sizes_get / args_get / environ_sizes_get / environ_get", () => {
+      const { call, view, mem } = setUp(["/a", "bc"], { X: "1", YY: "\u00e9" });
+      expect(call("args_sizes_get", 0, 4)).toBe(Errno.SUCCESS);
+      expect([view().getUint32(0, true), view().getUint32(4, true)]).toEqual([2, 6]); // "/a\0bc\0"
+      expect(call("args_get", 100, 200)).toBe(Errno.SUCCESS);
+      expect([view().getUint32(100, true), view().getUint32(104, true)]).toEqual([200, 203]);
+      expect(Buffer.from(mem().subarray(200, 206)).toString("latin1")).toBe("/a\0bc\0");
+      expect(call("environ_sizes_get", 0, 4)).toBe(Errno.SUCCESS);
+      expect([view().getUint32(0, true), view().getUint32(4, true)]).toEqual([2, 4 + 6]); // "X=1\0YY=é\0" (é is 2 bytes)
+      expect(call("environ_get", 300, 400)).toBe(Errno.SUCCESS);
+      expect([view().getUint32(300, true), view().getUint32(304, true)]).toEqual([400, 404]);
+      expect(Buffer.from(mem().subarray(400, 410)).toString("utf8")).toBe("X=1\0YY=\u00e9\0");
+    });
+
+    test("fd_read: a short read ends the call; a full iovec goes on to the next; 0 at the end", () => {
+      const input = Uint8Array.from("abcdefghijklmnop", (c) => c.charCodeAt(0));
+      const { call, view, mem, reads } = setUp([], {}, input, 3);
+      // Two iovecs of 8 bytes at 1000 and 2000.
+      const iovs = (a: number, b: number) => {
+        view().setUint32(16, 1000, true);
+        view().setUint32(20, a, true);
+        view().setUint32(24, 2000, true);
+        view().setUint32(28, b, true);
+      };
+      iovs(8, 8);
+      expect(call("fd_read", 0, 16, 2, 40)).toBe(Errno.SUCCESS);
+      expect(view().getUint32(40, true)).toBe(3);
+      expect(reads).toEqual([{ max: 8, got: 3 }]); // the second iovec was not asked for
+      expect(Buffer.from(mem().subarray(1000, 1003)).toString()).toBe("abc");
+      // iovecs of 3 bytes: each is filled, so the call goes on to the next.
+      iovs(3, 3);
+      expect(call("fd_read", 0, 16, 2, 40)).toBe(Errno.SUCCESS);
+      expect(view().getUint32(40, true)).toBe(6);
+      expect(Buffer.from(mem().subarray(1000, 1003)).toString() + Buffer.from(mem().subarray(2000, 2003)).toString()).toBe("defghi");
+      // Drain, then the end of stdin: 0 bytes read, success.
+      iovs(64, 64);
+      for (let i = 0; i < 3; i++) call("fd_read", 0, 16, 2, 40);
+      expect(call("fd_read", 0, 16, 2, 40)).toBe(Errno.SUCCESS);
+      expect(view().getUint32(40, true)).toBe(0);
+      // Only stdin can be read.
+      expect(call("fd_read", 1, 16, 2, 40)).toBe(Errno.BADF);
+      expect(call("fd_read", 3, 16, 2, 40)).toBe(Errno.BADF);
+    });
+
+    test("fd_write: stdout and stderr only, every iovec, the count written", () => {
+      const { call, view, mem, out, err } = setUp([], {});
+      mem().set(Buffer.from("hello world"), 1000);
+      view().setUint32(16, 1000, true);
+      view().setUint32(20, 5, true);
+      view().setUint32(24, 1005, true);
+      view().setUint32(28, 6, true);
+      expect(call("fd_write", 1, 16, 2, 40)).toBe(Errno.SUCCESS);
+      expect(view().getUint32(40, true)).toBe(11);
+      expect(Buffer.concat(out).toString()).toBe("hello world");
+      // A copy: the module may reuse its buffer at once.
+      mem().fill(0, 1000, 1011);
+      expect(Buffer.concat(out).toString()).toBe("hello world");
+      mem().set(Buffer.from("oops!"), 1000);
+      expect(call("fd_write", 2, 16, 1, 40)).toBe(Errno.SUCCESS);
+      expect(view().getUint32(40, true)).toBe(5);
+      expect(Buffer.concat(err).toString()).toBe("oops!");
+      expect(Buffer.concat(out).toString()).toBe("hello world");
+      expect(call("fd_write", 0, 16, 1, 40)).toBe(Errno.BADF);
+      expect(call("fd_write", 3, 16, 1, 40)).toBe(Errno.BADF);
+    });
+
+    test("proc_exit throws WasiExit with the status", () => {
+      const { call } = setUp([], {});
+      let thrown: unknown;
+      try {
+        call("proc_exit", 7);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(WasiExit);
+      expect((thrown as WasiExit).code).toBe(7);
+    });
+
+    test("unknown and unprovided preview1 functions answer ENOSYS (52)", () => {
+      const { call } = setUp([], {});
+      expect(Errno.NOSYS).toBe(52);
+      for (const fn of ["path_open", "path_filestat_get", "path_unlink_file", "fd_readdir", "poll_oneoff", "sock_accept", "sock_recv", "proc_raise", "no_such_function"]) {
+        expect(call(fn, 0, 0, 0, 0), fn).toBe(52);
+      }
+    });
+
+    test("no preopened directory: fd_prestat_get is EBADF from fd 3 on", () => {
+      const { call } = setUp([], {});
+      for (const fd of [3, 4, 100]) expect(call("fd_prestat_get", fd, 0)).toBe(Errno.BADF);
+    });
+
+    test("clocks and randomness", () => {
+      const { call, view, mem } = setUp([], {});
+      expect(call("clock_time_get", 0, 1n, 8)).toBe(Errno.SUCCESS);
+      const realtime = Number(view().getBigUint64(8, true) / 1_000_000n);
+      expect(Math.abs(realtime - Date.now())).toBeLessThan(60_000);
+      expect(call("clock_time_get", 1, 1n, 8)).toBe(Errno.SUCCESS);
+      expect(call("clock_time_get", 99, 1n, 8)).toBe(Errno.INVAL);
+      expect(call("clock_res_get", 1, 8)).toBe(Errno.SUCCESS);
+      expect(call("clock_res_get", 99, 8)).toBe(Errno.INVAL);
+      // More than getRandomValues' 65536 bytes a call.
+      expect(call("random_get", 0, 150_000)).toBe(Errno.SUCCESS);
+      expect(mem().subarray(0, 1000).some((b) => b !== 0)).toBe(true);
+      expect(mem().subarray(149_000, 150_000).some((b) => b !== 0)).toBe(true);
+      expect(mem().subarray(150_000, 151_000).every((b) => b === 0)).toBe(true);
+    });
+
+    test("encodeStrings refuses what does not fit its buffer", () => {
+      expect(() => encodeStrings(["x".repeat(100)], {}, new Uint8Array(50))).toThrow(/over 50 bytes/);
+      const into = new Uint8Array(64);
+      expect(encodeStrings(["a"], { B: "c" }, into)).toEqual({ length: 6, argc: 1, envc: 1 });
+      expect(Buffer.from(into.subarray(0, 6)).toString()).toBe("a\0B=c\0");
+    });
+  });
+});
+
+// Exported helpers of the fixture are exercised through the modules above; this one checks the LEB128 writer itself.
+test("the fixture's LEB128 writer", () => {
+  expect(leb(0)).toEqual([0]);
+  expect(leb(127)).toEqual([0x7f]);
+  expect(leb(128)).toEqual([0x80, 0x01]);
+  expect(leb(4096)).toEqual([0x80, 0x20]);
+});
