@@ -490,6 +490,8 @@ describe("faults and limits", () => {
     }
     // No more than max_output reached the client.
     expect(raw.length - headEnd - 4).toBeLessThan(1 * MiB + 64 * KiB);
+    // The error log says why the answer stopped.
+    expect(p.errors.some((line) => line.includes("answer cut short") && line.includes("max_output"))).toBe(true);
     await stillServes(p);
   });
 

@@ -146,6 +146,7 @@ export abstract class ScriptGateway {
         maxHeaderBytes: o.max_response_header_size,
         onClientGone,
         onEnded: release,
+        onCut: (reason) => this.runtime.logError(`${this.name}: ${label}: answer cut short: ${reason.code}: ${reason.message}`),
       });
     } catch (err) {
       if (!started) release();

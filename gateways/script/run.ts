@@ -25,6 +25,8 @@ export interface ScriptRun {
   onClientGone(listener: () => void): () => void;
   /** Called once the script has ended (its slot is free again). */
   onEnded(): void;
+  /** Called when an answer already under way is cut short (the client sees an incomplete body). */
+  onCut(reason: GatewayError): void;
 }
 
 export type ScriptOutcome =
@@ -260,7 +262,9 @@ class ScriptExchange {
             controller.close();
           } catch (err) {
             // Stopped or lost mid-answer: the client must not take a cut body for a whole one.
-            this.#stop(err instanceof GatewayError ? err : new GatewayError("BACKEND_UNREACHABLE", String(err)));
+            const reason = err instanceof GatewayError ? err : new GatewayError("BACKEND_UNREACHABLE", String(err));
+            this.#stop(reason);
+            if (reason.code !== "CLIENT_CLOSED") this.#run.onCut(reason);
             controller.error(err);
           }
         },
