@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
+import { wagiConfig } from "../src/config-wagi.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
@@ -17,6 +18,7 @@ Usage:
   postern fastcgi --backend ADDR --root DIR [--index FILE]... [--listen ADDR]...
   postern cgi DIR [--index FILE]... [--listen ADDR]...
   postern wasi FILE.wasm [--listen ADDR]...
+  postern wagi modules.toml [--listen ADDR]...
   postern --help | --version
 
 ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
@@ -96,6 +98,15 @@ async function main(argv: string[]): Promise<number> {
       const config = quickConfig("wasi", { module: resolve(positionals[0]!) });
       return run(withListen(config, values.listen), process.cwd());
     }
+    case "wagi": {
+      const { values, positionals } = parse(() =>
+        parseArgs({ args: rest, allowPositionals: true, options: { listen: { type: "string", multiple: true } } }),
+      );
+      if (positionals.length !== 1) throw new UsageError("wagi needs one file: postern wagi modules.toml");
+      const file = positionals[0]!;
+      const load = () => withListen(wagiConfig(readConfigFile(file), file, gatewaySchemas), values.listen);
+      return run(load(), dirname(resolve(file)), load);
+    }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
@@ -111,13 +122,15 @@ function parse<T>(run: () => T): T {
 }
 
 function loadConfig(file: string): Config {
-  let text: string;
+  return parseConfig(readConfigFile(file), file, gatewaySchemas);
+}
+
+function readConfigFile(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  return parseConfig(text, file, gatewaySchemas);
 }
 
 /** A one-route config for the quick modes, validated like a file. */

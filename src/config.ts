@@ -75,7 +75,7 @@ export function parseConfig(text: string, file: string, gateways: Record<string,
 }
 
 /** `routes[1].spawn.procs`; keys that are not bare TOML keys are quoted. */
-function formatKey(path: KeyPath): string {
+export function formatKey(path: KeyPath): string {
   return path
     .map((part, i) =>
       typeof part === "number"
