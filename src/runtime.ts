@@ -113,6 +113,14 @@ export interface Runtime {
   connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex>;
   /** Starts a process; absent where processes cannot be spawned (workerd). */
   spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
+  /**
+   * WebAssembly modules the bundle imported statically, by name: where a
+   * module cannot be compiled from bytes at run time (workerd), a `wasi`
+   * route's `module` names one of these rather than a file. Such a module is
+   * run as it was built: rewriting its memory (max_memory, reuse) is for the
+   * build step that bundles it.
+   */
+  wasmModules?: ReadonlyMap<string, WebAssembly.Module>;
   /** Starts a thread running the module at `url`; absent where there are none. */
   startWorker?(url: URL): WorkerThread;
   /** The local filesystem; absent where there is none (workerd). */

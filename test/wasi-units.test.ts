@@ -1,13 +1,18 @@
-// The WASI gateway's pure parts, without threads or HTTP: the memory cap
+// The WASI gateway's parts below HTTP: the memory cap and the memory import
 // written into a module's bytes (memory-limit.ts, WebAssembly core spec
-// §5.5.8 and §5.3.8), and the preview1 host (host.ts) running the example
-// probe module in this thread with in-memory stdin, stdout and stderr.
+// §5.5.8, §5.3.8, §5.5.5), the preview1 host (host.ts) running the example
+// probe module in this thread with in-memory stdin, stdout and stderr, and a
+// route running a module bundled with a runtime that has no file system.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { encodeStrings, Errno, WasiExit, wasiImports, type WasiIo } from "../gateways/wasi/host.ts";
-import { limitMemory, MemoryLimitError } from "../gateways/wasi/memory-limit.ts";
+import { Hono } from "hono";
+import { createGateway } from "../gateways/index.ts";
+import { importMemory, limitMemory, MemoryLimitError } from "../gateways/wasi/memory-limit.ts";
+import type { Runtime } from "../src/runtime.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { buildModule, HEADER, leb, name, section } from "./fixtures/wasi/wasm.ts";
 
 const PAGE = 65536;
@@ -412,4 +417,75 @@ test("the fixture's LEB128 writer", () => {
   expect(leb(127)).toEqual([0x7f]);
   expect(leb(128)).toEqual([0x80, 0x01]);
   expect(leb(4096)).toEqual([0x80, 0x20]);
+});
+
+// ---------------------------------------------------------------------------
+
+describe("importMemory (memory-limit.ts)", () => {
+  const TYPE = [0x01, 0x04, 0x01, 0x60, 0x00, 0x00];
+  const FUNC = [0x03, 0x02, 0x01, 0x00];
+  const EXPORTS = [0x07, 0x13, 0x02, ...name("memory"), 0x02, 0x00, ...name("_start"), 0x00, 0x00];
+  const CODE = [0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b];
+
+  test("a module without imports gets an import section right after its types, holding env.memory (golden bytes)", () => {
+    const memory = [0x05, 0x04, 0x01, 0x01, 0x02, 0x08]; // one memory: min 2, max 8
+    const result = importMemory(bytes(HEADER, TYPE, FUNC, memory, EXPORTS, CODE))!;
+    const imports = section(0x02, [0x01, ...name("env"), ...name("memory"), 0x02, 0x01, 0x02, 0x08]);
+    expect(result.bytes).toEqual(bytes(HEADER, TYPE, imports, FUNC, EXPORTS, CODE));
+    expect([result.initial, result.maximum]).toEqual([2, 8]);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>), {
+      env: { memory: new WebAssembly.Memory({ initial: 2, maximum: 8 }) },
+    });
+    expect((instance.exports.memory as WebAssembly.Memory).buffer.byteLength).toBe(2 * PAGE);
+  });
+
+  test("a memory without a maximum (limitMemory not applied) is left defined", () => {
+    expect(importMemory(bytes(HEADER, TYPE, FUNC, [0x05, 0x03, 0x01, 0x00, 0x02], EXPORTS, CODE))).toBeNull();
+  });
+
+  test("probe.wasm, capped and then importing its memory, runs with a memory handed to it and the same answer", () => {
+    const capped = limitMemory(new Uint8Array(readFileSync(PROBE)), 64 * MiB);
+    const result = importMemory(capped)!;
+    const module = new WebAssembly.Module(result.bytes as Uint8Array<ArrayBuffer>);
+    expect(WebAssembly.Module.imports(module)).toContainEqual({ module: "env", name: "memory", kind: "memory" });
+    const memory = new WebAssembly.Memory({ initial: result.initial, maximum: result.maximum });
+    const out: Uint8Array[] = [];
+    const io: WasiIo = { readStdin: () => new Uint8Array(0), writeStdout: (b) => void out.push(b), writeStderr: () => undefined };
+    const into = new Uint8Array(4096);
+    const { length, argc, envc } = encodeStrings(["/p"], { PATH_INFO: "/cookies" }, into);
+    const imports = wasiImports({ strings: into.subarray(0, length), argc, envc, io }, () => memory);
+    const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: imports, env: { memory } });
+    try {
+      (instance.exports._start as () => void)();
+    } catch (err) {
+      if (!(err instanceof WasiExit)) throw err;
+    }
+    expect(Buffer.concat(out).toString()).toContain("Set-Cookie: c=3");
+    expect(instance.exports.memory).toBe(memory);
+  });
+});
+
+describe("a module bundled with the runtime (Runtime.wasmModules, for runtimes without files)", () => {
+  test("a wasi route whose module names a bundled one runs it, with no file system at all", async () => {
+    const module = new WebAssembly.Module(readFileSync(join(import.meta.dirname, "../examples/wasi/hello.wasm")));
+    const { fs: _fs, ...withoutFiles } = nodeRuntime;
+    const runtime: Runtime = { ...withoutFiles, wasmModules: new Map([["hello", module]]), logError: () => undefined, logAccess: () => undefined };
+    const handler = createGateway("wasi", runtime, { module: "hello", threads: 1 });
+    try {
+      await handler.ready;
+      const app = new Hono().all("*", handler);
+      const res = await app.request("http://localhost/");
+      expect(await res.text()).toBe("Hello, world!\n");
+    } finally {
+      await handler.close();
+    }
+  });
+
+  test("a name that is not bundled, on a runtime without files, stops the route's setup naming it", async () => {
+    const { fs: _fs, ...withoutFiles } = nodeRuntime;
+    const runtime: Runtime = { ...withoutFiles, wasmModules: new Map(), logError: () => undefined, logAccess: () => undefined };
+    const handler = createGateway("wasi", runtime, { module: "missing" });
+    await expect(handler.ready).rejects.toThrow(/"missing" is not among the modules bundled/);
+    await handler.close();
+  });
 });

@@ -102,8 +102,10 @@ async function loadModule(
   maxMemory: number,
   route: string,
 ): Promise<{ module: WebAssembly.Module; memory?: { initial: number; maximum: number } }> {
+  const bundled = runtime.wasmModules?.get(path);
+  if (bundled) return { module: bundled };
   const fs = runtime.fs;
-  if (!fs) throw new Error(`${route}: this runtime (${runtime.name}) reads no files; the module must be bundled`);
+  if (!fs) throw new Error(`${route}: ${JSON.stringify(path)} is not among the modules bundled for ${runtime.name}, which reads no files`);
   const stat = await fs.stat(path);
   if (!stat?.isFile) throw new Error(`${route}: module ${JSON.stringify(path)} is not a file`);
   const bytes = await readAllLimited(fs.readStream(path), MAX_MODULE_BYTES, () => new Error(`${route}: module over 256 MiB`));
