@@ -24,7 +24,7 @@ export interface GatewayEntry {
    * whole app, where there is one.
    */
   create(runtime: Runtime, options: never, name: string, router?: Router): GatewayHandler;
-  /** Option keys holding filesystem paths: relative ones are taken from the config file's directory. */
+  /** Option keys holding filesystem paths (or tables of them): relative ones are taken from the config file's directory. */
   pathKeys: readonly string[];
 }
 
@@ -32,7 +32,7 @@ export const gateways: Record<string, GatewayEntry> = {
   cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"] },
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
-  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module"] },
+  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "volumes"] },
 };
 
 /**
@@ -86,6 +86,10 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       for (const key of entry.pathKeys) {
         const value = options[key];
         if (typeof value === "string") options[key] = resolvePath(baseDir, value);
+        // A table of paths (wasi volumes: guest path -> host directory).
+        else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+          options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
+        }
       }
       const handler = build(entry, runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`, router);
       handlers.push(handler);

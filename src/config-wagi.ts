@@ -1,8 +1,8 @@
 // WAGI's modules.toml (github.com/deislabs/wagi, docs/configuring_and_running.md)
 // read as a postern config: each [[module]] becomes a `wasi` route, so WAGI
 // users can switch without rewriting their config. What postern does not do
-// (volumes, outbound HTTP, the query string as arguments) is refused with the
-// key and the line, never silently dropped.
+// (outbound HTTP, the query string as arguments) is refused with the key and
+// the line, never silently dropped.
 
 import { parse, TomlError } from "smol-toml";
 import { ConfigError, formatKey, TOP_LEVEL_SCHEMA, type Config, type RouteConfig } from "./config.ts";
@@ -15,7 +15,7 @@ const MODULE_SCHEMA: Schema = {
   entrypoint: { type: "string", doc: "the exported function to call" },
   environment: { type: "env", default: {}, doc: "variables for the module" },
   argv: { type: "string", doc: "WAGI's argument template" },
-  volumes: { type: "env", doc: "directories for the module (not supported)" },
+  volumes: { type: "env", default: {}, doc: "read-only directories for the module, guest path -> host directory" },
   allowed_hosts: { type: "string[]", doc: "hosts the module may call (not supported)" },
   http_max_concurrency: { type: "integer", min: 1, max: 256, doc: "requests at once" },
 };
@@ -47,9 +47,8 @@ function translate(doc: Record<string, unknown>, text: string, gateways: Record<
   const routes: RouteConfig[] = modules.map((entry, i) => {
     if (!isTable(entry)) throw new SchemaError(["module", i], "must be a table");
     const module = validateTable(MODULE_SCHEMA, entry, ["module", i], { owner: "WAGI [[module]]" });
-    if (module.volumes !== undefined) throw new SchemaError(["module", i, "volumes"], "postern does not give modules directories yet");
     if (module.allowed_hosts !== undefined) throw new SchemaError(["module", i, "allowed_hosts"], "postern gives modules no outbound HTTP");
-    const options: Record<string, unknown> = { module: module.module, env: module.environment };
+    const options: Record<string, unknown> = { module: module.module, env: module.environment, volumes: module.volumes };
     if (module.entrypoint !== undefined) options.entrypoint = module.entrypoint;
     if (module.http_max_concurrency !== undefined) options.threads = module.http_max_concurrency;
     if (module.argv !== undefined) {

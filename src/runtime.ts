@@ -80,6 +80,8 @@ export interface FileStat {
 export interface FileSystem {
   /** Follows symlinks; resolves null when nothing is there. */
   stat(path: string): Promise<FileStat | null>;
+  /** The names in a directory; null when it is not one. */
+  list(path: string): Promise<string[] | null>;
   /** The canonical absolute path with every symlink resolved; null when it does not exist. */
   realpath(path: string): Promise<string | null>;
   /** The bytes of a file from `start` to `end` inclusive (the whole file when absent). */

@@ -376,9 +376,14 @@ describe("the WASI preview1 host (host.ts), in this thread", () => {
     test("unknown and unprovided preview1 functions answer ENOSYS (52)", () => {
       const { call } = setUp([], {});
       expect(Errno.NOSYS).toBe(52);
-      for (const fn of ["path_open", "path_filestat_get", "path_unlink_file", "fd_readdir", "poll_oneoff", "sock_accept", "sock_recv", "proc_raise", "no_such_function"]) {
+      for (const fn of ["path_unlink_file", "path_create_directory", "poll_oneoff", "sock_accept", "sock_recv", "proc_raise", "no_such_function"]) {
         expect(call(fn, 0, 0, 0, 0), fn).toBe(52);
       }
+    });
+
+    test("without volumes, the file functions find no directory to work in: EBADF", () => {
+      const { call } = setUp([], {});
+      for (const fn of ["path_open", "path_filestat_get", "fd_readdir", "fd_filestat_get"]) expect(call(fn, 3, 0, 0, 0), fn).toBe(Errno.BADF);
     });
 
     test("no preopened directory: fd_prestat_get is EBADF from fd 3 on", () => {

@@ -10,7 +10,7 @@
 
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { get as httpGet, type ClientRequest, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -758,5 +758,49 @@ describe("modules refused at startup", () => {
     } finally {
       await p.stop();
     }
+  });
+});
+
+describe("volumes: read-only directories for the module", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postern-wasi-volume-"));
+  mkdirSync(join(dir, "data", "sub"), { recursive: true });
+  writeFileSync(join(dir, "data", "hello.txt"), "hello from the volume\n");
+  writeFileSync(join(dir, "data", "sub", "x.txt"), "x\n");
+  writeFileSync(join(dir, "secret"), "outside\n");
+  symlinkSync("/etc/passwd", join(dir, "data", "passwd-link"));
+  symlinkSync(join(dir, "secret"), join(dir, "data", "secret-link"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const toml = (extra: string) =>
+    `[[routes]]\npath = "/probe/*"\ngateway = "wasi"\nmodule = "${PROBE}"\nvolumes = { "/data" = "${join(dir, "data")}" }\n${extra}`;
+
+  test("the module reads and lists its volume; nothing outside it, no symlink out, no writing", async () => {
+    const p = await startPostern(toml(""));
+    try {
+      const text = await (await fetch(`${p.url}/probe/volume`)).text();
+      expect(text).toContain("hello.txt: hello from the volume\n");
+      const entries = [...text.matchAll(/^entry: (.*)$/gm)].map((m) => m[1]);
+      // The symlinks leave the directory: they are not in the module's view at all.
+      expect(entries.sort()).toEqual(["hello.txt", "sub"]);
+      for (const path of ["/data/../../etc/passwd", "/data/../secret", "/etc/passwd", "/data/sub/../../x"]) {
+        expect(text).toContain(`${path}: Capabilities insufficient\n`);
+      }
+      expect(text).toContain("write: Read-only file system\n");
+      expect(text).not.toContain("OPENED");
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test("a relative guest path is a config error naming it", async () => {
+    await expect(startPostern(`[[routes]]\npath = "/p/*"\ngateway = "wasi"\nmodule = "${PROBE}"\nvolumes = { "data" = "${dir}" }\n`)).rejects.toThrow(
+      /volumes\.data.*absolute/,
+    );
+  });
+
+  test("a host directory that does not exist, or volumes over max_volume_size, stop the route's setup", async () => {
+    await expect(startPostern(`[[routes]]\npath = "/p/*"\ngateway = "wasi"\nmodule = "${PROBE}"\nvolumes = { "/d" = "${dir}/missing" }\n`)).rejects.toThrow(
+      /not a directory/,
+    );
+    await expect(startPostern(toml('max_volume_size = "8"\n'))).rejects.toThrow(/volume size limit/);
   });
 });

@@ -1,20 +1,16 @@
 // A WASI preview1 host (github.com/WebAssembly/WASI, legacy/preview1/docs.md)
 // for CGI modules: arguments, environment, clocks, randomness, stdin, stdout
-// and stderr, exit. Nothing else of the host is reachable: there is no file
-// system (no preopened directory, so every path call fails), no sockets.
+// and stderr, exit, and read-only preopened directories (files.ts) when the
+// route has volumes. Nothing else of the host is reachable: no other file,
+// no sockets.
 // Runs anywhere WebAssembly and Web Crypto do; I/O is synchronous callbacks,
 // since a module calls its imports synchronously.
 
-/** errno values of preview1's `errno` enum. */
-export const Errno = {
-  SUCCESS: 0,
-  BADF: 8,
-  FAULT: 21,
-  INVAL: 28,
-  IO: 29,
-  NOSYS: 52,
-  SPIPE: 70,
-} as const;
+import { Errno } from "./errno.ts";
+import { fileFunctions } from "./files.ts";
+import type { Volume } from "./volume.ts";
+
+export { Errno };
 
 export interface WasiIo {
   /** Up to `max` bytes of stdin; an empty array at its end. May block (the module waits). */
@@ -30,6 +26,8 @@ export interface WasiOptions {
   argc: number;
   envc: number;
   io: WasiIo;
+  /** Read-only directories, preopened from descriptor 3 on. */
+  volumes?: Volume[];
 }
 
 /** Thrown by proc_exit: the module ended with this status. */
@@ -83,6 +81,7 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
   const [env] = split(options.strings, end, options.envc);
   const started = performance.now();
   const view = () => new DataView(memory().buffer);
+  const files = options.volumes?.length ? fileFunctions(options.volumes, memory) : undefined;
   const bytes = () => new Uint8Array(memory().buffer);
 
   /** Writes NUL-terminated strings and their pointers (args_get, environ_get). */
@@ -157,7 +156,12 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       return Errno.SUCCESS;
     },
     fd_read: (fd: number, iovs: number, count: number, read: number) => {
-      if (fd !== 0) return Errno.BADF;
+      if (fd !== 0) {
+        const result = files?.read(fd, iovecs(iovs, count)) ?? Errno.BADF;
+        if (typeof result === "number") return result;
+        view().setUint32(read, result.read, true);
+        return Errno.SUCCESS;
+      }
       let total = 0;
       for (const iov of iovecs(iovs, count)) {
         if (iov.byteLength === 0) continue;
@@ -170,9 +174,9 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       view().setUint32(read, total, true);
       return Errno.SUCCESS;
     },
-    fd_close: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
+    fd_close: (fd: number) => (fd <= 2 ? Errno.SUCCESS : (files?.fd_close(fd) ?? Errno.BADF)),
     fd_fdstat_get: (fd: number, out: number) => {
-      if (fd > 2) return Errno.BADF;
+      if (fd > 2) return files?.fd_fdstat_get(fd, out) ?? Errno.BADF;
       const v = view();
       v.setUint8(out, 0); // filetype unknown
       v.setUint16(out + 2, 0, true); // flags
@@ -181,13 +185,20 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       return Errno.SUCCESS;
     },
     fd_fdstat_set_flags: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
-    fd_seek: (fd: number) => (fd <= 2 ? Errno.SPIPE : Errno.BADF),
-    fd_tell: (fd: number) => (fd <= 2 ? Errno.SPIPE : Errno.BADF),
+    fd_seek: (fd: number, offset: bigint, whence: number, out: number) =>
+      fd <= 2 ? Errno.SPIPE : (files?.fd_seek(fd, offset, whence, out) ?? Errno.BADF),
+    fd_tell: (fd: number, out: number) => (fd <= 2 ? Errno.SPIPE : (files?.fd_tell(fd, out) ?? Errno.BADF)),
     fd_sync: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
     fd_datasync: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
-    // No preopened directories: wasi-libc asks from fd 3 up until EBADF.
-    fd_prestat_get: () => Errno.BADF,
-    fd_prestat_dir_name: () => Errno.BADF,
+    // wasi-libc asks for preopened directories from fd 3 up until EBADF.
+    fd_prestat_get: (fd: number, out: number) => files?.fd_prestat_get(fd, out) ?? Errno.BADF,
+    fd_prestat_dir_name: (fd: number, path: number, len: number) => files?.fd_prestat_dir_name(fd, path, len) ?? Errno.BADF,
+    path_open: (fd: number, dirflags: number, path: number, len: number, oflags: number, base: bigint, inheriting: bigint, fdflags: number, out: number) =>
+      files?.path_open(fd, dirflags, path, len, oflags, base, inheriting, fdflags, out) ?? Errno.BADF,
+    path_filestat_get: (fd: number, flags: number, path: number, len: number, out: number) =>
+      files?.path_filestat_get(fd, flags, path, len, out) ?? Errno.BADF,
+    fd_filestat_get: (fd: number, out: number) => files?.fd_filestat_get(fd, out) ?? Errno.BADF,
+    fd_readdir: (fd: number, buf: number, len: number, cookie: bigint, used: number) => files?.fd_readdir(fd, buf, len, cookie, used) ?? Errno.BADF,
 
     proc_exit: (code: number) => {
       throw new WasiExit(code);

@@ -15,6 +15,7 @@ import { ScriptGateway } from "../script/gateway.ts";
 import type { WasiOptions } from "./options.ts";
 import { importMemory, limitMemory, MEMORY_IMPORT } from "./memory-limit.ts";
 import { WasiThreads } from "./threads.ts";
+import { readVolume, type Volume } from "./volume.ts";
 
 /** Largest module file read. */
 const MAX_MODULE_BYTES = 256 * 1024 ** 2;
@@ -43,10 +44,17 @@ class WasiGateway extends ScriptGateway {
     const o = this.#options;
     const { module, memory } = await loadModule(this.runtime, o.module, o.max_memory, this.name);
     checkModule(module, o.entrypoint, memory !== undefined, this.name);
+    const volumes: Volume[] = [];
+    const budget = { left: o.max_volume_size };
+    for (const [guest, host] of Object.entries(o.volumes)) {
+      if (!this.runtime.fs) throw new Error(`${this.name}: volumes need a file system, which the ${this.runtime.name} runtime has not`);
+      volumes.push(await readVolume(this.runtime.fs, guest, host, budget));
+    }
     this.#threads = new WasiThreads(this.runtime, module, {
       threads: o.threads,
       entrypoint: o.entrypoint,
       maxOutput: o.max_output,
+      volumes,
       ...(memory ? { memory } : {}),
     });
   }

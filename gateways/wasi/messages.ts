@@ -6,6 +6,7 @@
 // chunk handed over at a time). A module runs synchronously in its thread.
 
 import type { ScriptEnd } from "../script/launcher.ts";
+import type { Volume } from "./volume.ts";
 
 /** Int32 slots of the control buffer. */
 export const Control = {
@@ -41,6 +42,8 @@ export interface ThreadSetup {
   stdin: SharedArrayBuffer;
   /** A request's arguments then its environment, NUL-terminated strings. */
   job: SharedArrayBuffer;
+  /** Read-only directories for every run (copied to the thread once). */
+  volumes: Volume[];
   /** The limits of the memory the module imports (see memory-limit.ts importMemory), in pages; absent when it defines its own. */
   memory?: { initial: number; maximum: number };
 }

@@ -4,11 +4,25 @@
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
 export const wasiSchema: GatewaySchema = {
+  check(options) {
+    for (const guest of Object.keys(options.volumes as Record<string, string>)) {
+      if (!guest.startsWith("/") || guest.split("/").some((part) => part === "." || part === "..")) {
+        return { key: `volumes.${guest}`, message: 'the guest path must be absolute, without "." or "..", e.g. "/data"' };
+      }
+    }
+    return undefined;
+  },
   fields: {
     module: { type: "string", required: true, doc: "the WebAssembly module (.wasm, a WASI preview1 command) run for each request" },
     entrypoint: { type: "string", default: "_start", doc: "exported function called for each request" },
     argv: { type: "string[]", doc: "the module's arguments (default: the script name alone; never the query string)" },
     env: { type: "env", default: {}, doc: "extra variables for the module besides the CGI meta-variables, set last" },
+    volumes: {
+      type: "env",
+      default: {},
+      doc: 'read-only directories for the module, guest path -> host directory (WAGI\'s volumes), e.g. { "/data" = "./data" }; read into memory at startup',
+    },
+    max_volume_size: { type: "size", default: 64 * 1024 ** 2, min: 0, doc: "bytes of files all the route's volumes may hold" },
     threads: { type: "integer", default: 4, min: 1, max: 256, doc: "worker threads, each running one request at a time (more than cores hides the hand-over between threads)" },
     max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a thread; beyond it 503" },
     queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a thread before 503" },
@@ -28,6 +42,8 @@ export interface WasiOptions {
   entrypoint: string;
   argv?: string[];
   env: Record<string, string>;
+  volumes: Record<string, string>;
+  max_volume_size: number;
   threads: number;
   max_queue: number;
   queue_timeout: number;

@@ -7,6 +7,7 @@ import { GatewayError } from "../../src/errors.ts";
 import type { Runtime, WorkerThread } from "../../src/runtime.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
 import { encodeStrings } from "./host.ts";
+import type { Volume } from "./volume.ts";
 import { CHUNK, Control, CONTROL_BYTES, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
 
 const WORKER = new URL("./worker.ts", import.meta.url);
@@ -17,6 +18,7 @@ export interface ThreadOptions {
   maxOutput: number;
   /** Limits of the memory the module imports, when it does. */
   memory?: { initial: number; maximum: number };
+  volumes: Volume[];
 }
 
 /** The memory a thread and the main thread share (see messages.ts); each thread has its own. */
@@ -85,6 +87,7 @@ export class WasiThreads implements ScriptLauncher {
         entrypoint: options.entrypoint,
         maxOutput: options.maxOutput,
         ...shared,
+        volumes: options.volumes,
         ...(options.memory ? { memory: options.memory } : {}),
       } satisfies ThreadSetup);
       return thread;

@@ -105,7 +105,8 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   spare = undefined;
   let end: ScriptEnd;
   try {
-    const imports = wasiImports({ strings, argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]!, io }, () => memory!);
+    const counts = { argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]! };
+    const imports = wasiImports({ strings, ...counts, io, volumes: thread.volumes }, () => memory!);
     const importObject: WebAssembly.Imports = { wasi_snapshot_preview1: imports };
     if (memory) importObject[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
     const instance = new WebAssembly.Instance(thread.module, importObject);

@@ -1,7 +1,7 @@
 // The local filesystem for Node, as the Runtime's FileSystem.
 
 import { createReadStream } from "node:fs";
-import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -12,6 +12,13 @@ export const fs: FileSystem = {
     try {
       const s = await stat(path);
       return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
+    } catch {
+      return null;
+    }
+  },
+  async list(path) {
+    try {
+      return await readdir(path);
     } catch {
       return null;
     }

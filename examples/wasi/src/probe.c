@@ -1,6 +1,7 @@
 /* A CGI program for exercising a WASI host: what it does is chosen by its
  * PATH_INFO (/env, /echo, /cookies, /redirect, /status, /trap, /loop, /grow,
- * /flood, /files, /stderr, /exit3). */
+ * /flood, /files, /volume, /stderr, /exit3). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,37 @@ int main(int argc, char **argv) {
       printf("%s: %s\n", paths[i], f ? "OPENED" : strerror(errno));
       if (f) fclose(f);
     }
+  } else if (strcmp(what, "/volume") == 0) {
+    /* A read-only directory mounted at /data: its file, its listing, and
+     * ways out of it or into writing, which must all fail. */
+    head("text/plain");
+    FILE *f = fopen("/data/hello.txt", "r");
+    char line[256] = "";
+    if (f) {
+      if (!fgets(line, sizeof line, f)) line[0] = 0;
+      fclose(f);
+    }
+    printf("hello.txt: %s", f ? line : strerror(errno));
+    if (f) printf("\n");
+    DIR *d = opendir("/data");
+    if (d) {
+      struct dirent *e;
+      while ((e = readdir(d))) {
+        if (e->d_name[0] != '.') printf("entry: %s\n", e->d_name);
+      }
+      closedir(d);
+    } else {
+      printf("opendir: %s\n", strerror(errno));
+    }
+    const char *outside[] = {"/data/../../etc/passwd", "/data/../secret", "/etc/passwd", "/data/sub/../../x"};
+    for (int i = 0; i < 4; i++) {
+      FILE *o = fopen(outside[i], "r");
+      printf("%s: %s\n", outside[i], o ? "OPENED" : strerror(errno));
+      if (o) fclose(o);
+    }
+    FILE *w = fopen("/data/new.txt", "w");
+    printf("write: %s\n", w ? "OPENED" : strerror(errno));
+    if (w) fclose(w);
   } else if (strcmp(what, "/stderr") == 0) {
     fprintf(stderr, "a line for the log\n");
     head("text/plain");
