@@ -11,6 +11,7 @@ import { encodeStrings, Errno, WasiExit, wasiImports, type WasiIo } from "../gat
 import { Hono } from "hono";
 import { createGateway } from "../gateways/index.ts";
 import { importMemory, limitMemory, MemoryLimitError } from "../gateways/wasi/memory-limit.ts";
+import { readVolume } from "../gateways/wasi/volume.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { buildModule, HEADER, leb, name, section } from "./fixtures/wasi/wasm.ts";
@@ -492,5 +493,55 @@ describe("a module bundled with the runtime (Runtime.wasmModules, for runtimes w
     const handler = createGateway("wasi", runtime, { module: "missing" });
     await expect(handler.ready).rejects.toThrow(/"missing" is not among the modules bundled/);
     await handler.close();
+  });
+});
+
+describe("fixes found in review", () => {
+  test("closing a wasi route ends its threads and starts none in their place", async () => {
+    let live = 0;
+    const runtime: Runtime = {
+      ...nodeRuntime,
+      logError: () => undefined,
+      startWorker(url) {
+        const thread = nodeRuntime.startWorker(url);
+        live++;
+        thread.onExit(() => live--);
+        return thread;
+      },
+    };
+    const handler = createGateway("wasi", runtime, { module: join(import.meta.dirname, "../examples/wasi/hello.wasm"), threads: 2 });
+    await handler.ready;
+    expect(live).toBe(2);
+    await handler.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(live).toBe(0);
+  });
+
+  test("fstat on stdin, stdout and stderr succeeds (CPython's startup treats EBADF as fatal)", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const into = new Uint8Array(64);
+    const { length, argc, envc } = encodeStrings([], {}, into);
+    const io: WasiIo = { readStdin: () => new Uint8Array(0), writeStdout: () => undefined, writeStderr: () => undefined };
+    const imports = wasiImports({ strings: into.subarray(0, length), argc, envc, io }, () => memory) as Record<string, (...a: number[]) => number>;
+    new Uint8Array(memory.buffer).fill(0xff, 0, 64);
+    for (const fd of [0, 1, 2]) expect(imports.fd_filestat_get!(fd, 0)).toBe(Errno.SUCCESS);
+    expect([...new Uint8Array(memory.buffer, 0, 64)].every((b) => b === 0)).toBe(true);
+  });
+
+  test("a symlink back up a volume's tree is read once, not forever", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "postern-volume-loop-"));
+    try {
+      mkdirSync(join(dir, "sub"));
+      writeFileSync(join(dir, "sub", "a.txt"), "a");
+      symlinkSync("../sub", join(dir, "sub", "loop"));
+      const volume = await readVolume(nodeRuntime.fs, "/data", dir, { left: 1024 * 1024 });
+      const sub = volume.root.entries.sub!;
+      expect(sub.kind).toBe("dir");
+      expect(Object.keys((sub as { entries: Record<string, unknown> }).entries)).toEqual(["a.txt"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ export const Errno = {
   INVAL: 28,
   IO: 29,
   ISDIR: 31,
+  MFILE: 33,
   NOENT: 44,
   NOSYS: 52,
   NOTDIR: 54,

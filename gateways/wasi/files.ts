@@ -14,7 +14,12 @@ const O_DIRECTORY = 2;
 const O_EXCL = 4;
 const O_TRUNC = 8;
 const FDFLAG_APPEND = 1;
-const ALL_RIGHTS = 0x1fffffffn;
+/** Every right there is (bits 0 to 29), for what a descriptor says it allows. */
+export const ALL_RIGHTS = (1n << 30n) - 1n;
+/** Open files a run may hold at once (EMFILE beyond). */
+const MAX_OPEN = 1024;
+/** Most a readdir call builds at once, whatever buffer the module offers. */
+const MAX_READDIR = 64 * 1024;
 const encoder = new TextEncoder();
 
 interface Open {
@@ -43,6 +48,7 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
     for (const segment of path.split("/")) {
       if (segment === "" || segment === ".") continue;
       if (segment === "..") {
+        if (stack[stack.length - 1]!.kind !== "dir") return Errno.NOTDIR;
         if (stack.length === 1) return Errno.NOTCAPABLE;
         stack.pop();
         continue;
@@ -69,8 +75,6 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
   };
 
   return {
-    has: (fd: number) => table.has(fd),
-
     fd_prestat_get(fd: number, out: number): number {
       const open = table.get(fd);
       if (!open?.preopen) return Errno.BADF;
@@ -87,6 +91,7 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
     },
     path_open(fd: number, _dirflags: number, path: number, pathLen: number, oflags: number, _base: bigint, _inheriting: bigint, fdflags: number, out: number): number {
       if (oflags & (O_CREAT | O_EXCL | O_TRUNC) || fdflags & FDFLAG_APPEND) return Errno.ROFS;
+      if (table.size >= MAX_OPEN) return Errno.MFILE;
       const node = resolve(fd, text(path, pathLen));
       if (typeof node === "number") return node;
       if (oflags & O_DIRECTORY && node.kind !== "dir") return Errno.NOTDIR;
@@ -161,7 +166,8 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
       if (!open) return Errno.BADF;
       if (open.node.kind !== "dir") return Errno.NOTDIR;
       const names = [".", "..", ...Object.keys(open.node.entries).sort()];
-      const out = new Uint8Array(bufLen);
+      const out = new Uint8Array(Math.min(bufLen >>> 0, MAX_READDIR));
+      bufLen = out.byteLength;
       let offset = 0;
       for (let i = Number(cookie); i < names.length && offset < bufLen; i++) {
         const name = encoder.encode(names[i]!);
@@ -182,5 +188,3 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
     },
   };
 }
-
-export type FileFunctions = ReturnType<typeof fileFunctions>;

@@ -7,7 +7,7 @@
 // since a module calls its imports synchronously.
 
 import { Errno } from "./errno.ts";
-import { fileFunctions } from "./files.ts";
+import { ALL_RIGHTS, fileFunctions } from "./files.ts";
 import type { Volume } from "./volume.ts";
 
 export { Errno };
@@ -28,6 +28,12 @@ export interface WasiOptions {
   io: WasiIo;
   /** Read-only directories, preopened from descriptor 3 on. */
   volumes?: Volume[];
+  /**
+   * Told the status proc_exit was called with, before the WasiExit that ends
+   * the module is thrown (a module can catch a host's exception, so the
+   * caller must not rely on seeing it).
+   */
+  onExit?(code: number): void;
 }
 
 /** Thrown by proc_exit: the module ended with this status. */
@@ -69,8 +75,6 @@ const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 const CLOCK_PROCESS = 2;
 const CLOCK_THREAD = 3;
-/** fd_fdstat_get: filetype unknown, every right: not a tty to wasi-libc, so stdout is fully buffered. */
-const ALL_RIGHTS = 0x1fffffffn;
 
 /**
  * The `wasi_snapshot_preview1` import object for one instance. `memory()`
@@ -128,7 +132,7 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
     },
     clock_time_get: (id: number, _precision: bigint, out: number) => {
       let ns: bigint;
-      if (id === CLOCK_REALTIME) ns = BigInt(Date.now()) * 1_000_000n;
+      if (id === CLOCK_REALTIME) ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
       else if (id === CLOCK_MONOTONIC || id === CLOCK_PROCESS || id === CLOCK_THREAD) {
         ns = BigInt(Math.round((performance.now() - started) * 1e6));
       } else return Errno.INVAL;
@@ -136,7 +140,8 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       return Errno.SUCCESS;
     },
     random_get: (buf: number, len: number) => {
-      view();
+      buf >>>= 0;
+      len >>>= 0;
       // getRandomValues fills at most 65536 bytes a call.
       for (let off = 0; off < len; off += 65536) crypto.getRandomValues(new Uint8Array(memory().buffer, buf + off, Math.min(65536, len - off)));
       return Errno.SUCCESS;
@@ -175,6 +180,7 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       return Errno.SUCCESS;
     },
     fd_close: (fd: number) => (fd <= 2 ? Errno.SUCCESS : (files?.fd_close(fd) ?? Errno.BADF)),
+    // Filetype unknown, every right: not a tty to wasi-libc, so stdout is fully buffered.
     fd_fdstat_get: (fd: number, out: number) => {
       if (fd > 2) return files?.fd_fdstat_get(fd, out) ?? Errno.BADF;
       const v = view();
@@ -197,10 +203,16 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       files?.path_open(fd, dirflags, path, len, oflags, base, inheriting, fdflags, out) ?? Errno.BADF,
     path_filestat_get: (fd: number, flags: number, path: number, len: number, out: number) =>
       files?.path_filestat_get(fd, flags, path, len, out) ?? Errno.BADF,
-    fd_filestat_get: (fd: number, out: number) => files?.fd_filestat_get(fd, out) ?? Errno.BADF,
+    fd_filestat_get: (fd: number, out: number) => {
+      if (fd > 2) return files?.fd_filestat_get(fd, out) ?? Errno.BADF;
+      // fstat on stdio succeeds (CPython's startup treats EBADF as fatal): all zero, filetype unknown.
+      new Uint8Array(memory().buffer, out >>> 0, 64).fill(0);
+      return Errno.SUCCESS;
+    },
     fd_readdir: (fd: number, buf: number, len: number, cookie: bigint, used: number) => files?.fd_readdir(fd, buf, len, cookie, used) ?? Errno.BADF,
 
     proc_exit: (code: number) => {
+      options.onExit?.(code);
       throw new WasiExit(code);
     },
     sched_yield: () => Errno.SUCCESS,

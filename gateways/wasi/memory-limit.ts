@@ -43,6 +43,8 @@ export function limitMemory(module: Uint8Array, maxBytes: number): Uint8Array {
 
 function rewriteMemories(section: Uint8Array, maxPages: number): Uint8Array {
   const [count, start] = readU32(section, 0);
+  // With several memories (multi-memory), the cap would hold for each, not in all.
+  if (count > 1) throw new MemoryLimitError("the module defines several memories, which this host does not run");
   const parts: Uint8Array[] = [writeU32(count)];
   let offset = start;
   for (let i = 0; i < count; i++) {

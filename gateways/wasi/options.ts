@@ -27,7 +27,14 @@ export const wasiSchema: GatewaySchema = {
     max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a thread; beyond it 503" },
     queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a thread before 503" },
     timeout: { type: "duration", default: 30_000, min: 1, doc: "longest a request may run; then the module's thread is ended and the answer is 504 (or cut, once started)" },
-    max_memory: { type: "size", default: 256 * 1024 ** 2, min: 65536, doc: "linear memory a module may use; beyond it the module is stopped (500)" },
+    max_memory: {
+      type: "size",
+      default: 256 * 1024 ** 2,
+      min: 65536,
+      // Up to 2 GiB every address a module passes fits a positive i32.
+      max: 2 * 1024 ** 3,
+      doc: "linear memory a module may have; growing past it fails inside the module (at most 2g)",
+    },
     max_output: { type: "size", default: 1024 ** 3, min: 1, doc: "bytes a module may write to stdout; beyond it the answer is cut" },
     max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
     max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to set CONTENT_LENGTH; beyond it 413" },

@@ -34,9 +34,14 @@ class Slot {
   shared!: SharedBuffers;
   job: WasiRun | undefined;
   readonly #start: (shared: SharedBuffers) => WorkerThread;
+  readonly #log: (line: string) => void;
+  #closed = false;
+  /** Threads that ended on their own in a row, for the back-off before the next. */
+  #failures = 0;
 
-  constructor(start: (shared: SharedBuffers) => WorkerThread) {
+  constructor(start: (shared: SharedBuffers) => WorkerThread, log: (line: string) => void) {
     this.#start = start;
+    this.#log = log;
     this.#open();
   }
 
@@ -56,11 +61,19 @@ class Slot {
     thread.onMessage((message) => {
       if (this.thread === thread) this.job?.receive(message as FromWorker);
     });
+    const started = Date.now();
     thread.onExit((error) => {
-      if (this.thread !== thread) return;
-      // A thread that ends on its own failed; the next request gets a new one.
-      this.job?.lost(error?.message ?? "its thread ended");
-      this.#open();
+      if (this.thread !== thread || this.#closed) return;
+      // A thread that ends on its own failed; the next request gets a new
+      // one, after a back-off when they keep failing at start.
+      const reason = error?.message ?? "its thread ended";
+      this.job?.lost(reason);
+      this.#failures = Date.now() - started < 1_000 ? this.#failures + 1 : 0;
+      this.#log(`WASI thread ended: ${reason}`);
+      const delay = Math.min(100 * 2 ** this.#failures, 10_000);
+      setTimeout(() => {
+        if (!this.#closed && this.thread === thread) this.#open();
+      }, this.#failures > 1 ? delay : 0);
     });
     this.thread = thread;
     this.shared = shared;
@@ -71,6 +84,12 @@ class Slot {
     const old = this.thread;
     this.#open();
     void old.terminate();
+  }
+
+  /** Ends the thread for good. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.thread.terminate();
   }
 }
 
@@ -92,20 +111,20 @@ export class WasiThreads implements ScriptLauncher {
       } satisfies ThreadSetup);
       return thread;
     };
-    this.#slots = Array.from({ length: options.threads }, () => new Slot(start));
+    this.#slots = Array.from({ length: options.threads }, () => new Slot(start, (line) => runtime.logError(line)));
   }
 
   /** Callers hold one of `threads` slots (the gateway's limiter), so a thread is free. */
   async launch(spec: ScriptSpec): Promise<ScriptProcess> {
     const slot = this.#slots.find((s) => s.job === undefined);
     if (!slot) throw new GatewayError("BACKEND_OVERLOADED", "no free WASI thread", { retryAfter: 1 });
+    const control = new Int32Array(slot.shared.control);
+    const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.shared.job));
     const job = new WasiRun(slot, spec);
     slot.job = job;
     void job.ended.then(() => {
       if (slot.job === job) slot.job = undefined;
     });
-    const control = new Int32Array(slot.shared.control);
-    const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.shared.job));
     control[Control.CREDIT] = CHUNK;
     control[Control.STDIN_LEN] = 0;
     control[Control.STOP] = 0;
@@ -120,7 +139,7 @@ export class WasiThreads implements ScriptLauncher {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#slots.map((slot) => slot.thread.terminate()));
+    await Promise.all(this.#slots.map((slot) => slot.close()));
   }
 }
 
@@ -279,8 +298,10 @@ class WasiRun implements ScriptProcess {
 
   close(): void {
     if (this.#eof) return;
-    // The module is stopped at its next write, and woken if it waits to write.
+    // The module is stopped at its next write, and woken if it waits to write:
+    // CREDIT changes too, or a thread about to wait on it would sleep through.
     Atomics.store(this.#control, Control.STOP, 1);
+    Atomics.add(this.#control, Control.CREDIT, 1);
     Atomics.notify(this.#control, Control.CREDIT);
     this.#chunks = [];
     this.#deliver(null);

@@ -12,6 +12,9 @@ export type VolumeNode =
   | { kind: "dir"; entries: Record<string, VolumeNode> }
   | { kind: "file"; bytes: Uint8Array; mtimeMs: number };
 
+/** What an entry counts against max_volume_size besides its bytes. */
+const ENTRY_COST = 256;
+
 export interface Volume {
   /** Where the module sees it: "/data". */
   guestPath: string;
@@ -27,13 +30,20 @@ export async function readVolume(fs: FileSystem, guestPath: string, hostDir: str
   const realRoot = await fs.realpath(hostDir);
   const stat = realRoot === null ? null : await fs.stat(realRoot);
   if (realRoot === null || !stat?.isDirectory) throw new Error(`volumes.${guestPath}: ${JSON.stringify(hostDir)} is not a directory`);
+  // Directories already read: a symlink back up the tree would loop forever.
+  const seen = new Set<string>([realRoot]);
   const readDir = async (dir: string): Promise<Extract<VolumeNode, { kind: "dir" }>> => {
-    const entries: Record<string, VolumeNode> = {};
+    // No prototype: a file named "__proto__" is an entry like any other.
+    const entries: Record<string, VolumeNode> = Object.create(null);
     for (const name of (await fs.list(dir)) ?? []) {
       const real = await fs.realpath(`${dir}/${name}`);
       if (real === null || !isInside(realRoot, real)) continue;
       const info = await fs.stat(real);
+      // Every entry counts against the budget, so a tree of empty files is bounded too.
+      budget.left -= ENTRY_COST;
       if (info?.isDirectory) {
+        if (seen.has(real)) continue;
+        seen.add(real);
         entries[name] = await readDir(real);
       } else if (info?.isFile) {
         budget.left -= info.size;

@@ -48,11 +48,19 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   let stdin = EMPTY;
   let stdinEnded = false;
   let held: Uint8Array | undefined;
+  // What ended the run, recorded before the exception that ends it is thrown:
+  // a module can catch the host's exceptions (a catch_all), and carry on.
+  let limit: string | undefined;
+  let stopped = false;
+  let exitCode: number | undefined;
 
   /** Sends stdout within the credit the main thread gave, waiting for more as needed. */
   const send = (bytes: Uint8Array) => {
     for (let offset = 0; offset < bytes.byteLength; ) {
-      if (Atomics.load(control, Control.STOP) === 1) throw new Stopped();
+      if (Atomics.load(control, Control.STOP) === 1) {
+        stopped = true;
+        throw new Stopped();
+      }
       const credit = Atomics.load(control, Control.CREDIT);
       if (credit <= 0) {
         // Backpressure: the client has not taken what was sent yet.
@@ -88,7 +96,10 @@ function run(thread: ThreadSetup, control: Int32Array): void {
     },
     writeStdout(bytes) {
       outputLeft -= bytes.byteLength;
-      if (outputLeft < 0) throw new Error(`output over max_output (${thread.maxOutput} bytes)`);
+      if (outputLeft < 0) {
+        limit = `output over max_output (${thread.maxOutput} bytes)`;
+        throw new Error(limit);
+      }
       flush();
       held = bytes;
     },
@@ -106,7 +117,8 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   let end: ScriptEnd;
   try {
     const counts = { argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]! };
-    const imports = wasiImports({ strings, ...counts, io, volumes: thread.volumes }, () => memory!);
+    const onExit = (code: number) => void (exitCode ??= code);
+    const imports = wasiImports({ strings, ...counts, io, volumes: thread.volumes, onExit }, () => memory!);
     const importObject: WebAssembly.Imports = { wasi_snapshot_preview1: imports };
     if (memory) importObject[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
     const instance = new WebAssembly.Instance(thread.module, importObject);
@@ -114,10 +126,11 @@ function run(thread: ThreadSetup, control: Int32Array): void {
     (instance.exports[thread.entrypoint] as () => void)();
     end = { exitStatus: 0 };
   } catch (err) {
-    if (err instanceof WasiExit) end = { exitStatus: err.code };
-    else if (err instanceof Stopped) end = { crash: "stopped: its output was no longer wanted" };
-    else end = { crash: err instanceof Error ? err.message : String(err) };
+    end = err instanceof WasiExit || err instanceof Stopped ? { exitStatus: 0 } : { crash: err instanceof Error ? err.message : String(err) };
   }
+  if (limit !== undefined) end = { crash: limit };
+  else if (stopped) end = { crash: "stopped: its output was no longer wanted" };
+  else if (exitCode !== undefined) end = { exitStatus: exitCode };
   // What is held goes with the end when the credit allows, else first.
   const last = held;
   if (last && !("crash" in end) && Atomics.load(control, Control.CREDIT) >= last.byteLength && Atomics.load(control, Control.STOP) === 0) {
