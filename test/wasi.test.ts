@@ -804,3 +804,46 @@ describe("volumes: read-only directories for the module", () => {
     await expect(startPostern(toml('max_volume_size = "8"\n'))).rejects.toThrow(/volume size limit/);
   });
 });
+
+describe("streaming while a module computes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postern-wasi-flush-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.skipIf(!CLANG)("output the module flushed reaches the client before the module's next write or its end", async () => {
+    const source = join(dir, "slow.c");
+    writeFileSync(
+      source,
+      `#include <stdio.h>
+#include <time.h>
+int main(void) {
+  printf("Content-Type: text/plain\\r\\n\\r\\nstarted\\n");
+  fflush(stdout);
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  do clock_gettime(CLOCK_MONOTONIC, &now); while (now.tv_sec - start.tv_sec < 2);
+  printf("done\\n");
+  return 0;
+}
+`,
+    );
+    const module = join(dir, "slow.wasm");
+    execFileSync(CLANG!, ["--target=wasm32-wasi", "-O2", "-o", module, source], { stdio: "pipe", timeout: 60_000 });
+    const p = await startPostern(`[[routes]]\npath = "/slow/*"\ngateway = "wasi"\nmodule = "${module}"\ntimeout = "20s"\n`);
+    try {
+      const started = Date.now();
+      const res = await fetch(`${p.url}/slow/`);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      const firstAt = Date.now() - started;
+      expect(new TextDecoder().decode(first.value)).toBe("started\n");
+      let rest = "";
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+      const endAt = Date.now() - started;
+      expect(rest).toBe("done\n");
+      // The module computed for 2 s between its two writes: the first came well before.
+      expect(endAt - firstAt).toBeGreaterThan(1_000);
+    } finally {
+      await p.stop();
+    }
+  });
+});

@@ -25,8 +25,16 @@ export const Control = {
   JOB_ARGC: 6,
   JOB_ENVC: 7,
   JOB_STDERR: 8,
+  /**
+   * The write held back (see worker.ts run), HELD_LENGTH bytes in the `held`
+   * buffer: NONE, HELD by the thread, or taken by the main thread because the
+   * module kept computing (CLAIMING while it copies them, then CLAIMED).
+   */
+  HELD: 9,
+  HELD_LENGTH: 10,
 } as const;
-export const CONTROL_BYTES = 36;
+export const CONTROL_BYTES = 44;
+export const Held = { NONE: 0, HELD: 1, CLAIMED: 2, CLAIMING: 3 } as const;
 /** Room for a request's arguments and environment (request heads are at most 16 KiB). */
 export const JOB_BYTES = 256 * 1024;
 /** Largest stdin chunk handed over at once, and the stdout credit a run starts with. */
@@ -42,6 +50,8 @@ export interface ThreadSetup {
   stdin: SharedArrayBuffer;
   /** A request's arguments then its environment, NUL-terminated strings. */
   job: SharedArrayBuffer;
+  /** The stdout write held back, CHUNK bytes at most. */
+  held: SharedArrayBuffer;
   /** Read-only directories for every run (copied to the thread once). */
   volumes: Volume[];
   /** The limits of the memory the module imports (see memory-limit.ts importMemory), in pages; absent when it defines its own. */

@@ -7,7 +7,7 @@
 import { WasiExit, wasiImports, type WasiIo } from "./host.ts";
 import type { ScriptEnd } from "../script/launcher.ts";
 import { MEMORY_IMPORT } from "./memory-limit.ts";
-import { CHUNK, Control, type FromWorker, type ThreadSetup } from "./messages.ts";
+import { CHUNK, Control, Held, type FromWorker, type ThreadSetup } from "./messages.ts";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
@@ -36,9 +36,10 @@ function serve(thread: ThreadSetup): never {
 }
 
 /**
- * Runs one request. Stdout is held back by one write: it goes to the main
- * thread with the next write, before a read of stdin, or with the end of the
- * run, so a small answer costs one message, not two.
+ * Runs one request. Stdout is held back by one write, in shared memory: it
+ * goes to the main thread with the next write, before a read of stdin, or
+ * with the end of the run, so a small answer costs one message, not two; and
+ * if the module computes on meanwhile, the main thread claims it itself.
  */
 function run(thread: ThreadSetup, control: Int32Array): void {
   const stdinBuffer = new Uint8Array(thread.stdin);
@@ -47,7 +48,7 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   let stderrLeft = control[Control.JOB_STDERR]!;
   let stdin = EMPTY;
   let stdinEnded = false;
-  let held: Uint8Array | undefined;
+  const heldBuffer = new Uint8Array(thread.held);
   // What ended the run, recorded before the exception that ends it is thrown:
   // a module can catch the host's exceptions (a catch_all), and carry on.
   let limit: string | undefined;
@@ -74,9 +75,21 @@ function run(thread: ThreadSetup, control: Int32Array): void {
       offset += n;
     }
   };
+  /** Takes the held write back: its bytes, or null when there is none or the main thread claimed it. */
+  const takeHeld = (): Uint8Array | null => {
+    let state = Atomics.compareExchange(control, Control.HELD, Held.HELD, Held.NONE);
+    // The main thread is copying them: the buffer is not ours until it has.
+    while (state === Held.CLAIMING) {
+      Atomics.wait(control, Control.HELD, Held.CLAIMING);
+      state = Atomics.load(control, Control.HELD);
+    }
+    if (state === Held.CLAIMED) Atomics.store(control, Control.HELD, Held.NONE);
+    return state === Held.HELD ? heldBuffer.slice(0, control[Control.HELD_LENGTH]!) : null;
+  };
+  /** Sends the held write (its credit was taken when it was held). */
   const flush = () => {
-    if (held) send(held);
-    held = undefined;
+    const bytes = takeHeld();
+    if (bytes) scope.postMessage({ type: "stdout", bytes }, [bytes.buffer as ArrayBuffer]);
   };
 
   const io: WasiIo = {
@@ -101,7 +114,14 @@ function run(thread: ThreadSetup, control: Int32Array): void {
         throw new Error(limit);
       }
       flush();
-      held = bytes;
+      if (bytes.byteLength > heldBuffer.byteLength || Atomics.load(control, Control.CREDIT) < bytes.byteLength) {
+        send(bytes);
+        return;
+      }
+      Atomics.sub(control, Control.CREDIT, bytes.byteLength);
+      heldBuffer.set(bytes);
+      control[Control.HELD_LENGTH] = bytes.byteLength;
+      Atomics.store(control, Control.HELD, Held.HELD);
     },
     writeStderr(bytes) {
       if (stderrLeft <= 0) return;
@@ -131,19 +151,10 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   if (limit !== undefined) end = { crash: limit };
   else if (stopped) end = { crash: "stopped: its output was no longer wanted" };
   else if (exitCode !== undefined) end = { exitStatus: exitCode };
-  // What is held goes with the end when the credit allows, else first.
-  const last = held;
-  if (last && !("crash" in end) && Atomics.load(control, Control.CREDIT) >= last.byteLength && Atomics.load(control, Control.STOP) === 0) {
-    Atomics.sub(control, Control.CREDIT, last.byteLength);
-    scope.postMessage({ type: "end", end, bytes: last }, [last.buffer as ArrayBuffer]);
-  } else {
-    try {
-      if (!("crash" in end)) flush();
-    } catch {
-      // Stopped: the main thread wants no more output.
-    }
-    scope.postMessage({ type: "end", end });
-  }
+  // What is held goes with the end.
+  const last = takeHeld();
+  if (last && !("crash" in end)) scope.postMessage({ type: "end", end, bytes: last }, [last.buffer as ArrayBuffer]);
+  else scope.postMessage({ type: "end", end });
   keep(thread, memory);
 }
 
