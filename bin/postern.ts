@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
-import { wagiConfig } from "../src/config-wagi.ts";
+import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";

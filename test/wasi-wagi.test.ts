@@ -1,4 +1,4 @@
-// WAGI's modules.toml read as postern routes (src/config-wagi.ts), and
+// WAGI's modules.toml read as postern routes (gateways/wasi/wagi.ts), and
 // `postern wagi modules.toml` serving it.
 
 import { spawn } from "node:child_process";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { ConfigError } from "../src/config.ts";
-import { wagiConfig } from "../src/config-wagi.ts";
+import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { freePort } from "./helpers/ports.ts";
 
 const read = (text: string) => wagiConfig(text, "modules.toml", gatewaySchemas);

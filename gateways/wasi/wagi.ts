@@ -5,9 +5,9 @@
 // the line, never silently dropped.
 
 import { parse, TomlError } from "smol-toml";
-import { ConfigError, formatKey, TOP_LEVEL_SCHEMA, type Config, type RouteConfig } from "./config.ts";
-import { locate } from "./config-locate.ts";
-import { isTable, SchemaError, validateTable, type GatewaySchema, type Schema } from "./config-schema.ts";
+import { ConfigError, formatKey, TOP_LEVEL_SCHEMA, type Config, type RouteConfig } from "../../src/config.ts";
+import { locate } from "../../src/config-locate.ts";
+import { isTable, SchemaError, validateTable, type GatewaySchema, type Schema } from "../../src/config-schema.ts";
 
 const MODULE_SCHEMA: Schema = {
   route: { type: "string", required: true, doc: 'the path the module answers; "/x/..." answers everything under /x' },
