@@ -6,6 +6,7 @@
 import { GatewayError } from "../../src/errors.ts";
 import type { Runtime, WorkerThread } from "../../src/runtime.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
+import { OutputQueue } from "../script/output.ts";
 import { encodeStrings } from "./host.ts";
 import type { Volume } from "./volume.ts";
 import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
@@ -162,12 +163,9 @@ class WasiRun implements ScriptProcess {
   readonly #control: Int32Array;
   readonly #stdin: Uint8Array;
   readonly #held: Uint8Array;
+  readonly #output: OutputQueue;
   #resolveEnd!: (end: ScriptEnd) => void;
   #done = false;
-  #chunks: Uint8Array[] = [];
-  #eof = false;
-  #failure: Error | undefined;
-  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
   /** Body bytes waiting for the module to ask, each with the write that gave them. */
   #input: { bytes: Uint8Array; done: () => void }[] = [];
   #inputClosed = false;
@@ -179,14 +177,20 @@ class WasiRun implements ScriptProcess {
     this.#stdin = new Uint8Array(slot.shared.stdin);
     this.#held = new Uint8Array(slot.shared.held);
     this.#control = new Int32Array(slot.shared.control);
+    // Each chunk taken lets the module write as much more; once the run has
+    // ended, the thread's buffers belong to the next run.
+    this.#output = new OutputQueue((bytes) => {
+      if (this.#done) return;
+      Atomics.add(this.#control, Control.CREDIT, bytes);
+      Atomics.notify(this.#control, Control.CREDIT);
+    });
     this.ended = new Promise((resolve) => (this.#resolveEnd = resolve));
-
   }
 
   receive(message: FromWorker): void {
     switch (message.type) {
       case "stdout":
-        this.#deliver(message.bytes);
+        this.#output.push(message.bytes);
         break;
       case "stderr":
         this.#spec.onStderr(message.bytes);
@@ -199,10 +203,10 @@ class WasiRun implements ScriptProcess {
         // Every stdout message came before: the output ends with the module,
         // cut short (never passed off as complete) when the module crashed.
         if ("crash" in message.end) {
-          this.#fail(`the module crashed: ${message.end.crash}`);
+          this.#output.fail(new GatewayError("INTERNAL", `the module crashed: ${message.end.crash}`));
         } else {
-          if (message.bytes) this.#deliver(message.bytes);
-          this.#deliver(null);
+          if (message.bytes) this.#output.push(message.bytes);
+          this.#output.push(null);
         }
         this.#end(message.end);
         break;
@@ -211,33 +215,8 @@ class WasiRun implements ScriptProcess {
 
   /** The thread ended under this run. */
   lost(reason: string): void {
-    this.#fail(`the module's thread ended: ${reason}`);
+    this.#output.fail(new GatewayError("INTERNAL", `the module's thread ended: ${reason}`));
     this.#end({ crash: reason });
-  }
-
-  /** What is still to be read of the output fails. */
-  #fail(reason: string): void {
-    if (this.#eof) return;
-    this.#eof = true;
-    this.#failure = new GatewayError("INTERNAL", reason);
-    this.#chunks = [];
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.reject(this.#failure);
-  }
-
-  /**
-   * A write the module made and then went on computing without another:
-   * taken from the shared buffer and passed on, so that output the module
-   * flushed is not held back until its next write or its end.
-   */
-  claim(): void {
-    if (this.#done || this.#eof) return;
-    if (Atomics.compareExchange(this.#control, Control.HELD, Held.HELD, Held.CLAIMING) !== Held.HELD) return;
-    const bytes = this.#held.slice(0, this.#control[Control.HELD_LENGTH]!);
-    Atomics.store(this.#control, Control.HELD, Held.CLAIMED);
-    Atomics.notify(this.#control, Control.HELD);
-    this.#deliver(bytes);
   }
 
   #end(end: ScriptEnd): void {
@@ -247,23 +226,18 @@ class WasiRun implements ScriptProcess {
     this.#resolveEnd(end);
   }
 
-  #deliver(chunk: Uint8Array | null): void {
-    if (this.#eof) return;
-    if (chunk === null) this.#eof = true;
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      this.#credit(chunk);
-      reader.resolve(chunk);
-    } else if (chunk !== null) {
-      this.#chunks.push(chunk);
-    }
-  }
-
-  #credit(chunk: Uint8Array | null): void {
-    if (chunk === null || this.#done) return;
-    Atomics.add(this.#control, Control.CREDIT, chunk.byteLength);
-    Atomics.notify(this.#control, Control.CREDIT);
+  /**
+   * A write the module made and then went on computing without another:
+   * taken from the shared buffer and passed on, so that output the module
+   * flushed is not held back until its next write or its end.
+   */
+  claim(): void {
+    if (this.#done || this.#output.ended) return;
+    if (Atomics.compareExchange(this.#control, Control.HELD, Held.HELD, Held.CLAIMING) !== Held.HELD) return;
+    const bytes = this.#held.slice(0, this.#control[Control.HELD_LENGTH]!);
+    Atomics.store(this.#control, Control.HELD, Held.CLAIMED);
+    Atomics.notify(this.#control, Control.HELD);
+    this.#output.push(bytes);
   }
 
   /** Answers the module's stdin request when there is something to answer with. */
@@ -305,14 +279,7 @@ class WasiRun implements ScriptProcess {
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk) {
-      this.#credit(chunk);
-      return Promise.resolve(chunk);
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#output.read();
   }
 
   /** Any signal ends the run at once: its thread is ended and replaced. */
@@ -320,18 +287,17 @@ class WasiRun implements ScriptProcess {
     if (this.#done) return;
     this.#slot.job = undefined;
     this.#end({ exitStatus: 128 + 9 });
-    this.#deliver(null);
+    this.#output.push(null);
     this.#slot.replace();
   }
 
   close(): void {
-    if (this.#eof) return;
+    if (this.#output.ended) return;
     // The module is stopped at its next write, and woken if it waits to write:
     // CREDIT changes too, or a thread about to wait on it would sleep through.
     Atomics.store(this.#control, Control.STOP, 1);
     Atomics.add(this.#control, Control.CREDIT, 1);
     Atomics.notify(this.#control, Control.CREDIT);
-    this.#chunks = [];
-    this.#deliver(null);
+    this.#output.drop();
   }
 }

@@ -9,6 +9,7 @@ import { concatBytes } from "../../../src/io/bytes.ts";
 import type { Duplex, Runtime, Subprocess } from "../../../src/runtime.ts";
 import { findProgram } from "../../program.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../../script/launcher.ts";
+import { OutputQueue } from "../../script/output.ts";
 import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type ControlType, type SpawnerFrame } from "./protocol.ts";
 
 const SOURCE = decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);
@@ -229,18 +230,17 @@ class RelayedScript implements ScriptProcess {
   readonly #spawner: SpawnerProcess;
   readonly #id: number;
   readonly #spec: ScriptSpec;
+  readonly #output: OutputQueue;
   #resolveEnd!: (end: ScriptEnd) => void;
   #exited = false;
-  #chunks: Uint8Array[] = [];
-  #eof = false;
-  #failure: Error | undefined;
-  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
   #acked: (() => void) | undefined;
 
   constructor(spawner: SpawnerProcess, id: number, spec: ScriptSpec) {
     this.#spawner = spawner;
     this.#id = id;
     this.#spec = spec;
+    // Each chunk taken lets the spawner read as much more of the script's stdout.
+    this.#output = new OutputQueue((bytes) => this.#control("W", bytes));
     this.ended = new Promise((resolve) => (this.#resolveEnd = resolve));
   }
 
@@ -248,10 +248,10 @@ class RelayedScript implements ScriptProcess {
   receive(frame: SpawnerFrame): boolean {
     switch (frame.type) {
       case "O":
-        this.#deliver(frame.payload);
+        this.#output.push(frame.payload);
         break;
       case "Z":
-        this.#deliver(null);
+        this.#output.push(null);
         break;
       case "E":
         this.#spec.onStderr(frame.payload);
@@ -264,22 +264,16 @@ class RelayedScript implements ScriptProcess {
         break;
       case "F":
         this.#end({ startError: errnoText(frame.n) });
-        this.#deliver(null);
+        this.#output.push(null);
         break;
     }
-    return this.#exited && this.#eof;
+    return this.#exited && this.#output.ended;
   }
 
   /** The spawner went away with this script: what is still to be read fails. */
   lost(): void {
     this.#end({ startError: "the CGI spawner exited" });
-    if (this.#eof) return;
-    this.#eof = true;
-    this.#failure = new GatewayError("BACKEND_UNREACHABLE", "the CGI spawner exited during the script's output");
-    this.#chunks = [];
-    const reader = this.#reader;
-    this.#reader = undefined;
-    reader?.reject(this.#failure);
+    this.#output.fail(new GatewayError("BACKEND_UNREACHABLE", "the CGI spawner exited during the script's output"));
   }
 
   #end(end: ScriptEnd): void {
@@ -290,27 +284,10 @@ class RelayedScript implements ScriptProcess {
     this.#ack();
   }
 
-  #deliver(chunk: Uint8Array | null): void {
-    if (this.#eof) return;
-    if (chunk === null) this.#eof = true;
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      this.#credit(chunk);
-      reader.resolve(chunk);
-    } else if (chunk !== null) {
-      this.#chunks.push(chunk);
-    }
-  }
-
   #ack(): void {
     const acked = this.#acked;
     this.#acked = undefined;
     acked?.();
-  }
-
-  #credit(chunk: Uint8Array | null): void {
-    if (chunk !== null && !this.#eof) this.#control("W", chunk.byteLength);
   }
 
   #control(type: ControlType, n = 0): void {
@@ -330,14 +307,7 @@ class RelayedScript implements ScriptProcess {
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#chunks.shift();
-    if (chunk) {
-      this.#credit(chunk);
-      return Promise.resolve(chunk);
-    }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#eof) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#output.read();
   }
 
   signal(signal: "SIGTERM" | "SIGKILL"): void {
@@ -345,10 +315,9 @@ class RelayedScript implements ScriptProcess {
   }
 
   close(): void {
-    if (this.#eof) return;
+    if (this.#output.ended) return;
     this.#control("D");
-    this.#chunks = [];
-    this.#deliver(null);
+    this.#output.drop();
   }
 }
 
