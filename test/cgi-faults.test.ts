@@ -12,13 +12,14 @@
 
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { get as httpGet, type ClientRequest, type IncomingMessage } from "node:http";
+import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { findBinary } from "./helpers/binaries.ts";
+import { download, open } from "./helpers/slow-download.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { exchange } from "./helpers/raw-exchange.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
@@ -253,17 +254,6 @@ function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
-/** A GET through node:http that gives back the request and its response (to pause, read a little, or drop). */
-function open(url: string): Promise<{ req: ClientRequest; res: IncomingMessage }> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, { agent: false }, (res) => {
-      res.on("error", () => undefined); // a test that drops the connection expects it to break
-      resolve({ req, res });
-    });
-    req.on("error", reject);
-  });
-}
-
 // ---------------------------------------------------------------------------
 
 const MODES = [
@@ -466,36 +456,6 @@ describe.each(MODES)("CGI faults ($mode)", ({ spawnHelper }) => {
       "endless output to a slow client: RSS stays bounded, the script waits on backpressure, and dies with the connection",
       async () => {
         const p = await start({ timeout: "120s" });
-
-        /** Reads `url` until `stopAt` bytes, pausing once at `pauseAt` for `onPause`, then drops the connection. */
-        async function download(url: string, stopAt: number, pauseAt?: number, onPause?: (received: number) => Promise<void>): Promise<number> {
-          const { req, res } = await open(url);
-          expect(res.statusCode).toBe(200);
-          return new Promise<number>((resolve, reject) => {
-            let received = 0;
-            let paused = false;
-            let nextBreath = 16 * MiB;
-            res.on("data", (chunk: Buffer) => {
-              received += chunk.length;
-              if (received >= stopAt) {
-                req.destroy();
-                resolve(received);
-                return;
-              }
-              if (pauseAt !== undefined && onPause && !paused && received >= pauseAt) {
-                paused = true;
-                res.pause();
-                onPause(received).then(() => res.resume(), reject);
-              } else if (received >= nextBreath) {
-                // A slow reader: short breaks every 16 MiB.
-                nextBreath += 16 * MiB;
-                res.pause();
-                setTimeout(() => res.resume(), 20);
-              }
-            });
-            res.on("aborted", () => reject(new Error(`aborted after ${received} bytes`)));
-          });
-        }
 
         // Warm up: the first big answer settles the allocator and the JIT.
         expect(await download(`${p.url}/endless.pl?warm`, 64 * MiB)).toBeGreaterThanOrEqual(64 * MiB);

@@ -11,13 +11,13 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { get as httpGet, type ClientRequest, type IncomingMessage } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
+import { download, open } from "./helpers/slow-download.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { exchange } from "./helpers/raw-exchange.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
@@ -72,17 +72,6 @@ function expectGatewayAnswer(answer: Answer, status: number): void {
 
 function portOf(url: string): number {
   return Number(new URL(url).port);
-}
-
-/** A GET through node:http that gives back the request and its response (to pause, read a little, or drop). */
-function open(url: string): Promise<{ req: ClientRequest; res: IncomingMessage }> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, { agent: false }, (res) => {
-      res.on("error", () => undefined); // a test that drops the connection expects it to break
-      resolve({ req, res });
-    });
-    req.on("error", reject);
-  });
 }
 
 /** Everything the server sends on one connection until it closes it, however the answer ends. */
@@ -553,36 +542,6 @@ describe("faults and limits", () => {
     "endless output to a client that pauses: RSS stays bounded, the module waits on backpressure, and stops with the connection",
     async () => {
       const p = await start({ timeout: "120s", threads: 1 });
-
-      /** Reads `url` until `stopAt` bytes, pausing once at `pauseAt` for `onPause`, then drops the connection. */
-      async function download(url: string, stopAt: number, pauseAt?: number, onPause?: () => Promise<void>): Promise<number> {
-        const { req, res } = await open(url);
-        expect(res.statusCode).toBe(200);
-        return new Promise<number>((resolve, reject) => {
-          let received = 0;
-          let paused = false;
-          let nextBreath = 16 * MiB;
-          res.on("data", (chunk: Buffer) => {
-            received += chunk.length;
-            if (received >= stopAt) {
-              req.destroy();
-              resolve(received);
-              return;
-            }
-            if (pauseAt !== undefined && onPause && !paused && received >= pauseAt) {
-              paused = true;
-              res.pause();
-              onPause().then(() => res.resume(), reject);
-            } else if (received >= nextBreath) {
-              // A slow reader: short breaks every 16 MiB.
-              nextBreath += 16 * MiB;
-              res.pause();
-              setTimeout(() => res.resume(), 20);
-            }
-          });
-          res.on("aborted", () => reject(new Error(`aborted after ${received} bytes`)));
-        });
-      }
 
       // Warm up: the first big answer settles the allocator and the JIT.
       expect(await download(`${p.url}/probe/flood?warm`, 64 * MiB)).toBeGreaterThanOrEqual(64 * MiB);

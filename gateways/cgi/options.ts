@@ -2,6 +2,7 @@
 // options: one schema, one set of names.
 
 import type { GatewaySchema } from "../../src/config-schema.ts";
+import type { ScriptRouteOptions } from "../script/gateway.ts";
 
 export const cgiSchema: GatewaySchema = {
   fields: {
@@ -44,22 +45,14 @@ export const cgiSchema: GatewaySchema = {
   },
 };
 
-export interface CgiOptions {
+/** The validated keys; those every script gateway has are ScriptRouteOptions'. */
+export interface CgiOptions extends ScriptRouteOptions {
   root: string;
   index: string[];
   interpreters: Record<string, string>;
   executable_only: boolean;
   pass_env: string[];
-  env: Record<string, string>;
-  timeout: number;
   kill_grace: number;
   max_procs: number;
-  max_queue: number;
-  queue_timeout: number;
-  max_body_size: number;
-  max_buffered_body: number;
-  max_response_header_size: number;
-  max_stderr: number;
-  underscores_in_headers: boolean;
   spawn_helper: boolean;
 }

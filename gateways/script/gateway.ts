@@ -14,7 +14,7 @@ import type { ScriptLauncher } from "./launcher.ts";
 import { runScript, type ScriptOutcome } from "./run.ts";
 
 /** RFC 3875 §6.2.2 local redirects followed for one request before it is answered 500. */
-export const MAX_LOCAL_REDIRECTS = 5;
+const MAX_LOCAL_REDIRECTS = 5;
 
 /** A script's stderr is text for people: invalid UTF-8 shows as U+FFFD. */
 const STDERR_TEXT = new TextDecoder();

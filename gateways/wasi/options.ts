@@ -2,6 +2,7 @@
 // `wasi({...})` options: one schema, one set of names.
 
 import type { GatewaySchema } from "../../src/config-schema.ts";
+import type { ScriptRouteOptions } from "../script/gateway.ts";
 
 export const wasiSchema: GatewaySchema = {
   check(options) {
@@ -44,22 +45,14 @@ export const wasiSchema: GatewaySchema = {
   },
 };
 
-export interface WasiOptions {
+/** The validated keys; those every script gateway has are ScriptRouteOptions'. */
+export interface WasiOptions extends ScriptRouteOptions {
   module: string;
   entrypoint: string;
   argv?: string[];
-  env: Record<string, string>;
   volumes: Record<string, string>;
   max_volume_size: number;
   threads: number;
-  max_queue: number;
-  queue_timeout: number;
-  timeout: number;
   max_memory: number;
   max_output: number;
-  max_body_size: number;
-  max_buffered_body: number;
-  max_response_header_size: number;
-  max_stderr: number;
-  underscores_in_headers: boolean;
 }

@@ -25,7 +25,7 @@ export interface ThreadOptions {
 }
 
 /** The memory a thread and the main thread share (see messages.ts); each thread has its own. */
-export interface SharedBuffers {
+interface SharedBuffers {
   control: SharedArrayBuffer;
   stdin: SharedArrayBuffer;
   job: SharedArrayBuffer;
