@@ -32,7 +32,7 @@ export const gateways: Record<string, GatewayEntry> = {
   cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"] },
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
-  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "volumes"] },
+  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"] },
 };
 
 /**

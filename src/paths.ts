@@ -32,3 +32,8 @@ function hasDotSegment(path: string): boolean {
 export function isInside(root: string, path: string): boolean {
   return path.startsWith(root.endsWith("/") ? root : `${root}/`) && path.length > root.length;
 }
+
+/** Hidden names, and names Windows would alias to another by stripping a trailing dot or space: never a script's. */
+export function isRefusedSegment(segment: string): boolean {
+  return segment.startsWith(".") || segment.endsWith(".") || segment.endsWith(" ");
+}

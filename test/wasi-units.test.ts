@@ -10,7 +10,8 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { encodeStrings, Errno, WasiExit, wasiImports, type WasiIo } from "../gateways/wasi/host.ts";
 import { Hono } from "hono";
 import { createGateway } from "../gateways/index.ts";
-import { importMemory, limitMemory, MemoryLimitError } from "../gateways/wasi/memory-limit.ts";
+import { ModuleError } from "../gateways/wasi/binary.ts";
+import { importMemory, limitMemory } from "../gateways/wasi/memory-limit.ts";
 import { readVolume } from "../gateways/wasi/volume.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
@@ -74,20 +75,20 @@ describe("limitMemory (memory-limit.ts)", () => {
     expect([...out]).toEqual([...moduleWith([0x05, 0x04, 0x01, 0x01, 0x03, 0x03])]);
   });
 
-  test("a minimum over the cap throws MemoryLimitError", () => {
-    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x04]), 3 * PAGE)).toThrow(MemoryLimitError);
+  test("a minimum over the cap throws ModuleError", () => {
+    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x04]), 3 * PAGE)).toThrow(ModuleError);
     expect(() => limitMemory(moduleWith([0x05, 0x04, 0x01, 0x01, 0x04, 0x10]), 3 * PAGE)).toThrow(/max_memory/);
     // The rounding down counts: 3.9 pages allow 3.
-    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x04]), 4 * PAGE - 1)).toThrow(MemoryLimitError);
+    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x00, 0x04]), 4 * PAGE - 1)).toThrow(ModuleError);
   });
 
   test("shared (threads) and 64-bit memories are refused", () => {
-    expect(() => limitMemory(moduleWith([0x05, 0x04, 0x01, 0x03, 0x01, 0x02]), 3 * PAGE)).toThrow(MemoryLimitError);
-    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x04, 0x01]), 3 * PAGE)).toThrow(MemoryLimitError);
+    expect(() => limitMemory(moduleWith([0x05, 0x04, 0x01, 0x03, 0x01, 0x02]), 3 * PAGE)).toThrow(ModuleError);
+    expect(() => limitMemory(moduleWith([0x05, 0x03, 0x01, 0x04, 0x01]), 3 * PAGE)).toThrow(ModuleError);
   });
 
-  test("a truncated memory section is a MemoryLimitError, not a crash", () => {
-    expect(() => limitMemory(bytes(HEADER, [0x05, 0x02, 0x01, 0x00]), 3 * PAGE)).toThrow(MemoryLimitError);
+  test("a truncated memory section is a ModuleError, not a crash", () => {
+    expect(() => limitMemory(bytes(HEADER, [0x05, 0x02, 0x01, 0x00]), 3 * PAGE)).toThrow(ModuleError);
   });
 
   test("a module without a memory is returned unchanged (the same bytes)", () => {

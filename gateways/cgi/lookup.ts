@@ -13,7 +13,7 @@
 //   or not anything exists behind it, so nothing outside can be probed.
 
 import type { FileCache, FileFacts } from "../../src/file-cache.ts";
-import { isInside } from "../../src/paths.ts";
+import { isInside, isRefusedSegment } from "../../src/paths.ts";
 import type { FileStat } from "../../src/runtime.ts";
 
 export interface ScriptLocation {
@@ -76,11 +76,6 @@ export async function findScript(path: string, location: ScriptLocation): Promis
   }
   // Every prefix is a directory: the last segment names nothing runnable.
   return NOT_FOUND;
-}
-
-/** Hidden names, and names Windows would alias to another by stripping a trailing dot or space. */
-function isRefusedSegment(segment: string): boolean {
-  return segment.startsWith(".") || segment.endsWith(".") || segment.endsWith(" ");
 }
 
 /** The first index script of the directory `path` names; without one 403, as lighttpd (no listings). */

@@ -136,7 +136,11 @@ export abstract class ScriptGateway {
           env: scriptEnv,
           cwd: call.cwd,
           maxStderr: o.max_stderr,
-          onStderr: (bytes) => this.runtime.logError(`${this.name}: ${label}: stderr: ${STDERR_TEXT.decode(bytes).trimEnd()}`),
+          onStderr: (bytes) => {
+            const text = STDERR_TEXT.decode(bytes).trimEnd();
+            // A write of only a line end (Ruby's puts writes it apart) is no line for the log.
+            if (text !== "") this.runtime.logError(`${this.name}: ${label}: stderr: ${text}`);
+          },
         },
         body,
         head: request.method === "HEAD",

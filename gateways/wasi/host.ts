@@ -61,7 +61,7 @@ export function encodeStrings(args: string[], env: Record<string, string>, into:
 }
 
 /** The first `count` NUL-terminated strings of `bytes` from `offset`, NULs included, and the offset after them. */
-function split(bytes: Uint8Array, offset: number, count: number): [Uint8Array[], number] {
+export function splitStrings(bytes: Uint8Array, offset: number, count: number): [Uint8Array[], number] {
   const list: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const nul = bytes.indexOf(0, offset);
@@ -81,8 +81,8 @@ const CLOCK_THREAD = 3;
  * gives the instance's memory once it exists (imports are made before).
  */
 export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memory): Record<string, (...args: never[]) => unknown> {
-  const [args, end] = split(options.strings, 0, options.argc);
-  const [env] = split(options.strings, end, options.envc);
+  const [args, end] = splitStrings(options.strings, 0, options.argc);
+  const [env] = splitStrings(options.strings, end, options.envc);
   const started = performance.now();
   const view = () => new DataView(memory().buffer);
   const files = options.volumes?.length ? fileFunctions(options.volumes, memory) : undefined;

@@ -5,14 +5,19 @@
 // the route's worker threads, under a deadline and memory and output limits.
 
 import type { Context } from "hono";
-import { requestTarget } from "../../src/cgi/target.ts";
+import { requestTarget, type RequestTarget } from "../../src/cgi/target.ts";
 import { decodePath, hasForbiddenPathBytes } from "../../src/cgi/env.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { readAllLimited } from "../../src/io/bytes.ts";
+import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
 import { ScriptGateway } from "../script/gateway.ts";
-import type { WasiOptions } from "./options.ts";
+import { interpreters, type Interpreter } from "./interpreter.ts";
+import { findInVolume } from "./lookup.ts";
+import type { MemoryImage } from "./messages.ts";
+import { SCRIPT_ROOT, type WasiOptions } from "./options.ts";
+import { takeSnapshot } from "./snapshot.ts";
 import { importMemory, limitMemory, MEMORY_IMPORT } from "./memory-limit.ts";
 import { WasiThreads } from "./threads.ts";
 import { readVolume, type Volume } from "./volume.ts";
@@ -31,31 +36,50 @@ export function createWasi(runtime: Runtime, options: WasiOptions, name: string,
 
 class WasiGateway extends ScriptGateway {
   readonly #options: WasiOptions;
+  readonly #interpreter: Interpreter | undefined;
   #threads!: WasiThreads;
+  /** An interpreter route's scripts. */
+  #scripts: Volume | undefined;
   /** The route pattern of the request being served: SCRIPT_NAME is its fixed part. */
   #routePaths = new WeakMap<Request, string>();
 
   constructor(runtime: Runtime, options: WasiOptions, name: string, router: Router | undefined) {
     super(runtime, options, name, router, options.threads);
     this.#options = options;
+    this.#interpreter = options.interpreter === undefined ? undefined : interpreters[options.interpreter];
   }
 
   protected async setUp(): Promise<void> {
     const o = this.#options;
-    const { module, memory } = await loadModule(this.runtime, o.module, o.max_memory, this.name);
-    checkModule(module, o.entrypoint, memory !== undefined, this.name);
+    const interpreter = this.#interpreter;
+    const loaded = await loadModule(this.runtime, o.module, o.max_memory, this.name);
+    checkModule(loaded.module, interpreter ?? o.entrypoint ?? "_start", loaded.memory !== undefined, this.name);
     const volumes: Volume[] = [];
     const budget = { left: o.max_volume_size };
-    for (const [guest, host] of Object.entries(o.volumes)) {
+    const directories = Object.entries(o.volumes);
+    if (o.root !== undefined) directories.unshift([SCRIPT_ROOT, o.root]);
+    for (const [guest, host] of directories) {
       if (!this.runtime.fs) throw new Error(`${this.name}: volumes need a file system, which the ${this.runtime.name} runtime has not`);
       volumes.push(await readVolume(this.runtime.fs, guest, host, budget));
     }
+    if (o.root !== undefined) this.#scripts = volumes[0];
+    let { module, memory } = loaded;
+    let image: MemoryImage | undefined;
+    if (interpreter && o.snapshot !== false && loaded.bytes && memory) {
+      const log = (line: string) => this.runtime.logError(`${this.name}: ${line}`);
+      try {
+        ({ module, memory, image } = await takeSnapshot(loaded.bytes, memory, interpreter, volumes, log));
+      } catch (err) {
+        throw new Error(`${this.name}: initializing ${interpreter.name} for its snapshot failed: ${(err as Error).message}`);
+      }
+    }
     this.#threads = new WasiThreads(this.runtime, module, {
       threads: o.threads,
-      entrypoint: o.entrypoint,
+      program: interpreter ? { interpreter: interpreter.name } : { entrypoint: o.entrypoint ?? "_start" },
       maxOutput: o.max_output,
       volumes,
       ...(memory ? { memory } : {}),
+      ...(image ? { image } : {}),
     });
   }
 
@@ -66,6 +90,7 @@ class WasiGateway extends ScriptGateway {
 
   protected async route(request: Request, env: unknown): Promise<Response> {
     const target = requestTarget(request.url);
+    if (this.#interpreter) return this.#runScript(request, env, target, this.#interpreter);
     const path = decodePath(target.pathname);
     if (path === null || hasForbiddenPathBytes(path)) return errorResponse(400);
     const { scriptName, pathInfo } = splitAtRoute(path, this.#routePaths.get(request) ?? "*");
@@ -76,6 +101,27 @@ class WasiGateway extends ScriptGateway {
       // Only the script name: a query string never becomes arguments (CVE-2012-1823).
       argv: this.#options.argv ?? [scriptName || "/"],
       cwd: "/",
+      nph: false,
+      launcher: this.#threads,
+      killGraceMs: 0,
+    });
+  }
+
+  /** An interpreter route: the script the path names in root, as the cgi gateway finds it. */
+  #runScript(request: Request, env: unknown, target: RequestTarget, interpreter: Interpreter): Promise<Response> {
+    const safe = safePath(target.pathname);
+    if (!safe.ok) return Promise.resolve(errorResponse(safe.status));
+    const found = findInVolume(this.#scripts!.root, safe.path, interpreter.extension, interpreter.index);
+    if (!found.ok) return Promise.resolve(errorResponse(found.status));
+    const scriptFilename = SCRIPT_ROOT + found.scriptName;
+    return this.call(request, env, {
+      target,
+      scriptName: found.scriptName,
+      pathInfo: found.pathInfo,
+      documentRoot: SCRIPT_ROOT,
+      scriptFilename,
+      argv: [interpreter.name, scriptFilename],
+      cwd: scriptFilename.slice(0, scriptFilename.lastIndexOf("/")),
       nph: false,
       launcher: this.#threads,
       killGraceMs: 0,
@@ -100,16 +146,19 @@ export function splitAtRoute(path: string, routePath: string): { scriptName: str
   return { scriptName: prefix, pathInfo: path.slice(prefix.length) };
 }
 
+interface LoadedModule {
+  module: WebAssembly.Module;
+  /** The limits of the memory it imports, when it was made to (see memory-limit.ts importMemory). */
+  memory?: { initial: number; maximum: number };
+  /** The bytes `module` was compiled from, when read from a file. */
+  bytes?: Uint8Array;
+}
+
 /**
  * The module compiled, with its memory capped and, where it defines one,
  * imported instead (so that threads can hand instances a memory they kept).
  */
-async function loadModule(
-  runtime: Runtime,
-  path: string,
-  maxMemory: number,
-  route: string,
-): Promise<{ module: WebAssembly.Module; memory?: { initial: number; maximum: number } }> {
+async function loadModule(runtime: Runtime, path: string, maxMemory: number, route: string): Promise<LoadedModule> {
   const bundled = runtime.wasmModules?.get(path);
   if (bundled) return { module: bundled };
   const fs = runtime.fs;
@@ -120,26 +169,35 @@ async function loadModule(
   try {
     const limited = limitMemory(bytes, maxMemory);
     const imported = importMemory(limited);
-    if (!imported) return { module: await WebAssembly.compile(limited as Uint8Array<ArrayBuffer>) };
+    if (!imported) return { module: await WebAssembly.compile(limited as Uint8Array<ArrayBuffer>), bytes: limited };
     const module = await WebAssembly.compile(imported.bytes as Uint8Array<ArrayBuffer>);
-    return { module, memory: { initial: imported.initial, maximum: imported.maximum } };
+    return { module, memory: { initial: imported.initial, maximum: imported.maximum }, bytes: imported.bytes };
   } catch (err) {
     throw new Error(`${route}: module ${JSON.stringify(path)}: ${(err as Error).message}`);
   }
 }
 
 /**
- * A module this host can run: WASI preview1 imports only (and the memory
- * importMemory made it import), its memory and the entrypoint exported.
+ * A module this host can run: WASI preview1 imports (and the memory
+ * importMemory made it import, and an interpreter's own), its memory and
+ * the entrypoint, or the interpreter's functions, exported.
  */
-function checkModule(module: WebAssembly.Module, entrypoint: string, importsMemory: boolean, route: string): void {
+function checkModule(module: WebAssembly.Module, program: string | Interpreter, importsMemory: boolean, route: string): void {
+  const interpreterImports = typeof program === "string" ? [] : Object.keys(program.imports(() => undefined as never));
   for (const item of WebAssembly.Module.imports(module)) {
     if (importsMemory && item.kind === "memory" && item.module === MEMORY_IMPORT.module && item.name === MEMORY_IMPORT.name) continue;
+    if (interpreterImports.includes(item.module) && item.kind === "function") continue;
     if (item.module !== "wasi_snapshot_preview1" || item.kind !== "function") {
       throw new Error(`${route}: the module imports ${item.module}.${item.name} (${item.kind}); only WASI preview1 functions are provided`);
     }
   }
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
   if (exports.get("memory") !== "memory") throw new Error(`${route}: the module exports no memory`);
-  if (exports.get(entrypoint) !== "function") throw new Error(`${route}: the module exports no function ${JSON.stringify(entrypoint)} (entrypoint)`);
+  const wanted = typeof program === "string" ? [program] : program.exports;
+  for (const name of wanted) {
+    if (exports.get(name) !== "function") {
+      const what = typeof program === "string" ? "(entrypoint)" : `(is it ${program.name}?)`;
+      throw new Error(`${route}: the module exports no function ${JSON.stringify(name)} ${what}`);
+    }
+  }
 }

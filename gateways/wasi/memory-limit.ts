@@ -8,49 +8,34 @@
 //   allocating a fresh memory is most of what instantiating costs.
 
 import { concatBytes } from "../../src/io/bytes.ts";
+import { ModuleError, readU32, replaceSections, section, SectionId, sectionsOf, writeName, writeU32 } from "./binary.ts";
 
 const PAGE = 65536;
-const TYPE_SECTION = 1;
-const IMPORT_SECTION = 2;
-const MEMORY_SECTION = 5;
-const CUSTOM_SECTION = 0;
 /** Where the imported memory comes from. */
 export const MEMORY_IMPORT = { module: "env", name: "memory" } as const;
 
-export class MemoryLimitError extends Error {}
-
 /**
  * The module's bytes with every defined memory's maximum at most
- * `maxBytes` (rounded down to whole pages). Throws MemoryLimitError when a
+ * `maxBytes` (rounded down to whole pages). Throws ModuleError when a
  * memory's minimum is already larger, or for a shared memory (threads).
  */
 export function limitMemory(module: Uint8Array, maxBytes: number): Uint8Array {
   const maxPages = Math.floor(maxBytes / PAGE);
-  // Header: "\0asm" and version 1 (§5.5.16).
-  let offset = 8;
-  while (offset < module.byteLength) {
-    const id = module[offset]!;
-    const [size, sizeEnd] = readU32(module, offset + 1);
-    const contentEnd = sizeEnd + size;
-    if (id === MEMORY_SECTION) {
-      const content = rewriteMemories(module.subarray(sizeEnd, contentEnd), maxPages);
-      return concatBytes([module.subarray(0, offset), Uint8Array.of(MEMORY_SECTION), writeU32(content.byteLength), content, module.subarray(contentEnd)]);
-    }
-    offset = contentEnd;
-  }
-  return module; // no memory of its own
+  const memory = sectionsOf(module).find((s) => s.id === SectionId.MEMORY);
+  if (!memory) return module; // no memory of its own
+  return replaceSections(module, new Map([[memory, section(SectionId.MEMORY, rewriteMemories(memory.content, maxPages))]]));
 }
 
 function rewriteMemories(section: Uint8Array, maxPages: number): Uint8Array {
   const [count, start] = readU32(section, 0);
   // With several memories (multi-memory), the cap would hold for each, not in all.
-  if (count > 1) throw new MemoryLimitError("the module defines several memories, which this host does not run");
+  if (count > 1) throw new ModuleError("the module defines several memories, which this host does not run");
   const parts: Uint8Array[] = [writeU32(count)];
   let offset = start;
   for (let i = 0; i < count; i++) {
     const flags = section[offset]!;
-    if (flags & 0b10) throw new MemoryLimitError("the module's memory is shared (threads), which this host does not run");
-    if (flags & 0b100) throw new MemoryLimitError("the module's memory is 64-bit, which this host does not run");
+    if (flags & 0b10) throw new ModuleError("the module's memory is shared (threads), which this host does not run");
+    if (flags & 0b100) throw new ModuleError("the module's memory is 64-bit, which this host does not run");
     const [min, minEnd] = readU32(section, offset + 1);
     let max = maxPages;
     offset = minEnd;
@@ -60,7 +45,7 @@ function rewriteMemories(section: Uint8Array, maxPages: number): Uint8Array {
       offset = maxEnd;
     }
     if (min > maxPages) {
-      throw new MemoryLimitError(`the module needs ${min * PAGE} bytes of memory at start, over max_memory (${maxPages * PAGE})`);
+      throw new ModuleError(`the module needs ${min * PAGE} bytes of memory at start, over max_memory (${maxPages * PAGE})`);
     }
     parts.push(Uint8Array.of(1), writeU32(min), writeU32(max));
   }
@@ -81,74 +66,33 @@ export interface ImportedMemory {
  * imported memories come first in the index space (§2.5.1).
  */
 export function importMemory(module: Uint8Array): ImportedMemory | null {
-  const sections: { id: number; start: number; content: Uint8Array; end: number }[] = [];
-  for (let offset = 8; offset < module.byteLength; ) {
-    const [size, sizeEnd] = readU32(module, offset + 1);
-    sections.push({ id: module[offset]!, start: offset, content: module.subarray(sizeEnd, sizeEnd + size), end: sizeEnd + size });
-    offset = sizeEnd + size;
-  }
-  const memory = sections.find((section) => section.id === MEMORY_SECTION);
+  const sections = sectionsOf(module);
+  const memory = sections.find((s) => s.id === SectionId.MEMORY);
   if (!memory) return null;
   const [count, limitsAt] = readU32(memory.content, 0);
   if (count !== 1 || memory.content[limitsAt] !== 1) return null;
   const [initial, minEnd] = readU32(memory.content, limitsAt + 1);
   const [maximum] = readU32(memory.content, minEnd);
-  const name = (text: string) => {
-    const bytes = new TextEncoder().encode(text);
-    return concatBytes([writeU32(bytes.byteLength), bytes]);
-  };
   // importdesc 0x02: a memory, with its limits (§5.5.5).
-  const entry = concatBytes([name(MEMORY_IMPORT.module), name(MEMORY_IMPORT.name), Uint8Array.of(2, 1), writeU32(initial), writeU32(maximum)]);
-  const imports = sections.find((section) => section.id === IMPORT_SECTION);
-  let importContent: Uint8Array;
+  const entry = concatBytes([writeName(MEMORY_IMPORT.module), writeName(MEMORY_IMPORT.name), Uint8Array.of(2, 1), writeU32(initial), writeU32(maximum)]);
+  const imports = sections.find((s) => s.id === SectionId.IMPORT);
   if (imports) {
     const [n, entriesAt] = readU32(imports.content, 0);
-    importContent = concatBytes([writeU32(n + 1), imports.content.subarray(entriesAt), entry]);
-  } else {
-    importContent = concatBytes([writeU32(1), entry]);
+    const content = concatBytes([writeU32(n + 1), imports.content.subarray(entriesAt), entry]);
+    return { bytes: replaceSections(module, new Map([[imports, section(SectionId.IMPORT, content)], [memory, null]])), initial, maximum };
   }
-  const importSection = concatBytes([Uint8Array.of(IMPORT_SECTION), writeU32(importContent.byteLength), importContent]);
+  // Without an import section, the new one goes after the type section (§5.5.2 order).
+  const importSection = section(SectionId.IMPORT, concatBytes([writeU32(1), entry]));
   const parts: Uint8Array[] = [module.subarray(0, 8)];
   let placed = false;
-  for (const section of sections) {
-    const whole = module.subarray(section.start, section.end);
-    if (section === memory) continue;
-    if (section === imports) {
-      parts.push(importSection);
-      placed = true;
-      continue;
-    }
-    // Without an import section, the new one goes after the type section (§5.5.2 order).
-    if (!placed && section.id !== TYPE_SECTION && section.id !== CUSTOM_SECTION) {
+  for (const s of sections) {
+    if (s === memory) continue;
+    if (!placed && s.id !== SectionId.TYPE && s.id !== SectionId.CUSTOM) {
       parts.push(importSection);
       placed = true;
     }
-    parts.push(whole);
+    parts.push(module.subarray(s.start, s.end));
   }
   if (!placed) parts.push(importSection);
   return { bytes: concatBytes(parts), initial, maximum };
-}
-
-/** An unsigned LEB128 u32 (§5.2.2) and the offset after it. */
-function readU32(bytes: Uint8Array, offset: number): [number, number] {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const byte = bytes[offset++];
-    if (byte === undefined || shift > 28) throw new MemoryLimitError("malformed module");
-    value += (byte & 0x7f) * 2 ** shift;
-    if ((byte & 0x80) === 0) return [value, offset];
-    shift += 7;
-  }
-}
-
-function writeU32(value: number): Uint8Array {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value = Math.floor(value / 128);
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return Uint8Array.from(out);
 }

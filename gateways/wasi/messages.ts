@@ -40,10 +40,19 @@ export const JOB_BYTES = 256 * 1024;
 /** Largest stdin chunk handed over at once, and the stdout credit a run starts with. */
 export const CHUNK = 64 * 1024;
 
+/** The pages of a memory that are not zero, in order, one after the other in `bytes` (see snapshot.ts). */
+export interface MemoryImage {
+  pages: number[];
+  bytes: SharedArrayBuffer;
+}
+
+/** What a run calls: the module's entrypoint (a WASI command), or an interpreter's script runner (interpreter.ts). */
+export type Program = { entrypoint: string } | { interpreter: string };
+
 /** Once per thread: what every run of it shares. The requests come through `control` and `job`. */
 export interface ThreadSetup {
   module: WebAssembly.Module;
-  entrypoint: string;
+  program: Program;
   /** Bytes of stdout a run may write; beyond it the module is stopped. */
   maxOutput: number;
   control: SharedArrayBuffer;
@@ -56,6 +65,8 @@ export interface ThreadSetup {
   volumes: Volume[];
   /** The limits of the memory the module imports (see memory-limit.ts importMemory), in pages; absent when it defines its own. */
   memory?: { initial: number; maximum: number };
+  /** What that memory holds when a run starts, when the module is a snapshot of an initialized interpreter. */
+  image?: MemoryImage;
 }
 
 export type FromWorker =

@@ -3,6 +3,10 @@
 
 import type { GatewaySchema } from "../../src/config-schema.ts";
 import type { ScriptRouteOptions } from "../script/gateway.ts";
+import { interpreters } from "./interpreter.ts";
+
+/** Where an interpreter route's root is in the guest: DOCUMENT_ROOT. */
+export const SCRIPT_ROOT = "/app";
 
 export const wasiSchema: GatewaySchema = {
   check(options) {
@@ -10,13 +14,36 @@ export const wasiSchema: GatewaySchema = {
       if (!guest.startsWith("/") || guest.split("/").some((part) => part === "." || part === "..")) {
         return { key: `volumes.${guest}`, message: 'the guest path must be absolute, without "." or "..", e.g. "/data"' };
       }
+      if (options.interpreter !== undefined && guest === SCRIPT_ROOT) {
+        return { key: `volumes.${guest}`, message: `${SCRIPT_ROOT} is where an interpreter route's root is` };
+      }
+    }
+    if (options.interpreter === undefined) {
+      for (const key of ["root", "snapshot"]) {
+        if (options[key] !== undefined) return { key, message: `only an interpreter route has a ${key} (set interpreter, e.g. "ruby")` };
+      }
+      return undefined;
+    }
+    if (options.root === undefined) return { key: "interpreter", message: "an interpreter route needs root: the directory of its scripts" };
+    for (const key of ["entrypoint", "argv"]) {
+      if (options[key] !== undefined) return { key, message: `an interpreter route runs scripts from root, not ${key}` };
     }
     return undefined;
   },
   fields: {
-    module: { type: "string", required: true, doc: "the WebAssembly module (.wasm, a WASI preview1 command) run for each request" },
-    entrypoint: { type: "string", default: "_start", doc: "exported function called for each request" },
+    module: { type: "string", required: true, doc: "the WebAssembly module (.wasm, a WASI preview1 command, or the interpreter's module) run for each request" },
+    entrypoint: { type: "string", doc: 'exported function called for each request (default "_start")' },
     argv: { type: "string[]", doc: "the module's arguments (default: the script name alone; never the query string)" },
+    interpreter: {
+      type: "string",
+      oneOf: Object.keys(interpreters),
+      doc: 'the module is this interpreter, which runs the scripts in root: "ruby" (@ruby/3.4-wasm-wasi\'s ruby+stdlib.wasm) runs .rb scripts',
+    },
+    root: { type: "string", doc: `the interpreter's scripts, looked up as the cgi gateway does; the interpreter sees them, read-only, at ${SCRIPT_ROOT}` },
+    snapshot: {
+      type: "boolean",
+      doc: "initialize the interpreter once at startup and start each request from a copy of it, instead of initializing per request (default true)",
+    },
     env: { type: "env", default: {}, doc: "extra variables for the module besides the CGI meta-variables, set last" },
     volumes: {
       type: "env",
@@ -48,8 +75,11 @@ export const wasiSchema: GatewaySchema = {
 /** The validated keys; those every script gateway has are ScriptRouteOptions'. */
 export interface WasiOptions extends ScriptRouteOptions {
   module: string;
-  entrypoint: string;
+  entrypoint?: string;
   argv?: string[];
+  interpreter?: string;
+  root?: string;
+  snapshot?: boolean;
   volumes: Record<string, string>;
   max_volume_size: number;
   threads: number;

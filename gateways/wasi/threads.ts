@@ -9,7 +9,7 @@ import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../sc
 import { OutputQueue } from "../script/output.ts";
 import { encodeStrings } from "./host.ts";
 import type { Volume } from "./volume.ts";
-import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
+import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type MemoryImage, type Program, type ThreadSetup } from "./messages.ts";
 
 const WORKER = new URL("./worker.ts", import.meta.url);
 /** How often the main thread takes a write a module holds back while it computes on. */
@@ -17,10 +17,12 @@ const CLAIM_EVERY_MS = 5;
 
 export interface ThreadOptions {
   threads: number;
-  entrypoint: string;
+  program: Program;
   maxOutput: number;
   /** Limits of the memory the module imports, when it does. */
   memory?: { initial: number; maximum: number };
+  /** The memory a run starts with, for a snapshot (snapshot.ts). */
+  image?: MemoryImage;
   volumes: Volume[];
 }
 
@@ -110,11 +112,12 @@ export class WasiThreads implements ScriptLauncher {
       const thread = startWorker(WORKER);
       thread.postMessage({
         module,
-        entrypoint: options.entrypoint,
+        program: options.program,
         maxOutput: options.maxOutput,
         ...shared,
         volumes: options.volumes,
         ...(options.memory ? { memory: options.memory } : {}),
+        ...(options.image ? { image: options.image } : {}),
       } satisfies ThreadSetup);
       return thread;
     };

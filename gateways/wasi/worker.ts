@@ -4,10 +4,12 @@
 // Web Worker contract (globalThis.postMessage / onmessage), so it runs on any
 // runtime's threads.
 
-import { WasiExit, wasiImports, type WasiIo } from "./host.ts";
+import { splitStrings, WasiExit, wasiImports, type WasiIo } from "./host.ts";
+import { interpreters } from "./interpreter.ts";
 import type { ScriptEnd } from "../script/launcher.ts";
 import { MEMORY_IMPORT } from "./memory-limit.ts";
 import { CHUNK, Control, Held, type FromWorker, type ThreadSetup } from "./messages.ts";
+import { resetToImage, restoreImage } from "./snapshot.ts";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
@@ -132,18 +134,27 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   };
 
   // The memory limit is in the module itself (memory-limit.ts): memory.grow fails past it.
-  let memory: WebAssembly.Memory | undefined = thread.memory && (spare ?? new WebAssembly.Memory(thread.memory));
-  spare = undefined;
+  let memory = startMemory(thread);
   let end: ScriptEnd;
   try {
     const counts = { argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]! };
     const onExit = (code: number) => void (exitCode ??= code);
     const imports = wasiImports({ strings, ...counts, io, volumes: thread.volumes, onExit }, () => memory!);
-    const importObject: WebAssembly.Imports = { wasi_snapshot_preview1: imports };
+    const program = thread.program;
+    const interpreter = "interpreter" in program ? interpreters[program.interpreter]! : undefined;
+    let instance: WebAssembly.Instance | undefined;
+    const importObject: WebAssembly.Imports = { wasi_snapshot_preview1: imports, ...interpreter?.imports(() => instance!) };
     if (memory) importObject[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
-    const instance = new WebAssembly.Instance(thread.module, importObject);
+    instance = new WebAssembly.Instance(thread.module, importObject);
     memory = instance.exports.memory as WebAssembly.Memory;
-    (instance.exports[thread.entrypoint] as () => void)();
+    if (interpreter) {
+      // A snapshot starts initialized (snapshot.ts).
+      if (!thread.image) interpreter.initialize(instance);
+      const [, envAt] = splitStrings(strings, 0, counts.argc);
+      interpreter.run(instance, splitStrings(strings, envAt, counts.envc)[0]);
+    } else {
+      (instance.exports[(program as { entrypoint: string }).entrypoint] as () => void)();
+    }
     end = { exitStatus: 0 };
   } catch (err) {
     end = err instanceof WasiExit || err instanceof Stopped ? { exitStatus: 0 } : { crash: err instanceof Error ? err.message : String(err) };
@@ -158,13 +169,22 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   keep(thread, memory);
 }
 
+/** The memory a run starts with, when the module imports one: the snapshot's, or a kept one, or a new one. */
+function startMemory(thread: ThreadSetup): WebAssembly.Memory | undefined {
+  if (!thread.memory) return undefined;
+  const memory = spare ?? (thread.image ? restoreImage(thread.memory, thread.image) : new WebAssembly.Memory(thread.memory));
+  spare = undefined;
+  return memory;
+}
+
 /**
- * Keeps an imported memory for the next run, wiped: nothing of one request
- * may reach the next. A memory that grew is dropped (the next run would
- * start bigger than the module asks).
+ * Keeps an imported memory for the next run, wiped (or put back as the
+ * snapshot left it): nothing of one request may reach the next. A memory
+ * that grew is dropped (the next run would start bigger than the module asks).
  */
 function keep(thread: ThreadSetup, memory: WebAssembly.Memory | undefined): void {
   if (!thread.memory || !memory || memory.buffer.byteLength !== thread.memory.initial * PAGE) return;
-  new Uint8Array(memory.buffer).fill(0);
+  if (thread.image) resetToImage(memory, thread.image);
+  else new Uint8Array(memory.buffer).fill(0);
   spare = memory;
 }
