@@ -280,7 +280,7 @@ describe("postern CLI", () => {
       await exited;
     });
 
-    test("its CGI scripts in sh, Perl and Python and its WASI module answer", async () => {
+    test("its CGI scripts in sh, Perl and Python, its WASI module and its Ruby script answer", async () => {
       const port = await freePort();
       const main = join(import.meta.dirname, "../examples/demo/main.ts");
       demo = spawn(process.execPath, ["--import", "tsx", main], {
@@ -302,6 +302,8 @@ describe("postern CLI", () => {
       const probe = await (await fetch(`${base}/wasi/env?from=demo`)).text();
       expect(probe).toContain("env:SCRIPT_NAME=/wasi\n");
       expect(probe).toContain("env:QUERY_STRING=from=demo\n");
+      const ruby = await fetch(`${base}/ruby/hello.rb`, { method: "POST", body: new URLSearchParams({ name: "Ann <3" }) });
+      expect(await ruby.text()).toContain("<h1>Hello, Ann &lt;3!</h1>");
     });
   });
 });

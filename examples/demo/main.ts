@@ -1,10 +1,12 @@
 // The postern demo: a landing page (static files), a hono route written in
 // TypeScript, CGI scripts in sh, Perl and Python, a WebAssembly (WASI) CGI
-// module, and PHP scripts through a php-cgi that postern starts itself.
+// module, Ruby scripts run by Ruby compiled to WebAssembly, and PHP scripts
+// through a php-cgi that postern starts itself.
 // `npm start` runs it; LISTEN=host:port changes where it listens.
 
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { cgi, fastcgi, serve, staticFiles, wasi } from "postern";
 
@@ -38,6 +40,18 @@ app.all("/cgi-bin/*", cgiBin);
 const probe = wasi({ module: join(here, "../wasi/probe.wasm"), timeout: "5s", max_memory: "64m" });
 app.all("/wasi/*", probe);
 
+// /ruby/hello.rb runs examples/demo/ruby/hello.rb with Ruby compiled to
+// WebAssembly (npm @ruby/3.4-wasm-wasi, a development dependency).
+const rubyModule = findRuby();
+const ruby = rubyModule ? wasi({ interpreter: "ruby", module: rubyModule, root: here, timeout: "10s" }) : undefined;
+if (ruby) {
+  app.all("/ruby/*", ruby);
+} else {
+  app.all("/ruby/*", (c) =>
+    c.html(`<h1>Ruby is not installed</h1><p>This route runs Ruby compiled to WebAssembly. Install it with</p><pre>npm install @ruby/3.4-wasm-wasi</pre>`, 503),
+  );
+}
+
 app.get("*", staticFiles({ root: join(here, "public") }));
 
 const server = await serve(app, { listen: [process.env.LISTEN ?? "127.0.0.1:8080"] });
@@ -48,7 +62,7 @@ for (const addr of server.addresses) {
 const stop = () =>
   void server
     .close()
-    .then(() => Promise.all([php?.close(), cgiBin.close(), probe.close()]))
+    .then(() => Promise.all([php?.close(), cgiBin.close(), probe.close(), ruby?.close()]))
     .then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
@@ -64,4 +78,12 @@ function findOnPath(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+function findRuby(): string | undefined {
+  try {
+    return fileURLToPath(import.meta.resolve("@ruby/3.4-wasm-wasi/dist/ruby+stdlib.wasm"));
+  } catch {
+    return undefined;
+  }
 }

@@ -3,6 +3,9 @@
 // the request body on stdin, a CGI response on stdout, streamed both ways.
 // The module is compiled once; each request gets a fresh instance in one of
 // the route's worker threads, under a deadline and memory and output limits.
+// With `interpreter`, the module is an interpreter (ruby.ts) that runs the
+// scripts of the route's root, each request's instance started from a
+// snapshot of an initialized one (snapshot.ts).
 
 import type { Context } from "hono";
 import { requestTarget, type RequestTarget } from "../../src/cgi/target.ts";
