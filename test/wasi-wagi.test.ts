@@ -45,7 +45,7 @@ http_max_concurrency = 8
     ]);
     expect(config.routes[1]!.options).toMatchObject({ module: "app.wasm", entrypoint: "run", env: { A: "1" }, volumes: { "/data": "/srv/data" }, threads: 8 });
     // The rest comes from the wasi schema's defaults.
-    expect(config.routes[0]!.options).toMatchObject({ entrypoint: "_start", timeout: 30_000 });
+    expect(config.routes[0]!.options).toMatchObject({ max_memory: 256 * 1024 ** 2, timeout: 30_000 });
     expect(config.listen).toEqual(["127.0.0.1:8080"]);
   });
 
