@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Launcher: lets Node run postern's TypeScript sources directly.
-import { register } from "tsx/esm/api";
+import "../runtimes/node/register.mjs";
 
-register();
 await import("./postern.ts");

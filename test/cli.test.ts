@@ -283,7 +283,7 @@ describe("postern CLI", () => {
     test("its CGI scripts in sh, Perl and Python, its WASI module and its Ruby script answer", async () => {
       const port = await freePort();
       const main = join(import.meta.dirname, "../examples/demo/main.ts");
-      demo = spawn(process.execPath, ["--import", "tsx", main], {
+      demo = spawn(process.execPath, ["--import", join(import.meta.dirname, "../runtimes/node/register.mjs"), main], {
         env: { ...process.env, LISTEN: `127.0.0.1:${port}` },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -3,9 +3,8 @@
 // Worker contract (globalThis.postMessage and globalThis.onmessage) over
 // worker_threads' parentPort.
 import { parentPort, workerData } from "node:worker_threads";
-import { register } from "tsx/esm/api";
+import "./register.mjs";
 
-register();
 globalThis.postMessage = (message, transfer) => parentPort.postMessage(message, transfer);
 await import(workerData.url);
 // Messages wait in the port until a listener is attached: none is lost while the module loads.

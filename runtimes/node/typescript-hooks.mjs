@@ -1,0 +1,22 @@
+// Module customization hooks (nodejs.org/api/module.html#customization-hooks)
+// that let Node load postern's TypeScript sources: each .ts file is turned
+// into JavaScript by esbuild as it is loaded, types removed and nothing else
+// changed. (tsx does the same but keeps every function's name by wrapping it
+// at each creation, which cost a tenth of the throughput of a request path
+// that makes closures.)
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { transform } from "esbuild";
+
+export async function load(url, context, nextLoad) {
+  if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);
+  const path = fileURLToPath(url);
+  const { code } = await transform(await readFile(path, "utf8"), {
+    loader: "ts",
+    format: "esm",
+    target: "node20",
+    sourcefile: path,
+    sourcemap: "inline",
+  });
+  return { format: "module", source: code, shortCircuit: true };
+}
