@@ -71,18 +71,6 @@ export function splitStrings(bytes: Uint8Array, offset: number, count: number): 
   }
   return [list, offset];
 }
-/** Every function of wasi_snapshot_preview1 (legacy/preview1/witx/wasi_snapshot_preview1.witx). */
-const PREVIEW1_FUNCTIONS = [
-  "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get", "clock_time_get",
-  "fd_advise", "fd_allocate", "fd_close", "fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags", "fd_fdstat_set_rights",
-  "fd_filestat_get", "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread", "fd_prestat_get", "fd_prestat_dir_name",
-  "fd_pwrite", "fd_read", "fd_readdir", "fd_renumber", "fd_seek", "fd_sync", "fd_tell", "fd_write",
-  "path_create_directory", "path_filestat_get", "path_filestat_set_times", "path_link", "path_open", "path_readlink",
-  "path_remove_directory", "path_rename", "path_symlink", "path_unlink_file", "poll_oneoff", "proc_exit", "proc_raise",
-  "sched_yield", "random_get", "sock_accept", "sock_recv", "sock_send", "sock_shutdown",
-] as const;
-const notSupported = () => Errno.NOSYS;
-
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 const CLOCK_PROCESS = 2;
@@ -231,6 +219,7 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
   };
 
   // Everything else preview1 has (paths, sockets, polling) is not available.
-  for (const name of PREVIEW1_FUNCTIONS) imports[name] ??= notSupported;
-  return imports;
+  return new Proxy(imports, {
+    get: (target, name) => target[name as string] ?? (() => Errno.NOSYS),
+  });
 }
