@@ -8,7 +8,8 @@ import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { createApp, serve, type RunningServer } from "../runtimes/node/index.ts";
+import type { RunningServer } from "../runtimes/node/index.ts";
+import { createApp, serve } from "./platform.ts";
 
 const USAGE = `postern: a web gateway to FastCGI, CGI, WASI and static backends
 

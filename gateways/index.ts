@@ -133,3 +133,25 @@ export function resolvePath(base: string, path: string): string {
   }
   return parts.join("/") || "/";
 }
+
+type Options = Record<string, unknown>;
+
+/**
+ * The gateways as route handlers bound to one runtime: what each runtime's
+ * entry point (runtimes/<name>/index.ts) exports, so that
+ * `import { fastcgi } from "postern"` is the same API everywhere.
+ */
+export function bindGateways(runtime: Runtime) {
+  return {
+    /** A FastCGI route handler: `app.all("*", fastcgi({ backend: "127.0.0.1:9000", root: "/var/www/html" }))`. */
+    fastcgi: (options: Options) => createGateway("fastcgi", runtime, options),
+    /** A CGI route handler: `app.all("/cgi-bin/*", cgi({ root: ".", interpreters: { ".pl": "perl" } }))`. */
+    cgi: (options: Options) => createGateway("cgi", runtime, options),
+    /** A WASI route handler: `app.all("/app/*", wasi({ module: "./app.wasm" }))`. */
+    wasi: (options: Options) => createGateway("wasi", runtime, options),
+    /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
+    staticFiles: (options: Options) => createGateway("static", runtime, options),
+    /** The app a postern.toml describes. */
+    createApp: (config: Config, baseDir: string) => createApp(config, runtime, baseDir),
+  };
+}

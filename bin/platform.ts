@@ -1,0 +1,10 @@
+// The runtime the CLI runs on: Deno and Bun are told apart by their
+// namespaces, anything else is Node. Each runtime's entry point exports the
+// same API (runtimes/<name>/index.ts).
+
+type Platform = typeof import("../runtimes/node/index.ts");
+
+const runtimeGlobals = globalThis as { Deno?: unknown; Bun?: unknown };
+const entry = runtimeGlobals.Deno ? "../runtimes/deno/index.ts" : runtimeGlobals.Bun ? "../runtimes/bun/index.ts" : "../runtimes/node/index.ts";
+
+export const { createApp, serve } = (await import(entry)) as Platform;

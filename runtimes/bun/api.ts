@@ -1,0 +1,59 @@
+// The part of the Bun namespace (bun.sh/docs/api) postern calls, typed here
+// rather than through bun-types, which the Node type-check of this
+// repository does not load. Every Bun.* call postern makes goes through
+// `Bun` below, from runtimes/bun/ only.
+
+export interface BunFileSink {
+  write(chunk: Uint8Array): number | Promise<number>;
+  flush(): number | Promise<number>;
+  end(): number | Promise<number>;
+}
+
+export interface BunSubprocess {
+  readonly pid: number;
+  readonly stdin: BunFileSink | undefined;
+  readonly stdout: ReadableStream<Uint8Array> | undefined;
+  readonly stderr: ReadableStream<Uint8Array> | undefined;
+  readonly exited: Promise<number>;
+  readonly signalCode: string | null;
+  readonly exitCode: number | null;
+  kill(signal?: string): void;
+}
+
+type Stdio = "pipe" | "inherit" | "ignore";
+
+export interface BunSpawnOptions {
+  cmd: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  stdin: Stdio;
+  stdout: Stdio;
+  stderr: Stdio;
+  detached?: boolean;
+}
+
+export interface BunServer {
+  readonly port: number;
+  readonly hostname: string;
+  requestIP(request: Request): { address: string; port: number } | null;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+
+export interface BunServeOptions {
+  hostname?: string;
+  port?: number;
+  unix?: string;
+  maxRequestBodySize?: number;
+  fetch(request: Request, server: BunServer): Response | Promise<Response>;
+}
+
+export interface BunNamespace {
+  spawn(options: BunSpawnOptions): BunSubprocess;
+  serve(options: BunServeOptions): BunServer;
+  env: Record<string, string | undefined>;
+  write(destination: unknown, data: string): Promise<number>;
+  stdout: unknown;
+  stderr: unknown;
+}
+
+export const Bun = (globalThis as unknown as { Bun: BunNamespace }).Bun;

@@ -1,0 +1,12 @@
+// postern on Bun: the gateways bound to the Bun Runtime, and serve().
+// `import { fastcgi } from "postern"` resolves here under the "bun" condition.
+
+import { bindGateways } from "../../gateways/index.ts";
+import { bunRuntime } from "./runtime.ts";
+
+export { serve, type RunningServer, type ServeOptions } from "./serve.ts";
+export { bunRuntime } from "./runtime.ts";
+export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
+export { gatewaySchemas } from "../../gateways/index.ts";
+
+export const { fastcgi, cgi, wasi, staticFiles, createApp } = bindGateways(bunRuntime);

@@ -1,0 +1,87 @@
+// The part of the Deno namespace (docs.deno.com/api/deno) postern calls,
+// typed here rather than through Deno's own declarations, which the Node
+// type-check of this repository does not load. Every Deno.* call postern
+// makes goes through `Deno` below, from runtimes/deno/ only.
+
+export interface DenoConn {
+  read(into: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  close(): void;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+export interface DenoChildProcess {
+  readonly pid: number;
+  readonly stdin: WritableStream<Uint8Array>;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  readonly status: Promise<{ success: boolean; code: number; signal: string | null }>;
+  kill(signal?: string): void;
+}
+
+type Stdio = "piped" | "inherit" | "null";
+
+export interface DenoCommandOptions {
+  args: string[];
+  env: Record<string, string>;
+  clearEnv: boolean;
+  cwd?: string;
+  stdin: Stdio;
+  stdout: Stdio;
+  stderr: Stdio;
+  detached?: boolean;
+}
+
+export interface DenoFileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  size: number;
+  mtime: Date | null;
+  mode: number | null;
+}
+
+export interface DenoFsFile {
+  readonly readable: ReadableStream<Uint8Array>;
+  seek(offset: number, whence: number): Promise<number>;
+  read(into: Uint8Array): Promise<number | null>;
+  close(): void;
+}
+
+export interface DenoServeInfo {
+  remoteAddr: { transport: string; hostname?: string; port?: number; path?: string };
+  completed: Promise<void>;
+}
+
+export interface DenoHttpServer {
+  readonly addr: { transport: string; hostname?: string; port?: number; path?: string };
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface DenoServeOptions {
+  hostname?: string;
+  port?: number;
+  path?: string;
+  transport?: "unix";
+  onListen?(addr: unknown): void;
+  onError?(error: unknown): Response | Promise<Response>;
+}
+
+export interface DenoNamespace {
+  connect(options: { hostname: string; port: number; transport?: "tcp" } | { transport: "unix"; path: string }): Promise<DenoConn>;
+  Command: new (command: string, options: DenoCommandOptions) => { spawn(): DenoChildProcess };
+  kill(pid: number, signal: string): void;
+  stat(path: string): Promise<DenoFileInfo>;
+  readDir(path: string): AsyncIterable<{ name: string }>;
+  realPath(path: string): Promise<string>;
+  open(path: string, options: { read: true }): Promise<DenoFsFile>;
+  makeTempDir(options: { prefix: string }): Promise<string>;
+  remove(path: string, options: { recursive: boolean }): Promise<void>;
+  env: { get(name: string): string | undefined };
+  stdout: { writeSync(bytes: Uint8Array): number };
+  stderr: { writeSync(bytes: Uint8Array): number };
+  serve(options: DenoServeOptions, handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>): DenoHttpServer;
+  SeekMode: { Start: number };
+}
+
+export const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;

@@ -1,0 +1,55 @@
+// The local filesystem for Deno, as the Runtime's FileSystem.
+
+import type { FileStat, FileSystem } from "../../src/runtime.ts";
+import { Deno } from "./api.ts";
+
+async function orNull<T>(work: () => Promise<T>): Promise<T | null> {
+  try {
+    return await work();
+  } catch {
+    return null;
+  }
+}
+
+export const fs: FileSystem = {
+  stat: (path) =>
+    orNull(async (): Promise<FileStat> => {
+      const s = await Deno.stat(path);
+      return { isFile: s.isFile, isDirectory: s.isDirectory, size: s.size, mtimeMs: s.mtime?.getTime() ?? 0, mode: (s.mode ?? 0) & 0o7777 };
+    }),
+  list: (path) =>
+    orNull(async () => {
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(path)) names.push(entry.name);
+      return names;
+    }),
+  realpath: (path) => orNull(() => Deno.realPath(path)),
+  readStream(path, range) {
+    let file: Awaited<ReturnType<typeof Deno.open>> | undefined;
+    let left = range ? range.end - range.start + 1 : Infinity;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (!file) {
+          file = await Deno.open(path, { read: true });
+          if (range) await file.seek(range.start, Deno.SeekMode.Start);
+        }
+        const buffer = new Uint8Array(Math.min(64 * 1024, left));
+        const n = buffer.byteLength === 0 ? null : await file.read(buffer);
+        if (n === null) {
+          file.close();
+          controller.close();
+          return;
+        }
+        left -= n;
+        controller.enqueue(buffer.subarray(0, n));
+      },
+      cancel() {
+        file?.close();
+      },
+    });
+  },
+  makeTempDir: (prefix) => Deno.makeTempDir({ prefix }),
+  async removeDir(path) {
+    await Deno.remove(path, { recursive: true }).catch(() => undefined);
+  },
+};

@@ -1,0 +1,12 @@
+// postern on Deno: the gateways bound to the Deno Runtime, and serve().
+// `import { fastcgi } from "postern"` resolves here under the "deno" condition.
+
+import { bindGateways } from "../../gateways/index.ts";
+import { denoRuntime } from "./runtime.ts";
+
+export { serve, type RunningServer, type ServeOptions } from "./serve.ts";
+export { denoRuntime } from "./runtime.ts";
+export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
+export { gatewaySchemas } from "../../gateways/index.ts";
+
+export const { fastcgi, cgi, wasi, staticFiles, createApp } = bindGateways(denoRuntime);

@@ -1,0 +1,20 @@
+// The Runtime for Deno: every Deno.* call postern makes lives under runtimes/deno/.
+
+import type { Runtime } from "../../src/runtime.ts";
+import { startWebWorker } from "../common/web-worker.ts";
+import { Deno } from "./api.ts";
+import { connect } from "./connect.ts";
+import { fs } from "./fs.ts";
+import { lineWriter } from "./log.ts";
+import { spawn } from "./spawn.ts";
+
+export const denoRuntime = {
+  name: "deno",
+  connect,
+  spawn,
+  startWorker: startWebWorker,
+  fs,
+  getEnv: (name) => Deno.env.get(name),
+  logAccess: lineWriter(Deno.stdout),
+  logError: lineWriter(Deno.stderr),
+} satisfies Runtime;

@@ -1,0 +1,54 @@
+// Process spawning for Deno (Deno.Command) with an explicit environment
+// (nothing of the host leaks in: clearEnv) and Web-stream stdio.
+
+import type { SpawnOptions, Subprocess } from "../../src/runtime.ts";
+import { Deno } from "./api.ts";
+
+/** Signal numbers (Linux) for the exit status of a child a signal ended: 128 + n. */
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+
+export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
+  const [file, ...args] = cmd;
+  if (file === undefined) throw new Error("spawn needs a command");
+  const stdio = (s: string | undefined, fallback: string) => ((s ?? fallback) === "pipe" ? "piped" : (s ?? fallback)) as "piped" | "inherit" | "null";
+  let child: ReturnType<InstanceType<typeof Deno.Command>["spawn"]> | undefined;
+  let exited: Promise<number>;
+  try {
+    child = new Deno.Command(file, {
+      args,
+      env: opts.env,
+      clearEnv: true,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      stdin: stdio(opts.stdin, "null"),
+      stdout: stdio(opts.stdout, "pipe"),
+      stderr: stdio(opts.stderr, "pipe"),
+      // setsid(2): a process group of its own.
+      detached: opts.group === true,
+    }).spawn();
+    exited = child.status.then((s) => (s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code));
+  } catch {
+    // Not found or not executable: as a shell would answer.
+    exited = Promise.resolve(127);
+  }
+  const piped = <T>(mode: string | undefined, fallback: string, stream: () => T): T | null =>
+    child && (mode ?? fallback) === "pipe" ? stream() : null;
+  let ended = false;
+  void exited.then(() => (ended = true));
+  return {
+    pid: child?.pid ?? -1,
+    stdin: piped(opts.stdin, "null", () => child!.stdin),
+    stdout: piped(opts.stdout, "pipe", () => child!.stdout),
+    stderr: piped(opts.stderr, "pipe", () => child!.stderr),
+    exited,
+    kill(signal = "SIGTERM") {
+      if (!child) return;
+      try {
+        // The group outlives its leader while a background child remains in it.
+        if (opts.group) Deno.kill(-child.pid, signal);
+        else if (!ended) child.kill(signal);
+      } catch {
+        // ESRCH: nobody left to signal.
+      }
+    },
+  };
+}
