@@ -1,0 +1,8 @@
+// The conformance suite against `node bin/postern.js serve`.
+import { join } from "node:path";
+import { processTarget } from "./process-target.ts";
+import { conformance, ROOT } from "./suite.ts";
+
+conformance(
+  processTarget("node", { spawn: true, clientAddress: true }, (config) => [process.execPath, join(ROOT, "bin/postern.js"), "serve", "--config", config]),
+);

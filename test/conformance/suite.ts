@@ -1,0 +1,243 @@
+// One suite of HTTP-level tests, run against postern on each runtime (the
+// files beside this one start it): the same config — static files, a real
+// php-fpm over TCP, CGI shell scripts, the WASI probe module — and the same
+// requests and expectations everywhere. A runtime that lacks a capability
+// (no processes on workerd) skips the tests that need it, saying which.
+
+import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { requireBinary } from "../helpers/binaries.ts";
+import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
+
+export const ROOT = join(import.meta.dirname, "../..");
+export const FIXTURES = join(ROOT, "test/fixtures");
+export const PROBE = join(ROOT, "examples/wasi/probe.wasm");
+export const PUBLIC = join(ROOT, "examples/demo/public");
+const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const MiB = 1024 * 1024;
+
+export interface Capabilities {
+  /** Processes can be started (CGI). */
+  spawn: boolean;
+  /** The server reports the client's address (REMOTE_ADDR). */
+  clientAddress: boolean;
+}
+
+/** Where the suite's backends are, for a target to build its config from. */
+export interface Backends {
+  /** php-fpm's TCP port on 127.0.0.1. */
+  phpPort: number;
+}
+
+export interface RunningTarget {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  /** The runtime's name, as the describe block shows it. */
+  name: string;
+  capabilities: Capabilities;
+  /** Starts postern on the runtime serving `routes` (postern.toml route tables). */
+  start(routes: string, backends: Backends): Promise<RunningTarget>;
+}
+
+/** The routes every target serves: the same on all runtimes but for what a target cannot have. */
+export function suiteRoutes(backends: Backends, capabilities: Capabilities): string {
+  const routes = [
+    route({ path: "/php/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES }),
+    // Port 9 (discard) on loopback: nothing listens there.
+    route({ path: "/dead/*", gateway: "fastcgi", backend: "127.0.0.1:9", root: FIXTURES, front_controller: "/php/env.php", connect_timeout: "2s" }),
+    route({ path: "/probe/*", gateway: "wasi", module: PROBE, timeout: "10s" }),
+  ];
+  if (capabilities.spawn) routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
+  routes.push(route({ path: "*", gateway: "static", root: PUBLIC }));
+  return routes.join("\n");
+}
+
+function route(keys: Record<string, string>, lines: string[] = []): string {
+  return ["[[routes]]", ...Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`), ...lines, ""].join("\n");
+}
+
+const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
+
+async function get(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: Uint8Array; text: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000), ...init });
+  const body = new Uint8Array(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body, text: new TextDecoder().decode(body) };
+}
+
+/** KEY=value lines (the probe's `env:` lines, a shell's `env`) as a record. */
+function variables(text: string, prefix = ""): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(prefix)) continue;
+    const eq = line.indexOf("=", prefix.length);
+    if (eq > 0) out[line.slice(prefix.length, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+export function conformance(target: Target): void {
+  describe(`conformance on ${target.name}`, () => {
+    let fpm: PhpFpm | undefined;
+    let running: RunningTarget | undefined;
+    let base = "";
+    const skipSpawn = !target.capabilities.spawn;
+
+    beforeAll(async () => {
+      if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
+      fpm = await startPhpFpm(PHP_FPM);
+      const backends = { phpPort: fpm.port };
+      running = await target.start(suiteRoutes(backends, target.capabilities), backends);
+      base = running.url;
+    }, 60_000);
+
+    afterAll(async () => {
+      await running?.stop();
+      await fpm?.stop();
+    }, 30_000);
+
+    describe("static files", () => {
+      test("GET: the file, its type and length", async () => {
+        const answer = await get(`${base}/index.html`);
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get("content-type")).toMatch(/^text\/html/);
+        expect(answer.text).toContain("<title>postern demo</title>");
+        // Bun's server sends a streamed body chunked, whatever Content-Length says.
+        const length = answer.headers.get("content-length");
+        if (length !== null) expect(Number(length)).toBe(answer.body.byteLength);
+      });
+
+      test("HEAD: the length, no body", async () => {
+        const full = await get(`${base}/index.html`);
+        const head = await get(`${base}/index.html`, { method: "HEAD" });
+        expect(head.status).toBe(200);
+        expect(head.body.byteLength).toBe(0);
+        expect(head.headers.get("content-length")).toBe(String(full.body.byteLength));
+      });
+
+      test("a range: 206 with those bytes", async () => {
+        const full = await get(`${base}/index.html`);
+        const part = await get(`${base}/index.html`, { headers: { Range: "bytes=2-11" } });
+        expect(part.status).toBe(206);
+        expect(part.headers.get("content-range")).toBe(`bytes 2-11/${full.body.byteLength}`);
+        expect(part.text).toBe(full.text.slice(2, 12));
+      });
+
+      test("a missing file: 404", async () => {
+        expect((await get(`${base}/missing.html`)).status).toBe(404);
+      });
+    });
+
+    describe("FastCGI to php-fpm over TCP", () => {
+      test("the CGI variables PHP sees", async () => {
+        const answer = await get(`${base}/php/env.php/extra?x=1&y=%20`, { headers: { "X-Test": "conformance" } });
+        expect(answer.status).toBe(200);
+        const server = (JSON.parse(answer.text) as { server: Record<string, string> }).server;
+        expect(server).toMatchObject({
+          REQUEST_METHOD: "GET",
+          SCRIPT_NAME: "/php/env.php",
+          PATH_INFO: "/extra",
+          QUERY_STRING: "x=1&y=%20",
+          REQUEST_URI: "/php/env.php/extra?x=1&y=%20",
+          SCRIPT_FILENAME: join(FIXTURES, "php/env.php"),
+          HTTP_X_TEST: "conformance",
+          GATEWAY_INTERFACE: "CGI/1.1",
+        });
+        if (target.capabilities.clientAddress) expect(server.REMOTE_ADDR).toBe("127.0.0.1");
+      });
+
+      test("a form and a 2 MiB body reach PHP whole", async () => {
+        const form = JSON.parse((await get(`${base}/php/env.php`, { method: "POST", body: new URLSearchParams({ a: "1", b: "ç" }) })).text) as {
+          post: Record<string, string>;
+        };
+        expect(form.post).toEqual({ a: "1", b: "ç" });
+        const body = randomBytes(2 * MiB);
+        const seen = JSON.parse((await get(`${base}/php/env.php`, { method: "POST", body, headers: { "Content-Type": "application/octet-stream" } })).text) as {
+          body_length: number;
+          body_md5: string;
+        };
+        expect(seen).toMatchObject({ body_length: body.byteLength, body_md5: md5(body) });
+      });
+
+      test("a status and three Set-Cookie fields", async () => {
+        const answer = await get(`${base}/php/headers.php?cookies=1&status=201`);
+        expect(answer.status).toBe(201);
+        expect(answer.headers.getSetCookie()).toEqual(["a=1", "b=2", "c=3; Path=/"]);
+        expect(answer.headers.get("x-custom")).toBe("yes");
+      });
+
+      test("8 MiB streamed out", async () => {
+        const answer = await get(`${base}/php/big.php?mb=8`);
+        expect(answer.status).toBe(200);
+        expect(answer.body.byteLength).toBe(8 * MiB);
+      });
+
+      test("a backend nobody listens on: 502", async () => {
+        expect((await get(`${base}/dead/env.php`)).status).toBe(502);
+      });
+    });
+
+    describe("CGI scripts", () => {
+      test.skipIf(skipSpawn)(`the CGI variables a shell script sees${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
+        const answer = await get(`${base}/cgi/env.sh/extra?q=1`, { headers: { "X-Test": "conformance" } });
+        expect(answer.status).toBe(200);
+        expect(variables(answer.text)).toMatchObject({
+          REQUEST_METHOD: "GET",
+          SCRIPT_NAME: "/cgi/env.sh",
+          PATH_INFO: "/extra",
+          QUERY_STRING: "q=1",
+          HTTP_X_TEST: "conformance",
+          argc: "0",
+        });
+      });
+
+      test.skipIf(skipSpawn)(`1 MiB posted to a script and echoed back${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
+        const body = randomBytes(MiB);
+        const answer = await get(`${base}/cgi/echo.sh`, { method: "POST", body });
+        expect(answer.status).toBe(200);
+        expect(md5(answer.body)).toBe(md5(body));
+      });
+    });
+
+    describe("WASI modules", () => {
+      test("the variables and arguments the module sees", async () => {
+        const answer = await get(`${base}/probe/env?x=1`, { headers: { "X-Test": "conformance" } });
+        expect(answer.status).toBe(200);
+        expect(answer.text).toContain("argv[0]=/probe\n");
+        expect(variables(answer.text, "env:")).toMatchObject({
+          SCRIPT_NAME: "/probe",
+          PATH_INFO: "/env",
+          QUERY_STRING: "x=1",
+          HTTP_X_TEST: "conformance",
+        });
+      });
+
+      test("1 MiB echoed through the module", async () => {
+        const body = randomBytes(MiB);
+        const answer = await get(`${base}/probe/echo`, { method: "POST", body });
+        expect(answer.status).toBe(200);
+        expect(md5(answer.body)).toBe(md5(body));
+      });
+
+      test("a status and three Set-Cookie fields", async () => {
+        const answer = await get(`${base}/probe/cookies`);
+        expect(answer.status).toBe(201);
+        expect(answer.headers.getSetCookie()).toEqual(["a=1", "b=2", "c=3"]);
+      });
+
+      test("a local redirect is answered as a GET of its path", async () => {
+        const answer = await get(`${base}/probe/redirect`);
+        expect(answer.status).toBe(200);
+        expect(variables(answer.text, "env:").QUERY_STRING).toBe("redirected=1");
+      });
+
+      test("a trap: 500, and the next request is answered", async () => {
+        expect((await get(`${base}/probe/trap`)).status).toBe(500);
+        expect((await get(`${base}/probe/env`)).status).toBe(200);
+      });
+    });
+  });
+}
