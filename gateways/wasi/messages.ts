@@ -6,7 +6,7 @@
 // chunk handed over at a time). A module runs synchronously in its thread.
 
 import type { ScriptEnd } from "../script/launcher.ts";
-import type { Volume } from "./volume.ts";
+import type { ModuleSetup } from "./instance.ts";
 
 /** Int32 slots of the control buffer. */
 export const Control = {
@@ -49,10 +49,8 @@ export interface MemoryImage {
 /** What a run calls: the module's entrypoint (a WASI command), or an interpreter's script runner (interpreter.ts). */
 export type Program = { entrypoint: string } | { interpreter: string };
 
-/** Once per thread: what every run of it shares. The requests come through `control` and `job`. */
-export interface ThreadSetup {
-  module: WebAssembly.Module;
-  program: Program;
+/** Once per thread: what every run of it shares (ModuleSetup), and the buffers the requests come through. */
+export interface ThreadSetup extends ModuleSetup {
   /** Bytes of stdout a run may write; beyond it the module is stopped. */
   maxOutput: number;
   control: SharedArrayBuffer;
@@ -61,12 +59,6 @@ export interface ThreadSetup {
   job: SharedArrayBuffer;
   /** The stdout write held back, CHUNK bytes at most. */
   held: SharedArrayBuffer;
-  /** Read-only directories for every run (copied to the thread once). */
-  volumes: Volume[];
-  /** The limits of the memory the module imports (see memory-limit.ts importMemory), in pages; absent when it defines its own. */
-  memory?: { initial: number; maximum: number };
-  /** What that memory holds when a run starts, when the module is a snapshot of an initialized interpreter. */
-  image?: MemoryImage;
 }
 
 export type FromWorker =

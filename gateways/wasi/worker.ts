@@ -4,12 +4,10 @@
 // Web Worker contract (globalThis.postMessage / onmessage), so it runs on any
 // runtime's threads.
 
-import { splitStrings, WasiExit, wasiImports, type WasiIo } from "./host.ts";
-import { interpreters } from "./interpreter.ts";
+import type { WasiIo } from "./host.ts";
+import { MemoryKeeper, runInstance } from "./instance.ts";
 import type { ScriptEnd } from "../script/launcher.ts";
-import { MEMORY_IMPORT } from "./memory-limit.ts";
 import { CHUNK, Control, Held, type FromWorker, type ThreadSetup } from "./messages.ts";
-import { resetToImage, restoreImage } from "./snapshot.ts";
 
 interface WorkerScope {
   postMessage(message: FromWorker, transfer?: ArrayBuffer[]): void;
@@ -18,9 +16,8 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 const EMPTY = new Uint8Array(0);
-const PAGE = 65536;
-/** A memory a finished run left at its initial size, zeroed: the next instance gets it. */
-let spare: WebAssembly.Memory | undefined;
+/** The memory a finished run leaves for the next (instance.ts). */
+const memories = new MemoryKeeper();
 
 /** The main thread stopped listening (the client left, or the answer is done with). */
 class Stopped extends Error {}
@@ -133,32 +130,11 @@ function run(thread: ThreadSetup, control: Int32Array): void {
     },
   };
 
-  // The memory limit is in the module itself (memory-limit.ts): memory.grow fails past it.
-  let memory = startMemory(thread);
-  let end: ScriptEnd;
-  try {
-    const counts = { argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]! };
-    const onExit = (code: number) => void (exitCode ??= code);
-    const imports = wasiImports({ strings, ...counts, io, volumes: thread.volumes, onExit }, () => memory!);
-    const program = thread.program;
-    const interpreter = "interpreter" in program ? interpreters[program.interpreter]! : undefined;
-    let instance: WebAssembly.Instance | undefined;
-    const importObject: WebAssembly.Imports = { wasi_snapshot_preview1: imports, ...interpreter?.imports(() => instance!) };
-    if (memory) importObject[MEMORY_IMPORT.module] = { [MEMORY_IMPORT.name]: memory };
-    instance = new WebAssembly.Instance(thread.module, importObject);
-    memory = instance.exports.memory as WebAssembly.Memory;
-    if (interpreter) {
-      // A snapshot starts initialized (snapshot.ts).
-      if (!thread.image) interpreter.initialize(instance);
-      const [, envAt] = splitStrings(strings, 0, counts.argc);
-      interpreter.run(instance, splitStrings(strings, envAt, counts.envc)[0]);
-    } else {
-      (instance.exports[(program as { entrypoint: string }).entrypoint] as () => void)();
-    }
-    end = { exitStatus: 0 };
-  } catch (err) {
-    end = err instanceof WasiExit || err instanceof Stopped ? { exitStatus: 0 } : { crash: err instanceof Error ? err.message : String(err) };
-  }
+  const counts = { argc: control[Control.JOB_ARGC]!, envc: control[Control.JOB_ENVC]! };
+  const onExit = (code: number) => void (exitCode ??= code);
+  const { thrown, memory } = runInstance(thread, { strings, ...counts }, io, memories, onExit);
+  let end: ScriptEnd =
+    thrown === undefined || thrown instanceof Stopped ? { exitStatus: 0 } : { crash: thrown instanceof Error ? thrown.message : String(thrown) };
   if (limit !== undefined) end = { crash: limit };
   else if (stopped) end = { crash: "stopped: its output was no longer wanted" };
   else if (exitCode !== undefined) end = { exitStatus: exitCode };
@@ -166,25 +142,5 @@ function run(thread: ThreadSetup, control: Int32Array): void {
   const last = takeHeld();
   if (last && !("crash" in end)) scope.postMessage({ type: "end", end, bytes: last }, [last.buffer as ArrayBuffer]);
   else scope.postMessage({ type: "end", end });
-  keep(thread, memory);
-}
-
-/** The memory a run starts with, when the module imports one: the snapshot's, or a kept one, or a new one. */
-function startMemory(thread: ThreadSetup): WebAssembly.Memory | undefined {
-  if (!thread.memory) return undefined;
-  const memory = spare ?? (thread.image ? restoreImage(thread.memory, thread.image) : new WebAssembly.Memory(thread.memory));
-  spare = undefined;
-  return memory;
-}
-
-/**
- * Keeps an imported memory for the next run, wiped (or put back as the
- * snapshot left it): nothing of one request may reach the next. A memory
- * that grew is dropped (the next run would start bigger than the module asks).
- */
-function keep(thread: ThreadSetup, memory: WebAssembly.Memory | undefined): void {
-  if (!thread.memory || !memory || memory.buffer.byteLength !== thread.memory.initial * PAGE) return;
-  if (thread.image) resetToImage(memory, thread.image);
-  else new Uint8Array(memory.buffer).fill(0);
-  spare = memory;
+  memories.give(thread, memory);
 }
