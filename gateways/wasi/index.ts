@@ -22,11 +22,14 @@ import type { MemoryImage } from "./messages.ts";
 import { SCRIPT_ROOT, type WasiOptions } from "./options.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { importMemory, limitMemory, MEMORY_IMPORT } from "./memory-limit.ts";
+import { InlineRunner } from "./inline.ts";
 import { WasiThreads } from "./threads.ts";
 import { readVolume, type Volume } from "./volume.ts";
 
 /** Largest module file read. */
 const MAX_MODULE_BYTES = 256 * 1024 ** 2;
+/** Most output a run without threads may write (it is held whole before it is sent). */
+const INLINE_MAX_OUTPUT = 32 * 1024 ** 2;
 
 /** The handler for validated options (see gateways/index.ts). */
 export function createWasi(runtime: Runtime, options: WasiOptions, name: string, router?: Router): GatewayHandler {
@@ -40,7 +43,7 @@ export function createWasi(runtime: Runtime, options: WasiOptions, name: string,
 class WasiGateway extends ScriptGateway {
   readonly #options: WasiOptions;
   readonly #interpreter: Interpreter | undefined;
-  #threads!: WasiThreads;
+  #launcher!: WasiThreads | InlineRunner;
   /** An interpreter route's scripts. */
   #scripts: Volume | undefined;
   /** The route pattern of the request being served: SCRIPT_NAME is its fixed part. */
@@ -76,14 +79,17 @@ class WasiGateway extends ScriptGateway {
         throw new Error(`${this.name}: initializing ${interpreter.name} for its snapshot failed: ${(err as Error).message}`);
       }
     }
-    this.#threads = new WasiThreads(this.runtime, module, {
-      threads: o.threads,
+    const setup = {
+      module,
       program: interpreter ? { interpreter: interpreter.name } : { entrypoint: o.entrypoint ?? "_start" },
-      maxOutput: o.max_output,
       volumes,
       ...(memory ? { memory } : {}),
       ...(image ? { image } : {}),
-    });
+    };
+    this.#launcher = this.runtime.startWorker
+      ? new WasiThreads(this.runtime, { ...setup, threads: o.threads, maxOutput: o.max_output })
+      : // No threads (workerd): the whole answer is held, so within a cap a Worker's memory can take.
+        new InlineRunner({ ...setup, maxOutput: Math.min(o.max_output, INLINE_MAX_OUTPUT) });
   }
 
   override serve(request: Request, env: unknown, routePath = "*"): Promise<Response> {
@@ -92,6 +98,10 @@ class WasiGateway extends ScriptGateway {
   }
 
   protected async route(request: Request, env: unknown): Promise<Response> {
+    // Run on this thread, a module reads its stdin from memory: a body is held whole, within max_buffered_body.
+    if (this.#launcher instanceof InlineRunner && Number(request.headers.get("content-length") ?? 0) > this.#options.max_buffered_body) {
+      return errorResponse(413);
+    }
     const target = requestTarget(request.url);
     if (this.#interpreter) return this.#runScript(request, env, target, this.#interpreter);
     const path = decodePath(target.pathname);
@@ -105,7 +115,7 @@ class WasiGateway extends ScriptGateway {
       argv: this.#options.argv ?? [scriptName || "/"],
       cwd: "/",
       nph: false,
-      launcher: this.#threads,
+      launcher: this.#launcher,
       killGraceMs: 0,
     });
   }
@@ -126,13 +136,13 @@ class WasiGateway extends ScriptGateway {
       argv: [interpreter.name, scriptFilename],
       cwd: scriptFilename.slice(0, scriptFilename.lastIndexOf("/")),
       nph: false,
-      launcher: this.#threads,
+      launcher: this.#launcher,
       killGraceMs: 0,
     });
   }
 
   protected async tearDown(): Promise<void> {
-    await this.#threads?.close();
+    await this.#launcher?.close();
   }
 }
 

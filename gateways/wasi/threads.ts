@@ -8,22 +8,17 @@ import type { Runtime, WorkerThread } from "../../src/runtime.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
 import { OutputQueue } from "../script/output.ts";
 import { encodeStrings } from "./host.ts";
-import type { Volume } from "./volume.ts";
-import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type MemoryImage, type Program, type ThreadSetup } from "./messages.ts";
+import type { ModuleSetup } from "./instance.ts";
+import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
 
 const WORKER = new URL("./worker.ts", import.meta.url);
 /** How often the main thread takes a write a module holds back while it computes on. */
 const CLAIM_EVERY_MS = 5;
 
-export interface ThreadOptions {
+export interface ThreadOptions extends ModuleSetup {
   threads: number;
-  program: Program;
+  /** Bytes of stdout a run may write; beyond it the module is stopped. */
   maxOutput: number;
-  /** Limits of the memory the module imports, when it does. */
-  memory?: { initial: number; maximum: number };
-  /** The memory a run starts with, for a snapshot (snapshot.ts). */
-  image?: MemoryImage;
-  volumes: Volume[];
 }
 
 /** The memory a thread and the main thread share (see messages.ts); each thread has its own. */
@@ -105,20 +100,13 @@ export class WasiThreads implements ScriptLauncher {
   /** One timer for all the route's runs: a timer per run cost a tenth of the throughput. */
   readonly #claims: ReturnType<typeof setInterval>;
 
-  constructor(runtime: Runtime, module: WebAssembly.Module, options: ThreadOptions) {
+  constructor(runtime: Runtime, options: ThreadOptions) {
     const startWorker = runtime.startWorker;
     if (!startWorker) throw new Error(`the ${runtime.name} runtime has no threads to run WebAssembly modules in`);
     const start = (shared: SharedBuffers) => {
       const thread = startWorker(WORKER);
-      thread.postMessage({
-        module,
-        program: options.program,
-        maxOutput: options.maxOutput,
-        ...shared,
-        volumes: options.volumes,
-        ...(options.memory ? { memory: options.memory } : {}),
-        ...(options.image ? { image: options.image } : {}),
-      } satisfies ThreadSetup);
+      const { threads: _, ...setup } = options;
+      thread.postMessage({ ...setup, ...shared } satisfies ThreadSetup);
       return thread;
     };
     this.#slots = Array.from({ length: options.threads }, () => new Slot(start, (line) => runtime.logError(line)));
