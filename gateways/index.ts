@@ -153,5 +153,14 @@ export function bindGateways(runtime: Runtime) {
     staticFiles: (options: Options) => createGateway("static", runtime, options),
     /** The app a postern.toml describes. */
     createApp: (config: Config, baseDir: string) => createApp(config, runtime, baseDir),
+    /**
+     * Names WebAssembly modules the app's bundle imported, for `wasi` routes'
+     * `module` to name (where modules cannot be compiled from bytes, workerd,
+     * that is the only way): `registerWasmModules({ "hello.wasm": hello })`.
+     */
+    registerWasmModules(bundled: Record<string, WebAssembly.Module>): void {
+      if (!runtime.wasmModules) throw new Error(`the ${runtime.name} runtime takes no bundled modules`);
+      for (const [name, module] of Object.entries(bundled)) runtime.wasmModules.set(name, module);
+    },
   };
 }

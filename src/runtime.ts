@@ -113,6 +113,13 @@ export interface Runtime {
    * named "TimeoutError".
    */
   connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex>;
+  /** Unix-domain sockets can be connected to (false on workerd). */
+  readonly unixSockets: boolean;
+  /**
+   * Connections belong to the request that opened them (workerd: "Cannot
+   * perform I/O on behalf of a different request"): none is kept for the next.
+   */
+  readonly requestScopedIO?: boolean;
   /** Starts a process; absent where processes cannot be spawned (workerd). */
   spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
   /**
@@ -122,7 +129,7 @@ export interface Runtime {
    * run as it was built: rewriting its memory (max_memory, reuse) is for the
    * build step that bundles it.
    */
-  wasmModules?: ReadonlyMap<string, WebAssembly.Module>;
+  wasmModules?: Map<string, WebAssembly.Module>;
   /** Starts a thread running the module at `url`; absent where there are none. */
   startWorker?(url: URL): WorkerThread;
   /** The local filesystem; absent where there is none (workerd). */

@@ -16,7 +16,7 @@ const PROBE = join(import.meta.dirname, "../examples/wasi/probe.wasm");
 const MiB = 1024 * 1024;
 const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
 /** A POST as a client sends it: with its Content-Length (a Request made here has none, and so, per RFC 9112 §6.3, no body). */
-const post = (body: Uint8Array | string): RequestInit => ({ method: "POST", body, headers: { "content-length": String(Buffer.byteLength(body)) } });
+const post = (body: Uint8Array<ArrayBuffer> | string): RequestInit => ({ method: "POST", body, headers: { "content-length": String(Buffer.byteLength(body)) } });
 
 describe("a wasi route on a runtime without threads", () => {
   const errors: string[] = [];

@@ -41,6 +41,8 @@ class FastCgiGateway {
   #routing!: ScriptRouting;
   #spawned: SpawnedBackends | undefined;
   #capacity: Promise<void> | undefined;
+  /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
+  readonly #keepAlive: boolean;
   /** Backends to ask again, and from when. */
   readonly #reprobe = new Map<BackendPool<FcgiConnection>, number>();
 
@@ -48,6 +50,7 @@ class FastCgiGateway {
     this.#runtime = runtime;
     this.#options = options;
     this.#name = name;
+    this.#keepAlive = options.keepalive && runtime.requestScopedIO !== true;
     this.ready = this.#init();
     this.ready.catch(() => undefined);
   }
@@ -62,12 +65,16 @@ class FastCgiGateway {
     } else {
       addresses = o.backend!.map(parseAddress);
     }
+    const unix = addresses.find((addr) => addr.kind === "unix");
+    if (unix && !this.#runtime.unixSockets) {
+      throw new Error(`${this.#name}: the ${this.#runtime.name} runtime cannot connect to unix sockets (backend ${formatAddress(unix)}); use a TCP address`);
+    }
     this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), {
       // A spawned php-cgi serves one connection at a time.
       maxConns: o.max_conns ?? (o.spawn ? 1 : undefined),
       maxQueue: o.max_queue,
       queueTimeoutMs: o.queue_timeout,
-      keepAliveMs: o.keepalive ? o.keepalive_timeout : 0,
+      keepAliveMs: this.#keepAlive ? o.keepalive_timeout : 0,
       failTimeoutMs: o.fail_timeout,
     });
     if (this.#spawned) {
@@ -152,7 +159,7 @@ class FastCgiGateway {
         body,
         head: request.method === "HEAD",
         onClientGone: (listener) => onClientGone(c, listener),
-        keepAlive: o.keepalive,
+        keepAlive: this.#keepAlive,
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),

@@ -11,7 +11,8 @@ import { encodeStrings } from "./host.ts";
 import type { ModuleSetup } from "./instance.ts";
 import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
 
-const WORKER = new URL("./worker.ts", import.meta.url);
+/** The worker module's URL, made when threads start: a Worker bundle (workerd) has no import.meta.url to make it from. */
+const workerUrl = () => new URL("./worker.ts", import.meta.url);
 /** How often the main thread takes a write a module holds back while it computes on. */
 const CLAIM_EVERY_MS = 5;
 
@@ -103,8 +104,9 @@ export class WasiThreads implements ScriptLauncher {
   constructor(runtime: Runtime, options: ThreadOptions) {
     const startWorker = runtime.startWorker;
     if (!startWorker) throw new Error(`the ${runtime.name} runtime has no threads to run WebAssembly modules in`);
+    const url = workerUrl();
     const start = (shared: SharedBuffers) => {
-      const thread = startWorker(WORKER);
+      const thread = startWorker(url);
       const { threads: _, ...setup } = options;
       thread.postMessage({ ...setup, ...shared } satisfies ThreadSetup);
       return thread;

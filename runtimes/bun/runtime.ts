@@ -14,6 +14,8 @@ import { spawn } from "./spawn.ts";
 export const bunRuntime = {
   name: "bun",
   connect,
+  unixSockets: true,
+  wasmModules: new Map<string, WebAssembly.Module>(),
   spawn,
   startWorker: startWebWorker,
   fs,

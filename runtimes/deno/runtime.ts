@@ -11,6 +11,8 @@ import { spawn } from "./spawn.ts";
 export const denoRuntime = {
   name: "deno",
   connect,
+  unixSockets: true,
+  wasmModules: new Map<string, WebAssembly.Module>(),
   spawn,
   startWorker: startWebWorker,
   fs,

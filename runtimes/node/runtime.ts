@@ -10,6 +10,8 @@ import { startWorker } from "./worker.ts";
 export const nodeRuntime = {
   name: "node",
   connect,
+  unixSockets: true,
+  wasmModules: new Map<string, WebAssembly.Module>(),
   spawn,
   startWorker,
   fs,

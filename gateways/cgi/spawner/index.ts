@@ -12,7 +12,8 @@ import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../..
 import { OutputQueue } from "../../script/output.ts";
 import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type ControlType, type SpawnerFrame } from "./protocol.ts";
 
-const SOURCE = decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);
+/** The helper's C source, found when it is built: a Worker bundle (workerd) has no import.meta.url to find it from. */
+const spawnerSource = () => decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);
 const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
 /** Stdout bytes a script may have in flight to the gateway, unread: the memory bound per script. */
 const WINDOW = 64 * 1024;
@@ -80,7 +81,7 @@ class NativeSpawner {
       return null;
     }
     const dir = await fs.makeTempDir("postern-cgi-");
-    const compiler = runtime.spawn!([cc, "-O2", "-o", `${dir}/spawner`, SOURCE], {
+    const compiler = runtime.spawn!([cc, "-O2", "-o", `${dir}/spawner`, spawnerSource()], {
       env: { PATH: runtime.getEnv("PATH") ?? "/usr/bin:/bin" },
       stdin: "null",
       stdout: "null",

@@ -1,0 +1,79 @@
+// TCP connections for Workers (connect() from cloudflare:sockets) as the
+// Runtime's Duplex; there are no unix sockets. Reads are pulled from the
+// socket's stream, so a slow consumer pushes back on the backend; a write
+// settles when the stream is ready for more.
+
+import { connect as socketConnect, type Socket } from "cloudflare:sockets";
+import type { Address } from "../../src/address.ts";
+import type { Duplex } from "../../src/runtime.ts";
+
+export async function connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex> {
+  if (addr.kind !== "tcp") throw new Error("the workerd runtime cannot connect to unix sockets");
+  const socket = socketConnect({ hostname: addr.host, port: addr.port }, { secureTransport: "off", allowHalfOpen: false });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout =
+    options?.timeoutMs === undefined
+      ? new Promise<never>(() => undefined)
+      : new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            void socket.close().catch(() => undefined);
+            const err = new Error(`connect timed out after ${options.timeoutMs} ms`);
+            err.name = "TimeoutError";
+            reject(err);
+          }, options.timeoutMs);
+        });
+  try {
+    await Promise.race([socket.opened, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return new SocketDuplex(socket);
+}
+
+class SocketDuplex implements Duplex {
+  readonly #socket: Socket;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #closed = false;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    this.#reader = socket.readable.getReader();
+    this.#writer = socket.writable.getWriter();
+    void socket.closed.then(
+      () => (this.#closed = true),
+      () => (this.#closed = true),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    try {
+      const { done, value } = await this.#reader.read();
+      if (done) {
+        this.#closed = true;
+        return null;
+      }
+      return value;
+    } catch (err) {
+      if (this.#closed) return null;
+      this.#closed = true;
+      throw err;
+    }
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#closed) throw new Error("connection closed");
+    await this.#writer.ready;
+    await this.#writer.write(bytes);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    void this.#socket.close().catch(() => undefined);
+  }
+}
