@@ -83,7 +83,8 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
     config.routes.forEach((route, i) => {
       const entry = gateways[route.gateway]!;
       const options = { ...route.options };
-      for (const key of entry.pathKeys) {
+      // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
+      for (const key of runtime.fs ? entry.pathKeys : []) {
         const value = options[key];
         if (typeof value === "string") options[key] = resolvePath(baseDir, value);
         // A table of paths (wasi volumes: guest path -> host directory).

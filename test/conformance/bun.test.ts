@@ -1,8 +1,8 @@
 // The conformance suite against `bun bin/postern.ts serve` (bun from npm).
 import { join } from "node:path";
 import { processTarget } from "./process-target.ts";
-import { conformance, ROOT } from "./suite.ts";
+import { conformance, PROBE, ROOT } from "./suite.ts";
 
 const BUN = join(ROOT, "node_modules/.bin/bun");
 
-conformance(processTarget("bun", { spawn: true, clientAddress: true }, (config) => [BUN, join(ROOT, "bin/postern.ts"), "serve", "--config", config]));
+conformance(processTarget("bun", { spawn: true, clientAddress: true, files: true, probeModule: PROBE }, (config) => [BUN, join(ROOT, "bin/postern.ts"), "serve", "--config", config]));

@@ -1,12 +1,12 @@
 // The conformance suite against `deno run -A bin/postern.ts serve` (deno from npm).
 import { join } from "node:path";
 import { processTarget } from "./process-target.ts";
-import { conformance, ROOT } from "./suite.ts";
+import { conformance, PROBE, ROOT } from "./suite.ts";
 
 const DENO = join(ROOT, "node_modules/.bin/deno");
 
 conformance(
-  processTarget("deno", { spawn: true, clientAddress: true }, (config) => [
+  processTarget("deno", { spawn: true, clientAddress: true, files: true, probeModule: PROBE }, (config) => [
     DENO,
     "run",
     "-A",

@@ -10,8 +10,8 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 /** Resolves when 127.0.0.1:port accepts; throws with the server's log if it exits or takes too long. */
-export async function waitForPort(proc: ChildProcess, port: number, name: string, log: () => string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+export async function waitForPort(proc: ChildProcess, port: number, name: string, log: () => string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}): ${log()}`);
@@ -20,7 +20,7 @@ export async function waitForPort(proc: ChildProcess, port: number, name: string
     await new Promise((r) => setTimeout(r, 25));
   }
   await stopProcessGroup(proc, "SIGKILL");
-  throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${START_TIMEOUT_MS} ms: ${log()}`);
+  throw new Error(`${name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms: ${log()}`);
 }
 
 /**
