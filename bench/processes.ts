@@ -48,16 +48,23 @@ const BIN = fileURLToPath(new URL("../bin/postern.js", import.meta.url));
 
 /**
  * Writes a postern.toml (`listen` on a free loopback port, no access log, then
- * `routes`) and runs `node bin/postern.js serve --config` in its own process
+ * `routes`) and runs `node bin/postern.js serve --config` (or `command`, the
+ * CLI on another runtime, followed by `serve --config`) in its own process
  * group; resolves once the port accepts.
  */
-export async function startPosternProcess(routes: string, cleanup: Cleanup, name: string): Promise<PosternProcess> {
+export async function startPosternProcess(
+  routes: string,
+  cleanup: Cleanup,
+  name: string,
+  command: string[] = [process.execPath, BIN],
+): Promise<PosternProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "postern-bench-"));
   const config = `listen = ["127.0.0.1:${port}"]\naccess_log = false\n\n${routes}`;
   const file = join(dir, "postern.toml");
   writeFileSync(file, config);
-  const proc: ChildProcess = spawn(process.execPath, [BIN, "serve", "--config", file], {
+  const [program, ...args] = command;
+  const proc: ChildProcess = spawn(program!, [...args, "serve", "--config", file], {
     stdio: ["ignore", "ignore", "pipe"],
     detached: true, // own process group: a terminal's ^C reaches the bench, which stops it in order
   });

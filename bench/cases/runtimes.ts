@@ -1,0 +1,78 @@
+// Case `runtimes`: postern itself on Node, Deno and Bun (the same CLI and
+// config, deno and bun from npm), each in front of a php-fpm of its own and
+// running the WASI hello module: which runtime serves the most, and by how
+// much. Node is the baseline the others are divided by.
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BenchCase, Scenario, Server } from "../case.ts";
+import { processTree } from "../cpu.ts";
+import { startPosternProcess } from "../processes.ts";
+import { startPhpFpm } from "../../test/helpers/php-fpm.ts";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const FIXTURES = join(REPO, "test/fixtures");
+const HELLO_WASM = join(REPO, "examples/wasi/hello.wasm");
+/** php-fpm children per server, and the route's max_conns. */
+const CHILDREN = 4;
+
+const scenarios: Scenario[] = [
+  { name: "php-hello-c32", title: "hello.php through php-fpm, 32 connections", path: "/php/hello.php", connections: 32, metric: "rps" },
+  { name: "wasi-hello-c32", title: "hello.wasm (WASI), 32 connections", path: "/wasi/hello", connections: 32, metric: "rps" },
+];
+
+const RUNTIMES = [
+  { name: "node", role: "baseline" as const, command: [process.execPath, join(REPO, "bin/postern.js")] },
+  { name: "deno", role: "subject" as const, command: [join(REPO, "node_modules/.bin/deno"), "run", "-A", "--unstable-no-legacy-abort", join(REPO, "bin/postern.ts")] },
+  { name: "bun", role: "subject" as const, command: [join(REPO, "node_modules/.bin/bun"), join(REPO, "bin/postern.ts")] },
+];
+
+export const benchCase: BenchCase = {
+  name: "runtimes",
+  description:
+    `postern serve on Node, Deno and Bun with the same config: /php/* to a php-fpm of its own (pm=static, ${CHILDREN} children, ` +
+    "unix socket, max_conns to match) and /wasi/* running examples/wasi/hello.wasm (4 worker threads); req/s and p99 per runtime.",
+  backend: "php-fpm",
+  requires: [{ names: ["php-fpm8.2", "php-fpm"], apt: "php-fpm" }],
+  scenarios: () => scenarios,
+  async start(_settings, cleanup, binaries) {
+    const servers: Server[] = [];
+    for (const runtime of RUNTIMES) {
+      const name = `postern on ${runtime.name}`;
+      const fpm = await startPhpFpm(binaries.get("php-fpm8.2") ?? binaries.get("php-fpm")!, { children: CHILDREN });
+      cleanup.add(`php-fpm of ${name}`, () => fpm.stop());
+      const routes = [
+        "[[routes]]",
+        'path = "/php/*"',
+        'gateway = "fastcgi"',
+        `backend = ${JSON.stringify(`unix:${fpm.socket}`)}`,
+        `root = ${JSON.stringify(FIXTURES)}`,
+        `max_conns = ${CHILDREN}`,
+        "",
+        "[[routes]]",
+        'path = "/wasi/*"',
+        'gateway = "wasi"',
+        `module = ${JSON.stringify(HELLO_WASM)}`,
+        "",
+      ].join("\n");
+      const postern = await startPosternProcess(routes, cleanup, name, runtime.command);
+      servers.push({
+        name,
+        role: runtime.role,
+        note: `${runtime.command.map((part) => part.replace(REPO, "")).join(" ")} serve`,
+        url: postern.url,
+        gatewayPids: () => processTree(postern.pid),
+        backendPids: () => fpm.children(),
+        errorLog: () => postern.errorLog(),
+      });
+    }
+    for (const server of servers) {
+      for (const path of ["/php/hello.php", "/wasi/hello"]) {
+        const res = await fetch(`${server.url}${path}`);
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`${server.name}: GET ${path} answered ${res.status} ${JSON.stringify(body.slice(0, 200))}: ${server.errorLog()}`);
+      }
+    }
+    return servers;
+  },
+};
