@@ -1,0 +1,72 @@
+// A route whose gateway needs what the runtime lacks is refused when the app
+// is built, naming the route and what is missing (DESIGN.md "The Runtime
+// interface"). The runtime here is shaped like workerd's: TCP only, no
+// processes, no files, no threads, no unix sockets.
+
+import { describe, expect, test } from "vitest";
+import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { parseConfig } from "../src/config.ts";
+import type { Runtime } from "../src/runtime.ts";
+
+const edgeLike: Runtime = {
+  name: "workerd",
+  connect: () => Promise.reject(new Error("no network in this test")),
+  unixSockets: false,
+  requestScopedIO: true,
+  wasmModules: new Map(),
+  getEnv: () => undefined,
+  logAccess: () => undefined,
+  logError: () => undefined,
+};
+
+/** Builds the app for one route and waits for its setup; the error it fails with. */
+async function refusal(route: string): Promise<string> {
+  const config = parseConfig(`[[routes]]\n${route}\n`, "postern.toml", gatewaySchemas);
+  try {
+    const app = createApp(config, edgeLike, "/");
+    await app.ready;
+    await app.close();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("the route was accepted");
+}
+
+describe("routes a runtime like workerd cannot serve", () => {
+  test("cgi: no processes", async () => {
+    const message = await refusal('path = "/cgi-bin/*"\ngateway = "cgi"\nroot = "/srv/cgi-bin"');
+    expect(message).toContain("route 1 (cgi /cgi-bin/*)");
+    expect(message).toMatch(/workerd runtime cannot run CGI scripts \(no processes\)/);
+  });
+
+  test("fastcgi to a unix socket: no unix sockets", async () => {
+    const message = await refusal('path = "*"\ngateway = "fastcgi"\nbackend = "unix:/run/php/php-fpm.sock"\nroot = "/var/www"');
+    expect(message).toContain("route 1 (fastcgi *)");
+    expect(message).toMatch(/cannot connect to unix sockets \(backend unix:\/run\/php\/php-fpm\.sock\); use a TCP address/);
+  });
+
+  test("fastcgi with spawn: no processes", async () => {
+    const message = await refusal('path = "*"\ngateway = "fastcgi"\nroot = "/var/www"\nspawn = { command = ["php-cgi"] }');
+    expect(message).toContain("route 1 (fastcgi *)");
+    expect(message).toMatch(/spawn needs a runtime that can start processes; workerd cannot/);
+  });
+
+  test("static: no files", async () => {
+    const message = await refusal('path = "*"\ngateway = "static"\nroot = "/srv/www"');
+    expect(message).toContain("route 1 (static *)");
+    expect(message).toMatch(/static files need a filesystem, which the workerd runtime has not/);
+  });
+
+  test("wasi with a module file: only bundled modules", async () => {
+    const message = await refusal('path = "/app/*"\ngateway = "wasi"\nmodule = "app.wasm"');
+    expect(message).toContain("route 1 (wasi /app/*)");
+    expect(message).toMatch(/"app.wasm" is not among the modules bundled for workerd, which reads no files/);
+  });
+
+  test("fastcgi over TCP is accepted", async () => {
+    const config = parseConfig('[[routes]]\npath = "*"\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/var/www"\n', "postern.toml", gatewaySchemas);
+    const app = createApp(config, edgeLike, "/");
+    await expect(app.ready).resolves.toBeUndefined();
+    await app.close();
+  });
+});
