@@ -47,7 +47,24 @@ export interface BunServeOptions {
   fetch(request: Request, server: BunServer): Response | Promise<Response>;
 }
 
+export interface BunSocket {
+  write(bytes: Uint8Array): number;
+  pause(): void;
+  resume(): void;
+  terminate(): void;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+export interface BunSocketHandlers {
+  data(socket: BunSocket, chunk: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  end(socket: BunSocket): void;
+  close(socket: BunSocket): void;
+  error(socket: BunSocket, error: Error): void;
+}
+
 export interface BunNamespace {
+  connect(options: ({ hostname: string; port: number } | { unix: string }) & { socket: BunSocketHandlers }): Promise<BunSocket>;
   spawn(options: BunSpawnOptions): BunSubprocess;
   serve(options: BunServeOptions): BunServer;
   env: Record<string, string | undefined>;

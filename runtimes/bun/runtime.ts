@@ -1,11 +1,11 @@
-// The Runtime for Bun: Bun.spawn for processes, Web Workers for threads;
-// sockets and files through Bun's own implementations of node:net and
-// node:fs (runtimes/node/connect.ts and fs.ts run there unchanged; their
-// sockets pause and resume for a reader's backpressure).
+// The Runtime for Bun: Bun.connect for sockets (measured: 5 % more FastCGI
+// requests and 6 % less CPU each than Bun's node:net), Bun.spawn for
+// processes, Web Workers for threads, files through Bun's node:fs
+// (runtimes/node/fs.ts runs there unchanged).
 
 import type { Runtime } from "../../src/runtime.ts";
 import { startWebWorker } from "../common/web-worker.ts";
-import { connect } from "../node/connect.ts";
+import { connect } from "./connect.ts";
 import { fs } from "../node/fs.ts";
 import { lineWriter } from "../node/log.ts";
 import { Bun } from "./api.ts";
