@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
+import { download } from "../helpers/slow-download.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
@@ -36,6 +37,8 @@ export interface Backends {
 
 export interface RunningTarget {
   url: string;
+  /** The resident memory of the server's process, in bytes; absent where it cannot be read. */
+  rss?(): number;
   stop(): Promise<void>;
 }
 
@@ -184,6 +187,34 @@ export function conformance(target: Target): void {
       test("a backend nobody listens on: 502", async () => {
         expect((await get(`${base}/dead/env.php`)).status).toBe(502);
       });
+    });
+
+    describe("backpressure: a client that reads slowly", () => {
+      /** Reads `url` with a pause at 32 MiB, up to 256 MiB: the server's memory grows by less than 96 MiB. */
+      async function boundedWhileSlow(path: string): Promise<void> {
+        const rss = running!.rss!;
+        const baseline = rss();
+        let peak = baseline;
+        const sampler = setInterval(() => (peak = Math.max(peak, rss())), 25);
+        try {
+          const received = await download(`${base}${path}`, 256 * MiB, 32 * MiB, () => new Promise((resolve) => setTimeout(resolve, 1_500)));
+          expect(received).toBeGreaterThanOrEqual(256 * MiB);
+        } finally {
+          clearInterval(sampler);
+        }
+        expect((peak - baseline) / MiB, `server RSS from ${Math.round(baseline / MiB)} MiB to ${Math.round(peak / MiB)} MiB`).toBeLessThan(96);
+      }
+      const noRss = () => (running?.rss ? "" : `the ${target.name} server's memory is not readable here`);
+
+      test("a 512 MiB PHP answer: the gateway holds little of it", async (ctx) => {
+        if (noRss()) ctx.skip(noRss());
+        await boundedWhileSlow("/php/big.php?mb=512");
+      }, 120_000);
+
+      test("a WASI module writing without end: the gateway holds little of it", async (ctx) => {
+        if (noRss()) ctx.skip(noRss());
+        await boundedWhileSlow("/probe/flood");
+      }, 120_000);
     });
 
     describe("CGI scripts", () => {
