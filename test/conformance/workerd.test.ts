@@ -4,9 +4,10 @@
 // through cloudflare:sockets, the probe module bundled.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processTree } from "../../bench/cpu.ts";
 import { freePort } from "../helpers/ports.ts";
 import { stopProcessGroup, waitForPort } from "../helpers/server-process.ts";
 import { conformance, PUBLIC, ROOT, type Target } from "./suite.ts";
@@ -15,7 +16,7 @@ const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 
 const workerd: Target = {
   name: "workerd",
-  capabilities: { spawn: false, clientAddress: false, files: false, probeModule: "probe.wasm" },
+  capabilities: { spawn: false, clientAddress: false, threads: false, files: false, probeModule: "probe.wasm" },
   async start(routes) {
     const dir = mkdtempSync(join(tmpdir(), "postern-conformance-workerd-"));
     const port = await freePort();
@@ -50,6 +51,12 @@ const workerd: Target = {
     }
     return {
       url: `http://127.0.0.1:${port}`,
+      // The workerd process wrangler started: it runs the Worker.
+      rss() {
+        const workerd = processTree(proc.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd");
+        if (workerd === undefined) throw new Error("no workerd process under wrangler");
+        return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${workerd}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      },
       async stop() {
         await stopProcessGroup(proc, "SIGTERM");
         rmSync(dir, { recursive: true, force: true });
