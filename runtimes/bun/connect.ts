@@ -6,6 +6,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
+import { withConnectTimeout } from "../common/connect-timeout.ts";
 import { Bun, type BunSocket } from "./api.ts";
 
 const READ_HIGH_WATER = 64 * 1024;
@@ -17,18 +18,7 @@ export function connect(addr: Address, options?: { timeoutMs?: number }): Promis
     duplex.attach(socket);
     return duplex as Duplex;
   });
-  if (options?.timeoutMs === undefined) return connecting;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // A connection made after all is closed at once.
-      void connecting.then((d) => d.close()).catch(() => undefined);
-      const err = new Error(`connect timed out after ${options.timeoutMs} ms`);
-      err.name = "TimeoutError";
-      reject(err);
-    }, options.timeoutMs);
-  });
-  return Promise.race([connecting, timeout]).finally(() => clearTimeout(timer));
+  return withConnectTimeout(connecting, options?.timeoutMs, (late) => late.close());
 }
 
 class SocketDuplex implements Duplex {

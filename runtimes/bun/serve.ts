@@ -4,25 +4,12 @@
 
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
-import type { RequestHeadLimits } from "../../src/http/request-head.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { refusal } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
+import type { Fetchable, RunningServer, ServeOptions } from "../common/serve.ts";
 
-export interface Fetchable {
-  fetch(request: Request, env: ServeEnv): Response | Promise<Response>;
-}
-
-export interface ServeOptions {
-  listen: string[];
-  maxHeaderSize?: number;
-  limits?: RequestHeadLimits;
-}
-
-export interface RunningServer {
-  readonly addresses: Address[];
-  close(): Promise<void>;
-}
+export type { Fetchable, RunningServer, ServeOptions };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const servers: BunServer[] = [];
@@ -34,6 +21,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       const refused = refusal(request, options.limits);
       if (refused) return refused;
       const ip = server.requestIP(request);
+      // No onClientGone: the gateways listen to request.signal then.
       const env: ServeEnv = {
         conn: {
           remoteAddress: normalizeAddress(ip?.address ?? ""),
@@ -42,15 +30,6 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
           localPort,
           tls: false,
           httpVersion: "1.1",
-        },
-        onClientGone(listener) {
-          const signal = request.signal;
-          if (signal.aborted) {
-            queueMicrotask(listener);
-            return () => undefined;
-          }
-          signal.addEventListener("abort", listener, { once: true });
-          return () => signal.removeEventListener("abort", listener);
         },
       };
       return app.fetch(request, env);

@@ -4,6 +4,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
+import { withConnectTimeout } from "../common/connect-timeout.ts";
 import { Deno, type DenoConn } from "./api.ts";
 
 const READ_SIZE = 64 * 1024;
@@ -11,22 +12,7 @@ const READ_SIZE = 64 * 1024;
 export async function connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex> {
   const connecting =
     addr.kind === "unix" ? Deno.connect({ transport: "unix", path: addr.path }) : Deno.connect({ hostname: addr.host, port: addr.port });
-  if (options?.timeoutMs === undefined) return new ConnDuplex(await connecting);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // A connection made after all is closed at once.
-      void connecting.then((conn) => conn.close()).catch(() => undefined);
-      const err = new Error(`connect timed out after ${options.timeoutMs} ms`);
-      err.name = "TimeoutError";
-      reject(err);
-    }, options.timeoutMs);
-  });
-  try {
-    return new ConnDuplex(await Promise.race([connecting, timeout]));
-  } finally {
-    clearTimeout(timer);
-  }
+  return new ConnDuplex(await withConnectTimeout(connecting, options?.timeoutMs, (conn) => conn.close()));
 }
 
 class ConnDuplex implements Duplex {

@@ -4,25 +4,12 @@
 
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
-import type { RequestHeadLimits } from "../../src/http/request-head.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { refusal } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
+import type { Fetchable, RunningServer, ServeOptions } from "../common/serve.ts";
 
-export interface Fetchable {
-  fetch(request: Request, env: ServeEnv): Response | Promise<Response>;
-}
-
-export interface ServeOptions {
-  listen: string[];
-  maxHeaderSize?: number;
-  limits?: RequestHeadLimits;
-}
-
-export interface RunningServer {
-  readonly addresses: Address[];
-  close(): Promise<void>;
-}
+export type { Fetchable, RunningServer, ServeOptions };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const servers: DenoHttpServer[] = [];
@@ -33,7 +20,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
       const refused = refusal(request, options.limits);
       if (refused) return refused;
-      return app.fetch(request, envOf(request, info, local));
+      return app.fetch(request, envOf(info, local));
     };
     const listening = new Promise<Address>((resolve) => {
       const onListen = (bound: unknown) => {
@@ -58,7 +45,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
   };
 }
 
-function envOf(request: Request, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
+function envOf(info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
   const remote = info.remoteAddr;
   const conn: ConnInfo = {
     remoteAddress: normalizeAddress(remote.hostname ?? ""),
@@ -68,16 +55,6 @@ function envOf(request: Request, info: DenoServeInfo, local: { address: string; 
     tls: false,
     httpVersion: "1.1",
   };
-  return {
-    conn,
-    onClientGone(listener) {
-      const signal = request.signal;
-      if (signal.aborted) {
-        queueMicrotask(listener);
-        return () => undefined;
-      }
-      signal.addEventListener("abort", listener, { once: true });
-      return () => signal.removeEventListener("abort", listener);
-    },
-  };
+  // No onClientGone: the gateways listen to request.signal then.
+  return { conn };
 }

@@ -8,28 +8,9 @@ import { getRequestListener } from "@hono/node-server";
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
-import type { RequestHeadLimits } from "../../src/http/request-head.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-
-export interface Fetchable {
-  fetch(request: Request, env: ServeEnv): Response | Promise<Response>;
-}
-
-export interface ServeOptions {
-  listen: string[];
-  /** Largest request line plus headers, in bytes: beyond it the client gets 431. */
-  maxHeaderSize?: number;
-  /** Field count, field line and request line limits (src/http/request-head.ts has the defaults). */
-  limits?: RequestHeadLimits;
-}
-
-export interface RunningServer {
-  /** The addresses actually bound (port 0 resolved). */
-  readonly addresses: Address[];
-  /** Stops accepting, waits for in-flight requests, then resolves. */
-  close(): Promise<void>;
-}
+import type { Fetchable, RunningServer, ServeOptions } from "../common/serve.ts";
 
 /** The connection facts a gateway needs, read lazily from the socket. */
 class NodeEnv implements ServeEnv {
@@ -82,6 +63,8 @@ function withReason(response: Response, outgoing: ServerResponse): Response {
   if (reason !== undefined && reason !== STATUS_CODES[response.status] && REASON_PHRASE.test(reason)) outgoing.statusMessage = reason;
   return response;
 }
+
+export type { Fetchable, RunningServer, ServeOptions };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const appListener = getRequestListener((request, bindings) => {

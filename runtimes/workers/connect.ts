@@ -6,26 +6,17 @@
 import { connect as socketConnect, type Socket } from "cloudflare:sockets";
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
+import { withConnectTimeout } from "../common/connect-timeout.ts";
 
 export async function connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex> {
   if (addr.kind !== "tcp") throw new Error("the workerd runtime cannot connect to unix sockets");
   const socket = socketConnect({ hostname: addr.host, port: addr.port }, { secureTransport: "off", allowHalfOpen: false });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout =
-    options?.timeoutMs === undefined
-      ? new Promise<never>(() => undefined)
-      : new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            void socket.close().catch(() => undefined);
-            const err = new Error(`connect timed out after ${options.timeoutMs} ms`);
-            err.name = "TimeoutError";
-            reject(err);
-          }, options.timeoutMs);
-        });
   try {
-    await Promise.race([socket.opened, timeout]);
-  } finally {
-    clearTimeout(timer);
+    await withConnectTimeout(socket.opened, options?.timeoutMs, () => undefined);
+  } catch (err) {
+    // Abandoned (or refused): the socket is let go of at once.
+    void socket.close().catch(() => undefined);
+    throw err;
   }
   return new SocketDuplex(socket);
 }
