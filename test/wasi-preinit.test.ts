@@ -7,6 +7,7 @@
 
 import { describe, expect, test } from "vitest";
 import { findInVolume } from "../gateways/wasi/lookup.ts";
+import { ModuleError, readU32 } from "../gateways/wasi/binary.ts";
 import { exportGlobals, preinitialize } from "../gateways/wasi/preinit.ts";
 import { resetToImage, restoreImage } from "../gateways/wasi/snapshot.ts";
 import type { VolumeNode } from "../gateways/wasi/volume.ts";
@@ -84,6 +85,16 @@ describe("preinit.ts", () => {
     expect(() => probe.init()).not.toThrow();
   });
 
+  test("a passive segment (for memory.init) is kept; the active one is emptied (golden bytes)", () => {
+    const active = section(11, vec([[0x00, 0x41, 0x10, 0x0b, 2, 0x41, 0x42]]));
+    const withPassive = section(11, vec([[0x00, 0x41, 0x10, 0x0b, 2, 0x41, 0x42], [0x01, 2, 0x43, 0x44]]));
+    const module = Uint8Array.from([...MODULE.subarray(0, MODULE.length - active.length), ...withPassive]);
+    expect(WebAssembly.validate(module as Uint8Array<ArrayBuffer>)).toBe(true);
+    const out = preinitialize(module, new Map());
+    expect([...out.subarray(out.length - 9)]).toEqual(section(11, vec([[0x01, 0], [0x01, 2, 0x43, 0x44]])));
+    expect(WebAssembly.validate(out as Uint8Array<ArrayBuffer>)).toBe(true);
+  });
+
   test("values of every width round-trip: negative, beyond 2^31, i64 extremes", () => {
     for (const [a, b] of [
       [-1, -(2n ** 63n)],
@@ -95,6 +106,14 @@ describe("preinit.ts", () => {
       expect((probe[globals[0]!.exportName] as WebAssembly.Global).value).toBe(a);
       expect((probe[globals[1]!.exportName] as WebAssembly.Global).value).toBe(b);
     }
+  });
+});
+
+describe("binary.ts LEB128", () => {
+  test("a u32 takes five bytes at most, the fifth with four bits of value", () => {
+    expect(readU32(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x0f), 0)).toEqual([2 ** 32 - 1, 5]);
+    expect(() => readU32(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x1f), 0)).toThrow(ModuleError);
+    expect(() => readU32(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x00), 0)).toThrow(ModuleError);
   });
 });
 

@@ -259,6 +259,11 @@ describe("interpreter routes refused at startup", () => {
     expect(err.message).toContain("where an interpreter route's root is");
   });
 
+  test("a volume inside the scripts' directory, or a guest path written another way", async () => {
+    expect((await startError(`${rubyRoute()}volumes = { "/app/lib" = ${JSON.stringify(SCRIPTS)} }\n`)).message).toMatch(/volumes\."\/app\/lib".*may not be in it/);
+    expect((await startError(`${rubyRoute()}volumes = { "/data/" = ${JSON.stringify(SCRIPTS)} }\n`)).message).toMatch(/empty segments/);
+  });
+
   test("a module that is no Ruby", async () => {
     const err = await startError(rubyRoute({ module: PROBE }));
     expect(err.message).toMatch(/exports no function "_initialize" \(is it ruby\?\)/);

@@ -63,7 +63,8 @@ export function readU32(bytes: Uint8Array, offset: number): [number, number] {
   let shift = 0;
   for (;;) {
     const byte = bytes[offset++];
-    if (byte === undefined || shift > 28) throw new ModuleError("malformed module");
+    // Five bytes at most, the fifth with 4 bits of value (§5.2.2).
+    if (byte === undefined || shift > 28 || (shift === 28 && (byte & 0x70) !== 0)) throw new ModuleError("malformed module");
     value += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) return [value, offset];
     shift += 7;

@@ -11,11 +11,12 @@ export const SCRIPT_ROOT = "/app";
 export const wasiSchema: GatewaySchema = {
   check(options) {
     for (const guest of Object.keys(options.volumes as Record<string, string>)) {
-      if (!guest.startsWith("/") || guest.split("/").some((part) => part === "." || part === "..")) {
-        return { key: `volumes.${guest}`, message: 'the guest path must be absolute, without "." or "..", e.g. "/data"' };
+      // Written one way only: wasi-libc matches a path to the preopen with the longest name.
+      if (!guest.startsWith("/") || guest.slice(1).split("/").some((part) => part === "" || part === "." || part === "..")) {
+        return { key: `volumes.${guest}`, message: 'the guest path must be absolute, without ".", ".." or empty segments, e.g. "/data"' };
       }
-      if (options.interpreter !== undefined && guest === SCRIPT_ROOT) {
-        return { key: `volumes.${guest}`, message: `${SCRIPT_ROOT} is where an interpreter route's root is` };
+      if (options.interpreter !== undefined && (guest === SCRIPT_ROOT || guest.startsWith(`${SCRIPT_ROOT}/`))) {
+        return { key: `volumes.${guest}`, message: `${SCRIPT_ROOT} is where an interpreter route's root is: a volume may not be in it` };
       }
     }
     if (options.interpreter === undefined) {

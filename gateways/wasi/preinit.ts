@@ -72,8 +72,8 @@ export function exportGlobals(module: Uint8Array): { bytes: Uint8Array; globals:
  * The module as it stands after initialization: each mutable global starts
  * with the value it had then (`values`, by MutableGlobal.index), and no data
  * segment writes to memory at instantiation (the memory copied in holds what
- * they wrote, and whatever initialization changed since). A segment is kept,
- * empty and passive, so that the indices of the others stay valid.
+ * they wrote, and whatever initialization changed since). An active segment
+ * is kept, empty and passive, so that the indices of the others stay valid.
  */
 export function preinitialize(module: Uint8Array, values: Map<number, number | bigint>): Uint8Array {
   const sections = sectionsOf(module);
@@ -92,17 +92,34 @@ export function preinitialize(module: Uint8Array, values: Map<number, number | b
     replacements.set(globalSection, section(SectionId.GLOBAL, concatBytes(parts)));
   }
   const dataSection = sections.find((s) => s.id === SectionId.DATA);
-  if (dataSection) {
-    const [count] = readU32(dataSection.content, 0);
-    // Segment kind 1: passive (§5.5.14), with no bytes.
-    const empty = new Uint8Array(count * 2);
-    for (let i = 0; i < count; i++) empty[i * 2] = 1;
-    replacements.set(dataSection, section(SectionId.DATA, concatBytes([writeU32(count), empty])));
-  }
+  if (dataSection) replacements.set(dataSection, section(SectionId.DATA, withoutActiveData(dataSection.content)));
   // Its effects are in the snapshot: instances must not run it again.
   const start = sections.find((s) => s.id === SectionId.START);
   if (start) replacements.set(start, null);
   return replaceSections(module, replacements);
+}
+
+/**
+ * The data section with each active segment (kinds 0 and 2, written to
+ * memory at instantiation) made an empty passive one (kind 1); passive
+ * segments, which memory.init copies at run time, are kept as they are.
+ */
+function withoutActiveData(content: Uint8Array): Uint8Array {
+  const [count, start] = readU32(content, 0);
+  const parts: Uint8Array[] = [writeU32(count)];
+  let offset = start;
+  for (let i = 0; i < count; i++) {
+    const [kind, afterKind] = readU32(content, offset);
+    let at = afterKind;
+    if (kind === 2) at = readU32(content, at)[1]; // memory index
+    if (kind === 0 || kind === 2) at = skipConstant(content, at); // offset expression
+    else if (kind !== 1) throw new ModuleError(`a data segment of kind ${kind}, which this host cannot read`);
+    const [length, bytesAt] = readU32(content, at);
+    const end = bytesAt + length;
+    parts.push(kind === 1 ? content.subarray(offset, end) : Uint8Array.of(1, 0));
+    offset = end;
+  }
+  return concatBytes(parts);
 }
 
 /** A constant expression giving `value` (i32.const, i64.const, f32.const or f64.const). */

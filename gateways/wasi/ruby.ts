@@ -35,17 +35,20 @@ const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padSt
  * The code run for a request. The environment is set again from Ruby
  * (wasi-libc reads the WASI environment once, at start, and a snapshot
  * started before the request), each entry hex-encoded so that no byte of it
- * is read as code. (Ruby's random generator needs no such care: it is
- * seeded on first use, which initialization does not reach.)
+ * is read as code. What initialization drew stays as drawn in a snapshot:
+ * Ruby's hash salt is the same for every request of the route (as in a
+ * long-running Ruby server); its random generator is seeded on first use,
+ * which initialization does not reach, so `rand` differs per request.
  * The script is loaded as `ruby script.rb` would run it: from its directory,
- * as $0; `exit`, and an exception (reported on stderr, status 1), end it.
+ * as $0; `exit`, and an exception (reported on stderr, status 1), end it;
+ * `at_exit` blocks do not run (the run ends with exit!, to give the status).
  */
 function requestCode(env: Uint8Array[]): string {
   const entries = env.map((entry) => hex(entry.at(-1) === 0 ? entry.subarray(0, -1) : entry)).join(" ");
-  return `ENV.replace(%w[${entries}].to_h { |entry| [entry].pack("H*").split("=", 2) })
-$0 = ENV["SCRIPT_FILENAME"]
-Dir.chdir(File.dirname($0))
-begin
+  return `begin
+  ENV.replace(%w[${entries}].to_h { |entry| [entry].pack("H*").split("=", 2) })
+  $0 = ENV["SCRIPT_FILENAME"]
+  Dir.chdir(File.dirname($0))
   load($0)
   status = 0
 rescue SystemExit => e
