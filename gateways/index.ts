@@ -86,6 +86,8 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
       for (const key of runtime.fs ? entry.pathKeys : []) {
         const value = options[key];
+        // A module the app registered (registerWasmModules) is named, not found on disk.
+        if (typeof value === "string" && runtime.wasmModules?.has(value)) continue;
         if (typeof value === "string") options[key] = resolvePath(baseDir, value);
         // A table of paths (wasi volumes: guest path -> host directory).
         else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
@@ -123,16 +125,17 @@ function accessLog(runtime: Runtime): MiddlewareHandler {
   };
 }
 
-/** `base` + `path` unless `path` is absolute; both POSIX paths. */
+/** `base` (an absolute directory) + `path` unless `path` is absolute; both POSIX paths. */
 export function resolvePath(base: string, path: string): string {
   if (path.startsWith("/")) return path;
-  const parts = base.split("/");
-  for (const segment of path.split("/")) {
+  // "/srv/app/" and "/srv/app" are the same base; "." segments name nothing; ".." stops at the root.
+  const parts: string[] = [];
+  for (const segment of [...base.split("/"), ...path.split("/")]) {
     if (segment === "" || segment === ".") continue;
     if (segment === "..") parts.pop();
     else parts.push(segment);
   }
-  return parts.join("/") || "/";
+  return `/${parts.join("/")}`;
 }
 
 type Options = Record<string, unknown>;

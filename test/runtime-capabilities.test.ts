@@ -1,10 +1,14 @@
 // A route whose gateway needs what the runtime lacks is refused when the app
 // is built, naming the route and what is missing (DESIGN.md "The Runtime
 // interface"). The runtime here is shaped like workerd's: TCP only, no
-// processes, no files, no threads, no unix sockets.
+// processes, no files, no threads, no unix sockets. Then how config paths
+// resolve, and bundled modules where there are files as well.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { createApp, gatewaySchemas, resolvePath } from "../gateways/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { parseConfig } from "../src/config.ts";
 import type { Runtime } from "../src/runtime.ts";
 
@@ -68,5 +72,30 @@ describe("routes a runtime like workerd cannot serve", () => {
     const app = createApp(config, edgeLike, "/");
     await expect(app.ready).resolves.toBeUndefined();
     await app.close();
+  });
+});
+
+describe("paths in a config (createApp)", () => {
+  test.each([
+    ["/srv/app", "x", "/srv/app/x"],
+    ["/srv/app/", "../x", "/srv/x"],
+    ["/srv/./app", "./a/../b", "/srv/app/b"],
+    ["/srv/app", "/abs", "/abs"],
+    ["/", "../x", "/x"],
+  ])("%s + %s = %s", (base, path, expected) => {
+    expect(resolvePath(base, path)).toBe(expected);
+  });
+
+  test("a wasi module registered by the app is named, not looked up on disk, where there are files too", async () => {
+    const module = new WebAssembly.Module(readFileSync(join(import.meta.dirname, "../examples/wasi/hello.wasm")));
+    const runtime: Runtime = { ...nodeRuntime, wasmModules: new Map([["hello.wasm", module]]), logError: () => undefined, logAccess: () => undefined };
+    const config = parseConfig('[[routes]]\npath = "*"\ngateway = "wasi"\nmodule = "hello.wasm"\nthreads = 1\n', "postern.toml", gatewaySchemas);
+    const app = createApp(config, runtime, "/nonexistent/dir");
+    try {
+      await app.ready;
+      expect(await (await app.app.request("http://localhost/")).text()).toBe("Hello, world!\n");
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -76,6 +76,12 @@ describe("a wasi route on a runtime without threads", () => {
     expect(errors.some((line) => line.includes("max_output"))).toBe(true);
   });
 
+  test("a run that cannot even start (arguments and environment over 256 KiB): 500, and its slot is free again", async () => {
+    const huge = { "x-huge": "h".repeat(300 * 1024) };
+    for (let i = 0; i < 5; i++) expect((await app.request("http://localhost/probe/env", { headers: huge })).status).toBe(500);
+    expect((await app.request("http://localhost/probe/env")).status).toBe(200);
+  });
+
   test("each run starts from a wiped memory: 20 runs in a row see only their own request", async () => {
     for (let i = 0; i < 20; i++) {
       const text = await (await app.request(`http://localhost/probe/env?run=${i}`)).text();

@@ -59,7 +59,16 @@ class InlineRun implements ScriptProcess {
   async closeInput(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#resolveEnd(this.#run());
+    let end: ScriptEnd;
+    try {
+      end = this.#run();
+    } catch (err) {
+      // Not the module's doing (its own faults are in #run's outcome): the run never got going.
+      const reason = err instanceof Error ? err.message : String(err);
+      this.#output.fail(new GatewayError("INTERNAL", `the module could not run: ${reason}`));
+      end = { crash: reason };
+    }
+    this.#resolveEnd(end);
   }
 
   #run(): ScriptEnd {

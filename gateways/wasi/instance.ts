@@ -43,9 +43,10 @@ export function runInstance(
   memories: MemoryKeeper,
   onExit: (code: number) => void,
 ): { thrown?: unknown; memory: WebAssembly.Memory | undefined } {
-  // The memory limit is in the module itself (memory-limit.ts): memory.grow fails past it.
-  let memory = memories.take(setup);
+  let memory: WebAssembly.Memory | undefined;
   try {
+    // The memory limit is in the module itself (memory-limit.ts): memory.grow fails past it.
+    memory = memories.take(setup);
     const imports = wasiImports({ ...job, io, volumes: setup.volumes, onExit }, () => memory!);
     const program = setup.program;
     const interpreter = "interpreter" in program ? interpreters[program.interpreter]! : undefined;

@@ -40,6 +40,8 @@ class Slot {
   #closed = false;
   /** Threads that ended on their own in a row, for the back-off before the next. */
   #failures = 0;
+  /** False from a thread's death to its successor's start (a back-off): no request may be handed to it. */
+  alive = true;
 
   constructor(start: (shared: SharedBuffers) => WorkerThread, log: (line: string) => void) {
     this.#start = start;
@@ -70,6 +72,7 @@ class Slot {
       // A thread that ends on its own failed; the next request gets a new
       // one, after a back-off when they keep failing at start.
       const reason = error?.message ?? "its thread ended";
+      this.alive = false;
       this.job?.lost(reason);
       this.#failures = Date.now() - started < 1_000 ? this.#failures + 1 : 0;
       this.#log(`WASI thread ended: ${reason}`);
@@ -80,6 +83,7 @@ class Slot {
     });
     this.thread = thread;
     this.shared = shared;
+    this.alive = true;
   }
 
   /** Ends the thread (mid-computation if need be) and starts another. */
@@ -119,8 +123,8 @@ export class WasiThreads implements ScriptLauncher {
 
   /** Callers hold one of `threads` slots (the gateway's limiter), so a thread is free. */
   async launch(spec: ScriptSpec): Promise<ScriptProcess> {
-    const slot = this.#slots.find((s) => s.job === undefined);
-    if (!slot) throw new GatewayError("BACKEND_OVERLOADED", "no free WASI thread", { retryAfter: 1 });
+    const slot = this.#slots.find((s) => s.job === undefined && s.alive);
+    if (!slot) throw new GatewayError("BACKEND_OVERLOADED", "no free WASI thread (one is being restarted)", { retryAfter: 1 });
     const control = new Int32Array(slot.shared.control);
     const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.shared.job));
     const job = new WasiRun(slot, spec);

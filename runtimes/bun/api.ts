@@ -44,6 +44,8 @@ export interface BunServeOptions {
   port?: number;
   unix?: string;
   maxRequestBodySize?: number;
+  development?: boolean;
+  error?(error: Error): Response;
   fetch(request: Request, server: BunServer): Response | Promise<Response>;
 }
 

@@ -1,8 +1,8 @@
 // TCP and unix-socket connections for Bun (Bun.connect) as the Runtime's
 // Duplex. Bun hands arriving data to a callback: chunks nobody has read yet
 // are queued, and past a high-water mark the socket is paused, so a slow
-// consumer pushes back on the backend. A write Bun takes only in part waits
-// for the socket's drain for the rest.
+// consumer pushes back on the backend. Writes go out one after another; one
+// Bun takes only in part waits for the socket's drain for the rest.
 
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
@@ -29,6 +29,7 @@ class SocketDuplex implements Duplex {
   #ended = false;
   #error: Error | undefined;
   #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
+  #writes: Promise<void> = Promise.resolve();
   /** The rest of a write Bun did not take, and who waits for it. */
   #pending: { bytes: Uint8Array; resolve(): void; reject(err: Error): void } | undefined;
 
@@ -94,6 +95,13 @@ class SocketDuplex implements Duplex {
   }
 
   write(bytes: Uint8Array): Promise<void> {
+    // One write at a time (several requests may share a multiplexed connection): the next waits for this one.
+    const write = this.#writes.then(() => this.#send(bytes));
+    this.#writes = write.catch(() => undefined);
+    return write;
+  }
+
+  #send(bytes: Uint8Array): Promise<void> {
     if (this.closed || !this.#socket) return Promise.reject(this.#error ?? new Error("connection closed"));
     const written = this.#socket.write(bytes);
     if (written >= bytes.byteLength) return Promise.resolve();

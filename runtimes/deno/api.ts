@@ -63,12 +63,14 @@ export interface DenoServeOptions {
   port?: number;
   path?: string;
   transport?: "unix";
-  onListen?(addr: unknown): void;
+  onListen?(addr: { hostname?: string; port?: number; path?: string }): void;
   onError?(error: unknown): Response | Promise<Response>;
 }
 
 export interface DenoNamespace {
-  connect(options: { hostname: string; port: number; transport?: "tcp" } | { transport: "unix"; path: string }): Promise<DenoConn>;
+  connect(
+    options: ({ hostname: string; port: number; transport?: "tcp" } | { transport: "unix"; path: string }) & { signal?: AbortSignal },
+  ): Promise<DenoConn>;
   Command: new (command: string, options: DenoCommandOptions) => { spawn(): DenoChildProcess };
   kill(pid: number, signal: string): void;
   stat(path: string): Promise<DenoFileInfo>;

@@ -1,69 +1,126 @@
 // TCP and unix-socket connections for Deno (Deno.connect) as the Runtime's
-// Duplex. Reading is pulled by the consumer (conn.read), so a slow consumer
-// pushes back on the backend with no queue of its own.
+// Duplex. One read is always under way, so a peer's close is seen even while
+// nobody reads (a pool must not hand out a connection the backend closed);
+// what arrives unread is queued, and past a high-water mark no further read
+// is made, so a slow consumer pushes back on the backend. Writes go out one
+// after another (several requests may share a multiplexed connection).
 
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
-import { withConnectTimeout } from "../common/connect-timeout.ts";
 import { Deno, type DenoConn } from "./api.ts";
 
 const READ_SIZE = 64 * 1024;
+const READ_HIGH_WATER = 64 * 1024;
+/** A read of fewer bytes is copied out of its buffer, so a queue of small chunks does not hold 64 KiB each. */
+const SMALL_READ = 16 * 1024;
 
 export async function connect(addr: Address, options?: { timeoutMs?: number }): Promise<Duplex> {
-  const connecting =
-    addr.kind === "unix" ? Deno.connect({ transport: "unix", path: addr.path }) : Deno.connect({ hostname: addr.host, port: addr.port });
-  return new ConnDuplex(await withConnectTimeout(connecting, options?.timeoutMs, (conn) => conn.close()));
+  const signal = options?.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const target = addr.kind === "unix" ? { transport: "unix" as const, path: addr.path } : { hostname: addr.host, port: addr.port };
+  try {
+    // Deno gives the attempt up itself when the signal aborts.
+    return new ConnDuplex(await Deno.connect({ ...target, ...(signal ? { signal } : {}) }));
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+    const timeout = new Error(`connect timed out after ${options!.timeoutMs} ms`);
+    timeout.name = "TimeoutError";
+    throw timeout;
+  }
 }
 
 class ConnDuplex implements Duplex {
   readonly #conn: DenoConn;
-  #closed = false;
+  readonly #queue: Uint8Array[] = [];
+  #queued = 0;
+  #reading = false;
+  #ended = false;
+  #error: Error | undefined;
+  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
+  #writes: Promise<void> = Promise.resolve();
+  #released = false;
 
   constructor(conn: DenoConn) {
     this.#conn = conn;
     conn.setNoDelay?.(true);
+    this.#readAhead();
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#ended || this.#error !== undefined;
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#closed) return null;
+  /** Reads the next chunk from the connection unless enough waits unread. */
+  #readAhead(): void {
+    if (this.#reading || this.closed || this.#queued >= READ_HIGH_WATER) return;
+    this.#reading = true;
     const buffer = new Uint8Array(READ_SIZE);
-    let n: number | null;
-    try {
-      n = await this.#conn.read(buffer);
-    } catch (err) {
-      // Closed here meanwhile: the read ends quietly, as the Duplex contract says.
-      if (this.#closed) return null;
-      this.#closed = true;
-      throw err;
-    }
-    if (n === null) {
-      this.#closed = true;
-      return null;
-    }
-    return buffer.subarray(0, n);
+    this.#conn.read(buffer).then(
+      (n) => {
+        this.#reading = false;
+        if (n === null) return this.#finish();
+        this.#deliver(n < SMALL_READ ? buffer.slice(0, n) : buffer.subarray(0, n));
+        this.#readAhead();
+      },
+      (err: Error) => {
+        this.#reading = false;
+        // Closed here meanwhile: the end, as the Duplex contract says, not a failure.
+        if (!this.#ended) this.#error ??= err;
+        this.#finish();
+      },
+    );
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.#closed) throw new Error("connection closed");
-    try {
+  #deliver(chunk: Uint8Array): void {
+    const reader = this.#reader;
+    if (reader) {
+      this.#reader = undefined;
+      reader.resolve(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (!reader) return;
+    if (this.#error) reader.reject(this.#error);
+    else reader.resolve(null);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#queue.shift();
+    if (chunk) {
+      this.#queued -= chunk.byteLength;
+      this.#readAhead();
+      return Promise.resolve(chunk);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    const write = this.#writes.then(async () => {
+      if (this.closed) throw this.#error ?? new Error("connection closed");
       for (let offset = 0; offset < bytes.byteLength; ) offset += await this.#conn.write(bytes.subarray(offset));
-    } catch (err) {
-      this.#closed = true;
-      throw err;
-    }
+    });
+    // The next write waits for this one, whatever became of it.
+    this.#writes = write.catch(() => undefined);
+    return write;
   }
 
+  /** Ends reading and lets go of the connection, whoever ended it first: Deno keeps it until closed here. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#released) return;
+    this.#released = true;
+    this.#finish();
     try {
       this.#conn.close();
     } catch {
-      // closed by the peer already
+      // closed already
     }
   }
 }

@@ -29,19 +29,25 @@ export const fs: FileSystem = {
     let left = range ? range.end - range.start + 1 : Infinity;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (!file) {
-          file = await Deno.open(path, { read: true });
-          if (range) await file.seek(range.start, Deno.SeekMode.Start);
+        try {
+          if (!file) {
+            file = await Deno.open(path, { read: true });
+            if (range) await file.seek(range.start, Deno.SeekMode.Start);
+          }
+          const buffer = new Uint8Array(Math.min(64 * 1024, left));
+          const n = buffer.byteLength === 0 ? null : await file.read(buffer);
+          if (n === null) {
+            file.close();
+            controller.close();
+            return;
+          }
+          left -= n;
+          controller.enqueue(buffer.subarray(0, n));
+        } catch (err) {
+          // The stream fails; the file is not left open behind it.
+          file?.close();
+          throw err;
         }
-        const buffer = new Uint8Array(Math.min(64 * 1024, left));
-        const n = buffer.byteLength === 0 ? null : await file.read(buffer);
-        if (n === null) {
-          file.close();
-          controller.close();
-          return;
-        }
-        left -= n;
-        controller.enqueue(buffer.subarray(0, n));
       },
       cancel() {
         file?.close();

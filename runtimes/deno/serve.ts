@@ -14,28 +14,12 @@ export type { Fetchable, RunningServer, ServeOptions };
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const servers: DenoHttpServer[] = [];
   const addresses: Address[] = [];
-  for (const text of options.listen) {
-    const addr = parseAddress(text);
-    const local = addr.kind === "tcp" ? { address: addr.host, port: addr.port } : { address: "", port: 0 };
-    const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
-      const refused = refusal(request, options.limits);
-      if (refused) return refused;
-      return app.fetch(request, envOf(info, local));
-    };
-    const listening = new Promise<Address>((resolve) => {
-      const onListen = (bound: unknown) => {
-        const b = bound as { hostname?: string; port?: number; path?: string };
-        resolve(addr.kind === "unix" ? addr : { kind: "tcp", host: b.hostname ?? addr.host, port: b.port ?? addr.port });
-      };
-      const server =
-        addr.kind === "unix"
-          ? Deno.serve({ transport: "unix", path: addr.path, onListen }, handler)
-          : Deno.serve({ hostname: addr.host, port: addr.port, onListen }, handler);
-      servers.push(server);
-    });
-    const bound = await listening;
-    if (bound.kind === "tcp") local.port = bound.port;
-    addresses.push(bound);
+  try {
+    for (const text of options.listen) addresses.push(await listen(app, options, parseAddress(text), servers));
+  } catch (err) {
+    // One address failed: those already bound are let go of.
+    await Promise.all(servers.map((s) => s.shutdown()));
+    throw err;
   }
   return {
     addresses,
@@ -43,6 +27,29 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       await Promise.all(servers.map((s) => s.shutdown()));
     },
   };
+}
+
+/** Serves `app` on one address; the server joins `servers` once it exists. */
+async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: DenoHttpServer[]): Promise<Address> {
+  const local = addr.kind === "tcp" ? { address: addr.host, port: addr.port } : { address: "", port: 0 };
+  const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
+    const refused = refusal(request, options.limits);
+    if (refused) return refused;
+    return app.fetch(request, envOf(info, local));
+  };
+  // A socket file left by a server that died would make the bind fail.
+  if (addr.kind === "unix") await Deno.remove(addr.path, { recursive: false }).catch(() => undefined);
+  const bound = await new Promise<Address>((resolve) => {
+    const onListen = (b: { hostname?: string; port?: number }) =>
+      resolve(addr.kind === "unix" ? addr : { kind: "tcp", host: b.hostname ?? addr.host, port: b.port ?? addr.port });
+    servers.push(
+      addr.kind === "unix"
+        ? Deno.serve({ transport: "unix", path: addr.path, onListen }, handler)
+        : Deno.serve({ hostname: addr.host, port: addr.port, onListen }, handler),
+    );
+  });
+  if (bound.kind === "tcp") local.port = bound.port;
+  return bound;
 }
 
 function envOf(info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {

@@ -4,8 +4,11 @@
 import type { SpawnOptions, Subprocess } from "../../src/runtime.ts";
 import { Deno } from "./api.ts";
 
-/** Signal numbers (Linux) for the exit status of a child a signal ended: 128 + n. */
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+/** Signal numbers (Linux, signal(7)) for the exit status of a child a signal ended: 128 + n. */
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
+  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGXCPU: 24, SIGXFSZ: 25, SIGSYS: 31,
+};
 
 export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
   const [file, ...args] = cmd;
@@ -27,7 +30,9 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
     }).spawn();
     exited = child.status.then((s) => (s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code));
   } catch {
-    // Not found or not executable: as a shell would answer.
+    // It could not be started (not found, not executable): status 127 for
+    // every such failure, as the Node runtime gives (a shell says 126 for
+    // "not executable"; the gateways tell both apart by the file first).
     exited = Promise.resolve(127);
   }
   const piped = <T>(mode: string | undefined, fallback: string, stream: () => T): T | null =>

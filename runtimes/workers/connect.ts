@@ -26,6 +26,8 @@ class SocketDuplex implements Duplex {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #closed = false;
+  /** How the connection failed, if it did: a reset is not a clean end. */
+  #error: Error | undefined;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -33,7 +35,10 @@ class SocketDuplex implements Duplex {
     this.#writer = socket.writable.getWriter();
     void socket.closed.then(
       () => (this.#closed = true),
-      () => (this.#closed = true),
+      (err: Error) => {
+        this.#closed = true;
+        this.#error ??= err;
+      },
     );
   }
 
@@ -50,9 +55,11 @@ class SocketDuplex implements Duplex {
       }
       return value;
     } catch (err) {
-      if (this.#closed) return null;
+      const failure = this.#error ?? (err as Error);
+      // Closed here: the end, as the Duplex contract says.
+      if (this.#closed && this.#error === undefined) return null;
       this.#closed = true;
-      throw err;
+      throw failure;
     }
   }
 

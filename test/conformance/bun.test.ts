@@ -5,4 +5,4 @@ import { conformance, PROBE, ROOT } from "./suite.ts";
 
 const BUN = join(ROOT, "node_modules/.bin/bun");
 
-conformance(processTarget("bun", { spawn: true, clientAddress: true, threads: true, files: true, probeModule: PROBE }, (config) => [BUN, join(ROOT, "bin/postern.ts"), "serve", "--config", config]));
+conformance(processTarget("bun", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [BUN, join(ROOT, "bin/postern.ts"), "serve", "--config", config]));

@@ -6,7 +6,7 @@ import { conformance, PROBE, ROOT } from "./suite.ts";
 const DENO = join(ROOT, "node_modules/.bin/deno");
 
 conformance(
-  processTarget("deno", { spawn: true, clientAddress: true, threads: true, files: true, probeModule: PROBE }, (config) => [
+  processTarget("deno", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [
     DENO,
     "run",
     "-A",

@@ -4,5 +4,5 @@ import { processTarget } from "./process-target.ts";
 import { conformance, PROBE, ROOT } from "./suite.ts";
 
 conformance(
-  processTarget("node", { spawn: true, clientAddress: true, threads: true, files: true, probeModule: PROBE }, (config) => [process.execPath, join(ROOT, "bin/postern.js"), "serve", "--config", config]),
+  processTarget("node", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [process.execPath, join(ROOT, "bin/postern.js"), "serve", "--config", config]),
 );

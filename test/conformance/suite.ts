@@ -5,6 +5,7 @@
 // (no processes on workerd) skips the tests that need it, saying which.
 
 import { createHash, randomBytes } from "node:crypto";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
@@ -23,6 +24,8 @@ export interface Capabilities {
   spawn: boolean;
   /** The server reports the client's address (REMOTE_ADDR). */
   clientAddress: boolean;
+  /** postern's serve() answers the connection (on workerd the platform's server does, with its own rules). */
+  ownServer: boolean;
   /** Threads: a WASI module runs in one and its output is streamed (else it runs on the request's thread, its output held, at most 32 MiB). */
   threads: boolean;
   /** Files can be read: static files come from a `static` route (else from the platform, e.g. Workers assets of PUBLIC). */
@@ -135,6 +138,22 @@ export function conformance(target: Target): void {
         expect(part.status).toBe(206);
         expect(part.headers.get("content-range")).toBe(`bytes 2-11/${full.body.byteLength}`);
         expect(part.text).toBe(full.text.slice(2, 12));
+      });
+
+      const platformServer = target.capabilities.ownServer ? "" : ` (skipped: ${target.name}'s own server reads the request, not postern's)`;
+      test.skipIf(platformServer !== "")(`an HTTP/1.0 request without Host is answered (RFC 9112 §3.2 asks Host of 1.1 only)${platformServer}`, async () => {
+        const port = Number(new URL(base).port);
+        const raw = await new Promise<string>((resolve, reject) => {
+          let out = "";
+          const socket = connect({ host: "127.0.0.1", port }, () => socket.write("GET /index.html HTTP/1.0\r\n\r\n"));
+          socket.setEncoding("latin1");
+          socket.on("data", (d: string) => (out += d));
+          socket.on("end", () => resolve(out));
+          socket.on("error", reject);
+          socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer: ${JSON.stringify(out.slice(0, 200))}`)));
+        });
+        expect(raw).toMatch(/^HTTP\/1\.[01] 200 /);
+        expect(raw).toContain("<title>postern demo</title>");
       });
 
       test("a missing file: 404", async () => {

@@ -16,7 +16,7 @@ const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 
 const workerd: Target = {
   name: "workerd",
-  capabilities: { spawn: false, clientAddress: false, threads: false, files: false, probeModule: "probe.wasm" },
+  capabilities: { spawn: false, clientAddress: false, ownServer: false, threads: false, files: false, probeModule: "probe.wasm" },
   async start(routes) {
     const dir = mkdtempSync(join(tmpdir(), "postern-conformance-workerd-"));
     const port = await freePort();
