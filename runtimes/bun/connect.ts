@@ -6,6 +6,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
+import { ChunkQueue } from "../common/chunk-queue.ts";
 import { withConnectTimeout } from "../common/connect-timeout.ts";
 import { Bun, type BunSocket } from "./api.ts";
 
@@ -23,38 +24,20 @@ export function connect(addr: Address, options?: { timeoutMs?: number }): Promis
 
 class SocketDuplex implements Duplex {
   #socket: BunSocket | undefined;
-  readonly #queue: Uint8Array[] = [];
-  #queued = 0;
-  #paused = false;
-  #ended = false;
-  #error: Error | undefined;
-  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
+  readonly #received = new ChunkQueue(READ_HIGH_WATER, () => this.#socket?.resume());
   #writes: Promise<void> = Promise.resolve();
+  #released = false;
   /** The rest of a write Bun did not take, and who waits for it. */
   #pending: { bytes: Uint8Array; resolve(): void; reject(err: Error): void } | undefined;
 
   readonly handlers = {
     data: (_socket: BunSocket, chunk: Uint8Array) => {
-      const reader = this.#reader;
-      if (reader) {
-        this.#reader = undefined;
-        reader.resolve(chunk);
-        return;
-      }
-      this.#queue.push(chunk);
-      this.#queued += chunk.byteLength;
-      if (this.#queued >= READ_HIGH_WATER && !this.#paused) {
-        this.#paused = true;
-        this.#socket?.pause();
-      }
+      if (!this.#received.push(chunk)) this.#socket?.pause();
     },
     drain: () => this.#flush(),
     end: () => this.#finish(),
     close: () => this.#finish(),
-    error: (_socket: BunSocket, err: Error) => {
-      this.#error ??= err;
-      this.#finish();
-    },
+    error: (_socket: BunSocket, err: Error) => this.#finish(err),
   };
 
   attach(socket: BunSocket): void {
@@ -62,36 +45,19 @@ class SocketDuplex implements Duplex {
     socket.setNoDelay?.(true);
   }
 
-  #finish(): void {
-    this.#ended = true;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (reader) {
-      if (this.#error) reader.reject(this.#error);
-      else reader.resolve(null);
-    }
+  #finish(error?: Error): void {
+    this.#received.end(error);
     const pending = this.#pending;
     this.#pending = undefined;
-    pending?.reject(this.#error ?? new Error("connection closed"));
+    pending?.reject(this.#received.failure ?? new Error("connection closed"));
   }
 
   get closed(): boolean {
-    return this.#ended || this.#error !== undefined;
+    return this.#received.ended;
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queued -= chunk.byteLength;
-      if (this.#paused && this.#queued < READ_HIGH_WATER) {
-        this.#paused = false;
-        this.#socket?.resume();
-      }
-      return Promise.resolve(chunk);
-    }
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#received.read();
   }
 
   write(bytes: Uint8Array): Promise<void> {
@@ -102,7 +68,7 @@ class SocketDuplex implements Duplex {
   }
 
   #send(bytes: Uint8Array): Promise<void> {
-    if (this.closed || !this.#socket) return Promise.reject(this.#error ?? new Error("connection closed"));
+    if (this.closed || !this.#socket) return Promise.reject(this.#received.failure ?? new Error("connection closed"));
     const written = this.#socket.write(bytes);
     if (written >= bytes.byteLength) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -122,8 +88,10 @@ class SocketDuplex implements Duplex {
     }
   }
 
+  /** Ends reading and lets go of the socket, whoever ended the connection first. */
   close(): void {
-    if (this.#ended) return;
+    if (this.#released) return;
+    this.#released = true;
     this.#socket?.terminate();
     this.#finish();
   }

@@ -7,6 +7,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
+import { ChunkQueue } from "../common/chunk-queue.ts";
 import { Deno, type DenoConn } from "./api.ts";
 
 const READ_SIZE = 64 * 1024;
@@ -30,12 +31,8 @@ export async function connect(addr: Address, options?: { timeoutMs?: number }): 
 
 class ConnDuplex implements Duplex {
   readonly #conn: DenoConn;
-  readonly #queue: Uint8Array[] = [];
-  #queued = 0;
+  readonly #received = new ChunkQueue(READ_HIGH_WATER, () => this.#readAhead());
   #reading = false;
-  #ended = false;
-  #error: Error | undefined;
-  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
   #writes: Promise<void> = Promise.resolve();
   #released = false;
 
@@ -46,65 +43,35 @@ class ConnDuplex implements Duplex {
   }
 
   get closed(): boolean {
-    return this.#ended || this.#error !== undefined;
+    return this.#received.ended;
   }
 
   /** Reads the next chunk from the connection unless enough waits unread. */
   #readAhead(): void {
-    if (this.#reading || this.closed || this.#queued >= READ_HIGH_WATER) return;
+    if (this.#reading || this.#received.ended || this.#received.full) return;
     this.#reading = true;
     const buffer = new Uint8Array(READ_SIZE);
     this.#conn.read(buffer).then(
       (n) => {
         this.#reading = false;
-        if (n === null) return this.#finish();
-        this.#deliver(n < SMALL_READ ? buffer.slice(0, n) : buffer.subarray(0, n));
-        this.#readAhead();
+        if (n === null) return this.#received.end();
+        if (this.#received.push(n < SMALL_READ ? buffer.slice(0, n) : buffer.subarray(0, n))) this.#readAhead();
       },
       (err: Error) => {
         this.#reading = false;
         // Closed here meanwhile: the end, as the Duplex contract says, not a failure.
-        if (!this.#ended) this.#error ??= err;
-        this.#finish();
+        this.#received.end(this.#released ? undefined : err);
       },
     );
   }
 
-  #deliver(chunk: Uint8Array): void {
-    const reader = this.#reader;
-    if (reader) {
-      this.#reader = undefined;
-      reader.resolve(chunk);
-      return;
-    }
-    this.#queue.push(chunk);
-    this.#queued += chunk.byteLength;
-  }
-
-  #finish(): void {
-    this.#ended = true;
-    const reader = this.#reader;
-    this.#reader = undefined;
-    if (!reader) return;
-    if (this.#error) reader.reject(this.#error);
-    else reader.resolve(null);
-  }
-
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queued -= chunk.byteLength;
-      this.#readAhead();
-      return Promise.resolve(chunk);
-    }
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve, reject) => (this.#reader = { resolve, reject }));
+    return this.#received.read();
   }
 
   write(bytes: Uint8Array): Promise<void> {
     const write = this.#writes.then(async () => {
-      if (this.closed) throw this.#error ?? new Error("connection closed");
+      if (this.closed) throw this.#received.failure ?? new Error("connection closed");
       for (let offset = 0; offset < bytes.byteLength; ) offset += await this.#conn.write(bytes.subarray(offset));
     });
     // The next write waits for this one, whatever became of it.
@@ -116,7 +83,7 @@ class ConnDuplex implements Duplex {
   close(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#finish();
+    this.#received.end();
     try {
       this.#conn.close();
     } catch {

@@ -5,6 +5,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
+import { ChunkQueue } from "../common/chunk-queue.ts";
 
 const READ_HIGH_WATER = 64 * 1024;
 const WRITTEN: Promise<void> = Promise.resolve();
@@ -38,66 +39,30 @@ export function connect(addr: Address, options?: { timeoutMs?: number }): Promis
 
 class SocketDuplex implements Duplex {
   readonly #socket: Socket;
-  readonly #queue: Buffer[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #reader: { resolve(chunk: Uint8Array | null): void; reject(err: Error): void } | undefined;
+  readonly #received: ChunkQueue;
 
   constructor(socket: Socket) {
     this.#socket = socket;
+    this.#received = new ChunkQueue(READ_HIGH_WATER, () => socket.resume());
     socket.on("data", (chunk: Buffer) => {
-      const reader = this.#reader;
-      if (reader) {
-        this.#reader = undefined;
-        reader.resolve(chunk);
-        return;
-      }
-      this.#queue.push(chunk);
-      this.#queued += chunk.length;
-      if (this.#queued >= READ_HIGH_WATER) socket.pause();
+      if (!this.#received.push(chunk)) socket.pause();
     });
-    const end = () => {
-      this.#ended = true;
-      this.#settle();
-    };
-    socket.on("end", end);
-    socket.on("close", end);
-    socket.on("error", (err) => {
-      this.#error ??= err;
-      this.#settle();
-    });
-  }
-
-  #settle(): void {
-    const reader = this.#reader;
-    if (!reader) return;
-    this.#reader = undefined;
-    if (this.#error) reader.reject(this.#error);
-    else reader.resolve(null);
+    socket.on("end", () => this.#received.end());
+    socket.on("close", () => this.#received.end());
+    socket.on("error", (err) => this.#received.end(err));
   }
 
   get closed(): boolean {
-    return this.#ended || this.#error !== undefined || this.#socket.destroyed;
+    return this.#received.ended || this.#socket.destroyed;
   }
 
   read(): Promise<Uint8Array | null> {
-    const chunk = this.#queue.shift();
-    if (chunk) {
-      this.#queued -= chunk.length;
-      if (this.#queued < READ_HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
-      return Promise.resolve(chunk);
-    }
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      this.#reader = { resolve, reject };
-    });
+    return this.#received.read();
   }
 
   write(bytes: Uint8Array): Promise<void> {
     const socket = this.#socket;
-    if (socket.destroyed || !socket.writable) return Promise.reject(this.#error ?? new Error("connection closed"));
+    if (socket.destroyed || !socket.writable) return Promise.reject(this.#received.failure ?? new Error("connection closed"));
     if (socket.write(bytes)) return WRITTEN;
     return new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
@@ -107,7 +72,7 @@ class SocketDuplex implements Duplex {
         else resolve();
       };
       const onDrain = () => done();
-      const onClose = () => done(this.#error ?? new Error("connection closed"));
+      const onClose = () => done(this.#received.failure ?? new Error("connection closed"));
       socket.once("drain", onDrain);
       socket.once("close", onClose);
     });
