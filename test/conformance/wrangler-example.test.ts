@@ -1,0 +1,77 @@
+// The top-level wrangler.toml as a user runs it: `wrangler dev` serves the
+// example Worker (examples/worker/index.ts) — the demo's static files from
+// the assets binding, the bundled WASI probe, and PHP through a real php-fpm
+// over TCP (its address in the FASTCGI_BACKEND var) — and the Worker bundle
+// stays within 150 KB minified, WebAssembly modules aside.
+
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { requireBinary } from "../helpers/binaries.ts";
+import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
+import { freePort } from "../helpers/ports.ts";
+import { stopProcessGroup, waitForPort } from "../helpers/server-process.ts";
+import { ROOT } from "./suite.ts";
+
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" };
+
+describe("wrangler.toml: the example Worker under wrangler dev", () => {
+  let fpm: PhpFpm | undefined;
+  let stop: (() => Promise<void>) | undefined;
+  let base = "";
+
+  beforeAll(async () => {
+    if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
+    fpm = await startPhpFpm(PHP_FPM);
+    const port = await freePort();
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn"];
+    args.push("--var", `FASTCGI_BACKEND:127.0.0.1:${fpm.port}`, "--var", `FASTCGI_ROOT:${join(ROOT, "examples/demo")}`);
+    const proc = spawn(WRANGLER, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true, env: ENV });
+    let log = "";
+    proc.stdout!.on("data", (d) => (log += d));
+    proc.stderr!.on("data", (d) => (log += d));
+    stop = () => stopProcessGroup(proc, "SIGTERM");
+    await waitForPort(proc, port, "wrangler dev", () => log, 60_000);
+    base = `http://127.0.0.1:${port}`;
+  }, 90_000);
+
+  afterAll(async () => {
+    await stop?.();
+    await fpm?.stop();
+  }, 30_000);
+
+  test("the demo's landing page comes from the assets binding", async () => {
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("<title>postern demo</title>");
+  });
+
+  test("/php/info.php runs in php-fpm, reached over TCP from inside workerd", async () => {
+    const res = await fetch(`${base}/php/info.php/extra?name=Worker`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain("<h1>Hello, Worker, from PHP 8.");
+    expect(text).toContain("SCRIPT_NAME: <code>/php/info.php</code>");
+    expect(text).toContain("PATH_INFO: <code>/extra</code>");
+  });
+
+  test("/wasi/env runs the bundled probe module", async () => {
+    const text = await (await fetch(`${base}/wasi/env?from=worker`)).text();
+    expect(text).toContain("env:SCRIPT_NAME=/wasi\n");
+    expect(text).toContain("env:QUERY_STRING=from=worker\n");
+  });
+});
+
+test("the Worker bundle is at most 150 KB minified, WebAssembly modules aside", () => {
+  const out = mkdtempSync(join(tmpdir(), "postern-worker-bundle-"));
+  try {
+    execFileSync(WRANGLER, ["deploy", "--dry-run", "--minify", "--outdir", out], { cwd: ROOT, env: ENV, stdio: "pipe", timeout: 120_000 });
+    expect(statSync(join(out, "index.js")).size).toBeLessThanOrEqual(150 * 1024);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 120_000);
