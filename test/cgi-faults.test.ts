@@ -23,6 +23,7 @@ import { download, open } from "./helpers/slow-download.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { exchange } from "./helpers/raw-exchange.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
+import { request, type Answer } from "./helpers/answer.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -231,18 +232,6 @@ function toml(value: string | number | boolean): string {
 
 // ---------------------------------------------------------------------------
 // HTTP helpers.
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: string;
-}
-
-async function request(url: string, init: RequestInit = {}): Promise<Answer> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(20_000), ...init });
-  const body = await res.text();
-  return { status: res.status, headers: res.headers, body };
-}
 
 /** A gateway error page: the status, and nothing of the script in the body (DESIGN.md). */
 function expectGatewayAnswer(answer: Answer, status: number): void {

@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+import { logLine, request } from "./helpers/answer.ts";
 
 const RUBY = join(import.meta.dirname, "../node_modules/@ruby/3.4-wasm-wasi/dist/ruby+stdlib.wasm");
 const SCRIPTS = join(import.meta.dirname, "fixtures/ruby");
@@ -24,18 +25,6 @@ const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex")
 function rubyRoute(extra: Record<string, string | number | boolean> = {}): string {
   const keys = { path: "/*", gateway: "wasi", interpreter: "ruby", module: RUBY, root: SCRIPTS, timeout: "60s", threads: 2, ...extra };
   return ["[[routes]]", ...Object.entries(keys).map(([k, v]) => `${k} = ${typeof v === "string" ? JSON.stringify(v) : v}`), ""].join("\n");
-}
-
-interface Answer {
-  status: number;
-  statusText: string;
-  headers: Headers;
-  body: string;
-}
-
-async function request(url: string, init: RequestInit = {}): Promise<Answer> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(60_000), ...init });
-  return { status: res.status, statusText: res.statusText, headers: res.headers, body: await res.text() };
 }
 
 interface Seen {
@@ -52,15 +41,6 @@ async function envOf(url: string, init?: RequestInit): Promise<Seen> {
   const answer = await request(url, init);
   expect(answer.status, answer.body).toBe(200);
   return JSON.parse(answer.body) as Seen;
-}
-
-async function logLine(p: RunningPostern, pattern: RegExp, ms = 5_000): Promise<string | undefined> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const line = p.errors.find((l) => pattern.test(l));
-    if (line || Date.now() > deadline) return line;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 test("the Ruby module is installed (npm ci)", () => {

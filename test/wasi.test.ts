@@ -22,6 +22,7 @@ import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { exchange } from "./helpers/raw-exchange.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
 import { buildModule } from "./fixtures/wasi/wasm.ts";
+import { logLine, request, type Answer } from "./helpers/answer.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -50,19 +51,6 @@ function route(options: Options = {}, extraLines: string[] = []): string {
 
 // ---------------------------------------------------------------------------
 // HTTP helpers.
-
-interface Answer {
-  status: number;
-  statusText: string;
-  headers: Headers;
-  body: string;
-}
-
-async function request(url: string, init: RequestInit = {}): Promise<Answer> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000), ...init });
-  const body = await res.text();
-  return { status: res.status, statusText: res.statusText, headers: res.headers, body };
-}
 
 /** A gateway error page: the status, and nothing of the module in the body (DESIGN.md). */
 function expectGatewayAnswer(answer: Answer, status: number): void {
@@ -120,16 +108,6 @@ async function probeEnv(url: string, init: RequestInit = {}): Promise<ProbeEnv> 
 async function stillServes(p: RunningPostern): Promise<void> {
   const seen = await probeEnv(`${p.url}/probe/env?still`);
   expect(seen.env.QUERY_STRING).toBe("still");
-}
-
-/** Waits up to `ms` for a line of the error log to match. */
-async function logLine(p: RunningPostern, pattern: RegExp, ms = 5_000): Promise<string | undefined> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const line = p.errors.find((l) => pattern.test(l));
-    if (line || Date.now() > deadline) return line;
-    await sleep(20);
-  }
 }
 
 // ---------------------------------------------------------------------------
