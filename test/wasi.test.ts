@@ -37,6 +37,13 @@ const SECRET = { name: "POSTERN_TEST_SECRET", value: "must-not-reach-modules" };
 
 const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
 
+/** Where `got` first departs from `want`, and what it has there: for a failure message. */
+function firstDifference(want: Uint8Array, got: Uint8Array): string {
+  let i = 0;
+  while (i < want.length && i < got.length && want[i] === got[i]) i++;
+  return `first difference at byte ${i}: ${JSON.stringify(Buffer.from(got.subarray(i, i + 64)).toString("latin1"))}`;
+}
+
 type Options = Record<string, string | number | boolean>;
 
 function toml(value: string | number | boolean): string {
@@ -511,7 +518,7 @@ describe("faults and limits", () => {
       const body = randomBytes(256 * KiB);
       const echo = await fetch(`${p.url}/probe/echo`, { method: "POST", body, signal: AbortSignal.timeout(20_000) });
       const echoed = Buffer.from(await echo.arrayBuffer());
-      if (echo.status !== 200 || md5(echoed) !== md5(body)) failures.push(`#${i}: ${echo.status}, ${echoed.length} bytes`);
+      if (echo.status !== 200 || md5(echoed) !== md5(body)) failures.push(`#${i}: ${echo.status}, ${echoed.length} bytes, ${firstDifference(body, echoed)}`);
     }
     expect(failures, `error log: ${p.errors.join("\n")}`).toEqual([]);
   });
