@@ -562,10 +562,13 @@ describe.each(MODES)("CGI faults ($mode)", ({ spawnHelper }) => {
         const spawner = spawnHelper ? spawnerPid() : undefined;
         if (spawnHelper) expect(spawner).toBeDefined();
         const parents = new Set([process.pid, ...(spawner ? [spawner] : [])]);
-        const zombies = () => allProcs().filter((p) => parents.has(p.ppid) && p.state === "Z");
-        // Children are reaped as their exits are noticed: give that a moment, then none may be left.
-        const deadline = Date.now() + 5_000;
-        while (zombies().length > 0 && Date.now() < deadline) await sleep(50);
+        const children = () => allProcs().filter((p) => parents.has(p.ppid) && p.pid !== spawner);
+        const zombies = () => children().filter((p) => p.state === "Z");
+        // An answer may leave before its script has died (a 504 is sent, then the group is
+        // signalled): wait until every script has ended and been reaped, as its exit is
+        // noticed; then not one may be left unreaped.
+        const deadline = Date.now() + 10_000;
+        while (children().length > 0 && Date.now() < deadline) await sleep(50);
         expect(zombies()).toEqual([]);
         // Nor anything still running that a script started.
         expect(await waitGone(recordedPids())).toEqual([]);
