@@ -546,3 +546,48 @@ describe("fixes found in review", () => {
     }
   });
 });
+
+describe("output of a module that computes after a write (threads.ts claims the write held back)", () => {
+  /** A runtime whose threads' messages reach the gateway `delayMs` late, in order: a busy or slow message channel. */
+  function slowMessages(delayMs: number): Runtime {
+    return {
+      ...nodeRuntime,
+      logError: () => undefined,
+      startWorker(url) {
+        const thread = nodeRuntime.startWorker(url);
+        return { ...thread, onMessage: (listener) => thread.onMessage((message) => setTimeout(listener, delayMs, message)) };
+      },
+    };
+  }
+
+  async function pause(runtime: Runtime): Promise<{ status: number; type: string | null; body: string; headAfterMs: number; bodyAfterMs: number }> {
+    const handler = createGateway("wasi", runtime, { module: PROBE, threads: 1 });
+    try {
+      await handler.ready;
+      const app = new Hono().all("*", handler);
+      const started = performance.now();
+      const res = await app.request("http://localhost/pause?1500");
+      const headAfterMs = performance.now() - started;
+      const body = await res.text();
+      return { status: res.status, type: res.headers.get("content-type"), body, headAfterMs, bodyAfterMs: performance.now() - started };
+    } finally {
+      await handler.close();
+    }
+  }
+
+  test("a write claimed from shared memory never overtakes output posted before it, however late that arrives", async () => {
+    // The module writes its head and a line, then computes for 1.5 s: the line is claimed from shared
+    // memory while the head's messages are still on their way.
+    const answer = await pause(slowMessages(100));
+    expect(answer.status).toBe(200);
+    expect(answer.type).toBe("text/plain");
+    expect(answer.body).toBe("before\nafter\n");
+  });
+
+  test("what the module flushed reaches the client while it computes on", async () => {
+    const answer = await pause(nodeRuntime);
+    expect(answer.body).toBe("before\nafter\n");
+    // The head comes with the flushed line, well before the 1.5 s of computing end.
+    expect(answer.bodyAfterMs - answer.headAfterMs).toBeGreaterThan(750);
+  });
+});

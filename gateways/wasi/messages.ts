@@ -32,8 +32,15 @@ export const Control = {
    */
   HELD: 9,
   HELD_LENGTH: 10,
+  /**
+   * Stdout messages the thread has posted in this run. A claim of the held
+   * write waits until the main thread has received as many: messages travel
+   * on their own, and output taken from shared memory must not overtake
+   * output posted before it.
+   */
+  POSTED: 11,
 } as const;
-export const CONTROL_BYTES = 44;
+export const CONTROL_BYTES = 48;
 export const Held = { NONE: 0, HELD: 1, CLAIMED: 2, CLAIMING: 3 } as const;
 /** Room for a request's arguments and environment (request heads are at most 16 KiB). */
 export const JOB_BYTES = 256 * 1024;

@@ -136,6 +136,7 @@ export class WasiThreads implements ScriptLauncher {
     control[Control.STDIN_LEN] = 0;
     control[Control.STOP] = 0;
     control[Control.HELD] = Held.NONE;
+    control[Control.POSTED] = 0;
     control[Control.JOB_LENGTH] = length;
     control[Control.JOB_ARGC] = argc;
     control[Control.JOB_ENVC] = envc;
@@ -167,6 +168,8 @@ class WasiRun implements ScriptProcess {
   #input: { bytes: Uint8Array; done: () => void }[] = [];
   #inputClosed = false;
   #inputWanted = false;
+  /** Stdout messages received from the thread in this run (see Control.POSTED). */
+  #received = 0;
 
   constructor(slot: Slot, spec: ScriptSpec) {
     this.#slot = slot;
@@ -187,6 +190,7 @@ class WasiRun implements ScriptProcess {
   receive(message: FromWorker): void {
     switch (message.type) {
       case "stdout":
+        this.#received++;
         this.#output.push(message.bytes);
         break;
       case "stderr":
@@ -231,6 +235,12 @@ class WasiRun implements ScriptProcess {
   claim(): void {
     if (this.#done || this.#output.ended) return;
     if (Atomics.compareExchange(this.#control, Control.HELD, Held.HELD, Held.CLAIMING) !== Held.HELD) return;
+    if (Atomics.load(this.#control, Control.POSTED) !== this.#received) {
+      // Output the thread posted before this write is still on its way: it goes first; claimed later.
+      Atomics.store(this.#control, Control.HELD, Held.HELD);
+      Atomics.notify(this.#control, Control.HELD);
+      return;
+    }
     const bytes = this.#held.slice(0, this.#control[Control.HELD_LENGTH]!);
     Atomics.store(this.#control, Control.HELD, Held.CLAIMED);
     Atomics.notify(this.#control, Control.HELD);

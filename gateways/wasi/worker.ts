@@ -70,25 +70,33 @@ function run(thread: ThreadSetup, control: Int32Array): void {
       const n = Math.min(credit, bytes.byteLength - offset, CHUNK);
       Atomics.sub(control, Control.CREDIT, n);
       const piece = offset === 0 && n === bytes.byteLength ? bytes : bytes.slice(offset, offset + n);
-      scope.postMessage({ type: "stdout", bytes: piece }, [piece.buffer as ArrayBuffer]);
+      postStdout(piece);
       offset += n;
     }
   };
+  /** Posts stdout, counted (Control.POSTED) before any later write is held. */
+  const postStdout = (bytes: Uint8Array) => {
+    scope.postMessage({ type: "stdout", bytes }, [bytes.buffer as ArrayBuffer]);
+    Atomics.add(control, Control.POSTED, 1);
+  };
   /** Takes the held write back: its bytes, or null when there is none or the main thread claimed it. */
   const takeHeld = (): Uint8Array | null => {
-    let state = Atomics.compareExchange(control, Control.HELD, Held.HELD, Held.NONE);
-    // The main thread is copying them: the buffer is not ours until it has.
-    while (state === Held.CLAIMING) {
-      Atomics.wait(control, Control.HELD, Held.CLAIMING);
-      state = Atomics.load(control, Control.HELD);
+    for (;;) {
+      const state = Atomics.compareExchange(control, Control.HELD, Held.HELD, Held.NONE);
+      if (state === Held.HELD) return heldBuffer.slice(0, control[Control.HELD_LENGTH]!);
+      // The main thread is copying them, or finding it must not yet: the buffer is not ours until it is done.
+      if (state === Held.CLAIMING) {
+        Atomics.wait(control, Control.HELD, Held.CLAIMING);
+        continue;
+      }
+      if (state === Held.CLAIMED) Atomics.store(control, Control.HELD, Held.NONE);
+      return null;
     }
-    if (state === Held.CLAIMED) Atomics.store(control, Control.HELD, Held.NONE);
-    return state === Held.HELD ? heldBuffer.slice(0, control[Control.HELD_LENGTH]!) : null;
   };
   /** Sends the held write (its credit was taken when it was held). */
   const flush = () => {
     const bytes = takeHeld();
-    if (bytes) scope.postMessage({ type: "stdout", bytes }, [bytes.buffer as ArrayBuffer]);
+    if (bytes) postStdout(bytes);
   };
 
   const io: WasiIo = {

@@ -1,11 +1,12 @@
 /* A CGI program for exercising a WASI host: what it does is chosen by its
  * PATH_INFO (/env, /echo, /cookies, /redirect, /status, /trap, /loop, /grow,
- * /flood, /files, /volume, /stderr, /exit3). */
+ * /flood, /pause, /files, /volume, /stderr, /exit3). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern char **environ;
 
@@ -63,6 +64,22 @@ int main(int argc, char **argv) {
     static char buf[65536];
     memset(buf, 'x', sizeof buf);
     for (;;) fwrite(buf, 1, sizeof buf, stdout);
+  } else if (strcmp(what, "/pause") == 0) {
+    /* Output flushed, then computing for QUERY_STRING milliseconds without a
+     * call to the host, then the rest. */
+    head("text/plain");
+    printf("before\n");
+    fflush(stdout);
+    const char *query = getenv("QUERY_STRING");
+    long ms = query && *query ? atol(query) : 1000;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    volatile unsigned long spins = 0;
+    do {
+      for (int i = 0; i < 100000; i++) spins++;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 < ms);
+    printf("after\n");
   } else if (strcmp(what, "/files") == 0) {
     /* The host's files must be out of reach. */
     head("text/plain");
