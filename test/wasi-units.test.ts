@@ -518,6 +518,45 @@ describe("fixes found in review", () => {
     expect(live).toBe(0);
   });
 
+  test("a thread that died is given no request while its successor waits out the back-off: 503, then served", async () => {
+    const threads: { terminate(): Promise<void> }[] = [];
+    const runtime: Runtime = {
+      ...nodeRuntime,
+      logError: () => undefined,
+      startWorker(url) {
+        const thread = nodeRuntime.startWorker(url);
+        threads.push(thread);
+        return thread;
+      },
+    };
+    const handler = createGateway("wasi", runtime, { module: PROBE, threads: 1, timeout: "10s" });
+    try {
+      await handler.ready;
+      const app = new Hono().all("*", handler);
+      const threadCount = async (n: number) => {
+        while (threads.length < n) await new Promise((r) => setTimeout(r, 10));
+      };
+      // Threads that end within a second of their start: from the second on, the next one
+      // starts after a back-off (400 ms, then longer). Ended until one is held back.
+      for (let ended = 0; ended < 6; ended++) {
+        await threads.at(-1)!.terminate();
+        await new Promise((r) => setTimeout(r, 50));
+        if (threads.length === ended + 1) break;
+      }
+      const count = threads.length;
+      const during = await app.request("http://localhost/env");
+      expect(threads.length, "no thread was held back").toBe(count);
+      expect(during.status).toBe(503);
+      expect(during.headers.get("retry-after")).toMatch(/^\d+$/);
+      await threadCount(count + 1);
+      const after = await app.request("http://localhost/env");
+      expect(after.status).toBe(200);
+      expect(await after.text()).toContain("PATH_INFO=/env");
+    } finally {
+      await handler.close();
+    }
+  });
+
   test("fstat on stdin, stdout and stderr succeeds (CPython's startup treats EBADF as fatal)", () => {
     const memory = new WebAssembly.Memory({ initial: 1 });
     const into = new Uint8Array(64);
