@@ -13,7 +13,7 @@ import { createGateway } from "../gateways/index.ts";
 import { ModuleError } from "../gateways/wasi/binary.ts";
 import { importMemory, limitMemory } from "../gateways/wasi/memory-limit.ts";
 import { readVolume } from "../gateways/wasi/volume.ts";
-import type { Runtime } from "../src/runtime.ts";
+import type { Runtime, WorkerThread } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { buildModule, HEADER, leb, name, section } from "./fixtures/wasi/wasm.ts";
 
@@ -22,6 +22,22 @@ const MiB = 1024 * 1024;
 const PROBE = join(import.meta.dirname, "../examples/wasi/probe.wasm");
 
 const bytes = (...parts: number[][]) => Uint8Array.from(parts.flat());
+
+/** Node's runtime with a quiet error log, each thread it starts passed through `wrap`. */
+function withThreads(wrap: (thread: WorkerThread) => WorkerThread): Runtime {
+  return { ...nodeRuntime, logError: () => undefined, startWorker: (url) => wrap(nodeRuntime.startWorker(url)) };
+}
+
+/** A wasi route set up on `runtime`, served by a hono app for `use`, then closed. */
+async function withRoute<T>(runtime: Runtime, options: Record<string, unknown>, use: (app: Hono) => Promise<T>): Promise<T> {
+  const handler = createGateway("wasi", runtime, options);
+  try {
+    await handler.ready;
+    return await use(new Hono().all("*", handler));
+  } finally {
+    await handler.close();
+  }
+}
 
 // ---------------------------------------------------------------------------
 
@@ -477,15 +493,8 @@ describe("a module bundled with the runtime (Runtime.wasmModules, for runtimes w
     const module = new WebAssembly.Module(readFileSync(join(import.meta.dirname, "../examples/wasi/hello.wasm")));
     const { fs: _fs, ...withoutFiles } = nodeRuntime;
     const runtime: Runtime = { ...withoutFiles, wasmModules: new Map([["hello", module]]), logError: () => undefined, logAccess: () => undefined };
-    const handler = createGateway("wasi", runtime, { module: "hello", threads: 1 });
-    try {
-      await handler.ready;
-      const app = new Hono().all("*", handler);
-      const res = await app.request("http://localhost/");
-      expect(await res.text()).toBe("Hello, world!\n");
-    } finally {
-      await handler.close();
-    }
+    const text = await withRoute(runtime, { module: "hello", threads: 1 }, async (app) => (await app.request("http://localhost/")).text());
+    expect(text).toBe("Hello, world!\n");
   });
 
   test("a name that is not bundled, on a runtime without files, stops the route's setup naming it", async () => {
@@ -500,16 +509,11 @@ describe("a module bundled with the runtime (Runtime.wasmModules, for runtimes w
 describe("fixes found in review", () => {
   test("closing a wasi route ends its threads and starts none in their place", async () => {
     let live = 0;
-    const runtime: Runtime = {
-      ...nodeRuntime,
-      logError: () => undefined,
-      startWorker(url) {
-        const thread = nodeRuntime.startWorker(url);
-        live++;
-        thread.onExit(() => live--);
-        return thread;
-      },
-    };
+    const runtime = withThreads((thread) => {
+      live++;
+      thread.onExit(() => live--);
+      return thread;
+    });
     const handler = createGateway("wasi", runtime, { module: join(import.meta.dirname, "../examples/wasi/hello.wasm"), threads: 2 });
     await handler.ready;
     expect(live).toBe(2);
@@ -519,23 +523,12 @@ describe("fixes found in review", () => {
   });
 
   test("a thread that died is given no request while its successor waits out the back-off: 503, then served", async () => {
-    const threads: { terminate(): Promise<void> }[] = [];
-    const runtime: Runtime = {
-      ...nodeRuntime,
-      logError: () => undefined,
-      startWorker(url) {
-        const thread = nodeRuntime.startWorker(url);
-        threads.push(thread);
-        return thread;
-      },
-    };
-    const handler = createGateway("wasi", runtime, { module: PROBE, threads: 1, timeout: "10s" });
-    try {
-      await handler.ready;
-      const app = new Hono().all("*", handler);
-      const threadCount = async (n: number) => {
-        while (threads.length < n) await new Promise((r) => setTimeout(r, 10));
-      };
+    const threads: WorkerThread[] = [];
+    const runtime = withThreads((thread) => {
+      threads.push(thread);
+      return thread;
+    });
+    await withRoute(runtime, { module: PROBE, threads: 1, timeout: "10s" }, async (app) => {
       // Threads that end within a second of their start: from the second on, the next one
       // starts after a back-off (400 ms, then longer). Ended until one is held back.
       for (let ended = 0; ended < 6; ended++) {
@@ -548,13 +541,11 @@ describe("fixes found in review", () => {
       // Still held back while it was answered (else the test proves nothing), and refused.
       expect({ status: during.status, heldBack: threads.length === count }).toEqual({ status: 503, heldBack: true });
       expect(during.headers.get("retry-after")).toMatch(/^\d+$/);
-      await threadCount(count + 1);
+      while (threads.length === count) await new Promise((r) => setTimeout(r, 10));
       const after = await app.request("http://localhost/env");
       expect(after.status).toBe(200);
       expect(await after.text()).toContain("PATH_INFO=/env");
-    } finally {
-      await handler.close();
-    }
+    });
   });
 
   test("fstat on stdin, stdout and stderr succeeds (CPython's startup treats EBADF as fatal)", () => {
@@ -588,30 +579,17 @@ describe("fixes found in review", () => {
 
 describe("output of a module that computes after a write (threads.ts claims the write held back)", () => {
   /** A runtime whose threads' messages reach the gateway `delayMs` late, in order: a busy or slow message channel. */
-  function slowMessages(delayMs: number): Runtime {
-    return {
-      ...nodeRuntime,
-      logError: () => undefined,
-      startWorker(url) {
-        const thread = nodeRuntime.startWorker(url);
-        return { ...thread, onMessage: (listener) => thread.onMessage((message) => setTimeout(listener, delayMs, message)) };
-      },
-    };
-  }
+  const slowMessages = (delayMs: number) =>
+    withThreads((thread) => ({ ...thread, onMessage: (listener) => thread.onMessage((message) => setTimeout(listener, delayMs, message)) }));
 
-  async function pause(runtime: Runtime): Promise<{ status: number; type: string | null; body: string; headAfterMs: number; bodyAfterMs: number }> {
-    const handler = createGateway("wasi", runtime, { module: PROBE, threads: 1 });
-    try {
-      await handler.ready;
-      const app = new Hono().all("*", handler);
+  function pause(runtime: Runtime): Promise<{ status: number; type: string | null; body: string; headAfterMs: number; bodyAfterMs: number }> {
+    return withRoute(runtime, { module: PROBE, threads: 1 }, async (app) => {
       const started = performance.now();
       const res = await app.request("http://localhost/pause?1500");
       const headAfterMs = performance.now() - started;
       const body = await res.text();
       return { status: res.status, type: res.headers.get("content-type"), body, headAfterMs, bodyAfterMs: performance.now() - started };
-    } finally {
-      await handler.close();
-    }
+    });
   }
 
   test("a write claimed from shared memory never overtakes output posted before it, however late that arrives", async () => {
