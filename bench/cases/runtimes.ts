@@ -9,6 +9,7 @@ import type { BenchCase, Scenario, Server } from "../case.ts";
 import { processTree } from "../cpu.ts";
 import { startPosternProcess } from "../processes.ts";
 import { startPhpFpm } from "../../test/helpers/php-fpm.ts";
+import { POSTERN_CLI } from "../../test/helpers/postern-cli.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const FIXTURES = join(REPO, "test/fixtures");
@@ -22,9 +23,9 @@ const scenarios: Scenario[] = [
 ];
 
 const RUNTIMES = [
-  { name: "node", role: "baseline" as const, command: [process.execPath, join(REPO, "bin/postern.js")] },
-  { name: "deno", role: "subject" as const, command: [join(REPO, "node_modules/.bin/deno"), "run", "-A", "--unstable-no-legacy-abort", join(REPO, "bin/postern.ts")] },
-  { name: "bun", role: "subject" as const, command: [join(REPO, "node_modules/.bin/bun"), join(REPO, "bin/postern.ts")] },
+  { name: "node", role: "baseline" as const, command: POSTERN_CLI.node },
+  { name: "deno", role: "subject" as const, command: POSTERN_CLI.deno },
+  { name: "bun", role: "subject" as const, command: POSTERN_CLI.bun },
 ];
 
 export const benchCase: BenchCase = {

@@ -2,26 +2,22 @@
 // unix-socket listen addresses, with a graceful close (stop accepting, let
 // in-flight requests finish).
 
-import { unlink } from "node:fs/promises";
-import { parseAddress, type Address } from "../../src/address.ts";
+import type { Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import { refusal } from "../common/fetch-serve.ts";
+import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
-import type { Fetchable, RunningServer, ServeOptions } from "../common/serve.ts";
+import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
-  const servers: BunServer[] = [];
-  const addresses: Address[] = [];
-  try {
-    for (const text of options.listen) addresses.push(await listen(app, options, parseAddress(text), servers));
-  } catch (err) {
-    // One address failed: those already bound are let go of.
-    await Promise.all(servers.map((s) => s.stop(true)));
-    throw err;
-  }
+  const { servers, addresses } = await listenAll<BunServer>(
+    options.listen,
+    (addr, servers) => listen(app, options, addr, servers),
+    (server) => server.stop(true),
+  );
   return {
     addresses,
     async close() {
@@ -35,7 +31,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   let localPort = 0;
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
     // Without Host (HTTP/1.0) Bun's URL is the path alone: the authority is the server's address (RFC 9112 §3.3).
-    if (request.url.startsWith("/")) request = new Request(new URL(request.url, `http://${addr.kind === "tcp" ? `${addr.host}:${localPort}` : "localhost"}`), request);
+    if (request.url.startsWith("/")) request = new Request(new URL(request.url, `http://${authorityOf(addr.kind === "tcp" ? addr.host : "", localPort)}`), request);
     const refused = refusal(request, options.limits);
     if (refused) return refused;
     const ip = server.requestIP(request);
@@ -47,7 +43,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
         localAddress: addr.kind === "tcp" ? addr.host : "",
         localPort,
         tls: false,
-        httpVersion: "1.1",
+        httpVersion: httpVersionOf(request),
       },
     };
     return app.fetch(request, env);
@@ -59,8 +55,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     development: false,
     error: () => new Response("500 Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } }),
   };
-  // A socket file left by a server that died would make the bind fail.
-  if (addr.kind === "unix") await unlink(addr.path).catch(() => undefined);
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, removeSocketFile);
   const server =
     addr.kind === "unix" ? Bun.serve({ unix: addr.path, fetch, ...settings }) : Bun.serve({ hostname: addr.host, port: addr.port, fetch, ...settings });
   servers.push(server);

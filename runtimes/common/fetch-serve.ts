@@ -5,16 +5,21 @@
 
 import { checkRequestHead, type RequestHeadLimits } from "../../src/http/request-head.ts";
 
+/**
+ * The request's HTTP version, which a Fetch Request does not show: one the
+ * runtime's parser let through without Host was HTTP/1.0 (RFC 9112 §3.2
+ * requires Host of 1.1).
+ */
+export function httpVersionOf(request: Request): "1.0" | "1.1" {
+  return request.headers.has("host") ? "1.1" : "1.0";
+}
+
 /** The head as checkRequestHead reads it, rebuilt from a Request (its fields already joined by the runtime's parser). */
 function headOf(request: Request): { method: string; target: string; httpVersion: string; rawHeaders: string[] } {
-  // Bun gives a request without Host a URL of its path alone.
-  const url = new URL(request.url, "http://localhost");
+  const url = new URL(request.url);
   const rawHeaders: string[] = [];
   request.headers.forEach((value, name) => rawHeaders.push(name, value));
-  // The version is not shown: a request the runtime's parser let through
-  // without Host was HTTP/1.0 (RFC 9112 §3.2 requires Host of 1.1).
-  const httpVersion = request.headers.has("host") ? "1.1" : "1.0";
-  return { method: request.method, target: url.pathname + url.search, httpVersion, rawHeaders };
+  return { method: request.method, target: url.pathname + url.search, httpVersion: httpVersionOf(request), rawHeaders };
 }
 
 /** The answer to a request the checks refuse, or undefined when it may go to the app. */

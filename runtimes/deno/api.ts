@@ -38,6 +38,7 @@ export interface DenoFileInfo {
   size: number;
   mtime: Date | null;
   mode: number | null;
+  isSocket: boolean | null;
 }
 
 export interface DenoFsFile {
@@ -74,11 +75,13 @@ export interface DenoNamespace {
   Command: new (command: string, options: DenoCommandOptions) => { spawn(): DenoChildProcess };
   kill(pid: number, signal: string): void;
   stat(path: string): Promise<DenoFileInfo>;
+  lstat(path: string): Promise<DenoFileInfo>;
   readDir(path: string): AsyncIterable<{ name: string }>;
   realPath(path: string): Promise<string>;
   open(path: string, options: { read: true }): Promise<DenoFsFile>;
   makeTempDir(options: { prefix: string }): Promise<string>;
-  remove(path: string, options: { recursive: boolean }): Promise<void>;
+  remove(path: string, options?: { recursive: boolean }): Promise<void>;
+  errors: { NotFound: new () => Error };
   env: { get(name: string): string | undefined };
   stdout: { writeSync(bytes: Uint8Array): number };
   stderr: { writeSync(bytes: Uint8Array): number };

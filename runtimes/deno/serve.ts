@@ -2,25 +2,21 @@
 // unix-socket listen addresses, with a graceful close (Deno's shutdown: stop
 // accepting, let in-flight requests finish).
 
-import { parseAddress, type Address } from "../../src/address.ts";
+import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import { refusal } from "../common/fetch-serve.ts";
+import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
-import type { Fetchable, RunningServer, ServeOptions } from "../common/serve.ts";
+import { clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
-  const servers: DenoHttpServer[] = [];
-  const addresses: Address[] = [];
-  try {
-    for (const text of options.listen) addresses.push(await listen(app, options, parseAddress(text), servers));
-  } catch (err) {
-    // One address failed: those already bound are let go of.
-    await Promise.all(servers.map((s) => s.shutdown()));
-    throw err;
-  }
+  const { servers, addresses } = await listenAll<DenoHttpServer>(
+    options.listen,
+    (addr, servers) => listen(app, options, addr, servers),
+    (server) => server.shutdown(),
+  );
   return {
     addresses,
     async close() {
@@ -35,10 +31,9 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const refused = refusal(request, options.limits);
     if (refused) return refused;
-    return app.fetch(request, envOf(info, local));
+    return app.fetch(request, envOf(request, info, local));
   };
-  // A socket file left by a server that died would make the bind fail.
-  if (addr.kind === "unix") await Deno.remove(addr.path, { recursive: false }).catch(() => undefined);
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, (path) => Deno.remove(path));
   const bound = await new Promise<Address>((resolve) => {
     const onListen = (b: { hostname?: string; port?: number }) =>
       resolve(addr.kind === "unix" ? addr : { kind: "tcp", host: b.hostname ?? addr.host, port: b.port ?? addr.port });
@@ -52,7 +47,17 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   return bound;
 }
 
-function envOf(info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
+/** What is at a unix socket's path (see clearSocketPath). */
+async function socketFileKind(path: string): Promise<"socket" | "other" | "none"> {
+  try {
+    return (await Deno.lstat(path)).isSocket ? "socket" : "other";
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "none";
+    throw err;
+  }
+}
+
+function envOf(request: Request, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
   const remote = info.remoteAddr;
   const conn: ConnInfo = {
     remoteAddress: normalizeAddress(remote.hostname ?? ""),
@@ -60,7 +65,7 @@ function envOf(info: DenoServeInfo, local: { address: string; port: number }): S
     localAddress: local.address,
     localPort: local.port,
     tls: false,
-    httpVersion: "1.1",
+    httpVersion: httpVersionOf(request),
   };
   // No onClientGone: the gateways listen to request.signal then.
   return { conn };

@@ -3,14 +3,16 @@
 // in-flight requests finish, drop idle keep-alive connections.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { unlink } from "node:fs/promises";
 import { getRequestListener } from "@hono/node-server";
-import { parseAddress, type Address } from "../../src/address.ts";
+import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import type { Fetchable, RunningServer, ServeOptions } from "../common/serve.ts";
+import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
+
+export type { Fetchable, RunningServer, ServeOptions };
 
 /** The connection facts a gateway needs, read lazily from the socket. */
 class NodeEnv implements ServeEnv {
@@ -64,8 +66,6 @@ function withReason(response: Response, outgoing: ServerResponse): Response {
   return response;
 }
 
-export type { Fetchable, RunningServer, ServeOptions };
-
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const appListener = getRequestListener((request, bindings) => {
     const outgoing = bindings.outgoing as ServerResponse;
@@ -88,23 +88,19 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
     return appListener(incoming, outgoing);
   };
-  const servers: Server[] = [];
-  const addresses: Address[] = [];
-  try {
-    for (const text of options.listen) {
-      const addr = parseAddress(text);
+  const { servers, addresses } = await listenAll<Server>(
+    options.listen,
+    (addr, servers) => {
       // Host is checked by checkRequestHead, after the size limits, as Gunicorn does.
       const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: false }, listener);
       server.keepAliveTimeout = 5_000;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
       servers.push(server);
-      addresses.push(await listen(server, addr));
-    }
-  } catch (err) {
-    await Promise.all(servers.map((s) => closeServer(s)));
-    throw err;
-  }
+      return listen(server, addr);
+    },
+    closeServer,
+  );
   return {
     addresses,
     async close() {
@@ -113,15 +109,8 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
   };
 }
 
-/** `host:port` of an address as a Host field value (RFC 9110 §7.2), IPv6 in brackets; `localhost` on a unix socket. */
-function authorityOf(address: string | undefined, port: number | undefined): string {
-  if (!address) return "localhost";
-  const host = normalizeAddress(address);
-  return `${host.includes(":") ? `[${host}]` : host}:${port ?? 80}`;
-}
-
 async function listen(server: Server, addr: Address): Promise<Address> {
-  if (addr.kind === "unix") await unlink(addr.path).catch(() => undefined);
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, removeSocketFile);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     const done = () => {

@@ -1,8 +1,8 @@
 // The conformance suite against `bun bin/postern.ts serve` (bun from npm).
-import { join } from "node:path";
+import { POSTERN_CLI } from "../helpers/postern-cli.ts";
 import { processTarget } from "./process-target.ts";
-import { conformance, PROBE, ROOT } from "./suite.ts";
+import { conformance, PROBE } from "./suite.ts";
 
-const BUN = join(ROOT, "node_modules/.bin/bun");
-
-conformance(processTarget("bun", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [BUN, join(ROOT, "bin/postern.ts"), "serve", "--config", config]));
+conformance(
+  processTarget("bun", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [...POSTERN_CLI.bun, "serve", "--config", config]),
+);

@@ -1,19 +1,8 @@
 // The conformance suite against `deno run -A bin/postern.ts serve` (deno from npm).
-import { join } from "node:path";
+import { POSTERN_CLI } from "../helpers/postern-cli.ts";
 import { processTarget } from "./process-target.ts";
-import { conformance, PROBE, ROOT } from "./suite.ts";
-
-const DENO = join(ROOT, "node_modules/.bin/deno");
+import { conformance, PROBE } from "./suite.ts";
 
 conformance(
-  processTarget("deno", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [
-    DENO,
-    "run",
-    "-A",
-    "--unstable-no-legacy-abort",
-    join(ROOT, "bin/postern.ts"),
-    "serve",
-    "--config",
-    config,
-  ]),
+  processTarget("deno", { spawn: true, clientAddress: true, ownServer: true, threads: true, files: true, probeModule: PROBE }, (config) => [...POSTERN_CLI.deno, "serve", "--config", config]),
 );
