@@ -11,7 +11,7 @@ import { concatBytes } from "../../src/io/bytes.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
 import { OutputQueue } from "../script/output.ts";
 import { encodeStrings, type WasiIo } from "./host.ts";
-import { MemoryKeeper, runInstance, type ModuleSetup } from "./instance.ts";
+import { MemoryKeeper, runInstance, type Job, type ModuleSetup } from "./instance.ts";
 import { JOB_BYTES } from "./messages.ts";
 
 export interface InlineOptions extends ModuleSetup {
@@ -28,7 +28,10 @@ export class InlineRunner implements ScriptLauncher {
   }
 
   async launch(spec: ScriptSpec): Promise<ScriptProcess> {
-    return new InlineRun(this.#options, this.#memories, spec);
+    // Arguments and environment too large for the module's strings: the request fails here, no run is made.
+    const strings = new Uint8Array(JOB_BYTES);
+    const { length, argc, envc } = encodeStrings(spec.argv, spec.env, strings);
+    return new InlineRun(this.#options, this.#memories, spec, { strings: strings.subarray(0, length), argc, envc });
   }
 
   async close(): Promise<void> {}
@@ -39,15 +42,17 @@ class InlineRun implements ScriptProcess {
   readonly #options: InlineOptions;
   readonly #memories: MemoryKeeper;
   readonly #spec: ScriptSpec;
+  readonly #job: Job;
   readonly #output = new OutputQueue(() => undefined);
   readonly #input: Uint8Array[] = [];
   #resolveEnd!: (end: ScriptEnd) => void;
   #started = false;
 
-  constructor(options: InlineOptions, memories: MemoryKeeper, spec: ScriptSpec) {
+  constructor(options: InlineOptions, memories: MemoryKeeper, spec: ScriptSpec, job: Job) {
     this.#options = options;
     this.#memories = memories;
     this.#spec = spec;
+    this.#job = job;
     this.ended = new Promise((resolve) => (this.#resolveEnd = resolve));
   }
 
@@ -59,21 +64,10 @@ class InlineRun implements ScriptProcess {
   async closeInput(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    let end: ScriptEnd;
-    try {
-      end = this.#run();
-    } catch (err) {
-      // Not the module's doing (its own faults are in #run's outcome): the run never got going.
-      const reason = err instanceof Error ? err.message : String(err);
-      this.#output.fail(new GatewayError("INTERNAL", `the module could not run: ${reason}`));
-      end = { crash: reason };
-    }
-    this.#resolveEnd(end);
+    this.#resolveEnd(this.#run());
   }
 
   #run(): ScriptEnd {
-    const jobBytes = new Uint8Array(JOB_BYTES);
-    const { length, argc, envc } = encodeStrings(this.#spec.argv, this.#spec.env, jobBytes);
     let stdin = concatBytes(this.#input);
     this.#input.length = 0;
     let outputLeft = this.#options.maxOutput;
@@ -101,8 +95,7 @@ class InlineRun implements ScriptProcess {
         this.#spec.onStderr(kept);
       },
     };
-    const job = { strings: jobBytes.subarray(0, length), argc, envc };
-    const { thrown, memory } = runInstance(this.#options, job, io, this.#memories, (code) => void (exitCode ??= code));
+    const { thrown, memory } = runInstance(this.#options, this.#job, io, this.#memories, (code) => void (exitCode ??= code));
     this.#memories.give(this.#options, memory);
     const crash = limit ?? (thrown === undefined ? undefined : thrown instanceof Error ? thrown.message : String(thrown));
     if (crash !== undefined) {
