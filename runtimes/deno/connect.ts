@@ -33,6 +33,8 @@ class ConnDuplex implements Duplex {
   readonly #conn: DenoConn;
   readonly #received = new ChunkQueue(READ_HIGH_WATER, () => this.#readAhead());
   #reading = false;
+  /** The last read's buffer, when its bytes were copied out: the next read reuses it. */
+  #spare: Uint8Array | undefined;
   #writes: Promise<void> = Promise.resolve();
   #released = false;
 
@@ -50,12 +52,18 @@ class ConnDuplex implements Duplex {
   #readAhead(): void {
     if (this.#reading || this.#received.ended || this.#received.full) return;
     this.#reading = true;
-    const buffer = new Uint8Array(READ_SIZE);
+    const buffer = this.#spare ?? new Uint8Array(READ_SIZE);
+    this.#spare = undefined;
     this.#conn.read(buffer).then(
       (n) => {
         this.#reading = false;
         if (n === null) return this.#received.end();
-        if (this.#received.push(n < SMALL_READ ? buffer.slice(0, n) : buffer.subarray(0, n))) this.#readAhead();
+        let chunk = buffer.subarray(0, n);
+        if (n < SMALL_READ) {
+          chunk = buffer.slice(0, n);
+          this.#spare = buffer;
+        }
+        if (this.#received.push(chunk)) this.#readAhead();
       },
       (err: Error) => {
         this.#reading = false;
