@@ -4,12 +4,7 @@
 import { kill } from "node:process";
 import type { SpawnOptions, Subprocess } from "../../src/runtime.ts";
 import { Bun, type BunFileSink } from "./api.ts";
-
-/** Signal numbers (Linux, signal(7)) for the exit status of a child a signal ended: 128 + n. */
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
-  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGXCPU: 24, SIGXFSZ: 25, SIGSYS: 31,
-};
+import { signalExitStatus } from "../common/signals.ts";
 
 /** Bun's stdin sink as a WritableStream: a write settles once the sink has flushed it (backpressure). */
 function writable(sink: BunFileSink): WritableStream<Uint8Array> {
@@ -46,7 +41,7 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
     // every such failure, as the Node runtime gives (a shell says 126 for
     // "not executable"; the gateways tell both apart by the file first).
   }
-  const exited = child ? child.exited.then((code) => (child!.signalCode ? 128 + (SIGNALS[child!.signalCode] ?? 0) : code)) : Promise.resolve(127);
+  const exited = child ? child.exited.then((code) => (child!.signalCode ? signalExitStatus(child!.signalCode) : code)) : Promise.resolve(127);
   return {
     pid: child?.pid ?? -1,
     stdin: child?.stdin ? writable(child.stdin) : null,

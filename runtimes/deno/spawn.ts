@@ -3,12 +3,7 @@
 
 import type { SpawnOptions, Subprocess } from "../../src/runtime.ts";
 import { Deno } from "./api.ts";
-
-/** Signal numbers (Linux, signal(7)) for the exit status of a child a signal ended: 128 + n. */
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10,
-  SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGXCPU: 24, SIGXFSZ: 25, SIGSYS: 31,
-};
+import { signalExitStatus } from "../common/signals.ts";
 
 export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
   const [file, ...args] = cmd;
@@ -28,7 +23,7 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
       // setsid(2): a process group of its own.
       detached: opts.group === true,
     }).spawn();
-    exited = child.status.then((s) => (s.signal ? 128 + (SIGNALS[s.signal] ?? 0) : s.code));
+    exited = child.status.then((s) => (s.signal ? signalExitStatus(s.signal) : s.code));
   } catch {
     // It could not be started (not found, not executable): status 127 for
     // every such failure, as the Node runtime gives (a shell says 126 for
