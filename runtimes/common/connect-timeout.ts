@@ -1,6 +1,14 @@
-// The Runtime's connect timeout (src/runtime.ts connect) for runtimes whose
-// connect is a promise: past `timeoutMs` the attempt is abandoned with an
-// Error named "TimeoutError", and a connection made after all is closed.
+// The Runtime's connect timeout (src/runtime.ts connect): past `timeoutMs`
+// the attempt fails with an Error named "TimeoutError". For runtimes whose
+// connect is a promise without a way to cancel it, the attempt is abandoned
+// and a connection made after all is closed.
+
+/** The error a connect attempt fails with at its timeout. */
+export function connectTimeoutError(timeoutMs: number): Error {
+  const err = new Error(`connect timed out after ${timeoutMs} ms`);
+  err.name = "TimeoutError";
+  return err;
+}
 
 export async function withConnectTimeout<T>(connecting: Promise<T>, timeoutMs: number | undefined, close: (late: T) => void): Promise<T> {
   if (timeoutMs === undefined) return connecting;
@@ -8,9 +16,7 @@ export async function withConnectTimeout<T>(connecting: Promise<T>, timeoutMs: n
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       void connecting.then(close, () => undefined);
-      const err = new Error(`connect timed out after ${timeoutMs} ms`);
-      err.name = "TimeoutError";
-      reject(err);
+      reject(connectTimeoutError(timeoutMs));
     }, timeoutMs);
   });
   try {

@@ -8,6 +8,7 @@
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
 import { ChunkQueue } from "../common/chunk-queue.ts";
+import { connectTimeoutError } from "../common/connect-timeout.ts";
 import { Deno, type DenoConn } from "./api.ts";
 
 const READ_SIZE = 64 * 1024;
@@ -23,9 +24,7 @@ export async function connect(addr: Address, options?: { timeoutMs?: number }): 
     return new ConnDuplex(await Deno.connect({ ...target, ...(signal ? { signal } : {}) }));
   } catch (err) {
     if (!signal?.aborted) throw err;
-    const timeout = new Error(`connect timed out after ${options!.timeoutMs} ms`);
-    timeout.name = "TimeoutError";
-    throw timeout;
+    throw connectTimeoutError(options!.timeoutMs!);
   }
 }
 

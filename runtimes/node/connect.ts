@@ -6,6 +6,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import type { Address } from "../../src/address.ts";
 import type { Duplex } from "../../src/runtime.ts";
 import { ChunkQueue } from "../common/chunk-queue.ts";
+import { connectTimeoutError } from "../common/connect-timeout.ts";
 
 const READ_HIGH_WATER = 64 * 1024;
 const WRITTEN: Promise<void> = Promise.resolve();
@@ -15,15 +16,14 @@ export function connect(addr: Address, options?: { timeoutMs?: number }): Promis
     const socket =
       addr.kind === "unix" ? netConnect({ path: addr.path }) : netConnect({ host: addr.host, port: addr.port });
     socket.setNoDelay(true);
+    const timeoutMs = options?.timeoutMs;
     const timer =
-      options?.timeoutMs === undefined
+      timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             socket.destroy();
-            const err = new Error(`connect timed out after ${options.timeoutMs} ms`);
-            err.name = "TimeoutError";
-            reject(err);
-          }, options.timeoutMs);
+            reject(connectTimeoutError(timeoutMs));
+          }, timeoutMs);
     const onError = (err: Error) => {
       clearTimeout(timer);
       reject(err);

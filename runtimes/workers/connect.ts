@@ -12,6 +12,7 @@ export async function connect(addr: Address, options?: { timeoutMs?: number }): 
   if (addr.kind !== "tcp") throw new Error("the workerd runtime cannot connect to unix sockets");
   const socket = socketConnect({ hostname: addr.host, port: addr.port }, { secureTransport: "off", allowHalfOpen: false });
   try {
+    // A late connection needs no closing of its own: the catch below closes the socket either way.
     await withConnectTimeout(socket.opened, options?.timeoutMs, () => undefined);
   } catch (err) {
     // Abandoned (or refused): the socket is let go of at once.
