@@ -1,6 +1,7 @@
 // CPU time of a set of processes, from Linux procfs: utime + stime of
 // /proc/PID/stat (proc(5): fields 14 and 15, in clock ticks, summed over the
-// process's threads), and process trees from /proc/PID/task/TID/children.
+// process's threads), and process trees from /proc/PID/task/TID/children;
+// and a process's resident memory (VmRSS of /proc/PID/status).
 
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
@@ -28,6 +29,13 @@ export function processCpuMs(pid: number): number | undefined {
   const utime = Number(fields[11]); // field 14
   const stime = Number(fields[12]); // field 15
   return ((utime + stime) * 1000) / clockTicks();
+}
+
+/** A process's resident set in bytes; throws when it cannot be read, rather than reading as nothing. */
+export function processRssBytes(pid: number): number {
+  const kib = /VmRSS:\s+(\d+) kB/.exec(read(`/proc/${pid}/status`) ?? "")?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) * 1024;
 }
 
 /** A CPU reading per PID, to subtract from a later one. */

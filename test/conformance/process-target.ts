@@ -3,9 +3,10 @@
 // command serves it on a free port, and the process group is stopped after.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processRssBytes } from "../../bench/cpu.ts";
 import { freePort } from "../helpers/ports.ts";
 import { stopProcessGroup, waitForPort } from "../helpers/server-process.ts";
 import type { Capabilities, Target } from "./suite.ts";
@@ -31,7 +32,7 @@ export function processTarget(name: string, capabilities: Capabilities, command:
       }
       return {
         url: `http://127.0.0.1:${port}`,
-        rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
+        rss: () => processRssBytes(proc.pid!),
         async stop() {
           await stopProcessGroup(proc, "SIGTERM");
           rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { processTree } from "../../bench/cpu.ts";
+import { processRssBytes, processTree } from "../../bench/cpu.ts";
 import { freePort } from "../helpers/ports.ts";
 import { stopProcessGroup, waitForPort } from "../helpers/server-process.ts";
 import { conformance, PUBLIC, ROOT, type Target } from "./suite.ts";
@@ -49,13 +49,15 @@ const workerd: Target = {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+    let workerd: number | undefined;
     return {
       url: `http://127.0.0.1:${port}`,
       // The workerd process wrangler started: it runs the Worker.
       rss() {
-        const workerd = processTree(proc.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd");
+        // Found once: the server is the same process for the whole run.
+        workerd ??= processTree(proc.pid!).find((pid) => readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd");
         if (workerd === undefined) throw new Error("no workerd process under wrangler");
-        return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${workerd}/status`, "utf8"))?.[1] ?? 0) * 1024;
+        return processRssBytes(workerd);
       },
       async stop() {
         await stopProcessGroup(proc, "SIGTERM");
