@@ -26,13 +26,15 @@ export interface GatewayEntry {
   create(runtime: Runtime, options: never, name: string, router?: Router): GatewayHandler;
   /** Option keys holding filesystem paths (or tables of them): relative ones are taken from the config file's directory. */
   pathKeys: readonly string[];
+  /** Of those, the keys that may instead name a module the app registered (registerWasmModules). */
+  moduleKeys?: readonly string[];
 }
 
 export const gateways: Record<string, GatewayEntry> = {
   cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"] },
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
-  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"] },
+  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"] },
 };
 
 /**
@@ -87,7 +89,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       for (const key of runtime.fs ? entry.pathKeys : []) {
         const value = options[key];
         // A module the app registered (registerWasmModules) is named, not found on disk.
-        if (typeof value === "string" && runtime.wasmModules?.has(value)) continue;
+        if (typeof value === "string" && entry.moduleKeys?.includes(key) && runtime.wasmModules?.has(value)) continue;
         if (typeof value === "string") options[key] = resolvePath(baseDir, value);
         // A table of paths (wasi volumes: guest path -> host directory).
         else if (typeof value === "object" && value !== null && !Array.isArray(value)) {

@@ -98,4 +98,19 @@ describe("paths in a config (createApp)", () => {
       await app.close();
     }
   });
+
+  test("only a wasi module key may name a registered module: another gateway's root of the same name is a path", async () => {
+    const module = new WebAssembly.Module(readFileSync(join(import.meta.dirname, "../examples/wasi/hello.wasm")));
+    const runtime: Runtime = { ...nodeRuntime, wasmModules: new Map([["public", module]]), logError: () => undefined, logAccess: () => undefined };
+    const config = parseConfig('[[routes]]\npath = "*"\ngateway = "static"\nroot = "public"\n', "postern.toml", gatewaySchemas);
+    const app = createApp(config, runtime, join(import.meta.dirname, "../examples/demo"));
+    try {
+      await app.ready;
+      const res = await app.app.request("http://localhost/index.html");
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("<title>postern demo</title>");
+    } finally {
+      await app.close();
+    }
+  });
 });
