@@ -9,8 +9,11 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { ROOT } from "./suite.ts";
 
-const SCRIPT = join(import.meta.dirname, "which-runtime.ts");
-const run = (command: string[]) => execFileSync(command[0]!, [...command.slice(1), SCRIPT], { encoding: "utf8", timeout: 60_000 }).trim();
+/** Runs one of this directory's scripts with `runtime`; its output. */
+const run = (runtime: string, script: string) => {
+  const [file, ...args] = COMMANDS[runtime]!;
+  return execFileSync(file!, [...args, join(import.meta.dirname, script)], { encoding: "utf8", timeout: 60_000 }).trim();
+};
 
 const COMMANDS: Record<string, string[]> = {
   node: [process.execPath, "--import", join(ROOT, "runtimes/node/register.mjs")],
@@ -19,13 +22,9 @@ const COMMANDS: Record<string, string[]> = {
 };
 
 test.each(["node", "deno", "bun"])("on %s, postern is that runtime's entry point", (name) => {
-  expect(run(COMMANDS[name]!)).toBe(`${name}Runtime`);
+  expect(run(name, "which-runtime.ts")).toBe(`${name}Runtime`);
 });
 
-const CHECK = join(import.meta.dirname, "duplex-check.ts");
-
 test.each(["node", "deno", "bun"])("on %s, a connection sees its peer close while nobody reads, and two writes made at once arrive one after the other", (name) => {
-  const command = COMMANDS[name]!;
-  const out = execFileSync(command[0]!, [...command.slice(1), CHECK], { encoding: "utf8", timeout: 60_000 }).trim();
-  expect(JSON.parse(out)).toEqual({ closedSeen: true, inOrder: true });
+  expect(JSON.parse(run(name, "duplex-check.ts"))).toEqual({ closedSeen: true, inOrder: true });
 });
