@@ -41,7 +41,7 @@ class Slot {
   /** Threads that ended on their own in a row, for the back-off before the next. */
   #failures = 0;
   /** False from a thread's death to its successor's start (a back-off): no request may be handed to it. */
-  alive = true;
+  #alive = true;
 
   constructor(start: (shared: SharedBuffers) => WorkerThread, log: (line: string) => void) {
     this.#start = start;
@@ -72,7 +72,7 @@ class Slot {
       // A thread that ends on its own failed; the next request gets a new
       // one, after a back-off when they keep failing at start.
       const reason = error?.message ?? "its thread ended";
-      this.alive = false;
+      this.#alive = false;
       this.job?.lost(reason);
       this.#failures = Date.now() - started < 1_000 ? this.#failures + 1 : 0;
       this.#log(`WASI thread ended: ${reason}`);
@@ -83,7 +83,12 @@ class Slot {
     });
     this.thread = thread;
     this.shared = shared;
-    this.alive = true;
+    this.#alive = true;
+  }
+
+  /** Whether a request may be handed to the slot now: no run in it, and its thread not being replaced. */
+  get free(): boolean {
+    return this.job === undefined && this.#alive;
   }
 
   /** Ends the thread (mid-computation if need be) and starts another. */
@@ -121,9 +126,12 @@ export class WasiThreads implements ScriptLauncher {
     }, CLAIM_EVERY_MS);
   }
 
-  /** Callers hold one of `threads` slots (the gateway's limiter), so a thread is free. */
+  /**
+   * Callers hold one of `threads` slots (the gateway's limiter), so a slot has
+   * no run; its thread may still be waiting out a back-off after a failure.
+   */
   async launch(spec: ScriptSpec): Promise<ScriptProcess> {
-    const slot = this.#slots.find((s) => s.job === undefined && s.alive);
+    const slot = this.#slots.find((s) => s.free);
     if (!slot) throw new GatewayError("BACKEND_OVERLOADED", "no free WASI thread (one is being restarted)", { retryAfter: 1 });
     const control = new Int32Array(slot.shared.control);
     const { length, argc, envc } = encodeStrings(spec.argv, spec.env, new Uint8Array(slot.shared.job));
