@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchCase, Scenario, Server } from "../case.ts";
 import { pidsWithCommandLine, processTree } from "../cpu.ts";
+import { expectAnswer } from "../check.ts";
 import { startPosternProcess } from "../processes.ts";
 import { startFcgiwrap } from "../../test/helpers/fcgiwrap.ts";
 import { startLighttpd } from "../../test/helpers/lighttpd.ts";
@@ -109,7 +110,7 @@ export const benchCase: BenchCase = {
       });
     }
 
-    for (const server of servers) await expectHello(server);
+    for (const server of servers) await expectAnswer(server, `/${PROGRAM}`, "Hello, world!\n");
     // postern falls back to the runtime's spawn (and logs why) when it cannot build its spawner:
     // the "postern" row would then measure the other row's configuration.
     const postern = servers.find((s) => s.name === "postern")!;
@@ -121,14 +122,6 @@ export const benchCase: BenchCase = {
 };
 
 /** One request before measuring, so a misconfigured server stops the run instead of filling a table with errors. */
-async function expectHello(server: Server): Promise<void> {
-  const res = await fetch(`${server.url}/${PROGRAM}`);
-  const body = await res.text();
-  if (res.status !== 200 || body !== "Hello, world!\n") {
-    throw new Error(`${server.name}: GET /${PROGRAM} answered ${res.status} ${JSON.stringify(body.slice(0, 200))}: ${server.errorLog()}`);
-  }
-}
-
 function treesOf(pids: number[]): number[] {
   return [...new Set(pids.flatMap(processTree))];
 }

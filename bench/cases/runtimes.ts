@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchCase, Scenario, Server } from "../case.ts";
 import { processTree } from "../cpu.ts";
+import { expectAnswer } from "../check.ts";
 import { startPosternProcess } from "../processes.ts";
 import { startPhpFpm } from "../../test/helpers/php-fpm.ts";
 import { POSTERN_CLI } from "../../test/helpers/postern-cli.ts";
@@ -67,13 +68,7 @@ export const benchCase: BenchCase = {
         errorLog: () => postern.errorLog(),
       });
     }
-    for (const server of servers) {
-      for (const path of ["/php/hello.php", "/wasi/hello"]) {
-        const res = await fetch(`${server.url}${path}`);
-        const body = await res.text();
-        if (res.status !== 200) throw new Error(`${server.name}: GET ${path} answered ${res.status} ${JSON.stringify(body.slice(0, 200))}: ${server.errorLog()}`);
-      }
-    }
+    for (const server of servers) for (const scenario of scenarios) await expectAnswer(server, scenario.path);
     return servers;
   },
 };

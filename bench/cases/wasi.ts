@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchCase, Scenario, Server } from "../case.ts";
 import { pidsWithCommandLine, processTree } from "../cpu.ts";
+import { expectAnswer } from "../check.ts";
 import { startPosternProcess } from "../processes.ts";
 import { startLighttpd } from "../../test/helpers/lighttpd.ts";
 
@@ -61,13 +62,7 @@ export const benchCase: BenchCase = {
       errorLog: () => postern.errorLog(),
     });
 
-    for (const server of servers) {
-      const res = await fetch(`${server.url}/hello`);
-      const body = await res.text();
-      if (res.status !== 200 || body !== "Hello, world!\n") {
-        throw new Error(`${server.name}: GET /hello answered ${res.status} ${JSON.stringify(body.slice(0, 200))}: ${server.errorLog()}`);
-      }
-    }
+    for (const server of servers) await expectAnswer(server, "/hello", "Hello, world!\n");
     return servers;
   },
 };
