@@ -9,7 +9,7 @@ import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
-import { createApp, serve } from "./platform.ts";
+import { configWarnings, createApp, serve } from "./platform.ts";
 
 const USAGE = `postern: a web gateway to FastCGI, CGI, WASI and static backends
 
@@ -46,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parse(() => parseArgs({ args: rest, options: { config: { type: "string" } } }));
       const file = values.config ?? "postern.toml";
       const config = loadConfig(file);
+      // Warnings leave the exit status 0: the config is valid, and safe, as it is.
+      for (const { line, message } of await configWarnings(config, dirname(resolve(file)))) {
+        process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
+      }
       process.stdout.write(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"})\n`);
       return 0;
     }

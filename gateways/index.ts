@@ -148,26 +148,33 @@ function scriptRoutes(routes: ResolvedRoute[]): ScriptFiles[] {
   return routes.flatMap((route) => scriptFilesOf(route.gateway, route.options, route.name) ?? []);
 }
 
+/** A valid config's weak point, at the line of the route it concerns. */
+export interface ConfigWarning {
+  line: number;
+  message: string;
+}
+
 /**
  * What `postern check` warns about in a valid config: each static route
  * whose root shares files with a script route's (by real path). Those files
  * are never served by the static route; the warning says so, since a file
- * meant to be downloaded would not be.
+ * meant to be downloaded would not be either.
  */
-export async function configWarnings(config: Config, runtime: Runtime, baseDir: string): Promise<string[]> {
+export async function configWarnings(config: Config, runtime: Runtime, baseDir: string): Promise<ConfigWarning[]> {
   const fs = runtime.fs;
   if (!fs) return [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const scripts = scriptRoutes(routes);
-  const warnings: string[] = [];
+  const warnings: ConfigWarning[] = [];
   for (const route of routes.filter((r) => r.gateway === "static")) {
+    // A root that does not exist is an error at startup, not a warning.
     const real = await fs.realpath(route.options.root as string);
     if (real === null) continue;
     for (const script of await sharingRoot(fs, real, scripts)) {
-      warnings.push(
-        `line ${route.line}: ${route.name} shares files with ${script.route} (root ${script.root}): ` +
-          `it never serves what that route runs (${describeScripts(script)}); they go on to the next route`,
-      );
+      const message =
+        `${route.name} shares files with ${script.route} (root ${script.root}): ` +
+        `it never serves what that route runs (${describeScripts(script)}); such requests go on to the next route`;
+      warnings.push({ line: route.line, message });
     }
   }
   return warnings;

@@ -6,10 +6,18 @@ import { join } from "node:path";
 
 const README = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
 
-/** Every fenced block of `lang` in the README. */
+/** Every fenced block of `lang` ("" for those without one) in the README. */
 export function readmeBlocks(lang: string): string[] {
-  const fence = new RegExp("^```" + lang + "\\n([\\s\\S]*?)^```$", "gm");
-  return [...README.matchAll(fence)].map((m) => m[1]!);
+  const blocks: string[] = [];
+  let open: { lang: string; lines: string[] } | undefined;
+  for (const line of README.split("\n")) {
+    if (!line.startsWith("```")) open?.lines.push(line);
+    else if (open) {
+      if (open.lang === lang) blocks.push(`${open.lines.join("\n")}\n`);
+      open = undefined;
+    } else open = { lang: line.slice(3).trim(), lines: [] };
+  }
+  return blocks;
 }
 
 /** The one fenced block of `lang` that contains `marker`. */
