@@ -86,10 +86,7 @@ class StaticGateway {
     if (response) return response;
     if (this.#options.fallthrough) return next();
     if (request.method === "GET" || request.method === "HEAD") return errorResponse(404);
-    return new Response("405 Method Not Allowed\n", {
-      status: 405,
-      headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
-    });
+    return errorResponse(405, { headers: { allow: "GET, HEAD" } });
   }
 
   /** The answer for a request, or null when no file matches it. */

@@ -4,6 +4,7 @@
 
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
+import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
@@ -53,7 +54,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // An error that escapes the app is a plain 500, never Bun's debug page with a stack trace.
     development: false,
-    error: () => new Response("500 Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } }),
+    error: () => errorResponse(500),
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, removeSocketFile);
   const server =
