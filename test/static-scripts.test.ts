@@ -14,7 +14,7 @@ import { createApp, gatewaySchemas } from "../gateways/index.ts";
 import { parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
-import { readmeBlock, substitute } from "./helpers/readme.ts";
+import { readmeBlock, readmeBlocks, substitute } from "./helpers/readme.ts";
 import { recordingPostern, type RecordingPostern } from "./helpers/recording-postern.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
@@ -173,6 +173,13 @@ describe.skipIf(!PHP_FPM)("the README's PHP examples never serve PHP source", ()
       expect(await (await fetch(`${url}/cgi-bin/hello.pl`)).text()).toBe("hello from perl\n");
     });
   });
+});
+
+test("every postern.toml of the README loads, and the one with a static route is the PHP layout served above", () => {
+  const blocks = readmeBlocks("toml");
+  for (const block of blocks) parseConfig(block, "README.md", gatewaySchemas);
+  expect(blocks.filter((block) => block.includes('gateway = "static"')).map((block) => block.includes("Laravel"))).toEqual([true]);
+  expect(readmeBlocks("ts").filter((block) => block.includes("staticFiles(")).map((block) => block.includes('from "postern"'))).toEqual([true]);
 });
 
 /**
