@@ -156,6 +156,11 @@ describe("deny_extensions (staticFiles in a hand-written app)", () => {
     expect(await (await (await app()).request("/page.html")).text()).toBe("<p>page</p>");
   });
 
+  test("a script among the index names is passed over for the next index", async () => {
+    expect(await (await (await app({ index: ["a.php", "page.html"] })).request("/")).text()).toBe("<p>page</p>");
+    expect(await (await (await app({ index: ["a.php"] })).request("/")).text()).toBe("next route");
+  });
+
   test("fallthrough = false: a denied file is 404, as no file", async () => {
     const res = await (await app({ fallthrough: false })).request("/a.php");
     expect(res.status).toBe(404);

@@ -3,24 +3,28 @@
 // they are written, in front of a real php-fpm. Every request for a script's
 // bytes (`/wp-config.php`, its encoded, case-changed, trailing-dot and
 // symlinked spellings) runs PHP or finds nothing; none returns the source.
+// Then the other examples' static files: none is a script.
 
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { transformSync } from "esbuild";
+import { parse } from "smol-toml";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { DENY_EXTENSIONS } from "../gateways/static/options.ts";
 import { parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
-import { readmeBlock, substitute } from "./helpers/readme.ts";
+import { readmeBlock, readmeBlocks, substitute } from "./helpers/readme.ts";
 import { recordingPostern, type RecordingPostern } from "./helpers/recording-postern.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const SOURCE = "SOURCE-MARKER-DB-PASSWORD";
+const REPO = join(import.meta.dirname, "..");
 
 /** A PHP application's public directory: a front controller, a config with a secret, an asset. */
 function writeApp(dir: string): { publicDir: string } {
@@ -173,6 +177,20 @@ describe.skipIf(!PHP_FPM)("the README's PHP examples never serve PHP source", ()
       expect(await (await fetch(`${url}/cgi-bin/hello.pl`)).text()).toBe("hello from perl\n");
     });
   });
+});
+
+test("every postern.toml of the README loads, and the one with a static route is the PHP layout served above", () => {
+  const blocks = readmeBlocks("toml");
+  for (const block of blocks) parseConfig(block, "README.md", gatewaySchemas);
+  expect(blocks.filter((block) => block.includes('gateway = "static"')).map((block) => block.includes("Laravel"))).toEqual([true]);
+  expect(readmeBlocks("ts").filter((block) => block.includes("staticFiles(")).map((block) => block.includes('from "postern"'))).toEqual([true]);
+});
+
+test("the demo's static files, which the Worker example's assets binding serves before postern runs (wrangler.toml), hold no script", () => {
+  const wrangler = parse(readFileSync(join(REPO, "wrangler.toml"), "utf8")) as { assets: { directory: string } };
+  const files = readdirSync(join(REPO, wrangler.assets.directory), { recursive: true, encoding: "utf8" });
+  expect(files.length).toBeGreaterThan(0);
+  expect(files.filter((name) => DENY_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext)))).toEqual([]);
 });
 
 /**

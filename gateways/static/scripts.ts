@@ -63,7 +63,8 @@ export async function sharingRoot(fs: FileSystem, realRoot: string, scripts: rea
   for (const script of scripts) {
     // A root that does not exist fails its own route's setup.
     const real = await fs.realpath(script.root);
-    if (real !== null && overlap(realRoot, real)) shared.push({ ...script, realRoot: real });
+    // Without its trailing "/", so that what follows it in a file's real path starts with one ("/" itself is "").
+    if (real !== null && overlap(realRoot, real)) shared.push({ ...script, realRoot: real.replace(/\/$/, "") });
   }
   return shared;
 }
