@@ -81,7 +81,7 @@ export interface DenoNamespace {
   open(path: string, options: { read: true }): Promise<DenoFsFile>;
   makeTempDir(options: { prefix: string }): Promise<string>;
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
-  errors: { NotFound: new () => Error };
+  errors: { NotFound: new () => Error; ConnectionRefused: new () => Error; WouldBlock: new () => Error };
   env: { get(name: string): string | undefined };
   stdout: { writeSync(bytes: Uint8Array): number };
   stderr: { writeSync(bytes: Uint8Array): number };

@@ -1,8 +1,9 @@
 // postern's listen addresses on each runtime: a unix socket where a socket
 // file left by a server that died is in the way (replaced, not an "address
-// in use"), where any other file is (left alone, startup refused), and an
-// IPv6 address answering HTTP/1.0 without Host (its authority is the
-// bracketed address).
+// in use"), where a live server listens (left to it, startup refused, as
+// nginx's EADDRINUSE), where any other file is (left alone, startup
+// refused), and an IPv6 address answering HTTP/1.0 without Host (its
+// authority is the bracketed address).
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -95,16 +96,46 @@ test.each(RUNTIMES)("on %s, a socket file left by a server that died is replaced
   expect(answer!.body).toContain("<title>postern demo</title>");
 }, 60_000);
 
+/** Resolves with the exit code of `proc`, or null if it still runs after 20 s. */
+function exitOf(proc: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve(proc.exitCode);
+    proc.once("exit", resolve);
+    setTimeout(() => resolve(null), 20_000);
+  });
+}
+
+/** What a connection to the unix socket at `path` is sent before the server closes it; null when nothing accepts. */
+function greeting(path: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (text += d));
+    socket.on("error", () => resolve(null));
+    socket.on("close", () => resolve(text));
+  });
+}
+
+test.each(RUNTIMES)("on %s, a socket a live server listens on is left to it, and startup is refused naming it", async (runtime) => {
+  const dir = tempDir(runtime);
+  const path = join(dir, "postern.sock");
+  const live = createServer((socket) => socket.end("still mine\n"));
+  await new Promise<void>((resolve) => live.listen(path, resolve));
+  cleanups.push(() => new Promise((resolve) => live.close(() => resolve())));
+  const { proc, log } = start(runtime, `unix:${path}`, dir);
+  const code = await exitOf(proc);
+  expect(code, log()).not.toBe(0);
+  expect(log()).toContain(`cannot listen on unix:${path}: another server is listening there`);
+  expect(await greeting(path)).toBe("still mine\n");
+}, 60_000);
+
 test.each(RUNTIMES)("on %s, a file that is not a socket where the socket goes is left alone, and startup is refused naming it", async (runtime) => {
   const dir = tempDir(runtime);
   const path = join(dir, "postern.sock");
   writeFileSync(path, "somebody's data");
   const { proc, log } = start(runtime, `unix:${path}`, dir);
-  const code = await new Promise<number | null>((resolve) => {
-    if (proc.exitCode !== null) return resolve(proc.exitCode);
-    proc.once("exit", resolve);
-    setTimeout(() => resolve(null), 20_000);
-  });
+  const code = await exitOf(proc);
   expect(code, log()).not.toBe(0);
   expect(log()).toContain(`cannot listen on unix:${path}: a file that is not a socket is there`);
   expect(readFileSync(path, "utf8")).toBe("somebody's data");
