@@ -3,13 +3,13 @@
 // one whose process still runs is never touched (several postern processes
 // run at once). Each run has a temporary directory of its own (TMPDIR).
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
-import { POSTERN_CLI, type CliRuntime } from "../helpers/postern-cli.ts";
+import { spawnPostern, type CliRuntime } from "../helpers/postern-cli.ts";
 import { freePort } from "../helpers/ports.ts";
 import { stopProcessGroup, waitForPort } from "../helpers/server-process.ts";
 
@@ -25,16 +25,9 @@ afterEach(async () => {
 /** `postern cgi` on `runtime` with `tmp` as its TMPDIR, listening; in a process group of its own. */
 async function start(runtime: CliRuntime, www: string, tmp: string): Promise<ChildProcess> {
   const port = await freePort();
-  const [file, ...args] = POSTERN_CLI[runtime];
-  const proc = spawn(file!, [...args, "cgi", www, "--listen", `127.0.0.1:${port}`], {
-    stdio: ["ignore", "ignore", "pipe"],
-    detached: true,
-    env: { ...process.env, TMPDIR: tmp },
-  });
-  let log = "";
-  proc.stderr!.on("data", (d) => (log += d));
+  const { proc, log } = spawnPostern(runtime, ["cgi", www, "--listen", `127.0.0.1:${port}`], { TMPDIR: tmp });
   cleanups.push(() => stopProcessGroup(proc, "SIGTERM"));
-  await waitForPort(proc, port, `postern on ${runtime}`, () => log, 30_000);
+  await waitForPort(proc, port, `postern on ${runtime}`, log, 30_000);
   return proc;
 }
 
