@@ -9,7 +9,7 @@ import type { ServeEnv } from "../../src/runtime.ts";
 import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
-import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
+import { socketPath } from "../common/socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -56,7 +56,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     development: false,
     error: () => errorResponse(500),
   };
-  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, removeSocketFile);
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const server =
     addr.kind === "unix" ? Bun.serve({ unix: addr.path, fetch, ...settings }) : Bun.serve({ hostname: addr.host, port: addr.port, fetch, ...settings });
   servers.push(server);

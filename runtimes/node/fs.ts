@@ -6,6 +6,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileStat, FileSystem } from "../../src/runtime.ts";
+import { ownedTempDirs } from "../common/temp-dirs.ts";
+
+const makeTempDir = ownedTempDirs({
+  pid: process.pid,
+  make: (prefix) => mkdtemp(join(tmpdir(), prefix)),
+  list: () => readdir(tmpdir()),
+  remove: (name) => rm(join(tmpdir(), name), { recursive: true, force: true }),
+  alive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== "ESRCH";
+    }
+  },
+});
 
 export const fs: FileSystem = {
   async stat(path): Promise<FileStat | null> {
@@ -34,9 +50,7 @@ export const fs: FileSystem = {
     const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
     return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
   },
-  makeTempDir(prefix) {
-    return mkdtemp(join(tmpdir(), prefix));
-  },
+  makeTempDir,
   async removeDir(path) {
     await rm(path, { recursive: true, force: true });
   },
