@@ -1,14 +1,20 @@
 // A FastCGI backend that dies must fail requests at once, whatever the pool
 // had learned about it before (nginx answers 502 at once): never hold them in
-// the queue until queue_timeout. A live backend beside a dead one keeps
-// serving, and a backend postern runs itself is waited for while it restarts.
+// the queue until queue_timeout. On Node, Deno and Bun (the pool sees a
+// runtime's connections closing and its connect errors). A live backend
+// beside a dead one keeps serving, and a backend postern runs itself is
+// waited for while it restarts.
 
-import { readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
+import { freePort } from "./helpers/ports.ts";
+import { POSTERN_CLI, type CliRuntime } from "./helpers/postern-cli.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+import { startServerProcess } from "./helpers/server-process.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
@@ -39,12 +45,31 @@ function burst(url: string, n: number): Promise<Answer[]> {
 }
 
 const fpms: PhpFpm[] = [];
-let postern: RunningPostern | undefined;
+let postern: Pick<RunningPostern, "url" | "stop"> | undefined;
 afterEach(async () => {
   await postern?.stop();
   postern = undefined;
   for (const fpm of fpms.splice(0)) await fpm.stop();
 });
+
+/** `postern serve` on `runtime`, in a process of its own. */
+async function serveOn(runtime: CliRuntime, toml: string): Promise<Pick<RunningPostern, "url" | "stop">> {
+  const dir = mkdtempSync(join(tmpdir(), "postern-down-"));
+  const config = join(dir, "postern.toml");
+  writeFileSync(config, `access_log = false\n${toml}`);
+  const port = await freePort();
+  const [binary, ...args] = POSTERN_CLI[runtime];
+  const server = await startServerProcess({
+    name: `postern on ${runtime}`,
+    binary: binary!,
+    args: [...args, "serve", "--config", config, "--listen", `127.0.0.1:${port}`],
+    port,
+    dir,
+    errorLogPath: join(dir, "none"),
+    stopSignal: "SIGTERM",
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => server.stop() };
+}
 
 async function fpm(children: number): Promise<PhpFpm> {
   const started = await startPhpFpm(PHP_FPM!, { children });
@@ -52,10 +77,10 @@ async function fpm(children: number): Promise<PhpFpm> {
   return started;
 }
 
-describe.skipIf(!PHP_FPM)("php-fpm killed", () => {
+describe.skipIf(!PHP_FPM).each(["node", "deno", "bun"] as const)("php-fpm killed, postern on %s", (runtime) => {
   test("after a burst (capacity learned): the next requests fail fast, not after queue_timeout", async () => {
     const backend = await fpm(2);
-    postern = await startPostern(`
+    postern = await serveOn(runtime, `
 [[routes]]
 gateway = "fastcgi"
 backend = "unix:${backend.socket}"
@@ -70,6 +95,25 @@ queue_timeout = "15s"
     const more = await burst(`${postern.url}/hello.php`, 16);
     expect(more.filter((a) => !isFailFast(a)), JSON.stringify(more)).toEqual([]);
   });
+
+  test("capacity unknown: requests queued behind the backend when it dies fail fast", async () => {
+    const backend = await fpm(2);
+    postern = await serveOn(runtime, `
+[[routes]]
+gateway = "fastcgi"
+backend = "unix:${backend.socket}"
+root = "${ROOT}"
+queue_timeout = "15s"
+`);
+    const queued = burst(`${postern.url}/sleep.php?ms=400`, 32);
+    await new Promise((r) => setTimeout(r, 200));
+    await backend.crash();
+    const answers = await queued;
+    expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
+  });
+});
+
+describe.skipIf(!PHP_FPM)("php-fpm killed", () => {
 
   test("with max_conns: requests queued behind the backend when it dies fail fast", async () => {
     const backend = await fpm(2);
@@ -87,22 +131,6 @@ queue_timeout = "15s"
     const answers = await queued;
     expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
     expect(await get(`${postern.url}/hello.php`)).toSatisfy(isFailFast);
-  });
-
-  test("capacity unknown: requests queued behind the backend when it dies fail fast", async () => {
-    const backend = await fpm(2);
-    postern = await startPostern(`
-[[routes]]
-gateway = "fastcgi"
-backend = "unix:${backend.socket}"
-root = "${ROOT}"
-queue_timeout = "15s"
-`);
-    const queued = burst(`${postern.url}/sleep.php?ms=400`, 32);
-    await new Promise((r) => setTimeout(r, 200));
-    await backend.crash();
-    const answers = await queued;
-    expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
   });
 
   test("one of two backends dies after a burst: requests go to the live one", async () => {
