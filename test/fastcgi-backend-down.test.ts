@@ -71,6 +71,20 @@ async function serveOn(runtime: CliRuntime, toml: string): Promise<Pick<RunningP
   return { url: `http://127.0.0.1:${port}`, stop: () => server.stop() };
 }
 
+/** A route to php-fpm's unix socket, with a queue_timeout far past FAST_MS. */
+function route(backend: PhpFpm, extra = ""): string {
+  return `[[routes]]\ngateway = "fastcgi"\nbackend = "unix:${backend.socket}"\nroot = "${ROOT}"\nqueue_timeout = "15s"\n${extra}`;
+}
+
+/** Requests sent while the backend is busy, most of them queued, when it dies: each is answered, or fails fast. */
+async function expectQueuedFailFast(url: string, backend: PhpFpm): Promise<void> {
+  const queued = burst(`${url}/sleep.php?ms=400`, 32);
+  await new Promise((r) => setTimeout(r, 200));
+  await backend.crash();
+  const answers = await queued;
+  expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
+}
+
 async function fpm(children: number): Promise<PhpFpm> {
   const started = await startPhpFpm(PHP_FPM!, { children });
   fpms.push(started);
@@ -80,13 +94,7 @@ async function fpm(children: number): Promise<PhpFpm> {
 describe.skipIf(!PHP_FPM).each(["node", "deno", "bun"] as const)("php-fpm killed, postern on %s", (runtime) => {
   test("after a burst (capacity learned): the next requests fail fast, not after queue_timeout", async () => {
     const backend = await fpm(2);
-    postern = await serveOn(runtime, `
-[[routes]]
-gateway = "fastcgi"
-backend = "unix:${backend.socket}"
-root = "${ROOT}"
-queue_timeout = "15s"
-`);
+    postern = await serveOn(runtime, route(backend));
     const before = await burst(`${postern.url}/sleep.php?ms=5`, 64);
     expect(before.filter((a) => a.status !== 200)).toEqual([]);
     await backend.crash();
@@ -98,38 +106,16 @@ queue_timeout = "15s"
 
   test("capacity unknown: requests queued behind the backend when it dies fail fast", async () => {
     const backend = await fpm(2);
-    postern = await serveOn(runtime, `
-[[routes]]
-gateway = "fastcgi"
-backend = "unix:${backend.socket}"
-root = "${ROOT}"
-queue_timeout = "15s"
-`);
-    const queued = burst(`${postern.url}/sleep.php?ms=400`, 32);
-    await new Promise((r) => setTimeout(r, 200));
-    await backend.crash();
-    const answers = await queued;
-    expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
+    postern = await serveOn(runtime, route(backend));
+    await expectQueuedFailFast(postern.url, backend);
   });
 });
 
 describe.skipIf(!PHP_FPM)("php-fpm killed", () => {
-
   test("with max_conns: requests queued behind the backend when it dies fail fast", async () => {
     const backend = await fpm(2);
-    postern = await startPostern(`
-[[routes]]
-gateway = "fastcgi"
-backend = "unix:${backend.socket}"
-root = "${ROOT}"
-max_conns = 2
-queue_timeout = "15s"
-`);
-    const queued = burst(`${postern.url}/sleep.php?ms=400`, 32);
-    await new Promise((r) => setTimeout(r, 200));
-    await backend.crash();
-    const answers = await queued;
-    expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
+    postern = await startPostern(route(backend, "max_conns = 2\n"));
+    await expectQueuedFailFast(postern.url, backend);
     expect(await get(`${postern.url}/hello.php`)).toSatisfy(isFailFast);
   });
 
