@@ -20,6 +20,13 @@ export interface CgiOutput {
   read(): Promise<Uint8Array | null>;
   /** Nobody will read the rest (the client left): stop the backend. */
   cancel(reason: GatewayError): void;
+  /**
+   * The client has its whole answer while the backend's output goes on:
+   * runs `drain` (which reads the rest and drops it) where the platform
+   * keeps it alive, or stops the backend where it cannot. Absent: `drain`
+   * runs in the background.
+   */
+  runOn?(drain: () => Promise<void>): void;
 }
 
 /** What the gateway has read of the body by the time the head is complete. */
@@ -55,7 +62,7 @@ export function cgiResponse(head: CgiHead, body: CgiBody, output: CgiOutput, opt
   const headers = headToHeaders(head);
   const init = { status: head.status, statusText: head.statusText, headers };
   if (!hasBody(head, options.head)) {
-    if (!body.ended) void discardRest(output, undefined, 0, options);
+    if (!body.ended) discardRest(output, undefined, 0, options);
     // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields, its length
     // included; §8.6: none on 204 (nor 205, 304, which have no body to measure).
     if (options.head && !NO_BODY.has(head.status) && length !== undefined) setLength(headers, length);

@@ -71,7 +71,7 @@ export function framedBody(parts: Uint8Array[], output: CgiOutput, length: numbe
         if (excess === undefined && remaining === 0) excess = take(new Uint8Array(0), controller);
         if (excess === undefined) return;
         while (i < parts.length) excess += parts[i++]!.byteLength;
-        void discardRest(output, length, excess, hooks);
+        discardRest(output, length, excess, hooks);
       },
       pull: async (controller) => {
         try {
@@ -80,7 +80,7 @@ export function framedBody(parts: Uint8Array[], output: CgiOutput, length: numbe
           while (chunk !== null && chunk.byteLength === 0) chunk = await output.read();
           if (chunk !== null) {
             const excess = take(chunk, controller);
-            if (excess !== undefined) void discardRest(output, length, excess, hooks);
+            if (excess !== undefined) discardRest(output, length, excess, hooks);
             return;
           }
           if (remaining !== Infinity) throw short(length!, remaining);
@@ -111,26 +111,31 @@ export function framedWhole(whole: Uint8Array, length: number | undefined, hooks
 }
 
 /**
- * Reads the backend's output to its end and drops it: the answer is
- * complete (a HEAD answer, a 204, or all the declared bytes sent), but the
- * backend finishes as it would, keeping its slot until then. Bytes past a
+ * The answer is complete (a HEAD answer, a 204, or all the declared bytes
+ * sent) but the backend's output is not: it is read to its end and dropped,
+ * so that the backend finishes as it would, keeping its slot until then —
+ * in the background, or as the gateway's `runOn` arranges. Bytes past a
  * declared length are logged once.
  */
-export async function discardRest(output: CgiOutput, length: number | undefined, dropped: number, hooks: FramingHooks): Promise<void> {
-  let logged = false;
-  try {
-    for (;;) {
-      if (length !== undefined && dropped > 0 && !logged) {
-        logged = true;
-        hooks.onCut(excess(length));
+export function discardRest(output: CgiOutput, length: number | undefined, dropped: number, hooks: FramingHooks): void {
+  const drain = async (): Promise<void> => {
+    let logged = false;
+    try {
+      for (;;) {
+        if (length !== undefined && dropped > 0 && !logged) {
+          logged = true;
+          hooks.onCut(excess(length));
+        }
+        const chunk = await output.read();
+        if (chunk === null) return;
+        dropped += chunk.byteLength;
       }
-      const chunk = await output.read();
-      if (chunk === null) return;
-      dropped += chunk.byteLength;
+    } catch {
+      // The gateway stopped the backend; nobody waits for these bytes.
     }
-  } catch {
-    // The gateway stopped the backend; nobody waits for these bytes.
-  }
+  };
+  if (output.runOn) output.runOn(drain);
+  else void drain();
 }
 
 function short(length: number, missing: number): GatewayError {

@@ -15,6 +15,10 @@ const field = (answer: KeptAnswer | undefined, name: string) => answer?.headers.
 export function framingCases(target: Target, base: () => string): void {
   const port = () => Number(new URL(base()).port);
   const noSpawn = target.capabilities.spawn ? "" : ` (skipped: ${target.name} cannot start processes)`;
+  // A cut body is signalled by erroring the Response's stream; only the server writing the connection can then close it.
+  const platformServer = target.capabilities.ownServer
+    ? ""
+    : ` (skipped: ${target.name}'s own server writes the connection, and ends a body whose stream failed as if it were complete)`;
 
   describe("the gateway frames what a backend sends", () => {
     const honest = { path: "/cgi/framing.sh?second" };
@@ -44,7 +48,7 @@ export function framingCases(target: Target, base: () => string): void {
         expect(exchange.answers).toEqual([]);
       });
 
-      test(`php-fpm body shorter than its Content-Length${how}: the connection is closed, never a complete answer`, async () => {
+      test.skipIf(platformServer !== "")(`php-fpm body shorter than its Content-Length${how}: the connection is closed, never a complete answer${platformServer}`, async () => {
         const exchange = await keepAliveExchange(port(), [{ path: "/php/framing.php?short&wait" }, { path: "/php/hello.php" }], { pipelined });
         expect(exchange.closed).toBe(true);
         expect(exchange.answers).toEqual([]);
