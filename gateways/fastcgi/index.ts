@@ -163,6 +163,7 @@ class FastCgiGateway {
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
+        runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
       return failure(this.#runtime, this.#name, err);

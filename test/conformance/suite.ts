@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
 import { download } from "../helpers/slow-download.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
+import { framingCases } from "./framing.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 export const FIXTURES = join(ROOT, "test/fixtures");
@@ -288,6 +289,8 @@ export function conformance(target: Target): void {
         expect(md5(answer.body)).toBe(md5(body));
       });
     });
+
+    framingCases(target, () => base);
 
     describe("WASI modules", () => {
       test("the variables and arguments the module sees", async () => {
