@@ -4,6 +4,7 @@
 // with what it prints. At most `max_procs` scripts run at once.
 
 import type { Context } from "hono";
+import { processUser } from "../../src/accounts.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
@@ -56,13 +57,14 @@ class CgiGateway extends ScriptGateway {
       const value = runtime.getEnv(name);
       if (value !== undefined) passed[name] = value;
     }
+    const user = await processUser(runtime, o, this.name);
     const interpreters = new Map<string, string>();
     for (const [ext, program] of Object.entries(o.interpreters)) {
-      const path = await findProgram(runtime, program, passed.PATH ?? runtime.getEnv("PATH"));
+      const path = await findProgram(runtime, program, passed.PATH ?? runtime.getEnv("PATH"), user);
       if (!path) throw new Error(`${this.name}: interpreters.${ext}: ${JSON.stringify(program)} not found`);
       interpreters.set(ext, path);
     }
-    const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name) : null) ?? directLauncher(runtime);
+    const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {
       location: { root, realRoot, index: o.index, files: new FileCache(runtime.fs!) },
       launcher,

@@ -54,7 +54,11 @@ export const fs: FileSystem = {
       },
     });
   },
-  makeTempDir: (prefix) => Deno.makeTempDir({ prefix }),
+  async makeTempDir(prefix, owner) {
+    const dir = await Deno.makeTempDir({ prefix });
+    if (owner) await Deno.chown(dir, owner.uid, owner.gid);
+    return dir;
+  },
   async removeDir(path) {
     await Deno.remove(path, { recursive: true }).catch(() => undefined);
   },

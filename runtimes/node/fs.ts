@@ -1,7 +1,7 @@
 // The local filesystem for Node, as the Runtime's FileSystem.
 
 import { createReadStream } from "node:fs";
-import { mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
+import { chown, mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -34,8 +34,10 @@ export const fs: FileSystem = {
     const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
     return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
   },
-  makeTempDir(prefix) {
-    return mkdtemp(join(tmpdir(), prefix));
+  async makeTempDir(prefix, owner) {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    if (owner) await chown(dir, owner.uid, owner.gid);
+    return dir;
   },
   async removeDir(path) {
     await rm(path, { recursive: true, force: true });

@@ -11,12 +11,16 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
 import { download } from "../helpers/slow-download.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
+import { parseWhoami, SCRIPT_USER } from "../helpers/script-user.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 export const FIXTURES = join(ROOT, "test/fixtures");
 export const PROBE = join(ROOT, "examples/wasi/probe.wasm");
 export const PUBLIC = join(ROOT, "examples/demo/public");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
+/** postern runs as root here (as in CI): what it starts runs as nobody. */
+const AS_ROOT = process.getuid!() === 0;
 const MiB = 1024 * 1024;
 
 export interface Capabilities {
@@ -63,7 +67,13 @@ export function suiteRoutes(backends: Backends, capabilities: Capabilities): str
     route({ path: "/dead/*", gateway: "fastcgi", backend: "127.0.0.1:9", root: FIXTURES, front_controller: "/php/env.php", connect_timeout: "2s" }),
     route({ path: "/probe/*", gateway: "wasi", module: capabilities.probeModule, timeout: "10s" }),
   ];
-  if (capabilities.spawn) routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
+  if (capabilities.spawn) {
+    // Started with the runtime's own spawn (not the native spawner, which drops to the user itself): the runtime's uid and gid.
+    routes.push(route({ path: "/cgi/whoami.sh", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }', "spawn_helper = false"]));
+    routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
+    // Before /php/*: a php-cgi the runtime spawns and supervises.
+    if (PHP_CGI) routes.unshift(route({ path: "/php/whoami.php", gateway: "fastcgi", root: FIXTURES }, [`spawn = { command = [${JSON.stringify(PHP_CGI)}] }`]));
+  }
   if (capabilities.files) routes.push(route({ path: "*", gateway: "static", root: PUBLIC }));
   return routes.join("\n");
 }
@@ -264,6 +274,19 @@ export function conformance(target: Target): void {
           HTTP_X_TEST: "conformance",
           argc: "0",
         });
+      });
+
+      const asNobody = skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : AS_ROOT ? "" : " (skipped: postern does not run as root here)";
+      test.skipIf(skipSpawn || !AS_ROOT)(`as root, a script started by the runtime's spawn runs as nobody and cannot read postern's environment${asNobody}`, async () => {
+        const answer = await get(`${base}/cgi/whoami.sh`);
+        expect(answer.status, answer.text).toBe(200);
+        expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+      });
+
+      test.skipIf(skipSpawn || !AS_ROOT || !PHP_CGI)(`as root, a spawned php-cgi runs as nobody and cannot read postern's environment${asNobody}`, async () => {
+        const answer = await get(`${base}/php/whoami.php`);
+        expect(answer.status, answer.text).toBe(200);
+        expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
       });
 
       test.skipIf(skipSpawn)(`1 MiB posted to a script and echoed back${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {

@@ -7,7 +7,7 @@
 import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
 import { isInside } from "../../../src/paths.ts";
-import type { Duplex, Runtime, Subprocess } from "../../../src/runtime.ts";
+import type { Duplex, ProcessUser, Runtime, Subprocess } from "../../../src/runtime.ts";
 import { findProgram } from "../../program.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../../script/launcher.ts";
 import { OutputQueue } from "../../script/output.ts";
@@ -30,19 +30,24 @@ interface Shared {
   spawner: Promise<NativeSpawner | null>;
 }
 
-// Keyed by the runtime's spawn function: copies of one runtime share a spawner.
-const shared = new Map<unknown, Shared>();
+// Keyed by the runtime's spawn function (copies of one runtime share a
+// spawner) and by the user scripts run as: one spawner per user, as it drops
+// to that user itself (spawner.c).
+const shared = new Map<unknown, Map<string, Shared>>();
 
 /**
  * A launcher backed by the native spawner, or null (after logging why) when
- * it cannot be built here. Each call must be paired with the launcher's close().
+ * it cannot be built here. Scripts run as `user`, or as postern's own user
+ * when undefined. Each call must be paired with the launcher's close().
  */
-export async function nativeLauncher(runtime: Runtime, route: string): Promise<ScriptLauncher | null> {
-  const key = runtime.spawn;
-  let entry = shared.get(key);
+export async function nativeLauncher(runtime: Runtime, route: string, user: ProcessUser | undefined): Promise<ScriptLauncher | null> {
+  const byUser = shared.get(runtime.spawn) ?? new Map<string, Shared>();
+  shared.set(runtime.spawn, byUser);
+  const key = user ? `${user.uid}:${user.gid}` : "";
+  let entry = byUser.get(key);
   if (!entry) {
-    entry = { refs: 0, spawner: NativeSpawner.build(runtime, route) };
-    shared.set(key, entry);
+    entry = { refs: 0, spawner: NativeSpawner.build(runtime, route, user) };
+    byUser.set(key, entry);
   }
   const held = entry;
   held.refs++;
@@ -52,7 +57,7 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
     if (released) return;
     released = true;
     if (--held.refs > 0) return;
-    if (shared.get(key) === held) shared.delete(key);
+    if (byUser.get(key) === held) byUser.delete(key);
     await spawner?.stop();
   };
   if (!spawner) {
@@ -65,16 +70,18 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
 class NativeSpawner {
   readonly #runtime: Runtime;
   readonly #dir: string;
+  readonly #user: ProcessUser | undefined;
   #current: Promise<SpawnerProcess> | undefined;
   #starts = 0;
   #stopping = false;
 
-  private constructor(runtime: Runtime, dir: string) {
+  private constructor(runtime: Runtime, dir: string, user: ProcessUser | undefined) {
     this.#runtime = runtime;
     this.#dir = dir;
+    this.#user = user;
   }
 
-  static async build(runtime: Runtime, route: string): Promise<NativeSpawner | null> {
+  static async build(runtime: Runtime, route: string, user: ProcessUser | undefined): Promise<NativeSpawner | null> {
     const fs = runtime.fs!;
     const cc = await findProgram(runtime, "cc", runtime.getEnv("PATH"));
     if (!cc) {
@@ -94,7 +101,7 @@ class NativeSpawner {
       await fs.removeDir(dir);
       return null;
     }
-    const spawner = new NativeSpawner(runtime, dir);
+    const spawner = new NativeSpawner(runtime, dir, user);
     try {
       await spawner.#process();
     } catch (err) {
@@ -108,7 +115,7 @@ class NativeSpawner {
   /** The running spawner process, started if there is none. */
   #process(): Promise<SpawnerProcess> {
     if (!this.#current) {
-      const current = SpawnerProcess.start(this.#runtime, this.#dir, ++this.#starts, () => {
+      const current = SpawnerProcess.start(this.#runtime, this.#dir, this.#user, ++this.#starts, () => {
         if (this.#current === current) this.#current = undefined;
         if (!this.#stopping) this.#runtime.logError("CGI spawner exited; it is started again for the next script");
       });
@@ -153,10 +160,12 @@ class SpawnerProcess {
     void this.#readFrames();
   }
 
-  static async start(runtime: Runtime, dir: string, run: number, onLost: () => void): Promise<SpawnerProcess> {
+  static async start(runtime: Runtime, dir: string, user: ProcessUser | undefined, run: number, onLost: () => void): Promise<SpawnerProcess> {
     // A fresh socket for each start: a dead spawner's socket file stays behind.
     const socket = `${dir}/spawner-${run}.sock`;
-    const child = runtime.spawn!([`${dir}/spawner`, socket], { env: {}, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    // It binds its socket in postern's private directory first, then drops to the user.
+    const drop = user ? [String(user.uid), String(user.gid)] : [];
+    const child = runtime.spawn!([`${dir}/spawner`, socket, ...drop], { env: {}, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     try {
       // It says "R" once it listens; its stdin stays open for its lifetime,
       // and its end tells it that the gateway is gone.
