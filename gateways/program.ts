@@ -20,14 +20,18 @@ export async function findProgram(runtime: Runtime, name: string, path: string |
   let first: string | undefined;
   for (const candidate of candidates) {
     if (!candidate.startsWith("/") || !(await runtime.fs!.stat(candidate))?.isFile) continue;
-    if (!user || user.uid === 0 || (await runnableByAll(runtime.fs!, candidate))) return candidate;
+    if (!user || user.uid === 0 || (await reachableByAll(runtime.fs!, candidate))) return candidate;
     first ??= candidate;
   }
   return first;
 }
 
-/** The file and every directory above its real path have the execute bit for others. */
-async function runnableByAll(fs: FileSystem, file: string): Promise<boolean> {
+/**
+ * The file (or directory) and every directory above its real path have the
+ * execute bit for others: any user may run it (or enter it). Owner and group
+ * bits are not looked at, so false may still mean that some user can.
+ */
+export async function reachableByAll(fs: FileSystem, file: string): Promise<boolean> {
   const real = await fs.realpath(file);
   if (real === null) return false;
   for (let at = real; at !== ""; at = at.slice(0, at.lastIndexOf("/"))) {

@@ -11,7 +11,7 @@ import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { realRootDirectory, type GatewayHandler, type Router } from "../handler.ts";
-import { findProgram } from "../program.ts";
+import { findProgram, reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
 import { directLauncher } from "./direct.ts";
@@ -58,6 +58,9 @@ class CgiGateway extends ScriptGateway {
       if (value !== undefined) passed[name] = value;
     }
     const user = await processUser(runtime, o, this.name);
+    if (user && user.uid !== 0 && !(await reachableByAll(runtime.fs!, realRoot))) {
+      runtime.logError(`${this.name}: root ${JSON.stringify(o.root)} may be out of reach of uid ${user.uid}, whom scripts run as: a directory on its way lacks the execute bit for others`);
+    }
     const interpreters = new Map<string, string>();
     for (const [ext, program] of Object.entries(o.interpreters)) {
       const path = await findProgram(runtime, program, passed.PATH ?? runtime.getEnv("PATH"), user);
