@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { parseAccounts } from "../src/accounts.ts";
+import { parseAccounts, resolveUser } from "../src/accounts.ts";
 import { ConfigError, parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { makeCgiTree, CGI_FIXTURES, type CgiTree } from "./helpers/cgi-fixtures.ts";
@@ -158,6 +158,33 @@ describe("user and group names", () => {
   test("user on a fastcgi route without spawn is refused", () => {
     const text = `[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/srv"\nuser = "nobody"\n`;
     expect(configError(text).message).toMatch(/^postern.toml:5: routes\[0\]\.user: applies to backends postern starts itself/);
+  });
+
+  describe("who processes run as (resolveUser)", () => {
+    const machine = parseAccounts(
+      "root:x:0:0::/root:/bin/sh\nwww:x:33:33::/var/www:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n",
+      "root:x:0:\nwww:x:33:\nnogroup:x:65534:\nstaff:x:50:\n",
+    );
+    test("as root: nobody and its primary group by default", () => expect(resolveUser(machine, {}, 0)).toEqual({ uid: 65534, gid: 65534 }));
+    test("as root: the named user, its primary group unless one is named", () => {
+      expect(resolveUser(machine, { user: "www" }, 0)).toEqual({ uid: 33, gid: 33 });
+      expect(resolveUser(machine, { user: "www", group: "staff" }, 0)).toEqual({ uid: 33, gid: 50 });
+      expect(resolveUser(machine, { user: "root" }, 0)).toEqual({ uid: 0, gid: 0 });
+    });
+    test("as root: a number without an entry needs a group", () => {
+      expect(() => resolveUser(machine, { user: "1234" }, 0)).toThrow(/no entry in \/etc\/passwd to take a group from/);
+      expect(resolveUser(machine, { user: "1234", group: "staff" }, 0)).toEqual({ uid: 1234, gid: 50 });
+    });
+    test("as root without a nobody user: a user must be named", () => {
+      const bare = parseAccounts("root:x:0:0::/root:/bin/sh\n", "root:x:0:\n");
+      expect(() => resolveUser(bare, {}, 0)).toThrow(/no user "nobody"/);
+    });
+    test("not root: postern's own user, and no other user or group", () => {
+      expect(resolveUser(machine, {}, 33)).toBeUndefined();
+      expect(resolveUser(machine, { user: "www" }, 33)).toBeUndefined();
+      expect(() => resolveUser(machine, { user: "root" }, 33)).toThrow(/not root: it cannot start processes as "root"/);
+      expect(() => resolveUser(machine, { group: "www" }, 33)).toThrow(/not root: it cannot start processes in another group/);
+    });
   });
 
   test("postern check and postern serve refuse an unknown user with its line", () => {
