@@ -1,20 +1,20 @@
 // The native spawner (spawner.c): built with the machine's C compiler once
-// per gateway process, started once, shared by every CGI route of that
-// process, and started again if it ever dies. Every script's stdin, stdout
-// and stderr travel as frames over one connection to it, with flow control
-// on stdout (a window per script) and on stdin (one frame in flight).
+// per gateway process and user scripts run as, started once, shared by every
+// CGI route of that process whose scripts run as that user, and started
+// again if it ever dies. Every script's stdin, stdout and stderr travel as
+// frames over one connection to it, with flow control on stdout (a window
+// per script) and on stdin (one frame in flight).
 
 import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
-import { isInside } from "../../../src/paths.ts";
 import type { Duplex, ProcessUser, Runtime, Subprocess } from "../../../src/runtime.ts";
 import { findProgram } from "../../program.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../../script/launcher.ts";
 import { OutputQueue } from "../../script/output.ts";
-import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type ControlType, type SpawnerFrame } from "./protocol.ts";
+import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, startRequest, type ControlType, type SpawnerFrame } from "./protocol.ts";
 
-/** The helper's C source, found when it is built: a Worker bundle (workerd) has no import.meta.url to find it from. */
-const spawnerSource = () => decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);
+/** The helper's C sources, found when it is built: a Worker bundle (workerd) has no import.meta.url to find them from. */
+const spawnerSources = () => ["./spawner.c", "./confine.c"].map((file) => decodeURIComponent(new URL(file, import.meta.url).pathname));
 const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
 /** Stdout bytes a script may have in flight to the gateway, unread: the memory bound per script. */
 const WINDOW = 64 * 1024;
@@ -89,7 +89,7 @@ class NativeSpawner {
       return null;
     }
     const dir = await fs.makeTempDir("postern-cgi-");
-    const compiler = runtime.spawn!([cc, "-O2", "-o", `${dir}/spawner`, spawnerSource()], {
+    const compiler = runtime.spawn!([cc, "-O2", "-o", `${dir}/spawner`, ...spawnerSources()], {
       env: { PATH: runtime.getEnv("PATH") ?? "/usr/bin:/bin" },
       stdin: "null",
       stdout: "null",
@@ -215,7 +215,7 @@ class SpawnerProcess {
   launch(spec: ScriptSpec): ScriptProcess {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
-    const start = encodeStart({ id, maxStderr: Math.min(spec.maxStderr, 0xffff_ffff), env: spec.env, ...beneathRoot(spec) });
+    const start = encodeStart(startRequest(id, spec));
     if (start.byteLength > MAX_FRAME) {
       throw new GatewayError("INTERNAL", `a script's arguments and environment take ${start.byteLength} bytes, over ${MAX_FRAME}`);
     }
@@ -330,24 +330,6 @@ class RelayedScript implements ScriptProcess {
     this.#control("D");
     this.#output.drop();
   }
-}
-
-/**
- * Where the spawner finds the script: its directory relative to the real
- * root and its name, run as `./name` there (spawner.c opens the directory
- * beneath the root, following no symlink).
- */
-function beneathRoot(spec: ScriptSpec): { root: string; dir: string; name: string; argv: string[] } {
-  const script = spec.argv.at(-1)!;
-  const root = spec.root;
-  const slash = script.lastIndexOf("/");
-  const dir = script.slice(0, slash) || "/";
-  if (root === undefined || dir !== spec.cwd || !(dir === root || isInside(root, dir))) {
-    throw new GatewayError("INTERNAL", `the CGI spawner runs scripts beneath a root: ${script} is not one (${root ?? "no root"})`);
-  }
-  const name = script.slice(slash + 1);
-  const relative = dir === root ? "" : dir.slice(root.endsWith("/") ? root.length : root.length + 1);
-  return { root, dir: relative, name, argv: [...spec.argv.slice(0, -1), `./${name}`] };
 }
 
 /** Linux errno values posix_spawn reports, in words. */
