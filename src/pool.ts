@@ -19,6 +19,7 @@
 
 import type { Address } from "./address.ts";
 import { GatewayError } from "./errors.ts";
+import { WaiterQueue, type OnCancel } from "./waiter-queue.ts";
 
 export interface Closable {
   close(): void;
@@ -59,13 +60,6 @@ interface Entry<C> {
   idleSince: number;
   /** It has served a request: the backend gave it a worker of its own. */
   attached: boolean;
-}
-
-interface Waiter<C extends Closable> {
-  resolve(lease: Lease<C>): void;
-  reject(err: unknown): void;
-  onCancel: ((cancel: () => void) => void) | undefined;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 export class BackendPool<C extends Closable> {
@@ -284,10 +278,16 @@ export class BackendPool<C extends Closable> {
 export class Upstream<C extends Closable> {
   readonly options: PoolOptions;
   readonly pools: BackendPool<C>[];
-  #waiters: Waiter<C>[] = [];
+  readonly #queue: WaiterQueue<Lease<C>>;
 
   constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions) {
     this.options = options;
+    this.#queue = new WaiterQueue({
+      maxQueue: options.maxQueue,
+      timeoutMs: options.queueTimeoutMs,
+      what: "a backend connection",
+      onLeave: () => this.settled(),
+    });
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
   }
 
@@ -296,40 +296,11 @@ export class Upstream<C extends Closable> {
    * the queue. `onCancel` receives a function that withdraws a queued request
    * (its client went away): it never reaches a backend.
    */
-  acquire(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
+  acquire(onCancel?: OnCancel): Promise<Lease<C>> {
     if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
     const pool = this.#pick();
     if (pool) return this.#leaseWithFailover(pool, onCancel);
-    return this.#enqueue(onCancel);
-  }
-
-  #enqueue(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
-    if (this.#waiters.length >= this.options.maxQueue) {
-      return Promise.reject(
-        new GatewayError("BACKEND_OVERLOADED", `queue full (${this.options.maxQueue} waiting)`, { retryAfter: 1 }),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      const leave = (err: GatewayError) => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i < 0) return;
-        this.#waiters.splice(i, 1);
-        clearTimeout(waiter.timer);
-        reject(err);
-        this.settled();
-      };
-      const waiter: Waiter<C> = {
-        resolve,
-        reject,
-        onCancel,
-        timer: setTimeout(
-          () => leave(new GatewayError("BACKEND_OVERLOADED", "waited too long for a backend connection", { retryAfter: 1 })),
-          this.options.queueTimeoutMs,
-        ),
-      };
-      this.#waiters.push(waiter);
-      onCancel?.(() => leave(new GatewayError("CLIENT_CLOSED", "client left while its request was queued")));
-    });
+    return this.#queue.wait(onCancel);
   }
 
   /**
@@ -350,7 +321,7 @@ export class Upstream<C extends Closable> {
     return best && (best.healthy || !anyHealthy) ? best : undefined;
   }
 
-  async #leaseWithFailover(first: BackendPool<C>, onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
+  async #leaseWithFailover(first: BackendPool<C>, onCancel?: OnCancel): Promise<Lease<C>> {
     const tried = new Set<BackendPool<C>>();
     let pool: BackendPool<C> | undefined = first;
     let lastError: unknown;
@@ -364,15 +335,14 @@ export class Upstream<C extends Closable> {
       pool = this.#pick(tried);
     }
     // A healthy backend not tried is only full: wait for it.
-    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#enqueue(onCancel);
+    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#queue.wait(onCancel);
     throw lastError;
   }
 
   /** Hands freed room in `pool` to the oldest waiter. */
   drain(pool: BackendPool<C>): void {
-    while (this.#waiters.length > 0 && pool.hasRoom()) {
-      const waiter = this.#waiters.shift()!;
-      clearTimeout(waiter.timer);
+    while (this.#queue.length > 0 && pool.hasRoom()) {
+      const waiter = this.#queue.shift()!;
       this.#leaseWithFailover(pool, waiter.onCancel).then(waiter.resolve, waiter.reject);
     }
   }
@@ -393,7 +363,7 @@ export class Upstream<C extends Closable> {
   }
 
   #quiet(): boolean {
-    return this.#waiters.length === 0 && this.pools.every((p) => p.quiet);
+    return this.#queue.length === 0 && this.pools.every((p) => p.quiet);
   }
 
   /** Called as requests end: finishes a pending close. */

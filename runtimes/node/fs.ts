@@ -6,6 +6,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileStat, FileSystem } from "../../src/runtime.ts";
+import { ownedTempDirs } from "../common/temp-dirs.ts";
+
+const makeTempDir = ownedTempDirs({
+  pid: process.pid,
+  make: (prefix) => mkdtemp(join(tmpdir(), prefix)),
+  list: () => readdir(tmpdir()),
+  remove: (name) => rm(join(tmpdir(), name), { recursive: true, force: true }),
+  alive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== "ESRCH";
+    }
+  },
+});
 
 export const fs: FileSystem = {
   async stat(path): Promise<FileStat | null> {
@@ -35,7 +51,7 @@ export const fs: FileSystem = {
     return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
   },
   async makeTempDir(prefix, owner) {
-    const dir = await mkdtemp(join(tmpdir(), prefix));
+    const dir = await makeTempDir(prefix);
     if (owner) await chown(dir, owner.uid, owner.gid);
     return dir;
   },
