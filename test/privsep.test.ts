@@ -6,9 +6,9 @@
 // unknown one is a config error naming its key and line.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { parseAccounts, resolveUser } from "../src/accounts.ts";
@@ -104,6 +104,17 @@ describe.skipIf(!AS_ROOT)("as root, what postern starts runs as another user", (
     test("runs as nobody and cannot read postern's environment", async () => {
       const seen = await whoami(await fetch(`${postern.url}/whoami.php`));
       expect(seen).toMatchObject({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+    });
+
+    test("its socket is in a private directory that nobody owns", () => {
+      const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, "utf8").split(/\s+/).filter(Boolean);
+      const sockets = children
+        .map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"))
+        .filter((argv) => argv[0] === PHP_CGI)
+        .map((argv) => argv[argv.indexOf("-b") + 1]!);
+      expect(sockets).toHaveLength(1);
+      const dir = statSync(dirname(sockets[0]!));
+      expect({ uid: dir.uid, gid: dir.gid, mode: dir.mode & 0o777 }).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, mode: 0o700 });
     });
   });
 
