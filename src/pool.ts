@@ -16,8 +16,16 @@
 // most one may sit in the backlog; if one does when an attached connection
 // comes free, that one is closed to free its child, and no new connection is
 // tried for a while: the backend is full at the number attached.
+//
+// A backend that refuses a connection is marked down for fail_timeout. When
+// every backend is down, requests fail at once instead of waiting in the
+// queue for a connection that cannot come (nginx answers 502 at once too):
+// the queued ones are refused, new ones that find no room are refused, and
+// new ones that find room try to connect, so the first connection to a
+// backend that is back ends the outage. What was learned of a backend's size
+// does not hold a request back from that try.
 
-import type { Address } from "./address.ts";
+import { formatAddress, type Address } from "./address.ts";
 import { GatewayError } from "./errors.ts";
 import { WaiterQueue, type OnCancel } from "./waiter-queue.ts";
 
@@ -111,6 +119,11 @@ export class BackendPool<C extends Closable> {
     return this.#downUntil <= Date.now();
   }
 
+  /** It refused a connection within fail_timeout, and is not a backend postern is restarting (that one is waited for). */
+  get down(): boolean {
+    return this.#available && !this.healthy;
+  }
+
   #slots(): number {
     return (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) * this.#perConn;
   }
@@ -118,9 +131,11 @@ export class BackendPool<C extends Closable> {
   hasRoom(): boolean {
     if (!this.#available) return false;
     if (this.capacityKnown) return this.load < this.#slots();
+    // A connection the backend closed (it died or restarted) holds no child.
+    for (const entry of this.#entries.filter((e) => e.inUse === 0 && e.conn.broken)) this.#drop(entry);
     let unattached = this.#reserved > 0;
     for (const entry of this.#entries) {
-      if (entry.inUse === 0 && !entry.conn.broken) return true; // a kept connection is free
+      if (entry.inUse === 0) return true; // a kept connection is free
       if (!entry.attached) unattached = true;
     }
     if (unattached || this.#entries.length >= UNKNOWN_CAPACITY_CONNS) return false;
@@ -161,6 +176,8 @@ export class BackendPool<C extends Closable> {
         await opening;
       } finally {
         this.#reserved--;
+        // A failed connection leaves room that was still reserved when it was reported.
+        this.#upstream.drain(this);
         this.#upstream.settled();
       }
     }
@@ -189,6 +206,9 @@ export class BackendPool<C extends Closable> {
       },
       (err: unknown) => {
         this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+        // Not full but gone: the next request tries to connect at once.
+        this.#fullUntil = 0;
+        this.#upstream.failed(this, err);
         throw err;
       },
     );
@@ -300,7 +320,24 @@ export class Upstream<C extends Closable> {
     if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
     const pool = this.#pick();
     if (pool) return this.#leaseWithFailover(pool, onCancel);
+    if (this.#allDown()) return Promise.reject(this.#lastFailure);
     return this.#queue.wait(onCancel);
+  }
+
+  /** What the last failed connection said, for the requests refused while every backend is down. */
+  #lastFailure: GatewayError | undefined;
+
+  #allDown(): boolean {
+    return this.pools.every((p) => p.down);
+  }
+
+  /** A connection to `pool` failed: when every backend is down, the queued requests are refused. */
+  failed(pool: BackendPool<C>, err: unknown): void {
+    const detail = err instanceof Error ? err.message : String(err);
+    this.#lastFailure = new GatewayError("BACKEND_UNREACHABLE", `every backend is down; ${formatAddress(pool.address)}: ${detail}`, { cause: err });
+    if (!this.#allDown()) return;
+    for (let waiter = this.#queue.shift(); waiter; waiter = this.#queue.shift()) waiter.reject(this.#lastFailure);
+    this.settled();
   }
 
   /**
