@@ -118,6 +118,17 @@ describe.skipIf(!AS_ROOT)("as root, what postern starts runs as another user", (
     });
   });
 
+  test("a root out of nobody's reach is warned about at startup", async () => {
+    const hidden = mkdtempSync(join(tmpdir(), "postern-privsep-hidden-"));
+    try {
+      const postern = await startPostern(`[[routes]]\ngateway = "cgi"\nroot = "${hidden}"\n`);
+      await postern.stop();
+      expect(postern.errors.join("\n")).toMatch(/may be out of reach of uid \d+, whom scripts run as/);
+    } finally {
+      rmSync(hidden, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   test("the native spawner is not dumpable", async () => {
     const postern = await startPostern(`[[routes]]\ngateway = "cgi"\nroot = "${tree.root}"\n`);
     try {
