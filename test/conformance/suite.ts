@@ -6,11 +6,13 @@
 // (no processes on workerd) skips the tests that need it, saying which.
 
 import { createHash, randomBytes } from "node:crypto";
+import { renameSync, symlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
 import { download } from "../helpers/slow-download.ts";
+import { makeCgiTree, type CgiTree, type TreeEntry } from "../helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
 import { parseWhoami, SCRIPT_USER } from "../helpers/script-user.ts";
 
@@ -43,6 +45,8 @@ export interface Capabilities {
 export interface Backends {
   /** php-fpm's TCP port on 127.0.0.1. */
   phpPort: number;
+  /** A private CGI root whose directory the suite swaps for a symlink (SWAP_TREE). */
+  swapRoot: string;
 }
 
 export interface RunningTarget {
@@ -72,6 +76,7 @@ export function suiteRoutes(backends: Backends, capabilities: Capabilities): str
     // Started with the runtime's own spawn (not the native spawner, which drops to the user itself): the runtime's uid and gid.
     routes.push(route({ path: "/cgi/whoami.sh", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }', "spawn_helper = false"]));
     routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
+    routes.push(route({ path: "/swap/*", gateway: "cgi", root: backends.swapRoot }));
     // Before /php/*: a php-cgi the runtime spawns and supervises.
     if (PHP_CGI) routes.unshift(route({ path: "/php/whoami.php", gateway: "fastcgi", root: FIXTURES }, [`spawn = { command = [${JSON.stringify(PHP_CGI)}] }`]));
   }
@@ -106,9 +111,17 @@ function variables(text: string, prefix = ""): Record<string, string> {
   return out;
 }
 
+const say = (what: string) => `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n${what}\\n'\n`;
+/** A script inside the root, and one of the same name outside it that must never run. */
+const SWAP_TREE: TreeEntry[] = [
+  { path: "www/swap/app/run.sh", text: say("inside"), mode: 0o755 },
+  { path: "outside/app/run.sh", text: say("OUTSIDE"), mode: 0o755 },
+];
+
 export function conformance(target: Target): void {
   describe(`conformance on ${target.name}`, () => {
     let fpm: PhpFpm | undefined;
+    let tree: CgiTree | undefined;
     let running: RunningTarget | undefined;
     let base = "";
     const skipSpawn = !target.capabilities.spawn;
@@ -116,7 +129,8 @@ export function conformance(target: Target): void {
     beforeAll(async () => {
       if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
       fpm = await startPhpFpm(PHP_FPM);
-      const backends = { phpPort: fpm.port };
+      tree = makeCgiTree(SWAP_TREE);
+      const backends = { phpPort: fpm.port, swapRoot: tree.root };
       running = await target.start(suiteRoutes(backends, target.capabilities), backends);
       base = running.url;
     }, 60_000);
@@ -124,6 +138,7 @@ export function conformance(target: Target): void {
     afterAll(async () => {
       await running?.stop();
       await fpm?.stop();
+      tree?.remove();
     }, 30_000);
 
     describe("static files", () => {
@@ -302,6 +317,16 @@ export function conformance(target: Target): void {
         const answer = await get(`${base}/php/whoami.php`);
         expect(answer.status, answer.text).toBe(200);
         expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+      });
+
+      test.skipIf(skipSpawn)(`a directory swapped for a symlink out of the root after the lookup runs nothing outside${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
+        expect((await get(`${base}/swap/app/run.sh`)).text).toBe("inside\n");
+        // Within the second the lookup stays cached: the spawner must not follow the symlink.
+        renameSync(join(tree!.root, "swap/app"), join(tree!.root, "swap/app-before"));
+        symlinkSync("../../outside/app", join(tree!.root, "swap/app"));
+        const swapped = await get(`${base}/swap/app/run.sh`);
+        expect(swapped.text).not.toContain("OUTSIDE");
+        expect([403, 502]).toContain(swapped.status);
       });
 
       test.skipIf(skipSpawn)(`1 MiB posted to a script and echoed back${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
