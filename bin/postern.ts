@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { parseAccounts, type Accounts } from "../src/accounts.ts";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
 import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
@@ -136,7 +137,13 @@ function parse<T>(run: () => T): T {
 }
 
 function loadConfig(file: string): Config {
-  return parseConfig(readConfigFile(file), file, gatewaySchemas);
+  return parseConfig(readConfigFile(file), file, gatewaySchemas, machineAccounts());
+}
+
+/** This machine's users and groups: a config's `user` and `group` must name one. */
+function machineAccounts(): Accounts {
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+  return parseAccounts(read("/etc/passwd"), read("/etc/group"));
 }
 
 function readConfigFile(file: string): string {

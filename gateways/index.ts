@@ -129,6 +129,11 @@ function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): Reso
   return config.routes.map((route, i) => {
     const entry = gateways[route.gateway]!;
     const options = { ...route.options };
+    // A route that starts processes and names nobody to run them as takes the top level's user and group.
+    if ("user" in entry.schema.fields && options.user === undefined && options.group === undefined) {
+      if (config.user !== undefined) options.user = config.user;
+      if (config.group !== undefined) options.group = config.group;
+    }
     // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
     for (const key of runtime.fs ? entry.pathKeys : []) {
       const value = options[key];

@@ -2,17 +2,41 @@
 // gateways resolve the programs they start once, at startup, so a missing one
 // is a configuration error rather than a failure per request.
 
-import type { Runtime } from "../src/runtime.ts";
+import type { FileSystem, ProcessUser, Runtime } from "../src/runtime.ts";
 
 /**
  * The absolute path of `name` (searched in the directories of `path` unless
  * it contains "/"), or undefined. Relative paths are not taken: a program is
  * started from another directory than postern's (a CGI script's own).
+ *
+ * With `user` (the program runs as another user than postern), a match that
+ * every user may run is preferred, as execvp(3) run as that user would skip
+ * one it may not (EACCES): root's PATH often starts with directories only
+ * root can enter (a version manager's shims under /root). Without such a
+ * match the first one is taken, and starting it says why it failed.
  */
-export async function findProgram(runtime: Runtime, name: string, path: string | undefined): Promise<string | undefined> {
+export async function findProgram(runtime: Runtime, name: string, path: string | undefined, user?: ProcessUser): Promise<string | undefined> {
   const candidates = name.includes("/") ? [name] : (path ?? "").split(":").map((dir) => `${dir}/${name}`);
+  let first: string | undefined;
   for (const candidate of candidates) {
-    if (candidate.startsWith("/") && (await runtime.fs!.stat(candidate))?.isFile) return candidate;
+    if (!candidate.startsWith("/") || !(await runtime.fs!.stat(candidate))?.isFile) continue;
+    if (!user || user.uid === 0 || (await reachableByAll(runtime.fs!, candidate))) return candidate;
+    first ??= candidate;
   }
-  return undefined;
+  return first;
+}
+
+/**
+ * The file (or directory) and every directory above its real path have the
+ * execute bit for others: any user may run it (or enter it). Owner and group
+ * bits are not looked at, so false may still mean that some user can.
+ */
+export async function reachableByAll(fs: FileSystem, file: string): Promise<boolean> {
+  const real = await fs.realpath(file);
+  if (real === null) return false;
+  for (let at = real; at !== ""; at = at.slice(0, at.lastIndexOf("/"))) {
+    const stat = await fs.stat(at);
+    if (!stat || (stat.mode & 0o001) === 0) return false;
+  }
+  return true;
 }

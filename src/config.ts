@@ -5,6 +5,7 @@
 // never starts half-configured. The caller reads the file; this stays runtime-free.
 
 import { parse, TomlError } from "smol-toml";
+import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
 import {
   describe,
@@ -32,6 +33,9 @@ export interface RouteConfig {
 export interface Config {
   listen: string[];
   accessLog: boolean;
+  /** Who the processes postern starts run as, unless a route names its own (src/accounts.ts). */
+  user?: string;
+  group?: string;
   routes: RouteConfig[];
 }
 
@@ -53,11 +57,17 @@ export class ConfigError extends Error {
 export const TOP_LEVEL_SCHEMA: Schema = {
   listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: "addresses to accept HTTP on" },
   access_log: { type: "boolean", default: true, doc: "log one line per request" },
+  ...PROCESS_USER_FIELDS,
 };
 
 const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers" };
 
-export function parseConfig(text: string, file: string, gateways: Record<string, GatewaySchema>): Config {
+/**
+ * Parses and validates a config. With `accounts` (this machine's users and
+ * groups), every `user` and `group` must name one, so that a typo is an
+ * error naming its line rather than a failure at startup.
+ */
+export function parseConfig(text: string, file: string, gateways: Record<string, GatewaySchema>, accounts?: Accounts): Config {
   let doc: Record<string, unknown>;
   try {
     doc = parse(text);
@@ -67,7 +77,9 @@ export function parseConfig(text: string, file: string, gateways: Record<string,
     throw new ConfigError(file, error.line, undefined, `invalid TOML: ${reason} (column ${error.column})`);
   }
   try {
-    return validate(doc, text, gateways);
+    const config = validate(doc, text, gateways);
+    if (accounts) checkAccounts(config, accounts);
+    return config;
   } catch (error) {
     if (!(error instanceof SchemaError)) throw error;
     throw new ConfigError(file, locate(text, error.at), formatKey(error.path), error.message);
@@ -85,6 +97,20 @@ export function formatKey(path: KeyPath): string {
     .join("");
 }
 
+/** Every user and group named exists. */
+function checkAccounts(config: Config, accounts: Accounts): void {
+  const check = (names: { user?: unknown; group?: unknown }, at: KeyPath) => {
+    try {
+      checkNames(accounts, { user: names.user as string | undefined, group: names.group as string | undefined });
+    } catch (err) {
+      if (err instanceof AccountError) throw new SchemaError([...at, err.key], err.message);
+      throw err;
+    }
+  };
+  check(config, []);
+  config.routes.forEach((route, i) => check(route.options, ["routes", i]));
+}
+
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
   const routes = doc.routes;
@@ -97,6 +123,8 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   return {
     listen: common.listen as string[],
     accessLog: common.access_log as boolean,
+    ...(common.user === undefined ? {} : { user: common.user as string }),
+    ...(common.group === undefined ? {} : { group: common.group as string }),
     routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways)),
   };
 }

@@ -52,6 +52,19 @@ export interface SpawnOptions {
    * receives a terminal's Ctrl-C, and does not outlive the gateway there.
    */
   group?: boolean;
+  /**
+   * Run the child as this user and group (both, or neither), with no
+   * supplementary group. Numbers postern resolved and checked itself
+   * (src/accounts.ts): a runtime may take any number, even one that names
+   * nobody, so it is never given one unchecked.
+   */
+  user?: ProcessUser;
+}
+
+/** A user and group id to run a process as. */
+export interface ProcessUser {
+  uid: number;
+  gid: number;
 }
 
 export interface Subprocess {
@@ -86,8 +99,12 @@ export interface FileSystem {
   realpath(path: string): Promise<string | null>;
   /** The bytes of a file from `start` to `end` inclusive (the whole file when absent). */
   readStream(path: string, range?: { start: number; end: number }): ReadableStream<Uint8Array>;
-  /** A fresh private directory (for backend sockets); removed by `removeDir`. */
-  makeTempDir(prefix: string): Promise<string>;
+  /**
+   * A fresh private directory (for backend sockets); removed by `removeDir`.
+   * With `owner` it belongs to that user and group (a process started as
+   * them creates its socket there); only root can give it away.
+   */
+  makeTempDir(prefix: string, owner?: ProcessUser): Promise<string>;
   removeDir(path: string): Promise<void>;
 }
 
@@ -122,6 +139,8 @@ export interface Runtime {
   readonly requestScopedIO?: boolean;
   /** Starts a process; absent where processes cannot be spawned (workerd). */
   spawn?(cmd: string[], opts: SpawnOptions): Subprocess;
+  /** The user id postern runs as, where it can spawn: as root (0), what it starts runs as another user. */
+  uid?(): number;
   /**
    * WebAssembly modules the bundle imported statically, by name: where a
    * module cannot be compiled from bytes at run time (workerd), a `wasi`

@@ -2,7 +2,7 @@
 // with back-off when it exits, and stopped (TERM, then KILL) on shutdown.
 // Built on Runtime.spawn only, so it works wherever processes can be spawned.
 
-import type { Runtime, Subprocess } from "./runtime.ts";
+import type { ProcessUser, Runtime, Subprocess } from "./runtime.ts";
 
 export interface ManagedSpec {
   /** For the log: what this process is. */
@@ -10,6 +10,8 @@ export interface ManagedSpec {
   cmd: string[];
   env: Record<string, string>;
   cwd?: string;
+  /** Who it runs as (src/accounts.ts); postern's own user when undefined. */
+  user?: ProcessUser;
   /** Resolves true once the process serves (for example its socket accepts); gives up when `alive()` turns false. */
   ready(alive: () => boolean): Promise<boolean>;
   /** Called when the process serves, and again after each restart. */
@@ -47,7 +49,7 @@ export class ManagedProcess {
     let up = false;
     let child: Subprocess;
     try {
-      child = this.#runtime.spawn!(spec.cmd, { env: spec.env, cwd: spec.cwd, stdin: "null", stdout: "inherit", stderr: "inherit" });
+      child = this.#runtime.spawn!(spec.cmd, { env: spec.env, cwd: spec.cwd, user: spec.user, stdin: "null", stdout: "inherit", stderr: "inherit" });
     } catch (err) {
       this.#runtime.logError(`${spec.name}: cannot start ${spec.cmd[0]}: ${(err as Error).message}`);
       this.#scheduleRestart(false);

@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { findBinary } from "./helpers/binaries.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
 import { download, open } from "./helpers/slow-download.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { exchange } from "./helpers/raw-exchange.ts";
@@ -37,8 +38,14 @@ const FIXTURES = fileURLToPath(new URL("./fixtures/cgi-faults", import.meta.url)
 const CC = findBinary(["cc"]);
 const PYTHON3 = realPython3();
 
-/** The real python3 binary (not a version manager's shim, which needs more of the environment than scripts get). */
+/**
+ * The real python3 binary (not a version manager's shim, which needs more of
+ * the environment than scripts get): the system's first, which nobody (the
+ * scripts' user when the tests run as root) may run.
+ */
 function realPython3(): string | undefined {
+  const system = findBinary(["python3"]);
+  if (system) return system;
   try {
     const path = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8", timeout: 10_000 }).trim();
     return path.startsWith("/") ? path : undefined;
@@ -71,6 +78,7 @@ beforeAll(() => {
   }
   // The interpreter test's script is data for its interpreter, not a program.
   chmodSync(join(root, "exit127.i127"), 0o644);
+  giveToScriptUser(dir);
 });
 
 afterAll(() => {
@@ -179,6 +187,8 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeEach(() => {
   pidDir = mkdtempSync(join(tmpdir(), "postern-cgi-pids-"));
+  // Scripts (nobody, when the tests run as root) write their pids there.
+  giveToScriptUser(pidDir);
 });
 
 afterEach(async () => {

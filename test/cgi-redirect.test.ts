@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
 
 describe("CGI local redirects", () => {
   let dir: string;
@@ -23,6 +24,8 @@ describe("CGI local redirects", () => {
     );
     writeFileSync(join(dir, "cgi", "to-static.sh"), 'printf "Location: /page.txt\\n\\n"\n');
     writeFileSync(join(dir, "public", "page.txt"), "a static page\n");
+    // The scripts run as nobody when the tests run as root.
+    giveToScriptUser(dir);
     postern = await startPostern(`
 [[routes]]
 path = "/cgi/*"

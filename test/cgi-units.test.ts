@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { NphResponseParser } from "../gateways/script/nph.ts";
-import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type SpawnerFrame } from "../gateways/cgi/spawner/protocol.ts";
+import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, startRequest, type SpawnerFrame } from "../gateways/cgi/spawner/protocol.ts";
 import { GatewayError } from "../src/errors.ts";
 import { concatBytes } from "../src/io/bytes.ts";
 import { ConcurrencyLimiter } from "../src/limiter.ts";
@@ -34,6 +34,22 @@ describe("spawner frames", () => {
 
   test("a NUL inside a string is refused rather than shifting every later one", () => {
     expect(() => encodeStart({ id: 1, maxStderr: 0, root: "/", dir: "", name: "x", argv: ["./x"], env: { A: "a\0b" } })).toThrow(GatewayError);
+  });
+
+  describe("where a start frame says the script is: its directory beneath the root, and ./name", () => {
+    const spec = (argv: string[], cwd: string, root?: string) => ({ argv, cwd, root, env: {}, maxStderr: 8, onStderr: () => undefined });
+    test("a script in a directory below the root, run by itself", () => {
+      expect(startRequest(1, spec(["/srv/www/a/b/run.cgi"], "/srv/www/a/b", "/srv/www"))).toMatchObject({ root: "/srv/www", dir: "a/b", name: "run.cgi", argv: ["./run.cgi"] });
+    });
+    test("a script in the root itself, run by its interpreter", () => {
+      expect(startRequest(1, spec(["/usr/bin/perl", "/srv/www/x.pl"], "/srv/www", "/srv/www"))).toMatchObject({ dir: "", name: "x.pl", argv: ["/usr/bin/perl", "./x.pl"] });
+      expect(startRequest(1, spec(["/x.pl"], "/", "/"))).toMatchObject({ root: "/", dir: "", name: "x.pl" });
+    });
+    test("a script outside the root, or no root, is refused", () => {
+      expect(() => startRequest(1, spec(["/srv/other/x.cgi"], "/srv/other", "/srv/www"))).toThrow(GatewayError);
+      expect(() => startRequest(1, spec(["/srv/www2/x.cgi"], "/srv/www2", "/srv/www"))).toThrow(GatewayError);
+      expect(() => startRequest(1, spec(["/srv/www/x.cgi"], "/srv/www"))).toThrow(GatewayError);
+    });
   });
 
   test("stdin and control frames", () => {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
 
 const BIN = join(import.meta.dirname, "../bin/postern.js");
 const ROOT = join(import.meta.dirname, "fixtures/php");
@@ -63,6 +64,8 @@ describe("postern CLI", () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "postern-cli-"));
+    // The quick cgi mode's scripts run as nobody when the tests run as root.
+    giveToScriptUser(dir);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

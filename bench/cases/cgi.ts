@@ -8,7 +8,7 @@
 // left is what each gateway spends to start a process, feed it and read it.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +49,8 @@ export const benchCase: BenchCase = {
   scenarios: () => scenarios,
   async start(_settings, cleanup, binaries) {
     const root = mkdtempSync(join(tmpdir(), "postern-bench-cgi-"));
+    // Run as root, postern starts the program as nobody, which must reach it.
+    chmodSync(root, 0o755);
     cleanup.add("the compiled program", async () => rmSync(root, { recursive: true, force: true }));
     execFileSync(binaries.get("cc")!, ["-O2", "-o", join(root, PROGRAM), SOURCE], { stdio: ["ignore", "ignore", "pipe"] });
     const servers: Server[] = [];

@@ -1,7 +1,9 @@
 // The postern demo: a landing page (static files), a hono route written in
 // TypeScript, CGI scripts in sh, Perl and Python, a WebAssembly (WASI) CGI
 // module, Ruby scripts run by Ruby compiled to WebAssembly, and PHP scripts
-// through a php-cgi that postern starts itself.
+// through a php-cgi that postern starts itself. Run as root, the scripts
+// and php-cgi run as nobody (README, "Privilege separation"): this directory
+// must be readable by that user.
 // `npm start` runs it; LISTEN=host:port changes where it listens.
 
 import { accessSync, constants } from "node:fs";
@@ -15,8 +17,7 @@ const app = new Hono();
 
 app.get("/api/hello", (c) => c.json({ hello: "from a hono route", at: new Date().toISOString() }));
 
-const phpCgi = findOnPath("php-cgi");
-const php = phpCgi ? fastcgi({ root: here, spawn: { command: [phpCgi], procs: 2 } }) : undefined;
+const php = findOnPath("php-cgi") ? fastcgi({ root: here, spawn: { command: ["php-cgi"], procs: 2 } }) : undefined;
 if (php) {
   app.all("/php/*", php);
 } else {
@@ -29,7 +30,9 @@ if (php) {
 }
 
 // /cgi-bin/hello.sh runs examples/demo/cgi-bin/hello.sh, each script by the
-// interpreter its extension names (those this machine has).
+// interpreter its extension names (those this machine has). They are named,
+// not given as paths: postern looks them up on PATH as the scripts' user
+// (nobody, when the demo runs as root) may run them.
 const interpreters = Object.fromEntries(
   Object.entries({ ".sh": "sh", ".pl": "perl", ".py": "python3" }).filter(([, program]) => findOnPath(program)),
 );

@@ -2,10 +2,11 @@
 // spawner cannot be built (no C compiler) or is turned off.
 
 import { GatewayError } from "../../src/errors.ts";
-import type { FileSystem, Runtime, Subprocess } from "../../src/runtime.ts";
+import type { FileSystem, ProcessUser, Runtime, Subprocess } from "../../src/runtime.ts";
 import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
 
-export function directLauncher(runtime: Runtime): ScriptLauncher {
+/** Scripts run as `user` (src/accounts.ts), or as postern's own user when undefined. */
+export function directLauncher(runtime: Runtime, user: ProcessUser | undefined): ScriptLauncher {
   const spawn = runtime.spawn;
   const fs = runtime.fs;
   if (!spawn || !fs) throw new Error(`the ${runtime.name} runtime cannot start processes`);
@@ -19,7 +20,7 @@ export function directLauncher(runtime: Runtime): ScriptLauncher {
         throw new GatewayError("BACKEND_UNREACHABLE", "script not started: not an executable format (ENOEXEC; a script without a #! line?)");
       }
       // A group of its own: a timeout or an abort reaches what the script started.
-      const child = spawn(spec.argv, { env: spec.env, cwd: spec.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", group: true });
+      const child = spawn(spec.argv, { env: spec.env, cwd: spec.cwd, stdin: "pipe", stdout: "pipe", stderr: "pipe", group: true, user });
       return new DirectScript(child, spec);
     },
     close: async () => undefined,

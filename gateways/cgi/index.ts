@@ -4,13 +4,14 @@
 // with what it prints. At most `max_procs` scripts run at once.
 
 import type { Context } from "hono";
+import { processUser } from "../../src/accounts.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { realRootDirectory, type GatewayHandler, type Router } from "../handler.ts";
-import { findProgram } from "../program.ts";
+import { findProgram, reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
 import { directLauncher } from "./direct.ts";
@@ -56,13 +57,17 @@ class CgiGateway extends ScriptGateway {
       const value = runtime.getEnv(name);
       if (value !== undefined) passed[name] = value;
     }
+    const user = await processUser(runtime, o, this.name);
+    if (user && user.uid !== 0 && !(await reachableByAll(runtime.fs!, realRoot))) {
+      runtime.logError(`${this.name}: root ${JSON.stringify(o.root)} may be out of reach of uid ${user.uid}, whom scripts run as: a directory on its way lacks the execute bit for others`);
+    }
     const interpreters = new Map<string, string>();
     for (const [ext, program] of Object.entries(o.interpreters)) {
-      const path = await findProgram(runtime, program, passed.PATH ?? runtime.getEnv("PATH"));
+      const path = await findProgram(runtime, program, passed.PATH ?? runtime.getEnv("PATH"), user);
       if (!path) throw new Error(`${this.name}: interpreters.${ext}: ${JSON.stringify(program)} not found`);
       interpreters.set(ext, path);
     }
-    const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name) : null) ?? directLauncher(runtime);
+    const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {
       location: { root, realRoot, index: o.index, files: new FileCache(runtime.fs!) },
       launcher,

@@ -1,6 +1,7 @@
 // The keys of a `gateway = "cgi"` route (postern.toml) and of the `cgi({...})`
 // options: one schema, one set of names.
 
+import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 import type { ScriptRouteOptions } from "../script/gateway.ts";
 
@@ -31,6 +32,8 @@ export const cgiSchema: GatewaySchema = {
       default: true,
       doc: "start scripts through a small native spawner built with the C compiler (`cc`) at startup, much faster than the runtime's own spawn; without `cc` the runtime's spawn is used",
     },
+    // Who the scripts run as.
+    ...PROCESS_USER_FIELDS,
   },
   check(options) {
     for (const ext of Object.keys(options.interpreters as Record<string, string>)) {
@@ -55,4 +58,6 @@ export interface CgiOptions extends ScriptRouteOptions {
   kill_grace: number;
   max_procs: number;
   spawn_helper: boolean;
+  user?: string;
+  group?: string;
 }

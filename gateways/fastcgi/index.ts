@@ -2,6 +2,7 @@
 // environment, the backend pools and the Responder client.
 
 import type { Context } from "hono";
+import { processUser } from "../../src/accounts.ts";
 import { formatAddress, parseAddress, type Address } from "../../src/address.ts";
 import { cgiEnv } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
@@ -60,7 +61,8 @@ class FastCgiGateway {
     this.#routing = await routingFor(this.#runtime, o, this.#name);
     let addresses: Address[];
     if (o.spawn) {
-      this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, env: spawnEnv(this.#runtime, o.spawn.env) }, this.#name);
+      const user = await processUser(this.#runtime, o, this.#name);
+      this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, env: spawnEnv(this.#runtime, o.spawn.env), user }, this.#name);
       addresses = this.#spawned.addresses;
     } else {
       addresses = o.backend!.map(parseAddress);

@@ -1,6 +1,7 @@
 // The keys of a `gateway = "fastcgi"` route (postern.toml) and of the
 // `fastcgi({...})` options: one schema, one set of names.
 
+import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
@@ -37,6 +38,8 @@ export const fastcgiSchema: GatewaySchema = {
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
     underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
     env: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
+    // Who the spawned backends run as.
+    ...PROCESS_USER_FIELDS,
   },
   check(options) {
     if (options.backend === undefined && options.spawn === undefined) {
@@ -51,6 +54,9 @@ export const fastcgiSchema: GatewaySchema = {
     }
     if (spawn && typeof options.max_conns === "number" && options.max_conns > 1) {
       return { key: "max_conns", message: "a spawned process serves one connection at a time; use spawn.procs for more" };
+    }
+    for (const key of ["user", "group"]) {
+      if (options[key] !== undefined && !spawn) return { key, message: "applies to backends postern starts itself (`spawn`)" };
     }
     const fc = options.front_controller;
     if (typeof fc === "string" && !fc.startsWith("/")) {
@@ -86,5 +92,7 @@ export interface FastCgiOptions {
   max_buffered_body: number;
   max_response_header_size: number;
   underscores_in_headers: boolean;
+  user?: string;
+  group?: string;
   env: Record<string, string>;
 }

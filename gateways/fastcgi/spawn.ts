@@ -3,10 +3,13 @@
 // `bin-path` with `max-procs` does, so each is a pool of capacity one and a
 // restarting process only makes requests wait. PHP's `php-cgi -b SOCKET` is
 // the model: `{socket}` in the command is replaced by the socket path, and a
-// command without it gets `-b SOCKET` appended.
+// command without it gets `-b SOCKET` appended. The processes run as the
+// route's user (src/accounts.ts; nobody when postern is root and names no
+// one), in a socket directory that user owns, so that they can create their
+// sockets there while nobody else can reach them.
 
 import type { Address } from "../../src/address.ts";
-import type { Runtime } from "../../src/runtime.ts";
+import type { ProcessUser, Runtime } from "../../src/runtime.ts";
 import { findProgram } from "../program.ts";
 import { ManagedProcess } from "../../src/supervisor.ts";
 
@@ -14,6 +17,8 @@ export interface SpawnConfig {
   command: string[];
   procs: number;
   env: Record<string, string>;
+  /** Who the processes run as; postern's own user when undefined. */
+  user: ProcessUser | undefined;
 }
 
 export interface SpawnedBackends {
@@ -31,9 +36,9 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
     throw new Error(`${routeName}: spawn needs a runtime that can start processes; ${runtime.name} cannot`);
   }
   const fs = runtime.fs;
-  const program = await findProgram(runtime, config.command[0]!, config.env.PATH);
+  const program = await findProgram(runtime, config.command[0]!, config.env.PATH, config.user);
   if (!program) throw new Error(`${routeName}: spawn.command: ${JSON.stringify(config.command[0])} not found`);
-  const dir = await fs.makeTempDir("postern-fcgi-");
+  const dir = await fs.makeTempDir("postern-fcgi-", config.user);
   const addresses: Address[] = [];
   const processes: ManagedProcess[] = [];
   let setAvailable: (index: number, available: boolean) => void = () => undefined;
@@ -46,6 +51,7 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
         name: `${routeName} backend ${i} (${config.command[0]})`,
         cmd: commandFor([program, ...config.command.slice(1)], socket),
         env: config.env,
+        user: config.user,
         ready: (alive) => waitConnectable(runtime, address, alive),
         onUp: () => setAvailable(i, true),
         onDown: () => setAvailable(i, false),

@@ -30,6 +30,9 @@ export interface BunSpawnOptions {
   stdout: Stdio;
   stderr: Stdio;
   detached?: boolean;
+  /** Supplementary groups are cleared along with them (checked: `id` shows the group alone). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface BunServer {

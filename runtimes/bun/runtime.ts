@@ -17,6 +17,7 @@ export const bunRuntime = {
   unixSockets: true,
   wasmModules: new Map<string, WebAssembly.Module>(),
   spawn,
+  uid: () => process.getuid!(),
   startWorker: startWebWorker,
   fs,
   getEnv: (name) => Bun.env[name],

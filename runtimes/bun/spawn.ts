@@ -35,6 +35,7 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
       stderr: stdio(opts.stderr, "pipe"),
       // setsid(2): a process group of its own.
       detached: opts.group === true,
+      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
     });
   } catch {
     // It could not be started (not found, not executable): status 127 for

@@ -30,6 +30,9 @@ export interface DenoCommandOptions {
   stdout: Stdio;
   stderr: Stdio;
   detached?: boolean;
+  /** Rust's Command underneath: with uid set, supplementary groups are cleared (setgroups(0)) before setuid. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface DenoFileInfo {
@@ -82,6 +85,8 @@ export interface DenoNamespace {
   realPath(path: string): Promise<string>;
   open(path: string, options: { read: true }): Promise<DenoFsFile>;
   makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  uid(): number | null;
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
   errors: { NotFound: new () => Error; ConnectionRefused: new () => Error; WouldBlock: new () => Error };
   env: { get(name: string): string | undefined };

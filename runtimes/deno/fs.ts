@@ -76,7 +76,11 @@ export const fs: FileSystem = {
       },
     });
   },
-  makeTempDir,
+  async makeTempDir(prefix, owner) {
+    const dir = await makeTempDir(prefix);
+    if (owner) await Deno.chown(dir, owner.uid, owner.gid);
+    return dir;
+  },
   async removeDir(path) {
     await Deno.remove(path, { recursive: true }).catch(() => undefined);
   },

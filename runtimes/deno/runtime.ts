@@ -14,6 +14,7 @@ export const denoRuntime = {
   unixSockets: true,
   wasmModules: new Map<string, WebAssembly.Module>(),
   spawn,
+  uid: () => Deno.uid() ?? -1,
   startWorker: startWebWorker,
   fs,
   getEnv: (name) => Deno.env.get(name),

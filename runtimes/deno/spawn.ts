@@ -22,6 +22,7 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
       stderr: stdio(opts.stderr, "pipe"),
       // setsid(2): a process group of its own.
       detached: opts.group === true,
+      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
     }).spawn();
     exited = child.status.then((s) => (s.signal ? signalExitStatus(s.signal) : s.code));
   } catch {

@@ -1,7 +1,7 @@
 // The local filesystem for Node, as the Runtime's FileSystem.
 
 import { createReadStream } from "node:fs";
-import { mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
+import { chown, mkdtemp, readdir, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -50,7 +50,11 @@ export const fs: FileSystem = {
     const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
     return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
   },
-  makeTempDir,
+  async makeTempDir(prefix, owner) {
+    const dir = await makeTempDir(prefix);
+    if (owner) await chown(dir, owner.uid, owner.gid);
+    return dir;
+  },
   async removeDir(path) {
     await rm(path, { recursive: true, force: true });
   },

@@ -13,6 +13,7 @@ export const nodeRuntime = {
   unixSockets: true,
   wasmModules: new Map<string, WebAssembly.Module>(),
   spawn,
+  uid: () => process.getuid!(),
   startWorker,
   fs,
   getEnv: (name) => process.env[name],

@@ -16,6 +16,8 @@ export function spawn(cmd: string[], opts: SpawnOptions): Subprocess {
       s === "null" ? "ignore" : s,
     ) as ("pipe" | "ignore" | "inherit")[],
     detached: opts.group === true,
+    // libuv clears the supplementary groups (setgroups(0)) when it sets them.
+    ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
   });
   const exited = new Promise<number>((resolve) => {
     child.once("error", () => resolve(127));

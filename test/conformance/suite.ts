@@ -6,19 +6,25 @@
 // (no processes on workerd) skips the tests that need it, saying which.
 
 import { createHash, randomBytes } from "node:crypto";
+import { renameSync, symlinkSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
 import { download } from "../helpers/slow-download.ts";
+import { makeCgiTree, type CgiTree, type TreeEntry } from "../helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
 import { framingCases } from "./framing.ts";
+import { parseWhoami, SCRIPT_USER } from "../helpers/script-user.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 export const FIXTURES = join(ROOT, "test/fixtures");
 export const PROBE = join(ROOT, "examples/wasi/probe.wasm");
 export const PUBLIC = join(ROOT, "examples/demo/public");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
+/** postern runs as root here (as in CI): what it starts runs as nobody. */
+const AS_ROOT = process.getuid!() === 0;
 const MiB = 1024 * 1024;
 
 export interface Capabilities {
@@ -40,6 +46,8 @@ export interface Capabilities {
 export interface Backends {
   /** php-fpm's TCP port on 127.0.0.1. */
   phpPort: number;
+  /** A private CGI root whose directory the suite swaps for a symlink (SWAP_TREE). */
+  swapRoot: string;
 }
 
 export interface RunningTarget {
@@ -65,7 +73,14 @@ export function suiteRoutes(backends: Backends, capabilities: Capabilities): str
     route({ path: "/dead/*", gateway: "fastcgi", backend: "127.0.0.1:9", root: FIXTURES, front_controller: "/php/env.php", connect_timeout: "2s" }),
     route({ path: "/probe/*", gateway: "wasi", module: capabilities.probeModule, timeout: "10s" }),
   ];
-  if (capabilities.spawn) routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
+  if (capabilities.spawn) {
+    // Started with the runtime's own spawn (not the native spawner, which drops to the user itself): the runtime's uid and gid.
+    routes.push(route({ path: "/cgi/whoami.sh", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }', "spawn_helper = false"]));
+    routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
+    routes.push(route({ path: "/swap/*", gateway: "cgi", root: backends.swapRoot }));
+    // Before /php/*: a php-cgi the runtime spawns and supervises.
+    if (PHP_CGI) routes.unshift(route({ path: "/php/whoami.php", gateway: "fastcgi", root: FIXTURES }, [`spawn = { command = [${JSON.stringify(PHP_CGI)}] }`]));
+  }
   if (capabilities.files) {
     // The README's PHP layout: files first, on the PHP route's own root.
     routes.unshift(route({ path: "/php/*", gateway: "static", root: FIXTURES }));
@@ -97,9 +112,17 @@ function variables(text: string, prefix = ""): Record<string, string> {
   return out;
 }
 
+const say = (what: string) => `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n${what}\\n'\n`;
+/** A script inside the root, and one of the same name outside it that must never run. */
+const SWAP_TREE: TreeEntry[] = [
+  { path: "www/swap/app/run.sh", text: say("inside"), mode: 0o755 },
+  { path: "outside/app/run.sh", text: say("OUTSIDE"), mode: 0o755 },
+];
+
 export function conformance(target: Target): void {
   describe(`conformance on ${target.name}`, () => {
     let fpm: PhpFpm | undefined;
+    let tree: CgiTree | undefined;
     let running: RunningTarget | undefined;
     let base = "";
     const skipSpawn = !target.capabilities.spawn;
@@ -107,7 +130,8 @@ export function conformance(target: Target): void {
     beforeAll(async () => {
       if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
       fpm = await startPhpFpm(PHP_FPM);
-      const backends = { phpPort: fpm.port };
+      tree = makeCgiTree(SWAP_TREE);
+      const backends = { phpPort: fpm.port, swapRoot: tree.root };
       running = await target.start(suiteRoutes(backends, target.capabilities), backends);
       base = running.url;
     }, 60_000);
@@ -115,6 +139,7 @@ export function conformance(target: Target): void {
     afterAll(async () => {
       await running?.stop();
       await fpm?.stop();
+      tree?.remove();
     }, 30_000);
 
     describe("static files", () => {
@@ -280,6 +305,29 @@ export function conformance(target: Target): void {
           HTTP_X_TEST: "conformance",
           argc: "0",
         });
+      });
+
+      const asNobody = skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : AS_ROOT ? "" : " (skipped: postern does not run as root here)";
+      test.skipIf(skipSpawn || !AS_ROOT)(`as root, a script started by the runtime's spawn runs as nobody and cannot read postern's environment${asNobody}`, async () => {
+        const answer = await get(`${base}/cgi/whoami.sh`);
+        expect(answer.status, answer.text).toBe(200);
+        expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+      });
+
+      test.skipIf(skipSpawn || !AS_ROOT || !PHP_CGI)(`as root, a spawned php-cgi runs as nobody and cannot read postern's environment${asNobody}`, async () => {
+        const answer = await get(`${base}/php/whoami.php`);
+        expect(answer.status, answer.text).toBe(200);
+        expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+      });
+
+      test.skipIf(skipSpawn)(`a directory swapped for a symlink out of the root after the lookup runs nothing outside${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
+        expect((await get(`${base}/swap/app/run.sh`)).text).toBe("inside\n");
+        // Within the second the lookup stays cached: the spawner must not follow the symlink.
+        renameSync(join(tree!.root, "swap/app"), join(tree!.root, "swap/app-before"));
+        symlinkSync("../../outside/app", join(tree!.root, "swap/app"));
+        const swapped = await get(`${base}/swap/app/run.sh`);
+        expect(swapped.text).not.toContain("OUTSIDE");
+        expect([403, 502]).toContain(swapped.status);
       });
 
       test.skipIf(skipSpawn)(`1 MiB posted to a script and echoed back${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { giveToScriptUser } from "./script-user.ts";
 
 /** test/fixtures/cgi, where the scripts' sources are. */
 export const CGI_FIXTURES = join(import.meta.dirname, "../fixtures/cgi");
@@ -47,6 +48,8 @@ export function makeCgiTree(entries: TreeEntry[]): CgiTree {
     else writeFileSync(path, entry.text);
     chmodSync(path, entry.mode);
   }
+  // Scripts run as nobody when the tests run as root: they read the tree and leave markers in it.
+  giveToScriptUser(dir);
   return {
     dir,
     root,

@@ -1,20 +1,20 @@
 // The native spawner (spawner.c): built with the machine's C compiler once
-// per gateway process, started once, shared by every CGI route of that
-// process, and started again if it ever dies. Every script's stdin, stdout
-// and stderr travel as frames over one connection to it, with flow control
-// on stdout (a window per script) and on stdin (one frame in flight).
+// per gateway process and user scripts run as, started once, shared by every
+// CGI route of that process whose scripts run as that user, and started
+// again if it ever dies. Every script's stdin, stdout and stderr travel as
+// frames over one connection to it, with flow control on stdout (a window
+// per script) and on stdin (one frame in flight).
 
 import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
-import { isInside } from "../../../src/paths.ts";
-import type { Duplex, Runtime, Subprocess } from "../../../src/runtime.ts";
+import type { Duplex, ProcessUser, Runtime, Subprocess } from "../../../src/runtime.ts";
 import { findProgram } from "../../program.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../../script/launcher.ts";
 import { OutputQueue } from "../../script/output.ts";
-import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, type ControlType, type SpawnerFrame } from "./protocol.ts";
+import { encodeControl, encodeInput, encodeStart, SpawnerFrameParser, startRequest, type ControlType, type SpawnerFrame } from "./protocol.ts";
 
-/** The helper's C source, found when it is built: a Worker bundle (workerd) has no import.meta.url to find it from. */
-const spawnerSource = () => decodeURIComponent(new URL("./spawner.c", import.meta.url).pathname);
+/** The helper's C sources, found when it is built: a Worker bundle (workerd) has no import.meta.url to find them from. */
+const spawnerSources = () => ["./spawner.c", "./confine.c"].map((file) => decodeURIComponent(new URL(file, import.meta.url).pathname));
 const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
 /** Stdout bytes a script may have in flight to the gateway, unread: the memory bound per script. */
 const WINDOW = 64 * 1024;
@@ -30,19 +30,24 @@ interface Shared {
   spawner: Promise<NativeSpawner | null>;
 }
 
-// Keyed by the runtime's spawn function: copies of one runtime share a spawner.
-const shared = new Map<unknown, Shared>();
+// Keyed by the runtime's spawn function (copies of one runtime share a
+// spawner) and by the user scripts run as: one spawner per user, as it drops
+// to that user itself (spawner.c).
+const shared = new Map<unknown, Map<string, Shared>>();
 
 /**
  * A launcher backed by the native spawner, or null (after logging why) when
- * it cannot be built here. Each call must be paired with the launcher's close().
+ * it cannot be built here. Scripts run as `user`, or as postern's own user
+ * when undefined. Each call must be paired with the launcher's close().
  */
-export async function nativeLauncher(runtime: Runtime, route: string): Promise<ScriptLauncher | null> {
-  const key = runtime.spawn;
-  let entry = shared.get(key);
+export async function nativeLauncher(runtime: Runtime, route: string, user: ProcessUser | undefined): Promise<ScriptLauncher | null> {
+  const byUser = shared.get(runtime.spawn) ?? new Map<string, Shared>();
+  shared.set(runtime.spawn, byUser);
+  const key = user ? `${user.uid}:${user.gid}` : "";
+  let entry = byUser.get(key);
   if (!entry) {
-    entry = { refs: 0, spawner: NativeSpawner.build(runtime, route) };
-    shared.set(key, entry);
+    entry = { refs: 0, spawner: NativeSpawner.build(runtime, route, user) };
+    byUser.set(key, entry);
   }
   const held = entry;
   held.refs++;
@@ -52,7 +57,7 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
     if (released) return;
     released = true;
     if (--held.refs > 0) return;
-    if (shared.get(key) === held) shared.delete(key);
+    if (byUser.get(key) === held) byUser.delete(key);
     await spawner?.stop();
   };
   if (!spawner) {
@@ -65,16 +70,18 @@ export async function nativeLauncher(runtime: Runtime, route: string): Promise<S
 class NativeSpawner {
   readonly #runtime: Runtime;
   readonly #dir: string;
+  readonly #user: ProcessUser | undefined;
   #current: Promise<SpawnerProcess> | undefined;
   #starts = 0;
   #stopping = false;
 
-  private constructor(runtime: Runtime, dir: string) {
+  private constructor(runtime: Runtime, dir: string, user: ProcessUser | undefined) {
     this.#runtime = runtime;
     this.#dir = dir;
+    this.#user = user;
   }
 
-  static async build(runtime: Runtime, route: string): Promise<NativeSpawner | null> {
+  static async build(runtime: Runtime, route: string, user: ProcessUser | undefined): Promise<NativeSpawner | null> {
     const fs = runtime.fs!;
     const cc = await findProgram(runtime, "cc", runtime.getEnv("PATH"));
     if (!cc) {
@@ -82,7 +89,7 @@ class NativeSpawner {
       return null;
     }
     const dir = await fs.makeTempDir("postern-cgi-");
-    const compiler = runtime.spawn!([cc, "-O2", "-o", `${dir}/spawner`, spawnerSource()], {
+    const compiler = runtime.spawn!([cc, "-O2", "-o", `${dir}/spawner`, ...spawnerSources()], {
       env: { PATH: runtime.getEnv("PATH") ?? "/usr/bin:/bin" },
       stdin: "null",
       stdout: "null",
@@ -94,7 +101,7 @@ class NativeSpawner {
       await fs.removeDir(dir);
       return null;
     }
-    const spawner = new NativeSpawner(runtime, dir);
+    const spawner = new NativeSpawner(runtime, dir, user);
     try {
       await spawner.#process();
     } catch (err) {
@@ -108,7 +115,7 @@ class NativeSpawner {
   /** The running spawner process, started if there is none. */
   #process(): Promise<SpawnerProcess> {
     if (!this.#current) {
-      const current = SpawnerProcess.start(this.#runtime, this.#dir, ++this.#starts, () => {
+      const current = SpawnerProcess.start(this.#runtime, this.#dir, this.#user, ++this.#starts, () => {
         if (this.#current === current) this.#current = undefined;
         if (!this.#stopping) this.#runtime.logError("CGI spawner exited; it is started again for the next script");
       });
@@ -153,10 +160,12 @@ class SpawnerProcess {
     void this.#readFrames();
   }
 
-  static async start(runtime: Runtime, dir: string, run: number, onLost: () => void): Promise<SpawnerProcess> {
+  static async start(runtime: Runtime, dir: string, user: ProcessUser | undefined, run: number, onLost: () => void): Promise<SpawnerProcess> {
     // A fresh socket for each start: a dead spawner's socket file stays behind.
     const socket = `${dir}/spawner-${run}.sock`;
-    const child = runtime.spawn!([`${dir}/spawner`, socket], { env: {}, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+    // It binds its socket in postern's private directory first, then drops to the user.
+    const drop = user ? [String(user.uid), String(user.gid)] : [];
+    const child = runtime.spawn!([`${dir}/spawner`, socket, ...drop], { env: {}, stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     try {
       // It says "R" once it listens; its stdin stays open for its lifetime,
       // and its end tells it that the gateway is gone.
@@ -206,7 +215,7 @@ class SpawnerProcess {
   launch(spec: ScriptSpec): ScriptProcess {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
-    const start = encodeStart({ id, maxStderr: Math.min(spec.maxStderr, 0xffff_ffff), env: spec.env, ...beneathRoot(spec) });
+    const start = encodeStart(startRequest(id, spec));
     if (start.byteLength > MAX_FRAME) {
       throw new GatewayError("INTERNAL", `a script's arguments and environment take ${start.byteLength} bytes, over ${MAX_FRAME}`);
     }
@@ -321,24 +330,6 @@ class RelayedScript implements ScriptProcess {
     this.#control("D");
     this.#output.drop();
   }
-}
-
-/**
- * Where the spawner finds the script: its directory relative to the real
- * root and its name, run as `./name` there (spawner.c opens the directory
- * beneath the root, following no symlink).
- */
-function beneathRoot(spec: ScriptSpec): { root: string; dir: string; name: string; argv: string[] } {
-  const script = spec.argv.at(-1)!;
-  const root = spec.root;
-  const slash = script.lastIndexOf("/");
-  const dir = script.slice(0, slash) || "/";
-  if (root === undefined || dir !== spec.cwd || !(dir === root || isInside(root, dir))) {
-    throw new GatewayError("INTERNAL", `the CGI spawner runs scripts beneath a root: ${script} is not one (${root ?? "no root"})`);
-  }
-  const name = script.slice(slash + 1);
-  const relative = dir === root ? "" : dir.slice(root.endsWith("/") ? root.length : root.length + 1);
-  return { root, dir: relative, name, argv: [...spec.argv.slice(0, -1), `./${name}`] };
 }
 
 /** Linux errno values posix_spawn reports, in words. */

@@ -4,6 +4,8 @@
 
 import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
+import { isInside } from "../../../src/paths.ts";
+import type { ScriptSpec } from "../../script/launcher.ts";
 
 export interface StartRequest {
   id: number;
@@ -35,6 +37,25 @@ function head(out: Uint8Array, type: string, id: number, n: number): void {
   const view = new DataView(out.buffer, out.byteOffset, HEAD);
   view.setUint32(1, id, true);
   view.setUint32(5, n, true);
+}
+
+/**
+ * The start frame's fields for a script: where the spawner finds it (its
+ * directory relative to the real root, and its name, run as `./name` there:
+ * the spawner opens the directory beneath the root, following no symlink).
+ */
+export function startRequest(id: number, spec: ScriptSpec): StartRequest {
+  const script = spec.argv.at(-1)!;
+  const root = spec.root;
+  const slash = script.lastIndexOf("/");
+  const dir = script.slice(0, slash) || "/";
+  if (root === undefined || dir !== spec.cwd || !(dir === root || isInside(root, dir))) {
+    throw new GatewayError("INTERNAL", `the CGI spawner runs scripts beneath a root: ${script} is not one (${root ?? "no root"})`);
+  }
+  const name = script.slice(slash + 1);
+  const relative = dir === root ? "" : dir.slice(root.endsWith("/") ? root.length : root.length + 1);
+  const maxStderr = Math.min(spec.maxStderr, 0xffff_ffff);
+  return { id, maxStderr, root, dir: relative, name, argv: [...spec.argv.slice(0, -1), `./${name}`], env: spec.env };
 }
 
 /** The 'S' frame: counts, then NUL-terminated root, dir, name, argv and NAME=value strings. */
