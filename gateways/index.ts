@@ -11,6 +11,7 @@ import { cgiSchema } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema } from "./fastcgi/options.ts";
 import { connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
+import { getPath, onNormalPathOnly } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { createWasi } from "./wasi/index.ts";
@@ -60,7 +61,7 @@ function build(
   router?: Router,
 ): GatewayHandler {
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, router?: Router) => GatewayHandler;
-  return (entry.create as Create)(runtime, options, name, router);
+  return onNormalPathOnly((entry.create as Create)(runtime, options, name, router));
 }
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
@@ -77,7 +78,8 @@ export interface App {
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
 export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
-  const app = new Hono();
+  // Routes match the normalised path (src/paths.ts), whoever serves the app.
+  const app = new Hono({ getPath });
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const router: Router = { fetch: async (request, env) => app.fetch(request, env) };

@@ -5,9 +5,9 @@
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
+import { admit, type Admitted } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
-import { clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -29,9 +29,9 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: DenoHttpServer[]): Promise<Address> {
   const local = addr.kind === "tcp" ? { address: addr.host, port: addr.port } : { address: "", port: 0 };
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
-    const refused = refusal(request, options.limits);
-    if (refused) return refused;
-    return app.fetch(request, envOf(request, info, local));
+    const admitted = admit(request, options.limits, () => authorityOf(local.address, local.port));
+    if (admitted instanceof Response) return admitted;
+    return app.fetch(admitted.request, envOf(admitted, info, local));
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, (path) => Deno.remove(path));
   const bound = await new Promise<Address>((resolve) => {
@@ -57,7 +57,7 @@ async function socketFileKind(path: string): Promise<"socket" | "other" | "none"
   }
 }
 
-function envOf(request: Request, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
+function envOf(admitted: Admitted, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
   const remote = info.remoteAddr;
   const conn: ConnInfo = {
     remoteAddress: normalizeAddress(remote.hostname ?? ""),
@@ -65,8 +65,8 @@ function envOf(request: Request, info: DenoServeInfo, local: { address: string; 
     localAddress: local.address,
     localPort: local.port,
     tls: false,
-    httpVersion: httpVersionOf(request),
+    httpVersion: admitted.httpVersion,
   };
   // No onClientGone: the gateways listen to request.signal then.
-  return { conn };
+  return { conn, clientTarget: admitted.clientTarget };
 }

@@ -6,10 +6,12 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { getRequestListener } from "@hono/node-server";
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import type { ClientTarget } from "../../src/cgi/target.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { normalTarget, pathAndQuery } from "../common/normal-target.ts";
 import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
@@ -19,9 +21,11 @@ class NodeEnv implements ServeEnv {
   readonly #incoming: IncomingMessage;
   readonly #outgoing: ServerResponse;
   #conn: ConnInfo | undefined;
-  constructor(incoming: IncomingMessage, outgoing: ServerResponse) {
+  readonly clientTarget: ClientTarget | undefined;
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse, clientTarget: ClientTarget | undefined) {
     this.#incoming = incoming;
     this.#outgoing = outgoing;
+    this.clientTarget = clientTarget;
   }
 
   onClientGone(listener: () => void): () => void {
@@ -66,10 +70,15 @@ function withReason(response: Response, outgoing: ServerResponse): Response {
   return response;
 }
 
+/** The path and query a client sent, for the requests whose path serve() normalised. */
+const clientTargets = new WeakMap<IncomingMessage, string>();
+
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const appListener = getRequestListener((request, bindings) => {
+    const incoming = bindings.incoming as IncomingMessage;
     const outgoing = bindings.outgoing as ServerResponse;
-    const response = app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage, outgoing));
+    const target = clientTargets.get(incoming);
+    const response = app.fetch(request, new NodeEnv(incoming, outgoing, target === undefined ? undefined : { url: request.url, target }));
     return response instanceof Response ? withReason(response, outgoing) : response.then((r) => withReason(r, outgoing));
   });
   const limits = options.limits;
@@ -86,6 +95,13 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
     if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
+    // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
+    const sent = incoming.url!;
+    const normal = normalTarget(sent);
+    if (normal !== undefined) {
+      clientTargets.set(incoming, pathAndQuery(sent));
+      incoming.url = normal;
+    }
     return appListener(incoming, outgoing);
   };
   const { servers, addresses } = await listenAll<Server>(

@@ -47,9 +47,10 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   if (conn.tls) env.HTTPS = "on";
   env.QUERY_STRING = target.search.slice(1); // §4.1.7: raw, still URL-encoded
   // nginx's $request_uri: path and query still encoded, "?" of an empty query
-  // included, as the request URL holds them (URL parsing resolved dot segments
-  // and percent-encoded characters a URL may not carry).
-  env.REQUEST_URI = target.pathname + target.search;
+  // included, as the client's URL held them before the path was normalised
+  // (URL parsing may have resolved dot segments and percent-encoded
+  // characters a URL may not carry).
+  env.REQUEST_URI = target.requestUri;
   env.DOCUMENT_URI = scriptName + pathInfo;
   env.SCRIPT_NAME = scriptName; // §4.1.13
   if (pathInfo !== "") {

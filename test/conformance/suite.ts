@@ -9,6 +9,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
+import { rawRequest } from "../helpers/raw-http.ts";
 import { download } from "../helpers/slow-download.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
 
@@ -205,6 +206,21 @@ export function conformance(target: Target): void {
         expect(answer.body.byteLength).toBe(8 * MiB);
       });
 
+      test("a double slash does not pass the /php/* route by: PHP runs, REQUEST_URI as sent (src/paths.ts)", async () => {
+        const answer = await get(`${base}//php/env.php?x=1`);
+        expect(answer.status).toBe(200);
+        const server = (JSON.parse(answer.text) as { server: Record<string, string> }).server;
+        expect(server).toMatchObject({ SCRIPT_NAME: "/php/env.php", REQUEST_URI: "//php/env.php?x=1", SCRIPT_FILENAME: join(FIXTURES, "php/env.php") });
+      });
+
+      const platformParser = target.capabilities.ownServer ? "" : ` (skipped: ${target.name}'s own server reads the request, not postern's)`;
+      test.skipIf(platformParser !== "")(`dot segments and empty ones as sent on the wire: PHP runs the normal path${platformParser}`, async () => {
+        const answer = await rawRequest(Number(new URL(base).port), "GET /nowhere/..//php/./env.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        expect(answer.status).toBe(200);
+        const server = (JSON.parse(answer.body.toString()) as { server: Record<string, string> }).server;
+        expect(server.SCRIPT_NAME).toBe("/php/env.php");
+      });
+
       test("a backend nobody listens on: 502", async () => {
         expect((await get(`${base}/dead/env.php`)).status).toBe(502);
       });
@@ -264,6 +280,12 @@ export function conformance(target: Target): void {
           HTTP_X_TEST: "conformance",
           argc: "0",
         });
+      });
+
+      test.skipIf(skipSpawn)(`a double slash does not pass the /cgi/* route by: the script runs${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
+        const answer = await get(`${base}//cgi/env.sh`);
+        expect(answer.status).toBe(200);
+        expect(variables(answer.text)).toMatchObject({ SCRIPT_NAME: "/cgi/env.sh", REQUEST_URI: "//cgi/env.sh" });
       });
 
       test.skipIf(skipSpawn)(`1 MiB posted to a script and echoed back${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
