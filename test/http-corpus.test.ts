@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
 import { reasonPhrase } from "../src/http/error-page.ts";
 import { checkRequestHead, checkTrailers, type RequestHead } from "../src/http/request-head.ts";
+import { normalizePath } from "../src/paths.ts";
 import { exchange, type Answer } from "./helpers/raw-exchange.ts";
 import { rawRequest } from "./helpers/raw-http.ts";
 
@@ -104,7 +105,8 @@ function expectedRequest(raw: Buffer): Expected {
   else body = Buffer.alloc(0);
   return {
     method,
-    target: url.pathname + url.search,
+    // The app sees the normal path (src/paths.ts, nginx's merge_slashes): valid/100's "///keeping_slashes" is "/keeping_slashes".
+    target: normalizePath(url.pathname) + url.search,
     headers: [...fields].map(([n, v]): [string, string] => [n, v.join(", ")]).sort(byName),
     body,
   };
@@ -329,6 +331,23 @@ describe("checkRequestHead", () => {
     ["asterisk target with GET -> 400", head([], { method: "GET", target: "*" }), 400],
     ["asterisk target with OPTIONS passes", head([], { method: "OPTIONS", target: "*" }), undefined],
     ["userinfo in an absolute target -> 400", head([], { target: "http://u:p@h/x" }), 400],
+    ["an absolute target with a port passes", head([], { target: "http://h:8080/x?y" }), undefined],
+    ["an absolute target with an IPv6 literal passes", head([], { target: "http://[::1]:80/" }), undefined],
+    ["an absolute target with a bad authority -> 400", head([], { target: "http://a b/x" }), 400],
+    ["an absolute target of another scheme -> 400", head([], { target: "ftp://h/x" }), 400],
+    ["Host with a port passes", head([], { rawHeaders: ["Host", "example.com:8080"] }), undefined],
+    ["Host IPv4 passes", head([], { rawHeaders: ["Host", "127.0.0.1"] }), undefined],
+    ["Host IPv6 literal passes", head([], { rawHeaders: ["Host", "[2001:db8::7]:443"] }), undefined],
+    ["Host IPv6 with dotted tail passes", head([], { rawHeaders: ["Host", "[::ffff:10.0.0.1]"] }), undefined],
+    ["Host empty -> 400 (RFC 9110 §4.2.1)", head([], { rawHeaders: ["Host", ""] }), 400],
+    ["Host with a path -> 400", head([], { rawHeaders: ["Host", "a/cgi-bin/env.pl?"] }), 400],
+    ["Host with markup -> 400", head([], { rawHeaders: ["Host", "<script>"] }), 400],
+    ["Host with a space -> 400", head([], { rawHeaders: ["Host", "a b"] }), 400],
+    ["Host joined from two lines -> 400", head([], { rawHeaders: ["Host", "a, b"] }), 400],
+    ["Host with userinfo -> 400", head([], { rawHeaders: ["Host", "u@h"] }), 400],
+    ["Host with a bad port -> 400", head([], { rawHeaders: ["Host", "h:99999"] }), 400],
+    ["Host with a bad IPv6 literal -> 400", head([], { rawHeaders: ["Host", "[::1::2]"] }), 400],
+    ["Host IPvFuture -> 400", head([], { rawHeaders: ["Host", "[v1.x]"] }), 400],
     ["@ in an absolute target's path passes", head([], { target: "http://h/a@b" }), undefined],
     ["request line over 8190 -> 414", head([], { target: `/${"a".repeat(8180)}` }), 414],
     ["101 fields -> 431", head(Array.from({ length: 200 }, (_, i) => (i % 2 ? "v" : `F${i}`))), 431],

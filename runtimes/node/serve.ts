@@ -7,6 +7,7 @@ import { getRequestListener } from "@hono/node-server";
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import type { ClientTarget } from "../../src/cgi/target.ts";
+import { targetAuthority } from "../../src/http/authority.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
@@ -92,11 +93,15 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       return;
     }
     const headers = incoming.headers;
+    const sent = incoming.url!;
+    // RFC 9112 §3.2.2: the authority of an absolute-form target (checked by
+    // checkRequestHead) is the request's host; Host is replaced by it.
+    const authority = targetAuthority(sent);
+    if (authority !== undefined) replaceHost(incoming, authority);
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
-    if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
+    else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
-    const sent = incoming.url!;
     const normal = normalTarget(sent);
     if (normal !== undefined) {
       clientTargets.set(incoming, pathAndQuery(sent));
@@ -123,6 +128,15 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       await Promise.all(servers.map((s) => closeServer(s)));
     },
   };
+}
+
+/** Sets the Host field both where the URL is built from (`headers`) and where the app's Headers come from (`rawHeaders`). */
+function replaceHost(incoming: IncomingMessage, authority: string): void {
+  incoming.headers.host = authority;
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === "host") raw[i + 1] = authority;
+  }
 }
 
 async function listen(server: Server, addr: Address): Promise<Address> {

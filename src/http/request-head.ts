@@ -7,6 +7,8 @@
 // Cost: one pass over the field lines; names are matched by length first, so
 // a typical field costs two length reads and one comparison; no regex.
 
+import { isAuthority, targetAuthority } from "./authority.ts";
+
 /** The request line and field lines as a parser gives them (Node's `rawHeaders`: name, value, name, value, ...). */
 export interface RequestHead {
   method: string;
@@ -59,6 +61,9 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
     // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an
     // error (it disguises the authority); a Fetch Request cannot carry it.
     if (hasUserinfo(target)) return refuse(400, "userinfo in the request-target");
+    // RFC 9112 §3.2.2: the authority of an absolute-form target is the request's host.
+    const authority = targetAuthority(target);
+    if (target !== "*" && (authority === undefined || !isAuthority(authority))) return refuse(400, "the request-target's authority is not host[:port]");
   }
 
   // DESIGN.md limits: header section field count (431, RFC 6585 §5).
@@ -67,6 +72,7 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
 
   const maxFieldBytes = limits?.maxFieldBytes ?? 8190;
   let hosts = 0;
+  let host: string | undefined;
   let contentTypes = 0;
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
@@ -77,7 +83,10 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
     if (name.length + value.length + 4 > maxFieldBytes) return refuse(431, `field ${name} over the limit`);
     switch (name.length) {
       case 4:
-        if (isName(name, "host", "Host")) hosts++;
+        if (isName(name, "host", "Host")) {
+          hosts++;
+          host = value;
+        }
         break;
       case 12:
         if (isName(name, "content-type", "Content-Type")) contentTypes++;
@@ -101,6 +110,10 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   // more than one Host line, is answered 400.
   if (hosts > 1) return refuse(400, "more than one Host");
   if (hosts === 0 && httpVersion === "1.1") return refuse(400, "HTTP/1.1 request without Host");
+  // RFC 9110 §7.2 and RFC 3986 §3.2.2: uri-host [ ":" port ], nothing else
+  // (a "/" would move the path of a URL built from it, a "," says two Host
+  // lines were joined).
+  if (host !== undefined && !isAuthority(host)) return refuse(400, "Host is not host[:port]");
   // RFC 9110 §5.3 and §8.3: Content-Type is a singleton field; two lines
   // cannot be combined into one media type.
   if (contentTypes > 1) return refuse(400, "more than one Content-Type");

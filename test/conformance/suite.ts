@@ -226,6 +226,29 @@ export function conformance(target: Target): void {
       });
     });
 
+    describe("the Host field (RFC 9110 §7.2: host[:port], nothing else)", () => {
+      const platformServer = target.capabilities.ownServer ? "" : ` (skipped: ${target.name}'s own server reads the request, not postern's)`;
+      const withHost = (path: string, host: string) => rawRequest(Number(new URL(base).port), `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+
+      test.skipIf(platformServer !== "")(`a Host holding a path cannot pick the script: 400${platformServer}`, async () => {
+        const answer = await withHost("/index.html", "a/php/env.php?");
+        expect(answer.body.toString()).not.toContain("SCRIPT_NAME");
+        expect(answer.status).toBe(400);
+      });
+
+      test.skipIf(platformServer !== "")(`a Host no URL can hold: 400, not 500${platformServer}`, async () => {
+        expect((await withHost("/index.html", "[")).status).toBe(400);
+      });
+
+      test.skipIf(platformServer !== "")(`markup or spaces in Host never reach SERVER_NAME: 400${platformServer}`, async () => {
+        for (const host of ["<script>", "a b", "x, y"]) {
+          const answer = await withHost("/php/env.php", host);
+          expect(answer.body.toString(), host).not.toContain("SERVER_NAME");
+          expect(answer.status, host).toBe(400);
+        }
+      });
+    });
+
     describe("backpressure: a client that reads slowly", () => {
       /** Reads `url` with a pause at 32 MiB, up to 256 MiB: the server's memory grows by less than 96 MiB. */
       async function boundedWhileSlow(path: string): Promise<void> {
