@@ -6,8 +6,8 @@
 
 import type { ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
-import { isAuthority } from "../../src/http/authority.ts";
-import { checkRequestHead, type RequestHeadLimits } from "../../src/http/request-head.ts";
+import { isAuthority, targetAuthority } from "../../src/http/authority.ts";
+import { checkRequestHead, checkTokens, type RequestHeadLimits } from "../../src/http/request-head.ts";
 import { normalTarget, pathAndQuery } from "./normal-target.ts";
 
 export interface Admitted {
@@ -36,17 +36,17 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
   const sent = pathAndQuery(url);
   const rawHeaders: string[] = [];
   headers.forEach((value, name) => rawHeaders.push(name, value));
-  const refused = checkRequestHead({ method: request.method, target: sent, httpVersion, rawHeaders }, limits);
+  const refused = checkTokens(request.method, rawHeaders) ?? checkRequestHead({ method: request.method, target: sent, httpVersion, rawHeaders }, limits);
   if (refused) return errorResponse(refused.status, { close: true });
 
   // The URL's authority is the checked Host, or (Deno) an absolute-form
   // target's, which RFC 9112 §3.2.2 puts in place of Host. Bun builds the
   // URL from Host whatever the target says.
-  const authority = pathOnly ? undefined : url.slice(url.indexOf("//") + 2, url.length - sent.length);
+  const authority = pathOnly ? undefined : targetAuthority(url);
+  if (!pathOnly && (authority === undefined || !isAuthority(authority))) return errorResponse(400, { close: true });
   const host = headers.get("host");
   let replaced: Headers | undefined;
   if (authority !== undefined && host !== null && authority.toLowerCase() !== host.toLowerCase()) {
-    if (!isAuthority(authority)) return errorResponse(400, { close: true });
     replaced = new Headers(headers);
     replaced.set("host", authority);
   }
@@ -54,6 +54,12 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
   if (normal === undefined && !pathOnly && replaced === undefined) return { request, httpVersion };
   const origin = pathOnly ? `http://${localAuthority()}` : url.slice(0, url.length - sent.length);
   const init = replaced === undefined ? request : { method: request.method, headers: replaced, body: request.body, signal: request.signal, duplex: "half" };
-  const rewritten = new Request(origin + (normal ?? sent), init);
+  let rewritten: Request;
+  try {
+    rewritten = new Request(origin + (normal ?? sent), init);
+  } catch {
+    // A method a Fetch Request may not carry (TRACE on Deno) or a URL it cannot hold.
+    return errorResponse(400, { close: true });
+  }
   return { request: rewritten, httpVersion, clientTarget: normal === undefined ? undefined : { url: rewritten.url, target: sent } };
 }

@@ -55,6 +55,9 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   // The line is method SP request-target SP "HTTP/x.y" (8 bytes).
   if (method.length + target.length + 10 > (limits?.maxLineBytes ?? 8190)) return refuse(414, "request line over the limit");
 
+  // RFC 9110 §9.3.6: CONNECT asks for a tunnel; postern is not a forward proxy.
+  if (method === "CONNECT") return refuse(501, "CONNECT");
+
   if (target.charCodeAt(0) !== 47 /* "/" */) {
     // RFC 9112 §3.2.4: the asterisk-form is only for a server-wide OPTIONS.
     if (target === "*" && method !== "OPTIONS") return refuse(400, `asterisk-form target with ${method}`);
@@ -74,6 +77,7 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   let hosts = 0;
   let host: string | undefined;
   let contentTypes = 0;
+  let contentType: string | undefined;
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   for (let i = 0; i < length; i += 2) {
@@ -89,7 +93,10 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
         }
         break;
       case 12:
-        if (isName(name, "content-type", "Content-Type")) contentTypes++;
+        if (isName(name, "content-type", "Content-Type")) {
+          contentTypes++;
+          contentType = value;
+        }
         break;
       case 14:
         if (isName(name, "content-length", "Content-Length")) {
@@ -117,6 +124,9 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   // RFC 9110 §5.3 and §8.3: Content-Type is a singleton field; two lines
   // cannot be combined into one media type.
   if (contentTypes > 1) return refuse(400, "more than one Content-Type");
+  // A media type has no comma outside a quoted string (RFC 9110 §8.3.1): one
+  // there is two Content-Type lines a runtime's parser joined (RFC 9110 §5.3).
+  if (contentType !== undefined && contentType.includes(",") && hasUnquotedComma(contentType)) return refuse(400, "Content-Type holds a list");
 
   if (transferEncoding !== undefined) {
     // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
@@ -129,30 +139,26 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   return undefined;
 }
 
-/** Transfer codings in order, as Gunicorn reads them, ending with one chunked. */
+/**
+ * The Transfer-Encoding list: chunked, once and last (RFC 9112 §6.3), and
+ * nothing else. A coding under it (gzip, deflate, identity) is one postern
+ * does not decode, and a backend would get the body still coded: 501, as
+ * lighttpd answers (RFC 9112 §6.1).
+ */
 function checkTransferCodings(list: string): Refusal | undefined {
-  let chunked = false;
-  let codings = 0;
+  const codings: string[] = [];
   for (const element of list.split(",")) {
     const coding = trimOWS(element).toLowerCase();
-    if (coding === "") continue; // RFC 9110 §5.6.1: empty list elements are ignored
-    codings++;
-    if (coding === "chunked") {
-      // RFC 9112 §7: chunked is never applied twice.
-      if (chunked) return refuse(400, "chunked applied twice");
-      chunked = true;
-    } else if (coding === "identity" || coding === "gzip" || coding === "x-gzip" || coding === "deflate" || coding === "compress" || coding === "x-compress") {
-      // RFC 9112 §6.3: chunked must be the final coding.
-      if (chunked) return refuse(400, `${coding} after chunked`);
-    } else {
-      // RFC 9112 §6.1: a transfer coding the server does not understand -> 501.
-      return refuse(501, `transfer coding ${coding}`);
-    }
+    if (coding !== "") codings.push(coding); // RFC 9110 §5.6.1: empty list elements are ignored
   }
-  if (codings === 0) return refuse(400, "empty Transfer-Encoding");
+  if (codings.length === 0) return refuse(400, "empty Transfer-Encoding");
   // RFC 9112 §6.3: a request whose final coding is not chunked has no
   // knowable length: 400, and the connection is closed.
-  return chunked ? undefined : refuse(400, "chunked is not the final transfer coding");
+  if (codings[codings.length - 1] !== "chunked") return refuse(400, "chunked is not the final transfer coding");
+  // RFC 9112 §7: chunked is never applied twice.
+  if (codings.indexOf("chunked") !== codings.length - 1) return refuse(400, "chunked applied twice");
+  if (codings.length > 1) return refuse(501, `transfer coding ${codings[0]}`);
+  return undefined;
 }
 
 /**
@@ -170,6 +176,37 @@ export function checkTrailers(rawTrailers: readonly string[]): Refusal | undefin
     ) {
       return refuse(400, `${name} in the trailer section`);
     }
+  }
+  return undefined;
+}
+
+/** A "," outside every quoted-string (RFC 9110 §5.6.4: a backslash escapes the next character). */
+function hasUnquotedComma(value: string): boolean {
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted && c === 92 /* backslash */) i++;
+    else if (c === 34 /* '"' */) quoted = !quoted;
+    else if (c === 44 /* "," */ && !quoted) return true;
+  }
+  return false;
+}
+
+// RFC 9110 §9.1 method = token; as Node's and Bun's parsers (and Gunicorn)
+// take them: upper-case letters, "-" and "_" (WebDAV's VERSION-CONTROL).
+const METHOD = /^[A-Z][A-Z_-]*$/;
+// RFC 9110 §5.5: a field value holds no control character but HTAB.
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * What Node's parser refuses and Deno's or Bun's lets through, as far as a
+ * Fetch Request still shows it: an odd method, control characters in a
+ * field value. Node's server needs no such pass.
+ */
+export function checkTokens(method: string, rawHeaders: readonly string[]): Refusal | undefined {
+  if (!METHOD.test(method)) return refuse(400, `method ${JSON.stringify(method)}`);
+  for (let i = 1; i < rawHeaders.length; i += 2) {
+    if (CONTROL.test(rawHeaders[i]!)) return refuse(400, `a control character in ${rawHeaders[i - 1]}`);
   }
   return undefined;
 }
