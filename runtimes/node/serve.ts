@@ -117,6 +117,17 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       server.keepAliveTimeout = 5_000;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
+      // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
+      // (Node would send it at once), so a request refused on its head (413
+      // on its declared length) gets its final answer alone.
+      server.on("checkContinue", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+        incoming.once("resume", () => {
+          if (!outgoing.headersSent && !outgoing.writableEnded) outgoing.writeContinue();
+        });
+        listener(incoming, outgoing);
+      });
+      // Other expectations: checkRequestHead answers 417 with postern's page.
+      server.on("checkExpectation", listener);
       servers.push(server);
       return listen(server, addr);
     },

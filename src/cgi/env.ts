@@ -74,6 +74,15 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
       // such a name never replaces the one spelt with "-".
       if (!underscores || env[key] !== undefined) continue;
     }
+    if (key === "CONTENT_LENGTH") {
+      // A GET or HEAD body has no meaning (RFC 9110 §9.3.1-2) and a Fetch
+      // Request cannot carry one: no length either, or the script would wait
+      // for bytes that never come.
+      if (request.method === "GET" || request.method === "HEAD") continue;
+      // RFC 9110 §8.6: 1*DIGIT (checked by the server); "005" is 5.
+      env[key] = withoutLeadingZeros(value);
+      continue;
+    }
     env[key] = fieldText(value);
   }
 
@@ -148,6 +157,12 @@ function serverName(host: string | undefined, conn: ConnInfo, target: RequestTar
   const local = normalizeAddress(conn.localAddress);
   if (local === "") return authorityHost(target.authority); // already bracketed when IPv6
   return local.includes(":") ? `[${local}]` : local;
+}
+
+function withoutLeadingZeros(digits: string): string {
+  let from = 0;
+  while (from < digits.length - 1 && digits.charCodeAt(from) === 48 /* "0" */) from++;
+  return from === 0 ? digits : digits.slice(from);
 }
 
 function trimSlash(path: string): string {

@@ -86,6 +86,10 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
     // `name: value` CRLF, as Gunicorn counts a field line (431, RFC 6585 §5).
     if (name.length + value.length + 4 > maxFieldBytes) return refuse(431, `field ${name} over the limit`);
     switch (name.length) {
+      case 6:
+        // RFC 9110 §10.1.1: 100-continue is the only expectation; any other -> 417.
+        if (isName(name, "expect", "Expect") && trimOWS(value).toLowerCase() !== "100-continue") return refuse(417, `Expect: ${value}`);
+        break;
       case 4:
         if (isName(name, "host", "Host")) {
           hosts++;
