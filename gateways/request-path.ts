@@ -7,16 +7,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getPath as honoGetPath } from "hono/utils/url";
 import type { ClientTarget } from "../src/cgi/target.ts";
 import { errorResponse } from "../src/errors.ts";
-import { normalizePath } from "../src/paths.ts";
+import { normalTarget } from "../src/paths.ts";
 import type { ServeEnv } from "../src/runtime.ts";
-
-/** Where the path of an absolute URL starts and ends. */
-function pathBounds(url: string): [number, number] {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start < 0) return [url.length, url.length];
-  const query = url.indexOf("?", start);
-  return [start, query < 0 ? url.length : query];
-}
 
 /**
  * The path to route a request on: hono's own (percent-decoded as hono
@@ -24,12 +16,8 @@ function pathBounds(url: string): [number, number] {
  * with it; any hono app can: `new Hono({ getPath })`.
  */
 export function getPath(request: Request): string {
-  const url = request.url;
-  const [start, end] = pathBounds(url);
-  const path = url.slice(start, end) || "/";
-  const normal = normalizePath(path);
-  if (normal === path) return honoGetPath(request);
-  return honoGetPath({ url: url.slice(0, start) + normal + url.slice(end) } as Request);
+  const normal = normalTarget(request.url);
+  return honoGetPath(normal === undefined ? request : ({ url: normal } as Request));
 }
 
 /**
@@ -37,10 +25,7 @@ export function getPath(request: Request): string {
  * already, or the app routes with getPath.
  */
 function routedOnNormalPath(c: Context): boolean {
-  const url = c.req.raw.url;
-  const [start, end] = pathBounds(url);
-  const path = url.slice(start, end) || "/";
-  return normalizePath(path) === path || c.req.path === getPath(c.req.raw);
+  return normalTarget(c.req.raw.url) === undefined || c.req.path === getPath(c.req.raw);
 }
 
 /**

@@ -46,6 +46,26 @@ function decodeUnreserved(pathname: string): string {
   return pathname.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
 }
 
+/** `target` (origin-form, or an absolute URL) with its path normalised; undefined when it is already. */
+export function normalTarget(target: string): string | undefined {
+  const start = target.charCodeAt(0) === 47 /* "/" */ ? 0 : target.indexOf("/", target.indexOf("//") + 2);
+  if (start < 0) return undefined;
+  const query = target.indexOf("?", start);
+  const end = query < 0 ? target.length : query;
+  const path = target.slice(start, end);
+  const normal = normalizePath(path);
+  return normal === path ? undefined : target.slice(0, start) + normal + target.slice(end);
+}
+
+/** The path and query of a target (origin-form, or an absolute URL). */
+export function pathAndQuery(target: string): string {
+  if (target.charCodeAt(0) === 47 /* "/" */) return target;
+  const start = target.indexOf("/", target.indexOf("//") + 2);
+  if (start >= 0) return target.slice(start);
+  const query = target.indexOf("?");
+  return query < 0 ? "/" : `/${target.slice(query)}`;
+}
+
 /** Normalises a URL path (normalizePath) and decodes it once for use under a root. */
 export function safePath(pathname: string): SafePath {
   const normal = normalizePath(pathname);

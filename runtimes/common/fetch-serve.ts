@@ -8,7 +8,7 @@ import type { ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { isAuthority, targetAuthority } from "../../src/http/authority.ts";
 import { checkRequestHead, checkTokens, type RequestHeadLimits } from "../../src/http/request-head.ts";
-import { normalTarget, pathAndQuery } from "./normal-target.ts";
+import { normalTarget, pathAndQuery } from "../../src/paths.ts";
 
 export interface Admitted {
   request: Request;

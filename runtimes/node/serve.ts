@@ -9,10 +9,10 @@ import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import type { ClientTarget } from "../../src/cgi/target.ts";
 import { targetAuthority } from "../../src/http/authority.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
+import { normalTarget, pathAndQuery } from "../../src/paths.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
-import { normalTarget, pathAndQuery } from "../common/normal-target.ts";
 import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
