@@ -203,6 +203,9 @@ const KNOWN_DIFFERENCES: Record<RuntimeName, Record<string, { observed: string; 
   },
 };
 
+/** The client half-closes once the server is quiet; a server still at work on the request gets a second before that. */
+const PATIENT = { firstByteMs: 1_000 };
+
 interface EchoServer {
   port: number;
   stop(): Promise<void>;
@@ -292,7 +295,7 @@ function corpusOn(runtime: RuntimeName): void {
 
     async function expectIntact(raw: Buffer, name: string) {
       const want = expectedRequest(raw);
-      const ex = await exchange(port, raw);
+      const ex = await exchange(port, raw, PATIENT);
       const first = ex.answers[0];
       expect(first?.status, first?.body.toString()).toBe(200);
       const echo = JSON.parse(first!.body.toString()) as { method: string; target: string; headers: [string, string][]; body: string };
@@ -317,7 +320,7 @@ function corpusOn(runtime: RuntimeName): void {
         if (difference) {
           it(`${c.name}: known difference on ${runtime}: ${difference.observed}: ${difference.why}`, async () => {
             await served();
-            expect(summary(await exchange(port, raw)), `${runtime} now answers ${c.name} otherwise: update KNOWN_DIFFERENCES`).toBe(difference.observed);
+            expect(summary(await exchange(port, raw, PATIENT)), `${runtime} now answers ${c.name} otherwise: update KNOWN_DIFFERENCES`).toBe(difference.observed);
             await expectStillServing();
           });
           continue;
@@ -325,7 +328,7 @@ function corpusOn(runtime: RuntimeName): void {
         const deviation = INVALID_DEVIATIONS[c.name];
         it(deviation ? `${c.name} -> ${deviation.status}, not ${c.expect_status}: ${deviation.why}` : `${c.name} -> ${c.expect_status}`, async () => {
           await served();
-          const ex = await exchange(port, raw);
+          const ex = await exchange(port, raw, PATIENT);
           expect(ex.end).toBe("closed");
           if (deviation?.status === 200) {
             expect(ex.answers[0]?.status).toBe(200);
@@ -350,23 +353,23 @@ function corpusOn(runtime: RuntimeName): void {
         const deviation = VALID_DEVIATIONS[c.name];
         if (difference) {
           it(`${c.name}: known difference on ${runtime}: ${difference.observed}: ${difference.why}`, async () => {
-            expect(summary(await exchange(port, raw)), `${runtime} now answers ${c.name} otherwise: update KNOWN_DIFFERENCES`).toBe(difference.observed);
+            expect(summary(await exchange(port, raw, PATIENT)), `${runtime} now answers ${c.name} otherwise: update KNOWN_DIFFERENCES`).toBe(difference.observed);
             await expectStillServing();
           });
         } else if (deviation) {
           it(`${c.name} -> ${deviation.status}: ${deviation.why}`, async () => {
-            const ex = await exchange(port, raw);
+            const ex = await exchange(port, raw, PATIENT);
             expectRefusal(ex.answers[0], deviation.status, runtime);
             await expectStillServing();
           });
         } else if (NO_HOST.has(c.name)) {
           it(`${c.name} -> 400 without Host (RFC 9112 §3.2), intact with one`, async () => {
-            expectRefusal((await exchange(port, raw)).answers[0], 400, runtime);
+            expectRefusal((await exchange(port, raw, PATIENT)).answers[0], 400, runtime);
             await expectIntact(withHost(raw), c.name);
           });
         } else if (ANSWERED_BY_POSTERN.has(c.name)) {
           it(`${c.name} -> 200 from postern itself (OPTIONS *)`, async () => {
-            const ex = await exchange(port, raw);
+            const ex = await exchange(port, raw, PATIENT);
             expect(ex.answers[0]?.status).toBe(200);
             expect(ex.answers[0]?.body.length).toBe(0);
           });
@@ -384,7 +387,7 @@ function corpusOn(runtime: RuntimeName): void {
       const strict = await startEcho(runtime, 4094);
       try {
         const raw = Buffer.from(cases.find((c) => c.name === "invalid/006")!.raw_b64, "base64");
-        expectRefusal((await exchange(strict.port, raw)).answers[0], 414);
+        expectRefusal((await exchange(strict.port, raw, PATIENT)).answers[0], 414);
       } finally {
         await strict.stop();
       }
@@ -393,7 +396,7 @@ function corpusOn(runtime: RuntimeName): void {
     it("nothing pipelined behind a refused request reaches the app", async () => {
       await served();
       const smuggled = "POST /a HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
-      const ex = await exchange(port, Buffer.from(smuggled));
+      const ex = await exchange(port, Buffer.from(smuggled), PATIENT);
       expect(ex.answers).toHaveLength(1);
       expectRefusal(ex.answers[0], 400, runtime);
       expect(await served()).toEqual([]);
@@ -402,7 +405,7 @@ function corpusOn(runtime: RuntimeName): void {
     it("nothing pipelined behind a request postern refuses reaches the app, whatever the runtime's server made of it", async () => {
       for (const refused of ["GET /a HTTP/1.1\r\nHost: a/b?\r\n\r\n", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nContent-Type: c/d\r\nContent-Length: 0\r\n\r\n"]) {
         await served();
-        const ex = await exchange(port, Buffer.from(`${refused}GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n`));
+        const ex = await exchange(port, Buffer.from(`${refused}GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n`), PATIENT);
         expect(ex.answers.length, refused).toBeGreaterThan(0);
         // Deno keeps the connection open: the request behind gets the refusal too.
         for (const answer of ex.answers) expectRefusal(answer, 400, runtime);
@@ -411,7 +414,7 @@ function corpusOn(runtime: RuntimeName): void {
     });
 
     it("an absolute-form target's authority replaces Host (RFC 9112 §3.2.2)", async () => {
-      const ex = await exchange(port, Buffer.from("GET http://other.example:81/x?y HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const ex = await exchange(port, Buffer.from("GET http://other.example:81/x?y HTTP/1.1\r\nHost: x\r\n\r\n"), PATIENT);
       const echo = JSON.parse(ex.answers[0]!.body.toString()) as { target: string; headers: [string, string][] };
       expect(echo.target).toBe("/x?y");
       // Bun builds the URL from Host and drops the target's authority unseen (a known difference).
@@ -419,7 +422,7 @@ function corpusOn(runtime: RuntimeName): void {
     });
 
     it("a header section over the server's limit -> 431 (or the runtime's own refusal)", async () => {
-      const ex = await exchange(port, Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\n${"X-Big: y\r\n".repeat(2000)}\r\n`));
+      const ex = await exchange(port, Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\n${"X-Big: y\r\n".repeat(2000)}\r\n`), PATIENT);
       expectRefusal(ex.answers[0], 431, runtime);
     });
   });

@@ -6,9 +6,12 @@
 
 import type { ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
-import { isAuthority, targetAuthority } from "../../src/http/authority.ts";
+import { isAuthority } from "../../src/http/authority.ts";
 import { checkRequestHead, checkTokens, type RequestHeadLimits } from "../../src/http/request-head.ts";
 import { normalTarget, pathAndQuery } from "../../src/paths.ts";
+
+// The runtime's own scheme (Deno says http+unix on a unix socket), or an absolute-form target's (RFC 9112 §3.2.2).
+const URL_SCHEME = /^(?:https?|http\+unix):\/\//i;
 
 export interface Admitted {
   request: Request;
@@ -42,7 +45,8 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
   // The URL's authority is the checked Host, or (Deno) an absolute-form
   // target's, which RFC 9112 §3.2.2 puts in place of Host. Bun builds the
   // URL from Host whatever the target says.
-  const authority = pathOnly ? undefined : targetAuthority(url);
+  const scheme = pathOnly ? null : URL_SCHEME.exec(url);
+  const authority = scheme ? url.slice(scheme[0].length, url.length - sent.length) : undefined;
   if (!pathOnly && (authority === undefined || !isAuthority(authority))) return errorResponse(400, { close: true });
   const host = headers.get("host");
   let replaced: Headers | undefined;
