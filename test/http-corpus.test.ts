@@ -421,6 +421,12 @@ function corpusOn(runtime: RuntimeName): void {
       expect(echo.headers).toContainEqual(["host", runtime === "bun" ? "x" : "other.example:81"]);
     });
 
+    it("Host stays as sent where the runtime's URL spells it otherwise (case, default port)", async () => {
+      const ex = await exchange(port, Buffer.from("GET /x HTTP/1.1\r\nHost: EXAMPLE.com:80\r\n\r\n"), PATIENT);
+      const echo = JSON.parse(ex.answers[0]!.body.toString()) as { headers: [string, string][] };
+      expect(echo.headers).toContainEqual(["host", "EXAMPLE.com:80"]);
+    });
+
     it("a header section over the server's limit -> 431 (or the runtime's own refusal)", async () => {
       const ex = await exchange(port, Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\n${"X-Big: y\r\n".repeat(2000)}\r\n`), PATIENT);
       expectRefusal(ex.answers[0], 431, runtime);

@@ -42,15 +42,16 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
   const refused = checkTokens(request.method, rawHeaders) ?? checkRequestHead({ method: request.method, target: sent, httpVersion, rawHeaders }, limits);
   if (refused) return errorResponse(refused.status, { close: true });
 
-  // The URL's authority is the checked Host, or (Deno) an absolute-form
-  // target's, which RFC 9112 §3.2.2 puts in place of Host. Bun builds the
-  // URL from Host whatever the target says.
+  // The URL's authority is the checked Host (as Bun's URL parsing spells it:
+  // lower case, no default port), or (Deno) an absolute-form target's, which
+  // RFC 9112 §3.2.2 puts in place of Host. Bun builds the URL from Host
+  // whatever the target says.
   const scheme = pathOnly ? null : URL_SCHEME.exec(url);
   const authority = scheme ? url.slice(scheme[0].length, url.length - sent.length) : undefined;
   if (!pathOnly && (authority === undefined || !isAuthority(authority))) return errorResponse(400, { close: true });
   const host = headers.get("host");
   let replaced: Headers | undefined;
-  if (authority !== undefined && host !== null && authority.toLowerCase() !== host.toLowerCase()) {
+  if (authority !== undefined && host !== null && authority.toLowerCase() !== host.toLowerCase() && !sameHost(authority, host)) {
     replaced = new Headers(headers);
     replaced.set("host", authority);
   }
@@ -66,4 +67,13 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
     return errorResponse(400, { close: true });
   }
   return { request: rewritten, httpVersion, clientTarget: normal === undefined ? undefined : { url: rewritten.url, target: sent } };
+}
+
+/** True when two checked authorities name the same host and port once URL parsing has spelt them alike. */
+function sameHost(a: string, b: string): boolean {
+  try {
+    return new URL(`http://${a}/`).host === new URL(`http://${b}/`).host;
+  } catch {
+    return false;
+  }
 }
