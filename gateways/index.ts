@@ -11,6 +11,7 @@ import { cgiSchema } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema } from "./fastcgi/options.ts";
 import { connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
+import { getPath, onNormalPathOnly } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
@@ -67,7 +68,7 @@ function build(
   app?: AppContext,
 ): GatewayHandler {
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
-  return (entry.create as Create)(runtime, options, name, app);
+  return onNormalPathOnly((entry.create as Create)(runtime, options, name, app));
 }
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
@@ -84,7 +85,8 @@ export interface App {
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
 export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
-  const app = new Hono();
+  // Routes match the normalised path (src/paths.ts), whoever serves the app.
+  const app = new Hono({ getPath });
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);

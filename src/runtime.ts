@@ -4,6 +4,7 @@
 
 import type { Address } from "./address.ts";
 import type { ConnInfo } from "./cgi/conn.ts";
+import type { ClientTarget } from "./cgi/target.ts";
 
 export type RuntimeName = "node" | "deno" | "bun" | "workerd";
 
@@ -30,6 +31,12 @@ export interface Duplex {
 /** What a runtime's server hands a request's handler as its hono env. */
 export interface ServeEnv {
   conn: ConnInfo;
+  /**
+   * Set when the server rewrote the request URL before the app saw it (its
+   * path normalised, src/paths.ts): that URL, and the path and query of the
+   * client's, which REQUEST_URI keeps.
+   */
+  clientTarget?: ClientTarget;
   /**
    * Calls `listener` if the client goes away before its response is complete;
    * returns the unsubscribe function. Cheaper than Request.signal where the

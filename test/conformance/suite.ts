@@ -11,6 +11,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
+import { exchange } from "../helpers/raw-exchange.ts";
+import { rawRequest } from "../helpers/raw-http.ts";
 import { download } from "../helpers/slow-download.ts";
 import { makeCgiTree, type CgiTree, type TreeEntry } from "../helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
@@ -92,6 +94,9 @@ export function suiteRoutes(backends: Backends, capabilities: Capabilities): str
 function route(keys: Record<string, string>, lines: string[] = []): string {
   return ["[[routes]]", ...Object.entries(keys).map(([k, v]) => `${k} = ${JSON.stringify(v)}`), ...lines, ""].join("\n");
 }
+
+/** Runtimes whose server answers Expect: 100-continue itself, at once (a known difference: postern cannot hold it back). */
+const EAGER_CONTINUE = new Set(["deno", "bun"]);
 
 const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
 
@@ -246,8 +251,59 @@ export function conformance(target: Target): void {
         expect(answer.body.byteLength).toBe(8 * MiB);
       });
 
+      test("a double slash does not pass the /php/* route by: PHP runs, REQUEST_URI as sent (src/paths.ts)", async () => {
+        const answer = await get(`${base}//php/env.php?x=1`);
+        expect(answer.status).toBe(200);
+        const server = (JSON.parse(answer.text) as { server: Record<string, string> }).server;
+        expect(server).toMatchObject({ SCRIPT_NAME: "/php/env.php", REQUEST_URI: "//php/env.php?x=1", SCRIPT_FILENAME: join(FIXTURES, "php/env.php") });
+      });
+
+      const platformParser = target.capabilities.ownServer ? "" : ` (skipped: ${target.name}'s own server reads the request, not postern's)`;
+      test.skipIf(platformParser !== "")(`dot segments and empty ones as sent on the wire: PHP runs the normal path${platformParser}`, async () => {
+        const answer = await rawRequest(Number(new URL(base).port), "GET /nowhere/..//php/./env.php HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        expect(answer.status).toBe(200);
+        const server = (JSON.parse(answer.body.toString()) as { server: Record<string, string> }).server;
+        expect(server.SCRIPT_NAME).toBe("/php/env.php");
+      });
+
+      test.skipIf(platformParser !== "")(`Expect: 100-continue with a length over max_body_size: 413 alone, no 100 Continue before it${platformParser}`, async () => {
+        const port = Number(new URL(base).port);
+        const ex = await exchange(port, Buffer.from("POST /php/env.php HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2147483648\r\n\r\n"), { idleMs: 1_000 });
+        // Deno's and Bun's servers send 100 Continue as soon as they have read the head, before any handler runs.
+        const interim = EAGER_CONTINUE.has(target.name) ? "HTTP\\/1\\.1 100 Continue\\r\\n\\r\\n" : "";
+        expect(ex.raw.toString("latin1")).toMatch(new RegExp(`^${interim}HTTP\\/1\\.1 413 `));
+      });
+
+      test.skipIf(platformParser !== "")(`an expectation other than 100-continue: 417${platformParser}`, async () => {
+        const answer = await rawRequest(Number(new URL(base).port), "POST /php/env.php HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        expect(answer.status).toBe(417);
+      });
+
       test("a backend nobody listens on: 502", async () => {
         expect((await get(`${base}/dead/env.php`)).status).toBe(502);
+      });
+    });
+
+    describe("the Host field (RFC 9110 §7.2: host[:port], nothing else)", () => {
+      const platformServer = target.capabilities.ownServer ? "" : ` (skipped: ${target.name}'s own server reads the request, not postern's)`;
+      const withHost = (path: string, host: string) => rawRequest(Number(new URL(base).port), `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+
+      test.skipIf(platformServer !== "")(`a Host holding a path cannot pick the script: 400${platformServer}`, async () => {
+        const answer = await withHost("/index.html", "a/php/env.php?");
+        expect(answer.body.toString()).not.toContain("SCRIPT_NAME");
+        expect(answer.status).toBe(400);
+      });
+
+      test.skipIf(platformServer !== "")(`a Host no URL can hold: 400, not 500${platformServer}`, async () => {
+        expect((await withHost("/index.html", "[")).status).toBe(400);
+      });
+
+      test.skipIf(platformServer !== "")(`markup or spaces in Host never reach SERVER_NAME: 400${platformServer}`, async () => {
+        for (const host of ["<script>", "a b", "x, y"]) {
+          const answer = await withHost("/php/env.php", host);
+          expect(answer.body.toString(), host).not.toContain("SERVER_NAME");
+          expect(answer.status, host).toBe(400);
+        }
       });
     });
 
@@ -328,6 +384,12 @@ export function conformance(target: Target): void {
         const swapped = await get(`${base}/swap/app/run.sh`);
         expect(swapped.text).not.toContain("OUTSIDE");
         expect([403, 502]).toContain(swapped.status);
+      });
+
+      test.skipIf(skipSpawn)(`a double slash does not pass the /cgi/* route by: the script runs${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
+        const answer = await get(`${base}//cgi/env.sh`);
+        expect(answer.status).toBe(200);
+        expect(variables(answer.text)).toMatchObject({ SCRIPT_NAME: "/cgi/env.sh", REQUEST_URI: "//cgi/env.sh" });
       });
 
       test.skipIf(skipSpawn)(`1 MiB posted to a script and echoed back${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
