@@ -10,6 +10,10 @@ export const STATUS_BY_CODE = {
   BACKEND_IDLE_TIMEOUT: 504,
   BACKEND_OVERLOADED: 503, // the backend said so, or postern's queue for it is full
   BODY_TOO_LARGE: 413,
+  // RFC 9110 §15.5.9: the client sent nothing of its body for too long (nginx client_body_timeout).
+  CLIENT_TIMEOUT: 408,
+  // Memory for bodies and answers is taken up (max_buffered_total) and no temporary file can hold more.
+  BUFFERS_FULL: 503,
   HEADERS_TOO_LARGE: 431,
   URI_TOO_LONG: 414,
   BAD_REQUEST: 400,
@@ -26,6 +30,7 @@ const REASON: Record<number, string> = {
   400: "Bad Request",
   403: "Forbidden",
   404: "Not Found",
+  408: "Request Timeout",
   413: "Content Too Large",
   414: "URI Too Long",
   431: "Request Header Fields Too Large",
@@ -64,7 +69,7 @@ export function errorResponse(status: number, retryAfter?: number): Response {
   if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
   // The rest of a refused body is never read: the connection cannot carry
   // another request (nginx closes it the same way).
-  if (status === 413) headers.connection = "close";
+  if (status === 413 || status === 408) headers.connection = "close";
   return new Response(`${status} ${reason}\n`, { status, headers });
 }
 

@@ -4,6 +4,7 @@
 
 import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
+import { liveResponse } from "../../src/http/live-response.ts";
 import { withReasonPhrase } from "../../src/http/reason-phrase.ts";
 import type { Lease, Upstream } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
@@ -163,7 +164,7 @@ class Call {
       else headers["content-length"] = String(whole.byteLength);
       return withReasonPhrase(new Response(whole as Uint8Array<ArrayBuffer>, init), head.statusText);
     }
-    return withReasonPhrase(new Response(this.#bodyStream(first), init), head.statusText);
+    return liveResponse(withReasonPhrase(new Response(this.#bodyStream(first), init), head.statusText));
   }
 
   /** The body when the answer is already complete in what has been read; no stream needed. */

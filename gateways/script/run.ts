@@ -6,6 +6,7 @@
 
 import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
+import { liveResponse } from "../../src/http/live-response.ts";
 import { withReasonPhrase } from "../../src/http/reason-phrase.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
@@ -190,7 +191,7 @@ class ScriptExchange {
       return { kind: "response", response: withReasonPhrase(new Response(output.whole as Uint8Array<ArrayBuffer>, init), head.statusText) };
     }
     const body = this.#bodyStream(output.parts, output.pending);
-    return { kind: "response", response: withReasonPhrase(new Response(body, init), head.statusText) };
+    return { kind: "response", response: liveResponse(withReasonPhrase(new Response(body, init), head.statusText)) };
   }
 
   /** The next chunk of output; null only at its real end, never when the script was stopped. */

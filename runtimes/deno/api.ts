@@ -45,6 +45,7 @@ export interface DenoFsFile {
   readonly readable: ReadableStream<Uint8Array>;
   seek(offset: number, whence: number): Promise<number>;
   read(into: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
   close(): void;
 }
 
@@ -78,7 +79,7 @@ export interface DenoNamespace {
   lstat(path: string): Promise<DenoFileInfo>;
   readDir(path: string): AsyncIterable<{ name: string }>;
   realPath(path: string): Promise<string>;
-  open(path: string, options: { read: true }): Promise<DenoFsFile>;
+  open(path: string, options: { read: true; write?: boolean; createNew?: boolean; mode?: number }): Promise<DenoFsFile>;
   makeTempDir(options: { prefix: string }): Promise<string>;
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
   errors: { NotFound: new () => Error };
