@@ -7,4 +7,4 @@ type Platform = typeof import("../runtimes/node/index.ts");
 const runtimeGlobals = globalThis as { Deno?: unknown; Bun?: unknown };
 const entry = runtimeGlobals.Deno ? "../runtimes/deno/index.ts" : runtimeGlobals.Bun ? "../runtimes/bun/index.ts" : "../runtimes/node/index.ts";
 
-export const { createApp, serve } = (await import(entry)) as Platform;
+export const { configWarnings, createApp, serve } = (await import(entry)) as Platform;

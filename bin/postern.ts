@@ -9,7 +9,7 @@ import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
-import { createApp, serve } from "./platform.ts";
+import { configWarnings, createApp, serve } from "./platform.ts";
 
 const USAGE = `postern: a web gateway to FastCGI, CGI, WASI and static backends
 
@@ -17,13 +17,15 @@ Usage:
   postern serve [--config postern.toml] [--listen ADDR]...
   postern check [--config postern.toml]
   postern fastcgi --backend ADDR --root DIR [--index FILE]... [--listen ADDR]...
-  postern cgi DIR [--index FILE]... [--listen ADDR]...
+  postern cgi DIR [--index FILE]... [--run-all] [--listen ADDR]...
   postern wasi FILE.wasm [--listen ADDR]...
   postern wagi modules.toml [--listen ADDR]...
   postern --help | --version
 
 ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
 The default config is ./postern.toml; the default listen address 127.0.0.1:8080.
+postern cgi runs only files with an execute bit (others are 403); --run-all
+also runs .pl, .py, .rb, .php and .sh files without one, by their interpreter.
 SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.`;
 
 class UsageError extends Error {}
@@ -46,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parse(() => parseArgs({ args: rest, options: { config: { type: "string" } } }));
       const file = values.config ?? "postern.toml";
       const config = loadConfig(file);
+      // Warnings leave the exit status 0: the config is valid, and safe, as it is.
+      for (const { line, message } of await configWarnings(config, dirname(resolve(file)))) {
+        process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
+      }
       process.stdout.write(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"})\n`);
       return 0;
     }
@@ -80,7 +86,11 @@ async function main(argv: string[]): Promise<number> {
         parseArgs({
           args: rest,
           allowPositionals: true,
-          options: { index: { type: "string", multiple: true }, listen: { type: "string", multiple: true } },
+          options: {
+            index: { type: "string", multiple: true },
+            "run-all": { type: "boolean" },
+            listen: { type: "string", multiple: true },
+          },
         }),
       );
       if (positionals.length !== 1) throw new UsageError("cgi needs one directory: postern cgi DIR");
@@ -88,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
         root: resolve(positionals[0]!),
         index: values.index ?? ["index.cgi"],
         interpreters: installedInterpreters(),
+        // A file left in the directory (a reset-db.sh) must not run on a GET:
+        // only what was made executable does, unless asked otherwise.
+        executable_only: values["run-all"] !== true,
       };
       return run(withListen(quickConfig("cgi", options), values.listen), process.cwd());
     }
@@ -151,7 +164,7 @@ function installedInterpreters(): Record<string, string> {
   );
 }
 
-/** Strings, arrays of strings and tables of strings as TOML (JSON strings are TOML basic strings). */
+/** Strings, booleans, arrays of strings and tables of strings as TOML (JSON strings are TOML basic strings). */
 function tomlValue(value: unknown): string {
   if (Array.isArray(value) || typeof value !== "object" || value === null) return JSON.stringify(value);
   const pairs = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`);

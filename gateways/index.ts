@@ -15,6 +15,7 @@ import { fastcgiSchema } from "./fastcgi/options.ts";
 import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
+import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
 
@@ -22,16 +23,22 @@ export interface GatewayEntry {
   schema: GatewaySchema;
   /**
    * Builds the handler from options already validated against `schema`
-   * (defaults filled, units converted). `router` serves a request through the
-   * whole app, where there is one.
+   * (defaults filled, units converted). `app` is the app the route is part
+   * of, where there is one.
    */
-  create(runtime: Runtime, options: never, name: string, router?: Router): GatewayHandler;
+  create(runtime: Runtime, options: never, name: string, app?: AppContext): GatewayHandler;
   /** Option keys holding filesystem paths (or tables of them): relative ones are taken from the config file's directory. */
   pathKeys: readonly string[];
   /** Of those, the keys that may instead name a module the app registered (registerWasmModules). */
   moduleKeys?: readonly string[];
   /** Served behind the buffering front (gateways/handler.ts `buffered`); its schema has src/buffer/options.ts's keys. */
   buffered?: true;
+}
+
+/** What createApp tells a route of the app it is part of. */
+export interface AppContext extends Router {
+  /** The app's script routes: a static route never serves a file they would run (static/scripts.ts). */
+  scripts: readonly ScriptFiles[];
 }
 
 export const gateways: Record<string, GatewayEntry> = {
@@ -63,10 +70,10 @@ function build(
   options: Record<string, unknown>,
   name: string,
   budget: BufferBudget,
-  router?: Router,
+  app?: AppContext,
 ): GatewayHandler {
-  type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, router?: Router) => GatewayHandler;
-  const handler = (entry.create as Create)(runtime, options, name, router);
+  type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
+  const handler = (entry.create as Create)(runtime, options, name, app);
   return entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler;
 }
 
@@ -87,27 +94,18 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   const app = new Hono();
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
-  const router: Router = { fetch: async (request, env) => app.fetch(request, env) };
+  const routes = resolvedRoutes(config, runtime, baseDir);
+  const context: AppContext = {
+    fetch: async (request, env) => app.fetch(request, env),
+    scripts: scriptRoutes(routes),
+  };
   const budget = new BufferBudget(config.maxBufferedTotal);
   try {
-    config.routes.forEach((route, i) => {
-      const entry = gateways[route.gateway]!;
-      const options = { ...route.options };
-      // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
-      for (const key of runtime.fs ? entry.pathKeys : []) {
-        const value = options[key];
-        // A module the app registered (registerWasmModules) is named, not found on disk.
-        if (typeof value === "string" && entry.moduleKeys?.includes(key) && runtime.wasmModules?.has(value)) continue;
-        if (typeof value === "string") options[key] = resolvePath(baseDir, value);
-        // A table of paths (wasi volumes: guest path -> host directory).
-        else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-          options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
-        }
-      }
-      const handler = build(entry, runtime, options, `route ${i + 1} (${route.gateway} ${route.path})`, budget, router);
+    for (const route of routes) {
+      const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context);
       handlers.push(handler);
       app.all(route.path, handler);
-    });
+    }
   } catch (err) {
     void Promise.all(handlers.map((h) => h.close())).catch(() => undefined);
     throw err;
@@ -124,6 +122,70 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       await Promise.all(handlers.map((h) => h.close()));
     },
   };
+}
+
+/** A route of a config, named as messages name it, its paths taken from `baseDir`. */
+interface ResolvedRoute {
+  name: string;
+  path: string;
+  gateway: string;
+  line: number;
+  options: Record<string, unknown>;
+}
+
+function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): ResolvedRoute[] {
+  return config.routes.map((route, i) => {
+    const entry = gateways[route.gateway]!;
+    const options = { ...route.options };
+    // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
+    for (const key of runtime.fs ? entry.pathKeys : []) {
+      const value = options[key];
+      // A module the app registered (registerWasmModules) is named, not found on disk.
+      if (typeof value === "string" && entry.moduleKeys?.includes(key) && runtime.wasmModules?.has(value)) continue;
+      if (typeof value === "string") options[key] = resolvePath(baseDir, value);
+      // A table of paths (wasi volumes: guest path -> host directory).
+      else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+        options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
+      }
+    }
+    return { name: `route ${i + 1} (${route.gateway} ${route.path})`, path: route.path, gateway: route.gateway, line: route.line, options };
+  });
+}
+
+function scriptRoutes(routes: ResolvedRoute[]): ScriptFiles[] {
+  return routes.flatMap((route) => scriptFilesOf(route.gateway, route.options, route.name) ?? []);
+}
+
+/** A valid config's weak point, at the line of the route it concerns. */
+export interface ConfigWarning {
+  line: number;
+  message: string;
+}
+
+/**
+ * What `postern check` warns about in a valid config: each static route
+ * whose root shares files with a script route's (by real path). Those files
+ * are never served by the static route; the warning says so, since a file
+ * meant to be downloaded would not be either.
+ */
+export async function configWarnings(config: Config, runtime: Runtime, baseDir: string): Promise<ConfigWarning[]> {
+  const fs = runtime.fs;
+  if (!fs) return [];
+  const routes = resolvedRoutes(config, runtime, baseDir);
+  const scripts = scriptRoutes(routes);
+  const warnings: ConfigWarning[] = [];
+  for (const route of routes.filter((r) => r.gateway === "static")) {
+    // A root that does not exist is an error at startup, not a warning.
+    const real = await fs.realpath(route.options.root as string);
+    if (real === null) continue;
+    for (const script of await sharingRoot(fs, real, scripts)) {
+      const message =
+        `${route.name} shares files with ${script.route} (root ${script.root}): ` +
+        `it never serves what that route runs (${describeScripts(script)}); such requests go on to the next route`;
+      warnings.push({ line: route.line, message });
+    }
+  }
+  return warnings;
 }
 
 function accessLog(runtime: Runtime): MiddlewareHandler {
@@ -169,6 +231,8 @@ export function bindGateways(runtime: Runtime) {
     staticFiles: (options: Options) => createGateway("static", runtime, options),
     /** The app a postern.toml describes. */
     createApp: (config: Config, baseDir: string) => createApp(config, runtime, baseDir),
+    /** What `postern check` warns about in a valid config (see configWarnings). */
+    configWarnings: (config: Config, baseDir: string) => configWarnings(config, runtime, baseDir),
     /**
      * Names WebAssembly modules the app's bundle imported, for `wasi` routes'
      * `module` to name (where modules cannot be compiled from bytes, workerd,

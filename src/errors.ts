@@ -2,6 +2,8 @@
 // Each code maps to the HTTP status the client sees (DESIGN.md, "HTTP answers
 // of the gateway itself"); the detail goes to the error log, never to the client.
 
+import { errorPage, type ErrorPageOptions } from "./http/error-page.ts";
+
 export const STATUS_BY_CODE = {
   BACKEND_UNREACHABLE: 502, // refused, reset or closed before a response
   BACKEND_MALFORMED: 502, // the backend answered something that is not its protocol
@@ -26,21 +28,6 @@ export const STATUS_BY_CODE = {
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
 
-const REASON: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  431: "Request Header Fields Too Large",
-  499: "Client Closed Request",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   /** Seconds, for 503 answers: sent as Retry-After. */
@@ -62,19 +49,16 @@ export function isGatewayError(err: unknown): err is GatewayError {
   return err instanceof GatewayError;
 }
 
-/** The page a client sees for an error: status and reason only, no backend internals. */
-export function errorResponse(status: number, retryAfter?: number): Response {
-  const reason = REASON[status] ?? "Error";
-  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
-  if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
+/** The page a client sees for an error (src/http/error-page.ts): status and reason only, no backend internals. */
+export function errorResponse(status: number, options: ErrorPageOptions = {}): Response {
   // The rest of a refused body is never read: the connection cannot carry
   // another request (nginx closes it the same way).
-  if (status === 413 || status === 408) headers.connection = "close";
-  return new Response(`${status} ${reason}\n`, { status, headers });
+  const page = errorPage(status, status === 413 || status === 408 ? { ...options, close: true } : options);
+  return new Response(page.body, { status, headers: page.headers });
 }
 
 /** Maps any failure to the client's response; unknown errors are 500. */
 export function responseForError(err: unknown): Response {
-  if (isGatewayError(err)) return errorResponse(err.status, err.retryAfter);
+  if (isGatewayError(err)) return errorResponse(err.status, { retryAfter: err.retryAfter });
   return errorResponse(500);
 }

@@ -16,9 +16,18 @@
 // most one may sit in the backlog; if one does when an attached connection
 // comes free, that one is closed to free its child, and no new connection is
 // tried for a while: the backend is full at the number attached.
+//
+// A backend that refuses a connection is marked down for fail_timeout. When
+// every backend is down, requests fail at once instead of waiting in the
+// queue for a connection that cannot come (nginx answers 502 at once too):
+// the queued ones are refused, new ones that find no room are refused, and
+// new ones that find room try to connect, so the first connection to a
+// backend that is back ends the outage. What was learned of a backend's size
+// does not hold a request back from that try.
 
-import type { Address } from "./address.ts";
+import { formatAddress, type Address } from "./address.ts";
 import { GatewayError } from "./errors.ts";
+import { WaiterQueue, type OnCancel } from "./waiter-queue.ts";
 
 export interface Closable {
   close(): void;
@@ -59,13 +68,6 @@ interface Entry<C> {
   idleSince: number;
   /** It has served a request: the backend gave it a worker of its own. */
   attached: boolean;
-}
-
-interface Waiter<C extends Closable> {
-  resolve(lease: Lease<C>): void;
-  reject(err: unknown): void;
-  onCancel: ((cancel: () => void) => void) | undefined;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 export class BackendPool<C extends Closable> {
@@ -117,6 +119,11 @@ export class BackendPool<C extends Closable> {
     return this.#downUntil <= Date.now();
   }
 
+  /** It refused a connection within fail_timeout, and is not a backend postern is restarting (that one is waited for). */
+  get down(): boolean {
+    return this.#available && !this.healthy;
+  }
+
   #slots(): number {
     return (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) * this.#perConn;
   }
@@ -124,9 +131,11 @@ export class BackendPool<C extends Closable> {
   hasRoom(): boolean {
     if (!this.#available) return false;
     if (this.capacityKnown) return this.load < this.#slots();
+    // A connection the backend closed (it died or restarted) holds no child.
+    for (const entry of this.#entries.filter((e) => e.inUse === 0 && e.conn.broken)) this.#drop(entry);
     let unattached = this.#reserved > 0;
     for (const entry of this.#entries) {
-      if (entry.inUse === 0 && !entry.conn.broken) return true; // a kept connection is free
+      if (entry.inUse === 0) return true; // a kept connection is free
       if (!entry.attached) unattached = true;
     }
     if (unattached || this.#entries.length >= UNKNOWN_CAPACITY_CONNS) return false;
@@ -167,6 +176,8 @@ export class BackendPool<C extends Closable> {
         await opening;
       } finally {
         this.#reserved--;
+        // A failed connection leaves room that was still reserved when it was reported.
+        this.#upstream.drain(this);
         this.#upstream.settled();
       }
     }
@@ -195,6 +206,9 @@ export class BackendPool<C extends Closable> {
       },
       (err: unknown) => {
         this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+        // Not full but gone: the next request tries to connect at once.
+        this.#fullUntil = 0;
+        this.#upstream.failed(this, err);
         throw err;
       },
     );
@@ -284,10 +298,16 @@ export class BackendPool<C extends Closable> {
 export class Upstream<C extends Closable> {
   readonly options: PoolOptions;
   readonly pools: BackendPool<C>[];
-  #waiters: Waiter<C>[] = [];
+  readonly #queue: WaiterQueue<Lease<C>>;
 
   constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions) {
     this.options = options;
+    this.#queue = new WaiterQueue({
+      maxQueue: options.maxQueue,
+      timeoutMs: options.queueTimeoutMs,
+      what: "a backend connection",
+      onLeave: () => this.settled(),
+    });
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
   }
 
@@ -296,40 +316,28 @@ export class Upstream<C extends Closable> {
    * the queue. `onCancel` receives a function that withdraws a queued request
    * (its client went away): it never reaches a backend.
    */
-  acquire(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
+  acquire(onCancel?: OnCancel): Promise<Lease<C>> {
     if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
     const pool = this.#pick();
     if (pool) return this.#leaseWithFailover(pool, onCancel);
-    return this.#enqueue(onCancel);
+    if (this.#allDown()) return Promise.reject(this.#lastFailure);
+    return this.#queue.wait(onCancel);
   }
 
-  #enqueue(onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
-    if (this.#waiters.length >= this.options.maxQueue) {
-      return Promise.reject(
-        new GatewayError("BACKEND_OVERLOADED", `queue full (${this.options.maxQueue} waiting)`, { retryAfter: 1 }),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      const leave = (err: GatewayError) => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i < 0) return;
-        this.#waiters.splice(i, 1);
-        clearTimeout(waiter.timer);
-        reject(err);
-        this.settled();
-      };
-      const waiter: Waiter<C> = {
-        resolve,
-        reject,
-        onCancel,
-        timer: setTimeout(
-          () => leave(new GatewayError("BACKEND_OVERLOADED", "waited too long for a backend connection", { retryAfter: 1 })),
-          this.options.queueTimeoutMs,
-        ),
-      };
-      this.#waiters.push(waiter);
-      onCancel?.(() => leave(new GatewayError("CLIENT_CLOSED", "client left while its request was queued")));
-    });
+  /** What the last failed connection said, for the requests refused while every backend is down. */
+  #lastFailure: GatewayError | undefined;
+
+  #allDown(): boolean {
+    return this.pools.every((p) => p.down);
+  }
+
+  /** A connection to `pool` failed: when every backend is down, the queued requests are refused. */
+  failed(pool: BackendPool<C>, err: unknown): void {
+    const detail = err instanceof Error ? err.message : String(err);
+    this.#lastFailure = new GatewayError("BACKEND_UNREACHABLE", `every backend is down; ${formatAddress(pool.address)}: ${detail}`, { cause: err });
+    if (!this.#allDown()) return;
+    for (let waiter = this.#queue.shift(); waiter; waiter = this.#queue.shift()) waiter.reject(this.#lastFailure);
+    this.settled();
   }
 
   /**
@@ -350,7 +358,7 @@ export class Upstream<C extends Closable> {
     return best && (best.healthy || !anyHealthy) ? best : undefined;
   }
 
-  async #leaseWithFailover(first: BackendPool<C>, onCancel?: (cancel: () => void) => void): Promise<Lease<C>> {
+  async #leaseWithFailover(first: BackendPool<C>, onCancel?: OnCancel): Promise<Lease<C>> {
     const tried = new Set<BackendPool<C>>();
     let pool: BackendPool<C> | undefined = first;
     let lastError: unknown;
@@ -364,15 +372,14 @@ export class Upstream<C extends Closable> {
       pool = this.#pick(tried);
     }
     // A healthy backend not tried is only full: wait for it.
-    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#enqueue(onCancel);
+    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#queue.wait(onCancel);
     throw lastError;
   }
 
   /** Hands freed room in `pool` to the oldest waiter. */
   drain(pool: BackendPool<C>): void {
-    while (this.#waiters.length > 0 && pool.hasRoom()) {
-      const waiter = this.#waiters.shift()!;
-      clearTimeout(waiter.timer);
+    while (this.#queue.length > 0 && pool.hasRoom()) {
+      const waiter = this.#queue.shift()!;
       this.#leaseWithFailover(pool, waiter.onCancel).then(waiter.resolve, waiter.reject);
     }
   }
@@ -393,7 +400,7 @@ export class Upstream<C extends Closable> {
   }
 
   #quiet(): boolean {
-    return this.#waiters.length === 0 && this.pools.every((p) => p.quiet);
+    return this.#queue.length === 0 && this.pools.every((p) => p.quiet);
   }
 
   /** Called as requests end: finishes a pending close. */

@@ -4,7 +4,8 @@
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { type CgiHead, CgiResponseParser, headToHeaders } from "../src/cgi/response.ts";
+import { headToHeaders } from "../src/cgi/answer.ts";
+import { type CgiHead, CgiResponseParser } from "../src/cgi/response.ts";
 import { GatewayError } from "../src/errors.ts";
 
 /** One char per byte, as the parser reads header bytes. */

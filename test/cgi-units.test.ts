@@ -13,8 +13,8 @@ const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
 describe("spawner frames", () => {
   test("golden bytes of a start frame: head, stderr limit, counts, then NUL-terminated strings", () => {
-    const frame = encodeStart({ id: 7, maxStderr: 8192, argv: ["/bin/x", "a"], env: { A: "1" }, cwd: "/d" });
-    const strings = "/d\0/bin/x\0a\0A=1\0";
+    const frame = encodeStart({ id: 7, maxStderr: 8192, root: "/r", dir: "d", name: "x", argv: ["/bin/sh", "./x"], env: { A: "1" } });
+    const strings = "/r\0d\0x\0/bin/sh\0./x\0A=1\0";
     const expected = new Uint8Array(9 + 12 + strings.length);
     const view = new DataView(expected.buffer);
     expected[0] = "S".charCodeAt(0);
@@ -28,12 +28,12 @@ describe("spawner frames", () => {
   });
 
   test("UTF-8 strings are counted in bytes", () => {
-    const frame = encodeStart({ id: 1, maxStderr: 0, argv: ["/é"], env: {}, cwd: "/" });
-    expect(new DataView(frame.buffer).getUint32(5, true)).toBe(12 + 2 + 4);
+    const frame = encodeStart({ id: 1, maxStderr: 0, root: "/", dir: "", name: "é", argv: ["./é"], env: {} });
+    expect(new DataView(frame.buffer).getUint32(5, true)).toBe(12 + 2 + 1 + 3 + 5);
   });
 
   test("a NUL inside a string is refused rather than shifting every later one", () => {
-    expect(() => encodeStart({ id: 1, maxStderr: 0, argv: ["/x"], env: { A: "a\0b" }, cwd: "/" })).toThrow(GatewayError);
+    expect(() => encodeStart({ id: 1, maxStderr: 0, root: "/", dir: "", name: "x", argv: ["./x"], env: { A: "a\0b" } })).toThrow(GatewayError);
   });
 
   test("stdin and control frames", () => {

@@ -3,10 +3,10 @@
 // dies, a graceful stop on SIGTERM, and the demo.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -240,28 +240,53 @@ describe("postern CLI", () => {
   });
   describe("postern cgi DIR", () => {
     let served: Served | undefined;
-    afterAll(() => stop(served));
+    afterEach(() => stop(served));
 
-    test("serves the directory's scripts at /: executables, .sh and .pl by their interpreters; others 403", async () => {
-      const www = join(dir, "cgi-bin");
+    /** A cgi-bin: executables (one of them a .sh without #!), a .sh and a .pl that are not, a text file, a marker `reset-db.sh` would leave. */
+    function cgiBin(name: string): { www: string; marker: string } {
+      const www = join(dir, name);
       mkdirSync(www);
+      const marker = join(dir, `${name}-reset-ran`);
       writeFileSync(join(www, "run.cgi"), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nexecutable %s %s\\n" "$PATH_INFO" "$QUERY_STRING"\n');
-      chmodSync(join(www, "run.cgi"), 0o755);
+      writeFileSync(join(www, "bare.sh"), 'printf "Content-Type: text/plain\\n\\nexecutable, by sh\\n"\n');
       writeFileSync(join(www, "plain.sh"), 'printf "Content-Type: text/plain\\n\\nby sh\\n"\n');
+      writeFileSync(join(www, "reset-db.sh"), `touch ${marker}\nprintf "Content-Type: text/plain\\n\\nreset\\n"\n`);
       writeFileSync(join(www, "hello.pl"), 'print "Content-Type: text/plain\\n\\nby perl\\n";\n');
       writeFileSync(join(www, "notes.txt"), "not a script\n");
       writeFileSync(join(www, "index.cgi"), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nindex\\n"\n');
-      chmodSync(join(www, "index.cgi"), 0o755);
+      for (const file of ["run.cgi", "bare.sh", "index.cgi"]) chmodSync(join(www, file), 0o755);
+      return { www, marker };
+    }
+
+    test("serves the directory's executables at /, a .sh by sh; a file without an execute bit is 403 and never runs", async () => {
+      const { www, marker } = cgiBin("cgi-bin");
       const port = await freePort();
       served = await serve(["cgi", www, "--listen", `127.0.0.1:${port}`]);
       expect(served.url).toBe(`http://127.0.0.1:${port}`);
       expect(await (await fetch(`${served.url}/run.cgi/a/b?x=1`)).text()).toBe("executable /a/b x=1\n");
+      expect(await (await fetch(`${served.url}/bare.sh`)).text()).toBe("executable, by sh\n");
+      expect(await (await fetch(`${served.url}/`)).text()).toBe("index\n");
+      for (const [file, source] of [["reset-db.sh", "touch"], ["plain.sh", "printf"], ["hello.pl", "print"], ["notes.txt", "not a script"]]) {
+        const refused = await fetch(`${served.url}/${file}`);
+        expect({ file, status: refused.status }).toEqual({ file, status: 403 });
+        expect(await refused.text()).not.toContain(source);
+      }
+      expect(existsSync(marker)).toBe(false);
+    });
+
+    test("--run-all also runs files without an execute bit, by their extension's interpreter", async () => {
+      const { www, marker } = cgiBin("cgi-bin-all");
+      const port = await freePort();
+      served = await serve(["cgi", www, "--run-all", "--listen", `127.0.0.1:${port}`]);
       expect(await (await fetch(`${served.url}/plain.sh`)).text()).toBe("by sh\n");
       expect(await (await fetch(`${served.url}/hello.pl`)).text()).toBe("by perl\n");
-      expect(await (await fetch(`${served.url}/`)).text()).toBe("index\n");
-      const refused = await fetch(`${served.url}/notes.txt`);
-      expect(refused.status).toBe(403);
-      expect(await refused.text()).not.toContain("not a script");
+      expect(await (await fetch(`${served.url}/reset-db.sh`)).text()).toBe("reset\n");
+      expect(existsSync(marker)).toBe(true);
+      expect((await fetch(`${served.url}/notes.txt`)).status).toBe(403);
+    });
+
+    test("--help names --run-all", () => {
+      expect(run(["--help"]).stdout).toContain("--run-all");
     });
 
     test("cgi without a directory is a usage error", () => {

@@ -5,15 +5,23 @@
 // Where postern answers differently from Gunicorn, the tables below say why.
 
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
-import { checkRequestHead, checkTrailers, reasonPhrase, type RequestHead } from "../src/http/request-head.ts";
+import { reasonPhrase } from "../src/http/error-page.ts";
+import { checkRequestHead, checkTrailers, type RequestHead } from "../src/http/request-head.ts";
 import { exchange, type Answer } from "./helpers/raw-exchange.ts";
 import { rawRequest } from "./helpers/raw-http.ts";
 
-const CORPUS = join(import.meta.dirname, "../../shared/corpus/http-requests/cases.json");
+/** shared/corpus beside the checkout, or beside a directory holding it (a git worktree). */
+const CORPUS = ((): string => {
+  const file = "shared/corpus/http-requests/cases.json";
+  for (let dir = join(import.meta.dirname, "../.."); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, file))) return join(dir, file);
+  }
+  return join(import.meta.dirname, "../..", file);
+})();
 
 interface Case {
   name: string;

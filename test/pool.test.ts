@@ -206,6 +206,88 @@ describe("Upstream", () => {
   });
 });
 
+describe("Upstream, a backend that died", () => {
+  const waitFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test("capacity learned, then its kept connections closed and connects refused: the next request fails at once", async () => {
+    const refuse = new Set<string>();
+    const { up } = upstream(["unix:/x.sock"], {}, refuse);
+    const a = await up.acquire();
+    a.release(true);
+    const x = await up.acquire();
+    const y = await up.acquire();
+    x.release(true); // y not served yet: full at one, no new connection for a while
+    y.release(true);
+    y.conn.broken = true; // the backend died: its kept connection closed...
+    refuse.add("/x.sock"); // ...and nobody listens any more
+    await expect(up.acquire()).rejects.toThrow(/refused/);
+  });
+
+  test("every backend down: the queued requests are refused at once, not left to time out", async () => {
+    const refuse = new Set<string>();
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 2, queueTimeoutMs: 60_000 }, refuse);
+    const busy = await up.acquire();
+    const stuck = await up.acquire(); // its backend died too, but no error has come back yet
+    const queued = [up.acquire(), up.acquire(), up.acquire()].map((p) => p.catch((e: unknown) => e));
+    refuse.add("127.0.0.1:1");
+    busy.release(false); // the first queued request tries to connect and is refused...
+    const [tried, ...others] = await Promise.all(queued);
+    expect(tried).toEqual(new Error("refused 127.0.0.1:1"));
+    for (const err of others) expect((err as GatewayError).status).toBe(502); // ...and the others do not wait
+    stuck.release(false);
+  });
+
+  test("every backend down: a new request that finds room tries again, and is served once the backend is back", async () => {
+    const refuse = new Set(["127.0.0.1:1"]);
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 }, refuse);
+    await expect(up.acquire()).rejects.toThrow(/refused/);
+    refuse.clear();
+    const lease = await up.acquire();
+    expect(lease.conn.backend).toBe("127.0.0.1:1");
+  });
+
+  test("fail_timeout 0, capacity unknown: each queued request tries to connect in turn, none is left to time out", async () => {
+    const refuse = new Set<string>();
+    const { up } = upstream(["127.0.0.1:1"], { failTimeoutMs: 0, queueTimeoutMs: 60_000 }, refuse);
+    const busy = await up.acquire();
+    const queued = [up.acquire(), up.acquire()].map((p) => p.catch((e: unknown) => e));
+    refuse.add("127.0.0.1:1");
+    busy.release(false);
+    expect(await Promise.all(queued)).toEqual([new Error("refused 127.0.0.1:1"), new Error("refused 127.0.0.1:1")]);
+  });
+
+  test("one backend down, the live one full: requests wait for the live one", async () => {
+    const refuse = new Set<string>();
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 1 }, refuse);
+    const first = await up.acquire();
+    const second = await up.acquire();
+    const dead = [first, second].find((l) => l.conn.backend === "127.0.0.1:1")!;
+    const live = [first, second].find((l) => l.conn.backend === "127.0.0.1:2")!;
+    refuse.add("127.0.0.1:1");
+    const waiting = up.acquire();
+    dead.release(false); // the queued request tries the dead one, fails over, waits for the live one
+    await waitFor(10);
+    live.release(true);
+    expect((await waiting).conn).toBe(live.conn);
+  });
+
+  test("a backend postern restarts is waited for, even after a refused connection", async () => {
+    const refuse = new Set(["/x.sock"]);
+    const { up } = upstream(["unix:/x.sock"], { maxConns: 1 }, refuse);
+    await expect(up.acquire()).rejects.toThrow(/refused/); // it died before postern knew
+    const pool = up.pools[0]!;
+    pool.setAvailable(false);
+    let got = false;
+    const waiting = up.acquire().then(() => (got = true));
+    await waitFor(10);
+    expect(got).toBe(false);
+    refuse.clear();
+    pool.setAvailable(true);
+    await waiting;
+    expect(got).toBe(true);
+  });
+});
+
 describe("Upstream, multiplexed", () => {
   test("a connection that broke while in use is replaced, never waited on", async () => {
     const { up, opened } = upstream(["127.0.0.1:1"]);

@@ -12,10 +12,11 @@ import { Hono } from "hono";
 import { createGateway } from "../gateways/index.ts";
 import { ModuleError } from "../gateways/wasi/binary.ts";
 import { importMemory, limitMemory } from "../gateways/wasi/memory-limit.ts";
-import { readVolume } from "../gateways/wasi/volume.ts";
+import { IOV_MAX, MAX_RW_COUNT, PATH_MAX } from "../gateways/wasi/guest-memory.ts";
+import { readVolume, type Volume } from "../gateways/wasi/volume.ts";
 import type { Runtime, WorkerThread } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
-import { buildModule, HEADER, leb, name, section } from "./fixtures/wasi/wasm.ts";
+import { buildModule, HEADER, leb, name, section, sleb } from "./fixtures/wasi/wasm.ts";
 
 const PAGE = 65536;
 const MiB = 1024 * 1024;
@@ -190,8 +191,8 @@ function memoryIo(stdin: Uint8Array, chunk = Infinity) {
       reads.push({ max, got: piece.byteLength });
       return piece;
     },
-    writeStdout: (b) => void out.push(b),
-    writeStderr: (b) => void err.push(b),
+    writeStdout: (b) => void out.push(b.slice()),
+    writeStderr: (b) => void err.push(b.slice()),
   };
   return { io, out, err, reads };
 }
@@ -301,12 +302,12 @@ describe("the WASI preview1 host (host.ts), in this thread", () => {
   });
 
   describe("the import functions called directly, over a memory of their own", () => {
-    function setUp(args: string[], env: Record<string, string>, stdin = new Uint8Array(0), chunk?: number) {
+    function setUp(args: string[], env: Record<string, string>, stdin = new Uint8Array(0), chunk?: number, more: { pages?: number; volumes?: Volume[] } = {}) {
       const strings = new Uint8Array(4096);
       const { length, argc, envc } = encodeStrings(args, env, strings);
       const state = memoryIo(stdin, chunk);
-      const memory = new WebAssembly.Memory({ initial: 4 });
-      const imports = wasiImports({ strings: strings.subarray(0, length), argc, envc, io: state.io }, () => memory);
+      const memory = new WebAssembly.Memory({ initial: more.pages ?? 4 });
+      const imports = wasiImports({ strings: strings.subarray(0, length), argc, envc, io: state.io, volumes: more.volumes }, () => memory);
       const call = (fn: string, ...params: (number | bigint)[]) => (imports[fn] as unknown as (...p: (number | bigint)[]) => unknown)(...params);
       const view = () => new DataView(memory.buffer);
       const mem = () => new Uint8Array(memory.buffer);
@@ -431,6 +432,110 @@ describe("the WASI preview1 host (host.ts), in this thread", () => {
       expect(encodeStrings(["a"], { B: "c" }, into)).toEqual({ length: 6, argc: 1, envc: 1 });
       expect(Buffer.from(into.subarray(0, 6)).toString()).toBe("a\0B=c\0");
     });
+
+    describe("every count, length and pointer is checked before the host does anything with it", () => {
+      /** Writes an iovec list at `at`: [buf, len] pairs. */
+      const putIovecs = (view: DataView, at: number, list: [number, number][]) =>
+        list.forEach(([buf, len], i) => {
+          view.setUint32(at + i * 8, buf, true);
+          view.setUint32(at + i * 8 + 4, len, true);
+        });
+      const END = 4 * PAGE; // setUp's memory: 4 pages
+
+      test("fd_write with more than IOV_MAX (1024) iovecs is EINVAL, whatever the count's sign; 1024 are written", () => {
+        const { call, view, mem, out } = setUp([], {});
+        mem().set(Buffer.from("x"), 9000);
+        putIovecs(view(), 16, Array.from({ length: IOV_MAX }, () => [9000, 1]));
+        expect(call("fd_write", 1, 16, IOV_MAX + 1, 8)).toBe(Errno.INVAL);
+        expect(call("fd_write", 1, 16, 0x7fffffff, 8)).toBe(Errno.INVAL);
+        expect(call("fd_write", 1, 16, -1, 8)).toBe(Errno.INVAL);
+        expect(out).toEqual([]);
+        expect(call("fd_write", 1, 16, IOV_MAX, 8)).toBe(Errno.SUCCESS);
+        expect(view().getUint32(8, true)).toBe(IOV_MAX);
+        expect(Buffer.concat(out).toString()).toBe("x".repeat(IOV_MAX));
+      });
+
+      test("fd_write: an iovec list, a buffer or the result outside memory is EFAULT, and nothing is written", () => {
+        const { call, view, out, err } = setUp([], {});
+        putIovecs(view(), 16, [[100, 5], [END - 4, 5]]);
+        expect(call("fd_write", 1, 16, 2, 8)).toBe(Errno.FAULT); // the second buffer ends past memory
+        expect(call("fd_write", 1, END - 8, 2, 8)).toBe(Errno.FAULT); // the list does
+        expect(call("fd_write", 2, 16, 1, END - 2)).toBe(Errno.FAULT); // the result would
+        expect(call("fd_write", 1, 16, 1, -8)).toBe(Errno.FAULT); // an address over 2 GiB, negative as an i32
+        putIovecs(view(), 16, [[0x80000000, 1]]);
+        expect(call("fd_write", 1, 16, 1, 8)).toBe(Errno.FAULT);
+        expect([out, err]).toEqual([[], []]);
+      });
+
+      test("one fd_write moves at most MAX_RW_COUNT bytes: a short write, its count a positive ssize_t", () => {
+        const memory = new WebAssembly.Memory({ initial: 48 });
+        let given = 0;
+        const io: WasiIo = { readStdin: () => new Uint8Array(0), writeStdout: () => undefined, writeStderr: (b) => void (given += b.byteLength) };
+        const imports = wasiImports({ strings: new Uint8Array(0), argc: 0, envc: 0, io }, () => memory) as Record<string, (...p: number[]) => number>;
+        const view = new DataView(memory.buffer);
+        // 1024 iovecs of the whole 3 MiB memory: 3 GiB asked.
+        putIovecs(view, 0, Array.from({ length: IOV_MAX }, () => [0, 48 * PAGE]));
+        expect(imports.fd_write!(2, 0, IOV_MAX, 8)).toBe(Errno.SUCCESS);
+        expect(view.getInt32(8, true)).toBe(MAX_RW_COUNT);
+        expect(given).toBe(MAX_RW_COUNT);
+      });
+
+      test("fd_read from stdin: the same checks, and stdin is not consumed by a refused call", () => {
+        const { call, view, mem, reads } = setUp([], {}, Uint8Array.from([1, 2, 3]));
+        putIovecs(view(), 16, [[1000, 3], [END, 1]]);
+        expect(call("fd_read", 0, 16, IOV_MAX + 1, 8)).toBe(Errno.INVAL);
+        expect(call("fd_read", 0, 16, 2, 8)).toBe(Errno.FAULT);
+        expect(call("fd_read", 0, 16, 1, END)).toBe(Errno.FAULT);
+        expect(reads).toEqual([]);
+        expect(call("fd_read", 0, 16, 1, 8)).toBe(Errno.SUCCESS);
+        expect([...mem().subarray(1000, 1003)]).toEqual([1, 2, 3]);
+      });
+
+      test("arguments, environment, clocks, randomness and stat results outside memory are EFAULT, memory untouched", () => {
+        const { call, mem } = setUp(["/a", "bc"], { X: "1" });
+        const before = Buffer.from(mem());
+        expect(call("args_get", END - 4, 0)).toBe(Errno.FAULT); // two pointers need 8 bytes
+        expect(call("args_get", 0, END - 5)).toBe(Errno.FAULT); // "/a\0bc\0" needs 6
+        expect(call("environ_get", -4, 0)).toBe(Errno.FAULT);
+        expect(call("args_sizes_get", 0, END)).toBe(Errno.FAULT);
+        expect(call("environ_sizes_get", END, 0)).toBe(Errno.FAULT);
+        expect(call("clock_time_get", 0, 1n, END - 4)).toBe(Errno.FAULT);
+        expect(call("clock_res_get", 0, END)).toBe(Errno.FAULT);
+        expect(call("random_get", END - 10, 11)).toBe(Errno.FAULT);
+        expect(call("random_get", 0, -1)).toBe(Errno.FAULT);
+        expect(call("fd_fdstat_get", 1, END - 23)).toBe(Errno.FAULT);
+        expect(call("fd_filestat_get", 1, END - 63)).toBe(Errno.FAULT);
+        expect(Buffer.compare(Buffer.from(mem()), before)).toBe(0);
+        // At the very end, exactly: fine.
+        expect(call("args_get", END - 8, END - 14)).toBe(Errno.SUCCESS);
+      });
+
+      test("files: a path over PATH_MAX is ENAMETOOLONG, a path or result outside memory EFAULT; a made-up readdir cookie lists nothing", () => {
+        const volumes: Volume[] = [{ guestPath: "/data", root: { kind: "dir", entries: { "a.txt": { kind: "file", bytes: Uint8Array.from([7]), mtimeMs: 0 } } } }];
+        const { call, view, mem } = setUp([], {}, new Uint8Array(0), undefined, { volumes });
+        mem().set(Buffer.from("a.txt"), 100);
+        expect(call("path_open", 3, 0, 100, PATH_MAX + 1, 0, 0n, 0n, 0, 8)).toBe(Errno.NAMETOOLONG);
+        expect(call("path_open", 3, 0, 100, -1, 0, 0n, 0n, 0, 8)).toBe(Errno.NAMETOOLONG);
+        expect(call("path_open", 3, 0, END - 2, 5, 0, 0n, 0n, 0, 8)).toBe(Errno.FAULT);
+        expect(call("path_open", 3, 0, 100, 5, 0, 0n, 0n, 0, END)).toBe(Errno.FAULT);
+        expect(call("path_filestat_get", 3, 0, 100, 5, END - 8)).toBe(Errno.FAULT);
+        expect(call("fd_prestat_get", 3, END - 4)).toBe(Errno.FAULT);
+        expect(call("fd_prestat_dir_name", 3, END - 2, 5)).toBe(Errno.FAULT);
+        expect(call("fd_readdir", 3, END - 10, 64, 0n, 8)).toBe(Errno.FAULT);
+        // The refused path_open opened nothing: the next descriptor is still 4.
+        expect(call("path_open", 3, 0, 100, 5, 0, 0n, 0n, 0, 8)).toBe(Errno.SUCCESS);
+        expect(view().getUint32(8, true)).toBe(4);
+        expect(call("fd_seek", 4, 0n, 0, END)).toBe(Errno.FAULT);
+        expect(call("fd_tell", 4, END - 7)).toBe(Errno.FAULT);
+        putIovecs(view(), 16, [[200, 1]]);
+        expect(call("fd_read", 4, 16, IOV_MAX + 1, 8)).toBe(Errno.INVAL);
+        expect(call("fd_read", 4, 16, 1, 8)).toBe(Errno.SUCCESS);
+        expect(mem()[200]).toBe(7);
+        // A cookie of -1 (u64 max) is past the end: nothing, not entries before the start.
+        expect(call("fd_readdir", 3, 1000, 256, -1n, 8)).toBe(Errno.SUCCESS);
+        expect(view().getUint32(8, true)).toBe(0);
+      });
+    });
   });
 });
 
@@ -440,6 +545,11 @@ test("the fixture's LEB128 writer", () => {
   expect(leb(127)).toEqual([0x7f]);
   expect(leb(128)).toEqual([0x80, 0x01]);
   expect(leb(4096)).toEqual([0x80, 0x20]);
+  expect(sleb(0)).toEqual([0]);
+  expect(sleb(63)).toEqual([0x3f]);
+  expect(sleb(64)).toEqual([0xc0, 0x00]);
+  expect(sleb(-1)).toEqual([0x7f]);
+  expect(sleb(0x7fffffff)).toEqual([0xff, 0xff, 0xff, 0xff, 0x07]);
 });
 
 // ---------------------------------------------------------------------------
@@ -473,7 +583,7 @@ describe("importMemory (memory-limit.ts)", () => {
     expect(WebAssembly.Module.imports(module)).toContainEqual({ module: "env", name: "memory", kind: "memory" });
     const memory = new WebAssembly.Memory({ initial: result.initial, maximum: result.maximum });
     const out: Uint8Array[] = [];
-    const io: WasiIo = { readStdin: () => new Uint8Array(0), writeStdout: (b) => void out.push(b), writeStderr: () => undefined };
+    const io: WasiIo = { readStdin: () => new Uint8Array(0), writeStdout: (b) => void out.push(b.slice()), writeStderr: () => undefined };
     const into = new Uint8Array(4096);
     const { length, argc, envc } = encodeStrings(["/p"], { PATH_INFO: "/cookies" }, into);
     const imports = wasiImports({ strings: into.subarray(0, length), argc, envc, io }, () => memory);

@@ -90,6 +90,7 @@ class CgiGateway extends ScriptGateway {
       argv,
       // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
       cwd: script.real.slice(0, slash) || "/",
+      root: setup.location.realRoot,
       extraEnv: setup.passed,
       nph: script.real.startsWith("nph-", slash + 1),
       launcher: setup.launcher,

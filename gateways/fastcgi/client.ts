@@ -2,10 +2,9 @@
 // send BEGIN_REQUEST, PARAMS and STDIN, read STDOUT through the CGI response
 // parser, log STDERR, and hand the connection back only when it is clean.
 
-import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
+import { cgiResponse, hasBody, type CgiBody } from "../../src/cgi/answer.ts";
+import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
-import { liveResponse } from "../../src/http/live-response.ts";
-import { withReasonPhrase } from "../../src/http/reason-phrase.ts";
 import type { Lease, Upstream } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
@@ -142,35 +141,27 @@ class Call {
         parser.finish();
       }
     }
-    if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI response`);
     // RFC 3875 §6.2.2: a local redirect is never passed on as it is; without
     // an internal re-dispatch, it becomes a redirect of the client (as nginx).
     if (head.kind === "local-redirect") {
       head.status = 302;
       head.statusText = "Found";
     }
-    const headers = headToHeaders(head);
-    const init = { status: head.status, statusText: head.statusText, headers };
     const first = parser.takeRest();
-    const bodyless = this.#req.head || head.status === 204 || head.status === 205 || head.status === 304;
-    if (bodyless) {
+    const output = { read: () => this.#read(), cancel: () => this.abandon() };
+    const options = { head: this.#req.head, onCut: (reason: GatewayError) => this.#logFailure(reason) };
+    if (!hasBody(head, this.#req.head)) {
+      // Read to the end before answering, so that the connection is clean for the next request.
       await this.#drain();
-      return withReasonPhrase(new Response(null, init), head.statusText);
+      return cgiResponse(head, { parts: [], ended: true }, output, options);
     }
-    const whole = this.#wholeBody(first);
-    if (whole) {
-      // The length is known: say it (a backend's own Content-Length could be wrong).
-      if (headers instanceof Headers) headers.set("content-length", String(whole.byteLength));
-      else headers["content-length"] = String(whole.byteLength);
-      return withReasonPhrase(new Response(whole as Uint8Array<ArrayBuffer>, init), head.statusText);
-    }
-    return liveResponse(withReasonPhrase(new Response(this.#bodyStream(first), init), head.statusText));
+    return cgiResponse(head, this.#bodyRead(first), output, options);
   }
 
-  /** The body when the answer is already complete in what has been read; no stream needed. */
-  #wholeBody(first: Uint8Array): Uint8Array | undefined {
-    if (!this.#events.ended) return undefined;
+  /** What has been read of the body; the whole body when the answer is already complete. */
+  #bodyRead(first: Uint8Array): CgiBody {
     const parts = first.byteLength > 0 ? [first] : [];
+    if (!this.#events.ended) return { parts, ended: false };
     for (let event = this.#events.takeQueued(); event; event = this.#events.takeQueued()) {
       if (event.type === "stdout") parts.push(event.data);
       else if (event.type === "stderr") this.#keepStderr(event.data);
@@ -179,40 +170,25 @@ class Call {
         break;
       }
     }
-    return concatBytes(parts);
+    return { parts, ended: true };
   }
 
-  #bodyStream(first: Uint8Array): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          if (first.byteLength > 0) controller.enqueue(first);
-        },
-        pull: async (controller) => {
-          try {
-            for (;;) {
-              const event = await this.#next(this.#req.timeouts.idleMs, "BACKEND_IDLE_TIMEOUT");
-              if (event.type === "stdout") {
-                controller.enqueue(event.data);
-                return;
-              }
-              if (event.type === "stderr") this.#keepStderr(event.data);
-              else {
-                this.#complete();
-                controller.close();
-                return;
-              }
-            }
-          } catch (err) {
-            this.abandon();
-            this.#logFailure(err);
-            controller.error(toGatewayError(err));
-          }
-        },
-        cancel: () => this.abandon(),
-      },
-      { highWaterMark: 0 },
-    );
+  /** The next STDOUT bytes, null at END_REQUEST; a failure abandons the request. */
+  async #read(): Promise<Uint8Array | null> {
+    try {
+      for (;;) {
+        const event = await this.#next(this.#req.timeouts.idleMs, "BACKEND_IDLE_TIMEOUT");
+        if (event.type === "stdout") return event.data;
+        if (event.type === "stderr") this.#keepStderr(event.data);
+        else {
+          this.#complete();
+          return null;
+        }
+      }
+    } catch (err) {
+      this.abandon();
+      throw toGatewayError(err);
+    }
   }
 
   /** Reads and drops the rest of the answer (HEAD, 204, 304) so the connection stays reusable. */

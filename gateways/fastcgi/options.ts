@@ -4,6 +4,9 @@
 import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
+/** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
+const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
+
 export const fastcgiSchema: GatewaySchema = {
   fields: {
     backend: { type: "address[]", doc: "FastCGI backend address(es); several are balanced (least busy first)" },
@@ -19,7 +22,7 @@ export const fastcgiSchema: GatewaySchema = {
     },
     root: { type: "string", required: true, doc: "document root: SCRIPT_FILENAME = root + script path" },
     index: { type: "string[]", default: ["index.php"], doc: "scripts tried for a path that names a directory" },
-    split_path: { type: "string", default: ".php", doc: "extension that ends the script part of a path; the rest is PATH_INFO" },
+    split_path: { type: "string", default: ".php", doc: 'extension, with its leading dot, that ends the script part of a path; the rest is PATH_INFO' },
     front_controller: { type: "string", doc: 'script run when the path names no script, e.g. "/index.php" (nginx: try_files $uri /index.php)' },
     max_conns: { type: "integer", min: 1, doc: "connections the backend serves at once (default: asked with FCGI_GET_VALUES, or procs)" },
     max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a connection; beyond it 503" },
@@ -53,7 +56,12 @@ export const fastcgiSchema: GatewaySchema = {
     if (typeof fc === "string" && !fc.startsWith("/")) {
       return { key: "front_controller", message: 'must be a path from the root, starting with "/"' };
     }
-    if (options.split_path === "") return { key: "split_path", message: 'must be an extension such as ".php"' };
+    // Without its dot, "php" would also end segments such as "/uploads/notes-php" and
+    // hand files that are not scripts to the backend (the cgi.fix_pathinfo class of bugs).
+    const split = options.split_path;
+    if (typeof split === "string" && !SCRIPT_EXTENSION.test(split)) {
+      return { key: "split_path", message: `must be an extension with its leading dot, such as ".php"; found ${JSON.stringify(split)}` };
+    }
     return undefined;
   },
 };

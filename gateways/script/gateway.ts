@@ -40,6 +40,8 @@ export interface ScriptCall {
   scriptFilename?: string;
   argv: string[];
   cwd: string;
+  /** The real root the script lies beneath (ScriptSpec.root). */
+  root?: string;
   /** Variables besides the CGI ones (before the route's `env`). */
   extraEnv?: Record<string, string>;
   nph: boolean;
@@ -134,6 +136,7 @@ export abstract class ScriptGateway {
           argv: call.argv,
           env: scriptEnv,
           cwd: call.cwd,
+          root: call.root,
           maxStderr: o.max_stderr,
           onStderr: (bytes) => {
             const text = STDERR_TEXT.decode(bytes).trimEnd();

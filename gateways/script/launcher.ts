@@ -8,6 +8,14 @@ export interface ScriptSpec {
   /** The script's whole environment. */
   env: Record<string, string>;
   cwd: string;
+  /**
+   * The real root a CGI script lies beneath: then cwd is the script's real
+   * directory below it and the last element of argv the script's real path.
+   * A launcher that can opens cwd beneath the root, following no symlink, and
+   * runs the script by its name there, so that what runs is what was looked
+   * up even if a directory was swapped for a symlink since.
+   */
+  root?: string;
   /** Bytes of stderr passed to `onStderr`; the rest is read and dropped. */
   maxStderr: number;
   onStderr(bytes: Uint8Array): void;

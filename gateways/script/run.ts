@@ -4,11 +4,9 @@
 // client with backpressure. The script runs under a deadline; a timeout or a
 // client that leaves stops it (a process group gets SIGTERM, then SIGKILL).
 
-import { CgiResponseParser, headToHeaders, type CgiHead } from "../../src/cgi/response.ts";
+import { cgiResponse, hasBody, type CgiOutput } from "../../src/cgi/answer.ts";
+import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
-import { liveResponse } from "../../src/http/live-response.ts";
-import { withReasonPhrase } from "../../src/http/reason-phrase.ts";
-import { concatBytes } from "../../src/io/bytes.ts";
 import type { ScriptLauncher, ScriptProcess, ScriptSpec } from "./launcher.ts";
 import { NphResponseParser } from "./nph.ts";
 
@@ -49,14 +47,11 @@ function nextTurn(): { promise: Promise<typeof NEXT_TURN>; timer: ReturnType<typ
 
 interface CollectedOutput {
   parts: Uint8Array[];
-  /** The whole body, when the output ended. */
-  whole?: Uint8Array;
+  /** The output ended: `parts` is the whole body. */
+  ended: boolean;
   /** A read still under way, for the body stream. */
   pending?: Promise<Uint8Array | null>;
 }
-
-/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
-const NO_BODY = new Set([204, 205, 304]);
 
 export async function runScript(run: ScriptRun): Promise<ScriptOutcome> {
   let proc: ScriptProcess;
@@ -170,28 +165,40 @@ class ScriptExchange {
       if (chunk === null) throw await this.#noHead(parser);
       head = parser.push(chunk);
     }
-    if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI script`);
     if (head.kind === "local-redirect") {
       // §6.2.2: the script's output ends there; it is not waited for.
       proc.close();
       this.#outputFinished();
       return { kind: "local-redirect", location: head.location! };
     }
-    const init = { status: head.status, statusText: head.statusText, headers: headToHeaders(head) };
     const first = parser.takeRest();
-    if (run.head || NO_BODY.has(head.status)) {
-      void this.#discardOutput();
-      return { kind: "response", response: withReasonPhrase(new Response(null, init), head.statusText) };
+    const options = { head: run.head, onCut: run.onCut };
+    if (!hasBody(head, run.head)) {
+      return { kind: "response", response: cgiResponse(head, { parts: [], ended: false }, this.#output(undefined), options) };
     }
-    const output = await this.#collect(first);
-    if (output.whole) {
-      // The length is known: say it (a script's own Content-Length could be wrong).
-      if (init.headers instanceof Headers) init.headers.set("content-length", String(output.whole.byteLength));
-      else init.headers["content-length"] = String(output.whole.byteLength);
-      return { kind: "response", response: withReasonPhrase(new Response(output.whole as Uint8Array<ArrayBuffer>, init), head.statusText) };
-    }
-    const body = this.#bodyStream(output.parts, output.pending);
-    return { kind: "response", response: liveResponse(withReasonPhrase(new Response(body, init), head.statusText)) };
+    const { parts, ended, pending } = await this.#collect(first);
+    return { kind: "response", response: cgiResponse(head, { parts, ended }, this.#output(pending), options) };
+  }
+
+  /** The output after what has been read, for the answer; `pending` is a read already under way. */
+  #output(pending: Promise<Uint8Array | null> | undefined): CgiOutput {
+    let next = pending;
+    return {
+      read: async () => {
+        const read = next;
+        next = undefined;
+        try {
+          const chunk = await this.#read(read);
+          if (chunk === null) this.#outputFinished();
+          return chunk;
+        } catch (err) {
+          const reason = err instanceof GatewayError ? err : new GatewayError("BACKEND_UNREACHABLE", String(err));
+          this.#stop(reason);
+          throw reason;
+        }
+      },
+      cancel: (reason) => this.#stop(reason),
+    };
   }
 
   /** The next chunk of output; null only at its real end, never when the script was stopped. */
@@ -217,16 +224,16 @@ class ScriptExchange {
       clearTimeout(turn.timer);
       if (chunk === NEXT_TURN) {
         read.catch(() => undefined); // the body stream takes it over
-        return { parts, pending: read };
+        return { parts, ended: false, pending: read };
       }
       if (chunk === null) {
         this.#outputFinished();
-        return { parts, whole: concatBytes(parts) };
+        return { parts, ended: true };
       }
       parts.push(chunk);
       size += chunk.byteLength;
     }
-    return { parts };
+    return { parts, ended: false };
   }
 
   /** Why stdout ended before a complete head, as an error for the client's 502. */
@@ -244,40 +251,5 @@ class ScriptExchange {
       return err as GatewayError;
     }
     return new GatewayError("BACKEND_MALFORMED", "end of output before the header");
-  }
-
-  #bodyStream(parts: Uint8Array[], pending: Promise<Uint8Array | null> | undefined): ReadableStream<Uint8Array> {
-    let next = pending;
-    return new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          for (const part of parts) controller.enqueue(part);
-        },
-        pull: async (controller) => {
-          const read = next;
-          next = undefined;
-          try {
-            const chunk = await this.#read(read);
-            if (chunk !== null) return controller.enqueue(chunk);
-            this.#outputFinished();
-            controller.close();
-          } catch (err) {
-            // Stopped or lost mid-answer: the client must not take a cut body for a whole one.
-            const reason = err instanceof GatewayError ? err : new GatewayError("BACKEND_UNREACHABLE", String(err));
-            this.#stop(reason);
-            if (reason.code !== "CLIENT_CLOSED") this.#run.onCut(reason);
-            controller.error(err);
-          }
-        },
-        cancel: () => this.#stop(new GatewayError("CLIENT_CLOSED", "client stopped reading")),
-      },
-      { highWaterMark: 0 },
-    );
-  }
-
-  async #discardOutput(): Promise<void> {
-    // A HEAD answer has no body; the script may still write one.
-    while ((await this.#proc.read().catch(() => null)) !== null);
-    this.#outputFinished();
   }
 }

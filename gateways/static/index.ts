@@ -12,6 +12,7 @@ import { failure, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
+import { ScriptGuard, sharingRoot, type ScriptFiles } from "./scripts.ts";
 
 /** What a filesystem path is, seen from the root. */
 type Found =
@@ -25,11 +26,20 @@ type FileTarget = { kind: "file"; real: string; stat: FileStat; name: string };
 
 type Target = Exclude<Found, { kind: "file" }> | FileTarget;
 
-/** The handler for validated options (see gateways/index.ts). */
-export function createStatic(runtime: Runtime, options: StaticOptions, name: string): GatewayHandler {
+/**
+ * The handler for validated options (see gateways/index.ts). `app.scripts`
+ * are the script routes of the app, where it is known (createApp): the files
+ * they would run under this root are never served.
+ */
+export function createStatic(
+  runtime: Runtime,
+  options: StaticOptions,
+  name: string,
+  app?: { scripts: readonly ScriptFiles[] },
+): GatewayHandler {
   // DESIGN.md: a gateway needing a capability the runtime lacks fails at startup.
   if (!runtime.fs) throw new Error(`${name}: static files need a filesystem, which the ${runtime.name} runtime has not`);
-  const gateway = new StaticGateway(runtime, runtime.fs, options, name);
+  const gateway = new StaticGateway(runtime, runtime.fs, options, name, app?.scripts ?? []);
   return Object.assign((c: Context, next: Next) => gateway.handle(c, next), {
     ready: gateway.ready,
     close: () => Promise.resolve(),
@@ -44,22 +54,24 @@ class StaticGateway {
   readonly #name: string;
   readonly #cacheControl: string | undefined;
   #realRoot = "";
+  #guard!: ScriptGuard;
 
-  constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string) {
+  constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string, scripts: readonly ScriptFiles[]) {
     this.#runtime = runtime;
     this.#fs = fs;
     this.#options = options;
     this.#name = name;
     const seconds = Math.floor(options.max_age / 1000);
     this.#cacheControl = seconds > 0 ? `public, max-age=${seconds}` : undefined;
-    this.ready = this.#init();
+    this.ready = this.#init(scripts);
     this.ready.catch(() => undefined);
   }
 
-  async #init(): Promise<void> {
+  async #init(scripts: readonly ScriptFiles[]): Promise<void> {
     const root = this.#options.root;
     const real = await realRootDirectory(this.#fs, root, this.#name);
     this.#realRoot = real.endsWith("/") ? real.slice(0, -1) : real;
+    this.#guard = new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, this.#realRoot, scripts));
   }
 
   async handle(c: Context, next: Next): Promise<Response | void> {
@@ -74,10 +86,7 @@ class StaticGateway {
     if (response) return response;
     if (this.#options.fallthrough) return next();
     if (request.method === "GET" || request.method === "HEAD") return errorResponse(404);
-    return new Response("405 Method Not Allowed\n", {
-      status: 405,
-      headers: { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" },
-    });
+    return errorResponse(405, { headers: { allow: "GET, HEAD" } });
   }
 
   /** The answer for a request, or null when no file matches it. */
@@ -101,17 +110,24 @@ class StaticGateway {
     }
   }
 
-  /** The file a decoded path names: itself, or an index file of the directory it names. */
+  /**
+   * The file a decoded path names: itself, or an index file of the directory
+   * it names. A script (scripts.ts) is no file: the next route runs it.
+   */
   async #resolve(path: string): Promise<Target> {
     const target = await this.#lookup(this.#realRoot + path);
     if (target.kind === "file") {
       // "/file.txt/" names no file (ENOTDIR), whatever the platform's realpath says.
-      return path.endsWith("/") ? { kind: "missing" } : { ...target, name: path };
+      const file = { ...target, name: path };
+      return path.endsWith("/") || this.#guard.isScript(file) ? { kind: "missing" } : file;
     }
     if (target.kind !== "directory" || !path.endsWith("/")) return target;
     for (const index of this.#options.index) {
       const candidate = await this.#lookup(`${target.real}/${index}`);
-      if (candidate.kind === "file") return { ...candidate, name: path + index };
+      if (candidate.kind === "file") {
+        const file = { ...candidate, name: path + index };
+        if (!this.#guard.isScript(file)) return file;
+      }
       if (candidate.kind === "outside") return candidate;
     }
     // No directory listings.

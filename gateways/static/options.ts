@@ -3,6 +3,14 @@
 
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
+/**
+ * The extensions PHP runs under Debian's handler (`.ph(ar|p|tml)`, its
+ * apache2 php8.2.conf) and those CGI servers conventionally give an
+ * interpreter: a static route that cannot see the routes beside it
+ * (staticFiles in a hand-written app) leaves such files to the next route.
+ */
+export const DENY_EXTENSIONS = [".php", ".phtml", ".phar", ".pl", ".py", ".rb", ".cgi", ".sh"];
+
 export const staticSchema: GatewaySchema = {
   fields: {
     root: { type: "string", required: true, doc: "directory the files are served from: file = root + URL path" },
@@ -15,6 +23,17 @@ export const staticSchema: GatewaySchema = {
     etag: { type: "boolean", default: true, doc: "send a weak ETag and answer If-None-Match with it" },
     max_age: { type: "duration", default: 0, min: 0, doc: 'Cache-Control "public, max-age=N" (whole seconds); 0 sends none' },
     dotfiles: { type: "boolean", default: false, doc: 'serve paths with a segment starting with "." (/.well-known/ is always served)' },
+    deny_extensions: {
+      type: "string[]",
+      default: DENY_EXTENSIONS,
+      doc: "files whose names end in one of these (any case) are never served, and go on to the next route: scripts a backend may run",
+    },
+  },
+  check(options) {
+    for (const ext of options.deny_extensions as string[]) {
+      if (!/^\.[^/]*[^./ ]$/.test(ext)) return { key: "deny_extensions", message: `${JSON.stringify(ext)}: entries are file extensions with their dot, e.g. ".php"` };
+    }
+    return undefined;
   },
 };
 
@@ -25,4 +44,5 @@ export interface StaticOptions {
   etag: boolean;
   max_age: number;
   dotfiles: boolean;
+  deny_extensions: string[];
 }

@@ -9,6 +9,7 @@ export const Errno = {
   IO: 29,
   ISDIR: 31,
   MFILE: 33,
+  NAMETOOLONG: 37,
   NOENT: 44,
   NOSYS: 52,
   NOTDIR: 54,

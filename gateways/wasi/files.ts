@@ -2,8 +2,10 @@
 // (volume.ts trees) from descriptor 3 on, and the files opened under them.
 // Paths are resolved inside the tree only: ".." never leaves a preopen
 // (ENOTCAPABLE), and nothing can be created, written or removed (EROFS).
+// Pointers and lengths are checked by guest-memory.ts before use.
 
 import { Errno } from "./errno.ts";
+import type { GuestMemory } from "./guest-memory.ts";
 import type { Volume, VolumeNode } from "./volume.ts";
 
 const FILETYPE_DIRECTORY = 3;
@@ -18,7 +20,7 @@ const FDFLAG_APPEND = 1;
 export const ALL_RIGHTS = (1n << 30n) - 1n;
 /** Open files a run may hold at once (EMFILE beyond). */
 const MAX_OPEN = 1024;
-/** Most a readdir call builds at once, whatever buffer the module offers. */
+/** Most a readdir call fills at once, whatever buffer the module offers. */
 const MAX_READDIR = 64 * 1024;
 const encoder = new TextEncoder();
 
@@ -30,19 +32,19 @@ interface Open {
   preopen?: Uint8Array;
 }
 
-/** WASI functions for the files of one run; `memory()` is the instance's memory. */
-export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memory) {
+/** WASI functions for the files of one run, over the instance's memory. */
+export function fileFunctions(volumes: Volume[], guest: GuestMemory) {
   const table = new Map<number, Open>();
   volumes.forEach((volume, i) => table.set(3 + i, { node: volume.root, position: 0, preopen: encoder.encode(volume.guestPath) }));
   let nextFd = 3 + volumes.length;
-  const view = () => new DataView(memory().buffer);
-  const text = (ptr: number, len: number) => new TextDecoder().decode(new Uint8Array(memory().buffer, ptr, len));
 
-  /** The node at `path` under the directory open as `fd`, or an errno. */
-  const resolve = (fd: number, path: string): VolumeNode | number => {
+  /** The node at the path of `pathLen` bytes at `pathPtr` under the directory open as `fd`, or an errno. */
+  const resolve = (fd: number, pathPtr: number, pathLen: number): VolumeNode | number => {
     const dir = table.get(fd);
     if (!dir) return Errno.BADF;
     if (dir.node.kind !== "dir") return Errno.NOTDIR;
+    const path = guest.path(pathPtr, pathLen);
+    if (typeof path === "number") return path;
     if (path.startsWith("/")) return Errno.NOTCAPABLE;
     const stack: VolumeNode[] = [dir.node];
     for (const segment of path.split("/")) {
@@ -62,64 +64,66 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
   };
 
   /** filestat (preview1): dev, ino, filetype, nlink, size, atim, mtim, ctim. */
-  const putFilestat = (node: VolumeNode, out: number) => {
-    const v = view();
-    for (let offset = 0; offset < 64; offset += 8) v.setBigUint64(out + offset, 0n, true);
-    v.setUint8(out + 16, node.kind === "dir" ? FILETYPE_DIRECTORY : FILETYPE_REGULAR_FILE);
-    v.setBigUint64(out + 24, 1n, true);
+  const putFilestat = (node: VolumeNode, out: number): number => {
+    const v = guest.struct(out, 64);
+    if (!v) return Errno.FAULT;
+    for (let offset = 0; offset < 64; offset += 8) v.setBigUint64(offset, 0n, true);
+    v.setUint8(16, node.kind === "dir" ? FILETYPE_DIRECTORY : FILETYPE_REGULAR_FILE);
+    v.setBigUint64(24, 1n, true);
     if (node.kind === "file") {
-      v.setBigUint64(out + 32, BigInt(node.bytes.byteLength), true);
+      v.setBigUint64(32, BigInt(node.bytes.byteLength), true);
       const ns = BigInt(Math.round(node.mtimeMs)) * 1_000_000n;
-      for (const offset of [40, 48, 56]) v.setBigUint64(out + offset, ns, true);
+      for (const offset of [40, 48, 56]) v.setBigUint64(offset, ns, true);
     }
+    return Errno.SUCCESS;
   };
 
   return {
     fd_prestat_get(fd: number, out: number): number {
       const open = table.get(fd);
       if (!open?.preopen) return Errno.BADF;
-      const v = view();
-      v.setUint8(out, 0); // a directory
-      v.setUint32(out + 4, open.preopen.byteLength, true);
+      const v = guest.struct(out, 8);
+      if (!v) return Errno.FAULT;
+      v.setUint8(0, 0); // a directory
+      v.setUint32(4, open.preopen.byteLength, true);
       return Errno.SUCCESS;
     },
     fd_prestat_dir_name(fd: number, path: number, len: number): number {
       const open = table.get(fd);
       if (!open?.preopen) return Errno.BADF;
-      new Uint8Array(memory().buffer, path, len).set(open.preopen.subarray(0, len));
+      const into = guest.bytes(path, len);
+      if (!into) return Errno.FAULT;
+      into.set(open.preopen.subarray(0, into.byteLength));
       return Errno.SUCCESS;
     },
     path_open(fd: number, _dirflags: number, path: number, pathLen: number, oflags: number, _base: bigint, _inheriting: bigint, fdflags: number, out: number): number {
       if (oflags & (O_CREAT | O_EXCL | O_TRUNC) || fdflags & FDFLAG_APPEND) return Errno.ROFS;
       if (table.size >= MAX_OPEN) return Errno.MFILE;
-      const node = resolve(fd, text(path, pathLen));
+      const node = resolve(fd, path, pathLen);
       if (typeof node === "number") return node;
       if (oflags & O_DIRECTORY && node.kind !== "dir") return Errno.NOTDIR;
+      if (!guest.fits(out, 4)) return Errno.FAULT;
       const opened = nextFd++;
       table.set(opened, { node, position: 0 });
-      view().setUint32(out, opened, true);
-      return Errno.SUCCESS;
+      return guest.putU32(out, opened);
     },
     path_filestat_get(fd: number, _flags: number, path: number, pathLen: number, out: number): number {
-      const node = resolve(fd, text(path, pathLen));
-      if (typeof node === "number") return node;
-      putFilestat(node, out);
-      return Errno.SUCCESS;
+      const node = resolve(fd, path, pathLen);
+      return typeof node === "number" ? node : putFilestat(node, out);
     },
     fd_filestat_get(fd: number, out: number): number {
       const open = table.get(fd);
-      if (!open) return Errno.BADF;
-      putFilestat(open.node, out);
-      return Errno.SUCCESS;
+      return open ? putFilestat(open.node, out) : Errno.BADF;
     },
     fd_fdstat_get(fd: number, out: number): number {
       const open = table.get(fd);
       if (!open) return Errno.BADF;
-      const v = view();
-      v.setUint8(out, open.node.kind === "dir" ? FILETYPE_DIRECTORY : FILETYPE_REGULAR_FILE);
-      v.setUint16(out + 2, 0, true);
-      v.setBigUint64(out + 8, ALL_RIGHTS, true);
-      v.setBigUint64(out + 16, ALL_RIGHTS, true);
+      const v = guest.struct(out, 24);
+      if (!v) return Errno.FAULT;
+      v.setUint8(0, open.node.kind === "dir" ? FILETYPE_DIRECTORY : FILETYPE_REGULAR_FILE);
+      v.setUint16(2, 0, true);
+      v.setBigUint64(8, ALL_RIGHTS, true);
+      v.setBigUint64(16, ALL_RIGHTS, true);
       return Errno.SUCCESS;
     },
     /** Reads into the iovecs; the file's bytes, from its position. */
@@ -144,15 +148,13 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
       const base = whence === 0 ? 0 : whence === 1 ? open.position : whence === 2 ? open.node.bytes.byteLength : -1;
       const position = base + Number(offset);
       if (base < 0 || position < 0) return Errno.INVAL;
+      if (!guest.fits(out, 8)) return Errno.FAULT;
       open.position = position;
-      view().setBigUint64(out, BigInt(position), true);
-      return Errno.SUCCESS;
+      return guest.putU64(out, BigInt(position));
     },
     fd_tell(fd: number, out: number): number {
       const open = table.get(fd);
-      if (!open) return Errno.BADF;
-      view().setBigUint64(out, BigInt(open.position), true);
-      return Errno.SUCCESS;
+      return open ? guest.putU64(out, BigInt(open.position)) : Errno.BADF;
     },
     fd_close(fd: number): number {
       const open = table.get(fd);
@@ -165,11 +167,12 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
       const open = table.get(fd);
       if (!open) return Errno.BADF;
       if (open.node.kind !== "dir") return Errno.NOTDIR;
+      const into = guest.bytes(buf, Math.min(bufLen >>> 0, MAX_READDIR));
+      if (!into || !guest.fits(used, 4)) return Errno.FAULT;
       const names = [".", "..", ...Object.keys(open.node.entries).sort()];
-      const out = new Uint8Array(Math.min(bufLen >>> 0, MAX_READDIR));
-      bufLen = out.byteLength;
       let offset = 0;
-      for (let i = Number(cookie); i < names.length && offset < bufLen; i++) {
+      // dircookie is a u64: one the module made up is past the end, never before the start.
+      for (let i = Number(BigInt.asUintN(64, cookie)); i < names.length && offset < into.byteLength; i++) {
         const name = encoder.encode(names[i]!);
         const entry = new Uint8Array(24 + name.byteLength);
         const e = new DataView(entry.buffer);
@@ -178,13 +181,11 @@ export function fileFunctions(volumes: Volume[], memory: () => WebAssembly.Memor
         const child = i < 2 ? undefined : (open.node.entries[names[i]!] as VolumeNode);
         e.setUint8(20, child?.kind === "file" ? FILETYPE_REGULAR_FILE : FILETYPE_DIRECTORY);
         entry.set(name, 24);
-        const fits = Math.min(entry.byteLength, bufLen - offset);
-        out.set(entry.subarray(0, fits), offset);
+        const fits = Math.min(entry.byteLength, into.byteLength - offset);
+        into.set(entry.subarray(0, fits), offset);
         offset += fits;
       }
-      new Uint8Array(memory().buffer, buf, bufLen).set(out.subarray(0, offset));
-      view().setUint32(used, offset, true);
-      return Errno.SUCCESS;
+      return guest.putU32(used, offset);
     },
   };
 }

@@ -2,20 +2,28 @@
 // for CGI modules: arguments, environment, clocks, randomness, stdin, stdout
 // and stderr, exit, and read-only preopened directories (files.ts) when the
 // route has volumes. Nothing else of the host is reachable: no other file,
-// no sockets.
+// no sockets. Every pointer, count and length a module passes is checked
+// (guest-memory.ts) before anything is read, written or built from it.
 // Runs anywhere WebAssembly and Web Crypto do; I/O is synchronous callbacks,
 // since a module calls its imports synchronously.
 
 import { Errno } from "./errno.ts";
 import { ALL_RIGHTS, fileFunctions } from "./files.ts";
+import { guestMemory } from "./guest-memory.ts";
 import type { Volume } from "./volume.ts";
 
 export { Errno };
 
+/**
+ * Where stdin comes from and stdout and stderr go. What the writes are given
+ * is a view of the module's memory, good for that call only (the module
+ * reuses its buffers): they copy what they keep, and only that, so a module
+ * asking to write more than a route keeps costs no copy.
+ */
 export interface WasiIo {
   /** Up to `max` bytes of stdin; an empty array at its end. May block (the module waits). */
   readStdin(max: number): Uint8Array;
-  /** Takes what the module wrote to stdout; may block until the client takes more. */
+  /** What the module wrote to stdout; may block until the client takes more. */
   writeStdout(bytes: Uint8Array): void;
   writeStderr(bytes: Uint8Array): void;
 }
@@ -84,39 +92,27 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
   const [args, end] = splitStrings(options.strings, 0, options.argc);
   const [env] = splitStrings(options.strings, end, options.envc);
   const started = performance.now();
-  const view = () => new DataView(memory().buffer);
-  const files = options.volumes?.length ? fileFunctions(options.volumes, memory) : undefined;
-  const bytes = () => new Uint8Array(memory().buffer);
+  const guest = guestMemory(memory);
+  const files = options.volumes?.length ? fileFunctions(options.volumes, guest) : undefined;
+  const sizeOf = (list: Uint8Array[]) => list.reduce((n, s) => n + s.byteLength, 0);
 
   /** Writes NUL-terminated strings and their pointers (args_get, environ_get). */
   const putStrings = (list: Uint8Array[], ptrs: number, buf: number): number => {
-    const v = view();
-    const mem = bytes();
-    for (const s of list) {
-      v.setUint32(ptrs, buf, true);
-      mem.set(s, buf);
-      ptrs += 4;
-      buf += s.byteLength;
-    }
+    const table = guest.struct(ptrs, list.length * 4);
+    const into = guest.bytes(buf, sizeOf(list));
+    if (!table || !into) return Errno.FAULT;
+    let offset = 0;
+    list.forEach((s, i) => {
+      table.setUint32(i * 4, (buf >>> 0) + offset, true);
+      into.set(s, offset);
+      offset += s.byteLength;
+    });
     return Errno.SUCCESS;
   };
   const putSizes = (list: Uint8Array[], countPtr: number, sizePtr: number): number => {
-    const v = view();
-    v.setUint32(countPtr, list.length, true);
-    v.setUint32(sizePtr, list.reduce((n, s) => n + s.byteLength, 0), true);
-    return Errno.SUCCESS;
-  };
-  /** The iovec list at `iovs` as views into memory (preview1 `ciovec`: buf u32, len u32). */
-  const iovecs = (iovs: number, count: number): Uint8Array[] => {
-    const v = view();
-    const buffer = memory().buffer;
-    const list: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
-      const ptr = v.getUint32(iovs + i * 8, true);
-      const len = v.getUint32(iovs + i * 8 + 4, true);
-      list.push(new Uint8Array(buffer, ptr, len));
-    }
-    return list;
+    if (!guest.fits(countPtr, 4) || !guest.fits(sizePtr, 4)) return Errno.FAULT;
+    guest.putU32(countPtr, list.length);
+    return guest.putU32(sizePtr, sizeOf(list));
   };
 
   const imports: Record<string, (...args: never[]) => unknown> = {
@@ -127,8 +123,7 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
 
     clock_res_get: (id: number, out: number) => {
       if (id < CLOCK_REALTIME || id > CLOCK_THREAD) return Errno.INVAL;
-      view().setBigUint64(out, 1000n, true);
-      return Errno.SUCCESS;
+      return guest.putU64(out, 1000n);
     },
     clock_time_get: (id: number, _precision: bigint, out: number) => {
       let ns: bigint;
@@ -136,58 +131,60 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
       else if (id === CLOCK_MONOTONIC || id === CLOCK_PROCESS || id === CLOCK_THREAD) {
         ns = BigInt(Math.round((performance.now() - started) * 1e6));
       } else return Errno.INVAL;
-      view().setBigUint64(out, ns, true);
-      return Errno.SUCCESS;
+      return guest.putU64(out, ns);
     },
     random_get: (buf: number, len: number) => {
-      buf >>>= 0;
-      len >>>= 0;
+      const into = guest.bytes(buf, len);
+      if (!into) return Errno.FAULT;
       // getRandomValues fills at most 65536 bytes a call.
-      for (let off = 0; off < len; off += 65536) crypto.getRandomValues(new Uint8Array(memory().buffer, buf + off, Math.min(65536, len - off)));
+      for (let off = 0; off < into.byteLength; off += 65536) crypto.getRandomValues(into.subarray(off, off + 65536));
       return Errno.SUCCESS;
     },
 
     fd_write: (fd: number, iovs: number, count: number, written: number) => {
       if (fd !== 1 && fd !== 2) return Errno.BADF;
+      const list = guest.iovecs(iovs, count);
+      if (typeof list === "number") return list;
+      if (!guest.fits(written, 4)) return Errno.FAULT;
       let total = 0;
-      for (const iov of iovecs(iovs, count)) {
+      for (const iov of list) {
         if (iov.byteLength === 0) continue;
-        // A copy: the module reuses its buffers, and the bytes travel on.
-        if (fd === 1) options.io.writeStdout(iov.slice());
-        else options.io.writeStderr(iov.slice());
+        if (fd === 1) options.io.writeStdout(iov);
+        else options.io.writeStderr(iov);
         total += iov.byteLength;
       }
-      view().setUint32(written, total, true);
-      return Errno.SUCCESS;
+      return guest.putU32(written, total);
     },
     fd_read: (fd: number, iovs: number, count: number, read: number) => {
+      if (fd !== 0 && !files) return Errno.BADF;
+      const list = guest.iovecs(iovs, count);
+      if (typeof list === "number") return list;
+      if (!guest.fits(read, 4)) return Errno.FAULT;
       if (fd !== 0) {
-        const result = files?.read(fd, iovecs(iovs, count)) ?? Errno.BADF;
-        if (typeof result === "number") return result;
-        view().setUint32(read, result.read, true);
-        return Errno.SUCCESS;
+        const result = files?.read(fd, list) ?? Errno.BADF;
+        return typeof result === "number" ? result : guest.putU32(read, result.read);
       }
       let total = 0;
-      for (const iov of iovecs(iovs, count)) {
+      for (const iov of list) {
         if (iov.byteLength === 0) continue;
         const chunk = options.io.readStdin(iov.byteLength);
-        new Uint8Array(memory().buffer, iov.byteOffset, chunk.byteLength).set(chunk);
+        iov.set(chunk);
         total += chunk.byteLength;
         // A short read ends this call, as read(2) would.
         if (chunk.byteLength < iov.byteLength) break;
       }
-      view().setUint32(read, total, true);
-      return Errno.SUCCESS;
+      return guest.putU32(read, total);
     },
     fd_close: (fd: number) => (fd <= 2 ? Errno.SUCCESS : (files?.fd_close(fd) ?? Errno.BADF)),
     // Filetype unknown, every right: not a tty to wasi-libc, so stdout is fully buffered.
     fd_fdstat_get: (fd: number, out: number) => {
       if (fd > 2) return files?.fd_fdstat_get(fd, out) ?? Errno.BADF;
-      const v = view();
-      v.setUint8(out, 0); // filetype unknown
-      v.setUint16(out + 2, 0, true); // flags
-      v.setBigUint64(out + 8, ALL_RIGHTS, true);
-      v.setBigUint64(out + 16, ALL_RIGHTS, true);
+      const fdstat = guest.struct(out, 24);
+      if (!fdstat) return Errno.FAULT;
+      fdstat.setUint8(0, 0); // filetype unknown
+      fdstat.setUint16(2, 0, true); // flags
+      fdstat.setBigUint64(8, ALL_RIGHTS, true);
+      fdstat.setBigUint64(16, ALL_RIGHTS, true);
       return Errno.SUCCESS;
     },
     fd_fdstat_set_flags: (fd: number) => (fd <= 2 ? Errno.SUCCESS : Errno.BADF),
@@ -206,7 +203,9 @@ export function wasiImports(options: WasiOptions, memory: () => WebAssembly.Memo
     fd_filestat_get: (fd: number, out: number) => {
       if (fd > 2) return files?.fd_filestat_get(fd, out) ?? Errno.BADF;
       // fstat on stdio succeeds (CPython's startup treats EBADF as fatal): all zero, filetype unknown.
-      new Uint8Array(memory().buffer, out >>> 0, 64).fill(0);
+      const filestat = guest.bytes(out, 64);
+      if (!filestat) return Errno.FAULT;
+      filestat.fill(0);
       return Errno.SUCCESS;
     },
     fd_readdir: (fd: number, buf: number, len: number, cookie: bigint, used: number) => files?.fd_readdir(fd, buf, len, cookie, used) ?? Errno.BADF,

@@ -86,7 +86,8 @@ class InlineRun implements ScriptProcess {
           limit = `output over max_output (${this.#options.maxOutput} bytes)`;
           throw new Error(limit);
         }
-        this.#output.push(bytes);
+        // A copy: `bytes` is the module's memory (host.ts WasiIo).
+        this.#output.push(bytes.slice());
       },
       writeStderr: (bytes) => {
         if (stderrLeft <= 0) return;

@@ -69,8 +69,8 @@ function run(thread: ThreadSetup, control: Int32Array): void {
       }
       const n = Math.min(credit, bytes.byteLength - offset, CHUNK);
       Atomics.sub(control, Control.CREDIT, n);
-      const piece = offset === 0 && n === bytes.byteLength ? bytes : bytes.slice(offset, offset + n);
-      postStdout(piece);
+      // A copy: `bytes` is the module's memory (host.ts WasiIo), and the piece is transferred.
+      postStdout(bytes.slice(offset, offset + n));
       offset += n;
     }
   };

@@ -9,4 +9,4 @@ export { bunRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
 
-export const { fastcgi, cgi, wasi, staticFiles, createApp, registerWasmModules } = bindGateways(bunRuntime);
+export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(bunRuntime);

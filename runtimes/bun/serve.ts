@@ -4,11 +4,12 @@
 
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
+import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
-import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
+import { socketPath } from "../common/socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -53,9 +54,9 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // An error that escapes the app is a plain 500, never Bun's debug page with a stack trace.
     development: false,
-    error: () => new Response("500 Internal Server Error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } }),
+    error: () => errorResponse(500),
   };
-  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, removeSocketFile);
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const server =
     addr.kind === "unix" ? Bun.serve({ unix: addr.path, fetch, ...settings }) : Bun.serve({ hostname: addr.host, port: addr.port, fetch, ...settings });
   servers.push(server);

@@ -3,6 +3,7 @@
 // server makes on the raw head (src/http/request-head.ts), as far as a
 // Request still shows them, and the answer for a refused one.
 
+import { errorResponse } from "../../src/errors.ts";
 import { checkRequestHead, type RequestHeadLimits } from "../../src/http/request-head.ts";
 
 /**
@@ -26,8 +27,5 @@ function headOf(request: Request): { method: string; target: string; httpVersion
 export function refusal(request: Request, limits: RequestHeadLimits | undefined): Response | undefined {
   const refused = checkRequestHead(headOf(request), limits);
   if (!refused) return undefined;
-  return new Response(`${refused.status} ${refused.reason}\n`, {
-    status: refused.status,
-    headers: { "content-type": "text/plain; charset=utf-8", connection: "close" },
-  });
+  return errorResponse(refused.status, { close: true });
 }

@@ -52,13 +52,37 @@ export function authorityOf(address: string | undefined, port: number | undefine
   return `${host.includes(":") ? `[${host}]` : host}:${port ?? 80}`;
 }
 
+/** A unix socket's path as each runtime sees it, through its own file and socket calls. */
+export interface SocketPath {
+  /** What is at the path. */
+  kind(path: string): Promise<"socket" | "other" | "none">;
+  /**
+   * Whether a server accepts connections on the socket: false when the
+   * connection is refused (nobody listens: ECONNREFUSED) or the file is gone;
+   * true when it is accepted, or when the server is too busy to take it
+   * (EAGAIN: its backlog is full); any other failure is thrown.
+   */
+  answers(path: string): Promise<boolean>;
+  remove(path: string): Promise<void>;
+}
+
 /**
  * Clears the way for a unix socket: a socket file left by a server that died
- * would make the bind fail, so it is removed; any other file there is not
- * the server's to delete (Gunicorn's rule), and the bind is refused.
+ * would make the bind fail, so it is removed — but only when nobody answers
+ * on it: a live server's socket is its own, and unlinking it would take its
+ * clients away (nginx refuses with EADDRINUSE). Any other file there is not
+ * the server's to delete either (Gunicorn's rule): the bind is refused.
  */
-export async function clearSocketPath(path: string, kindOf: (path: string) => Promise<"socket" | "other" | "none">, remove: (path: string) => Promise<void>): Promise<void> {
-  const kind = await kindOf(path);
+export async function clearSocketPath(path: string, socket: SocketPath): Promise<void> {
+  const kind = await socket.kind(path);
   if (kind === "other") throw new Error(`cannot listen on unix:${path}: a file that is not a socket is there`);
-  if (kind === "socket") await remove(path);
+  if (kind === "none") return;
+  let answers: boolean;
+  try {
+    answers = await socket.answers(path);
+  } catch (err) {
+    throw new Error(`cannot listen on unix:${path}: cannot tell whether a server listens there (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (answers) throw new Error(`cannot listen on unix:${path}: another server is listening there`);
+  await socket.remove(path);
 }

@@ -74,15 +74,17 @@ export interface DenoNamespace {
     options: ({ hostname: string; port: number; transport?: "tcp" } | { transport: "unix"; path: string }) & { signal?: AbortSignal },
   ): Promise<DenoConn>;
   Command: new (command: string, options: DenoCommandOptions) => { spawn(): DenoChildProcess };
-  kill(pid: number, signal: string): void;
+  readonly pid: number;
+  /** Signal 0 only checks that the process exists (kill(2)): NotFound when it does not. */
+  kill(pid: number, signal: string | 0): void;
   stat(path: string): Promise<DenoFileInfo>;
   lstat(path: string): Promise<DenoFileInfo>;
   readDir(path: string): AsyncIterable<{ name: string }>;
   realPath(path: string): Promise<string>;
   open(path: string, options: { read: true; write?: boolean; createNew?: boolean; mode?: number }): Promise<DenoFsFile>;
-  makeTempDir(options: { prefix: string }): Promise<string>;
+  makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
-  errors: { NotFound: new () => Error };
+  errors: { NotFound: new () => Error; ConnectionRefused: new () => Error; WouldBlock: new () => Error };
   env: { get(name: string): string | undefined };
   stdout: { writeSync(bytes: Uint8Array): number };
   stderr: { writeSync(bytes: Uint8Array): number };

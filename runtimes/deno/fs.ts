@@ -1,7 +1,29 @@
 // The local filesystem for Deno, as the Runtime's FileSystem.
 
 import type { FileStat, FileSystem, TempFile } from "../../src/runtime.ts";
+import { ownedTempDirs } from "../common/temp-dirs.ts";
 import { Deno } from "./api.ts";
+
+/** Where Deno.makeTempDir makes them by default (Rust's std::env::temp_dir), named so it can be listed. */
+const tmp = () => Deno.env.get("TMPDIR") || "/tmp";
+const makeTempDir = ownedTempDirs({
+  pid: Deno.pid,
+  make: (prefix) => Deno.makeTempDir({ dir: tmp(), prefix }),
+  async list() {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(tmp())) names.push(entry.name);
+    return names;
+  },
+  remove: (name) => Deno.remove(`${tmp()}/${name}`, { recursive: true }),
+  alive(pid) {
+    try {
+      Deno.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return !(err instanceof Deno.errors.NotFound);
+    }
+  },
+});
 
 async function orNull<T>(work: () => Promise<T>): Promise<T | null> {
   try {
@@ -54,13 +76,13 @@ export const fs: FileSystem = {
       },
     });
   },
-  makeTempDir: (prefix) => Deno.makeTempDir({ prefix }),
+  makeTempDir,
   async removeDir(path) {
     await Deno.remove(path, { recursive: true }).catch(() => undefined);
   },
   async createTempFile(prefix): Promise<TempFile> {
     // Deno.makeTempDir makes the directory 0700; createNew refuses a file already there.
-    const dir = await Deno.makeTempDir({ prefix });
+    const dir = await makeTempDir(prefix);
     const file = await Deno.open(`${dir}/data`, { read: true, write: true, createNew: true, mode: 0o600 }).catch(async (err: unknown) => {
       await Deno.remove(dir, { recursive: true }).catch(() => undefined);
       throw err;

@@ -8,6 +8,7 @@ import type { ServeEnv } from "../../src/runtime.ts";
 import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
 import { clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { socketPath } from "./socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -33,7 +34,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     if (refused) return refused;
     return app.fetch(request, envOf(request, info, local));
   };
-  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, (path) => Deno.remove(path));
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const bound = await new Promise<Address>((resolve) => {
     const onListen = (b: { hostname?: string; port?: number }) =>
       resolve(addr.kind === "unix" ? addr : { kind: "tcp", host: b.hostname ?? addr.host, port: b.port ?? addr.port });
@@ -45,16 +46,6 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   });
   if (bound.kind === "tcp") local.port = bound.port;
   return bound;
-}
-
-/** What is at a unix socket's path (see clearSocketPath). */
-async function socketFileKind(path: string): Promise<"socket" | "other" | "none"> {
-  try {
-    return (await Deno.lstat(path)).isSocket ? "socket" : "other";
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return "none";
-    throw err;
-  }
 }
 
 function envOf(request: Request, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {

@@ -7,6 +7,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileStat, FileSystem, TempFile } from "../../src/runtime.ts";
+import { ownedTempDirs } from "../common/temp-dirs.ts";
+
+const makeTempDir = ownedTempDirs({
+  pid: process.pid,
+  make: (prefix) => mkdtemp(join(tmpdir(), prefix)),
+  list: () => readdir(tmpdir()),
+  remove: (name) => rm(join(tmpdir(), name), { recursive: true, force: true }),
+  alive(pid) {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== "ESRCH";
+    }
+  },
+});
 
 export const fs: FileSystem = {
   async stat(path): Promise<FileStat | null> {
@@ -35,15 +51,13 @@ export const fs: FileSystem = {
     const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
     return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
   },
-  makeTempDir(prefix) {
-    return mkdtemp(join(tmpdir(), prefix));
-  },
+  makeTempDir,
   async removeDir(path) {
     await rm(path, { recursive: true, force: true });
   },
   async createTempFile(prefix): Promise<TempFile> {
     // mkdtemp(3) makes the directory 0700; "wx" refuses a file already there.
-    const dir = await mkdtemp(join(tmpdir(), prefix));
+    const dir = await makeTempDir(prefix);
     const file = await open(join(dir, "data"), "wx+", 0o600).catch(async (err: unknown) => {
       await rm(dir, { recursive: true, force: true });
       throw err;

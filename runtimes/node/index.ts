@@ -9,4 +9,4 @@ export { nodeRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
 
-export const { fastcgi, cgi, wasi, staticFiles, createApp, registerWasmModules } = bindGateways(nodeRuntime);
+export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(nodeRuntime);

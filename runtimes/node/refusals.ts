@@ -4,7 +4,8 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { checkRequestHead, checkTrailers, reasonPhrase, type RequestHeadLimits } from "../../src/http/request-head.ts";
+import { errorPage } from "../../src/http/error-page.ts";
+import { checkRequestHead, checkTrailers, type RequestHeadLimits } from "../../src/http/request-head.ts";
 
 /**
  * Answers a request checkRequestHead refuses (and anything pipelined behind
@@ -20,13 +21,9 @@ export function refused(incoming: IncomingMessage, outgoing: ServerResponse, lim
   );
   if (!refusal) return false;
   closing.add(socket);
-  const body = `${refusal.status} ${refusal.reason}\n`;
-  outgoing.writeHead(refusal.status, refusal.reason, {
-    "content-type": "text/plain; charset=utf-8",
-    "content-length": body.length,
-    connection: "close",
-  });
-  outgoing.end(body);
+  const page = errorPage(refusal.status, { close: true });
+  outgoing.writeHead(page.status, page.reason, page.headers);
+  outgoing.end(page.body);
   return true;
 }
 
@@ -95,14 +92,11 @@ export function refuseBadTrailers(incoming: IncomingMessage, outgoing: ServerRes
   };
 }
 
-/** Writes `<status> <reason>` (errorResponse's page) with Connection: close, then closes once the client has had time to read it. */
+/** Writes postern's error page with Connection: close, then closes once the client has had time to read it. */
 function answerAndClose(socket: Duplex, status: number): void {
-  const reason = reasonPhrase(status);
-  const body = `${status} ${reason}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-    "latin1",
-  );
+  const page = errorPage(status, { close: true });
+  const fields = Object.entries(page.headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  socket.end(`HTTP/1.1 ${page.status} ${page.reason}\r\n${fields}\r\n${page.body}`, "latin1");
   socket.resume(); // keep reading (and dropping) what the client still sends
   const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();

@@ -10,7 +10,7 @@ import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
-import { removeSocketFile, socketFileKind } from "../common/socket-file.ts";
+import { socketPath } from "../common/socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -110,7 +110,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 }
 
 async function listen(server: Server, addr: Address): Promise<Address> {
-  if (addr.kind === "unix") await clearSocketPath(addr.path, socketFileKind, removeSocketFile);
+  if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     const done = () => {

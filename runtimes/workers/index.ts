@@ -10,4 +10,4 @@ export { workersRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
 
-export const { fastcgi, cgi, wasi, staticFiles, createApp, registerWasmModules } = bindGateways(workersRuntime);
+export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(workersRuntime);

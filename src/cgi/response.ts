@@ -92,35 +92,6 @@ export class CgiResponseParser {
   }
 }
 
-/** The head as Web Headers; `append` keeps repeated fields such as Set-Cookie separate. */
-// RFC 9110 §7.6.1: fields about the connection, not the resource; the
-// gateway's own server frames the response it sends.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"]);
-
-/**
- * The head's fields as the client Response's headers, hop-by-hop ones
- * dropped. A plain object when no name repeats (runtimes write it without
- * building a Headers), else Headers, which keeps each Set-Cookie apart.
- */
-export function headToHeaders(head: CgiHead): Record<string, string> | Headers {
-  const plain: Record<string, string> = {};
-  for (const [name, value] of head.headers) {
-    const key = name.toLowerCase();
-    if (HOP_BY_HOP.has(key)) continue;
-    if (Object.hasOwn(plain, key)) return headersOf(head);
-    plain[key] = value;
-  }
-  return plain;
-}
-
-function headersOf(head: CgiHead): Headers {
-  const headers = new Headers();
-  for (const [name, value] of head.headers) {
-    if (!HOP_BY_HOP.has(name.toLowerCase())) headers.append(name, value);
-  }
-  return headers;
-}
-
 // Header bytes are octets (RFC 9110 §5.5 obs-text): one byte is one char, as
 // Headers' ByteStrings hold them. TextDecoder("latin1") is windows-1252, so no.
 function latin1(bytes: Uint8Array, start: number, end: number): string {

@@ -28,29 +28,12 @@ export interface RequestHeadLimits {
 
 export interface Refusal {
   status: number;
-  /** The reason phrase of `status` (RFC 9110 §15), for the status line and the `<status> <reason>` body. */
-  reason: string;
   /** Which rule the request broke, for logs and tests; never needed by the client. */
   detail: string;
 }
 
-const REASON: Record<number, string> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  431: "Request Header Fields Too Large",
-  501: "Not Implemented",
-  505: "HTTP Version Not Supported",
-};
-
-/** The RFC 9110 §15 reason phrase for the statuses this file and the runtimes' refusals use. */
-export function reasonPhrase(status: number): string {
-  return REASON[status] ?? "Error";
-}
-
 function refuse(status: number, detail: string): Refusal {
-  return { status, reason: reasonPhrase(status), detail };
+  return { status, detail };
 }
 
 /** Case-insensitive name match; callers compare lengths first, so this runs only on a likely hit, and the usual spellings cost no allocation. */

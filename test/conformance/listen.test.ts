@@ -1,17 +1,18 @@
 // postern's listen addresses on each runtime: a unix socket where a socket
 // file left by a server that died is in the way (replaced, not an "address
-// in use"), where any other file is (left alone, startup refused), and an
-// IPv6 address answering HTTP/1.0 without Host (its authority is the
-// bracketed address).
+// in use"), where a live server listens (left to it, startup refused, as
+// nginx's EADDRINUSE), where any other file is (left alone, startup
+// refused), and an IPv6 address answering HTTP/1.0 without Host (its
+// authority is the bracketed address).
 
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
-import { POSTERN_CLI, type CliRuntime } from "../helpers/postern-cli.ts";
+import { spawnPostern, type CliRuntime } from "../helpers/postern-cli.ts";
 import { freePort } from "../helpers/ports.ts";
 import { stopProcessGroup } from "../helpers/server-process.ts";
 import { PUBLIC } from "./suite.ts";
@@ -26,12 +27,9 @@ afterEach(async () => {
 /** `postern serve` on `runtime` with the demo's static files at every path, listening on `listen`. */
 function start(runtime: CliRuntime, listen: string, dir: string): { proc: ChildProcess; log: () => string } {
   writeFileSync(join(dir, "postern.toml"), `listen = [${JSON.stringify(listen)}]\naccess_log = false\n[[routes]]\npath = "*"\ngateway = "static"\nroot = ${JSON.stringify(PUBLIC)}\n`);
-  const [file, ...args] = POSTERN_CLI[runtime];
-  const proc = spawn(file!, [...args, "serve", "--config", join(dir, "postern.toml")], { stdio: ["ignore", "ignore", "pipe"], detached: true });
-  let log = "";
-  proc.stderr!.on("data", (d) => (log += d));
-  cleanups.push(() => stopProcessGroup(proc, "SIGTERM"));
-  return { proc, log: () => log };
+  const started = spawnPostern(runtime, ["serve", "--config", join(dir, "postern.toml")]);
+  cleanups.push(() => stopProcessGroup(started.proc, "SIGTERM"));
+  return started;
 }
 
 function tempDir(runtime: CliRuntime): string {
@@ -95,16 +93,47 @@ test.each(RUNTIMES)("on %s, a socket file left by a server that died is replaced
   expect(answer!.body).toContain("<title>postern demo</title>");
 }, 60_000);
 
+/** Resolves with the exit code of `proc`, or null if it still runs after 20 s. */
+function exitOf(proc: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve(proc.exitCode);
+    proc.once("exit", resolve);
+    setTimeout(() => resolve(null), 20_000);
+  });
+}
+
+/** What a connection to the unix socket at `path` is sent before the server closes it; null when nothing accepts. */
+function greeting(path: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (text += d));
+    socket.on("error", () => resolve(null));
+    socket.on("close", () => resolve(text));
+  });
+}
+
+test.each(RUNTIMES)("on %s, a socket a live server listens on is left to it, and startup is refused naming it", async (runtime) => {
+  const dir = tempDir(runtime);
+  const path = join(dir, "postern.sock");
+  // postern's probe connects and hangs up at once: that connection's reset is expected.
+  const live = createServer((socket) => socket.on("error", () => undefined).end("still mine\n"));
+  await new Promise<void>((resolve) => live.listen(path, resolve));
+  cleanups.push(() => new Promise((resolve) => live.close(() => resolve())));
+  const { proc, log } = start(runtime, `unix:${path}`, dir);
+  const code = await exitOf(proc);
+  expect(code, log()).not.toBe(0);
+  expect(log()).toContain(`cannot listen on unix:${path}: another server is listening there`);
+  expect(await greeting(path)).toBe("still mine\n");
+}, 60_000);
+
 test.each(RUNTIMES)("on %s, a file that is not a socket where the socket goes is left alone, and startup is refused naming it", async (runtime) => {
   const dir = tempDir(runtime);
   const path = join(dir, "postern.sock");
   writeFileSync(path, "somebody's data");
   const { proc, log } = start(runtime, `unix:${path}`, dir);
-  const code = await new Promise<number | null>((resolve) => {
-    if (proc.exitCode !== null) return resolve(proc.exitCode);
-    proc.once("exit", resolve);
-    setTimeout(() => resolve(null), 20_000);
-  });
+  const code = await exitOf(proc);
   expect(code, log()).not.toBe(0);
   expect(log()).toContain(`cannot listen on unix:${path}: a file that is not a socket is there`);
   expect(readFileSync(path, "utf8")).toBe("somebody's data");

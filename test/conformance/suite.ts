@@ -1,7 +1,8 @@
 // One suite of HTTP-level tests, run against postern on each runtime (the
-// files beside this one start it): the same config — static files, a real
-// php-fpm over TCP, CGI shell scripts, the WASI probe module — and the same
-// requests and expectations everywhere. A runtime that lacks a capability
+// files beside this one start it): the same config — static files (also on
+// the PHP route's root, whose scripts they never show), a real php-fpm over
+// TCP, CGI shell scripts, the WASI probe module — and the same requests and
+// expectations everywhere. A runtime that lacks a capability
 // (no processes on workerd) skips the tests that need it, saying which.
 
 import { createHash, randomBytes } from "node:crypto";
@@ -74,7 +75,11 @@ export function suiteRoutes(backends: Backends, capabilities: Capabilities): str
     route({ path: "/stalled/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES, front_controller: "/php/big.php", send_timeout: "2s" }),
   ];
   if (capabilities.spawn) routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
-  if (capabilities.files) routes.push(route({ path: "*", gateway: "static", root: PUBLIC }));
+  if (capabilities.files) {
+    // The README's PHP layout: files first, on the PHP route's own root.
+    routes.unshift(route({ path: "/php/*", gateway: "static", root: FIXTURES }));
+    routes.push(route({ path: "*", gateway: "static", root: PUBLIC }));
+  }
   return routes.join("\n");
 }
 
@@ -179,6 +184,16 @@ export function conformance(target: Target): void {
 
       test("a missing file: 404", async () => {
         expect((await get(`${base}/missing.html`)).status).toBe(404);
+      });
+
+      test.skipIf(fromAssets !== "")(`on the PHP route's root: a file is served, a script runs, whatever its spelling, and is never shown${fromAssets}`, async () => {
+        expect((await get(`${base}/php/uploads/a.jpg`)).headers.get("content-type")).toBe("image/jpeg");
+        for (const path of ["/php/hello.php", "/php/hello.ph%70", "/php/hello%2Ephp", "/php/sub/index.php"]) {
+          const answer = await get(base + path);
+          expect(answer.text, path).not.toContain("<?php");
+          expect(answer.status, path).toBe(200);
+        }
+        expect((await get(`${base}/php/hello.php`)).text).toBe("Hello, world!\n");
       });
     });
 

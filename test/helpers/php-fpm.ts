@@ -15,6 +15,8 @@ export interface PhpFpm {
   dir: string;
   /** PIDs of the worker children of the running master. */
   children(): number[];
+  /** Kills the master and its children at once (SIGKILL, as a crash or an OOM kill) and removes the unix socket. */
+  crash(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,15 @@ decorate_workers_output = no
     port,
     dir,
     children: () => childrenOf(proc.pid!),
+    crash: async () => {
+      const pids = [proc.pid!, ...childrenOf(proc.pid!)];
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      // Gone, or a zombie: either way its sockets are closed.
+      while (pids.some((pid) => !/^State:\s+[ZX]/m.test(safeRead(`/proc/${pid}/status`) || "State: X"))) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      rmSync(socket, { force: true });
+    },
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once("exit", r));

@@ -6,6 +6,7 @@
 
 import { GatewayError } from "../../../src/errors.ts";
 import { concatBytes } from "../../../src/io/bytes.ts";
+import { isInside } from "../../../src/paths.ts";
 import type { Duplex, Runtime, Subprocess } from "../../../src/runtime.ts";
 import { findProgram } from "../../program.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../../script/launcher.ts";
@@ -205,7 +206,7 @@ class SpawnerProcess {
   launch(spec: ScriptSpec): ScriptProcess {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
-    const start = encodeStart({ id, maxStderr: Math.min(spec.maxStderr, 0xffff_ffff), argv: spec.argv, env: spec.env, cwd: spec.cwd });
+    const start = encodeStart({ id, maxStderr: Math.min(spec.maxStderr, 0xffff_ffff), env: spec.env, ...beneathRoot(spec) });
     if (start.byteLength > MAX_FRAME) {
       throw new GatewayError("INTERNAL", `a script's arguments and environment take ${start.byteLength} bytes, over ${MAX_FRAME}`);
     }
@@ -320,6 +321,24 @@ class RelayedScript implements ScriptProcess {
     this.#control("D");
     this.#output.drop();
   }
+}
+
+/**
+ * Where the spawner finds the script: its directory relative to the real
+ * root and its name, run as `./name` there (spawner.c opens the directory
+ * beneath the root, following no symlink).
+ */
+function beneathRoot(spec: ScriptSpec): { root: string; dir: string; name: string; argv: string[] } {
+  const script = spec.argv.at(-1)!;
+  const root = spec.root;
+  const slash = script.lastIndexOf("/");
+  const dir = script.slice(0, slash) || "/";
+  if (root === undefined || dir !== spec.cwd || !(dir === root || isInside(root, dir))) {
+    throw new GatewayError("INTERNAL", `the CGI spawner runs scripts beneath a root: ${script} is not one (${root ?? "no root"})`);
+  }
+  const name = script.slice(slash + 1);
+  const relative = dir === root ? "" : dir.slice(root.endsWith("/") ? root.length : root.length + 1);
+  return { root, dir: relative, name, argv: [...spec.argv.slice(0, -1), `./${name}`] };
 }
 
 /** Linux errno values posix_spawn reports, in words. */

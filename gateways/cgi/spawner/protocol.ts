@@ -9,10 +9,15 @@ export interface StartRequest {
   id: number;
   /** Bytes of the script's stderr to forward; the rest is dropped. */
   maxStderr: number;
-  /** argv[0] is an absolute path: the spawner does no PATH search. */
+  /** The real root the script lies beneath. */
+  root: string;
+  /** The script's directory relative to the root ("" for the root itself): opened beneath it, no symlink followed. */
+  dir: string;
+  /** The script's file name in that directory, where it starts. */
+  name: string;
+  /** argv[0] is an interpreter's absolute path (the spawner does no PATH search) or `./${name}`. */
   argv: string[];
   env: Record<string, string>;
-  cwd: string;
 }
 
 /** Frames to the spawner without a payload: n is a count or a signal number. */
@@ -32,9 +37,9 @@ function head(out: Uint8Array, type: string, id: number, n: number): void {
   view.setUint32(5, n, true);
 }
 
-/** The 'S' frame: counts, then NUL-terminated cwd, argv and NAME=value strings. */
+/** The 'S' frame: counts, then NUL-terminated root, dir, name, argv and NAME=value strings. */
 export function encodeStart(request: StartRequest): Uint8Array {
-  let text = `${request.cwd}\0`;
+  let text = `${request.root}\0${request.dir}\0${request.name}\0`;
   for (const arg of request.argv) text += `${arg}\0`;
   let envc = 0;
   for (const name in request.env) {
@@ -44,7 +49,7 @@ export function encodeStart(request: StartRequest): Uint8Array {
   // Each string ends at its first NUL: one inside would shift every later one.
   let nuls = 0;
   for (let i = text.indexOf("\0"); i >= 0; i = text.indexOf("\0", i + 1)) nuls++;
-  if (nuls !== 1 + request.argv.length + envc) throw new GatewayError("INTERNAL", "NUL in a script's argument or environment");
+  if (nuls !== 3 + request.argv.length + envc) throw new GatewayError("INTERNAL", "NUL in a script's argument or environment");
   const strings = encoder.encode(text);
   const out = new Uint8Array(HEAD + 12 + strings.byteLength);
   head(out, "S", request.id, 12 + strings.byteLength);

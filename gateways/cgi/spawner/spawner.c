@@ -9,17 +9,24 @@
  * as frames on a single unix-socket connection, so a request costs the
  * gateway no process, pipe or connection of its own.
  *
- * Usage: spawner SOCKET. It listens on SOCKET, prints "R\n" on stdout when it
- * does, and serves the first connection. The end of that connection, or of
- * stdin, means the gateway is gone: every script still running is killed and
- * the spawner exits.
+ * Usage: spawner SOCKET [UID GID]. It listens on SOCKET, prints "R\n" on
+ * stdout when it does, and serves the first connection. The end of that
+ * connection, or of stdin, means the gateway is gone: every script still
+ * running is killed and the spawner exits. With UID and GID it drops to that
+ * user once its socket listens (supplementary groups cleared), so every
+ * script runs as that user. It is never dumpable: the scripts, which may run
+ * as the same user, cannot read its memory or /proc/<pid>/environ, and it
+ * holds the environment of every request in flight.
  *
  * Frames, both ways: type (1 byte), id (u32), n (u32), then n payload bytes
  * for the types that have a payload; integers little-endian.
  *   gateway -> spawner
  *     'S' start   payload: stderr limit u32, argc u32, envc u32, then
- *                 NUL-terminated cwd, argv (argv[0] an absolute path: no PATH
- *                 search happens here) and "NAME=value" strings
+ *                 NUL-terminated root, dir, name, argv and "NAME=value"
+ *                 strings. The script is the file `name` in the directory
+ *                 `dir` (relative, "" for the root itself) beneath `root`;
+ *                 argv[0] is an interpreter's absolute path (no PATH search
+ *                 happens here) or "./name", the script itself
  *     'I' stdin   payload: bytes for the script's stdin; answered by 'A' once
  *                 written, and the gateway sends no more for that id before
  *     'C' close   end of stdin (after what was sent)
@@ -38,6 +45,19 @@
  *   both, in either order). An 'A' still due and stderr read before the
  *   exit may follow 'X'; then nothing more comes for the id.
  *
+ * What runs is what the gateway looked up (a directory swapped for a symlink
+ * between its lookup and the start must not lead out of the root): `dir` is
+ * opened beneath `root` without following any symlink (openat2 with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or a walk of O_NOFOLLOW opens where
+ * the kernel has no openat2), the script starts in that directory (fchdir)
+ * and runs by its relative name, after a check that `name` there is a regular
+ * file and no symlink. The gateway resolves symlinks before it asks, so a
+ * symlink inside the root that stays inside still works; one swapped in
+ * afterwards fails the start (ELOOP). Exec by descriptor (fexecve) is not
+ * used: a #! script would then get /dev/fd/N, a descriptor open in it. What
+ * stays open is the name itself, between the check and the exec: a writer of
+ * that very directory could still swap the file for a symlink then.
+ *
  * Every script runs in a process group of its own (so a signal reaches what
  * it started), with the default signal dispositions, an empty signal mask,
  * and descriptors 0, 1 and 2 only: every descriptor here is close-on-exec.
@@ -46,6 +66,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -54,7 +75,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -159,6 +182,73 @@ static char **strings(char **p, const char *end, uint32_t count) {
   return list;
 }
 
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_BENEATH 0x08
+struct open_how {
+  uint64_t flags, mode, resolve;
+};
+#endif
+
+/* One component of a relative path: no "", "." or "..", which could climb. */
+static int plain_name(const char *name, size_t len) {
+  return len > 0 && !(len == 1 && name[0] == '.') && !(len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+/*
+ * Opens the directory `dir` (relative, "" for `root` itself) beneath `root`
+ * without following a symlink in it; returns the descriptor or -errno.
+ * openat2(2) (Linux 5.6) says it in one call; elsewhere, or where a seccomp
+ * filter refuses it, each component is opened with O_NOFOLLOW in turn.
+ */
+static int open_beneath(const char *root, const char *dir) {
+  int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  if (dir[0] == '\0') return fd;
+  if (dir[0] == '/') {
+    close(fd);
+    return -EINVAL;
+  }
+#ifdef SYS_openat2
+  struct open_how how = {O_PATH | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int beneath = (int)syscall(SYS_openat2, fd, dir, &how, sizeof how);
+  if (beneath >= 0 || (errno != ENOSYS && errno != EPERM)) {
+    int error = errno;
+    close(fd);
+    return beneath >= 0 ? beneath : -error;
+  }
+#endif
+  for (const char *p = dir; *p;) {
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    char name[256];
+    if (!plain_name(p, len) || len >= sizeof name) {
+      close(fd);
+      return -EINVAL;
+    }
+    memcpy(name, p, len);
+    name[len] = '\0';
+    /* With O_NOFOLLOW a symlink is not a directory: ENOTDIR or ELOOP. */
+    int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int error = errno;
+    close(fd);
+    if (next < 0) return error == ENOTDIR ? -ELOOP : -error;
+    fd = next;
+    p = slash ? slash + 1 : p + len;
+  }
+  return fd;
+}
+
+/* The script `name` in the directory `dirfd` must be a regular file itself, not a symlink to one. */
+static int check_script(int dirfd, const char *name) {
+  struct stat st;
+  if (strchr(name, '/') || !plain_name(name, strlen(name))) return EINVAL;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (S_ISLNK(st.st_mode)) return ELOOP;
+  return S_ISREG(st.st_mode) ? 0 : EACCES;
+}
+
 static void start(uint32_t id, unsigned char *payload, uint32_t n) {
   if (n < 12 || find(id)) {
     frame('F', id, EINVAL, NULL);
@@ -171,14 +261,19 @@ static void start(uint32_t id, unsigned char *payload, uint32_t n) {
     frame('F', id, EINVAL, NULL);
     return;
   }
-  char **cwd = strings(&p, end, 1);
-  char **argv = cwd ? strings(&p, end, argc) : NULL;
+  char **where = strings(&p, end, 3); /* root, dir, name */
+  char **argv = where ? strings(&p, end, argc) : NULL;
   char **envp = argv ? strings(&p, end, envc) : NULL;
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+  int dirfd = -1;
   int error = 0;
   pid_t pid = -1;
   if (!envp) {
     error = EINVAL;
+  } else if ((dirfd = open_beneath(where[0], where[1])) < 0) {
+    error = -dirfd;
+  } else if ((error = check_script(dirfd, where[2])) != 0) {
+    /* error says why */
   } else if (pipe2(pin, O_CLOEXEC) != 0 || pipe2(pout, O_CLOEXEC) != 0 || pipe2(perr, O_CLOEXEC) != 0) {
     error = errno;
   } else {
@@ -197,7 +292,8 @@ static void start(uint32_t id, unsigned char *payload, uint32_t n) {
     posix_spawn_file_actions_adddup2(&actions, pin[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, pout[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, perr[1], STDERR_FILENO);
-    posix_spawn_file_actions_addchdir_np(&actions, cwd[0]);
+    /* RFC 3875 §7.2: the script's own directory, the one checked above. */
+    posix_spawn_file_actions_addfchdir_np(&actions, dirfd);
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
@@ -207,7 +303,8 @@ static void start(uint32_t id, unsigned char *payload, uint32_t n) {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
   }
-  free(cwd);
+  close_fd(&dirfd);
+  free(where);
   free(argv);
   free(envp);
   /* The script's ends are its own now. */
@@ -455,9 +552,33 @@ static int listen_on(const char *path) {
   return fd;
 }
 
+/* A decimal id as the gateway writes it; exits on anything else (a malformed id must never mean root). */
+static unsigned long parse_id(const char *text) {
+  char *end;
+  errno = 0;
+  unsigned long id = strtoul(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || id >= 0xfffffffful) {
+    fprintf(stderr, "postern-spawner: bad user or group id %s\n", text);
+    exit(2);
+  }
+  return id;
+}
+
+/* Becomes uid:gid with no supplementary group (as php-fpm's pools and fcgiwrap do), or exits. */
+static void become(unsigned long uid, unsigned long gid) {
+  if (setgroups(0, NULL) != 0) die("setgroups");
+  if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0) die("setresgid");
+  if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("setresuid");
+  /* The drop is for good: a process that could take root back has not dropped. */
+  if (uid != 0 && setuid(0) == 0) {
+    fprintf(stderr, "postern-spawner: could take root back after dropping to %lu\n", uid);
+    exit(1);
+  }
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: spawner SOCKET\n");
+  if (argc != 2 && argc != 4) {
+    fprintf(stderr, "usage: spawner SOCKET [UID GID]\n");
     return 2;
   }
   /* Descriptors inherited from the gateway beyond stdio would reach every script. */
@@ -475,6 +596,11 @@ int main(int argc, char **argv) {
   fcntl(STDOUT_FILENO, F_SETFD, FD_CLOEXEC);
 
   int listener = listen_on(argv[1]);
+  if (argc == 4) become(parse_id(argv[2]), parse_id(argv[3]));
+  /* Not dumpable (after the drop, which resets the flag): the scripts, which
+     may run as the same user, can neither ptrace this process nor read its
+     /proc/<pid>/environ or mem, and it holds every request's environment. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) die("prctl");
   if (write(STDOUT_FILENO, "R\n", 2) != 2) return 0;
   /* The gateway connects next; if it goes away instead, stdin ends. */
   for (;;) {
