@@ -28,18 +28,26 @@ function open(port: number, head: string): SlowClient & { socket: Socket } {
   return { socket, closed, received: () => Buffer.concat(chunks), stop: () => socket.destroy() };
 }
 
-/** A POST of a `length`-byte body to `path` whose bytes go out when `send` is called. */
-export function upload(port: number, path: string, length: number): Upload {
-  const { socket, ...client } = open(port, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`);
-  return { ...client, send: (bytes) => void socket.write(bytes) };
+/**
+ * A POST to `path` whose body goes out when `send` is called: `length`
+ * bytes, or chunked (RFC 9112 §7.1), each `send` one chunk.
+ */
+export function upload(port: number, path: string, length: number | "chunked"): Upload {
+  const framing = length === "chunked" ? "Transfer-Encoding: chunked" : `Content-Length: ${length}`;
+  const { socket, ...client } = open(port, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n${framing}\r\n\r\n`);
+  const send = (bytes: Uint8Array | string): void => {
+    if (length !== "chunked") socket.write(bytes);
+    else socket.write(`${Buffer.byteLength(bytes).toString(16)}\r\n${Buffer.from(bytes).toString("latin1")}\r\n`, "latin1");
+  };
+  return { ...client, send };
 }
 
-/** A POST of `length` bytes to `path` that sends one byte every `everyMs`. */
-export function slowUpload(port: number, path: string, length: number, everyMs: number): SlowClient {
+/** A POST of `length` bytes (or a chunked body without end) to `path` that sends one byte every `everyMs`. */
+export function slowUpload(port: number, path: string, length: number | "chunked", everyMs: number): SlowClient {
   const client = upload(port, path, length);
   let sent = 0;
   const timer = setInterval(() => {
-    if (sent++ < length) client.send("a");
+    if (length === "chunked" || sent++ < length) client.send("a");
   }, everyMs);
   void client.closed.then(() => clearInterval(timer));
   return {
