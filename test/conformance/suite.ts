@@ -259,7 +259,6 @@ export function conformance(target: Target): void {
         } finally {
           clearInterval(sampler);
         }
-        console.info(`${target.name}: 100 concurrent 8 MiB uploads: server RSS from ${Math.round(baseline / MiB)} MiB to ${Math.round(peak / MiB)} MiB`);
         expect((peak - baseline) / MiB, `server RSS from ${Math.round(baseline / MiB)} MiB to ${Math.round(peak / MiB)} MiB`).toBeLessThan(96);
       }
       const noRss = () => (running?.rss ? "" : `the ${target.name} server's memory is not readable here`);
@@ -383,10 +382,10 @@ export function conformance(target: Target): void {
           clearInterval(sampler);
         }
         console.info(`${target.name}: 100 concurrent 8 MiB uploads: server RSS from ${Math.round(baseline / MiB)} MiB to ${Math.round(peak / MiB)} MiB`);
-        // The bodies weigh 800 MiB; held whole in memory they took the server from 70-170 MiB to over 1.2 GiB
-        // on each runtime. Now at most max_buffered_total (64 MiB) of them is in memory at once, beside
-        // what the runtime itself buffers and has yet to collect.
-        expect((peak - baseline) / MiB, `server RSS from ${Math.round(baseline / MiB)} MiB to ${Math.round(peak / MiB)} MiB`).toBeLessThan(480);
+        // The bodies weigh 800 MiB; held whole in memory they took the server's RSS up by more than 1.1 GiB
+        // on each runtime. Now at most max_buffered_total (64 MiB) of them is in memory at once, beside what
+        // the runtime buffers itself and has yet to collect (measured: Node +150, Deno and Bun up to +410 MiB).
+        expect((peak - baseline) / MiB, `server RSS from ${Math.round(baseline / MiB)} MiB to ${Math.round(peak / MiB)} MiB`).toBeLessThan(640);
       }, 120_000);
     });
 
