@@ -13,7 +13,7 @@ import { UNKNOWN_CONN, type ConnInfo } from "../src/cgi/conn.ts";
 import { GatewayError, responseForError } from "../src/errors.ts";
 import { isLiveResponse } from "../src/http/live-response.ts";
 import { reasonPhraseOf, withReasonPhrase } from "../src/http/reason-phrase.ts";
-import { receiveBody, timeBodyReads } from "../src/http/request-body.ts";
+import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-body.ts";
 import type { FileSystem, Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 
@@ -107,8 +107,10 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
   const spool = (memory: number, limit: number) => new Spool({ memory, limit, budget, files: runtime.fs });
   const front = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
     const request = c.req.raw;
+    // Most requests have no body: then no buffer is set up.
     let body: Spool | undefined;
-    if (options.request_buffering) {
+    if (hasRequestBody(request) && !options.request_buffering) timeBodyReads(request, options.body_timeout);
+    else if (hasRequestBody(request)) {
       body = spool(options.max_buffered_body, options.max_body_size);
       try {
         await receiveBody(request, { maxBodySize: options.max_body_size, timeoutMs: options.body_timeout, spool: body });
@@ -116,8 +118,6 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
         void body.dispose();
         return failure(runtime, route, err);
       }
-    } else {
-      timeBodyReads(request, options.body_timeout);
     }
     const done = () => void body?.dispose();
     let response: Response | void;

@@ -124,6 +124,12 @@ async function spooledBody(spool: Spool): Promise<Uint8Array | ReadableStream<Ui
   );
 }
 
+/** Whether `request` has a body to receive: RFC 9112 §6.3, a Content-Length or a Transfer-Encoding. */
+export function hasRequestBody(request: Request): boolean {
+  const { declared, chunked } = framing(request);
+  return (declared !== null || chunked) && request.body !== null;
+}
+
 /** RFC 9112 §6.3: a request has a body only with Content-Length or Transfer-Encoding; asking the headers first avoids building a body stream. */
 function framing(request: Request): { declared: string | null; chunked: boolean } {
   const declared = request.headers.get("content-length");
