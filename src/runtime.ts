@@ -97,6 +97,20 @@ export interface FileStat {
   mode: number;
 }
 
+/**
+ * A scratch file private to postern (mode 0600, alone in a 0700 directory):
+ * request bodies and answers held for a slow side that do not fit in memory,
+ * as nginx's client_body_temp_path and proxy_temp_path.
+ */
+export interface TempFile {
+  /** Writes all of `bytes` at byte `position`. */
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  /** Up to `length` bytes from byte `position` (fewer only at the end of the file). */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Closes the file and deletes it with its directory; a second call does nothing. */
+  remove(): Promise<void>;
+}
+
 export interface FileSystem {
   /** Follows symlinks; resolves null when nothing is there. */
   stat(path: string): Promise<FileStat | null>;
@@ -113,6 +127,8 @@ export interface FileSystem {
    */
   makeTempDir(prefix: string, owner?: ProcessUser): Promise<string>;
   removeDir(path: string): Promise<void>;
+  /** A new private scratch file in the system's temporary directory (TMPDIR), in a directory named `prefix` + a random suffix. */
+  createTempFile(prefix: string): Promise<TempFile>;
 }
 
 /**

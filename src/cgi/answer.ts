@@ -5,6 +5,7 @@
 // passed on and the body (framed by framing.ts).
 
 import { GatewayError } from "../errors.ts";
+import { liveResponse } from "../http/live-response.ts";
 import { withReasonPhrase } from "../http/reason-phrase.ts";
 import { concatBytes } from "../io/bytes.ts";
 import { declaredLength, discardRest, framedBody, framedWhole, type FramingHooks } from "./framing.ts";
@@ -74,7 +75,8 @@ export function cgiResponse(head: CgiHead, body: CgiBody, output: CgiOutput, opt
     return withReasonPhrase(new Response(whole as Uint8Array<ArrayBuffer>, init), head.statusText);
   }
   if (length !== undefined) setLength(headers, length);
-  return withReasonPhrase(new Response(framedBody(body.parts, output, length, options), init), head.statusText);
+  // Still coming from the backend: read ahead of a slow client (gateways/handler.ts `buffered`).
+  return liveResponse(withReasonPhrase(new Response(framedBody(body.parts, output, length, options), init), head.statusText));
 }
 
 function setLength(headers: Record<string, string> | Headers, length: number): void {
