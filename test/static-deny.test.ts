@@ -24,6 +24,8 @@ const SOURCE = "SOURCE-MARKER";
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "postern-static-deny-"));
+  // Scripts run as nobody when the tests run as root: their root must be open to them.
+  chmodSync(dir, 0o755);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

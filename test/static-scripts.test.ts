@@ -5,7 +5,7 @@
 // symlinked spellings) runs PHP or finds nothing; none returns the source.
 // Then the other examples' static files: none is a script.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { transformSync } from "esbuild";
@@ -108,6 +108,8 @@ describe.skipIf(!PHP_FPM)("the README's PHP examples never serve PHP source", ()
   beforeAll(async () => {
     fpm = await startPhpFpm(PHP_FPM!);
     dir = mkdtempSync(join(tmpdir(), "postern-static-scripts-"));
+    // Scripts run as nobody when the tests run as root: their root must be open to them.
+    chmodSync(dir, 0o755);
   });
   afterAll(async () => {
     await fpm?.stop();

@@ -6,7 +6,7 @@
 // (no processes on workerd) skips the tests that need it, saying which.
 
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,6 +150,8 @@ export function conformance(target: Target): void {
     let base = "";
     const skipSpawn = !target.capabilities.spawn;
     const tmpDir = mkdtempSync(join(tmpdir(), "postern-conformance-tmp-"));
+    // The server's TMPDIR: the users postern starts processes as make their sockets in it too.
+    chmodSync(tmpDir, 0o711);
 
     beforeAll(async () => {
       if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
