@@ -1,9 +1,19 @@
 // What every gateway factory returns: a hono handler that can also be shut
-// down (its pools closed, the processes it started stopped).
+// down (its pools closed, the processes it started stopped); and the front
+// every backend gateway is served through (`buffered`): the request body
+// received before a backend is taken, the answer read ahead of the client,
+// and both sides' timeouts, so that no slow client can pin a backend.
 
 import type { Context, MiddlewareHandler } from "hono";
+import type { BufferBudget } from "../src/buffer/budget.ts";
+import type { BufferingOptions } from "../src/buffer/options.ts";
+import { readAhead } from "../src/buffer/read-ahead.ts";
+import { Spool } from "../src/buffer/spool.ts";
 import { UNKNOWN_CONN, type ConnInfo } from "../src/cgi/conn.ts";
 import { GatewayError, responseForError } from "../src/errors.ts";
+import { isLiveResponse } from "../src/http/live-response.ts";
+import { reasonPhraseOf, withReasonPhrase } from "../src/http/reason-phrase.ts";
+import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-body.ts";
 import type { FileSystem, Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 
@@ -81,4 +91,54 @@ export async function realRootDirectory(fs: FileSystem, root: string, route: str
   const stat = real === null ? null : await fs.stat(real);
   if (real === null || !stat?.isDirectory) throw new Error(`${route}: root ${JSON.stringify(root)} is not a directory`);
   return real;
+}
+
+/** Bytes of an answer read ahead that are held in memory; past them a temporary file (nginx holds 32 to 64 KiB, proxy_buffers). */
+const RESPONSE_MEMORY = 1024 * 1024;
+
+/**
+ * `handler` behind the buffering front. Unless the route turns
+ * request_buffering off, the whole request body is received first (memory,
+ * then a temporary file), before the gateway looks for a backend; a backend's
+ * streamed answer is read ahead of the client within response_buffer. What
+ * was held for a request goes when its answer is over.
+ */
+export function buffered(handler: GatewayHandler, options: BufferingOptions, runtime: Runtime, budget: BufferBudget, route: string): GatewayHandler {
+  const spool = (memory: number, limit: number) => new Spool({ memory, limit, budget, files: runtime.fs });
+  const front = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
+    const request = c.req.raw;
+    // Most requests have no body: then no buffer is set up.
+    let body: Spool | undefined;
+    if (hasRequestBody(request) && !options.request_buffering) timeBodyReads(request, options.body_timeout);
+    else if (hasRequestBody(request)) {
+      body = spool(options.max_buffered_body, options.max_body_size);
+      try {
+        await receiveBody(request, { maxBodySize: options.max_body_size, timeoutMs: options.body_timeout, spool: body });
+      } catch (err) {
+        void body.dispose();
+        return failure(runtime, route, err);
+      }
+    }
+    const done = () => void body?.dispose();
+    let response: Response | void;
+    try {
+      response = await handler(c, next);
+    } catch (err) {
+      done();
+      throw err;
+    }
+    if (!(response instanceof Response) || !isLiveResponse(response) || response.body === null) {
+      done();
+      return response;
+    }
+    const stream = readAhead(response.body, {
+      spool: spool(Math.min(options.max_buffered_body, RESPONSE_MEMORY), options.response_buffer),
+      sendTimeoutMs: options.send_timeout,
+      onEnd: done,
+      onSendTimeout: () => runtime.logError(`${route}: ${new URL(request.url).pathname}: client read nothing for ${options.send_timeout} ms: cut off`),
+    });
+    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+    return withReasonPhrase(new Response(stream, init), reasonPhraseOf(response) ?? "");
+  };
+  return Object.assign(front, { ready: handler.ready, close: () => handler.close() });
 }

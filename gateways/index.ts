@@ -3,14 +3,17 @@
 
 import { Hono, type MiddlewareHandler } from "hono";
 import { combinedLine } from "../src/access-log.ts";
-import type { Config, GatewaySchema } from "../src/config.ts";
+import { BufferBudget } from "../src/buffer/budget.ts";
+import type { BufferingOptions } from "../src/buffer/options.ts";
+import { DEFAULT_MAX_BUFFERED_TOTAL, type Config, type GatewaySchema } from "../src/config.ts";
 import { errorResponse } from "../src/errors.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createCgi } from "./cgi/index.ts";
 import { cgiSchema } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema } from "./fastcgi/options.ts";
-import { connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
+import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
+import { getPath, onNormalPathOnly } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
@@ -29,6 +32,8 @@ export interface GatewayEntry {
   pathKeys: readonly string[];
   /** Of those, the keys that may instead name a module the app registered (registerWasmModules). */
   moduleKeys?: readonly string[];
+  /** Served behind the buffering front (gateways/handler.ts `buffered`); its schema has src/buffer/options.ts's keys. */
+  buffered?: true;
 }
 
 /** What createApp tells a route of the app it is part of. */
@@ -38,10 +43,10 @@ export interface AppContext extends Router {
 }
 
 export const gateways: Record<string, GatewayEntry> = {
-  cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"] },
-  fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"] },
+  cgi: { schema: cgiSchema, create: createCgi, pathKeys: ["root"], buffered: true },
+  fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"], buffered: true },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
-  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"] },
+  wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"], buffered: true },
 };
 
 /**
@@ -53,10 +58,11 @@ export function createGateway(
   runtime: Runtime,
   input: Record<string, unknown>,
   name = gateway,
+  budget = new BufferBudget(DEFAULT_MAX_BUFFERED_TOTAL),
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  return build(entry, runtime, gatewayOptions(gateway, entry.schema, input), name);
+  return build(entry, runtime, gatewayOptions(gateway, entry.schema, input), name, budget);
 }
 
 function build(
@@ -64,10 +70,12 @@ function build(
   runtime: Runtime,
   options: Record<string, unknown>,
   name: string,
+  budget: BufferBudget,
   app?: AppContext,
 ): GatewayHandler {
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
-  return (entry.create as Create)(runtime, options, name, app);
+  const handler = (entry.create as Create)(runtime, options, name, app);
+  return onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler);
 }
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
@@ -84,7 +92,8 @@ export interface App {
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
 export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
-  const app = new Hono();
+  // Routes match the normalised path (src/paths.ts), whoever serves the app.
+  const app = new Hono({ getPath });
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
@@ -92,9 +101,10 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
     fetch: async (request, env) => app.fetch(request, env),
     scripts: scriptRoutes(routes),
   };
+  const budget = new BufferBudget(config.maxBufferedTotal);
   try {
     for (const route of routes) {
-      const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, context);
+      const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context);
       handlers.push(handler);
       app.all(route.path, handler);
     }
@@ -215,13 +225,15 @@ type Options = Record<string, unknown>;
  * `import { fastcgi } from "postern"` is the same API everywhere.
  */
 export function bindGateways(runtime: Runtime) {
+  // One cap on buffered bytes for the handlers made here (max_buffered_total's default).
+  const budget = new BufferBudget(DEFAULT_MAX_BUFFERED_TOTAL);
   return {
     /** A FastCGI route handler: `app.all("*", fastcgi({ backend: "127.0.0.1:9000", root: "/var/www/html" }))`. */
-    fastcgi: (options: Options) => createGateway("fastcgi", runtime, options),
+    fastcgi: (options: Options) => createGateway("fastcgi", runtime, options, "fastcgi", budget),
     /** A CGI route handler: `app.all("/cgi-bin/*", cgi({ root: ".", interpreters: { ".pl": "perl" } }))`. */
-    cgi: (options: Options) => createGateway("cgi", runtime, options),
+    cgi: (options: Options) => createGateway("cgi", runtime, options, "cgi", budget),
     /** A WASI route handler: `app.all("/app/*", wasi({ module: "./app.wasm" }))`. */
-    wasi: (options: Options) => createGateway("wasi", runtime, options),
+    wasi: (options: Options) => createGateway("wasi", runtime, options, "wasi", budget),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: Options) => createGateway("static", runtime, options),
     /** The app a postern.toml describes. */

@@ -36,6 +36,8 @@ export interface Config {
   /** Who the processes postern starts run as, unless a route names its own (src/accounts.ts). */
   user?: string;
   group?: string;
+  /** Bytes held in memory for request bodies and answers read ahead, all routes together. */
+  maxBufferedTotal: number;
   routes: RouteConfig[];
 }
 
@@ -53,11 +55,20 @@ export class ConfigError extends Error {
   }
 }
 
+/** max_buffered_total when the config does not say. */
+export const DEFAULT_MAX_BUFFERED_TOTAL = 64 * 1024 ** 2;
+
 /** The keys outside [[routes]]; `routes` itself is validated by parseConfig. */
 export const TOP_LEVEL_SCHEMA: Schema = {
   listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: "addresses to accept HTTP on" },
   access_log: { type: "boolean", default: true, doc: "log one line per request" },
   ...PROCESS_USER_FIELDS,
+  max_buffered_total: {
+    type: "size",
+    default: DEFAULT_MAX_BUFFERED_TOTAL,
+    min: 0,
+    doc: "bytes held in memory for request bodies and answers read ahead, all routes together; past it they go to temporary files (or 503 with Retry-After where the runtime has no files)",
+  },
 };
 
 const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers" };
@@ -84,6 +95,17 @@ export function parseConfig(text: string, file: string, gateways: Record<string,
     if (!(error instanceof SchemaError)) throw error;
     throw new ConfigError(file, locate(text, error.at), formatKey(error.path), error.message);
   }
+}
+
+/** The Config fields of a validated TOP_LEVEL_SCHEMA table. */
+export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes"> {
+  return {
+    listen: top.listen as string[],
+    accessLog: top.access_log as boolean,
+    maxBufferedTotal: top.max_buffered_total as number,
+    ...(top.user === undefined ? {} : { user: top.user as string }),
+    ...(top.group === undefined ? {} : { group: top.group as string }),
+  };
 }
 
 /** `routes[1].spawn.procs`; keys that are not bare TOML keys are quoted. */
@@ -121,10 +143,7 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
     throw new SchemaError(["routes"], `expected [[routes]] tables, found ${describe(routes)}`);
   }
   return {
-    listen: common.listen as string[],
-    accessLog: common.access_log as boolean,
-    ...(common.user === undefined ? {} : { user: common.user as string }),
-    ...(common.group === undefined ? {} : { group: common.group as string }),
+    ...topLevelKeys(common),
     routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways)),
   };
 }

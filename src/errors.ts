@@ -12,6 +12,10 @@ export const STATUS_BY_CODE = {
   BACKEND_IDLE_TIMEOUT: 504,
   BACKEND_OVERLOADED: 503, // the backend said so, or postern's queue for it is full
   BODY_TOO_LARGE: 413,
+  // RFC 9110 §15.5.9: the client sent nothing of its body for too long (nginx client_body_timeout).
+  CLIENT_TIMEOUT: 408,
+  // Memory for bodies and answers is taken up (max_buffered_total) and no temporary file can hold more.
+  BUFFERS_FULL: 503,
   HEADERS_TOO_LARGE: 431,
   URI_TOO_LONG: 414,
   BAD_REQUEST: 400,
@@ -49,7 +53,7 @@ export function isGatewayError(err: unknown): err is GatewayError {
 export function errorResponse(status: number, options: ErrorPageOptions = {}): Response {
   // The rest of a refused body is never read: the connection cannot carry
   // another request (nginx closes it the same way).
-  const page = errorPage(status, status === 413 ? { ...options, close: true } : options);
+  const page = errorPage(status, status === 413 || status === 408 ? { ...options, close: true } : options);
   return new Response(page.body, { status, headers: page.headers });
 }
 

@@ -4,6 +4,7 @@
 
 import type { Address } from "./address.ts";
 import type { ConnInfo } from "./cgi/conn.ts";
+import type { ClientTarget } from "./cgi/target.ts";
 
 export type RuntimeName = "node" | "deno" | "bun" | "workerd";
 
@@ -30,6 +31,12 @@ export interface Duplex {
 /** What a runtime's server hands a request's handler as its hono env. */
 export interface ServeEnv {
   conn: ConnInfo;
+  /**
+   * Set when the server rewrote the request URL before the app saw it (its
+   * path normalised, src/paths.ts): that URL, and the path and query of the
+   * client's, which REQUEST_URI keeps.
+   */
+  clientTarget?: ClientTarget;
   /**
    * Calls `listener` if the client goes away before its response is complete;
    * returns the unsubscribe function. Cheaper than Request.signal where the
@@ -90,6 +97,20 @@ export interface FileStat {
   mode: number;
 }
 
+/**
+ * A scratch file private to postern (mode 0600, alone in a 0700 directory):
+ * request bodies and answers held for a slow side that do not fit in memory,
+ * as nginx's client_body_temp_path and proxy_temp_path.
+ */
+export interface TempFile {
+  /** Writes all of `bytes` at byte `position`. */
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  /** Up to `length` bytes from byte `position` (fewer only at the end of the file). */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Closes the file and deletes it with its directory; a second call does nothing. */
+  remove(): Promise<void>;
+}
+
 export interface FileSystem {
   /** Follows symlinks; resolves null when nothing is there. */
   stat(path: string): Promise<FileStat | null>;
@@ -106,6 +127,8 @@ export interface FileSystem {
    */
   makeTempDir(prefix: string, owner?: ProcessUser): Promise<string>;
   removeDir(path: string): Promise<void>;
+  /** A new private scratch file in the system's temporary directory (TMPDIR), in a directory named `prefix` + a random suffix. */
+  createTempFile(prefix: string): Promise<TempFile>;
 }
 
 /**

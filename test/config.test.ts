@@ -87,6 +87,7 @@ index = ["index.php", "index.html"]
     expect(config).toEqual({
       listen: ["127.0.0.1:8080", "unix:/run/postern.sock"],
       accessLog: false,
+      maxBufferedTotal: 64 * 1024 ** 2,
       routes: [
         { path: "/cgi-bin/*", gateway: "cgi", line: 5, options: { root: "./cgi-bin" } },
         {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../gateways/index.ts";
+import { getPath } from "../gateways/request-path.ts";
 import { parseRange } from "../gateways/static/range.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
@@ -113,7 +114,10 @@ describe("directories", () => {
   });
 
   it("redirect for //host/dir is not protocol-relative", async () => {
-    const res = await (await appWith()).request(new Request("http://x//docs"));
+    // Routed on the normal path (getPath), as postern's serve() and createApp route.
+    const app = new Hono({ getPath });
+    app.all("*", createGateway("static", nodeRuntime, { root }));
+    const res = await app.request(new Request("http://x//docs"));
     expect(res.status).toBe(301);
     expect(res.headers.get("location")).toBe("/docs/");
   });

@@ -5,7 +5,7 @@
 // come from the assets binding. `npx wrangler dev` serves it locally.
 
 import { Hono } from "hono";
-import { fastcgi, registerWasmModules, wasi } from "postern";
+import { fastcgi, getPath, registerWasmModules, wasi } from "postern";
 import probe from "../wasi/probe.wasm";
 
 // workerd compiles no WebAssembly at run time: the bundle imports the module, routes name it.
@@ -18,7 +18,8 @@ interface Env {
   FASTCGI_ROOT: string;
 }
 
-const app = new Hono<{ Bindings: Env }>();
+// Routes match the normal path (postern's getPath): "//php/x.php" is a PHP page, not a miss.
+const app = new Hono<{ Bindings: Env }>({ getPath });
 
 app.all("/wasi/*", wasi({ module: "probe.wasm", timeout: "5s" }));
 

@@ -11,6 +11,7 @@ import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { realRootDirectory, type GatewayHandler, type Router } from "../handler.ts";
+import { clientTargetOf } from "../request-path.ts";
 import { findProgram, reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
@@ -78,7 +79,7 @@ class CgiGateway extends ScriptGateway {
 
   protected async route(request: Request, env: unknown): Promise<Response> {
     const setup = this.#setup;
-    const target = requestTarget(request.url);
+    const target = requestTarget(request.url, clientTargetOf(env));
     const safe = safePath(target.pathname);
     if (!safe.ok) return errorResponse(safe.status);
     const script = await findScript(safe.path, setup.location);

@@ -2,6 +2,7 @@
 // options: one schema, one set of names.
 
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
+import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 import type { ScriptRouteOptions } from "../script/gateway.ts";
 
@@ -22,8 +23,7 @@ export const cgiSchema: GatewaySchema = {
     max_procs: { type: "integer", default: 64, min: 1, doc: "scripts running at once; more requests wait" },
     max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a slot; beyond it 503" },
     queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a slot before 503" },
-    max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
-    max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to set CONTENT_LENGTH; beyond it 413" },
+    ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block a script may print; beyond it 502" },
     max_stderr: { type: "size", default: 8 * 1024, min: 0, doc: "bytes of a script's stderr logged per request; the rest is read and dropped" },
     underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },

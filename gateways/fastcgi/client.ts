@@ -2,7 +2,7 @@
 // send BEGIN_REQUEST, PARAMS and STDIN, read STDOUT through the CGI response
 // parser, log STDERR, and hand the connection back only when it is clean.
 
-import { cgiResponse, hasBody, type CgiBody } from "../../src/cgi/answer.ts";
+import { cgiResponse, hasBody, type CgiBody, type CgiOutput } from "../../src/cgi/answer.ts";
 import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
 import type { Lease, Upstream } from "../../src/pool.ts";
@@ -31,6 +31,13 @@ export interface FcgiRequest {
   timeouts: FcgiTimeouts;
   maxHeaderBytes: number;
   logStderr(text: string): void;
+  /**
+   * Once the client has its whole answer, the backend's request runs on to
+   * its end, its further output read and dropped. False where connections
+   * belong to the request (workerd), whose I/O ends with its answer: the
+   * backend's request is then stopped instead.
+   */
+  runOn: boolean;
 }
 
 /** STDERR kept per request for the log; the rest is counted, not stored. */
@@ -148,7 +155,11 @@ class Call {
       head.statusText = "Found";
     }
     const first = parser.takeRest();
-    const output = { read: () => this.#read(), cancel: () => this.abandon() };
+    const output: CgiOutput = {
+      read: () => this.#read(),
+      cancel: () => this.abandon(),
+      runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
+    };
     const options = { head: this.#req.head, onCut: (reason: GatewayError) => this.#logFailure(reason) };
     if (!hasBody(head, this.#req.head)) {
       // Read to the end before answering, so that the connection is clean for the next request.

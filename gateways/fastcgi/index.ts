@@ -13,6 +13,7 @@ import { safePath } from "../../src/paths.ts";
 import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { connOf, failure, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
+import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
@@ -134,7 +135,7 @@ class FastCgiGateway {
     const request = c.req.raw;
     try {
       await this.ready;
-      const target = requestTarget(request.url);
+      const target = requestTarget(request.url, clientTargetOf(c.env));
       const safe = safePath(target.pathname);
       if (!safe.ok) return errorResponse(safe.status);
       const script = await resolveScript(safe.path, this.#routing);
@@ -165,6 +166,7 @@ class FastCgiGateway {
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
+        runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
       return failure(this.#runtime, this.#name, err);

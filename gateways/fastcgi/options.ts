@@ -2,6 +2,7 @@
 // `fastcgi({...})` options: one schema, one set of names.
 
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
+import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
@@ -33,8 +34,7 @@ export const fastcgiSchema: GatewaySchema = {
     first_byte_timeout: { type: "duration", default: 60_000, min: 1, doc: "from the request sent to the first answer; beyond it 504" },
     idle_timeout: { type: "duration", default: 60_000, min: 1, doc: "between two reads of the answer; beyond it 504" },
     fail_timeout: { type: "duration", default: 10_000, min: 0, doc: "a backend that refused a connection is avoided this long" },
-    max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
-    max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to send its length; beyond it 413" },
+    ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
     underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
     env: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
@@ -72,7 +72,7 @@ export const fastcgiSchema: GatewaySchema = {
   },
 };
 
-export interface FastCgiOptions {
+export interface FastCgiOptions extends BufferingOptions {
   backend?: string[];
   spawn?: { command: string[]; procs: number; env: Record<string, string> };
   root: string;
@@ -88,8 +88,6 @@ export interface FastCgiOptions {
   first_byte_timeout: number;
   idle_timeout: number;
   fail_timeout: number;
-  max_body_size: number;
-  max_buffered_body: number;
   max_response_header_size: number;
   underscores_in_headers: boolean;
   user?: string;

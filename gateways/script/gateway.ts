@@ -3,6 +3,7 @@
 // request exchange (run.ts), RFC 3875 §6.2.2 local redirects through the
 // whole app, and a close that waits for the requests in flight.
 
+import type { BufferingOptions } from "../../src/buffer/options.ts";
 import { cgiEnv } from "../../src/cgi/env.ts";
 import type { RequestTarget } from "../../src/cgi/target.ts";
 import { GatewayError } from "../../src/errors.ts";
@@ -20,13 +21,11 @@ const MAX_LOCAL_REDIRECTS = 5;
 const STDERR_TEXT = new TextDecoder();
 
 /** The route keys every such gateway has, validated. */
-export interface ScriptRouteOptions {
+export interface ScriptRouteOptions extends BufferingOptions {
   env: Record<string, string>;
   timeout: number;
   max_queue: number;
   queue_timeout: number;
-  max_body_size: number;
-  max_buffered_body: number;
   max_response_header_size: number;
   max_stderr: number;
   underscores_in_headers: boolean;

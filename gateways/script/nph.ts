@@ -1,8 +1,10 @@
 // Non-parsed-header scripts (RFC 3875 §5): their output is a whole HTTP
 // response, status line first. postern still checks it before it reaches the
 // client — the status line, then the header fields with the same rules as any
-// CGI head — and its own server frames the response (a script's framing
-// fields are hop-by-hop and dropped).
+// CGI head — and frames the response itself as for any CGI answer
+// (src/cgi/framing.ts): a Content-Length is checked and enforced, and a
+// transfer-coded body is refused, since passing its coding on as content
+// would hand the client the script's framing.
 
 import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
@@ -45,6 +47,8 @@ export class NphResponseParser {
 
   #withStatus(head: CgiHead | null): CgiHead | null {
     if (!head) return null;
+    // RFC 9112 §6.1: the body would be transfer-coded (chunked), not content.
+    if (head.headers.some(([name]) => name.toLowerCase() === "transfer-encoding")) throw malformed("Transfer-Encoding in the head");
     // The status line decides; Location is passed on as written.
     return { ...head, status: this.#status!.code, statusText: this.#status!.text, kind: "document" };
   }

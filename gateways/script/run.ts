@@ -24,7 +24,7 @@ export interface ScriptRun {
   onClientGone(listener: () => void): () => void;
   /** Called once the script has ended (its slot is free again). */
   onEnded(): void;
-  /** Called when an answer already under way is cut short (the client sees an incomplete body). */
+  /** Called when the client does not get the output as the script wrote it: an answer cut short, or bytes past its Content-Length dropped. */
   onCut(reason: GatewayError): void;
 }
 

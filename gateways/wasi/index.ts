@@ -9,12 +9,12 @@
 
 import type { Context } from "hono";
 import { requestTarget, type RequestTarget } from "../../src/cgi/target.ts";
-import { decodePath, hasForbiddenPathBytes } from "../../src/cgi/env.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { readAllLimited } from "../../src/io/bytes.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
+import { clientTargetOf } from "../request-path.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import { interpreters, type Interpreter } from "./interpreter.ts";
 import { findInVolume } from "./lookup.ts";
@@ -102,11 +102,11 @@ class WasiGateway extends ScriptGateway {
     if (this.#launcher instanceof InlineRunner && Number(request.headers.get("content-length") ?? 0) > this.#options.max_buffered_body) {
       return errorResponse(413);
     }
-    const target = requestTarget(request.url);
+    const target = requestTarget(request.url, clientTargetOf(env));
     if (this.#interpreter) return this.#runScript(request, env, target, this.#interpreter);
-    const path = decodePath(target.pathname);
-    if (path === null || hasForbiddenPathBytes(path)) return errorResponse(400);
-    const { scriptName, pathInfo } = splitAtRoute(path, this.#routePaths.get(request) ?? "*");
+    const safe = safePath(target.pathname);
+    if (!safe.ok) return errorResponse(safe.status);
+    const { scriptName, pathInfo } = splitAtRoute(safe.path, this.#routePaths.get(request) ?? "*");
     return this.call(request, env, {
       target,
       scriptName,

@@ -1,6 +1,7 @@
 // The keys of a `gateway = "wasi"` route (postern.toml) and of the
 // `wasi({...})` options: one schema, one set of names.
 
+import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 import type { ScriptRouteOptions } from "../script/gateway.ts";
 import { interpreters } from "./interpreter.ts";
@@ -65,8 +66,7 @@ export const wasiSchema: GatewaySchema = {
       doc: "linear memory a module may have; growing past it fails inside the module (at most 2g)",
     },
     max_output: { type: "size", default: 1024 ** 3, min: 1, doc: "bytes a module may write to stdout; beyond it the answer is cut" },
-    max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
-    max_buffered_body: { type: "size", default: 16 * 1024 ** 2, min: 0, doc: "largest body without Content-Length (chunked), held in memory to set CONTENT_LENGTH; beyond it 413" },
+    ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block a module may print; beyond it 502" },
     max_stderr: { type: "size", default: 8 * 1024, min: 0, doc: "bytes of a module's stderr logged per request; the rest is dropped" },
     underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },

@@ -5,7 +5,7 @@
 // the line, never silently dropped.
 
 import { parse, TomlError } from "smol-toml";
-import { ConfigError, formatKey, TOP_LEVEL_SCHEMA, type Config, type RouteConfig } from "../../src/config.ts";
+import { ConfigError, formatKey, TOP_LEVEL_SCHEMA, topLevelKeys, type Config, type RouteConfig } from "../../src/config.ts";
 import { locate } from "../../src/config-locate.ts";
 import { isTable, SchemaError, validateTable, type GatewaySchema, type Schema } from "../../src/config-schema.ts";
 
@@ -64,7 +64,7 @@ function translate(doc: Record<string, unknown>, text: string, gateways: Record<
     };
   });
   const top = validateTable(TOP_LEVEL_SCHEMA, {}, [], { owner: "postern" });
-  return { listen: top.listen as string[], accessLog: top.access_log as boolean, routes };
+  return { ...topLevelKeys(top), routes };
 }
 
 /** WAGI routes: "/x/..." is /x and everything under it; anything else is exact. */

@@ -6,7 +6,7 @@ import type { Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
 import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
+import { admit } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
@@ -31,10 +31,8 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: BunServer[]): Promise<Address> {
   let localPort = 0;
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    // Without Host (HTTP/1.0) Bun's URL is the path alone: the authority is the server's address (RFC 9112 §3.3).
-    if (request.url.startsWith("/")) request = new Request(new URL(request.url, `http://${authorityOf(addr.kind === "tcp" ? addr.host : "", localPort)}`), request);
-    const refused = refusal(request, options.limits);
-    if (refused) return refused;
+    const admitted = admit(request, options.limits, () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort));
+    if (admitted instanceof Response) return admitted;
     const ip = server.requestIP(request);
     // No onClientGone: the gateways listen to request.signal then.
     const env: ServeEnv = {
@@ -44,10 +42,11 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
         localAddress: addr.kind === "tcp" ? addr.host : "",
         localPort,
         tls: false,
-        httpVersion: httpVersionOf(request),
+        httpVersion: admitted.httpVersion,
       },
+      clientTarget: admitted.clientTarget,
     };
-    return app.fetch(request, env);
+    return app.fetch(admitted.request, env);
   };
   const settings = {
     // Bodies are limited per route by the gateways, streaming: Bun's own cap is lifted.

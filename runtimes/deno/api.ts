@@ -48,6 +48,7 @@ export interface DenoFsFile {
   readonly readable: ReadableStream<Uint8Array>;
   seek(offset: number, whence: number): Promise<number>;
   read(into: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
   close(): void;
 }
 
@@ -83,7 +84,7 @@ export interface DenoNamespace {
   lstat(path: string): Promise<DenoFileInfo>;
   readDir(path: string): AsyncIterable<{ name: string }>;
   realPath(path: string): Promise<string>;
-  open(path: string, options: { read: true }): Promise<DenoFsFile>;
+  open(path: string, options: { read: true; write?: boolean; createNew?: boolean; mode?: number }): Promise<DenoFsFile>;
   makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   uid(): number | null;

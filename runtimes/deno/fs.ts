@@ -1,6 +1,6 @@
 // The local filesystem for Deno, as the Runtime's FileSystem.
 
-import type { FileStat, FileSystem } from "../../src/runtime.ts";
+import type { FileStat, FileSystem, TempFile } from "../../src/runtime.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
 import { Deno } from "./api.ts";
 
@@ -83,5 +83,47 @@ export const fs: FileSystem = {
   },
   async removeDir(path) {
     await Deno.remove(path, { recursive: true }).catch(() => undefined);
+  },
+  async createTempFile(prefix): Promise<TempFile> {
+    // Deno.makeTempDir makes the directory 0700; createNew refuses a file already there.
+    const dir = await makeTempDir(prefix);
+    const file = await Deno.open(`${dir}/data`, { read: true, write: true, createNew: true, mode: 0o600 }).catch(async (err: unknown) => {
+      await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+      throw err;
+    });
+    // Deno files have no positional read or write: each seek and its I/O run alone.
+    let last: Promise<unknown> = Promise.resolve();
+    const alone = <T>(work: () => Promise<T>): Promise<T> => {
+      const next = last.then(work);
+      last = next.catch(() => undefined);
+      return next;
+    };
+    let removed: Promise<void> | undefined;
+    return {
+      write: (bytes, position) =>
+        alone(async () => {
+          await file.seek(position, Deno.SeekMode.Start);
+          for (let done = 0; done < bytes.byteLength; ) done += await file.write(bytes.subarray(done));
+        }),
+      read: (position, length) =>
+        alone(async () => {
+          await file.seek(position, Deno.SeekMode.Start);
+          const into = new Uint8Array(length);
+          let filled = 0;
+          while (filled < length) {
+            const n = await file.read(into.subarray(filled));
+            if (n === null) break;
+            filled += n;
+          }
+          return into.subarray(0, filled);
+        }),
+      remove() {
+        removed ??= alone(async () => {
+          file.close();
+          await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+        });
+        return removed;
+      },
+    };
   },
 };

@@ -4,10 +4,12 @@
 
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import { httpVersionOf, refusal } from "../common/fetch-serve.ts";
+import { admit, type Admitted } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
-import { clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { peerOf, RefusedPeers } from "./refused-peers.ts";
+import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "./socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
@@ -29,10 +31,19 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 /** Serves `app` on one address; the server joins `servers` once it exists. */
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: DenoHttpServer[]): Promise<Address> {
   const local = addr.kind === "tcp" ? { address: addr.host, port: addr.port } : { address: "", port: 0 };
+  const refusedPeers = new RefusedPeers();
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
-    const refused = refusal(request, options.limits);
-    if (refused) return refused;
-    return app.fetch(request, envOf(request, info, local));
+    const peer = peerOf(info.remoteAddr);
+    if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
+    const admitted = admit(request, options.limits, () => authorityOf(local.address, local.port));
+    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, envOf(admitted, info, local));
+    if (peer === undefined) return answer;
+    // An answer that ends the connection (a refusal, a 413) ends it for the app too.
+    const note = (response: Response) => {
+      if (response.headers.get("connection") === "close") refusedPeers.add(peer);
+      return response;
+    };
+    return answer instanceof Response ? note(answer) : answer.then(note);
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const bound = await new Promise<Address>((resolve) => {
@@ -48,7 +59,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   return bound;
 }
 
-function envOf(request: Request, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
+function envOf(admitted: Admitted, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
   const remote = info.remoteAddr;
   const conn: ConnInfo = {
     remoteAddress: normalizeAddress(remote.hostname ?? ""),
@@ -56,8 +67,8 @@ function envOf(request: Request, info: DenoServeInfo, local: { address: string; 
     localAddress: local.address,
     localPort: local.port,
     tls: false,
-    httpVersion: httpVersionOf(request),
+    httpVersion: admitted.httpVersion,
   };
   // No onClientGone: the gateways listen to request.signal then.
-  return { conn };
+  return { conn, clientTarget: admitted.clientTarget };
 }

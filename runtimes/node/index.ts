@@ -8,5 +8,6 @@ export { serve, type RunningServer, type ServeOptions } from "./serve.ts";
 export { nodeRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
+export { getPath } from "../../gateways/request-path.ts";
 
 export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(nodeRuntime);

@@ -83,6 +83,9 @@ export function refuseBadTrailers(incoming: IncomingMessage, outgoing: ServerRes
       if (refusal) {
         const socket = incoming.socket;
         closing.add(socket);
+        // The parser has marked the message complete; @hono/node-server hands
+        // the app the bytes of a complete message whose connection closed.
+        incoming.complete = false;
         if (socket.writable && !outgoing.headersSent) answerAndClose(socket, refusal.status);
         else socket.destroy();
         return false;

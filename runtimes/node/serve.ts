@@ -6,7 +6,10 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { getRequestListener } from "@hono/node-server";
 import type { Address } from "../../src/address.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import type { ClientTarget } from "../../src/cgi/target.ts";
+import { targetAuthority } from "../../src/http/authority.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
+import { normalTarget, pathAndQuery } from "../../src/paths.ts";
 import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
@@ -19,9 +22,11 @@ class NodeEnv implements ServeEnv {
   readonly #incoming: IncomingMessage;
   readonly #outgoing: ServerResponse;
   #conn: ConnInfo | undefined;
-  constructor(incoming: IncomingMessage, outgoing: ServerResponse) {
+  readonly clientTarget: ClientTarget | undefined;
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse, clientTarget: ClientTarget | undefined) {
     this.#incoming = incoming;
     this.#outgoing = outgoing;
+    this.clientTarget = clientTarget;
   }
 
   onClientGone(listener: () => void): () => void {
@@ -66,10 +71,15 @@ function withReason(response: Response, outgoing: ServerResponse): Response {
   return response;
 }
 
+/** The path and query a client sent, for the requests whose path serve() normalised. */
+const clientTargets = new WeakMap<IncomingMessage, string>();
+
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   const appListener = getRequestListener((request, bindings) => {
+    const incoming = bindings.incoming as IncomingMessage;
     const outgoing = bindings.outgoing as ServerResponse;
-    const response = app.fetch(request, new NodeEnv(bindings.incoming as IncomingMessage, outgoing));
+    const target = clientTargets.get(incoming);
+    const response = app.fetch(request, new NodeEnv(incoming, outgoing, target === undefined ? undefined : { url: request.url, target }));
     return response instanceof Response ? withReason(response, outgoing) : response.then((r) => withReason(r, outgoing));
   });
   const limits = options.limits;
@@ -83,9 +93,20 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       return;
     }
     const headers = incoming.headers;
+    const sent = incoming.url!;
+    // RFC 9112 §3.2.2: the authority of an absolute-form target (checked by
+    // checkRequestHead) is the request's host; Host is replaced by it.
+    const authority = targetAuthority(sent);
+    if (authority !== undefined) replaceHost(incoming, authority);
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
-    if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
+    else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
+    // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
+    const normal = normalTarget(sent);
+    if (normal !== undefined) {
+      clientTargets.set(incoming, pathAndQuery(sent));
+      incoming.url = normal;
+    }
     return appListener(incoming, outgoing);
   };
   const { servers, addresses } = await listenAll<Server>(
@@ -96,6 +117,17 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       server.keepAliveTimeout = 5_000;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
+      // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
+      // (Node would send it at once), so a request refused on its head (413
+      // on its declared length) gets its final answer alone.
+      server.on("checkContinue", (incoming: IncomingMessage, outgoing: ServerResponse) => {
+        incoming.once("resume", () => {
+          if (!outgoing.headersSent && !outgoing.writableEnded) outgoing.writeContinue();
+        });
+        listener(incoming, outgoing);
+      });
+      // Other expectations: checkRequestHead answers 417 with postern's page.
+      server.on("checkExpectation", listener);
       servers.push(server);
       return listen(server, addr);
     },
@@ -107,6 +139,15 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       await Promise.all(servers.map((s) => closeServer(s)));
     },
   };
+}
+
+/** Sets the Host field both where the URL is built from (`headers`) and where the app's Headers come from (`rawHeaders`). */
+function replaceHost(incoming: IncomingMessage, authority: string): void {
+  incoming.headers.host = authority;
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === "host") raw[i + 1] = authority;
+  }
 }
 
 async function listen(server: Server, addr: Address): Promise<Address> {

@@ -9,5 +9,6 @@ import { workersRuntime } from "./runtime.ts";
 export { workersRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
+export { getPath } from "../../gateways/request-path.ts";
 
 export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(workersRuntime);

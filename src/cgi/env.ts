@@ -47,9 +47,10 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   if (conn.tls) env.HTTPS = "on";
   env.QUERY_STRING = target.search.slice(1); // §4.1.7: raw, still URL-encoded
   // nginx's $request_uri: path and query still encoded, "?" of an empty query
-  // included, as the request URL holds them (URL parsing resolved dot segments
-  // and percent-encoded characters a URL may not carry).
-  env.REQUEST_URI = target.pathname + target.search;
+  // included, as the client's URL held them before the path was normalised
+  // (URL parsing may have resolved dot segments and percent-encoded
+  // characters a URL may not carry).
+  env.REQUEST_URI = target.requestUri;
   env.DOCUMENT_URI = scriptName + pathInfo;
   env.SCRIPT_NAME = scriptName; // §4.1.13
   if (pathInfo !== "") {
@@ -72,6 +73,15 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
       // X-Forwarded-For (nginx: underscores_in_headers off). Even when allowed,
       // such a name never replaces the one spelt with "-".
       if (!underscores || env[key] !== undefined) continue;
+    }
+    if (key === "CONTENT_LENGTH") {
+      // A GET or HEAD body has no meaning (RFC 9110 §9.3.1-2) and a Fetch
+      // Request cannot carry one: no length either, or the script would wait
+      // for bytes that never come.
+      if (request.method === "GET" || request.method === "HEAD") continue;
+      // RFC 9110 §8.6: 1*DIGIT (checked by the server); "005" is 5.
+      env[key] = withoutLeadingZeros(value);
+      continue;
     }
     env[key] = fieldText(value);
   }
@@ -147,6 +157,12 @@ function serverName(host: string | undefined, conn: ConnInfo, target: RequestTar
   const local = normalizeAddress(conn.localAddress);
   if (local === "") return authorityHost(target.authority); // already bracketed when IPv6
   return local.includes(":") ? `[${local}]` : local;
+}
+
+function withoutLeadingZeros(digits: string): string {
+  let from = 0;
+  while (from < digits.length - 1 && digits.charCodeAt(from) === 48 /* "0" */) from++;
+  return from === 0 ? digits : digits.slice(from);
 }
 
 function trimSlash(path: string): string {

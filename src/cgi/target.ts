@@ -10,16 +10,26 @@ export interface RequestTarget {
   search: string;
   /** host[:port] of the URL. */
   authority: string;
+  /** Path and query as the client's URL had them, before the server normalised the path (nginx's $request_uri). */
+  requestUri: string;
 }
 
-export function requestTarget(url: string): RequestTarget {
+/** Where a server rewrote the request URL (ServeEnv.clientTarget): that URL and the client's path and query. */
+export interface ClientTarget {
+  url: string;
+  target: string;
+}
+
+/** The parts of `url`; `client` names the client's own target when the server rewrote the URL. */
+export function requestTarget(url: string, client?: ClientTarget): RequestTarget {
   const authorityStart = url.indexOf("//") + 2;
   let pathStart = url.indexOf("/", authorityStart);
   if (pathStart < 0) pathStart = url.length;
   const query = url.indexOf("?", pathStart);
   const authority = url.slice(authorityStart, pathStart);
-  if (query < 0) return { pathname: url.slice(pathStart) || "/", search: "", authority };
-  return { pathname: url.slice(pathStart, query) || "/", search: url.slice(query), authority };
+  const pathname = url.slice(pathStart, query < 0 ? url.length : query) || "/";
+  const search = query < 0 ? "" : url.slice(query);
+  return { pathname, search, authority, requestUri: client !== undefined && client.url === url ? client.target : pathname + search };
 }
 
 /** The port of an authority ("" when none): "[::1]:8080" -> "8080". */

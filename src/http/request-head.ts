@@ -7,6 +7,8 @@
 // Cost: one pass over the field lines; names are matched by length first, so
 // a typical field costs two length reads and one comparison; no regex.
 
+import { isAuthority, targetAuthority } from "./authority.ts";
+
 /** The request line and field lines as a parser gives them (Node's `rawHeaders`: name, value, name, value, ...). */
 export interface RequestHead {
   method: string;
@@ -53,12 +55,18 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   // The line is method SP request-target SP "HTTP/x.y" (8 bytes).
   if (method.length + target.length + 10 > (limits?.maxLineBytes ?? 8190)) return refuse(414, "request line over the limit");
 
+  // RFC 9110 §9.3.6: CONNECT asks for a tunnel; postern is not a forward proxy.
+  if (method === "CONNECT") return refuse(501, "CONNECT");
+
   if (target.charCodeAt(0) !== 47 /* "/" */) {
     // RFC 9112 §3.2.4: the asterisk-form is only for a server-wide OPTIONS.
     if (target === "*" && method !== "OPTIONS") return refuse(400, `asterisk-form target with ${method}`);
     // RFC 9110 §4.2.4: userinfo in an http(s) URI is to be treated as an
     // error (it disguises the authority); a Fetch Request cannot carry it.
     if (hasUserinfo(target)) return refuse(400, "userinfo in the request-target");
+    // RFC 9112 §3.2.2: the authority of an absolute-form target is the request's host.
+    const authority = targetAuthority(target);
+    if (target !== "*" && (authority === undefined || !isAuthority(authority))) return refuse(400, "the request-target's authority is not host[:port]");
   }
 
   // DESIGN.md limits: header section field count (431, RFC 6585 §5).
@@ -67,7 +75,9 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
 
   const maxFieldBytes = limits?.maxFieldBytes ?? 8190;
   let hosts = 0;
+  let host: string | undefined;
   let contentTypes = 0;
+  let contentType: string | undefined;
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   for (let i = 0; i < length; i += 2) {
@@ -76,11 +86,21 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
     // `name: value` CRLF, as Gunicorn counts a field line (431, RFC 6585 §5).
     if (name.length + value.length + 4 > maxFieldBytes) return refuse(431, `field ${name} over the limit`);
     switch (name.length) {
+      case 6:
+        // RFC 9110 §10.1.1: 100-continue is the only expectation; any other -> 417.
+        if (isName(name, "expect", "Expect") && trimOWS(value).toLowerCase() !== "100-continue") return refuse(417, `Expect: ${value}`);
+        break;
       case 4:
-        if (isName(name, "host", "Host")) hosts++;
+        if (isName(name, "host", "Host")) {
+          hosts++;
+          host = value;
+        }
         break;
       case 12:
-        if (isName(name, "content-type", "Content-Type")) contentTypes++;
+        if (isName(name, "content-type", "Content-Type")) {
+          contentTypes++;
+          contentType = value;
+        }
         break;
       case 14:
         if (isName(name, "content-length", "Content-Length")) {
@@ -101,9 +121,16 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   // more than one Host line, is answered 400.
   if (hosts > 1) return refuse(400, "more than one Host");
   if (hosts === 0 && httpVersion === "1.1") return refuse(400, "HTTP/1.1 request without Host");
+  // RFC 9110 §7.2 and RFC 3986 §3.2.2: uri-host [ ":" port ], nothing else
+  // (a "/" would move the path of a URL built from it, a "," says two Host
+  // lines were joined).
+  if (host !== undefined && !isAuthority(host)) return refuse(400, "Host is not host[:port]");
   // RFC 9110 §5.3 and §8.3: Content-Type is a singleton field; two lines
   // cannot be combined into one media type.
   if (contentTypes > 1) return refuse(400, "more than one Content-Type");
+  // A media type has no comma outside a quoted string (RFC 9110 §8.3.1): one
+  // there is two Content-Type lines a runtime's parser joined (RFC 9110 §5.3).
+  if (contentType !== undefined && contentType.includes(",") && hasUnquotedComma(contentType)) return refuse(400, "Content-Type holds a list");
 
   if (transferEncoding !== undefined) {
     // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
@@ -116,30 +143,26 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
   return undefined;
 }
 
-/** Transfer codings in order, as Gunicorn reads them, ending with one chunked. */
+/**
+ * The Transfer-Encoding list: chunked, once and last (RFC 9112 §6.3), and
+ * nothing else. A coding under it (gzip, deflate, identity) is one postern
+ * does not decode, and a backend would get the body still coded: 501, as
+ * lighttpd answers (RFC 9112 §6.1).
+ */
 function checkTransferCodings(list: string): Refusal | undefined {
-  let chunked = false;
-  let codings = 0;
+  const codings: string[] = [];
   for (const element of list.split(",")) {
     const coding = trimOWS(element).toLowerCase();
-    if (coding === "") continue; // RFC 9110 §5.6.1: empty list elements are ignored
-    codings++;
-    if (coding === "chunked") {
-      // RFC 9112 §7: chunked is never applied twice.
-      if (chunked) return refuse(400, "chunked applied twice");
-      chunked = true;
-    } else if (coding === "identity" || coding === "gzip" || coding === "x-gzip" || coding === "deflate" || coding === "compress" || coding === "x-compress") {
-      // RFC 9112 §6.3: chunked must be the final coding.
-      if (chunked) return refuse(400, `${coding} after chunked`);
-    } else {
-      // RFC 9112 §6.1: a transfer coding the server does not understand -> 501.
-      return refuse(501, `transfer coding ${coding}`);
-    }
+    if (coding !== "") codings.push(coding); // RFC 9110 §5.6.1: empty list elements are ignored
   }
-  if (codings === 0) return refuse(400, "empty Transfer-Encoding");
+  if (codings.length === 0) return refuse(400, "empty Transfer-Encoding");
   // RFC 9112 §6.3: a request whose final coding is not chunked has no
   // knowable length: 400, and the connection is closed.
-  return chunked ? undefined : refuse(400, "chunked is not the final transfer coding");
+  if (codings[codings.length - 1] !== "chunked") return refuse(400, "chunked is not the final transfer coding");
+  // RFC 9112 §7: chunked is never applied twice.
+  if (codings.indexOf("chunked") !== codings.length - 1) return refuse(400, "chunked applied twice");
+  if (codings.length > 1) return refuse(501, `transfer coding ${codings[0]}`);
+  return undefined;
 }
 
 /**
@@ -157,6 +180,37 @@ export function checkTrailers(rawTrailers: readonly string[]): Refusal | undefin
     ) {
       return refuse(400, `${name} in the trailer section`);
     }
+  }
+  return undefined;
+}
+
+/** A "," outside every quoted-string (RFC 9110 §5.6.4: a backslash escapes the next character). */
+function hasUnquotedComma(value: string): boolean {
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted && c === 92 /* backslash */) i++;
+    else if (c === 34 /* '"' */) quoted = !quoted;
+    else if (c === 44 /* "," */ && !quoted) return true;
+  }
+  return false;
+}
+
+// RFC 9110 §9.1 method = token; as Node's and Bun's parsers (and Gunicorn)
+// take them: upper-case letters, "-" and "_" (WebDAV's VERSION-CONTROL).
+const METHOD = /^[A-Z][A-Z_-]*$/;
+// RFC 9110 §5.5: a field value holds no control character but HTAB.
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * What Node's parser refuses and Deno's or Bun's lets through, as far as a
+ * Fetch Request still shows it: an odd method, control characters in a
+ * field value. Node's server needs no such pass.
+ */
+export function checkTokens(method: string, rawHeaders: readonly string[]): Refusal | undefined {
+  if (!METHOD.test(method)) return refuse(400, `method ${JSON.stringify(method)}`);
+  for (let i = 1; i < rawHeaders.length; i += 2) {
+    if (CONTROL.test(rawHeaders[i]!)) return refuse(400, `a control character in ${rawHeaders[i - 1]}`);
   }
   return undefined;
 }

@@ -15,13 +15,13 @@ export function processTarget(name: string, capabilities: Capabilities, command:
   return {
     name,
     capabilities,
-    async start(routes) {
+    async start(routes, backends) {
       const dir = mkdtempSync(join(tmpdir(), `postern-conformance-${name}-`));
       const port = await freePort();
       const config = join(dir, "postern.toml");
       writeFileSync(config, `listen = ["127.0.0.1:${port}"]\naccess_log = false\n${routes}`);
       const [file, ...args] = command(config);
-      const proc = spawn(file!, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+      const proc = spawn(file!, args, { stdio: ["ignore", "ignore", "pipe"], detached: true, env: { ...process.env, TMPDIR: backends.tmpDir } });
       let log = "";
       proc.stderr!.on("data", (d) => (log += d));
       try {

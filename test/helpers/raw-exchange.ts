@@ -22,14 +22,16 @@ export interface Exchange {
   raw: Buffer;
 }
 
-export function exchange(port: number, request: Uint8Array, options: { idleMs?: number; timeoutMs?: number } = {}): Promise<Exchange> {
+export function exchange(port: number, request: Uint8Array, options: { idleMs?: number; firstByteMs?: number; timeoutMs?: number } = {}): Promise<Exchange> {
   const idleMs = options.idleMs ?? 150;
+  // A server busy with the request is not a quiet one: the first answer may take longer to come.
+  const firstByteMs = options.firstByteMs ?? idleMs;
   const timeoutMs = options.timeoutMs ?? 5_000;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let end: Exchange["end"] = "closed";
     const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => socket.write(request));
-    let idle = setTimeout(halfClose, idleMs);
+    let idle = setTimeout(halfClose, firstByteMs);
     const limit = setTimeout(() => {
       end = "timeout";
       socket.destroy();

@@ -1,0 +1,41 @@
+// The route keys of every gateway that talks to a backend (fastcgi, cgi,
+// wasi): how a request body is received and an answer read ahead, with one
+// name and one default everywhere (nginx's client_body_buffer_size,
+// client_body_timeout, proxy_max_temp_file_size and send_timeout).
+
+import type { Schema } from "../config-schema.ts";
+
+const MiB = 1024 ** 2;
+
+export const bufferingFields: Schema = {
+  max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
+  max_buffered_body: {
+    type: "size",
+    default: 16 * MiB,
+    min: 0,
+    doc: "bytes of a request body held in memory; past it a temporary file (413 where the runtime has no files). Without request_buffering: the largest body without Content-Length (chunked), beyond it 413",
+  },
+  request_buffering: {
+    type: "boolean",
+    default: true,
+    doc: "receive the whole request body before a backend is taken, so that a slow client holds none; false streams it to the backend as it comes",
+  },
+  body_timeout: { type: "duration", default: 60_000, min: 1, doc: "longest wait for the next bytes of a request body; beyond it 408" },
+  response_buffer: {
+    type: "size",
+    default: 64 * MiB,
+    min: 0,
+    doc: "bytes of an answer read ahead of a slow client (the first MiB in memory, the rest in a temporary file), so that the backend is free sooner; past it the backend waits for the client. 0: the backend keeps the client's pace",
+  },
+  send_timeout: { type: "duration", default: 60_000, min: 1, doc: "a client that takes none of its answer for this long is cut off" },
+};
+
+/** The validated values of bufferingFields. */
+export interface BufferingOptions {
+  max_body_size: number;
+  max_buffered_body: number;
+  request_buffering: boolean;
+  body_timeout: number;
+  response_buffer: number;
+  send_timeout: number;
+}
