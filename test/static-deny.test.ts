@@ -16,6 +16,7 @@ import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { readmeBlock, substitute } from "./helpers/readme.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const BIN = join(import.meta.dirname, "../bin/postern.js");
@@ -24,8 +25,8 @@ const SOURCE = "SOURCE-MARKER";
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "postern-static-deny-"));
-  // Scripts run as nobody when the tests run as root: their root must be open to them.
-  chmodSync(dir, 0o755);
+  // The cgi route's programs run as nobody when the tests run as root.
+  giveToScriptUser(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

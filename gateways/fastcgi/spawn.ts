@@ -10,7 +10,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { ProcessUser, Runtime } from "../../src/runtime.ts";
-import { findProgram } from "../program.ts";
+import { findProgram, reachableByAll } from "../program.ts";
 import { ManagedProcess } from "../../src/supervisor.ts";
 
 export interface SpawnConfig {
@@ -39,6 +39,10 @@ export async function spawnBackends(runtime: Runtime, config: SpawnConfig, route
   const program = await findProgram(runtime, config.command[0]!, config.env.PATH, config.user);
   if (!program) throw new Error(`${routeName}: spawn.command: ${JSON.stringify(config.command[0])} not found`);
   const dir = await fs.makeTempDir("postern-fcgi-", config.user);
+  const user = config.user;
+  if (user && user.uid !== 0 && !(await reachableByAll(fs, dir.slice(0, dir.lastIndexOf("/")) || "/"))) {
+    runtime.logError(`${routeName}: the temporary directory holding the backends' sockets (${dir}) may be out of reach of uid ${user.uid}, whom they run as (TMPDIR)`);
+  }
   const addresses: Address[] = [];
   const processes: ManagedProcess[] = [];
   let setAvailable: (index: number, available: boolean) => void = () => undefined;

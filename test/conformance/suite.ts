@@ -52,8 +52,8 @@ export interface Capabilities {
 export interface Backends {
   /** php-fpm's TCP port on 127.0.0.1. */
   phpPort: number;
-  /** A private CGI root whose directory the suite swaps for a symlink (SWAP_TREE). */
-  swapRoot: string;
+  /** A private CGI root (CGI_TREE), run through the native spawner: the suite swaps one of its directories for a symlink. */
+  treeRoot: string;
   /** The server's temporary directory (its TMPDIR), where the suite looks for the files it holds bodies in. */
   tmpDir: string;
 }
@@ -88,7 +88,7 @@ export function suiteRoutes(backends: Backends, capabilities: Capabilities): str
     // Started with the runtime's own spawn (not the native spawner, which drops to the user itself): the runtime's uid and gid.
     routes.push(route({ path: "/cgi/whoami.sh", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }', "spawn_helper = false"]));
     routes.push(route({ path: "/cgi/*", gateway: "cgi", root: FIXTURES }, ['interpreters = { ".sh" = "sh" }']));
-    routes.push(route({ path: "/swap/*", gateway: "cgi", root: backends.swapRoot }));
+    routes.push(route({ path: "/tree/*", gateway: "cgi", root: backends.treeRoot }));
     // Before /php/*: a php-cgi the runtime spawns and supervises.
     if (PHP_CGI) routes.unshift(route({ path: "/php/whoami.php", gateway: "fastcgi", root: FIXTURES }, [`spawn = { command = [${JSON.stringify(PHP_CGI)}] }`]));
   }
@@ -136,9 +136,10 @@ function variables(text: string, prefix = ""): Record<string, string> {
 }
 
 const say = (what: string) => `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n${what}\\n'\n`;
-/** A script inside the root, and one of the same name outside it that must never run. */
-const SWAP_TREE: TreeEntry[] = [
-  { path: "www/swap/app/run.sh", text: say("inside"), mode: 0o755 },
+/** whoami, a script inside the root, and one of the same name outside it that must never run. */
+const CGI_TREE: TreeEntry[] = [
+  { path: "www/tree/whoami.sh", fixture: "whoami.sh", mode: 0o755 },
+  { path: "www/tree/app/run.sh", text: say("inside"), mode: 0o755 },
   { path: "outside/app/run.sh", text: say("OUTSIDE"), mode: 0o755 },
 ];
 
@@ -150,14 +151,14 @@ export function conformance(target: Target): void {
     let base = "";
     const skipSpawn = !target.capabilities.spawn;
     const tmpDir = mkdtempSync(join(tmpdir(), "postern-conformance-tmp-"));
-    // The server's TMPDIR: the users postern starts processes as make their sockets in it too.
+    // The spawned php-cgi (nobody, when the tests run as root) makes its socket in a directory in it.
     chmodSync(tmpDir, 0o711);
 
     beforeAll(async () => {
       if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
       fpm = await startPhpFpm(PHP_FPM, { children: PHP_CHILDREN });
-      tree = makeCgiTree(SWAP_TREE);
-      const backends = { phpPort: fpm.port, swapRoot: tree.root, tmpDir };
+      tree = makeCgiTree(CGI_TREE);
+      const backends = { phpPort: fpm.port, treeRoot: tree.root, tmpDir };
       running = await target.start(suiteRoutes(backends, target.capabilities), backends);
       base = running.url;
     }, 60_000);
@@ -488,24 +489,24 @@ export function conformance(target: Target): void {
       });
 
       const asNobody = skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : AS_ROOT ? "" : " (skipped: postern does not run as root here)";
-      test.skipIf(skipSpawn || !AS_ROOT)(`as root, a script started by the runtime's spawn runs as nobody and cannot read postern's environment${asNobody}`, async () => {
-        const answer = await get(`${base}/cgi/whoami.sh`);
-        expect(answer.status, answer.text).toBe(200);
-        expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
-      });
-
-      test.skipIf(skipSpawn || !AS_ROOT || !PHP_CGI)(`as root, a spawned php-cgi runs as nobody and cannot read postern's environment${asNobody}`, async () => {
-        const answer = await get(`${base}/php/whoami.php`);
-        expect(answer.status, answer.text).toBe(200);
-        expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+      describe.each([
+        ["a script started by the runtime's spawn", "/cgi/whoami.sh", false],
+        ["a script started by the native spawner", "/tree/whoami.sh", false],
+        ["a spawned php-cgi", "/php/whoami.php", !PHP_CGI],
+      ] as const)("as root, %s", (_, path, skip) => {
+        test.skipIf(skipSpawn || !AS_ROOT || skip)(`runs as nobody and cannot read postern's environment${asNobody}`, async () => {
+          const answer = await get(`${base}${path}`);
+          expect(answer.status, answer.text).toBe(200);
+          expect(parseWhoami(answer.text)).toEqual({ uid: SCRIPT_USER!.uid, gid: SCRIPT_USER!.gid, groups: [SCRIPT_USER!.gid], readable: [] });
+        });
       });
 
       test.skipIf(skipSpawn)(`a directory swapped for a symlink out of the root after the lookup runs nothing outside${skipSpawn ? ` (skipped: ${target.name} cannot start processes)` : ""}`, async () => {
-        expect((await get(`${base}/swap/app/run.sh`)).text).toBe("inside\n");
+        expect((await get(`${base}/tree/app/run.sh`)).text).toBe("inside\n");
         // Within the second the lookup stays cached: the spawner must not follow the symlink.
-        renameSync(join(tree!.root, "swap/app"), join(tree!.root, "swap/app-before"));
-        symlinkSync("../../outside/app", join(tree!.root, "swap/app"));
-        const swapped = await get(`${base}/swap/app/run.sh`);
+        renameSync(join(tree!.root, "tree/app"), join(tree!.root, "tree/app-before"));
+        symlinkSync("../../outside/app", join(tree!.root, "tree/app"));
+        const swapped = await get(`${base}/tree/app/run.sh`);
         expect(swapped.text).not.toContain("OUTSIDE");
         expect([403, 502]).toContain(swapped.status);
       });
