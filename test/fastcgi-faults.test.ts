@@ -557,9 +557,10 @@ describe("streaming with backpressure (DESIGN.md: memory stays bounded)", () => 
     await stillServes(base, fake);
   }, 120_000);
 
-  it("client stops reading for 2 s: the backend's writes stall", async () => {
+  it("client stops reading for 2 s: once response_buffer is full, the backend's writes stall", async () => {
     const fake = await backend();
-    const base = await gateway(fake);
+    // The answer is read ahead of the client up to response_buffer; then backpressure reaches the backend.
+    const base = await gateway(fake, { response_buffer: "8m" });
     const total = 256 * MiB;
     fake.next(bigAnswer(total));
     let paused: Promise<{ atPause: number; early: number; late: number; received: number }> | undefined;
