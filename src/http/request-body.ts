@@ -81,7 +81,9 @@ export async function receiveBody(request: Request, options: ReceiveOptions): Pr
     }
   } catch (err) {
     void reader.cancel().catch(() => undefined);
-    throw err;
+    if (err instanceof GatewayError) throw err;
+    // The connection broke mid-body: nobody is left to answer.
+    throw new GatewayError("CLIENT_CLOSED", `client went away after ${length} bytes of its body`, { cause: err });
   }
   const body = length === 0 ? null : await spooledBody(spool);
   prepared.set(request, { kind: "received", body: { body, ...(declared === null ? { contentLength: String(length) } : {}) } });
