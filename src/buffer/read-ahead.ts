@@ -40,6 +40,11 @@ export function readAhead(source: ReadableStream<Uint8Array>, options: ReadAhead
   let sourceDone = false;
   let sourceError: unknown;
   let over = false;
+  /** The client is asking for a chunk (a pull is under way). */
+  let asking = false;
+  /** When the client last got a chunk. */
+  let handedAt = 0;
+  /** One timer per answer, not one per chunk: it looks again when it fires. */
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const end = (): void => {
@@ -88,7 +93,7 @@ export function readAhead(source: ReadableStream<Uint8Array>, options: ReadAhead
         void pump();
       },
       async pull(controller) {
-        clearTimeout(timer);
+        asking = true;
         for (;;) {
           if (over) return;
           let chunk: Uint8Array;
@@ -121,14 +126,21 @@ export function readAhead(source: ReadableStream<Uint8Array>, options: ReadAhead
           }
           change.notify();
           controller.enqueue(chunk);
-          // The client has this chunk; it must ask for the next one in time.
-          timer = setTimeout(() => {
-            if (over) return;
-            options.onSendTimeout();
-            void reader.cancel().catch(() => undefined);
-            controller.error(new GatewayError("CLIENT_TIMEOUT", `client read nothing for ${options.sendTimeoutMs} ms`));
-            end();
-          }, options.sendTimeoutMs);
+          asking = false;
+          // The client has this chunk; it must ask for the next one within send_timeout.
+          handedAt = Date.now();
+          const watch = (ms: number): void => {
+            timer = setTimeout(() => {
+              if (over) return;
+              const idle = Date.now() - handedAt;
+              if (asking || idle < options.sendTimeoutMs) return watch(asking ? options.sendTimeoutMs : options.sendTimeoutMs - idle);
+              options.onSendTimeout();
+              void reader.cancel().catch(() => undefined);
+              controller.error(new GatewayError("CLIENT_TIMEOUT", `client read nothing for ${options.sendTimeoutMs} ms`));
+              end();
+            }, ms);
+          };
+          if (timer === undefined) watch(options.sendTimeoutMs);
           return;
         }
       },

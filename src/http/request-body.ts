@@ -81,8 +81,12 @@ export async function receiveBody(request: Request, options: ReceiveOptions): Pr
     }
   } catch (err) {
     void reader.cancel().catch(() => undefined);
-    throw err;
+    if (err instanceof GatewayError) throw err;
+    // The connection broke mid-body: nobody is left to answer.
+    throw new GatewayError("CLIENT_CLOSED", `client went away after ${length} bytes of its body`, { cause: err });
   }
+  // A server hands over a body cut short as an error; should one end it early, the backend must not wait for the rest.
+  if (declared !== null && length !== Number(declared)) throw new GatewayError("CLIENT_CLOSED", `body ended after ${length} of ${declared} bytes`);
   const body = length === 0 ? null : await spooledBody(spool);
   prepared.set(request, { kind: "received", body: { body, ...(declared === null ? { contentLength: String(length) } : {}) } });
 }

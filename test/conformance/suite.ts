@@ -390,6 +390,20 @@ export function conformance(target: Target): void {
         expect(answer.status).toBe(200);
       }, 30_000);
 
+      test.skipIf(!own || skipSpawn)(`every CGI slot (max_procs = 64) taken by a chunked upload sending a byte a second: another script runs at once${why}`, async () => {
+        for (let i = 0; i < 64; i++) clients.push(slowUpload(port(), "/cgi/echo.sh", "chunked", 1_000));
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const answer = await get(`${base}/cgi/env.sh?other`, { signal: AbortSignal.timeout(10_000) });
+        expect(answer.status).toBe(200);
+      }, 30_000);
+
+      test.skipIf(!own)(`every WASI thread (threads = 4) taken by a chunked upload sending a byte a second: another module run is answered at once${why}`, async () => {
+        for (let i = 0; i < 4; i++) clients.push(slowUpload(port(), "/probe/echo", "chunked", 1_000));
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        const answer = await get(`${base}/probe/env?other`, { signal: AbortSignal.timeout(10_000) });
+        expect(answer.status).toBe(200);
+      }, 30_000);
+
       test.skipIf(!own)(`every php-fpm child answering 50 MB to a client that reads nothing: another request is answered${why}`, async () => {
         for (let i = 0; i <= PHP_CHILDREN; i++) clients.push(stalledReader(port(), "/php/big.php?mb=50"));
         await new Promise((resolve) => setTimeout(resolve, 1_500));
