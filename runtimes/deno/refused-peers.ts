@@ -3,11 +3,15 @@
 // pipelined behind a refused one (RFC 9112 §9.6: the bytes after a request
 // the server could not frame may be a smuggled request) would then reach the
 // app. So the connections that got such an answer are remembered by their
-// peer's address and port, and every later request on them is refused as well,
-// for as long as a client may still be sending on them.
+// peer's address and port, and every later request on them is refused as well.
+//
+// What is pipelined behind a request arrives with it; a client that reads
+// Connection: close sends nothing more. So a peer is remembered briefly: a
+// proxy in front, whose many connections come from one address, may soon
+// open a new one from the same port, and that one must not be refused.
 
 /** How long a refused connection's later requests are refused. */
-const REMEMBER_MS = 60_000;
+const REMEMBER_MS = 5_000;
 /** Most connections remembered at once; the oldest go first. */
 const MAX_PEERS = 4096;
 
