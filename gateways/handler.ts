@@ -127,7 +127,10 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
       done();
       throw err;
     }
-    if (!(response instanceof Response) || !isLiveResponse(response) || response.body === null) {
+    // Where a backend connection lives only as long as its request (Workers),
+    // reading ahead frees nothing for other requests, and the platform's own
+    // front end holds the answer for a slow client.
+    if (!(response instanceof Response) || !isLiveResponse(response) || response.body === null || runtime.requestScopedIO === true) {
       done();
       return response;
     }
