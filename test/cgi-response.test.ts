@@ -134,6 +134,18 @@ describe("CgiResponseParser heads", () => {
       location: "/other.php?x=1",
     });
   });
+  test("a local path with other fields is a client redirect: the fields (a Set-Cookie) reach the client (RFC 3875 §6.2.2: nothing but Location)", () => {
+    expect(parse("Location: /login\nSet-Cookie: sid=1\n\n")).toMatchObject({
+      status: 302,
+      kind: "client-redirect",
+      location: "/login",
+      headers: [
+        ["Location", "/login"],
+        ["Set-Cookie", "sid=1"],
+      ],
+    });
+    expect(parse("Content-Type: text/html\nLocation: /next\n\n")).toMatchObject({ status: 302, kind: "client-redirect" });
+  });
   test("client redirect", () => {
     expect(parse("Location: https://example.com/x\n\n")).toMatchObject({
       status: 302,

@@ -31,6 +31,8 @@ export interface FcgiRequest {
   timeouts: FcgiTimeouts;
   maxHeaderBytes: number;
   logStderr(text: string): void;
+  /** The client did not get the answer as the backend sent it: cut short, or bytes past its Content-Length dropped. */
+  logCut(reason: GatewayError): void;
   /**
    * Once the client has its whole answer, the backend's request runs on to
    * its end, its further output read and dropped. False where connections
@@ -160,7 +162,7 @@ class Call {
       cancel: () => this.abandon(),
       runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
     };
-    const options = { head: this.#req.head, onCut: (reason: GatewayError) => this.#logFailure(reason) };
+    const options = { head: this.#req.head, onCut: (reason: GatewayError) => this.#req.logCut(reason) };
     if (!hasBody(head, this.#req.head)) {
       // Read to the end before answering, so that the connection is clean for the next request.
       await this.#drain();
@@ -263,10 +265,6 @@ class Call {
     this.#req.logStderr(text);
     this.#stderr = [];
     this.#stderrBytes = 0;
-  }
-
-  #logFailure(err: unknown): void {
-    this.#req.logStderr(`response cut short: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   /** END_REQUEST read: the connection is reusable if the body went out whole and nothing is left unread. */

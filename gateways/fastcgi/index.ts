@@ -166,6 +166,7 @@ class FastCgiGateway {
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
+        logCut: (reason) => this.#runtime.logError(`${this.#name}: ${target.pathname}: answer cut short: ${reason.code}: ${reason.message}`),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {

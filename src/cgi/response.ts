@@ -155,8 +155,10 @@ function parseHead(text: string): CgiHead {
     return head(code, status[2] ?? "", headers, redirect ? "client-redirect" : "document", location);
   }
   if (location !== undefined) {
-    // §6.2.2: a local path ("/x", not "//host") asks the server to serve that URI instead.
-    if (location.charCodeAt(0) === 47 && location.charCodeAt(1) !== 47) {
+    // §6.2.2: a local path ("/x", not "//host"), and no other field, asks the
+    // server to serve that URI instead. With other fields (a Set-Cookie) it is
+    // for the client, so that none of them is lost.
+    if (headers.length === 1 && location.charCodeAt(0) === 47 && location.charCodeAt(1) !== 47) {
       return head(200, "OK", headers, "local-redirect", location);
     }
     // §6.2.3: anything else is for the client (RFC 9110 §10.2.2 allows relative references).
