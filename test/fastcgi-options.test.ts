@@ -29,3 +29,29 @@ describe("fastcgi route checks", () => {
     expect(config.routes[0]!.options.split_path).toBe(value);
   });
 });
+
+describe("keys naming files inside a root may not climb out of it", () => {
+  const routeOf = (gateway: string, extra: string) => `[[routes]]\ngateway = "${gateway}"\n${gateway === "fastcgi" ? 'backend = "127.0.0.1:9000"\n' : ""}root = "/srv"\n${extra}\n`;
+
+  it.each([
+    ["fastcgi", 'front_controller = "/../../etc/passwd"', "front_controller", 'may not contain "." or ".." segments'],
+    ["fastcgi", 'front_controller = "/app/./index.php"', "front_controller", 'may not contain "." or ".." segments'],
+    ["fastcgi", 'index = ["../x.php"]', "index", "entries are file names"],
+    ["static", 'index = ["../x.html"]', "index", "entries are file names"],
+    ["static", 'index = [".."]', "index", "entries are file names"],
+    ["cgi", 'index = ["a/index.cgi"]', "index", "entries are file names"],
+  ])("%s %s is refused with its key and line", (gateway, line, key, message) => {
+    const error = failure(routeOf(gateway, line));
+    expect(error.key).toBe(`routes[0].${key}`);
+    expect(error.line).toBe(gateway === "fastcgi" ? 5 : 4);
+    expect(error.message).toContain(message);
+  });
+
+  it.each([
+    ["fastcgi", 'front_controller = "/index.php"'],
+    ["fastcgi", 'index = ["index.php", "default.php"]'],
+    ["static", 'index = ["index.html", ".index.htm"]'],
+  ])("%s %s is accepted", (gateway, line) => {
+    expect(parseConfig(routeOf(gateway, line), "postern.toml", gatewaySchemas).routes).toHaveLength(1);
+  });
+});

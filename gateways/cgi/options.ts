@@ -1,6 +1,7 @@
 // The keys of a `gateway = "cgi"` route (postern.toml) and of the `cgi({...})`
 // options: one schema, one set of names.
 
+import { indexNamesProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
@@ -41,10 +42,8 @@ export const cgiSchema: GatewaySchema = {
         return { key: `interpreters.${ext}`, message: 'keys are file extensions with their dot, e.g. ".pl"' };
       }
     }
-    for (const name of options.index as string[]) {
-      if (name === "" || name.includes("/")) return { key: "index", message: "entries are file names, without /" };
-    }
-    return undefined;
+    const index = indexNamesProblem(options.index as string[]);
+    return index === undefined ? undefined : { key: "index", message: index };
   },
 };
 

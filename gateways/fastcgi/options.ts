@@ -1,6 +1,7 @@
 // The keys of a `gateway = "fastcgi"` route (postern.toml) and of the
 // `fastcgi({...})` options: one schema, one set of names.
 
+import { indexNamesProblem, rootPathProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
@@ -58,10 +59,10 @@ export const fastcgiSchema: GatewaySchema = {
     for (const key of ["user", "group"]) {
       if (options[key] !== undefined && !spawn) return { key, message: "applies to backends postern starts itself (`spawn`)" };
     }
-    const fc = options.front_controller;
-    if (typeof fc === "string" && !fc.startsWith("/")) {
-      return { key: "front_controller", message: 'must be a path from the root, starting with "/"' };
-    }
+    const fc = typeof options.front_controller === "string" ? rootPathProblem(options.front_controller) : undefined;
+    if (fc !== undefined) return { key: "front_controller", message: fc };
+    const index = indexNamesProblem(options.index as string[]);
+    if (index !== undefined) return { key: "index", message: index };
     // Without its dot, "php" would also end segments such as "/uploads/notes-php" and
     // hand files that are not scripts to the backend (the cgi.fix_pathinfo class of bugs).
     const split = options.split_path;

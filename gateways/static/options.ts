@@ -1,6 +1,7 @@
 // The keys of a `gateway = "static"` route (postern.toml) and of the
 // `staticFiles({...})` options: one schema, one set of names.
 
+import { indexNamesProblem } from "../root-names.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
 /**
@@ -33,7 +34,8 @@ export const staticSchema: GatewaySchema = {
     for (const ext of options.deny_extensions as string[]) {
       if (!/^\.[^/]*[^./ ]$/.test(ext)) return { key: "deny_extensions", message: `${JSON.stringify(ext)}: entries are file extensions with their dot, e.g. ".php"` };
     }
-    return undefined;
+    const index = indexNamesProblem(options.index as string[]);
+    return index === undefined ? undefined : { key: "index", message: index };
   },
 };
 
