@@ -54,6 +54,8 @@ export interface PoolOptions {
 const UNKNOWN_CAPACITY_CONNS = 128;
 /** Capacity unknown: after finding the backend full, how long before trying one more connection. */
 const FULL_BACKOFF_MS = 5_000;
+/** While requests wait, how often room is looked for that came without a release (a leased connection found closed). */
+const RECHECK_MS = 1_000;
 
 export interface Lease<C extends Closable> {
   readonly conn: C;
@@ -130,9 +132,8 @@ export class BackendPool<C extends Closable> {
 
   hasRoom(): boolean {
     if (!this.#available) return false;
+    this.#dropBroken();
     if (this.capacityKnown) return this.load < this.#slots();
-    // A connection the backend closed (it died or restarted) holds no child.
-    for (const entry of this.#entries.filter((e) => e.inUse === 0 && e.conn.broken)) this.#drop(entry);
     let unattached = this.#reserved > 0;
     for (const entry of this.#entries) {
       if (entry.inUse === 0) return true; // a kept connection is free
@@ -258,6 +259,17 @@ export class BackendPool<C extends Closable> {
     this.#upstream.settled();
   }
 
+  /**
+   * A closed connection holds no child of the backend (it died or restarted,
+   * or the connection was cut), whether or not a request still holds its
+   * lease: that request can only fail, and where the runtime ended it unseen
+   * (Workers: a client that left a streamed answer) it never gives the lease
+   * back. Its room is taken back now; a late release of it finds it gone.
+   */
+  #dropBroken(): void {
+    for (const entry of this.#entries.filter((e) => e.conn.broken)) this.#drop(entry);
+  }
+
   #drop(entry: Entry<C>): void {
     const i = this.#entries.indexOf(entry);
     if (i >= 0) this.#entries.splice(i, 1);
@@ -321,7 +333,25 @@ export class Upstream<C extends Closable> {
     const pool = this.#pick();
     if (pool) return this.#leaseWithFailover(pool, onCancel);
     if (this.#allDown()) return Promise.reject(this.#lastFailure);
-    return this.#queue.wait(onCancel);
+    return this.#wait(onCancel);
+  }
+
+  #recheck: ReturnType<typeof setTimeout> | undefined;
+
+  /** A place in the queue; while any request waits, room is looked for every RECHECK_MS (see BackendPool #dropBroken). */
+  #wait(onCancel?: OnCancel): Promise<Lease<C>> {
+    const waiting = this.#queue.wait(onCancel);
+    this.#scheduleRecheck();
+    return waiting;
+  }
+
+  #scheduleRecheck(): void {
+    if (this.#recheck !== undefined || this.#queue.length === 0) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = undefined;
+      for (const pool of this.pools) this.drain(pool);
+      this.#scheduleRecheck();
+    }, RECHECK_MS);
   }
 
   /** What the last failed connection said, for the requests refused while every backend is down. */
@@ -372,7 +402,7 @@ export class Upstream<C extends Closable> {
       pool = this.#pick(tried);
     }
     // A healthy backend not tried is only full: wait for it.
-    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#queue.wait(onCancel);
+    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(onCancel);
     throw lastError;
   }
 

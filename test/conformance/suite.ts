@@ -352,6 +352,15 @@ export function conformance(target: Target): void {
         await boundedWhileSlow("/php/big.php?mb=512");
       }, 120_000);
 
+      test("after a client left a big PHP answer, the next PHP request is answered", async () => {
+        // The client goes away 16 MiB into a 512 MiB answer; the connection its request held must come back to the pool.
+        expect(await download(`${base}/php/big.php?mb=512`, 16 * MiB)).toBeGreaterThanOrEqual(16 * MiB);
+        for (const path of ["/php/hello.php", "/php/env.php?after"]) {
+          // Within the route's queue_timeout (30 s): a connection never given back makes it 503.
+          expect((await get(`${base}${path}`, { signal: AbortSignal.timeout(20_000) })).status, path).toBe(200);
+        }
+      }, 60_000);
+
       test.skipIf(!target.capabilities.threads)(
         `a WASI module writing without end: the gateway holds little of it${target.capabilities.threads ? "" : ` (skipped: ${target.name} has no threads; see the next test)`}`,
         async (ctx) => {
