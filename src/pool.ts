@@ -60,6 +60,8 @@ const RECHECK_MS = 1_000;
 export interface Lease<C extends Closable> {
   readonly conn: C;
   readonly backend: Address;
+  /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
+  answered(): void;
   /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
   release(reusable: boolean): void;
 }
@@ -68,7 +70,7 @@ interface Entry<C> {
   conn: C;
   inUse: number;
   idleSince: number;
-  /** It has served a request: the backend gave it a worker of its own. */
+  /** The backend has answered on it: it has a worker of its own. */
   attached: boolean;
 }
 
@@ -228,6 +230,7 @@ export class BackendPool<C extends Closable> {
     return {
       conn: entry.conn,
       backend: this.address,
+      answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;
         released = true;
@@ -236,12 +239,16 @@ export class BackendPool<C extends Closable> {
     };
   }
 
+  /** The backend serves the connection: with the others attached, a size it has at least. */
+  #attach(entry: Entry<C>): void {
+    if (entry.attached) return;
+    entry.attached = true;
+    this.#learned = Math.max(this.#learned, this.#entries.filter((e) => e.attached).length);
+  }
+
   #release(entry: Entry<C>, reusable: boolean): void {
     entry.inUse--;
-    if (reusable && !entry.attached) {
-      entry.attached = true;
-      this.#learned = Math.max(this.#learned, this.#entries.filter((e) => e.attached).length);
-    }
+    if (reusable) this.#attach(entry);
     const keepAliveMs = this.#upstream.options.keepAliveMs;
     if (!reusable || keepAliveMs === 0 || this.#upstream.closing) {
       this.#drop(entry);

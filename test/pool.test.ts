@@ -150,6 +150,41 @@ describe("Upstream", () => {
     expect(opened.filter((conn) => !conn.closed)).toHaveLength(3);
   });
 
+  test("capacity unknown: a connection the backend has begun to answer is served, so another request gets a connection while that answer goes on", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"], { keepAliveMs: 0 });
+    const a = await up.acquire();
+    a.answered();
+    let b: FakeConn | undefined;
+    const second = up.acquire().then((l) => (b = l.conn));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(b).toBeDefined();
+    expect(opened).toHaveLength(2);
+    a.release(false);
+    await second;
+  });
+
+  test("a leased connection found closed frees its room, even if its request never gives it back; a late release changes nothing", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"], { maxConns: 1, queueTimeoutMs: 10_000 });
+    const a = await up.acquire();
+    let b: FakeConn | undefined;
+    const second = up.acquire().then((l) => ((b = l.conn), l));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(b).toBeUndefined();
+    // Cut under a request that is never told (a Worker whose client left): no release comes; the queued request is served.
+    (a.conn as FakeConn).broken = true;
+    const lease = await second;
+    expect(b).toBe(opened[1]);
+    expect(a.conn.closed).toBe(true);
+    a.release(false);
+    let c: FakeConn | undefined;
+    const third = up.acquire().then((l) => (c = l.conn));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(c).toBeUndefined();
+    expect(opened).toHaveLength(2);
+    lease.release(true);
+    expect(await third).toBe(b);
+  });
+
   test("idle connections close after keepAliveMs", async () => {
     const { up } = upstream(["127.0.0.1:1"], { maxConns: 4, keepAliveMs: 30 });
     const a = await up.acquire();
