@@ -11,7 +11,7 @@
 //
 // When the capacity is known, the pool never opens more connections than it.
 // When it is not (php-fpm does not tell), the pool learns it: a connection
-// that has served a request is "attached" to a child of its own. A new
+// the backend has begun to answer is "attached" to a child of its own. A new
 // connection is opened only while none is waiting for its first answer, so at
 // most one may sit in the backlog; if one does when an attached connection
 // comes free, that one is closed to free its child, and no new connection is
