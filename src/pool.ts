@@ -11,7 +11,7 @@
 //
 // When the capacity is known, the pool never opens more connections than it.
 // When it is not (php-fpm does not tell), the pool learns it: a connection
-// that has served a request is "attached" to a child of its own. A new
+// the backend has begun to answer is "attached" to a child of its own. A new
 // connection is opened only while none is waiting for its first answer, so at
 // most one may sit in the backlog; if one does when an attached connection
 // comes free, that one is closed to free its child, and no new connection is
@@ -54,10 +54,14 @@ export interface PoolOptions {
 const UNKNOWN_CAPACITY_CONNS = 128;
 /** Capacity unknown: after finding the backend full, how long before trying one more connection. */
 const FULL_BACKOFF_MS = 5_000;
+/** While requests wait, how often room is looked for that came without a release (a leased connection found closed). */
+const RECHECK_MS = 1_000;
 
 export interface Lease<C extends Closable> {
   readonly conn: C;
   readonly backend: Address;
+  /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
+  answered(): void;
   /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
   release(reusable: boolean): void;
 }
@@ -66,7 +70,7 @@ interface Entry<C> {
   conn: C;
   inUse: number;
   idleSince: number;
-  /** It has served a request: the backend gave it a worker of its own. */
+  /** The backend has answered on it: it has a worker of its own. */
   attached: boolean;
 }
 
@@ -130,9 +134,8 @@ export class BackendPool<C extends Closable> {
 
   hasRoom(): boolean {
     if (!this.#available) return false;
+    this.#dropBroken();
     if (this.capacityKnown) return this.load < this.#slots();
-    // A connection the backend closed (it died or restarted) holds no child.
-    for (const entry of this.#entries.filter((e) => e.inUse === 0 && e.conn.broken)) this.#drop(entry);
     let unattached = this.#reserved > 0;
     for (const entry of this.#entries) {
       if (entry.inUse === 0) return true; // a kept connection is free
@@ -227,6 +230,7 @@ export class BackendPool<C extends Closable> {
     return {
       conn: entry.conn,
       backend: this.address,
+      answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;
         released = true;
@@ -235,12 +239,16 @@ export class BackendPool<C extends Closable> {
     };
   }
 
+  /** The backend serves the connection: with the others attached, a size it has at least. */
+  #attach(entry: Entry<C>): void {
+    if (entry.attached) return;
+    entry.attached = true;
+    this.#learned = Math.max(this.#learned, this.#entries.filter((e) => e.attached).length);
+  }
+
   #release(entry: Entry<C>, reusable: boolean): void {
     entry.inUse--;
-    if (reusable && !entry.attached) {
-      entry.attached = true;
-      this.#learned = Math.max(this.#learned, this.#entries.filter((e) => e.attached).length);
-    }
+    if (reusable) this.#attach(entry);
     const keepAliveMs = this.#upstream.options.keepAliveMs;
     if (!reusable || keepAliveMs === 0 || this.#upstream.closing) {
       this.#drop(entry);
@@ -256,6 +264,17 @@ export class BackendPool<C extends Closable> {
     }
     this.#upstream.drain(this);
     this.#upstream.settled();
+  }
+
+  /**
+   * A closed connection holds no child of the backend (it died or restarted,
+   * or the connection was cut), whether or not a request still holds its
+   * lease: that request can only fail, and where the runtime ended it unseen
+   * (Workers: a client that left a streamed answer) it never gives the lease
+   * back. Its room is taken back now; a late release of it finds it gone.
+   */
+  #dropBroken(): void {
+    for (const entry of this.#entries.filter((e) => e.conn.broken)) this.#drop(entry);
   }
 
   #drop(entry: Entry<C>): void {
@@ -321,7 +340,25 @@ export class Upstream<C extends Closable> {
     const pool = this.#pick();
     if (pool) return this.#leaseWithFailover(pool, onCancel);
     if (this.#allDown()) return Promise.reject(this.#lastFailure);
-    return this.#queue.wait(onCancel);
+    return this.#wait(onCancel);
+  }
+
+  #recheck: ReturnType<typeof setTimeout> | undefined;
+
+  /** A place in the queue; while any request waits, room is looked for every RECHECK_MS (see BackendPool #dropBroken). */
+  #wait(onCancel?: OnCancel): Promise<Lease<C>> {
+    const waiting = this.#queue.wait(onCancel);
+    this.#scheduleRecheck();
+    return waiting;
+  }
+
+  #scheduleRecheck(): void {
+    if (this.#recheck !== undefined || this.#queue.length === 0) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = undefined;
+      for (const pool of this.pools) this.drain(pool);
+      this.#scheduleRecheck();
+    }, RECHECK_MS);
   }
 
   /** What the last failed connection said, for the requests refused while every backend is down. */
@@ -372,7 +409,7 @@ export class Upstream<C extends Closable> {
       pool = this.#pick(tried);
     }
     // A healthy backend not tried is only full: wait for it.
-    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#queue.wait(onCancel);
+    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(onCancel);
     throw lastError;
   }
 

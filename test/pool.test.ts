@@ -15,6 +15,11 @@ class FakeConn {
   }
 }
 
+/** What `promise` settles with within 10 ms; undefined while it is still pending. */
+function soon<T>(promise: Promise<T>): Promise<T | undefined> {
+  return Promise.race([promise, new Promise<undefined>((resolve) => setTimeout(resolve, 10))]);
+}
+
 const OPTIONS: PoolOptions = { maxQueue: 10, queueTimeoutMs: 1_000, keepAliveMs: 1_000, failTimeoutMs: 10_000 };
 
 function upstream(addresses: string[], options: Partial<PoolOptions> = {}, refuse = new Set<string>()) {
@@ -148,6 +153,35 @@ describe("Upstream", () => {
     a.release(true);
     c.release(true);
     expect(opened.filter((conn) => !conn.closed)).toHaveLength(3);
+  });
+
+  test("capacity unknown: a connection the backend has begun to answer is served, so another request gets a connection while that answer goes on", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"], { keepAliveMs: 0 });
+    const a = await up.acquire();
+    a.answered();
+    const b = await soon(up.acquire());
+    expect(b).toBeDefined();
+    expect(opened).toHaveLength(2);
+    a.release(false);
+    b!.release(false);
+  });
+
+  test("a leased connection found closed frees its room, even if its request never gives it back; a late release changes nothing", async () => {
+    const { up, opened } = upstream(["127.0.0.1:1"], { maxConns: 1, queueTimeoutMs: 10_000 });
+    const a = await up.acquire();
+    const second = up.acquire();
+    expect(await soon(second)).toBeUndefined();
+    // Cut under a request that is never told (a Worker whose client left): no release comes; the queued request is served.
+    (a.conn as FakeConn).broken = true;
+    const b = await second;
+    expect(b.conn).toBe(opened[1]);
+    expect(a.conn.closed).toBe(true);
+    a.release(false);
+    const third = up.acquire();
+    expect(await soon(third)).toBeUndefined();
+    expect(opened).toHaveLength(2);
+    b.release(true);
+    expect((await third).conn).toBe(b.conn);
   });
 
   test("idle connections close after keepAliveMs", async () => {

@@ -142,6 +142,8 @@ class Call {
     let timeoutMs = this.#req.timeouts.firstByteMs;
     while (head === null) {
       const event = await this.#next(timeoutMs, "BACKEND_FIRST_BYTE_TIMEOUT");
+      // A php-fpm child has taken the connection: another request may try one more (src/pool.ts).
+      this.#lease.answered();
       timeoutMs = this.#req.timeouts.idleMs;
       if (event.type === "stderr") this.#keepStderr(event.data);
       else if (event.type === "stdout") head = parser.push(event.data);

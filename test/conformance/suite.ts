@@ -15,7 +15,7 @@ import { requireBinary } from "../helpers/binaries.ts";
 import { exchange } from "../helpers/raw-exchange.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
 import { slowUpload, stalledReader, upload, type SlowClient } from "../helpers/slow-client.ts";
-import { download } from "../helpers/slow-download.ts";
+import { download, open } from "../helpers/slow-download.ts";
 import { makeCgiTree, type CgiTree, type TreeEntry } from "../helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "../helpers/php-fpm.ts";
 import { framingCases } from "./framing.ts";
@@ -76,6 +76,10 @@ export interface Target {
 /** The routes every target serves: the same on all runtimes but for what a target cannot have. */
 export function suiteRoutes(backends: Backends, capabilities: Capabilities): string {
   const routes = [
+    // One connection at a time: a connection never given back would hold the route.
+    route({ path: "/php/one/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES }, ["max_conns = 1"]),
+    // Capacity unknown, and no connection yet when its one test begins.
+    route({ path: "/php/fresh/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES }),
     route({ path: "/php/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES }),
     // Port 9 (discard) on loopback: nothing listens there.
     route({ path: "/dead/*", gateway: "fastcgi", backend: "127.0.0.1:9", root: FIXTURES, front_controller: "/php/env.php", connect_timeout: "2s" }),
@@ -351,6 +355,27 @@ export function conformance(target: Target): void {
         if (noRss()) ctx.skip(noRss());
         await boundedWhileSlow("/php/big.php?mb=512");
       }, 120_000);
+
+      test("after a client left a big PHP answer, the next PHP request is answered", async () => {
+        // The client goes away 16 MiB into a 512 MiB answer, on a route of one connection: it must come back to the pool.
+        expect(await download(`${base}/php/one/big.php?mb=512`, 16 * MiB)).toBeGreaterThanOrEqual(16 * MiB);
+        for (const path of ["/php/one/big.php?mb=1", "/php/one/big.php?mb=1&again"]) {
+          // Within the route's queue_timeout (30 s): a connection never given back makes it 503.
+          const answer = await get(`${base}${path}`, { signal: AbortSignal.timeout(20_000) });
+          expect(answer.status, path).toBe(200);
+          expect(answer.body.byteLength, path).toBe(MiB);
+        }
+      }, 60_000);
+
+      test("while a client holds a big PHP answer unread, another PHP request is answered", async () => {
+        // The route's first connection is still busy with the answer held: a second one must be tried.
+        const { req } = await open(`${base}/php/fresh/big.php?mb=512`);
+        try {
+          expect((await get(`${base}/php/fresh/big.php?mb=1`, { signal: AbortSignal.timeout(20_000) })).status).toBe(200);
+        } finally {
+          req.destroy();
+        }
+      }, 60_000);
 
       test.skipIf(!target.capabilities.threads)(
         `a WASI module writing without end: the gateway holds little of it${target.capabilities.threads ? "" : ` (skipped: ${target.name} has no threads; see the next test)`}`,
