@@ -2,6 +2,7 @@
 
 import type { FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
 import { fileStream } from "../common/file-stream.ts";
+import { orNull } from "../common/or-null.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
 import { Deno, type DenoFileInfo, type DenoFsFile } from "./api.ts";
 
@@ -25,14 +26,6 @@ const makeTempDir = ownedTempDirs({
     }
   },
 });
-
-async function orNull<T>(work: () => Promise<T>): Promise<T | null> {
-  try {
-    return await work();
-  } catch {
-    return null;
-  }
-}
 
 function fileStat(s: DenoFileInfo): FileStat {
   return {

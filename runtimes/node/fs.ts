@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
 import { fileStream } from "../common/file-stream.ts";
+import { orNull } from "../common/or-null.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
 
 const makeTempDir = ownedTempDirs({
@@ -36,14 +37,6 @@ function fileStat(s: BigIntStats): FileStat {
     dev: s.dev,
     ino: s.ino,
   };
-}
-
-async function orNull<T>(work: () => Promise<T>): Promise<T | null> {
-  try {
-    return await work();
-  } catch {
-    return null;
-  }
 }
 
 export const fs: FileSystem = {
