@@ -95,6 +95,26 @@ export interface FileStat {
   mtimeMs: number;
   /** Permission bits (0o7777), as stat(2) st_mode & 07777. */
   mode: number;
+  /** stat(2) st_dev and st_ino: together they name one file, whatever path leads to it. */
+  dev: bigint;
+  ino: bigint;
+}
+
+/**
+ * A file opened for reading: its stat and bytes are those of the file opened,
+ * whatever its name has come to point at since (CWE-367: check what was
+ * opened, not what a name meant a moment before).
+ */
+export interface OpenedFile {
+  /** fstat(2) of the opened file. */
+  readonly stat: FileStat;
+  /**
+   * Bytes `start` to `end` inclusive (the whole file when absent) from this
+   * descriptor; the file is closed when the stream ends, fails or is cancelled.
+   */
+  readStream(range?: { start: number; end: number }): ReadableStream<Uint8Array>;
+  /** Closes the file; a second call does nothing. */
+  close(): Promise<void>;
 }
 
 /**
@@ -114,6 +134,13 @@ export interface TempFile {
 export interface FileSystem {
   /** Follows symlinks; resolves null when nothing is there. */
   stat(path: string): Promise<FileStat | null>;
+  /** As stat, but a final symlink is described itself (lstat(2)). */
+  lstat(path: string): Promise<FileStat | null>;
+  /**
+   * Opens a file for reading; null when it cannot be. Where the platform can,
+   * the open never waits for a writer (a FIFO swapped in is opened at once).
+   */
+  openRead(path: string): Promise<OpenedFile | null>;
   /** The names in a directory; null when it is not one. */
   list(path: string): Promise<string[] | null>;
   /** The canonical absolute path with every symlink resolved; null when it does not exist. */

@@ -374,6 +374,54 @@ describe("large files", () => {
   });
 });
 
+describe("open files", () => {
+  it("a file opened for an answer is closed: 304, HEAD, 416, a whole body, a body the client drops", async () => {
+    // The runtime's files, counted: every file the gateway opens must be closed once its answer is done.
+    const open = new Set<object>();
+    const fs = nodeRuntime.fs!;
+    const counting: Runtime = {
+      ...nodeRuntime,
+      fs: {
+        ...fs,
+        async openRead(path) {
+          const file = await fs.openRead(path);
+          if (!file) return null;
+          const handle = {};
+          open.add(handle);
+          const closed = () => open.delete(handle);
+          // The stream closes the file when it ends or is cancelled (OpenedFile.readStream).
+          const readStream = (range?: { start: number; end: number }) => {
+            const reader = file.readStream(range).getReader();
+            return new ReadableStream<Uint8Array>({
+              async pull(controller) {
+                const { done, value } = await reader.read();
+                if (done) closed();
+                return done ? controller.close() : controller.enqueue(value);
+              },
+              cancel: (reason) => (closed(), reader.cancel(reason)),
+            });
+          };
+          return { stat: file.stat, readStream, close: () => (closed(), file.close()) };
+        },
+      },
+    };
+    const handler = createGateway("static", counting, { root });
+    await handler.ready;
+    const app = new Hono().all("*", handler);
+    const etag = (await app.request("/digits.txt", { method: "HEAD" })).headers.get("etag")!;
+    expect((await app.request("/digits.txt", { headers: { "if-none-match": etag } })).status).toBe(304);
+    expect((await app.request("/digits.txt", { method: "HEAD" })).status).toBe(200);
+    expect((await app.request("/digits.txt", { headers: { range: "bytes=50-" } })).status).toBe(416);
+    expect((await app.request("/empty.txt")).status).toBe(200);
+    expect(await (await app.request("/digits.txt")).text()).toBe("0123456789");
+    expect(open.size).toBe(0);
+    const dropped = await app.request("/big.bin");
+    expect(open.size).toBe(1);
+    await dropped.body!.cancel();
+    expect(open.size).toBe(0);
+  });
+});
+
 describe("setup", () => {
   it("missing root -> ready rejects naming the route and the root", async () => {
     const handler = createGateway("static", nodeRuntime, { root: join(dir, "nope") }, "route 3 (static /assets/*)");

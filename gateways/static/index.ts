@@ -1,13 +1,13 @@
 // The static files gateway: maps a URL path onto a root directory and serves
 // the file with validators, conditional requests and byte ranges (RFC 9110
 // §8.8, §13, §14), as nginx and lighttpd do. Files are read through the
-// Runtime's FileSystem only, and streamed.
+// Runtime's FileSystem only, and streamed from the descriptor that was checked.
 
 import type { Context, Next } from "hono";
 import { getMimeType } from "hono/utils/mime";
 import { errorResponse } from "../../src/errors.ts";
 import { isInside, safePath } from "../../src/paths.ts";
-import type { FileStat, FileSystem, Runtime } from "../../src/runtime.ts";
+import type { FileStat, FileSystem, OpenedFile, Runtime } from "../../src/runtime.ts";
 import { failure, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
@@ -25,6 +25,9 @@ type Found =
 type FileTarget = { kind: "file"; real: string; stat: FileStat; name: string };
 
 type Target = Exclude<Found, { kind: "file" }> | FileTarget;
+
+/** A file opened to be served: the checked name and stat are those of `file`. */
+type Served = FileTarget & { file: OpenedFile };
 
 /**
  * The handler for validated options (see gateways/index.ts). `app.scripts`
@@ -98,8 +101,21 @@ class StaticGateway {
     if (!this.#options.dotfiles && isHidden(safe.path)) return errorResponse(404);
     const target = await this.#resolve(safe.path);
     switch (target.kind) {
-      case "file":
-        return this.#serve(request, target);
+      case "file": {
+        const opened = await this.#open(target);
+        if (opened === "missing") return null;
+        if (opened === "moved") return errorResponse(404);
+        let streaming = false;
+        try {
+          return this.#serve(request, opened, (range) => {
+            streaming = true;
+            return opened.file.readStream(range);
+          });
+        } finally {
+          // The stream closes the file once sent or cancelled (a client gone); any other answer closes it here.
+          if (!streaming) await opened.file.close();
+        }
+      }
       case "directory":
         return redirectToDirectory(url);
       case "outside":
@@ -145,7 +161,38 @@ class StaticGateway {
     return { kind: "missing" };
   }
 
-  #serve(request: Request, file: FileTarget): Response {
+  /**
+   * Opens a file #resolve found, and checks what was opened. CWE-367 (time
+   * of check, time of use): whoever writes in the root can swap the name for
+   * a symlink out of it between the lookup and the open, so the lookup only
+   * spares opening what is no file. After the open, the name's real path must
+   * still be inside the root and no script, and name (lstat: not through a
+   * final symlink) the very file opened: same device and inode. (nginx's
+   * `disable_symlinks` opens beneath the root with `openat(O_NOFOLLOW)`
+   * instead, which the runtimes do not offer; a directory of the path swapped
+   * twice within these few calls is what that would still close.) "missing":
+   * nothing to open, or a script (the next route runs it); "moved": the name
+   * changed under the open.
+   */
+  async #open(target: FileTarget): Promise<Served | "missing" | "moved"> {
+    const file = await this.#fs.openRead(target.real);
+    if (!file) return "missing";
+    let verdict: Served | "missing" | "moved" = "moved";
+    try {
+      const real = await this.#fs.realpath(target.real);
+      const named = real === null || !isInside(this.#realRoot, real) ? null : await this.#fs.lstat(real);
+      if (real !== null && named?.isFile && file.stat.isFile && named.dev === file.stat.dev && named.ino === file.stat.ino) {
+        const served = { ...target, real, stat: file.stat, file };
+        verdict = this.#guard.isScript(served) ? "missing" : served;
+      }
+    } finally {
+      if (verdict === "missing" || verdict === "moved") await file.close();
+    }
+    return verdict;
+  }
+
+  /** The answer for `file`; `body` gives its bytes from the opened file, and is called only for an answer that has them. */
+  #serve(request: Request, file: FileTarget, body: (range: ByteRange) => ReadableStream<Uint8Array>): Response {
     const { size } = file.stat;
     const validators = validatorsOf(file.stat, this.#options.etag);
     const headers = new Headers({ "last-modified": new Date(validators.lastModified).toUTCString() });
@@ -170,7 +217,7 @@ class StaticGateway {
     if (request.method === "HEAD" || size === 0) return new Response(null, { status, headers });
     // The range is given even for the whole file: a file grown since stat
     // must not send more bytes than Content-Length announced.
-    return new Response(this.#fs.readStream(file.real, { start, end }), { status, headers });
+    return new Response(body({ start, end }), { status, headers });
   }
 }
 

@@ -42,12 +42,16 @@ export interface DenoFileInfo {
   mtime: Date | null;
   mode: number | null;
   isSocket: boolean | null;
+  dev: number;
+  /** Null where the platform has no inode numbers (Windows). */
+  ino: number | null;
 }
 
 export interface DenoFsFile {
   readonly readable: ReadableStream<Uint8Array>;
   seek(offset: number, whence: number): Promise<number>;
   read(into: Uint8Array): Promise<number | null>;
+  stat(): Promise<DenoFileInfo>;
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
 }

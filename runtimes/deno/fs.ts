@@ -1,8 +1,10 @@
 // The local filesystem for Deno, as the Runtime's FileSystem.
 
-import type { FileStat, FileSystem, TempFile } from "../../src/runtime.ts";
+import type { FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
+import { fileStream } from "../common/file-stream.ts";
+import { orNull } from "../common/or-null.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
-import { Deno } from "./api.ts";
+import { Deno, type DenoFileInfo, type DenoFsFile } from "./api.ts";
 
 /** Where Deno.makeTempDir makes them by default (Rust's std::env::temp_dir), named so it can be listed. */
 const tmp = () => Deno.env.get("TMPDIR") || "/tmp";
@@ -25,20 +27,50 @@ const makeTempDir = ownedTempDirs({
   },
 });
 
-async function orNull<T>(work: () => Promise<T>): Promise<T | null> {
-  try {
-    return await work();
-  } catch {
-    return null;
-  }
+function fileStat(s: DenoFileInfo): FileStat {
+  return {
+    isFile: s.isFile,
+    isDirectory: s.isDirectory,
+    size: s.size,
+    mtimeMs: s.mtime?.getTime() ?? 0,
+    mode: (s.mode ?? 0) & 0o7777,
+    dev: BigInt(s.dev),
+    // Null only on Windows, which postern does not target: there every inode compares equal.
+    ino: BigInt(s.ino ?? 0),
+  };
+}
+
+/** Fills `into` from byte `position`: Deno files have no positional read, so each read seeks first (one stream reads a file at a time). */
+async function readAt(file: DenoFsFile, into: Uint8Array, position: number): Promise<number> {
+  await file.seek(position, Deno.SeekMode.Start);
+  return (await file.read(into)) ?? 0;
+}
+
+/** Closes `file` once; Deno throws on a second close. */
+function closer(file: DenoFsFile): () => Promise<void> {
+  let closed = false;
+  return async () => {
+    if (closed) return;
+    closed = true;
+    file.close();
+  };
 }
 
 export const fs: FileSystem = {
-  stat: (path) =>
-    orNull(async (): Promise<FileStat> => {
-      const s = await Deno.stat(path);
-      return { isFile: s.isFile, isDirectory: s.isDirectory, size: s.size, mtimeMs: s.mtime?.getTime() ?? 0, mode: (s.mode ?? 0) & 0o7777 };
-    }),
+  stat: (path) => orNull(async () => fileStat(await Deno.stat(path))),
+  lstat: (path) => orNull(async () => fileStat(await Deno.lstat(path))),
+  async openRead(path): Promise<OpenedFile | null> {
+    // Deno.open has no O_NONBLOCK: a FIFO swapped in after the caller's stat waits for a writer (README, the runtime table).
+    const file = await orNull(() => Deno.open(path, { read: true }));
+    if (!file) return null;
+    const close = closer(file);
+    try {
+      return { stat: fileStat(await file.stat()), readStream: (range) => fileStream((into, position) => readAt(file, into, position), close, range), close };
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  },
   list: (path) =>
     orNull(async () => {
       const names: string[] = [];
@@ -47,34 +79,16 @@ export const fs: FileSystem = {
     }),
   realpath: (path) => orNull(() => Deno.realPath(path)),
   readStream(path, range) {
-    let file: Awaited<ReturnType<typeof Deno.open>> | undefined;
-    let left = range ? range.end - range.start + 1 : Infinity;
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          if (!file) {
-            file = await Deno.open(path, { read: true });
-            if (range) await file.seek(range.start, Deno.SeekMode.Start);
-          }
-          const buffer = new Uint8Array(Math.min(64 * 1024, left));
-          const n = buffer.byteLength === 0 ? null : await file.read(buffer);
-          if (n === null) {
-            file.close();
-            controller.close();
-            return;
-          }
-          left -= n;
-          controller.enqueue(buffer.subarray(0, n));
-        } catch (err) {
-          // The stream fails; the file is not left open behind it.
-          file?.close();
-          throw err;
-        }
-      },
-      cancel() {
-        file?.close();
-      },
-    });
+    let file: DenoFsFile | undefined;
+    let close: (() => Promise<void>) | undefined;
+    const read = async (into: Uint8Array, position: number) => {
+      if (!file) {
+        file = await Deno.open(path, { read: true });
+        close = closer(file);
+      }
+      return readAt(file, into, position);
+    };
+    return fileStream(read, () => close?.(), range);
   },
   async makeTempDir(prefix, owner) {
     const dir = await makeTempDir(prefix);

@@ -1,12 +1,14 @@
 // The local filesystem for Node (and Bun, whose node:fs it runs on), as the
 // Runtime's FileSystem.
 
-import { createReadStream } from "node:fs";
-import { chown, mkdtemp, open, readdir, realpath, rm, stat } from "node:fs/promises";
+import { constants, createReadStream, type BigIntStats } from "node:fs";
+import { chown, lstat, mkdtemp, open, readdir, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { FileStat, FileSystem, TempFile } from "../../src/runtime.ts";
+import type { FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
+import { fileStream } from "../common/file-stream.ts";
+import { orNull } from "../common/or-null.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
 
 const makeTempDir = ownedTempDirs({
@@ -24,29 +26,41 @@ const makeTempDir = ownedTempDirs({
   },
 });
 
+/** Stats with bigint fields: an inode number may not fit a double exactly. */
+function fileStat(s: BigIntStats): FileStat {
+  return {
+    isFile: s.isFile(),
+    isDirectory: s.isDirectory(),
+    size: Number(s.size),
+    mtimeMs: Number(s.mtimeNs / 1000n) / 1000,
+    mode: Number(s.mode) & 0o7777,
+    dev: s.dev,
+    ino: s.ino,
+  };
+}
+
 export const fs: FileSystem = {
-  async stat(path): Promise<FileStat | null> {
+  stat: (path) => orNull(async () => fileStat(await stat(path, { bigint: true }))),
+  lstat: (path) => orNull(async () => fileStat(await lstat(path, { bigint: true }))),
+  async openRead(path): Promise<OpenedFile | null> {
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, holding one of libuv's few threads.
+    const file = await orNull(() => open(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    if (!file) return null;
+    let closed: Promise<void> | undefined;
+    const close = () => (closed ??= file.close().catch(() => undefined));
     try {
-      const s = await stat(path);
-      return { isFile: s.isFile(), isDirectory: s.isDirectory(), size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
-    } catch {
-      return null;
+      return {
+        stat: fileStat(await file.stat({ bigint: true })),
+        readStream: (range) => fileStream(async (into, position) => (await file.read(into, 0, into.byteLength, position)).bytesRead, close, range),
+        close,
+      };
+    } catch (err) {
+      await close();
+      throw err;
     }
   },
-  async list(path) {
-    try {
-      return await readdir(path);
-    } catch {
-      return null;
-    }
-  },
-  async realpath(path) {
-    try {
-      return await realpath(path);
-    } catch {
-      return null;
-    }
-  },
+  list: (path) => orNull(() => readdir(path)),
+  realpath: (path) => orNull(() => realpath(path)),
   readStream(path, range) {
     const stream = createReadStream(path, range ? { start: range.start, end: range.end } : {});
     return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
