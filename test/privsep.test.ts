@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { parseAccounts, resolveUser } from "../src/accounts.ts";
-import { ConfigError, parseConfig } from "../src/config.ts";
+import { configError } from "./helpers/config-error.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { makeCgiTree, CGI_FIXTURES, type CgiTree } from "./helpers/cgi-fixtures.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
@@ -152,34 +152,26 @@ describe.skipIf(!AS_ROOT)("as root, what postern starts runs as another user", (
 describe("user and group names", () => {
   const route = (extra: string) => `listen = "127.0.0.1:0"\n[[routes]]\ngateway = "cgi"\nroot = "${CGI_FIXTURES}"\n${extra}\n`;
 
-  const configError = (text: string): ConfigError => {
-    try {
-      parseConfig(text, "postern.toml", gatewaySchemas, accounts());
-    } catch (err) {
-      if (err instanceof ConfigError) return err;
-      throw err;
-    }
-    throw new Error("the config was accepted");
-  };
+  const refusal = (text: string) => configError(text, gatewaySchemas, accounts());
 
   test("an unknown user is a config error naming the key and line", () => {
-    const err = configError(route('index = ["index.cgi"]\nuser = "no-such-user-here"'));
+    const err = refusal(route('index = ["index.cgi"]\nuser = "no-such-user-here"'));
     expect(err.message).toBe('postern.toml:6: routes[0].user: no user "no-such-user-here" in /etc/passwd');
   });
 
   test("an unknown top-level group is a config error naming the key and line", () => {
-    const err = configError(`group = "no-such-group-here"\n${route("")}`);
+    const err = refusal(`group = "no-such-group-here"\n${route("")}`);
     expect(err.message).toBe('postern.toml:1: group: no group "no-such-group-here" in /etc/group');
   });
 
   test("a negative or out-of-range id is no user", () => {
-    expect(configError(route('user = "-1"')).message).toMatch(/routes\[0\]\.user: no user "-1"/);
-    expect(configError(route('user = "4294967295"')).message).toMatch(/routes\[0\]\.user: no user "4294967295"/);
+    expect(refusal(route('user = "-1"')).message).toMatch(/routes\[0\]\.user: no user "-1"/);
+    expect(refusal(route('user = "4294967295"')).message).toMatch(/routes\[0\]\.user: no user "4294967295"/);
   });
 
   test("user on a fastcgi route without spawn is refused", () => {
     const text = `[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/srv"\nuser = "nobody"\n`;
-    expect(configError(text).message).toMatch(/^postern.toml:5: routes\[0\]\.user: applies to backends postern starts itself/);
+    expect(refusal(text).message).toMatch(/^postern.toml:5: routes\[0\]\.user: applies to backends postern starts itself/);
   });
 
   describe("who processes run as (resolveUser)", () => {
