@@ -115,9 +115,11 @@ export function resolveUser(accounts: Accounts, names: UserNames, ownUid: number
     }
     return undefined;
   }
+  if (names.user === undefined && !accounts.users.has(NOBODY)) {
+    throw new AccountError("user", `postern runs as root and there is no user "${NOBODY}" to run what it starts as: name one`);
+  }
   const name = names.user ?? NOBODY;
-  const user = accounts.users.has(name) || names.user !== undefined ? lookupUser(accounts, name) : undefined;
-  if (!user) throw new AccountError("user", `postern runs as root and there is no user "${NOBODY}" to run what it starts as: name one`);
+  const user = lookupUser(accounts, name);
   const gid = names.group !== undefined ? lookupGroup(accounts, names.group) : user.gid;
   if (gid === undefined) throw new AccountError("group", `user ${JSON.stringify(name)} has no entry in /etc/passwd to take a group from: name one`);
   return { uid: user.uid, gid };
