@@ -66,7 +66,7 @@ export function parseAccounts(passwd: string, group: string): Accounts {
 }
 
 /** The accounts of this machine, read through the runtime's file system. */
-export async function loadAccounts(fs: FileSystem): Promise<Accounts> {
+async function loadAccounts(fs: FileSystem): Promise<Accounts> {
   const read = async (path: string) => {
     try {
       return await new Response(fs.readStream(path)).text();
@@ -78,7 +78,7 @@ export async function loadAccounts(fs: FileSystem): Promise<Accounts> {
 }
 
 /** A user by name or number: its uid, and its primary gid when it has an entry. */
-export function lookupUser(accounts: Accounts, user: string): { uid: number; gid?: number } {
+function lookupUser(accounts: Accounts, user: string): { uid: number; gid?: number } {
   const entry = accounts.users.get(user);
   if (entry) return entry;
   const uid = toId(user);
@@ -87,7 +87,7 @@ export function lookupUser(accounts: Accounts, user: string): { uid: number; gid
 }
 
 /** A group by name or number. */
-export function lookupGroup(accounts: Accounts, group: string): number {
+function lookupGroup(accounts: Accounts, group: string): number {
   const gid = accounts.groups.get(group) ?? toId(group);
   if (gid === undefined) throw new AccountError("group", `no group ${JSON.stringify(group)} in /etc/group`);
   return gid;
