@@ -66,7 +66,7 @@ export function parseAccounts(passwd: string, group: string): Accounts {
 }
 
 /** The accounts of this machine, read through the runtime's file system. */
-export async function loadAccounts(fs: FileSystem): Promise<Accounts> {
+async function loadAccounts(fs: FileSystem): Promise<Accounts> {
   const read = async (path: string) => {
     try {
       return await new Response(fs.readStream(path)).text();
@@ -78,7 +78,7 @@ export async function loadAccounts(fs: FileSystem): Promise<Accounts> {
 }
 
 /** A user by name or number: its uid, and its primary gid when it has an entry. */
-export function lookupUser(accounts: Accounts, user: string): { uid: number; gid?: number } {
+function lookupUser(accounts: Accounts, user: string): { uid: number; gid?: number } {
   const entry = accounts.users.get(user);
   if (entry) return entry;
   const uid = toId(user);
@@ -87,7 +87,7 @@ export function lookupUser(accounts: Accounts, user: string): { uid: number; gid
 }
 
 /** A group by name or number. */
-export function lookupGroup(accounts: Accounts, group: string): number {
+function lookupGroup(accounts: Accounts, group: string): number {
   const gid = accounts.groups.get(group) ?? toId(group);
   if (gid === undefined) throw new AccountError("group", `no group ${JSON.stringify(group)} in /etc/group`);
   return gid;
@@ -115,9 +115,11 @@ export function resolveUser(accounts: Accounts, names: UserNames, ownUid: number
     }
     return undefined;
   }
+  if (names.user === undefined && !accounts.users.has(NOBODY)) {
+    throw new AccountError("user", `postern runs as root and there is no user "${NOBODY}" to run what it starts as: name one`);
+  }
   const name = names.user ?? NOBODY;
-  const user = accounts.users.has(name) || names.user !== undefined ? lookupUser(accounts, name) : undefined;
-  if (!user) throw new AccountError("user", `postern runs as root and there is no user "${NOBODY}" to run what it starts as: name one`);
+  const user = lookupUser(accounts, name);
   const gid = names.group !== undefined ? lookupGroup(accounts, names.group) : user.gid;
   if (gid === undefined) throw new AccountError("group", `user ${JSON.stringify(name)} has no entry in /etc/passwd to take a group from: name one`);
   return { uid: user.uid, gid };

@@ -1,9 +1,10 @@
-// A directory inside a CGI root swapped for a symlink to a directory outside
-// it, between the lookup of a script and its start: the lookup is cached for
-// a second (src/file-cache.ts), so the start must not trust the path it was
-// given. The native spawner opens the script's directory beneath the root
-// without following a symlink (spawner.c); the runtime's own spawn cannot,
-// and the README says so.
+// A directory inside a CGI root (or a script itself) swapped for a symlink
+// to one outside it, between the lookup of a script and its start: the
+// lookup is cached for a second (src/file-cache.ts), so the start must not
+// trust the path it was given. The native spawner opens the script's
+// directory beneath the root without following a symlink and refuses a
+// script that is a symlink (confine.c); the runtime's own spawn cannot, and
+// the README says so.
 
 import { renameSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -30,6 +31,8 @@ describe.skipIf(!PERL || !CC)("a directory swapped for a symlink after the looku
       { path: "outside/interpreted/run.pl", text: sayPerl("OUTSIDE"), mode: 0o644 },
       { path: "www/real/run.sh", text: say("through an inside link"), mode: 0o755 },
       { path: "www/alias", symlink: "real" },
+      { path: "www/file/run.sh", text: say("inside"), mode: 0o755 },
+      { path: "outside/file.sh", text: say("OUTSIDE"), mode: 0o755 },
     ]);
     postern = await startPostern(`
 [[routes]]
@@ -60,6 +63,16 @@ interpreters = { ".pl" = "${PERL}" }
     const text = await second.text();
     expect(text).not.toContain("OUTSIDE");
     // 502 while the lookup is cached (the spawner refused: ELOOP), 403 after.
+    expect([403, 502]).toContain(second.status);
+  });
+
+  test("the script itself swapped for a symlink to a file outside fails the start", async () => {
+    const first = await fetch(`${postern.url}/file/run.sh`);
+    expect(await first.text()).toBe("inside\n");
+    renameSync(join(tree.root, "file/run.sh"), join(tree.root, "file/run.sh-before"));
+    symlinkSync(join(tree.dir, "outside/file.sh"), join(tree.root, "file/run.sh"));
+    const second = await fetch(`${postern.url}/file/run.sh`);
+    expect(await second.text()).not.toContain("OUTSIDE");
     expect([403, 502]).toContain(second.status);
   });
 

@@ -3,8 +3,9 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, type GatewaySchema } from "../src/config.ts";
+import { parseConfig, type GatewaySchema } from "../src/config.ts";
 import { locate } from "../src/config-locate.ts";
+import { configError } from "./helpers/config-error.ts";
 
 // A made-up gateway registry, shaped like the real one.
 const fastcgi: GatewaySchema = {
@@ -35,16 +36,7 @@ const fastcgi: GatewaySchema = {
 const cgi: GatewaySchema = { fields: { root: { type: "string", required: true, doc: "script dir" } } };
 const GATEWAYS = { fastcgi, cgi };
 
-/** Parses `text` and returns the ConfigError it must throw. */
-function failure(text: string): ConfigError {
-  try {
-    parseConfig(text, "postern.toml", GATEWAYS);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const failure = (text: string) => configError(text, GATEWAYS);
 
 function expectError(text: string, line: number | undefined, key: string | undefined, detail: RegExp) {
   const error = failure(text);

@@ -3,19 +3,12 @@
 
 import { describe, expect, it } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { ConfigError, parseConfig } from "../src/config.ts";
+import { parseConfig } from "../src/config.ts";
+import { configError } from "./helpers/config-error.ts";
 
 const route = (extra: string) => `[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/srv"\n${extra}\n`;
 
-function failure(text: string): ConfigError {
-  try {
-    parseConfig(text, "postern.toml", gatewaySchemas);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
+const failure = (text: string) => configError(text, gatewaySchemas);
 
 describe("fastcgi route checks", () => {
   it.each(["php", "", ".", "..", ".php/", "php.", ".ph p"])("split_path %j is refused with its key and line", (value) => {
