@@ -109,8 +109,9 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
     const request = c.req.raw;
     // Most requests have no body: then no buffer is set up.
     let body: Spool | undefined;
-    if (hasRequestBody(request) && !options.request_buffering) timeBodyReads(request, options.body_timeout);
-    else if (hasRequestBody(request)) {
+    const withBody = hasRequestBody(request);
+    if (withBody && !options.request_buffering) timeBodyReads(request, options.body_timeout);
+    else if (withBody) {
       body = spool(options.max_buffered_body, options.max_body_size);
       try {
         await receiveBody(request, { maxBodySize: options.max_body_size, timeoutMs: options.body_timeout, spool: body });
