@@ -182,7 +182,7 @@ describe("readAhead", () => {
       backend.release();
     }
     await tick();
-    // 64 KiB held and one chunk in hand: the backend's sixth chunk is the last taken.
+    // 64 KiB held and one chunk in hand: the backend's fifth chunk is the last taken.
     expect(backend.taken()).toBe(5);
     // The client takes one: there is room again, and the backend is asked for more.
     await reader.read();
