@@ -85,6 +85,11 @@ export function failure(runtime: Runtime, route: string, err: unknown): Response
   return responseForError(err);
 }
 
+/** Logs that the client did not get a backend's answer as the backend sent it (src/cgi/framing.ts). */
+export function logCut(runtime: Runtime, route: string, what: string, reason: GatewayError): void {
+  runtime.logError(`${route}: ${what}: answer cut short: ${reason.code}: ${reason.message}`);
+}
+
 /** The real path of a route's root, which must be a directory: a setup error otherwise. */
 export async function realRootDirectory(fs: FileSystem, root: string, route: string): Promise<string> {
   const real = await fs.realpath(root);
