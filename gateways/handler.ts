@@ -85,6 +85,11 @@ export function failure(runtime: Runtime, route: string, err: unknown): Response
   return responseForError(err);
 }
 
+/** Logs that the client did not get a backend's answer as the backend sent it (src/cgi/framing.ts). */
+export function logCut(runtime: Runtime, route: string, what: string, reason: GatewayError): void {
+  runtime.logError(`${route}: ${what}: answer cut short: ${reason.code}: ${reason.message}`);
+}
+
 /** The real path of a route's root, which must be a directory: a setup error otherwise. */
 export async function realRootDirectory(fs: FileSystem, root: string, route: string): Promise<string> {
   const real = await fs.realpath(root);
@@ -109,8 +114,9 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
     const request = c.req.raw;
     // Most requests have no body: then no buffer is set up.
     let body: Spool | undefined;
-    if (hasRequestBody(request) && !options.request_buffering) timeBodyReads(request, options.body_timeout);
-    else if (hasRequestBody(request)) {
+    const withBody = hasRequestBody(request);
+    if (withBody && !options.request_buffering) timeBodyReads(request, options.body_timeout);
+    else if (withBody) {
       body = spool(options.max_buffered_body, options.max_body_size);
       try {
         await receiveBody(request, { maxBodySize: options.max_body_size, timeoutMs: options.body_timeout, spool: body });

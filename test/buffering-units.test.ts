@@ -11,6 +11,7 @@ import { BufferBudget } from "../src/buffer/budget.ts";
 import { readAhead } from "../src/buffer/read-ahead.ts";
 import { Spool } from "../src/buffer/spool.ts";
 import { GatewayError } from "../src/errors.ts";
+import { forwardedBody, receiveBody } from "../src/http/request-body.ts";
 import { fs } from "../runtimes/node/fs.ts";
 
 const KiB = 1024;
@@ -83,6 +84,21 @@ describe("Spool", () => {
       expect(await drain(spool)).toEqual([...bytes(12 * KiB, round)]);
     }
     await spool.dispose();
+  });
+});
+
+describe("receiveBody", () => {
+  test("a body received in memory stays counted in max_buffered_total until its request is over", async () => {
+    const budget = new BufferBudget(1024 * KiB);
+    const spool = new Spool({ memory: 64 * KiB, limit: 1024 * KiB, budget, files: fs });
+    const request = new Request("http://localhost/", { method: "POST", body: bytes(10 * KiB, 7), headers: { "content-length": String(10 * KiB) } });
+    await receiveBody(request, { maxBodySize: 1024 * KiB, timeoutMs: 60_000, spool });
+    const { body } = await forwardedBody(request, { maxBodySize: 1024 * KiB, maxBufferedBody: 64 * KiB });
+    expect(body).toEqual(bytes(10 * KiB, 7));
+    // The request waits for a backend with its body in memory: that memory is taken.
+    expect(budget.used).toBe(10 * KiB);
+    await spool.dispose();
+    expect(budget.used).toBe(0);
   });
 });
 
@@ -182,7 +198,7 @@ describe("readAhead", () => {
       backend.release();
     }
     await tick();
-    // 64 KiB held and one chunk in hand: the backend's sixth chunk is the last taken.
+    // 64 KiB held and one chunk in hand: the backend's fifth chunk is the last taken.
     expect(backend.taken()).toBe(5);
     // The client takes one: there is room again, and the backend is asked for more.
     await reader.read();

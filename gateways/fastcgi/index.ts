@@ -12,7 +12,7 @@ import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
 import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { connOf, failure, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, logCut, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
@@ -166,7 +166,7 @@ class FastCgiGateway {
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
-        logCut: (reason) => this.#runtime.logError(`${this.#name}: ${target.pathname}: answer cut short: ${reason.code}: ${reason.message}`),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {

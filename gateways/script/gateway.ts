@@ -10,7 +10,7 @@ import { GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { ConcurrencyLimiter } from "../../src/limiter.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { connOfEnv, failure, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
+import { connOfEnv, failure, logCut, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
 import type { ScriptLauncher } from "./launcher.ts";
 import { runScript, type ScriptOutcome } from "./run.ts";
 
@@ -152,7 +152,7 @@ export abstract class ScriptGateway {
         maxHeaderBytes: o.max_response_header_size,
         onClientGone,
         onEnded: release,
-        onCut: (reason) => this.runtime.logError(`${this.name}: ${label}: answer cut short: ${reason.code}: ${reason.message}`),
+        onCut: (reason) => logCut(this.runtime, this.name, label, reason),
       });
     } catch (err) {
       if (!started) release();

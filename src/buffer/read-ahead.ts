@@ -26,6 +26,8 @@ class Change {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
   notify(): void {
+    // Called several times per chunk, mostly with nobody waiting.
+    if (this.#waiters.length === 0) return;
     for (const resolve of this.#waiters.splice(0)) resolve();
   }
 }
@@ -54,6 +56,19 @@ export function readAhead(source: ReadableStream<Uint8Array>, options: ReadAhead
     change.notify();
     void spool.dispose();
     options.onEnd();
+  };
+
+  /** Cuts the client once it has asked for nothing for send_timeout since its last chunk. */
+  const watch = (controller: ReadableStreamDefaultController<Uint8Array>, ms: number): void => {
+    timer = setTimeout(() => {
+      if (over) return;
+      const idle = Date.now() - handedAt;
+      if (asking || idle < options.sendTimeoutMs) return watch(controller, asking ? options.sendTimeoutMs : options.sendTimeoutMs - idle);
+      options.onSendTimeout();
+      void reader.cancel().catch(() => undefined);
+      controller.error(new GatewayError("CLIENT_TIMEOUT", `client read nothing for ${options.sendTimeoutMs} ms`));
+      end();
+    }, ms);
   };
 
   const pump = async (): Promise<void> => {
@@ -129,18 +144,7 @@ export function readAhead(source: ReadableStream<Uint8Array>, options: ReadAhead
           asking = false;
           // The client has this chunk; it must ask for the next one within send_timeout.
           handedAt = Date.now();
-          const watch = (ms: number): void => {
-            timer = setTimeout(() => {
-              if (over) return;
-              const idle = Date.now() - handedAt;
-              if (asking || idle < options.sendTimeoutMs) return watch(asking ? options.sendTimeoutMs : options.sendTimeoutMs - idle);
-              options.onSendTimeout();
-              void reader.cancel().catch(() => undefined);
-              controller.error(new GatewayError("CLIENT_TIMEOUT", `client read nothing for ${options.sendTimeoutMs} ms`));
-              end();
-            }, ms);
-          };
-          if (timer === undefined) watch(options.sendTimeoutMs);
+          if (timer === undefined) watch(controller, options.sendTimeoutMs);
           return;
         }
       },

@@ -123,6 +123,22 @@ export class Spool {
     }
   }
 
+  /**
+   * Everything held, taken at once, when none of it went to the file. The
+   * bytes stay counted against the budget until dispose: the caller holds
+   * them until then.
+   */
+  takeAll(): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    for (const segment of this.#segments) {
+      if (!("bytes" in segment)) throw new Error("Spool.takeAll: some bytes are in the file");
+      parts.push(segment.bytes);
+    }
+    this.#segments.length = 0;
+    this.#held = 0;
+    return parts;
+  }
+
   /** Lets go of everything held: the memory back to the budget, the file deleted. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;

@@ -70,8 +70,8 @@ export function framedBody(parts: Uint8Array[], output: CgiOutput, length: numbe
         while (excess === undefined && i < parts.length) excess = take(parts[i++]!, controller);
         if (excess === undefined && remaining === 0) excess = take(new Uint8Array(0), controller);
         if (excess === undefined) return;
-        while (i < parts.length) excess += parts[i++]!.byteLength;
-        discardRest(output, length, excess, hooks);
+        while (excess === 0 && i < parts.length) excess = parts[i++]!.byteLength;
+        discardRest(output, length, excess > 0, hooks);
       },
       pull: async (controller) => {
         try {
@@ -80,7 +80,7 @@ export function framedBody(parts: Uint8Array[], output: CgiOutput, length: numbe
           while (chunk !== null && chunk.byteLength === 0) chunk = await output.read();
           if (chunk !== null) {
             const excess = take(chunk, controller);
-            if (excess !== undefined) discardRest(output, length, excess, hooks);
+            if (excess !== undefined) discardRest(output, length, excess > 0, hooks);
             return;
           }
           if (remaining !== Infinity) throw short(length!, remaining);
@@ -115,20 +115,21 @@ export function framedWhole(whole: Uint8Array, length: number | undefined, hooks
  * sent) but the backend's output is not: it is read to its end and dropped,
  * so that the backend finishes as it would, keeping its slot until then —
  * in the background, or as the gateway's `runOn` arranges. Bytes past a
- * declared length are logged once.
+ * declared length (`excessRead`: some were read already) are logged once.
  */
-export function discardRest(output: CgiOutput, length: number | undefined, dropped: number, hooks: FramingHooks): void {
+export function discardRest(output: CgiOutput, length: number | undefined, excessRead: boolean, hooks: FramingHooks): void {
   const drain = async (): Promise<void> => {
+    let excessSeen = excessRead;
     let logged = false;
     try {
       for (;;) {
-        if (length !== undefined && dropped > 0 && !logged) {
+        if (length !== undefined && excessSeen && !logged) {
           logged = true;
           hooks.onCut(excess(length));
         }
         const chunk = await output.read();
         if (chunk === null) return;
-        dropped += chunk.byteLength;
+        if (chunk.byteLength > 0) excessSeen = true;
       }
     } catch {
       // The gateway stopped the backend; nobody waits for these bytes.

@@ -87,7 +87,7 @@ export async function receiveBody(request: Request, options: ReceiveOptions): Pr
   }
   // A server hands over a body cut short as an error; should one end it early, the backend must not wait for the rest.
   if (declared !== null && length !== Number(declared)) throw new GatewayError("CLIENT_CLOSED", `body ended after ${length} of ${declared} bytes`);
-  const body = length === 0 ? null : await spooledBody(spool);
+  const body = length === 0 ? null : spooledBody(spool);
   prepared.set(request, { kind: "received", body: { body, ...(declared === null ? { contentLength: String(length) } : {}) } });
 }
 
@@ -109,13 +109,13 @@ export function timeBodyReads(request: Request, timeoutMs: number): void {
   prepared.set(request, { kind: "timed", stream });
 }
 
-/** The body held in `spool`: one array when it is all in memory, else a stream reading it back. */
-async function spooledBody(spool: Spool): Promise<Uint8Array | ReadableStream<Uint8Array>> {
-  if (!spool.usedFile) {
-    const parts: Uint8Array[] = [];
-    for (let part = await spool.shift(); part !== null; part = await spool.shift()) parts.push(part);
-    return concatBytes(parts);
-  }
+/**
+ * The body held in `spool`: one array when it is all in memory (still
+ * counted in max_buffered_total until the spool is disposed of, when the
+ * request is over), else a stream reading it back.
+ */
+function spooledBody(spool: Spool): Uint8Array | ReadableStream<Uint8Array> {
+  if (!spool.usedFile) return concatBytes(spool.takeAll());
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
