@@ -274,7 +274,11 @@ export class BackendPool<C extends Closable> {
    * back. Its room is taken back now; a late release of it finds it gone.
    */
   #dropBroken(): void {
-    for (const entry of this.#entries.filter((e) => e.conn.broken)) this.#drop(entry);
+    // Runs on every pick and drain: no array is built for the usual answer, none broken.
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const entry = this.#entries[i]!;
+      if (entry.conn.broken) this.#drop(entry);
+    }
   }
 
   #drop(entry: Entry<C>): void {
