@@ -216,12 +216,9 @@ export class BackendPool<C extends Closable> {
       },
     );
     this.#opening.push(opening);
-    const settled = () => {
-      this.#opening.splice(this.#opening.indexOf(opening), 1);
-      this.#upstream.drain(this);
-      this.#upstream.settled();
-    };
-    opening.then(settled, settled);
+    // The room it frees is handed on by lease(), once its reservation is given back.
+    const forget = () => void this.#opening.splice(this.#opening.indexOf(opening), 1);
+    opening.then(forget, forget);
     return opening;
   }
 
