@@ -169,7 +169,7 @@ export class BackendPool<C extends Closable> {
       }
       this.#reserved++;
       try {
-        // Broken connections still in use do not count: they go when released.
+        // Broken connections still listed do not count: the next hasRoom() drops them.
         const live = this.#entries.filter((e) => !e.conn.broken).length;
         const opening = this.#opening[0];
         if (live + this.#opening.length < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) || opening === undefined) {
