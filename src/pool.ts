@@ -169,7 +169,7 @@ export class BackendPool<C extends Closable> {
       }
       this.#reserved++;
       try {
-        // Broken connections still in use do not count: they go when released.
+        // Broken connections still listed do not count: the next hasRoom() drops them.
         const live = this.#entries.filter((e) => !e.conn.broken).length;
         const opening = this.#opening[0];
         if (live + this.#opening.length < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) || opening === undefined) {
@@ -216,12 +216,9 @@ export class BackendPool<C extends Closable> {
       },
     );
     this.#opening.push(opening);
-    const settled = () => {
-      this.#opening.splice(this.#opening.indexOf(opening), 1);
-      this.#upstream.drain(this);
-      this.#upstream.settled();
-    };
-    opening.then(settled, settled);
+    // The room it frees is handed on by lease(), once its reservation is given back.
+    const forget = () => void this.#opening.splice(this.#opening.indexOf(opening), 1);
+    opening.then(forget, forget);
     return opening;
   }
 
@@ -274,7 +271,11 @@ export class BackendPool<C extends Closable> {
    * back. Its room is taken back now; a late release of it finds it gone.
    */
   #dropBroken(): void {
-    for (const entry of this.#entries.filter((e) => e.conn.broken)) this.#drop(entry);
+    // Runs on every pick and drain: no array is built for the usual answer, none broken.
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const entry = this.#entries[i]!;
+      if (entry.conn.broken) this.#drop(entry);
+    }
   }
 
   #drop(entry: Entry<C>): void {

@@ -183,7 +183,9 @@ class StaticGateway {
       const named = real === null || !isInside(this.#realRoot, real) ? null : await this.#fs.lstat(real);
       if (real !== null && named?.isFile && file.stat.isFile && named.dev === file.stat.dev && named.ino === file.stat.ino) {
         const served = { ...target, real, stat: file.stat, file };
-        verdict = this.#guard.isScript(served) ? "missing" : served;
+        // #resolve found no script at the same real name and mode: asked again only when either changed.
+        const changed = real !== target.real || file.stat.mode !== target.stat.mode;
+        verdict = changed && this.#guard.isScript(served) ? "missing" : served;
       }
     } finally {
       if (verdict === "missing" || verdict === "moved") await file.close();

@@ -40,10 +40,19 @@ function fileStat(s: DenoFileInfo): FileStat {
   };
 }
 
-/** Fills `into` from byte `position`: Deno files have no positional read, so each read seeks first (one stream reads a file at a time). */
-async function readAt(file: DenoFsFile, into: Uint8Array, position: number): Promise<number> {
-  await file.seek(position, Deno.SeekMode.Start);
-  return (await file.read(into)) ?? 0;
+/**
+ * Reads of `file` that fill `into` from byte `position`: Deno files have no
+ * positional read, so a read seeks first, unless the file's offset is there
+ * already (a stream reads on where it stopped: no seek per chunk).
+ */
+function positionalReads(file: DenoFsFile): (into: Uint8Array, position: number) => Promise<number> {
+  let offset = 0;
+  return async (into, position) => {
+    if (position !== offset) await file.seek(position, Deno.SeekMode.Start);
+    const n = (await file.read(into)) ?? 0;
+    offset = position + n;
+    return n;
+  };
 }
 
 /** Closes `file` once; Deno throws on a second close. */
@@ -64,8 +73,9 @@ export const fs: FileSystem = {
     const file = await orNull(() => Deno.open(path, { read: true }));
     if (!file) return null;
     const close = closer(file);
+    const readAt = positionalReads(file);
     try {
-      return { stat: fileStat(await file.stat()), readStream: (range) => fileStream((into, position) => readAt(file, into, position), close, range), close };
+      return { stat: fileStat(await file.stat()), readStream: (range) => fileStream(readAt, close, range), close };
     } catch (err) {
       await close();
       throw err;
@@ -79,14 +89,15 @@ export const fs: FileSystem = {
     }),
   realpath: (path) => orNull(() => Deno.realPath(path)),
   readStream(path, range) {
-    let file: DenoFsFile | undefined;
+    let readAt: ((into: Uint8Array, position: number) => Promise<number>) | undefined;
     let close: (() => Promise<void>) | undefined;
     const read = async (into: Uint8Array, position: number) => {
-      if (!file) {
-        file = await Deno.open(path, { read: true });
+      if (!readAt) {
+        const file = await Deno.open(path, { read: true });
         close = closer(file);
+        readAt = positionalReads(file);
       }
-      return readAt(file, into, position);
+      return readAt(into, position);
     };
     return fileStream(read, () => close?.(), range);
   },
