@@ -17,7 +17,12 @@ import type { ServeEnv } from "../src/runtime.ts";
  */
 export function getPath(request: Request): string {
   const normal = normalTarget(request.url);
-  return honoGetPath(normal === undefined ? request : ({ url: normal } as Request));
+  return normal === undefined ? honoGetPath(request) : pathOf(normal);
+}
+
+/** hono's path of a normalised URL. */
+function pathOf(normalUrl: string): string {
+  return honoGetPath({ url: normalUrl } as Request);
 }
 
 /**
@@ -25,7 +30,8 @@ export function getPath(request: Request): string {
  * already, or the app routes with getPath.
  */
 function routedOnNormalPath(c: Context): boolean {
-  return normalTarget(c.req.raw.url) === undefined || c.req.path === getPath(c.req.raw);
+  const normal = normalTarget(c.req.raw.url);
+  return normal === undefined || c.req.path === pathOf(normal);
 }
 
 /**

@@ -48,7 +48,7 @@ function decodeUnreserved(pathname: string): string {
 
 /** `target` (origin-form, or an absolute URL) with its path normalised; undefined when it is already. */
 export function normalTarget(target: string): string | undefined {
-  const start = target.charCodeAt(0) === 47 /* "/" */ ? 0 : target.indexOf("/", target.indexOf("//") + 2);
+  const start = pathStart(target);
   if (start < 0) return undefined;
   const query = target.indexOf("?", start);
   const end = query < 0 ? target.length : query;
@@ -59,11 +59,15 @@ export function normalTarget(target: string): string | undefined {
 
 /** The path and query of a target (origin-form, or an absolute URL). */
 export function pathAndQuery(target: string): string {
-  if (target.charCodeAt(0) === 47 /* "/" */) return target;
-  const start = target.indexOf("/", target.indexOf("//") + 2);
+  const start = pathStart(target);
   if (start >= 0) return target.slice(start);
   const query = target.indexOf("?");
   return query < 0 ? "/" : `/${target.slice(query)}`;
+}
+
+/** Where the path of a target (origin-form, or an absolute URL) starts; -1 when it has none. */
+function pathStart(target: string): number {
+  return target.charCodeAt(0) === 47 /* "/" */ ? 0 : target.indexOf("/", target.indexOf("//") + 2);
 }
 
 /** Normalises a URL path (normalizePath) and decodes it once for use under a root. */

@@ -1,7 +1,6 @@
 // How a request's framing reaches the gateways (RFC 9112 §6, §7): a body
-// whose chunk lines are malformed is refused before any script runs, and an
-// absolute-form target's authority is the request's host on each runtime
-// whose server lets postern see it.
+// whose chunk lines are malformed is refused before any script runs. (An
+// absolute-form target's authority on each runtime: test/http-corpus.test.ts.)
 
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -30,8 +30,9 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 /** Serves `app` on one address; the server joins `servers`. */
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: BunServer[]): Promise<Address> {
   let localPort = 0;
+  const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    const admitted = admit(request, options.limits, () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort));
+    const admitted = admit(request, options.limits, localAuthority);
     if (admitted instanceof Response) return admitted;
     const ip = server.requestIP(request);
     // No onClientGone: the gateways listen to request.signal then.

@@ -32,7 +32,8 @@ export interface Admitted {
  */
 export function admit(request: Request, limits: RequestHeadLimits | undefined, localAuthority: () => string): Admitted | Response {
   const headers = request.headers;
-  const httpVersion = headers.has("host") ? "1.1" : "1.0";
+  const host = headers.get("host");
+  const httpVersion = host === null ? "1.0" : "1.1";
   const url = request.url;
   // Bun's URL is the path alone when it had no authority to put in it.
   const pathOnly = url.charCodeAt(0) === 47; /* "/" */
@@ -48,10 +49,11 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
   // whatever the target says.
   const scheme = pathOnly ? null : URL_SCHEME.exec(url);
   const authority = scheme ? url.slice(scheme[0].length, url.length - sent.length) : undefined;
-  if (!pathOnly && (authority === undefined || !isAuthority(authority))) return errorResponse(400, { close: true });
-  const host = headers.get("host");
+  // Host passed checkRequestHead: an authority spelt as it is needs no second check.
+  const asHost = authority !== undefined && host !== null && authority.toLowerCase() === host.toLowerCase();
+  if (!pathOnly && !asHost && (authority === undefined || !isAuthority(authority))) return errorResponse(400, { close: true });
   let replaced: Headers | undefined;
-  if (authority !== undefined && host !== null && authority.toLowerCase() !== host.toLowerCase() && !sameHost(authority, host)) {
+  if (authority !== undefined && host !== null && !asHost && !sameHost(authority, host)) {
     replaced = new Headers(headers);
     replaced.set("host", authority);
   }

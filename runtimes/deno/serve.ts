@@ -32,10 +32,11 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: DenoHttpServer[]): Promise<Address> {
   const local = addr.kind === "tcp" ? { address: addr.host, port: addr.port } : { address: "", port: 0 };
   const refusedPeers = new RefusedPeers();
+  const localAuthority = () => authorityOf(local.address, local.port);
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const peer = peerOf(info.remoteAddr);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
-    const admitted = admit(request, options.limits, () => authorityOf(local.address, local.port));
+    const admitted = admit(request, options.limits, localAuthority);
     const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, envOf(admitted, info, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.

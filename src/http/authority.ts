@@ -55,6 +55,8 @@ function isIPv6(text: string): boolean {
 
 /** The authority of an absolute-form target ("http://a:1/x" -> "a:1"); undefined for any other form or scheme. */
 export function targetAuthority(target: string): string | undefined {
+  // The usual origin-form ("/x") is told at its first byte, not by a scan of the whole target.
+  if (target.charCodeAt(0) === 47 /* "/" */) return undefined;
   const scheme = target.indexOf("://");
   if (scheme < 0 || !/^https?$/i.test(target.slice(0, scheme))) return undefined;
   const start = scheme + 3;
