@@ -35,6 +35,6 @@ export class RefusedPeers {
 }
 
 /** A TCP peer as `address port`; undefined for a unix socket, whose peers have no name to tell them apart. */
-export function peerOf(remote: { transport?: string; hostname?: string; port?: number }): string | undefined {
+export function peerOf(remote: { hostname?: string; port?: number }): string | undefined {
   return remote.hostname === undefined || remote.port === undefined ? undefined : `${remote.hostname} ${remote.port}`;
 }
