@@ -255,7 +255,7 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
   try {
     await gateway.ready;
     if (stopping) return await exited;
-    server = await serve({ fetch: (request, env) => gateway.app.fetch(request, env) }, { listen: config.listen });
+    server = await serve({ fetch: (request, env) => gateway.app.fetch(request, env) }, { listen: config.listen, encodedSlashes: config.encodedSlashes });
   } catch (err) {
     // Never leave the backends it started behind.
     await closeAll();

@@ -16,6 +16,7 @@ import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, t
 import { getPath, onNormalPathOnly } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
+import { trustedProxies } from "./trusted-proxies.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
@@ -78,6 +79,8 @@ function build(
   return onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler);
 }
 
+export { trustedProxies };
+
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
 );
@@ -94,6 +97,8 @@ export interface App {
 export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath });
+  // First: every route, and the access log, see the client behind a trusted proxy.
+  if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies));
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);

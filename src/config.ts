@@ -7,6 +7,8 @@
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
+import { parseCidr } from "./http/cidr.ts";
+import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
 import {
   describe,
   isTable,
@@ -38,6 +40,10 @@ export interface Config {
   group?: string;
   /** Bytes held in memory for request bodies and answers read ahead, all routes together. */
   maxBufferedTotal: number;
+  /** Addresses and CIDR blocks whose Forwarded / X-Forwarded-* fields are believed (src/http/real-client.ts). */
+  trustedProxies: string[];
+  /** What "%2F" in a request path does (src/paths.ts). */
+  encodedSlashes: EncodedSlashes;
   routes: RouteConfig[];
 }
 
@@ -68,6 +74,17 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: DEFAULT_MAX_BUFFERED_TOTAL,
     min: 0,
     doc: "bytes held in memory for request bodies and answers read ahead, all routes together; past it they go to temporary files (or 503 with Retry-After where the runtime has no files)",
+  },
+  trusted_proxies: {
+    type: "string[]",
+    default: [],
+    doc: "addresses and CIDR blocks of the proxies whose Forwarded / X-Forwarded-For / -Proto / -Port fields say who the client is",
+  },
+  encoded_slashes: {
+    type: "string",
+    oneOf: ENCODED_SLASHES,
+    default: "refuse",
+    doc: 'what "%2F" in a request path does: "refuse" (404), "decode" (a "/" before routing), "keep" (stays "%2F" in the path routes and PATH_INFO see)',
   },
 };
 
@@ -103,6 +120,8 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     listen: top.listen as string[],
     accessLog: top.access_log as boolean,
     maxBufferedTotal: top.max_buffered_total as number,
+    trustedProxies: top.trusted_proxies as string[],
+    encodedSlashes: top.encoded_slashes as EncodedSlashes,
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
   };
@@ -135,6 +154,7 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
+  checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
   const routes = doc.routes;
   if (routes === undefined || (Array.isArray(routes) && routes.length === 0)) {
     throw new SchemaError(["routes"], "at least one [[routes]] table is required");
@@ -146,6 +166,14 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
     ...topLevelKeys(common),
     routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways)),
   };
+}
+
+/** Every trusted_proxies entry is an address or a CIDR block. */
+function checkTrustedProxies(entries: string[], written: boolean): void {
+  entries.forEach((entry, i) => {
+    const cidr = parseCidr(entry);
+    if (typeof cidr === "string") throw new SchemaError(written ? ["trusted_proxies", i] : ["trusted_proxies"], cidr);
+  });
 }
 
 function validateRoute(

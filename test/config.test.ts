@@ -80,6 +80,8 @@ index = ["index.php", "index.html"]
       listen: ["127.0.0.1:8080", "unix:/run/postern.sock"],
       accessLog: false,
       maxBufferedTotal: 64 * 1024 ** 2,
+      trustedProxies: [],
+      encodedSlashes: "refuse",
       routes: [
         { path: "/cgi-bin/*", gateway: "cgi", line: 5, options: { root: "./cgi-bin" } },
         {

@@ -32,7 +32,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   let localPort = 0;
   const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    const admitted = admit(request, options.limits, localAuthority);
+    const admitted = admit(request, options.limits, localAuthority, options.encodedSlashes);
     if (admitted instanceof Response) return admitted;
     const ip = server.requestIP(request);
     // No onClientGone: the gateways listen to request.signal then.

@@ -4,6 +4,7 @@
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
 import type { RequestHeadLimits } from "../../src/http/request-head.ts";
+import type { EncodedSlashes } from "../../src/paths.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 
 export interface Fetchable {
@@ -16,6 +17,8 @@ export interface ServeOptions {
   maxHeaderSize?: number;
   /** Field count, field line and request line limits (src/http/request-head.ts has the defaults). */
   limits?: RequestHeadLimits;
+  /** What "%2F" in a request path does before routing (src/paths.ts); "refuse" by default. */
+  encodedSlashes?: EncodedSlashes;
 }
 
 export interface RunningServer {

@@ -36,7 +36,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const peer = peerOf(info.remoteAddr);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
-    const admitted = admit(request, options.limits, localAuthority);
+    const admitted = admit(request, options.limits, localAuthority, options.encodedSlashes);
     const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, envOf(admitted, info, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.

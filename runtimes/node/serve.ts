@@ -102,7 +102,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
-    const normal = normalTarget(sent);
+    const normal = normalTarget(sent, options.encodedSlashes);
     if (normal !== undefined) {
       clientTargets.set(incoming, pathAndQuery(sent));
       incoming.url = normal;
