@@ -1,0 +1,174 @@
+// trusted_proxies end to end: a real php-fpm and a CGI script see the client
+// behind a trusted proxy (REMOTE_ADDR, HTTPS, SERVER_PORT...), the access
+// log names it, and a peer that is not trusted changes nothing by sending
+// the same fields.
+
+import { join } from "node:path";
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { parseConfig } from "../src/config.ts";
+import type { Runtime } from "../src/runtime.ts";
+import { cgi, trustedProxies } from "../runtimes/node/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
+import { serve, type RunningServer } from "../runtimes/node/serve.ts";
+import { requireBinary } from "./helpers/binaries.ts";
+import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
+
+const FIXTURES = join(import.meta.dirname, "fixtures");
+const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+
+interface Gateway {
+  url: string;
+  access: string[];
+  stop(): Promise<void>;
+}
+
+/** postern on Node with `trusted` as trusted_proxies: /php/* to php-fpm's env.php, /cgi/* to env.sh. */
+async function start(trusted: string[], phpPort: number): Promise<Gateway> {
+  const access: string[] = [];
+  const runtime: Runtime = { ...nodeRuntime, logAccess: (line) => access.push(line), logError: () => undefined };
+  const toml = `listen = ["127.0.0.1:0"]
+trusted_proxies = ${JSON.stringify(trusted)}
+
+[[routes]]
+path = "/php/*"
+gateway = "fastcgi"
+backend = "127.0.0.1:${phpPort}"
+root = ${JSON.stringify(FIXTURES)}
+
+[[routes]]
+path = "/cgi/*"
+gateway = "cgi"
+root = ${JSON.stringify(FIXTURES)}
+interpreters = { ".sh" = "sh" }
+`;
+  const app = createApp(parseConfig(toml, "test.toml", gatewaySchemas), runtime, FIXTURES);
+  await app.ready;
+  const server = await serve(app.app, { listen: ["127.0.0.1:0"] });
+  const addr = server.addresses[0]!;
+  if (addr.kind !== "tcp") throw new Error("expected a TCP address");
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    access,
+    async stop() {
+      await server.close();
+      await app.close();
+    },
+  };
+}
+
+async function phpServer(base: string, headers: Record<string, string>): Promise<Record<string, string>> {
+  const res = await fetch(`${base}/php/env.php`, { headers });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { server: Record<string, string> }).server;
+}
+
+async function cgiEnv(base: string, headers: Record<string, string>): Promise<Record<string, string>> {
+  const res = await fetch(`${base}/cgi/env.sh`, { headers });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+let fpm: PhpFpm;
+beforeAll(async () => {
+  if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
+  fpm = await startPhpFpm(PHP_FPM);
+}, 30_000);
+afterAll(() => fpm?.stop());
+
+describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await start(["10.0.0.0/8", "127.0.0.1", "::1"], fpm.port);
+  });
+  afterAll(() => gateway?.stop());
+
+  it("X-Forwarded-For gives REMOTE_ADDR to php-fpm", async () => {
+    const server = await phpServer(gateway.url, { "X-Forwarded-For": "203.0.113.7" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "203.0.113.7", REMOTE_PORT: "0", HTTP_X_FORWARDED_FOR: "203.0.113.7" });
+  });
+
+  it("a spoofed leftmost item loses: the rightmost untrusted address is the client", async () => {
+    const server = await phpServer(gateway.url, { "X-Forwarded-For": "1.1.1.1, 203.0.113.7, 10.0.0.5" });
+    expect(server.REMOTE_ADDR).toBe("203.0.113.7");
+  });
+
+  it("X-Forwarded-Proto: https ends the WordPress redirect loop: HTTPS=on, REQUEST_SCHEME=https, SERVER_PORT=443", async () => {
+    const server = await phpServer(gateway.url, { "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https" });
+    expect(server).toMatchObject({ HTTPS: "on", REQUEST_SCHEME: "https", SERVER_PORT: "443", REMOTE_ADDR: "203.0.113.7" });
+  });
+
+  it("X-Forwarded-Port gives SERVER_PORT", async () => {
+    const server = await phpServer(gateway.url, { "X-Forwarded-Proto": "https", "X-Forwarded-Port": "8443" });
+    expect(server).toMatchObject({ HTTPS: "on", SERVER_PORT: "8443", REMOTE_ADDR: "127.0.0.1" });
+  });
+
+  it("Forwarded (RFC 7239) with a bracketed IPv6 node and its port", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: 'for="[2001:db8::7]:4711";proto=https;host=example.com' });
+    expect(server).toMatchObject({ REMOTE_ADDR: "2001:db8::7", REMOTE_PORT: "4711", HTTPS: "on", REQUEST_SCHEME: "https" });
+    // host= changes no Host: HTTP_HOST is what the proxy sent.
+    expect(server.HTTP_HOST).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it("a malformed field is ignored, never a 500", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7', "X-Forwarded-Port": "x" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1" });
+    expect(server.HTTPS).toBeUndefined();
+    const garbage = await phpServer(gateway.url, { "X-Forwarded-For": "<script>, ]]::" });
+    expect(garbage.REMOTE_ADDR).toBe("127.0.0.1");
+  });
+
+  it("a CGI script sees the client too", async () => {
+    const env = await cgiEnv(gateway.url, { "X-Forwarded-For": "198.51.100.3", "X-Forwarded-Proto": "https" });
+    expect(env).toMatchObject({ REMOTE_ADDR: "198.51.100.3", HTTPS: "on", SERVER_PORT: "443", REQUEST_SCHEME: "https" });
+  });
+
+  it("the access log names the client, as nginx logs $remote_addr after realip", async () => {
+    await phpServer(gateway.url, { "X-Forwarded-For": "192.0.2.99" });
+    expect(gateway.access.some((line) => line.startsWith("192.0.2.99 - - ["))).toBe(true);
+  });
+});
+
+describe("from a peer that is not trusted (only 10.0.0.0/8 trusted)", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await start(["10.0.0.0/8"], fpm.port);
+  });
+  afterAll(() => gateway?.stop());
+
+  it("the fields change nothing, and still reach the backend as they were", async () => {
+    const headers = { "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", Forwarded: "for=203.0.113.8;proto=https" };
+    const server = await phpServer(gateway.url, headers);
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http", HTTP_X_FORWARDED_FOR: "203.0.113.7", HTTP_X_FORWARDED_PROTO: "https" });
+    expect(server.HTTPS).toBeUndefined();
+    expect(server.SERVER_PORT).not.toBe("443");
+    expect(gateway.access.at(-1)).toMatch(/^127\.0\.0\.1 - - \[/);
+  });
+});
+
+describe("trustedProxies() for a hono app of one's own", () => {
+  let server: RunningServer;
+  const handler = cgi({ root: FIXTURES, interpreters: { ".sh": "sh" } });
+  beforeAll(async () => {
+    const app = new Hono();
+    app.use(trustedProxies(["127.0.0.1"]));
+    app.all("/cgi/*", handler);
+    server = await serve(app, { listen: ["127.0.0.1:0"] });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await handler.close();
+  });
+
+  it("the gateways behind it see the client", async () => {
+    const addr = server.addresses[0]!;
+    const env = await cgiEnv(`http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}`, { "X-Forwarded-For": "198.51.100.4" });
+    expect(env.REMOTE_ADDR).toBe("198.51.100.4");
+  });
+
+  it("an entry that is no address is refused when the middleware is made", () => {
+    expect(() => trustedProxies(["10.0.0.0/8", "proxy.internal"])).toThrow(/\[1\]: expected an IP address/);
+  });
+});
