@@ -1,0 +1,190 @@
+// encoded_slashes ("refuse" | "decode" | "keep", Apache's AllowEncodedSlashes
+// Off | On | NoDecode): what each does to a path, on Node, Deno and Bun
+// alike, and that in none of them "..%2F" or "%2F..%2F" reaches a file or a
+// script outside the root, through a static, a CGI or a FastCGI route.
+
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import { ENCODED_SLASHES, normalizePath, type EncodedSlashes } from "../src/paths.ts";
+import { requireBinary } from "./helpers/binaries.ts";
+import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
+import { freePort } from "./helpers/ports.ts";
+import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
+import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
+import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
+
+const FIXTURES = join(import.meta.dirname, "fixtures");
+const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+
+describe("normalizePath with encoded_slashes", () => {
+  const table: [string, Record<EncodedSlashes, string>][] = [
+    ["/a%2Fb", { refuse: "/a%2Fb", decode: "/a/b", keep: "/a%252Fb" }],
+    ["/a%2fb", { refuse: "/a%2fb", decode: "/a/b", keep: "/a%252fb" }],
+    ["/..%2F..%2Fetc/passwd", { refuse: "/..%2F..%2Fetc/passwd", decode: "/etc/passwd", keep: "/..%252F..%252Fetc/passwd" }],
+    ["/%2F..%2F..%2Fetc", { refuse: "/%2F..%2F..%2Fetc", decode: "/etc", keep: "/%252F..%252F..%252Fetc" }],
+    ["/a/b/..%2F..%2F..%2Fc", { refuse: "/a/b/..%2F..%2F..%2Fc", decode: "/c", keep: "/a/b/..%252F..%252F..%252Fc" }],
+    ["/%2e%2e%2F%2e%2e%2Fx", { refuse: "/..%2F..%2Fx", decode: "/x", keep: "/..%252F..%252Fx" }],
+    ["/a%252Fb", { refuse: "/a%252Fb", decode: "/a%252Fb", keep: "/a%252Fb" }],
+    ["/a%5Cb", { refuse: "/a%5Cb", decode: "/a%5Cb", keep: "/a%5Cb" }],
+  ];
+  for (const [path, normal] of table) {
+    for (const mode of ENCODED_SLASHES) it(`${mode}: ${path} -> ${normal[mode]}`, () => expect(normalizePath(path, mode)).toBe(normal[mode]));
+  }
+  it("is idempotent in every mode", () => {
+    for (const [path] of table) for (const mode of ENCODED_SLASHES) expect(normalizePath(normalizePath(path, mode), mode)).toBe(normalizePath(path, mode));
+  });
+});
+
+/** What lies outside the root and must never be served or run. */
+const OUTSIDE = "OUTSIDE-SECRET";
+const OUTSIDE_RAN = "OUTSIDE-RAN";
+
+/** Targets that try to leave the root with encoded slashes. */
+const ATTACKS = [
+  "/..%2F..%2Foutside/secret.txt",
+  "/%2F..%2F..%2Foutside/secret.txt",
+  "/..%2f..%2foutside%2fsecret.txt",
+  "/.%2F..%2F..%2Foutside/secret.txt",
+  "/dir/..%2F..%2F..%2Foutside%2Fsecret.txt",
+  "/%2e%2e%2F%2e%2e%2Foutside/secret.txt",
+  "/..%252F..%252Foutside/secret.txt",
+  "/..%5C..%5Coutside/secret.txt",
+  "/cgi/..%2F..%2Foutside/run.sh",
+  "/cgi/%2F..%2F..%2Foutside%2Frun.sh",
+  "/cgi/env.sh/..%2F..%2F..%2Foutside%2Frun.sh",
+  "/cgi%2F..%2F..%2Foutside/run.sh",
+  "/php/..%2F..%2Foutside/secret.txt",
+  "/php/%2F..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+  "/php/..%2F..%2Foutside/secret.php",
+];
+
+const RUNTIMES: CliRuntime[] = ["node", "deno", "bun"];
+
+interface Tree {
+  dir: string;
+  www: string;
+}
+
+/** www/{public,cgi,php} and, beside www, outside/ with what must stay out of reach. */
+function makeTree(): Tree {
+  const dir = mkdtempSync(join(tmpdir(), "postern-slashes-"));
+  const www = join(dir, "www");
+  for (const sub of ["public/dir", "cgi", "php", "../outside"]) mkdirSync(join(www, sub), { recursive: true });
+  writeFileSync(join(www, "public/index.html"), "PUBLIC-INDEX\n");
+  writeFileSync(join(www, "public/dir/file.txt"), "DIR-FILE\n");
+  writeFileSync(join(www, "public/a%2Fb.txt"), "LITERAL-NAME\n");
+  copyFileSync(join(FIXTURES, "cgi/env.sh"), join(www, "cgi/env.sh"));
+  copyFileSync(join(FIXTURES, "php/env.php"), join(www, "php/env.php"));
+  writeFileSync(join(dir, "outside/secret.txt"), `${OUTSIDE}\n`);
+  writeFileSync(join(dir, "outside/secret.php"), `<?php echo "${OUTSIDE}";`);
+  writeFileSync(join(dir, "outside/run.sh"), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n${OUTSIDE_RAN}\\n'\n`, { mode: 0o755 });
+  // CGI scripts run as nobody when the tests run as root.
+  giveToScriptUser(dir);
+  return { dir, www };
+}
+
+function config(port: number, mode: EncodedSlashes, tree: Tree, phpPort: number): string {
+  return `listen = ["127.0.0.1:${port}"]
+access_log = false
+encoded_slashes = "${mode}"
+
+[[routes]]
+path = "/cgi/*"
+gateway = "cgi"
+root = ${JSON.stringify(tree.www)}
+interpreters = { ".sh" = "sh" }
+
+[[routes]]
+path = "/php/*"
+gateway = "fastcgi"
+backend = "127.0.0.1:${phpPort}"
+root = ${JSON.stringify(tree.www)}
+
+[[routes]]
+path = "*"
+gateway = "static"
+root = ${JSON.stringify(join(tree.www, "public"))}
+`;
+}
+
+const get = async (port: number, target: string) => {
+  const answer = await rawRequest(port, buildRequest("GET", target, [["Host", "x"], ["Connection", "close"]]));
+  return { status: answer.status, text: answer.body.toString() };
+};
+
+function variables(text: string): Record<string, string> {
+  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+let fpm: PhpFpm;
+let tree: Tree;
+beforeAll(async () => {
+  if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
+  fpm = await startPhpFpm(PHP_FPM);
+  tree = makeTree();
+}, 30_000);
+afterAll(async () => {
+  await fpm?.stop();
+  if (tree) rmSync(tree.dir, { recursive: true, force: true });
+});
+
+for (const runtime of RUNTIMES) {
+  for (const mode of ENCODED_SLASHES) {
+    describe(`encoded_slashes = "${mode}" on ${runtime}`, () => {
+      let port = 0;
+      let stop: () => Promise<void> = async () => undefined;
+      beforeAll(async () => {
+        port = await freePort();
+        const file = join(tree.dir, `postern-${runtime}-${mode}.toml`);
+        writeFileSync(file, config(port, mode, tree, fpm.port));
+        const { proc, log } = spawnPostern(runtime, ["serve", "--config", file]);
+        stop = () => stopProcessGroup(proc, "SIGTERM");
+        await waitForPort(proc, port, `postern on ${runtime}`, log);
+      }, 60_000);
+      afterAll(() => stop());
+
+      test.each(ATTACKS)("%s reaches nothing outside the root", async (target) => {
+        const answer = await get(port, target);
+        expect(answer.text).not.toContain(OUTSIDE);
+        expect(answer.text).not.toContain(OUTSIDE_RAN);
+        expect(answer.text).not.toMatch(/root:x:0:0/);
+        expect(answer.status).not.toBe(500);
+      });
+
+      if (mode === "refuse") {
+        it("an encoded slash is 404, in a file's path and a script's", async () => {
+          expect((await get(port, "/dir%2Ffile.txt")).status).toBe(404);
+          expect((await get(port, "/a%2Fb.txt")).status).toBe(404);
+          expect((await get(port, "/cgi/env.sh/x%2Fy")).status).toBe(404);
+          expect((await get(port, "/php/env.php/x%2Fy")).status).toBe(404);
+        });
+      }
+
+      if (mode === "decode") {
+        it("an encoded slash is a slash before routing", async () => {
+          expect(await get(port, "/dir%2Ffile.txt")).toMatchObject({ status: 200, text: "DIR-FILE\n" });
+          const cgi = await get(port, "/cgi%2Fenv.sh/x%2Fy");
+          expect(cgi.status).toBe(200);
+          // REQUEST_URI keeps the target as the client sent it.
+          expect(variables(cgi.text)).toMatchObject({ SCRIPT_NAME: "/cgi/env.sh", PATH_INFO: "/x/y", REQUEST_URI: "/cgi%2Fenv.sh/x%2Fy" });
+        });
+      }
+
+      if (mode === "keep") {
+        it("an encoded slash stays %2F: in a file's name, in PATH_INFO", async () => {
+          expect(await get(port, "/a%2Fb.txt")).toMatchObject({ status: 200, text: "LITERAL-NAME\n" });
+          expect((await get(port, "/dir%2Ffile.txt")).status).toBe(404);
+          const cgi = await get(port, "/cgi/env.sh/x%2Fy");
+          expect(cgi.status).toBe(200);
+          expect(variables(cgi.text)).toMatchObject({ SCRIPT_NAME: "/cgi/env.sh", PATH_INFO: "/x%2Fy", REQUEST_URI: "/cgi/env.sh/x%2Fy" });
+          const php = await get(port, "/php/env.php/x%2Fy");
+          expect(php.status).toBe(200);
+          expect((JSON.parse(php.text) as { server: Record<string, string> }).server).toMatchObject({ PATH_INFO: "/x%2Fy", SCRIPT_NAME: "/php/env.php" });
+        });
+      }
+    });
+  }
+}
