@@ -3,6 +3,8 @@
 // log names it, and a peer that is not trusted changes nothing by sending
 // the same fields.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +16,9 @@ import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
+import { freePort } from "./helpers/ports.ts";
+import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
+import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
@@ -172,3 +177,34 @@ describe("trustedProxies() for a hono app of one's own", () => {
     expect(() => trustedProxies(["10.0.0.0/8", "proxy.internal"])).toThrow(/\[1\]: expected an IP address/);
   });
 });
+
+// The middleware stands in for each runtime's own env (Node's keeps its state
+// in private fields, which the gateways still reach): the CLI on every runtime.
+for (const runtime of ["node", "deno", "bun"] as CliRuntime[]) {
+  describe(`postern serve on ${runtime}`, () => {
+    let base = "";
+    let stop: () => Promise<void> = async () => undefined;
+    const dir = mkdtempSync(join(tmpdir(), "postern-proxies-"));
+    beforeAll(async () => {
+      const port = await freePort();
+      const file = join(dir, "postern.toml");
+      writeFileSync(
+        file,
+        `listen = ["127.0.0.1:${port}"]\naccess_log = false\ntrusted_proxies = ["127.0.0.1"]\n\n[[routes]]\npath = "/php/*"\ngateway = "fastcgi"\nbackend = "127.0.0.1:${fpm.port}"\nroot = ${JSON.stringify(FIXTURES)}\n`,
+      );
+      const { proc, log } = spawnPostern(runtime, ["serve", "--config", file]);
+      stop = () => stopProcessGroup(proc, "SIGTERM");
+      await waitForPort(proc, port, `postern on ${runtime}`, log);
+      base = `http://127.0.0.1:${port}`;
+    }, 60_000);
+    afterAll(async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("php-fpm sees the client and its scheme", async () => {
+      const server = await phpServer(base, { "X-Forwarded-For": "9.9.9.9, 203.0.113.7", "X-Forwarded-Proto": "https" });
+      expect(server).toMatchObject({ REMOTE_ADDR: "203.0.113.7", HTTPS: "on", SERVER_PORT: "443", REQUEST_SCHEME: "https" });
+    });
+  });
+}
