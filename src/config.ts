@@ -169,10 +169,10 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
 }
 
 /** Every trusted_proxies entry is an address or a CIDR block. */
-function checkTrustedProxies(entries: string[], written: boolean): void {
+function checkTrustedProxies(entries: string[], asArray: boolean): void {
   entries.forEach((entry, i) => {
     const cidr = parseCidr(entry);
-    if (typeof cidr === "string") throw new SchemaError(written ? ["trusted_proxies", i] : ["trusted_proxies"], cidr);
+    if (typeof cidr === "string") throw new SchemaError(asArray ? ["trusted_proxies", i] : ["trusted_proxies"], cidr);
   });
 }
 
