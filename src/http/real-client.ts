@@ -61,7 +61,8 @@ function hopsOf(headers: Headers): ServedHop[] | null {
     return forwarded === null ? null : parseForwarded(forwarded);
   }
   // Without X-Forwarded-For, one hop of unknown address: the scheme and port are still the client's.
-  const hops: ServedHop[] = forwardedFor === null ? [{}] : parseForwardedFor(forwardedFor);
+  const hops: ServedHop[] = forwardedFor === null ? [] : parseForwardedFor(forwardedFor);
+  if (hops.length === 0) hops.push({});
   const protos = protoField === null ? [] : parseForwardedProtos(protoField);
   const ports = portField === null ? [] : parseForwardedPorts(portField);
   hops.forEach((hop, i) => {
