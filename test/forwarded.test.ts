@@ -168,6 +168,7 @@ describe("realClient", () => {
     ["X-Forwarded-Port", { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-port": "8443" }, { tls: true, localPort: 8443 }],
     ["a scheme per hop: the client's", { "x-forwarded-for": "203.0.113.7, 10.1.1.1", "x-forwarded-proto": "https, http" }, { remoteAddress: "203.0.113.7", tls: true }],
     ["schemes that do not line up: none", { "x-forwarded-for": "203.0.113.7, 10.1.1.1, 10.2.2.2", "x-forwarded-proto": "https, http" }, { tls: false, localPort: 8080 }],
+    ["an empty X-Forwarded-For leaves the scheme", { "x-forwarded-for": "", "x-forwarded-proto": "https" }, { remoteAddress: "127.0.0.1", tls: true, localPort: 443 }],
     ["a scheme that is none: ignored", { "x-forwarded-proto": "gopher" }, { tls: false, localPort: 8080 }],
     ["a port that is none: ignored", { "x-forwarded-proto": "https", "x-forwarded-port": "99999" }, { tls: true, localPort: 443 }],
     ["Forwarded", { forwarded: 'for="[2001:db8::7]:4711";proto=https' }, { remoteAddress: "2001:db8::7", remotePort: 4711, tls: true, localPort: 443 }],
