@@ -6,6 +6,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
 import { ENCODED_SLASHES, normalizePath, type EncodedSlashes } from "../src/paths.ts";
 import { requireBinary } from "./helpers/binaries.ts";
@@ -33,6 +34,17 @@ describe("normalizePath with encoded_slashes", () => {
   for (const [path, normal] of table) {
     for (const mode of ENCODED_SLASHES) it(`${mode}: ${path} -> ${normal[mode]}`, () => expect(normalizePath(path, mode)).toBe(normal[mode]));
   }
+  it("a path normal in any mode is normal as routing sees it, and never holds a dot segment (property)", () => {
+    const segment = fc.constantFrom("a", "..", ".", "", "%2F", "%2f", "..%2F", "%2e%2e", "%2E", "%252F", "%5C", "b%2Fc");
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 8 }), fc.constantFrom(...ENCODED_SLASHES), (segments, mode) => {
+        const normal = normalizePath(`/${segments.join("/")}`, mode);
+        expect(normalizePath(normal)).toBe(normal);
+        expect(normal.split("/").some((s) => s === ".." || s === ".")).toBe(false);
+      }),
+    );
+  });
+
   it("is idempotent in every mode", () => {
     for (const [path] of table) for (const mode of ENCODED_SLASHES) expect(normalizePath(normalizePath(path, mode), mode)).toBe(normalizePath(path, mode));
   });
