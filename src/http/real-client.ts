@@ -1,7 +1,7 @@
 // The client as a request's proxies saw it, for a peer in trusted_proxies:
 // the chain of hops is walked from the right, past every trusted address,
 // and the first one that is not trusted is the client (nginx's realip module
-// with real_ip_recursive on, Caddy's trusted_proxies). A client can prepend
+// with real_ip_recursive on, Caddy's trusted_proxies_strict). A client can prepend
 // anything to the chain, never append: what it wrote is never reached while
 // a trusted proxy stands to its right.
 
