@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import { Hono } from "hono";
 import { ENCODED_SLASHES, normalizePath, type EncodedSlashes } from "../src/paths.ts";
+import { cgi, serve, type RunningServer } from "../runtimes/node/index.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -200,3 +202,30 @@ for (const runtime of RUNTIMES) {
     });
   }
 }
+
+describe("serve(app, { encodedSlashes }) for a hono app of one's own", () => {
+  const handler = cgi({ root: FIXTURES, interpreters: { ".sh": "sh" } });
+  const servers: RunningServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await handler.close();
+  });
+  const start = async (encodedSlashes: EncodedSlashes) => {
+    const app = new Hono();
+    app.all("/cgi/*", handler);
+    const server = await serve(app, { listen: ["127.0.0.1:0"], encodedSlashes });
+    servers.push(server);
+    const addr = server.addresses[0]!;
+    return addr.kind === "tcp" ? addr.port : 0;
+  };
+
+  test.each<[EncodedSlashes, number, string | undefined]>([
+    ["refuse", 404, undefined],
+    ["decode", 200, "/x/y"],
+    ["keep", 200, "/x%2Fy"],
+  ])("%s: %d, PATH_INFO %s", async (mode, status, pathInfo) => {
+    const answer = await get(await start(mode), "/cgi/env.sh/x%2Fy");
+    expect(answer.status).toBe(status);
+    if (pathInfo !== undefined) expect(variables(answer.text).PATH_INFO).toBe(pathInfo);
+  });
+});
