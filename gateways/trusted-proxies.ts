@@ -4,30 +4,14 @@
 // reads the connection from the env it leaves (connOf), so sees the client.
 
 import type { MiddlewareHandler } from "hono";
-import type { ConnInfo } from "../src/cgi/conn.ts";
 import { AddressSet } from "../src/http/cidr.ts";
 import { realClient } from "../src/http/real-client.ts";
-import type { ServeEnv } from "../src/runtime.ts";
-import { connOf } from "./handler.ts";
+import { connOf, derivedEnv } from "./handler.ts";
 
-// Envs already made for a client: a local redirect serves its inner request
-// with one, and the chain must not be walked twice.
-const resolved = new WeakSet<object>();
-
-/**
- * `env` with the connection `conn`; everything else (a platform's bindings,
- * onClientGone) still comes from `env`.
- */
-function withConn(env: unknown, conn: ConnInfo): ServeEnv {
-  const base = (typeof env === "object" && env !== null ? env : {}) as Partial<ServeEnv>;
-  const derived = Object.create(base) as ServeEnv;
-  Object.defineProperty(derived, "conn", { value: conn, enumerable: true });
-  // A runtime's env may keep its state in private fields, which only answer to the env itself.
-  const gone = base.onClientGone;
-  if (typeof gone === "function") Object.defineProperty(derived, "onClientGone", { value: gone.bind(base) });
-  resolved.add(derived);
-  return derived;
-}
+// Set on an env made for a client, and so on every env made from it: a
+// local redirect serves its inner request with one, and the chain must not
+// be walked twice.
+const RESOLVED = Symbol("client resolved");
 
 /**
  * `app.use(trustedProxies(["10.0.0.0/8", "::1"]))`: from those peers,
@@ -39,10 +23,10 @@ function withConn(env: unknown, conn: ConnInfo): ServeEnv {
 export function trustedProxies(entries: readonly string[]): MiddlewareHandler {
   const trusted = new AddressSet(entries);
   return async (c, next) => {
-    if (trusted.size > 0 && !resolved.has(c.env as object)) {
+    if (trusted.size > 0 && (c.env as Record<symbol, unknown> | undefined)?.[RESOLVED] !== true) {
       const peer = connOf(c);
       const client = realClient(peer, c.req.raw.headers, trusted);
-      if (client !== peer) c.env = withConn(c.env, client);
+      if (client !== peer) c.env = derivedEnv(c.env, { conn: client, [RESOLVED]: true });
     }
     await next();
   };

@@ -10,7 +10,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
 import { Hono } from "hono";
 import { ENCODED_SLASHES, normalizePath, type EncodedSlashes } from "../src/paths.ts";
+import { createApp, gatewaySchemas, type App } from "../gateways/index.ts";
+import { parseConfig } from "../src/config.ts";
+import type { Runtime } from "../src/runtime.ts";
 import { cgi, serve, type RunningServer } from "../runtimes/node/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -227,5 +231,45 @@ describe("serve(app, { encodedSlashes }) for a hono app of one's own", () => {
     const answer = await get(await start(mode), "/cgi/env.sh/x%2Fy");
     expect(answer.status).toBe(status);
     if (pathInfo !== undefined) expect(variables(answer.text).PATH_INFO).toBe(pathInfo);
+  });
+});
+
+describe("createApp's app served as Workers serve it, its path not normalised by a server", () => {
+  const runtime: Runtime = { ...nodeRuntime, logAccess: () => undefined, logError: () => undefined };
+  const apps: App[] = [];
+  afterAll(() => Promise.all(apps.map((a) => a.close())));
+  const appFor = (mode: EncodedSlashes) => {
+    const toml = `encoded_slashes = "${mode}"\n\n[[routes]]\npath = "/cgi/*"\ngateway = "cgi"\nroot = ${JSON.stringify(FIXTURES)}\ninterpreters = { ".sh" = "sh" }\n`;
+    const app = createApp(parseConfig(toml, "test.toml", gatewaySchemas), runtime, FIXTURES);
+    apps.push(app);
+    return app;
+  };
+  const env = { conn: { remoteAddress: "127.0.0.1", remotePort: 1, localAddress: "127.0.0.1", localPort: 80, tls: false, httpVersion: "1.1" } };
+  const fetchIn = async (mode: EncodedSlashes, url: string, init?: RequestInit) => {
+    const app = appFor(mode);
+    await app.ready;
+    const res = await app.app.fetch(new Request(url, init), env);
+    return { status: res.status, vars: variables(await res.text()) };
+  };
+
+  it('"decode": the gateway maps the decoded path, REQUEST_URI is the client\'s, a body still arrives', async () => {
+    const answer = await fetchIn("decode", "http://x/cgi%2Fenv.sh/x%2Fy?q=1", { method: "POST", body: "hello", headers: { "content-length": "5" } });
+    expect(answer.status).toBe(200);
+    expect(answer.vars).toMatchObject({ SCRIPT_NAME: "/cgi/env.sh", PATH_INFO: "/x/y", REQUEST_URI: "/cgi%2Fenv.sh/x%2Fy?q=1", QUERY_STRING: "q=1", stdin_length: "5" });
+  });
+
+  it('"keep": %2F stays in PATH_INFO', async () => {
+    const answer = await fetchIn("keep", "http://x/cgi/env.sh/x%2Fy");
+    expect(answer.status).toBe(200);
+    expect(answer.vars).toMatchObject({ PATH_INFO: "/x%2Fy", REQUEST_URI: "/cgi/env.sh/x%2Fy" });
+  });
+
+  it('"refuse": 404', async () => {
+    expect((await fetchIn("refuse", "http://x/cgi/env.sh/x%2Fy")).status).toBe(404);
+  });
+
+  it.each(ENCODED_SLASHES)("%s: an encoded ../ leaves no route's root", async (mode) => {
+    const answer = await fetchIn(mode, "http://x/cgi/..%2F..%2F..%2Fetc%2Fpasswd");
+    expect(answer.status).toBe(404);
   });
 });
