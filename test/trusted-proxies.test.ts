@@ -136,6 +136,29 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
   });
 });
 
+describe("a local redirect (RFC 3875 §6.2.2) behind a trusted proxy", () => {
+  let server: RunningServer;
+  const handler = cgi({ root: join(FIXTURES, "cgi"), interpreters: { ".sh": "sh", ".pl": "perl" } });
+  beforeAll(async () => {
+    const app = new Hono();
+    app.use(trustedProxies(["127.0.0.1"]));
+    app.all("*", handler);
+    server = await serve(app, { listen: ["127.0.0.1:0"] });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await handler.close();
+  });
+
+  it("the script it leads to sees the client too", async () => {
+    const addr = server.addresses[0]!;
+    const res = await fetch(`http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}/local-redirect.sh`, { headers: { "X-Forwarded-For": "198.51.100.5", "X-Forwarded-Proto": "https" } });
+    expect(res.status).toBe(200);
+    const { env } = (await res.json()) as { env: Record<string, string> };
+    expect(env).toMatchObject({ REMOTE_ADDR: "198.51.100.5", HTTPS: "on", SCRIPT_NAME: "/env.pl" });
+  });
+});
+
 describe("from a peer that is not trusted (only 10.0.0.0/8 trusted)", () => {
   let gateway: Gateway;
   beforeAll(async () => {
