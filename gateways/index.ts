@@ -17,8 +17,8 @@ import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, t
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
-import { trustedProxies } from "./trusted-proxies.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
+import { trustedProxies } from "./trusted-proxies.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
 
