@@ -9,7 +9,7 @@ import type { ClientTarget } from "../src/cgi/target.ts";
 import { errorResponse } from "../src/errors.ts";
 import { normalTarget, pathAndQuery, type EncodedSlashes } from "../src/paths.ts";
 import type { ServeEnv } from "../src/runtime.ts";
-import { derivedEnv } from "./handler.ts";
+import { derivedEnv, redirectDepth, setRedirectDepth } from "./handler.ts";
 
 /**
  * The getPath that routes a request on its path normalised with `slashes`
@@ -60,6 +60,9 @@ function atNormalUrl(c: Context, normal: string): void {
   const request = c.req.raw;
   const init: RequestInit & { duplex: "half" } = { method: request.method, headers: request.headers, body: request.body, signal: request.signal, duplex: "half" };
   c.req.raw = new Request(normal, init);
+  // A local redirect's request stays one: its depth bounds the chain of them (RFC 3875 §6.2.2).
+  const depth = redirectDepth(request);
+  if (depth > 0) setRedirectDepth(c.req.raw, depth);
   c.env = derivedEnv(c.env, { clientTarget: { url: c.req.raw.url, target: clientTargetOf(c.env)?.target ?? pathAndQuery(request.url) } });
 }
 

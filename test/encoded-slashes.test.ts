@@ -273,3 +273,28 @@ describe("createApp's app served as Workers serve it, its path not normalised by
     expect(answer.status).toBe(404);
   });
 });
+
+describe("a local redirect (RFC 3875 §6.2.2) to a path with an encoded slash", () => {
+  let dir = "";
+  let app: App | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "postern-slashes-redirect-"));
+    mkdirSync(join(dir, "cgi"));
+    // Sends the client back to itself, spelt with an encoded slash.
+    writeFileSync(join(dir, "cgi/loop.sh"), "#!/bin/sh\nprintf 'Location: /cgi%%2Floop.sh\\r\\n\\r\\n'\n");
+    giveToScriptUser(dir);
+  });
+  afterAll(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('"decode": a chain of them is still cut after the most allowed', async () => {
+    const runtime: Runtime = { ...nodeRuntime, logAccess: () => undefined, logError: () => undefined };
+    const toml = `encoded_slashes = "decode"\n\n[[routes]]\npath = "/cgi/*"\ngateway = "cgi"\nroot = ${JSON.stringify(dir)}\ninterpreters = { ".sh" = "sh" }\n`;
+    app = createApp(parseConfig(toml, "test.toml", gatewaySchemas), runtime, dir);
+    await app.ready;
+    const res = await app.app.fetch(new Request("http://x/cgi/loop.sh"), {});
+    expect(res.status).toBe(500);
+  }, 60_000);
+});
