@@ -136,29 +136,6 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
   });
 });
 
-describe("a local redirect (RFC 3875 §6.2.2) behind a trusted proxy", () => {
-  let server: RunningServer;
-  const handler = cgi({ root: join(FIXTURES, "cgi"), interpreters: { ".sh": "sh", ".pl": "perl" } });
-  beforeAll(async () => {
-    const app = new Hono();
-    app.use(trustedProxies(["127.0.0.1"]));
-    app.all("*", handler);
-    server = await serve(app, { listen: ["127.0.0.1:0"] });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await handler.close();
-  });
-
-  it("the script it leads to sees the client too", async () => {
-    const addr = server.addresses[0]!;
-    const res = await fetch(`http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}/local-redirect.sh`, { headers: { "X-Forwarded-For": "198.51.100.5", "X-Forwarded-Proto": "https" } });
-    expect(res.status).toBe(200);
-    const { env } = (await res.json()) as { env: Record<string, string> };
-    expect(env).toMatchObject({ REMOTE_ADDR: "198.51.100.5", HTTPS: "on", SCRIPT_NAME: "/env.pl" });
-  });
-});
-
 describe("from a peer that is not trusted (only 10.0.0.0/8 trusted)", () => {
   let gateway: Gateway;
   beforeAll(async () => {
@@ -178,22 +155,32 @@ describe("from a peer that is not trusted (only 10.0.0.0/8 trusted)", () => {
 
 describe("trustedProxies() for a hono app of one's own", () => {
   let server: RunningServer;
-  const handler = cgi({ root: FIXTURES, interpreters: { ".sh": "sh" } });
+  let base = "";
+  const handlers = [cgi({ root: FIXTURES, interpreters: { ".sh": "sh" } }), cgi({ root: join(FIXTURES, "cgi"), interpreters: { ".sh": "sh", ".pl": "perl" } })];
   beforeAll(async () => {
     const app = new Hono();
     app.use(trustedProxies(["127.0.0.1"]));
-    app.all("/cgi/*", handler);
+    app.all("/cgi/*", handlers[0]!);
+    app.all("*", handlers[1]!);
     server = await serve(app, { listen: ["127.0.0.1:0"] });
+    const addr = server.addresses[0]!;
+    base = `http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}`;
   });
   afterAll(async () => {
     await server?.close();
-    await handler.close();
+    await Promise.all(handlers.map((h) => h.close()));
   });
 
   it("the gateways behind it see the client", async () => {
-    const addr = server.addresses[0]!;
-    const env = await cgiEnv(`http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}`, { "X-Forwarded-For": "198.51.100.4" });
+    const env = await cgiEnv(base, { "X-Forwarded-For": "198.51.100.4" });
     expect(env.REMOTE_ADDR).toBe("198.51.100.4");
+  });
+
+  it("so does the script a local redirect (RFC 3875 §6.2.2) leads to", async () => {
+    const res = await fetch(`${base}/local-redirect.sh`, { headers: { "X-Forwarded-For": "198.51.100.5", "X-Forwarded-Proto": "https" } });
+    expect(res.status).toBe(200);
+    const { env } = (await res.json()) as { env: Record<string, string> };
+    expect(env).toMatchObject({ REMOTE_ADDR: "198.51.100.5", HTTPS: "on", SCRIPT_NAME: "/env.pl" });
   });
 
   it("an entry that is no address is refused when the middleware is made", () => {
