@@ -118,9 +118,12 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
   });
 
   it("a malformed field is ignored, never a 500", async () => {
-    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7', "X-Forwarded-Port": "x" });
+    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7;proto=https' });
     expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1" });
     expect(server.HTTPS).toBeUndefined();
+    const port = await phpServer(gateway.url, { "X-Forwarded-Proto": "gopher", "X-Forwarded-Port": "x" });
+    expect(port.HTTPS).toBeUndefined();
+    expect(port.SERVER_PORT).not.toBe("0");
     const garbage = await phpServer(gateway.url, { "X-Forwarded-For": "<script>, ]]::" });
     expect(garbage.REMOTE_ADDR).toBe("127.0.0.1");
   });
