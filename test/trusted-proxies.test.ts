@@ -3,7 +3,8 @@
 // log names it, and a peer that is not trusted changes nothing by sending
 // the same fields.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
@@ -14,11 +15,12 @@ import type { Runtime } from "../src/runtime.ts";
 import { cgi, trustedProxies } from "../runtimes/node/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
-import { requireBinary } from "./helpers/binaries.ts";
+import { findBinary, requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
-import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
+import { readmeBlock, substitute } from "./helpers/readme.ts";
+import { startServerProcess, stopProcessGroup, waitForPort, type ServerProcess } from "./helpers/server-process.ts";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
@@ -221,3 +223,62 @@ for (const runtime of ["node", "deno", "bun"] as CliRuntime[]) {
     });
   });
 }
+
+/** GET `url` from the local address `from` (any of 127.0.0.0/8 on Linux): JSON of php's $_SERVER. */
+function phpServerFrom(from: string, url: string, headers: Record<string, string>): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { localAddress: from, headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => {
+        try {
+          resolve((JSON.parse(body) as { server: Record<string, string> }).server);
+        } catch (err) {
+          reject(new Error(`${res.statusCode}: ${body.slice(0, 200)} (${String(err)})`));
+        }
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+// The README's nginx example in front of postern: the client (127.0.0.2)
+// spoofs the fields, nginx (127.0.0.1, the one trusted proxy) appends to
+// X-Forwarded-For and replaces X-Forwarded-Proto.
+describe("behind the README's nginx example", () => {
+  const NGINX = findBinary(["nginx"]);
+  let gateway: Gateway;
+  let nginx: ServerProcess | undefined;
+  beforeAll(async () => {
+    if (!NGINX) throw new Error("nginx is not installed (apt-get install nginx-light)");
+    gateway = await start(["127.0.0.1"], fpm.port);
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "postern-proxies-nginx-"));
+    for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
+    const location = substitute(readmeBlock("nginx", "proxy_add_x_forwarded_for"), { "127.0.0.1:8080": new URL(gateway.url).host });
+    const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
+    writeFileSync(
+      join(dir, "nginx.conf"),
+      `${process.getuid?.() === 0 ? "user root;\n" : ""}daemon off;\nworker_processes 1;\nerror_log ${join(dir, "error.log")};\npid ${join(dir, "nginx.pid")};\nevents {}\nhttp {\n  access_log off;\n  ${temps}\n  server {\n    listen 127.0.0.1:${port};\n${location}  }\n}\n`,
+    );
+    nginx = await startServerProcess({ name: "nginx", binary: NGINX, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, errorLogPath: join(dir, "error.log"), stopSignal: "SIGQUIT" });
+  }, 30_000);
+  afterAll(async () => {
+    await nginx?.stop();
+    await gateway?.stop();
+  });
+
+  it("the client is the address nginx saw, whatever it wrote itself", async () => {
+    const spoofed = { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", Forwarded: "for=6.6.6.7;proto=https" };
+    const server = await phpServerFrom("127.0.0.2", `http://127.0.0.1:${nginx!.port}/php/env.php`, spoofed);
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http", HTTP_X_FORWARDED_FOR: "6.6.6.6, 127.0.0.2" });
+    expect(server.HTTPS).toBeUndefined();
+  });
+
+  it("straight to postern, the same fields change nothing", async () => {
+    const server = await phpServerFrom("127.0.0.2", `${gateway.url}/php/env.php`, { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http" });
+  });
+});
