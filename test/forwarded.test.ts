@@ -162,6 +162,7 @@ describe("realClient", () => {
     ["an unknown hop: the nearest known address", { "x-forwarded-for": "6.6.6.6, unknown, 10.1.1.1" }, { remoteAddress: "10.1.1.1" }],
     ["a malformed rightmost item: the peer", { "x-forwarded-for": "not-an-ip" }, { remoteAddress: "127.0.0.1", remotePort: 50000 }],
     ["the port of an item", { "x-forwarded-for": "[2001:db8::7]:4711" }, { remoteAddress: "2001:db8::7", remotePort: 4711 }],
+    ["an IPv6 item in lower case", { "x-forwarded-for": "2001:DB8::A" }, { remoteAddress: "2001:db8::a" }],
     ["an IPv4-mapped item as IPv4", { "x-forwarded-for": "::ffff:203.0.113.7" }, { remoteAddress: "203.0.113.7" }],
     ["X-Forwarded-Proto: https alone", { "x-forwarded-proto": "https" }, { remoteAddress: "127.0.0.1", remotePort: 50000, tls: true, localPort: 443 }],
     ["X-Forwarded-Proto: http", { "x-forwarded-proto": "http" }, { tls: false, localPort: 80 }],

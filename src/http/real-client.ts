@@ -28,7 +28,8 @@ export function realClient(peer: ConnInfo, headers: Headers, trusted: AddressSet
     // "unknown", an obfuscated name, a malformed item: the client is behind
     // it, its address unknown; the nearest known one stays (as nginx does).
     if (client.address === undefined) break;
-    address = normalizeAddress(client.address);
+    // One spelling for one address in logs and hashes: IPv6 in lower case (RFC 5952 §4.3), IPv4-mapped as IPv4.
+    address = normalizeAddress(client.address.toLowerCase());
     // nginx ≥ 1.11: the port too, when the field gives one.
     remotePort = client.port ?? 0;
     if (!trusted.has(client.address)) break;
