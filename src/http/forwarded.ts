@@ -91,25 +91,9 @@ export function parseForwarded(value: string): Hop[] | null {
       i = eq + 1;
       let text: string;
       if (value[i] === '"') {
-        // RFC 9110 §5.6.4 quoted-string: qdtext and quoted-pairs.
-        let out = "";
-        i++;
-        for (;;) {
-          if (i >= n) return null;
-          const c = value[i]!;
-          if (c === '"') break;
-          if (c === "\\") {
-            if (i + 1 >= n) return null;
-            out += value[i + 1];
-            i += 2;
-          } else {
-            if (c < " " && c !== "\t") return null;
-            out += c;
-            i++;
-          }
-        }
-        i++;
-        text = out;
+        const quoted = quotedString(value, i);
+        if (quoted === null) return null;
+        ({ text, end: i } = quoted);
       } else {
         const start = i;
         while (i < n && value[i] !== ";" && value[i] !== "," && !OWS.test(value[i]!)) i++;
@@ -134,6 +118,26 @@ export function parseForwarded(value: string): Hop[] | null {
     } else if (value[i] === ";") i++;
     else return null;
   }
+}
+
+/**
+ * The RFC 9110 §5.6.4 quoted-string whose opening quote is at `start`: its
+ * text (quoted-pairs resolved) and the index past its closing quote; null
+ * when it is not closed or holds a control character.
+ */
+function quotedString(value: string, start: number): { text: string; end: number } | null {
+  let text = "";
+  for (let i = start + 1; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '"') return { text, end: i + 1 };
+    if (c === "\\") {
+      i++;
+      if (i >= value.length) return null;
+      text += value[i];
+    } else if ((c < " " && c !== "\t") || c === "\x7f") return null;
+    else text += c;
+  }
+  return null;
 }
 
 /** The comma-separated items of a list field (RFC 9110 §5.6.1), trimmed, empty ones dropped. */
