@@ -10,6 +10,7 @@ import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import { poolOptions } from "../../src/backend/options.ts";
 import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { connOf, failure, logCut, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
@@ -72,14 +73,9 @@ class FastCgiGateway {
     if (unix && !this.#runtime.unixSockets) {
       throw new Error(`${this.#name}: the ${this.#runtime.name} runtime cannot connect to unix sockets (backend ${formatAddress(unix)}); use a TCP address`);
     }
-    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), {
-      // A spawned php-cgi serves one connection at a time.
-      maxConns: o.max_conns ?? (o.spawn ? 1 : undefined),
-      maxQueue: o.max_queue,
-      queueTimeoutMs: o.queue_timeout,
-      keepAliveMs: this.#keepAlive ? o.keepalive_timeout : 0,
-      failTimeoutMs: o.fail_timeout,
-    });
+    // A spawned php-cgi serves one connection at a time.
+    const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
+    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns));
     if (this.#spawned) {
       const pools = this.#upstream.pools;
       this.#spawned.attach((i, up) => pools[i]!.setAvailable(up));
