@@ -1,6 +1,7 @@
 // Keep-alive connection pools for a set of backends: each backend's pool is
 // capped at its capacity, requests beyond every backend's capacity wait in one
-// bounded queue, and requests go to the least busy healthy backend.
+// bounded queue, and requests go to a healthy backend with room in the order
+// the route's balancing policy gives (src/backend/balance.ts).
 //
 // Why the cap matters: a backend such as php-fpm serves one connection per
 // child and keeps a kept-alive connection pinned to its child. More kept
@@ -17,7 +18,11 @@
 // comes free, that one is closed to free its child, and no new connection is
 // tried for a while: the backend is full at the number attached.
 //
-// A backend that refuses a connection is marked down for fail_timeout. When
+// A backend that refuses a connection, does not take one within
+// connect_timeout, or drops a request before its answer on a new connection
+// is marked down for fail_timeout (nginx's max_fails=1). An active health
+// check (src/backend/health.ts) can take a backend out too: it then gets no
+// request at all until a check brings it back. When
 // every backend is down, requests fail at once instead of waiting in the
 // queue for a connection that cannot come (nginx answers 502 at once too):
 // the queued ones are refused, new ones that find no room are refused, and
@@ -26,6 +31,8 @@
 // does not hold a request back from that try.
 
 import { formatAddress, type Address } from "./address.ts";
+import { balancer, type Balancer } from "./backend/balance.ts";
+import type { BalancePolicy } from "./backend/options.ts";
 import { GatewayError } from "./errors.ts";
 import { WaiterQueue, type OnCancel } from "./waiter-queue.ts";
 
@@ -46,8 +53,10 @@ export interface PoolOptions {
   queueTimeoutMs: number;
   /** An idle kept connection is closed after this long; 0 turns keep-alive off. */
   keepAliveMs: number;
-  /** A backend that refused a connection is avoided for this long. */
+  /** A backend that refused a connection or dropped a request is avoided for this long. */
   failTimeoutMs: number;
+  /** How requests are spread over the backends; default least_conn. */
+  balance?: BalancePolicy;
 }
 
 /** Connections opened at once to a backend whose capacity is unknown. */
@@ -60,6 +69,10 @@ const RECHECK_MS = 1_000;
 export interface Lease<C extends Closable> {
   readonly conn: C;
   readonly backend: Address;
+  /** The connection carried a request before (kept alive): the backend may have closed it while it sat idle. */
+  readonly reused: boolean;
+  /** The backend dropped the request before its answer: avoid it for fail_timeout. */
+  fail(err: unknown): void;
   /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
   answered(): void;
   /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
@@ -72,6 +85,8 @@ interface Entry<C> {
   idleSince: number;
   /** The backend has answered on it: it has a worker of its own. */
   attached: boolean;
+  /** Requests leased on it so far. */
+  uses: number;
 }
 
 export class BackendPool<C extends Closable> {
@@ -87,6 +102,8 @@ export class BackendPool<C extends Closable> {
   #reserved = 0;
   #downUntil = 0;
   #available = true;
+  /** Set by the active health check: false takes the backend out. */
+  #checkedUp = true;
   /** Capacity unknown: the most connections seen attached at once. */
   #learned = 0;
   /** Capacity unknown: no new connection is tried before this time. */
@@ -120,10 +137,15 @@ export class BackendPool<C extends Closable> {
   }
 
   get healthy(): boolean {
-    return this.#downUntil <= Date.now();
+    return this.#checkedUp && this.#downUntil <= Date.now();
   }
 
-  /** It refused a connection within fail_timeout, and is not a backend postern is restarting (that one is waited for). */
+  /** The active health check has not taken it out: it may get requests. */
+  get checkedUp(): boolean {
+    return this.#checkedUp;
+  }
+
+  /** It failed within fail_timeout or its health check, and is not a backend postern is restarting (that one is waited for). */
   get down(): boolean {
     return this.#available && !this.healthy;
   }
@@ -157,6 +179,20 @@ export class BackendPool<C extends Closable> {
       this.#downUntil = 0;
       this.#upstream.drain(this);
     }
+  }
+
+  /** What the active health check found: a backend taken out gets no request until it passes again. */
+  setCheckedUp(up: boolean): void {
+    if (this.#checkedUp === up) return;
+    this.#checkedUp = up;
+    if (up) this.#upstream.drain(this);
+    else this.#upstream.failed(this, new Error("failed its health check"));
+  }
+
+  /** Avoids the backend for fail_timeout; when every backend is down, the queued requests are refused. */
+  #markFailed(err: unknown): void {
+    this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+    this.#upstream.failed(this, err);
   }
 
   /** Leases a connection with a free slot, opening one when none is open. Call only when hasRoom(). */
@@ -203,15 +239,14 @@ export class BackendPool<C extends Closable> {
     const opening = this.#open(this.address).then(
       (conn) => {
         this.#downUntil = 0;
-        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0, attached: false };
+        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0, attached: false, uses: 0 };
         this.#entries.push(entry);
         return entry;
       },
       (err: unknown) => {
-        this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
         // Not full but gone: the next request tries to connect at once.
         this.#fullUntil = 0;
-        this.#upstream.failed(this, err);
+        this.#markFailed(err);
         throw err;
       },
     );
@@ -224,9 +259,12 @@ export class BackendPool<C extends Closable> {
 
   #leaseOf(entry: Entry<C>): Lease<C> {
     let released = false;
+    entry.uses++;
     return {
       conn: entry.conn,
       backend: this.address,
+      reused: entry.uses > 1,
+      fail: (err) => this.#markFailed(err),
       answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;
@@ -319,6 +357,7 @@ export class Upstream<C extends Closable> {
   readonly options: PoolOptions;
   readonly pools: BackendPool<C>[];
   readonly #queue: WaiterQueue<Lease<C>>;
+  readonly #balancer: Balancer;
 
   constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions) {
     this.options = options;
@@ -329,19 +368,32 @@ export class Upstream<C extends Closable> {
       onLeave: () => this.settled(),
     });
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
+    this.#balancer = balancer(options.balance ?? "least_conn", addresses.map(formatAddress));
   }
 
   /**
-   * A connection to the least busy healthy backend with room, or a place in
-   * the queue. `onCancel` receives a function that withdraws a queued request
-   * (its client went away): it never reaches a backend.
+   * A connection to the first healthy backend with room in the balancing
+   * order for `key` (the request's hash key), or a place in the queue.
+   * `onCancel` receives a function that withdraws a queued request (its
+   * client went away): it never reaches a backend.
    */
-  acquire(onCancel?: OnCancel): Promise<Lease<C>> {
+  acquire(onCancel?: OnCancel, key?: string): Promise<Lease<C>> {
     if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
-    const pool = this.#pick();
-    if (pool) return this.#leaseWithFailover(pool, onCancel);
+    const pool = this.#pick(undefined, key);
+    if (pool) return this.#leaseWithFailover(pool, { onCancel, key });
     if (this.#allDown()) return Promise.reject(this.#lastFailure);
     return this.#wait(onCancel);
+  }
+
+  /**
+   * A connection for a request sent again, to a backend not in `tried` that
+   * can take it at once (a retry never queues); undefined when there is none.
+   */
+  retry(tried: ReadonlySet<Address>, key?: string): Promise<Lease<C>> | undefined {
+    if (this.closing) return undefined;
+    const exclude = new Set(this.pools.filter((p) => tried.has(p.address)));
+    const pool = this.#pick(exclude, key);
+    return pool && this.#leaseWithFailover(pool, { key, exclude, queue: false });
   }
 
   #recheck: ReturnType<typeof setTimeout> | undefined;
@@ -379,25 +431,29 @@ export class Upstream<C extends Closable> {
   }
 
   /**
-   * The least busy backend with room. A backend that failed to connect
+   * The first backend with room in the balancing order. One that failed
    * within fail_timeout is used only when every backend has failed: while a
-   * healthy one exists, requests wait for it instead.
+   * healthy one exists, requests wait for it instead. One its health check
+   * took out is never used.
    */
-  #pick(exclude?: Set<BackendPool<C>>): BackendPool<C> | undefined {
-    let best: BackendPool<C> | undefined;
-    let anyHealthy = false;
-    for (const pool of this.pools) {
-      if (exclude?.has(pool)) continue;
-      const healthy = pool.healthy;
-      anyHealthy ||= healthy;
-      if (!pool.hasRoom()) continue;
-      if (!best || (healthy && !best.healthy) || (healthy === best.healthy && pool.load < best.load)) best = pool;
+  #pick(exclude?: ReadonlySet<BackendPool<C>>, key?: string): BackendPool<C> | undefined {
+    const usable = (p: BackendPool<C>) => !exclude?.has(p) && p.checkedUp;
+    const anyHealthy = this.pools.some((p) => usable(p) && p.healthy);
+    for (const i of this.#balancer.order(this.pools.map((p) => p.load), key)) {
+      const pool = this.pools[i]!;
+      if (usable(pool) && (pool.healthy || !anyHealthy) && pool.hasRoom()) {
+        this.#balancer.chose(i);
+        return pool;
+      }
     }
-    return best && (best.healthy || !anyHealthy) ? best : undefined;
+    return undefined;
   }
 
-  async #leaseWithFailover(first: BackendPool<C>, onCancel?: OnCancel): Promise<Lease<C>> {
-    const tried = new Set<BackendPool<C>>();
+  async #leaseWithFailover(
+    first: BackendPool<C>,
+    how: { onCancel?: OnCancel; key?: string; exclude?: ReadonlySet<BackendPool<C>>; queue?: boolean },
+  ): Promise<Lease<C>> {
+    const tried = new Set<BackendPool<C>>(how.exclude);
     let pool: BackendPool<C> | undefined = first;
     let lastError: unknown;
     while (pool) {
@@ -407,18 +463,18 @@ export class Upstream<C extends Closable> {
       } catch (err) {
         lastError = err;
       }
-      pool = this.#pick(tried);
+      pool = this.#pick(tried, how.key);
     }
     // A healthy backend not tried is only full: wait for it.
-    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(onCancel);
+    if (how.queue !== false && this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(how.onCancel);
     throw lastError;
   }
 
   /** Hands freed room in `pool` to the oldest waiter. */
   drain(pool: BackendPool<C>): void {
-    while (this.#queue.length > 0 && pool.hasRoom()) {
+    while (this.#queue.length > 0 && pool.hasRoom() && pool.checkedUp) {
       const waiter = this.#queue.shift()!;
-      this.#leaseWithFailover(pool, waiter.onCancel).then(waiter.resolve, waiter.reject);
+      this.#leaseWithFailover(pool, { onCancel: waiter.onCancel }).then(waiter.resolve, waiter.reject);
     }
   }
 

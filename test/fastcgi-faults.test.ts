@@ -421,14 +421,28 @@ describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
     expect(fake.stats.connections).toBe(4);
     await stillServes(base, fake);
   });
-  it("kept connection closed as the request arrives -> 502, the request is never sent twice", async () => {
+  it("kept connection closed as a GET arrives -> sent again on a new connection, 200", async () => {
     const fake = await backend();
     const base = await gateway(fake);
     expect((await get(`${base}/x.php`)).status).toBe(200);
-    // The backend drops the kept connection just as the next request goes out: it may
-    // have acted on it, so postern does not send it again (client.ts; nginx does the same).
+    // The backend drops the kept connection just as the next request goes out
+    // (php-fpm's child ending after pm.max_requests): a GET may be sent again
+    // (RFC 9110 §9.2.2; nginx retries a failed cached connection too).
     fake.next((req) => req.close());
-    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    const answer = await get(`${base}/x.php`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("ok");
+    expect(fake.stats.requests).toBe(3);
+    await stillServes(base, fake);
+  });
+
+  it("kept connection closed as a POST arrives -> 502, the request is never sent twice", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    // It may have acted on it: a POST is not idempotent.
+    fake.next((req) => req.close());
+    expectGatewayAnswer(await get(`${base}/x.php`, { method: "POST", body: "a=1" }), 502);
     expect(fake.stats.requests).toBe(2);
     await stillServes(base, fake);
   });

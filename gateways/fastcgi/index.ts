@@ -10,7 +10,9 @@ import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
+import { mayRepeat } from "../../src/backend/retry.ts";
 import { Upstream, type BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { connOf, failure, logCut, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
@@ -46,6 +48,8 @@ class FastCgiGateway {
   #capacity: Promise<void> | undefined;
   /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
   readonly #keepAlive: boolean;
+  /** The request's hash key, for `balance = "hash"`. */
+  readonly #hashKey: HashKeyOf | undefined;
   /** Backends to ask again, and from when. */
   readonly #reprobe = new Map<BackendPool<FcgiConnection>, number>();
 
@@ -54,6 +58,7 @@ class FastCgiGateway {
     this.#options = options;
     this.#name = name;
     this.#keepAlive = options.keepalive && runtime.requestScopedIO !== true;
+    this.#hashKey = options.hash_key === undefined ? undefined : hashKeyReader(options.hash_key);
     this.ready = this.#init();
     this.ready.catch(() => undefined);
   }
@@ -157,6 +162,8 @@ class FastCgiGateway {
         params,
         body,
         head: request.method === "HEAD",
+        repeatable: mayRepeat(request.method, body),
+        key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: this.#keepAlive,
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },

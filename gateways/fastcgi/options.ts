@@ -3,7 +3,7 @@
 
 import { indexNamesProblem, rootPathProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
-import { backendFields, type BackendOptions } from "../../src/backend/options.ts";
+import { backendFields, backendProblem, type BackendOptions } from "../../src/backend/options.ts";
 import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
@@ -48,6 +48,8 @@ export const fastcgiSchema: GatewaySchema = {
     if (spawn && typeof options.max_conns === "number" && options.max_conns > 1) {
       return { key: "max_conns", message: "a spawned process serves one connection at a time; use spawn.procs for more" };
     }
+    const backend = backendProblem(options);
+    if (backend !== undefined) return backend;
     for (const key of ["user", "group"]) {
       if (options[key] !== undefined && !spawn) return { key, message: "applies to backends postern starts itself (`spawn`)" };
     }
