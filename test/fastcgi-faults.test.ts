@@ -448,6 +448,47 @@ describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
   });
 });
 
+describe("several backends: a backend that drops a request before answering", () => {
+  /** Two fakes, the first of which closes every new connection once it has read the request. */
+  async function dropperAndGood(): Promise<{ dropper: FakeFastCgi; good: FakeFastCgi; base: string }> {
+    const dropper = await backend({ behaviour: (req) => req.close() });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [dropper.address, good.address], balance: "round_robin", keepalive: false }]]);
+    return { dropper, good, base };
+  }
+
+  it.each(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])("%s is sent again to the other backend, once", async (method) => {
+    const { dropper, good, base } = await dropperAndGood();
+    const answer = await get(`${base}/x.php`, { method, ...(method === "PUT" ? { body: "data" } : {}) });
+    expect(answer.status).toBe(200);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 1]);
+  });
+
+  it("POST -> 502, sent once; the backend that dropped it is then avoided for fail_timeout", async () => {
+    const { dropper, good, base } = await dropperAndGood();
+    expectGatewayAnswer(await get(`${base}/x.php`, { method: "POST", body: "a=1" }), 502);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 0]);
+    for (let i = 0; i < 3; i++) expect((await get(`${base}/x.php`, { method: "POST", body: "a=1" })).status).toBe(200);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 3]);
+  });
+
+  it("a body streamed to the backend (request_buffering = false) is not sent again", async () => {
+    const dropper = await backend({ behaviour: (req) => req.close() });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [dropper.address, good.address], balance: "round_robin", request_buffering: false }]]);
+    expectGatewayAnswer(await get(`${base}/x.php`, { method: "PUT", body: "data" }), 502);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 0]);
+  });
+
+  it("every backend drops it -> 502, each tried once", async () => {
+    const first = await backend({ behaviour: (req) => req.close() });
+    const second = await backend({ behaviour: (req) => req.close() });
+    const base = await serveRoutes([["*", { backend: [first.address, second.address], keepalive: false }]]);
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    expect([first.stats.requests, second.stats.requests]).toEqual([1, 1]);
+  });
+});
+
 describe("capacity", () => {
   const slowOk = (ms: number) => async (req: FakeRequest) => {
     await sleep(ms);

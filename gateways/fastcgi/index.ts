@@ -10,6 +10,7 @@ import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import { HealthChecker } from "../../src/backend/health.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { mayRepeat } from "../../src/backend/retry.ts";
@@ -20,6 +21,7 @@ import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
+import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
 import { spawnBackends, type SpawnedBackends } from "./spawn.ts";
@@ -45,6 +47,7 @@ class FastCgiGateway {
   #upstream!: Upstream<FcgiConnection>;
   #routing!: ScriptRouting;
   #spawned: SpawnedBackends | undefined;
+  #health: HealthChecker | undefined;
   #capacity: Promise<void> | undefined;
   /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
   readonly #keepAlive: boolean;
@@ -81,6 +84,12 @@ class FastCgiGateway {
     // A spawned php-cgi serves one connection at a time.
     const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
     this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns));
+    if (o.health) {
+      this.#health = new HealthChecker(this.#upstream.pools, fastcgiProbe(this.#runtime), o.health, {
+        lazy: this.#runtime.requestScopedIO === true,
+        log: (line) => this.#runtime.logError(`${this.#name}: ${line}`),
+      });
+    }
     if (this.#spawned) {
       const pools = this.#upstream.pools;
       this.#spawned.attach((i, up) => pools[i]!.setAvailable(up));
@@ -158,6 +167,7 @@ class FastCgiGateway {
         underscoresInHeaders: o.underscores_in_headers,
       });
       await this.#ensureCapacity();
+      await this.#health?.due();
       return await fcgiRequest(this.#upstream, {
         params,
         body,
@@ -179,6 +189,7 @@ class FastCgiGateway {
 
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
+    this.#health?.close();
     await this.#upstream?.close();
     await this.#spawned?.stop();
   }

@@ -1,0 +1,66 @@
+// The active health check of a FastCGI backend (src/backend/health.ts): a
+// real Responder request (FastCGI spec §6.2) for the check's path, on a
+// connection of its own, whose CGI Status (RFC 3875 §6.3.3, 200 when absent)
+// is the result. php-fpm answers such a request itself when the pool sets
+// `ping.path` to it (with "pong"), without running a script.
+
+import type { Address } from "../../src/address.ts";
+import type { Probe } from "../../src/backend/health.ts";
+import { CgiResponseParser } from "../../src/cgi/response.ts";
+import type { Duplex, Runtime } from "../../src/runtime.ts";
+import { RecordReader } from "./reader.ts";
+import { RecordType } from "./record.ts";
+import { encodeRequestStart } from "./request.ts";
+
+/** The probe for `runtime`'s connections. */
+export function fastcgiProbe(runtime: Runtime): Probe {
+  return async (address, path, timeoutMs) => {
+    const started = Date.now();
+    const duplex = await runtime.connect(address, { timeoutMs });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - started)));
+    });
+    try {
+      return await Promise.race([ask(duplex, address, path), expired]);
+    } finally {
+      clearTimeout(timer);
+      duplex.close();
+    }
+  };
+}
+
+/** The params of a GET of `path` with nothing else: what a ping handler needs. */
+function params(address: Address, path: string): [string, string][] {
+  return [
+    ["GATEWAY_INTERFACE", "CGI/1.1"],
+    ["REQUEST_METHOD", "GET"],
+    ["SCRIPT_NAME", path],
+    ["SCRIPT_FILENAME", path],
+    ["REQUEST_URI", path],
+    ["QUERY_STRING", ""],
+    ["SERVER_PROTOCOL", "HTTP/1.1"],
+    ["SERVER_NAME", address.kind === "tcp" ? address.host : "localhost"],
+  ];
+}
+
+async function ask(duplex: Duplex, address: Address, path: string): Promise<number> {
+  await duplex.write(encodeRequestStart(1, 0, params(address, path), null));
+  const records = new RecordReader();
+  const head = new CgiResponseParser();
+  let status: number | undefined;
+  let ended = false;
+  while (status === undefined && !ended) {
+    const chunk = await duplex.read();
+    if (chunk === null) break;
+    records.push(chunk, (record) => {
+      if (record.type === RecordType.STDOUT && status === undefined && record.content.byteLength > 0) {
+        status = head.push(record.content)?.status;
+      } else if (record.type === RecordType.END_REQUEST) {
+        ended = true;
+      }
+    });
+  }
+  if (status === undefined) throw new Error("the backend ended without an answer");
+  return status;
+}
