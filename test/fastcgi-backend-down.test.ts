@@ -3,7 +3,8 @@
 // the queue until queue_timeout. On Node, Deno and Bun (the pool sees a
 // runtime's connections closing and its connect errors). A live backend
 // beside a dead one keeps serving, and a backend postern runs itself is
-// waited for while it restarts.
+// waited for while it restarts. Active health checks run on each runtime, and
+// a process serving them exits on SIGTERM (no check timer holds it).
 
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,8 +86,8 @@ async function expectQueuedFailFast(url: string, backend: PhpFpm): Promise<void>
   expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
 }
 
-async function fpm(children: number): Promise<PhpFpm> {
-  const started = await startPhpFpm(PHP_FPM!, { children });
+async function fpm(children: number, pool: string[] = []): Promise<PhpFpm> {
+  const started = await startPhpFpm(PHP_FPM!, { children, pool });
   fpms.push(started);
   return started;
 }
@@ -108,6 +109,25 @@ describe.skipIf(!PHP_FPM).each(["node", "deno", "bun"] as const)("php-fpm killed
     const backend = await fpm(2);
     postern = await serveOn(runtime, route(backend));
     await expectQueuedFailFast(postern.url, backend);
+  });
+
+  test("active health checks run on this runtime: a backend failing its check gets no request", async () => {
+    // Only `good` answers php-fpm's ping; `failing` looks for a script called /ping (404).
+    const good = await fpm(2, ["ping.path = /ping"]);
+    const failing = await fpm(2);
+    postern = await serveOn(
+      runtime,
+      `[[routes]]\ngateway = "fastcgi"\nbackend = ["127.0.0.1:${good.port}", "127.0.0.1:${failing.port}"]\nroot = "${ROOT}"\n` +
+        `balance = "round_robin"\nhealth = { interval = "100ms", fails = 2 }\n`,
+    );
+    // A third check is asked only once the second has been counted.
+    const pings = () => failing.served().filter((line) => line === "GET /ping").length;
+    for (let i = 0; i < 500 && pings() < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pings()).toBeGreaterThanOrEqual(3);
+    const answers = await burst(`${postern.url}/hello.php`, 8);
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(failing.served().filter((line) => line === "GET /hello.php")).toEqual([]);
+    expect(good.served().filter((line) => line === "GET /hello.php")).toHaveLength(8);
   });
 });
 

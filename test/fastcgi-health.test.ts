@@ -53,7 +53,7 @@ async function until(condition: () => boolean): Promise<number> {
   return Date.now() - started;
 }
 
-const HEALTH = 'health = { interval = "200ms", timeout = "1s", fails = 2, passes = 1 }';
+const HEALTH = `health = { interval = "200ms", timeout = "1s", fails = 2, passes = 1 }`;
 
 describe.skipIf(!PHP_FPM)("active health checks (FastCGI, php-fpm ping.path)", () => {
   test("a killed backend is taken out within interval x fails and gets nothing; started again, it is back", async () => {
@@ -82,6 +82,15 @@ describe.skipIf(!PHP_FPM)("active health checks (FastCGI, php-fpm ping.path)", (
     await until(() => postern!.errors.some((line) => line.includes(`127.0.0.1:${b.port}: failed its health check`)));
     expect(await getAll(`${postern.url}/hello.php`, 6)).toEqual(Array(6).fill(200));
     expect([hellos(a), hellos(b)]).toEqual([6, 0]);
+  }, 60_000);
+
+  test("a path other than php-fpm's ping runs that script under the root: passing backends stay in", async () => {
+    const [a, b] = [await fpm([]), await fpm([])];
+    postern = await startPostern(route([a, b], `balance = "round_robin"\nhealth = { path = "/hello.php", interval = "100ms", fails = 1 }`));
+    await until(() => b.served().filter((line) => line === "GET /hello.php").length >= 3);
+    expect(await getAll(`${postern.url}/env.php`, 4)).toEqual([200, 200, 200, 200]);
+    expect([a, b].map((fpm) => fpm.served().filter((line) => line === "GET /env.php").length)).toEqual([2, 2]);
+    expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
 
   test("every backend failing its check: 502 at once", async () => {

@@ -2,7 +2,8 @@
 // real Responder request (FastCGI spec §6.2) for the check's path, on a
 // connection of its own, whose CGI Status (RFC 3875 §6.3.3, 200 when absent)
 // is the result. php-fpm answers such a request itself when the pool sets
-// `ping.path` to it (with "pong"), without running a script.
+// `ping.path` to it (with "pong"), without running a script; any other path
+// runs the script of that name under the route's root, as a request would.
 
 import type { Address } from "../../src/address.ts";
 import type { Probe } from "../../src/backend/health.ts";
@@ -12,8 +13,8 @@ import { RecordReader } from "./reader.ts";
 import { RecordType } from "./record.ts";
 import { encodeRequestStart } from "./request.ts";
 
-/** The probe for `runtime`'s connections. */
-export function fastcgiProbe(runtime: Runtime): Probe {
+/** The probe for `runtime`'s connections, naming scripts under `root`. */
+export function fastcgiProbe(runtime: Runtime, root: string): Probe {
   return async (address, path, timeoutMs) => {
     const started = Date.now();
     const duplex = await runtime.connect(address, { timeoutMs });
@@ -22,7 +23,7 @@ export function fastcgiProbe(runtime: Runtime): Probe {
       timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - started)));
     });
     try {
-      return await Promise.race([ask(duplex, address, path), expired]);
+      return await Promise.race([ask(duplex, params(address, root, path)), expired]);
     } finally {
       clearTimeout(timer);
       duplex.close();
@@ -30,22 +31,25 @@ export function fastcgiProbe(runtime: Runtime): Probe {
   };
 }
 
-/** The params of a GET of `path` with nothing else: what a ping handler needs. */
-function params(address: Address, path: string): [string, string][] {
+/** The params of a GET of `path` (a query after "?") with nothing else: what a ping handler or a small script needs. */
+function params(address: Address, root: string, path: string): [string, string][] {
+  const query = path.indexOf("?");
+  const script = query < 0 ? path : path.slice(0, query);
   return [
     ["GATEWAY_INTERFACE", "CGI/1.1"],
     ["REQUEST_METHOD", "GET"],
-    ["SCRIPT_NAME", path],
-    ["SCRIPT_FILENAME", path],
+    ["SCRIPT_NAME", script],
+    ["SCRIPT_FILENAME", root + script],
+    ["DOCUMENT_ROOT", root],
     ["REQUEST_URI", path],
-    ["QUERY_STRING", ""],
+    ["QUERY_STRING", query < 0 ? "" : path.slice(query + 1)],
     ["SERVER_PROTOCOL", "HTTP/1.1"],
     ["SERVER_NAME", address.kind === "tcp" ? address.host : "localhost"],
   ];
 }
 
-async function ask(duplex: Duplex, address: Address, path: string): Promise<number> {
-  await duplex.write(encodeRequestStart(1, 0, params(address, path), null));
+async function ask(duplex: Duplex, params: [string, string][]): Promise<number> {
+  await duplex.write(encodeRequestStart(1, 0, params, null));
   const records = new RecordReader();
   const head = new CgiResponseParser();
   let status: number | undefined;

@@ -85,7 +85,7 @@ class FastCgiGateway {
     const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
     this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns));
     if (o.health) {
-      this.#health = new HealthChecker(this.#upstream.pools, fastcgiProbe(this.#runtime), o.health, {
+      this.#health = new HealthChecker(this.#upstream.pools, fastcgiProbe(this.#runtime, this.#routing.root), o.health, {
         lazy: this.#runtime.requestScopedIO === true,
         log: (line) => this.#runtime.logError(`${this.#name}: ${line}`),
       });
