@@ -19,8 +19,8 @@
 // tried for a while: the backend is full at the number attached.
 //
 // A backend that refuses a connection, does not take one within
-// connect_timeout, or drops a request before its answer on a new connection
-// is marked down for fail_timeout (nginx's max_fails=1). An active health
+// connect_timeout, or (one of several) drops a request before its answer on a
+// new connection is marked down for fail_timeout (nginx's max_fails=1). An active health
 // check (src/backend/health.ts) can take a backend out too: it then gets no
 // request at all until a check brings it back. When
 // every backend is down, requests fail at once instead of waiting in the
@@ -71,7 +71,7 @@ export interface Lease<C extends Closable> {
   readonly backend: Address;
   /** The connection carried a request before (kept alive): the backend may have closed it while it sat idle. */
   readonly reused: boolean;
-  /** The backend dropped the request before its answer: avoid it for fail_timeout. */
+  /** The backend dropped the request before its answer: avoid it for fail_timeout (when the route has others). */
   fail(err: unknown): void;
   /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
   answered(): void;
@@ -264,7 +264,12 @@ export class BackendPool<C extends Closable> {
       conn: entry.conn,
       backend: this.address,
       reused: entry.uses > 1,
-      fail: (err) => this.#markFailed(err),
+      // A lone backend is never avoided for a dropped request (nginx ignores
+      // max_fails for a lone server too): its other requests may be fine,
+      // and refusing them all for fail_timeout would turn one crash into many.
+      fail: (err) => {
+        if (this.#upstream.pools.length > 1) this.#markFailed(err);
+      },
       answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;

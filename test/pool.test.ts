@@ -389,6 +389,16 @@ describe("Upstream, passive and active health", () => {
     expect(next[0]!.conn.backend).not.toBe(lease.conn.backend);
   });
 
+  test("a lone backend that dropped a request is not avoided: requests still queue for it", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 });
+    const lease = await up.acquire();
+    lease.fail(new Error("reset"));
+    expect(up.pools[0]!.healthy).toBe(true);
+    const queued = up.acquire();
+    lease.release(false);
+    expect((await queued).backend).toBe(lease.backend);
+  });
+
   test("a kept connection leased again says so", async () => {
     const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 });
     const a = await up.acquire();
