@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
+import { startFakeFastCgi } from "./helpers/fake-fastcgi.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { POSTERN_CLI, type CliRuntime } from "./helpers/postern-cli.ts";
@@ -109,6 +110,27 @@ describe.skipIf(!PHP_FPM).each(["node", "deno", "bun"] as const)("php-fpm killed
     const backend = await fpm(2);
     postern = await serveOn(runtime, route(backend));
     await expectQueuedFailFast(postern.url, backend);
+  });
+
+  test("a kept connection the backend closes as a request arrives: a GET is sent again, a POST is not", async () => {
+    // php-fpm cannot be made to close a connection just then; the fake does it on cue.
+    const fake = await startFakeFastCgi();
+    try {
+      postern = await serveOn(runtime, `[[routes]]\ngateway = "fastcgi"\nbackend = "${fake.address}"\nroot = "${ROOT}"\n`);
+      expect((await get(`${postern.url}/hello.php`)).status).toBe(200);
+      fake.next((req) => req.close());
+      expect((await get(`${postern.url}/hello.php`)).status).toBe(200);
+      expect(fake.stats.requests).toBe(3);
+      fake.next((req) => req.close());
+      const post = await fetch(`${postern.url}/hello.php`, { method: "POST", body: "a=1" });
+      await post.arrayBuffer();
+      expect(post.status).toBe(502);
+      expect(fake.stats.requests).toBe(4);
+    } finally {
+      await postern?.stop();
+      postern = undefined;
+      await fake.close();
+    }
   });
 
   test("active health checks run on this runtime: a backend failing its check gets no request", async () => {
