@@ -20,7 +20,7 @@ export interface PhpFpm {
   crash(): Promise<void>;
   /** Starts it again after crash(), on the same socket and port. */
   restart(): Promise<void>;
-  /** The request lines ("GET /hello.php") its pools logged so far (access.log). */
+  /** The requests ("GET /hello.php", "GET /sleep.php?ms=5") its pools logged so far (access.log). */
   served(): string[];
   stop(): Promise<void>;
 }
@@ -48,7 +48,7 @@ clear_env = yes
 catch_workers_output = yes
 decorate_workers_output = no
 access.log = ${join(dir, "access.log")}
-access.format = "%m %r"
+access.format = "%m %r%Q%q"
 ${(options.pool ?? []).join("\n")}
 `;
   writeFileSync(
