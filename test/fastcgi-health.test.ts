@@ -93,6 +93,16 @@ describe.skipIf(!PHP_FPM)("active health checks (FastCGI, php-fpm ping.path)", (
     expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
 
+  test("a backend whose one child is busy with a long request is not taken out: its ping waits for the child", async () => {
+    const a = await startPhpFpm(PHP_FPM!, { children: 1, pool: PING });
+    fpms.push(a);
+    postern = await startPostern(route([a], `max_conns = 1\nhealth = { interval = "100ms", timeout = "200ms", fails = 2 }`));
+    const long = fetch(`${postern.url}/sleep.php?ms=1500`).then((res) => res.status);
+    const queued = fetch(`${postern.url}/hello.php`).then((res) => res.status);
+    expect([await long, await queued]).toEqual([200, 200]);
+    expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
+  }, 60_000);
+
   test("every backend failing its check: 502 at once", async () => {
     const [a, b] = [await fpm([]), await fpm([])];
     postern = await startPostern(route([a, b], HEALTH));

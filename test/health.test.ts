@@ -12,7 +12,11 @@ const OPTIONS: HealthOptions = { path: "/ping", interval: 10, timeout: 1_000, st
 
 class Target {
   readonly changes: boolean[] = [];
+  room = true;
   constructor(readonly address: Address) {}
+  hasRoom() {
+    return this.room;
+  }
   setCheckedUp(up: boolean) {
     this.changes.push(up);
   }
@@ -83,6 +87,17 @@ describe("HealthChecker", () => {
     start([a, b], probe, { fails: 1, timeout: 20 });
     await until(() => a.changes.length === 1 && b.changes.length === 1);
     expect([a.changes, b.changes]).toEqual([[false], [false]]);
+  });
+
+  test("a failed check of a backend busy with requests (no room) does not count: its workers are busy, not gone", async () => {
+    const a = new Target(parseAddress("127.0.0.1:1"));
+    a.room = false;
+    const { probe, calls } = scripted(new Map<string, number | "refuse" | "hang">([["127.0.0.1:1", "hang"]]));
+    start([a], probe, { fails: 1, timeout: 10 });
+    await until(() => calls.length >= 5);
+    expect(a.changes).toEqual([]);
+    a.room = true;
+    await until(() => a.changes.length === 1);
   });
 
   test("close(): no check runs after it, and a check running at close changes nothing", async () => {

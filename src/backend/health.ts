@@ -18,6 +18,8 @@ export type Probe = (address: Address, path: string, timeoutMs: number) => Promi
 /** A backend as the checker sees it (src/pool.ts BackendPool). */
 export interface HealthTarget {
   readonly address: Address;
+  /** Every connection postern may open to it is busy with requests (see #record). */
+  hasRoom(): boolean;
   setCheckedUp(up: boolean): void;
 }
 
@@ -96,6 +98,14 @@ export class HealthChecker {
   }
 
   #record(state: State, passed: boolean): void {
+    // A backend whose every worker is busy with postern's own requests
+    // answers a check only when one is free (php-fpm's ping needs a child
+    // too): a check that failed then says it is busy, not that it is gone.
+    // A backend that hangs is found by the requests' timeouts instead.
+    if (!passed && state.up && !state.target.hasRoom()) {
+      state.streak = 0;
+      return;
+    }
     if (passed === state.up) {
       state.streak = 0;
       return;
