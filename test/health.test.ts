@@ -112,6 +112,20 @@ describe("HealthChecker", () => {
     expect(a.changes).toEqual([]);
   });
 
+  test("close() tells a check in flight to let go of its connection", async () => {
+    const a = new Target(parseAddress("127.0.0.1:1"));
+    const signals: AbortSignal[] = [];
+    const probe: Probe = (_address, _path, _timeout, stop) => {
+      signals.push(stop);
+      return new Promise<number>(() => undefined);
+    };
+    const checker = start([a], probe);
+    await until(() => signals.length === 1);
+    expect(signals[0]!.aborted).toBe(false);
+    checker.close();
+    expect(signals[0]!.aborted).toBe(true);
+  });
+
   test("lazy (no background timers): nothing runs until a request asks; due() runs the due checks and waits for them", async () => {
     const a = new Target(parseAddress("127.0.0.1:1"));
     const { probe, calls } = scripted(new Map<string, number | "refuse" | "hang">([["127.0.0.1:1", "refuse"]]));

@@ -15,9 +15,15 @@ import { encodeRequestStart } from "./request.ts";
 
 /** The probe for `runtime`'s connections, naming scripts under `root`. */
 export function fastcgiProbe(runtime: Runtime, root: string): Probe {
-  return async (address, path, timeoutMs) => {
+  return async (address, path, timeoutMs, stop) => {
     const started = Date.now();
     const duplex = await runtime.connect(address, { timeoutMs });
+    if (stop.aborted) {
+      duplex.close();
+      throw new Error("the route closed");
+    }
+    const onStop = () => duplex.close();
+    stop.addEventListener("abort", onStop);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - started)));
@@ -26,6 +32,7 @@ export function fastcgiProbe(runtime: Runtime, root: string): Probe {
       return await Promise.race([ask(duplex, params(address, root, path)), expired]);
     } finally {
       clearTimeout(timer);
+      stop.removeEventListener("abort", onStop);
       duplex.close();
     }
   };

@@ -12,8 +12,12 @@
 import { formatAddress, type Address } from "../address.ts";
 import type { HealthOptions } from "./options.ts";
 
-/** Asks `path` of the backend at `address` in its protocol; resolves with the answer's status, rejects when there is none. */
-export type Probe = (address: Address, path: string, timeoutMs: number) => Promise<number>;
+/**
+ * Asks `path` of the backend at `address` in its protocol; resolves with the
+ * answer's status, rejects when there is none. `stop` aborts when the route
+ * closes: the probe lets go of its connection then.
+ */
+export type Probe = (address: Address, path: string, timeoutMs: number, stop: AbortSignal) => Promise<number>;
 
 /** A backend as the checker sees it (src/pool.ts BackendPool). */
 export interface HealthTarget {
@@ -41,6 +45,7 @@ export class HealthChecker {
   readonly #lazy: boolean;
   readonly #log: (line: string) => void;
   #closed = false;
+  readonly #stop = new AbortController();
 
   /** Starts checking (at once, unless `lazy`: then on the first request). */
   constructor(targets: readonly HealthTarget[], probe: Probe, options: HealthOptions, how: { lazy: boolean; log(line: string): void }) {
@@ -61,9 +66,10 @@ export class HealthChecker {
     return running.length === 0 ? Promise.resolve() : Promise.all(running).then(() => undefined);
   }
 
-  /** Stops every check: no timer is left, a check still running changes nothing. */
+  /** Stops every check: no timer is left, a check still running lets go of its connection and changes nothing. */
   close(): void {
     this.#closed = true;
+    this.#stop.abort();
     for (const state of this.#states) clearTimeout(state.timer);
   }
 
@@ -88,7 +94,7 @@ export class HealthChecker {
       timer = setTimeout(() => resolve(undefined), o.timeout);
     });
     try {
-      const status = await Promise.race([this.#probe(address, o.path, o.timeout), expired]);
+      const status = await Promise.race([this.#probe(address, o.path, o.timeout, this.#stop.signal), expired]);
       return status === o.status;
     } catch {
       return false;
