@@ -20,9 +20,9 @@
 //
 // A backend that refuses a connection, does not take one within
 // connect_timeout, or (one of several) drops a request before its answer on a
-// new connection is marked down for fail_timeout (nginx's max_fails=1). An active health
-// check (src/backend/health.ts) can take a backend out too: it then gets no
-// request at all until a check brings it back. When
+// new connection is marked down for fail_timeout (nginx's max_fails=1). An
+// active health check (src/backend/health.ts) can take a backend out too: it
+// then gets no request at all until a check brings it back. When
 // every backend is down, requests fail at once instead of waiting in the
 // queue for a connection that cannot come (nginx answers 502 at once too):
 // the queued ones are refused, new ones that find no room are refused, and
