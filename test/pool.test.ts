@@ -4,7 +4,8 @@
 import { describe, expect, test } from "vitest";
 import { parseAddress, type Address } from "../src/address.ts";
 import { GatewayError } from "../src/errors.ts";
-import { Upstream, type PoolOptions } from "../src/pool.ts";
+import { Upstream } from "../src/backend/upstream.ts";
+import type { PoolOptions } from "../src/pool.ts";
 
 class FakeConn {
   closed = false;

@@ -6,7 +6,8 @@ import { cgiResponse, hasBody, type CgiBody, type CgiOutput } from "../../src/cg
 import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
 import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
-import type { Lease, Upstream } from "../../src/pool.ts";
+import type { Upstream } from "../../src/backend/upstream.ts";
+import type { Lease } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";

@@ -1,7 +1,7 @@
 // How a route spreads requests over its backends: the order in which one
 // request tries them. Pure, so that distribution and stickiness can be tested
-// without a network; src/pool.ts takes the first backend of the order that is
-// healthy and has room.
+// without a network; src/backend/upstream.ts takes the first backend of the
+// order that is healthy and has room.
 //
 // - least_conn: fewest requests in flight first (nginx `least_conn`, Caddy
 //   `least_conn`); ties go to the backend listed first.

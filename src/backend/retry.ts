@@ -9,7 +9,8 @@
 
 import type { Address } from "../address.ts";
 import { GatewayError } from "../errors.ts";
-import type { Closable, Lease, Upstream } from "../pool.ts";
+import type { Closable, Lease } from "../pool.ts";
+import type { Upstream } from "./upstream.ts";
 import type { OnCancel } from "../waiter-queue.ts";
 
 /** RFC 9110 §9.2.2: the methods for which several identical requests have the effect of one. */
