@@ -20,7 +20,7 @@ export const backendFields: Schema = {
     doc: 'how requests are spread over several backends: "least_conn" (least busy), "round_robin" or "hash" (by `hash_key`)',
   },
   hash_key: { type: "string", doc: 'what a `balance = "hash"` route keeps a client on one backend by: "client_ip", "header:NAME" or "cookie:NAME"' },
-  max_conns: { type: "integer", min: 1, doc: "connections a backend serves at once (default: asked with FCGI_GET_VALUES, or procs)" },
+  max_conns: { type: "integer", min: 1, doc: "connections a backend serves at once (default: asked of the backend where its protocol can tell, else learned)" },
   max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a connection; beyond it 503" },
   queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a connection before 503" },
   keepalive: { type: "boolean", default: true, doc: "reuse connections between requests" },
