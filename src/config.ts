@@ -6,6 +6,7 @@
 
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
+import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
 import {
   describe,
@@ -38,6 +39,10 @@ export interface Config {
   group?: string;
   /** Bytes held in memory for request bodies and answers read ahead, all routes together. */
   maxBufferedTotal: number;
+  /** The `[client]` limits and timeouts (src/client-limits.ts). */
+  client: ClientLimits;
+  /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
+  gracefulTimeout: number;
   routes: RouteConfig[];
 }
 
@@ -68,6 +73,17 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: DEFAULT_MAX_BUFFERED_TOTAL,
     min: 0,
     doc: "bytes held in memory for request bodies and answers read ahead, all routes together; past it they go to temporary files (or 503 with Retry-After where the runtime has no files)",
+  },
+  client: {
+    type: { table: CLIENT_SCHEMA },
+    default: Object.fromEntries(Object.entries(CLIENT_SCHEMA).map(([key, field]) => [key, field.default])),
+    doc: "limits and timeouts every client is held to",
+  },
+  graceful_timeout: {
+    type: "duration",
+    default: 30_000,
+    min: 1,
+    doc: "how long requests in flight are waited for on SIGTERM or SIGINT, and after a SIGHUP for those the old config still serves",
   },
 };
 
@@ -103,6 +119,8 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     listen: top.listen as string[],
     accessLog: top.access_log as boolean,
     maxBufferedTotal: top.max_buffered_total as number,
+    client: clientLimits(top.client as Record<string, unknown>),
+    gracefulTimeout: top.graceful_timeout as number,
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
   };
@@ -142,10 +160,8 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   if (!Array.isArray(routes) || !routes.every(isTable)) {
     throw new SchemaError(["routes"], `expected [[routes]] tables, found ${describe(routes)}`);
   }
-  return {
-    ...topLevelKeys(common),
-    routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways)),
-  };
+  const top = topLevelKeys(common);
+  return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
 }
 
 function validateRoute(
@@ -153,6 +169,7 @@ function validateRoute(
   at: KeyPath,
   text: string,
   gateways: Record<string, GatewaySchema>,
+  client: ClientLimits,
 ): RouteConfig {
   const gateway = gatewayName(route.gateway, at, Object.keys(gateways));
   const schema = gateways[gateway]!;
@@ -170,6 +187,7 @@ function validateRoute(
     throw new SchemaError([...at, stray], detail);
   }
   const options = validateTable(schema.fields, route, at, { owner, handled: ["path", "gateway"] });
+  inheritClientTimeouts(options, route, client);
   const problem = schema.check?.(options);
   if (problem) throw new SchemaError([...at, ...problem.key.split(".")], problem.message);
   // The route exists in the text, so its [[routes]] header (or `routes =`) is found.

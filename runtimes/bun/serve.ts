@@ -3,6 +3,7 @@
 // in-flight requests finish).
 
 import type { Address } from "../../src/address.ts";
+import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
 import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
@@ -32,7 +33,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   let localPort = 0;
   const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    const admitted = admit(request, options.limits, localAuthority);
+    const admitted = admit(request, options.client, localAuthority);
     if (admitted instanceof Response) return admitted;
     const ip = server.requestIP(request);
     // No onClientGone: the gateways listen to request.signal then.
@@ -55,6 +56,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     // An error that escapes the app is a plain 500, never Bun's debug page with a stack trace.
     development: false,
     error: () => errorResponse(500),
+    idleTimeout: idleSeconds(withDefaults(options.client)),
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const server =
@@ -62,4 +64,19 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   servers.push(server);
   localPort = server.port;
   return addr.kind === "unix" ? addr : { kind: "tcp", host: addr.host, port: server.port };
+}
+
+/** Bun's most idleTimeout, in seconds. */
+const BUN_MAX_IDLE_S = 255;
+
+/**
+ * Bun.serve has one idle timer for a connection, restarted by every byte it
+ * reads or writes: it stands for keepalive_timeout, and for body_timeout and
+ * send_timeout too, so it is the longest of them, lest it cut a request
+ * sooner than configured (the routes time bodies and answers themselves). It
+ * cannot be a header timeout: a head sent a byte at a time keeps it going.
+ */
+function idleSeconds(client: ClientLimits): number {
+  const longest = Math.max(client.keepaliveTimeout, client.bodyTimeout, client.sendTimeout);
+  return Math.min(BUN_MAX_IDLE_S, Math.max(1, Math.ceil(longest / 1000)));
 }
