@@ -7,6 +7,7 @@ import { gatewaySchemas } from "../gateways/index.ts";
 import { DEFAULT_CLIENT_LIMITS } from "../src/client-limits.ts";
 import { parseConfig } from "../src/config.ts";
 import { configError } from "./helpers/config-error.ts";
+import { readmeBlock } from "./helpers/readme.ts";
 
 const ROUTE = `[[routes]]\ngateway = "cgi"\nroot = "/srv/cgi-bin"\n`;
 const parse = (text: string) => parseConfig(text, "postern.toml", gatewaySchemas);
@@ -32,6 +33,11 @@ describe("[client]", () => {
     const config = parse(`graceful_timeout = "2s"\n[client]\nmax_header_bytes = "16k"\nheader_timeout = "10s"\nkeepalive_requests = 50\n${ROUTE}`);
     expect(config.client).toEqual({ ...DEFAULT_CLIENT_LIMITS, maxHeaderBytes: 16_384, headerTimeout: 10_000, keepaliveRequests: 50 });
     expect(config.gracefulTimeout).toBe(2_000);
+  });
+
+  it("the README's example loads", () => {
+    const config = parse(readmeBlock("toml", "[client]") + ROUTE);
+    expect(config.client).toEqual({ ...DEFAULT_CLIENT_LIMITS, headerTimeout: 10_000, keepaliveRequests: 100 });
   });
 
   it("routes take [client]'s body_timeout and send_timeout unless they set their own", () => {
