@@ -153,7 +153,12 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
       conn.socket.destroy();
     }, 20_000);
 
-    test(`a head sent a byte a second (slowloris)${runtime === "node" ? " is cut after header_timeout with 408" : `: not enforced on ${runtime}, the connection stays open`}`, async () => {
+    const slowloris = {
+      node: " is cut after header_timeout with 408",
+      deno: ": not enforced on deno, the connection stays open",
+      bun: ": bun cuts it after its own 10 s, whatever header_timeout, without an answer",
+    }[runtime];
+    test(`a head sent a byte a second (slowloris)${slowloris}`, async () => {
       const conn = await open(port);
       const head = get("/", `X-Pad: ${"a".repeat(40)}\r\n`);
       let sent = 0;
@@ -166,15 +171,16 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
           expect(sent).toBeLessThan(head.length);
           expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /);
         } else {
-          // Deno.serve has no header timeout; Bun's idle timer restarts at every byte.
+          // Not after header_timeout: Deno.serve has no header timeout, Bun's is its own.
           expect(await conn.closesWithin(3 * HEADER_TIMEOUT_S * 1000)).toBe(false);
+          if (runtime === "bun") expect(await conn.closesWithin(30_000)).toBe(true);
           expect(conn.received()).toBe("");
         }
       } finally {
         clearInterval(drip);
         conn.socket.destroy();
       }
-    }, 30_000);
+    }, 60_000);
 
     test(`an idle kept connection${runtime === "deno" ? ": keepalive_timeout not enforced on deno, it stays open" : " is closed after keepalive_timeout"}`, async () => {
       const conn = await open(port);

@@ -70,11 +70,13 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
 const BUN_MAX_IDLE_S = 255;
 
 /**
- * Bun.serve has one idle timer for a connection, restarted by every byte it
- * reads or writes: it stands for keepalive_timeout, and for body_timeout and
- * send_timeout too, so it is the longest of them, lest it cut a request
- * sooner than configured (the routes time bodies and answers themselves). It
- * cannot be a header timeout: a head sent a byte at a time keeps it going.
+ * Bun.serve's idleTimeout is one timer for a kept connection between
+ * requests and for a body or an answer under way: it stands for
+ * keepalive_timeout, and for body_timeout and send_timeout too, so it is the
+ * longest of them, lest it cut a request sooner than configured (the routes
+ * time bodies and answers themselves). It is no header timeout: Bun closes a
+ * connection whose head is not whole after about 10 s, a timer of its own
+ * that no setting changes.
  */
 function idleSeconds(client: ClientLimits): number {
   const longest = Math.max(client.keepaliveTimeout, client.bodyTimeout, client.sendTimeout);
