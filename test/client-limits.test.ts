@@ -1,9 +1,11 @@
 // The `[client]` table and `graceful_timeout` in postern.toml: defaults,
 // units, errors naming the key and line, and the routes' body_timeout and
-// send_timeout following [client] unless a route sets its own.
+// send_timeout following [client] unless a route sets its own; and the count
+// by which Bun's server keeps keepalive_requests.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
+import { RequestCounts } from "../runtimes/bun/request-counts.ts";
 import { DEFAULT_CLIENT_LIMITS } from "../src/client-limits.ts";
 import { parseConfig } from "../src/config.ts";
 import { configError } from "./helpers/config-error.ts";
@@ -63,5 +65,32 @@ describe("[client]", () => {
     expect(error.line).toBe(line);
     expect(error.key).toBe(key);
     expect(error.message).toMatch(message);
+  });
+});
+
+describe("RequestCounts (keepalive_requests on Bun)", () => {
+  it("the limit-th request of a connection is its last; other connections count apart", () => {
+    const counts = new RequestCounts(3, 5_000);
+    expect([counts.last("a 1"), counts.last("a 1"), counts.last("b 1"), counts.last("a 1")]).toEqual([false, false, false, true]);
+    // Closed after its last: the next connection from that port starts afresh.
+    expect(counts.last("a 1")).toBe(false);
+  });
+
+  it("a count idle longer than the idle timeout starts afresh (its connection is closed since)", () => {
+    vi.useFakeTimers();
+    try {
+      const counts = new RequestCounts(2, 5_000);
+      expect(counts.last("a 1")).toBe(false);
+      vi.advanceTimersByTime(6_000);
+      expect(counts.last("a 1")).toBe(false);
+      expect(counts.last("a 1")).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a limit of 1 closes after every request", () => {
+    const counts = new RequestCounts(1, 5_000);
+    expect([counts.last("a 1"), counts.last("a 1")]).toEqual([true, true]);
   });
 });
