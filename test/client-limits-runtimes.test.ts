@@ -13,9 +13,12 @@ import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
 import { parseAnswers } from "./helpers/raw-exchange.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
+import { stalledReader } from "./helpers/slow-client.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
 const HEADER_TIMEOUT_S = 2;
+/** An answer far larger than what the kernel's buffers hold for a client that reads nothing. */
+const BIG = 20 * 1024 * 1024;
 
 const CLIENT = `[client]
 max_request_line = 200
@@ -101,6 +104,7 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
       mkdirSync(join(dir, "cgi"));
       mkdirSync(join(dir, "public"));
       writeFileSync(join(dir, "cgi/cat.sh"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\ncat\n", { mode: 0o755 });
+      writeFileSync(join(dir, "cgi/big.sh"), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nhead -c ${BIG} /dev/zero\n`, { mode: 0o755 });
       writeFileSync(join(dir, "public/index.html"), "hello\n");
       giveToScriptUser(dir);
       port = await freePort();
@@ -152,6 +156,19 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
       expect(parseAnswers(Buffer.from(conn.received(), "latin1"))[0]?.status).toBe(408);
       conn.socket.destroy();
     }, 20_000);
+
+    test("a route without its own send_timeout takes [client]'s: a client that reads nothing is cut", async () => {
+      const client = stalledReader(port, "/cgi/big.sh");
+      try {
+        // send_timeout is 1 s (the route default 60 s): by 6 s the client has been cut; what it reads then ends short.
+        await new Promise((resolve) => setTimeout(resolve, 6_000));
+        client.resume();
+        await client.closed;
+        expect(client.received().byteLength).toBeLessThan(BIG);
+      } finally {
+        client.stop();
+      }
+    }, 30_000);
 
     const slowloris = {
       node: " is cut after header_timeout with 408",
