@@ -73,7 +73,7 @@ function open(port: number): Promise<Conn> {
         received: () => text,
         closesWithin: (ms) => wait(() => closed, ms),
         answers: async (n) => {
-          if (!(await wait(() => parseAnswers(Buffer.from(text, "latin1")).length >= n || closed, 15_000))) throw new Error(`no ${n} answers: ${text}`);
+          if (!(await wait(() => closed || answersIn(text) >= n, 15_000))) throw new Error(`no ${n} answers: ${text}`);
         },
       }),
     );
@@ -89,6 +89,15 @@ async function statusOf(port: number, request: string): Promise<number | undefin
   await conn.answers(1);
   conn.socket.destroy();
   return parseAnswers(Buffer.from(conn.received(), "latin1"))[0]?.status;
+}
+
+/** How many whole answers `text` holds (an answer cut short by the network so far is not one). */
+function answersIn(text: string): number {
+  try {
+    return parseAnswers(Buffer.from(text, "latin1")).length;
+  } catch {
+    return 0;
+  }
 }
 
 const get = (target: string, fields = "") => `GET ${target} HTTP/1.1\r\nHost: x\r\n${fields}\r\n`;
@@ -128,6 +137,8 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
     test("a request line over max_request_line: 414", async () => {
       expect(await statusOf(port, get(`/${"a".repeat(150)}`))).toBe(404);
       expect(await statusOf(port, get(`/${"a".repeat(200)}`))).toBe(414);
+      // Longer than the whole head may be: still the request line's 414.
+      expect(await statusOf(port, get(`/${"a".repeat(1100)}`))).toBe(414);
     });
 
     test("a field line over max_header_size: 431", async () => {

@@ -148,7 +148,9 @@ function serverOptions(limits: ClientLimits): ServerOptions {
   return {
     // Node's parser counts the target, names and values of the head (not the
     // method, version and line ends); checkRequestHead counts the exact bytes.
-    maxHeaderSize: limits.maxHeaderBytes,
+    // Room for a request line on top, so that one too long is refused 414 by
+    // checkRequestHead rather than 431 by the parser.
+    maxHeaderSize: limits.maxHeaderBytes + limits.maxRequestLine,
     // Host is checked by checkRequestHead, after the size limits, as Gunicorn does.
     requireHostHeader: false,
     // The whole head within header_timeout of its first byte, or 408 (onClientError).
