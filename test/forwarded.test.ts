@@ -48,6 +48,15 @@ describe("AddressSet", () => {
     expect(new AddressSet(["0.0.0.0/0"]).has("2001:db8::1")).toBe(false);
   });
 
+  it("::/0 holds every IPv6 peer and no IPv4 one, however the socket spells it", () => {
+    const ipv6 = new AddressSet(["::/0"]);
+    expect(ipv6.has("2001:db8::1")).toBe(true);
+    expect(ipv6.has("203.0.113.9")).toBe(false);
+    expect(ipv6.has("::ffff:203.0.113.9")).toBe(false);
+    expect(new AddressSet(["::/64"]).has("203.0.113.9")).toBe(false);
+    expect(new AddressSet(["::ffff:0.0.0.0/96"]).has("203.0.113.9")).toBe(true);
+  });
+
   it("a block holds exactly the addresses that share its prefix (property)", () => {
     fc.assert(
       fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), fc.ipV4(), (base, bits, other) => {

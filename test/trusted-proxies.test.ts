@@ -158,6 +158,19 @@ describe("from a peer that is not trusted (only 10.0.0.0/8 trusted)", () => {
   });
 });
 
+describe("from an IPv4 peer when only ::/0 is trusted", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await start(["::/0"], fpm.port);
+  });
+  afterAll(() => gateway?.stop());
+
+  it("the fields change nothing: every IPv6 address is not every IPv4 one too", async () => {
+    const server = await phpServer(gateway.url, { "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http" });
+  });
+});
+
 describe("trustedProxies() for a hono app of one's own", () => {
   let server: RunningServer;
   let base = "";

@@ -102,7 +102,15 @@ function formatNetwork(bytes: Uint8Array, v4: boolean): string {
   return hextets.join(":");
 }
 
+function isMapped(address: Uint8Array): boolean {
+  return MAPPED.every((b, i) => address[i] === b);
+}
+
 function contains(cidr: Cidr, address: Uint8Array): boolean {
+  // An IPv4 address is held inside ::/96-and-wider blocks only by the way it
+  // is stored here: "::/0" means every IPv6 peer, not every IPv4 one as well
+  // (as Go's netip.Prefix.Contains and nginx's set_real_ip_from match by family).
+  if (cidr.bits < 96 && isMapped(address)) return false;
   const whole = cidr.bits >> 3;
   for (let i = 0; i < whole; i++) if (cidr.bytes[i] !== address[i]) return false;
   const rest = cidr.bits & 7;
