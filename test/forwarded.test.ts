@@ -72,6 +72,10 @@ describe("AddressSet", () => {
     expect(new AddressSet(["0.0.0.0/0"]).has("2001:db8::1")).toBe(false);
   });
 
+  it("a peer named with a zone (a link-local one, as Node names it) is never trusted: which link is not in the list", () => {
+    expect(new AddressSet(["fe80::/10"]).has("fe80::1%eth0")).toBe(false);
+  });
+
   it("::/0 holds every IPv6 peer and no IPv4 one, however the socket spells it", () => {
     const ipv6 = new AddressSet(["::/0"]);
     expect(ipv6.has("2001:db8::1")).toBe(true);
