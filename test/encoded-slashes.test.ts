@@ -78,6 +78,11 @@ const ATTACKS = [
   "/php/..%2F..%2Foutside/secret.txt",
   "/php/%2F..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
   "/php/..%2F..%2Foutside/secret.php",
+  "/%2E%2E%2f%2e%2E%2Foutside/secret.txt",
+  "/..%5c..%5coutside/secret.txt",
+  "/%%32%65%%32%65/%%32%65%%32%65/outside/secret.txt",
+  "/php/%2e%2e%2f%2e%2e%2foutside/secret.php",
+  "/cgi/%252e%252e/%252e%252e/outside/run.sh",
 ];
 
 const RUNTIMES: CliRuntime[] = ["node", "deno", "bun"];
