@@ -60,9 +60,22 @@ function withSlashes(pathname: string, slashes: EncodedSlashes): string {
 // RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~".
 const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
 
+// A "%" that starts no escape, and maybe one hex digit after it: what an
+// escape decoded right after it would join into a new escape.
+const LONE_PERCENT_BEFORE = /%[0-9a-fA-F]?$/;
+
+/**
+ * Decodes the escapes of unreserved characters, except one that follows a
+ * "%" starting no escape: "%%32%65" would become "%2e", which the gateway's
+ * one decoding then makes "." (a second decoding, the dot segment found
+ * after dot segments were removed). Left as it is, the path stays malformed,
+ * and the gateway answers 400 as nginx and Apache do.
+ */
 function decodeUnreserved(pathname: string): string {
   if (!pathname.includes("%")) return pathname;
-  return pathname.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+  return pathname.replace(UNRESERVED_ESCAPE, (escape: string, _hex: string, offset: number) =>
+    LONE_PERCENT_BEFORE.test(pathname.slice(Math.max(0, offset - 2), offset)) ? escape : String.fromCharCode(parseInt(escape.slice(1), 16)),
+  );
 }
 
 /** `target` (origin-form, or an absolute URL) with its path normalised; undefined when it is already. */

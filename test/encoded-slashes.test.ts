@@ -41,7 +41,8 @@ describe("normalizePath with encoded_slashes", () => {
     for (const mode of ENCODED_SLASHES) it(`${mode}: ${path} -> ${normal[mode]}`, () => expect(normalizePath(path, mode)).toBe(normal[mode]));
   }
   it("a path normal in any mode is normal as routing sees it, and never holds a dot segment (property)", () => {
-    const segment = fc.constantFrom("a", "..", ".", "", "%2F", "%2f", "..%2F", "%2e%2e", "%2E", "%252F", "%5C", "b%2Fc");
+    // "%" starting no escape, before escapes of hex digits: "%%32%65" must not become "%2e".
+    const segment = fc.constantFrom("a", "..", ".", "", "%2F", "%2f", "..%2F", "%2e%2e", "%2E", "%252F", "%5C", "b%2Fc", "%%32%65", "%2%65", "%%32%66", "%", "%2");
     fc.assert(
       fc.property(fc.array(segment, { maxLength: 8 }), fc.constantFrom(...ENCODED_SLASHES), (segments, mode) => {
         const normal = normalizePath(`/${segments.join("/")}`, mode);
@@ -77,6 +78,11 @@ const ATTACKS = [
   "/php/..%2F..%2Foutside/secret.txt",
   "/php/%2F..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd",
   "/php/..%2F..%2Foutside/secret.php",
+  "/%2E%2E%2f%2e%2E%2Foutside/secret.txt",
+  "/..%5c..%5coutside/secret.txt",
+  "/%%32%65%%32%65/%%32%65%%32%65/outside/secret.txt",
+  "/php/%2e%2e%2f%2e%2e%2foutside/secret.php",
+  "/cgi/%252e%252e/%252e%252e/outside/run.sh",
 ];
 
 const RUNTIMES: CliRuntime[] = ["node", "deno", "bun"];
@@ -170,6 +176,11 @@ for (const runtime of RUNTIMES) {
         expect(answer.text).not.toContain(OUTSIDE_RAN);
         expect(answer.text).not.toMatch(/root:x:0:0/);
         expect(answer.status).not.toBe(500);
+      });
+
+      it("a malformed escape is 400: no escape is decoded twice into a dot segment or a slash", async () => {
+        expect((await get(port, "/x/%%32%65%%32%65/dir/file.txt")).status).toBe(400);
+        expect((await get(port, "/dir%2%66file.txt")).status).toBe(400);
       });
 
       if (mode === "refuse") {

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import type { ConnInfo } from "../src/cgi/conn.ts";
-import { AddressSet, parseCidr, parseIp } from "../src/http/cidr.ts";
+import { AddressSet, formatIp, parseCidr, parseIp } from "../src/http/cidr.ts";
 import { parseForwarded, parseForwardedFor } from "../src/http/forwarded.ts";
 import { realClient } from "../src/http/real-client.ts";
 import { configError } from "./helpers/config-error.ts";
@@ -20,6 +20,30 @@ describe("parseIp", () => {
   it("an IPv4-mapped IPv6 address is its IPv4 address", () => {
     expect(parseIp("::ffff:10.1.2.3")).toEqual(parseIp("10.1.2.3"));
     expect(parseIp("::FFFF:a01:203")).toEqual(parseIp("10.1.2.3"));
+  });
+});
+
+describe("formatIp", () => {
+  test.each([
+    ["::", "::"],
+    ["0:0:0:0:0:0:0:1", "::1"],
+    ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
+    ["1:0:0:2:0:0:3:4", "1::2:0:0:3:4"],
+    ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
+    ["::FFFF:a00:1", "10.0.0.1"],
+  ])("%s -> %s", (text, form) => expect(formatIp(parseIp(text)!)).toBe(form));
+
+  it("names the address it was given, as the URL standard writes IPv6 (property)", () => {
+    // Zero hextets often, so that runs of them are.
+    const hextet = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(hextet, { minLength: 8, maxLength: 8 }), (hextets) => {
+        const bytes = Uint8Array.from(hextets.flatMap((h) => [h >> 8, h & 0xff]));
+        const text = formatIp(bytes);
+        expect(parseIp(text)).toEqual(bytes);
+        if (text.includes(":")) expect(new URL(`http://[${text}]/`).hostname).toBe(`[${text}]`);
+      }),
+    );
   });
 });
 
@@ -46,6 +70,19 @@ describe("AddressSet", () => {
     expect(new AddressSet([]).has("127.0.0.1")).toBe(false);
     expect(new AddressSet(["0.0.0.0/0"]).has("203.0.113.9")).toBe(true);
     expect(new AddressSet(["0.0.0.0/0"]).has("2001:db8::1")).toBe(false);
+  });
+
+  it("a peer named with a zone (a link-local one, as Node names it) is never trusted: which link is not in the list", () => {
+    expect(new AddressSet(["fe80::/10"]).has("fe80::1%eth0")).toBe(false);
+  });
+
+  it("::/0 holds every IPv6 peer and no IPv4 one, however the socket spells it", () => {
+    const ipv6 = new AddressSet(["::/0"]);
+    expect(ipv6.has("2001:db8::1")).toBe(true);
+    expect(ipv6.has("203.0.113.9")).toBe(false);
+    expect(ipv6.has("::ffff:203.0.113.9")).toBe(false);
+    expect(new AddressSet(["::/64"]).has("203.0.113.9")).toBe(false);
+    expect(new AddressSet(["::ffff:0.0.0.0/96"]).has("203.0.113.9")).toBe(true);
   });
 
   it("a block holds exactly the addresses that share its prefix (property)", () => {
@@ -164,6 +201,9 @@ describe("realClient", () => {
     ["the port of an item", { "x-forwarded-for": "[2001:db8::7]:4711" }, { remoteAddress: "2001:db8::7", remotePort: 4711 }],
     ["an IPv6 item in lower case", { "x-forwarded-for": "2001:DB8::A" }, { remoteAddress: "2001:db8::a" }],
     ["an IPv4-mapped item as IPv4", { "x-forwarded-for": "::ffff:203.0.113.7" }, { remoteAddress: "203.0.113.7" }],
+    ["an IPv4-mapped item in hex as IPv4", { "x-forwarded-for": "0:0:0:0:0:FFFF:cb00:7107" }, { remoteAddress: "203.0.113.7" }],
+    ["an IPv6 item in its RFC 5952 form", { "x-forwarded-for": "2001:0DB8:0:0:0:0:0:000A" }, { remoteAddress: "2001:db8::a" }],
+    ["a Forwarded IPv6 node in its RFC 5952 form", { forwarded: 'for="[2001:db8:0:1:0:0:0:1]:4711"' }, { remoteAddress: "2001:db8:0:1::1", remotePort: 4711 }],
     ["X-Forwarded-Proto: https alone", { "x-forwarded-proto": "https" }, { remoteAddress: "127.0.0.1", remotePort: 50000, tls: true, localPort: 443 }],
     ["X-Forwarded-Proto: http", { "x-forwarded-proto": "http" }, { tls: false, localPort: 80 }],
     ["X-Forwarded-Port", { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-port": "8443" }, { tls: true, localPort: 8443 }],

@@ -19,6 +19,7 @@ import { findBinary, requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
+import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
 import { readmeBlock, substitute } from "./helpers/readme.ts";
 import { startServerProcess, stopProcessGroup, waitForPort, type ServerProcess } from "./helpers/server-process.ts";
 
@@ -158,6 +159,19 @@ describe("from a peer that is not trusted (only 10.0.0.0/8 trusted)", () => {
   });
 });
 
+describe("from an IPv4 peer when only ::/0 is trusted", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await start(["::/0"], fpm.port);
+  });
+  afterAll(() => gateway?.stop());
+
+  it("the fields change nothing: every IPv6 address is not every IPv4 one too", async () => {
+    const server = await phpServer(gateway.url, { "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http" });
+  });
+});
+
 describe("trustedProxies() for a hono app of one's own", () => {
   let server: RunningServer;
   let base = "";
@@ -220,6 +234,13 @@ for (const runtime of ["node", "deno", "bun"] as CliRuntime[]) {
     it("php-fpm sees the client and its scheme", async () => {
       const server = await phpServer(base, { "X-Forwarded-For": "9.9.9.9, 203.0.113.7", "X-Forwarded-Proto": "https" });
       expect(server).toMatchObject({ REMOTE_ADDR: "203.0.113.7", HTTPS: "on", SERVER_PORT: "443", REQUEST_SCHEME: "https" });
+    });
+
+    it("X-Forwarded-For over several field lines is one list in their order (RFC 9110 §5.3): the last line's item is nearest", async () => {
+      const fields: [string, string][] = [["Host", "x"], ["X-Forwarded-For", "6.6.6.6"], ["X-Forwarded-For", "203.0.113.7"], ["Connection", "close"]];
+      const answer = await rawRequest(Number(new URL(base).port), buildRequest("GET", "/php/env.php", fields));
+      const server = (JSON.parse(answer.body.toString()) as { server: Record<string, string> }).server;
+      expect(server).toMatchObject({ REMOTE_ADDR: "203.0.113.7", HTTP_X_FORWARDED_FOR: "6.6.6.6, 203.0.113.7" });
     });
   });
 }

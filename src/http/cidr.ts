@@ -57,6 +57,10 @@ export function parseIp(text: string): Uint8Array | null {
   return v4 ? Uint8Array.from([...MAPPED, ...v4]) : null;
 }
 
+function isMapped(address: Uint8Array): boolean {
+  return MAPPED.every((b, i) => address[i] === b);
+}
+
 export interface Cidr {
   bytes: Uint8Array;
   /** Leading bits that must match, 0..128 (an IPv4 prefix plus 96). */
@@ -83,7 +87,7 @@ export function parseCidr(text: string): Cidr | string {
   const cidr = { bytes, bits: Number(prefix) + (v4 ? 96 : 0) };
   const network = masked(bytes, cidr.bits);
   if (!network.every((b, i) => b === bytes[i])) {
-    return `${JSON.stringify(text)} has bits set past its prefix; the block is ${JSON.stringify(`${formatNetwork(network, v4)}/${prefix}`)}`;
+    return `${JSON.stringify(text)} has bits set past its prefix; the block is ${JSON.stringify(`${v4 ? formatIp(network) : formatIpv6(network)}/${prefix}`)}`;
   }
   return cidr;
 }
@@ -95,14 +99,37 @@ function masked(bytes: Uint8Array, bits: number): Uint8Array {
   });
 }
 
-function formatNetwork(bytes: Uint8Array, v4: boolean): string {
-  if (v4) return Array.from(bytes.subarray(12)).join(".");
-  const hextets: string[] = [];
-  for (let i = 0; i < 16; i += 2) hextets.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return hextets.join(":");
+/**
+ * The one text form of an address (16 bytes, as parseIp gives): an
+ * IPv4-mapped one as IPv4, any other as RFC 5952 §4 writes IPv6 (lower case,
+ * no leading zeros, the longest run of two or more zero hextets, the first
+ * of equals, as "::"). "::FFFF:a00:1" and "10.0.0.1" are one client to an
+ * application's allow list, a log and a hash.
+ */
+export function formatIp(bytes: Uint8Array): string {
+  return isMapped(bytes) ? Array.from(bytes.subarray(12)).join(".") : formatIpv6(bytes);
+}
+
+function formatIpv6(bytes: Uint8Array): string {
+  const hextets: number[] = [];
+  for (let i = 0; i < 16; i += 2) hextets.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let best = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    let end = i;
+    while (end < 8 && hextets[end] === 0) end++;
+    if (end - i > bestLength) [best, bestLength] = [i, end - i];
+    i = end === i ? i + 1 : end;
+  }
+  const text = (from: number, to: number) => hextets.slice(from, to).map((h) => h.toString(16)).join(":");
+  return best < 0 ? text(0, 8) : `${text(0, best)}::${text(best + bestLength, 8)}`;
 }
 
 function contains(cidr: Cidr, address: Uint8Array): boolean {
+  // IPv4 addresses are held here as ::ffff:0:0/96, which every IPv6 block
+  // wider than /96 from "::" covers; yet "::/0" means every IPv6 peer, not
+  // every IPv4 one too (Go's netip.Prefix.Contains matches by family as well).
+  if (cidr.bits < 96 && isMapped(address)) return false;
   const whole = cidr.bits >> 3;
   for (let i = 0; i < whole; i++) if (cidr.bytes[i] !== address[i]) return false;
   const rest = cidr.bits & 7;

@@ -5,8 +5,8 @@
 // anything to the chain, never append: what it wrote is never reached while
 // a trusted proxy stands to its right.
 
-import { normalizeAddress, type ConnInfo } from "../cgi/conn.ts";
-import type { AddressSet } from "./cidr.ts";
+import type { ConnInfo } from "../cgi/conn.ts";
+import { formatIp, parseIp, type AddressSet } from "./cidr.ts";
 import { parseForwarded, parseForwardedFor, parseForwardedPorts, parseForwardedProtos, type Hop } from "./forwarded.ts";
 
 /**
@@ -28,8 +28,8 @@ export function realClient(peer: ConnInfo, headers: Headers, trusted: AddressSet
     // "unknown", an obfuscated name, a malformed item: the client is behind
     // it, its address unknown; the nearest known one stays (as nginx does).
     if (client.address === undefined) break;
-    // One spelling for one address in logs and hashes: IPv6 in lower case (RFC 5952 §4.3), IPv4-mapped as IPv4.
-    address = normalizeAddress(client.address.toLowerCase());
+    // One spelling whatever the proxy wrote (RFC 5952); parseNode gave only text parseIp reads.
+    address = formatIp(parseIp(client.address)!);
     // nginx ≥ 1.11: the port too, when the field gives one.
     remotePort = client.port ?? 0;
     if (!trusted.has(client.address)) break;
