@@ -1,0 +1,116 @@
+// Fuzz targets for CGI response heads (RFC 3875 §6, src/cgi/response.ts),
+// NPH responses (RFC 3875 §5, gateways/script/nph.ts) and a backend's
+// Content-Length (RFC 9110 §8.6, src/cgi/framing.ts): any output in any
+// chunking gives the same head and body, or a BACKEND_MALFORMED error.
+
+import fc from "fast-check";
+import { NphResponseParser } from "../../gateways/script/nph.ts";
+import { declaredLength, framedWhole } from "../../src/cgi/framing.ts";
+import { type CgiHead, CgiResponseParser } from "../../src/cgi/response.ts";
+import { GatewayError } from "../../src/errors.ts";
+import { concatBytes } from "../../src/io/bytes.ts";
+import { check, chunked, cuts, expectSame, type FuzzFamily, outcome, sameBytes, wordBytes, wordText } from "./harness.ts";
+
+const isMalformed = (err: unknown): boolean => err instanceof GatewayError && err.code === "BACKEND_MALFORMED";
+
+const FIELD_WORDS = [
+  "Status", "status", "Location", "LOCATION", "Content-Type", "Content-Length", "content-length", "Transfer-Encoding", "Set-Cookie", "X-A",
+  ":", ": ", " ", "\t", "\r", "\n", "\r\n", "\n\n", "\r\n\r\n", "\0", "\x7f", "\x80", "\xff", ",", ", ",
+  "200", "302 Found", "404 Not Found", "99", "600", "5", "-1", "007", "99999999999999999", "text/html",
+  "/x", "//host/x", "http://a/b", "mailto:x", "a", "\x01",
+];
+const STATUS_WORDS = ["HTTP/1.1 ", "HTTP/1.0 ", "HTTP/2 ", "HTTP/1.1", "200", "404 Not Found", " OK", "\r\n", "\n", "\r", "\xe9", "\0"];
+
+/** CGI output: mostly pieces of heads, sometimes a status line first, sometimes a very long line. */
+const output = fc.oneof(
+  { weight: 8, arbitrary: wordBytes(FIELD_WORDS, 40) },
+  { weight: 2, arbitrary: fc.tuple(wordBytes(STATUS_WORDS, 6), wordBytes(FIELD_WORDS, 30)).map((parts) => concatBytes(parts).slice()) },
+  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1000, max: 200_000 }), wordBytes(FIELD_WORDS, 8)).map(([n, tail]) => concatBytes([new Uint8Array(n).fill(0x41), tail]).slice()) },
+);
+const maxHeaderBytes = fc.oneof(fc.constant(65536), fc.integer({ min: 1, max: 300 }));
+
+interface Parser {
+  push(chunk: Uint8Array): CgiHead | null;
+  takeRest(): Uint8Array;
+  finish(): void;
+}
+
+/** What a parser makes of the chunks: the head and body after it, or its error. */
+function parse(make: () => Parser, chunks: Uint8Array[]): { head: CgiHead; body: Uint8Array } | { error: string } {
+  const parser = make();
+  const result = outcome(() => {
+    for (let i = 0; i < chunks.length; i++) {
+      const head = parser.push(chunks[i]!);
+      if (head) return { head, body: concatBytes([parser.takeRest(), ...chunks.slice(i + 1)]).slice() };
+    }
+    parser.finish();
+    throw new Error("finish() passed without a head");
+  }, isMalformed);
+  return "error" in result ? result : result.value;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** What every head handed to the client must hold, whatever the script wrote. */
+function checkHead(head: CgiHead, bytes: Uint8Array, body: Uint8Array): void {
+  check(Number.isInteger(head.status) && head.status >= 100 && head.status <= 599, `status ${head.status}`);
+  check(!/[\r\n]/.test(head.statusText), "CR or LF in the reason phrase");
+  for (const [name, value] of head.headers) {
+    check(TOKEN.test(name), `header name ${JSON.stringify(name)}`);
+    check(!/[\r\n\0]/.test(value), `CR, LF or NUL in ${name}`);
+    check(value === value.replace(/^[ \t]+|[ \t]+$/g, ""), `untrimmed value of ${name}`);
+  }
+  if (head.kind === "local-redirect") check(head.location!.startsWith("/") && !head.location!.startsWith("//"), `local redirect to ${head.location}`);
+  check(sameBytes(bytes.subarray(bytes.length - body.length), body), "the body is not the output's tail");
+  // A head that parses has a Content-Length that is a number, or a typed error.
+  outcome(() => {
+    const length = declaredLength(head.headers);
+    check(length === undefined || (Number.isSafeInteger(length) && length >= 0), `Content-Length ${length}`);
+    if (length !== undefined) {
+      const whole = outcome(() => framedWhole(body, length, { onCut: () => undefined }), isMalformed);
+      if ("value" in whole) check(whole.value.length === length, "framedWhole length");
+    }
+  }, isMalformed);
+}
+
+const responseHead = () =>
+  fc.property(output, maxHeaderBytes, cuts, (bytes, max, how) => {
+    const make = () => new CgiResponseParser({ maxHeaderBytes: max });
+    const whole = parse(make, [bytes]);
+    expectSame("one chunk and many", whole, parse(make, chunked(bytes, how)));
+    if ("head" in whole) checkHead(whole.head, bytes, whole.body);
+  });
+
+const nphHead = () =>
+  fc.property(output, maxHeaderBytes, cuts, (bytes, max, how) => {
+    const make = () => new NphResponseParser({ maxHeaderBytes: max });
+    const whole = parse(make, [bytes]);
+    expectSame("one chunk and many", whole, parse(make, chunked(bytes, how)));
+    if ("head" in whole) {
+      checkHead(whole.head, bytes, whole.body);
+      check(!whole.head.headers.some(([name]) => name.toLowerCase() === "transfer-encoding"), "Transfer-Encoding passed on");
+    }
+  });
+
+/** Content-Length field lines of any text: a non-negative safe integer, or BACKEND_MALFORMED (RFC 9110 §8.6). */
+const contentLength = () =>
+  fc.property(
+    fc.array(fc.tuple(fc.constantFrom("Content-Length", "content-length", "CONTENT-LENGTH", "Content-Lengths", "X"), wordText(["0", "5", "50", "1", ",", ", ", " ", "\t", "-", "+", "1e3", "0x1", "999999999999999", "9999999999999999"])), { maxLength: 4 }),
+    (fields) => {
+      const result = outcome(() => declaredLength(fields), isMalformed);
+      if ("value" in result && result.value !== undefined) check(Number.isSafeInteger(result.value) && result.value >= 0, `length ${result.value}`);
+    },
+  );
+
+export const cgi: FuzzFamily = {
+  family: "cgi-response",
+  targets: [
+    { name: "CgiResponseParser, any output, re-chunked", share: 0.6, property: responseHead },
+    { name: "declaredLength, any Content-Length", share: 0.4, property: contentLength },
+  ],
+};
+
+export const nph: FuzzFamily = {
+  family: "nph",
+  targets: [{ name: "NphResponseParser, any output, re-chunked", share: 1, property: nphHead }],
+};
