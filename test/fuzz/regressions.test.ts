@@ -1,6 +1,7 @@
 // Inputs the fuzzing found a decoder mishandling, each kept as a plain test.
 
 import { describe, expect, test } from "vitest";
+import { SpawnerFrameParser, type SpawnerFrame } from "../../gateways/cgi/spawner/protocol.ts";
 import { NphResponseParser } from "../../gateways/script/nph.ts";
 import { GatewayError } from "../../src/errors.ts";
 
@@ -22,5 +23,34 @@ describe("NPH status line", () => {
   test("a 300,000-byte first line in one chunk -> BACKEND_MALFORMED", () => {
     const parser = new NphResponseParser({ maxHeaderBytes: 65536 });
     malformed(() => parser.push(bytes(`${"A".repeat(300_000)}\r\nStatus\r\n`)));
+  });
+});
+
+describe("spawner frames", () => {
+  // A plain Error before: the parser's one error type is GatewayError.
+  test("an unknown frame type -> BACKEND_MALFORMED", () => {
+    malformed(() => new SpawnerFrameParser().push(new Uint8Array(9), () => undefined));
+  });
+
+  // Held back before, waiting for up to 4 GiB: spawner.c never writes more than 65536 payload bytes a frame.
+  test("an 'O' frame longer than the spawner writes -> BACKEND_MALFORMED at its head", () => {
+    const head = Uint8Array.of(79, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff);
+    malformed(() => new SpawnerFrameParser().push(head, () => undefined));
+  });
+
+  test("an 'O' frame of 65536 bytes is read", () => {
+    const frame = new Uint8Array(9 + 65536);
+    frame.set([79, 1, 0, 0, 0, 0, 0, 1, 0]);
+    const frames: SpawnerFrame[] = [];
+    new SpawnerFrameParser().push(frame, (f) => frames.push(f));
+    expect(frames).toEqual([{ type: "O", id: 1, payload: new Uint8Array(65536) }]);
+  });
+
+  // The exit status was lost before when a bad frame followed it in the same chunk.
+  test("the frames before a bad one are handed over, in one chunk as byte by byte", () => {
+    const exit = Uint8Array.of(88, 7, 0, 0, 0, 3, 0, 0, 0);
+    const frames: SpawnerFrame[] = [];
+    malformed(() => new SpawnerFrameParser().push(Uint8Array.of(...exit, 0, ...new Uint8Array(8)), (f) => frames.push(f)));
+    expect(frames).toEqual([{ type: "X", id: 7, n: 3 }]);
   });
 });
