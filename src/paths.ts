@@ -41,9 +41,16 @@ export function normalizePath(pathname: string): string {
 // RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~".
 const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
 
+// Digits decoded after a stray "%" (RFC 3986 §2.1) make a new escape ("%%32%65"
+// -> "%2e"): decoded again until none is left, or safePath's one decoding would
+// turn it into a dot segment the normal form did not remove.
 function decodeUnreserved(pathname: string): string {
-  if (!pathname.includes("%")) return pathname;
-  return pathname.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+  let decoded = pathname;
+  for (let last = ""; decoded !== last && decoded.includes("%"); ) {
+    last = decoded;
+    decoded = last.replace(UNRESERVED_ESCAPE, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+  }
+  return decoded;
 }
 
 /** `target` (origin-form, or an absolute URL) with its path normalised; undefined when it is already. */

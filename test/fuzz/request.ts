@@ -1,0 +1,98 @@
+// Fuzz targets for what postern decides about a request before any app sees
+// it: the head checks (src/http/request-head.ts, RFC 9112 and RFC 9110) with
+// any method, target, version and field lines, and the path normalisation
+// (src/paths.ts, RFC 3986 §5.2.4, §6.2.2) of any target.
+
+import fc from "fast-check";
+import { isAuthority, targetAuthority } from "../../src/http/authority.ts";
+import { checkRequestHead, checkTokens, checkTrailers, type Refusal } from "../../src/http/request-head.ts";
+import { normalizePath, normalTarget, safePath } from "../../src/paths.ts";
+import { check, expectSame, type FuzzFamily, wordText } from "./harness.ts";
+
+const method = fc.oneof(fc.constantFrom("GET", "HEAD", "POST", "OPTIONS", "CONNECT", "PUT", "VERSION-CONTROL", "get", ""), wordText(["G", "E", "T", "-", "_", " ", "\0", "é"], 4));
+const TARGET_WORDS = [
+  "/", "//", "*", "http://", "https://", "HTTP://", "a", "b.c", "@", ":", ":80", ":65536", "?", "#", "[", "]", "[::1]", "::", "%", "%2e", "%2E", "%2f", "%5c",
+  "%00", "%25", "%32", "%65", "%%", ".", "..", "/..", "/./", "\\", "\0", "\r", "\n", " ", "é", "~", "x=1",
+];
+const target = wordText(TARGET_WORDS, 16);
+const version = fc.constantFrom("1.1", "1.0", "2.0", "0.9", "1.1 ", "");
+const fieldName = fc.oneof(
+  fc.constantFrom("Host", "host", "HOST", "Content-Length", "content-length", "Transfer-Encoding", "transfer-encoding", "Expect", "Content-Type", "X-A", "Cookie", ""),
+  fc.string({ maxLength: 20 }),
+);
+const fieldValue = wordText(["a", "b.c", ":80", "[::1]", "0", "5", "05", "-1", ",", ", ", " ", "\t", "\"", "\\", "chunked", "gzip", "identity", "100-continue", "text/html", "%", "/", "\0", "\r\n", "é"], 8);
+const rawHeaders = fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 12 }).map((pairs) => pairs.flat());
+const limits = fc.option(
+  fc.record({ maxFields: fc.integer({ min: 0, max: 12 }), maxFieldBytes: fc.integer({ min: 0, max: 64 }), maxLineBytes: fc.integer({ min: 0, max: 64 }) }, { requiredKeys: [] }),
+  { nil: undefined },
+);
+
+const STATUSES = new Set([400, 414, 417, 431, 501]);
+
+function checkRefusal(refusal: Refusal | undefined): void {
+  if (refusal === undefined) return;
+  check(STATUSES.has(refusal.status) && typeof refusal.detail === "string", `refusal ${JSON.stringify(refusal)}`);
+}
+
+/** Any head: never a throw, a refusal with a status of its own, and what it lets through is unambiguous (RFC 9112 §6.3, §3.2). */
+const requestHead = () =>
+  fc.property(method, target, version, rawHeaders, limits, (method, target, httpVersion, raw, limits) => {
+    const refusal = checkRequestHead({ method, target, httpVersion, rawHeaders: raw }, limits);
+    checkRefusal(refusal);
+    checkRefusal(checkTokens(method, raw));
+    checkRefusal(checkTrailers(raw));
+    if (refusal !== undefined) return;
+    const values = (name: string) => raw.flatMap((v, i) => (i % 2 === 1 && raw[i - 1]!.toLowerCase() === name ? [v] : []));
+    check(httpVersion === "1.1" || httpVersion === "1.0", `HTTP/${httpVersion} let through`);
+    check(method !== "CONNECT", "CONNECT let through");
+    const hosts = values("host");
+    check(hosts.length <= 1 && (httpVersion === "1.0" || hosts.length === 1), `Host lines ${JSON.stringify(hosts)}`);
+    check(hosts.every(isAuthority), "a Host that is not host[:port]");
+    check(new Set(values("content-length")).size <= 1, "two Content-Lengths let through");
+    check(values("content-length").length === 0 || values("transfer-encoding").length === 0, "Content-Length with Transfer-Encoding let through");
+    check(values("content-type").length <= 1, "two Content-Types let through");
+    if (!target.startsWith("/") && target !== "*") {
+      const authority = targetAuthority(target);
+      check(authority !== undefined && isAuthority(authority), `absolute-form target ${JSON.stringify(target)} without an authority`);
+    }
+  });
+
+const segments = (path: string): string[] => path.split("/").slice(1);
+
+/**
+ * A normal path is its own normal form, starts with "/", and has no empty,
+ * "." or ".." segment but the last; what safePath lets through, decoded once,
+ * has no ".." segment, NUL, CR, LF or backslash, and is the same for a path
+ * and its normal form.
+ */
+const paths = () =>
+  fc.property(target, (text) => {
+    const path = text.startsWith("/") ? text : `/${text}`;
+    const normal = normalizePath(path);
+    expectSame("normal form of the normal form", normalizePath(normal), normal);
+    check(normal.startsWith("/"), `normal form ${JSON.stringify(normal)}`);
+    const inner = segments(normal).slice(0, -1);
+    check(!inner.some((s) => s === "" || s === "." || s === ".."), `normal form ${JSON.stringify(normal)} has a dot or empty segment`);
+    check(![".", ".."].includes(segments(normal).at(-1)!), `normal form ${JSON.stringify(normal)} ends in a dot segment`);
+    const safe = safePath(path);
+    expectSame("safePath of a path and of its normal form", safe, safePath(normal));
+    if (safe.ok) {
+      check(safe.path.startsWith("/"), `safe path ${JSON.stringify(safe.path)}`);
+      check(!segments(safe.path).includes(".."), `safe path ${JSON.stringify(safe.path)} climbs out of its root`);
+      check(!/[\0\r\n\\]/.test(safe.path), `safe path ${JSON.stringify(safe.path)}`);
+    } else {
+      check(safe.status === 400 || safe.status === 404, `status ${safe.status}`);
+    }
+    const rewritten = normalTarget(text) ?? text;
+    check(normalTarget(rewritten) === undefined, `normalTarget of ${JSON.stringify(rewritten)} is not itself`);
+  });
+
+export const request: FuzzFamily = {
+  family: "request-head",
+  targets: [{ name: "checkRequestHead, checkTokens, checkTrailers, any head", share: 1, property: requestHead }],
+};
+
+export const path: FuzzFamily = {
+  family: "paths",
+  targets: [{ name: "normalizePath, safePath, normalTarget, any target", share: 1, property: paths }],
+};
