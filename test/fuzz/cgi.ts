@@ -5,6 +5,7 @@
 
 import fc from "fast-check";
 import { NphResponseParser } from "../../gateways/script/nph.ts";
+import { cgiResponse } from "../../src/cgi/answer.ts";
 import { declaredLength, framedWhole } from "../../src/cgi/framing.ts";
 import { type CgiHead, CgiResponseParser } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
@@ -17,7 +18,7 @@ const FIELD_WORDS = [
   "Status", "status", "Location", "LOCATION", "Content-Type", "Content-Length", "content-length", "Transfer-Encoding", "Set-Cookie", "X-A",
   ":", ": ", " ", "\t", "\r", "\n", "\r\n", "\n\n", "\r\n\r\n", "\0", "\x7f", "\x80", "\xff", ",", ", ",
   "200", "302 Found", "404 Not Found", "99", "600", "5", "-1", "007", "99999999999999999", "text/html",
-  "/x", "//host/x", "http://a/b", "mailto:x", "a", "\x01",
+  "/x", "//host/x", "http://a/b", "mailto:x", "a", "\x01", "\x0b", "Connection", "close", "keep-alive", "204", "304", "101", "Status: 200 ",
 ];
 const STATUS_WORDS = ["HTTP/1.1 ", "HTTP/1.0 ", "HTTP/2 ", "HTTP/1.1", "200", "404 Not Found", " OK", "\r\n", "\n", "\r", "\xe9", "\0"];
 
@@ -49,6 +50,9 @@ function parse(make: () => Parser, chunks: Uint8Array[]): { head: CgiHead; body:
   return "error" in result ? result : result.value;
 }
 
+/** An output that has ended: what a finished backend leaves. */
+const NO_OUTPUT = { read: () => Promise.resolve(null), cancel: () => undefined };
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** What every head handed to the client must hold, whatever the script wrote. */
@@ -62,6 +66,11 @@ function checkHead(head: CgiHead, bytes: Uint8Array, body: Uint8Array): void {
   }
   if (head.kind === "local-redirect") check(head.location!.startsWith("/") && !head.location!.startsWith("//"), `local redirect to ${head.location}`);
   check(sameBytes(bytes.subarray(bytes.length - body.length), body), "the body is not the output's tail");
+  // Every head that parses becomes the client's Response, or a 502 (src/cgi/answer.ts), whatever the runtime's Response accepts.
+  for (const [ended, isHead] of [[true, false], [false, false], [true, true]] as const) {
+    const response = outcome(() => cgiResponse(head, { parts: [body], ended }, NO_OUTPUT, { head: isHead, onCut: () => undefined }), isMalformed);
+    if ("value" in response) check(response.value.status === head.status, `status ${response.value.status} for ${head.status}`);
+  }
   // A head that parses has a Content-Length that is a number, or a typed error.
   outcome(() => {
     const length = declaredLength(head.headers);

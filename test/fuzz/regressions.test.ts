@@ -3,6 +3,7 @@
 import { describe, expect, test } from "vitest";
 import { SpawnerFrameParser, type SpawnerFrame } from "../../gateways/cgi/spawner/protocol.ts";
 import { NphResponseParser } from "../../gateways/script/nph.ts";
+import { CgiResponseParser } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { normalizePath, safePath } from "../../src/paths.ts";
 
@@ -18,6 +19,17 @@ function malformed(run: () => unknown): void {
   expect(thrown).toBeInstanceOf(GatewayError);
   expect((thrown as GatewayError).code).toBe("BACKEND_MALFORMED");
 }
+
+describe("CGI Status field", () => {
+  // The reason phrase reached new Response(), which threw a TypeError (a 500, not a 502).
+  test.each(["\x01", "a\x7fb", "\x0b"])("a control character in the reason phrase (%j) -> BACKEND_MALFORMED", (reason) => {
+    malformed(() => new CgiResponseParser().push(bytes(`Status: 200 ${reason}\r\n\r\n`)));
+  });
+
+  test("HTAB and obs-text in the reason phrase are kept", () => {
+    expect(new CgiResponseParser().push(bytes("Status: 200 a\tb\xe9\r\n\r\n"))?.statusText).toBe("a\tb\xe9");
+  });
+});
 
 describe("NPH status line", () => {
   // String.fromCharCode(...bytes) over a whole chunk ran out of stack (RangeError) on a long first line.
