@@ -1,9 +1,11 @@
 // Fuzz targets for what postern decides about a request before any app sees
 // it: the head checks (src/http/request-head.ts, RFC 9112 and RFC 9110) with
 // any method, target, version and field lines, and the path normalisation
-// (src/paths.ts, RFC 3986 §5.2.4, §6.2.2) of any target.
+// (src/paths.ts, RFC 3986 §5.2.4, §6.2.2) of any target, and the Range
+// header of the static gateway (gateways/static/range.ts).
 
 import fc from "fast-check";
+import { parseRange } from "../../gateways/static/range.ts";
 import { isAuthority, targetAuthority } from "../../src/http/authority.ts";
 import { checkRequestHead, checkTokens, checkTrailers, type Refusal } from "../../src/http/request-head.ts";
 import { normalizePath, normalTarget, safePath } from "../../src/paths.ts";
@@ -87,9 +89,29 @@ const paths = () =>
     check(normalTarget(rewritten) === undefined, `normalTarget of ${JSON.stringify(rewritten)} is not itself`);
   });
 
+/** Any Range header on a file of any size: the whole file, unsatisfiable, or bytes inside the file (RFC 9110 §14.1.1). */
+const range = () =>
+  fc.property(
+    fc.oneof(
+      wordText(["bytes", "BYTES", "=", " ", "\t", "-", ",", "0", "1", "5", "10", "99999999999999999999", "items", "é"], 10),
+      fc
+        .tuple(fc.constantFrom("bytes=", "bytes = ", "Bytes=\t"), fc.option(fc.bigInt({ min: 0n, max: 10n ** 20n })), fc.option(fc.bigInt({ min: 0n, max: 10n ** 20n })))
+        .map(([unit, first, last]) => `${unit}${first ?? ""}-${last ?? ""}`),
+    ),
+    fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
+    (header, size) => {
+      const r = parseRange(header, size);
+      if (r === undefined || r === "unsatisfiable") return;
+      check(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.start <= r.end && r.end < size, `range ${JSON.stringify(r)} of ${size} bytes`);
+    },
+  );
+
 export const request: FuzzFamily = {
   family: "request-head",
-  targets: [{ name: "checkRequestHead, checkTokens, checkTrailers, any head", share: 1, property: requestHead }],
+  targets: [
+    { name: "checkRequestHead, checkTokens, checkTrailers, any head", share: 0.8, property: requestHead },
+    { name: "parseRange, any Range header", share: 0.2, property: range },
+  ],
 };
 
 export const path: FuzzFamily = {
