@@ -10,7 +10,7 @@ import { declaredLength, framedWhole } from "../../src/cgi/framing.ts";
 import { type CgiHead, CgiResponseParser } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
-import { check, chunked, cuts, expectSame, type FuzzFamily, outcome, sameBytes, wordBytes, wordText } from "./harness.ts";
+import { check, chunked, cuts, expectSame, type FuzzFamily, latin1, outcome, sameBytes, wordBytes, wordText } from "./harness.ts";
 
 const isMalformed = (err: unknown): boolean => err instanceof GatewayError && err.code === "BACKEND_MALFORMED";
 
@@ -22,10 +22,30 @@ const FIELD_WORDS = [
 ];
 const STATUS_WORDS = ["HTTP/1.1 ", "HTTP/1.0 ", "HTTP/2 ", "HTTP/1.1", "200", "404 Not Found", " OK", "\r\n", "\n", "\r", "\xe9", "\0"];
 
-/** CGI output: mostly pieces of heads, sometimes a status line first, sometimes a very long line. */
+const often = <T>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<T>): fc.Arbitrary<T> => fc.oneof({ weight: 9, arbitrary: good }, { weight: 1, arbitrary: bad });
+
+/** A head line by line: field lines of CGI's fields and others (now and then a broken one), each end of line LF or CRLF. */
+const lines = fc
+  .tuple(
+    fc.array(
+      fc.tuple(
+        often(fc.constantFrom("Status", "Location", "location", "Content-Type", "Content-Length", "Connection", "Set-Cookie", "Transfer-Encoding", "X-A"), fc.constantFrom(" X-A", "X A", "")),
+        often(fc.constantFrom(":", ": "), fc.constantFrom(" :", ":\t")),
+        often(fc.constantFrom("200", "200 OK", "302 Found", "301", "404 Gone", "/x", "/x?y", "//h/x", "http://a/b", "5", "5, 5", "X-A", "text/html"), wordText(FIELD_WORDS, 4)),
+        often(fc.constantFrom("\n", "\r\n"), fc.constantFrom("\r\r\n", "\r")),
+      ).map((parts) => parts.join("")),
+      { maxLength: 4 },
+    ),
+    fc.constantFrom("\n", "\r\n", ""),
+    fc.uint8Array({ maxLength: 16 }),
+  )
+  .map(([fields, end, body]) => concatBytes([latin1(fields.join("") + end), body]).slice());
+
+/** CGI output: pieces of heads, heads line by line, sometimes a status line first, sometimes a very long line. */
 const output = fc.oneof(
-  { weight: 8, arbitrary: wordBytes(FIELD_WORDS, 40) },
-  { weight: 2, arbitrary: fc.tuple(wordBytes(STATUS_WORDS, 6), wordBytes(FIELD_WORDS, 30)).map((parts) => concatBytes(parts).slice()) },
+  { weight: 4, arbitrary: wordBytes(FIELD_WORDS, 40) },
+  { weight: 4, arbitrary: lines },
+  { weight: 2, arbitrary: fc.tuple(wordBytes(STATUS_WORDS, 6), fc.oneof(lines, wordBytes(FIELD_WORDS, 30))).map((parts) => concatBytes(parts).slice()) },
   { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1000, max: 200_000 }), wordBytes(FIELD_WORDS, 8)).map(([n, tail]) => concatBytes([new Uint8Array(n).fill(0x41), tail]).slice()) },
 );
 const maxHeaderBytes = fc.oneof(fc.constant(65536), fc.integer({ min: 1, max: 300 }));

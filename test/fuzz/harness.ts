@@ -68,7 +68,7 @@ export function chunked(bytes: Uint8Array, how: number[] | "every-byte"): Uint8A
   return rechunk(bytes, how);
 }
 
-const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
+export const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 
 /**
  * Bytes made of a protocol's pieces (`words`, as latin1 text) and random

@@ -7,16 +7,25 @@ export interface TargetResult {
   name: string;
   runs: number;
   ms: number;
+  /** The longest any one input took: a decoder that hangs on some input shows here (or never returns). */
+  slowestMs: number;
   failure?: string;
 }
 
 /** Runs each target of `family` on its share of `total` inputs from `seed`. */
 export function runFamily(family: FuzzFamily, total: number, seed: number): TargetResult[] {
   return family.targets.map((target) => {
+    let slowestMs = 0;
+    const timed = fc.beforeEach(() => {
+      const at = performance.now();
+      return () => {
+        slowestMs = Math.max(slowestMs, performance.now() - at);
+      };
+    });
     const started = performance.now();
-    const details = fc.check(target.property(), { numRuns: runsFor(target, total), seed });
-    const ms = performance.now() - started;
-    const result: TargetResult = { name: target.name, runs: details.numRuns, ms };
+    const details = fc.check(target.property(), { numRuns: runsFor(target, total), seed, plugins: [timed] });
+    if (details instanceof Promise) throw new Error(`${target.name}: an asynchronous property`);
+    const result: TargetResult = { name: target.name, runs: details.numRuns, ms: performance.now() - started, slowestMs };
     if (details.failed) result.failure = fc.defaultReportMessage(details) ?? "failed";
     return result;
   });
