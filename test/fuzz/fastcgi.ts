@@ -22,7 +22,7 @@ import {
 import { encodeRequestStart } from "../../gateways/fastcgi/request.ts";
 import { decodeGetValuesResult, encodeGetValues } from "../../gateways/fastcgi/values.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
-import { check, chunked, cuts, expectSame, type FuzzFamily, outcome, sameBytes } from "./harness.ts";
+import { check, chunked, cuts, expectSame, type FuzzFamily, outcome, piecesCutShort, sameBytes } from "./harness.ts";
 
 const isProtocolError = (err: unknown): boolean => err instanceof FastCgiProtocolError;
 
@@ -49,29 +49,20 @@ function encodeWithPadding(r: Rec & { padding: number }): Uint8Array {
 }
 
 /** Records, some with a wrong version byte, garbage between them, and maybe cut short. */
-const stream = fc
-  .tuple(
-    fc.array(
-      fc.oneof(
-        { weight: 6, arbitrary: record.map(encodeWithPadding) },
-        {
-          weight: 1,
-          arbitrary: fc.tuple(record, fc.integer({ min: 0, max: 255 })).map(([r, version]) => {
-            const bytes = encodeWithPadding(r);
-            bytes[0] = version;
-            return bytes;
-          }),
-        },
-        { weight: 1, arbitrary: fc.uint8Array({ maxLength: 16 }) },
-      ),
-      { maxLength: 8 },
-    ),
-    fc.option(fc.nat(), { nil: undefined }),
-  )
-  .map(([pieces, cut]) => {
-    const bytes = concatBytes(pieces).slice();
-    return cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1));
-  });
+const stream = piecesCutShort(
+  fc.oneof(
+    { weight: 6, arbitrary: record.map(encodeWithPadding) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(record, fc.integer({ min: 0, max: 255 })).map(([r, version]) => {
+        const bytes = encodeWithPadding(r);
+        bytes[0] = version;
+        return bytes;
+      }),
+    },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 16 }) },
+  ),
+);
 
 /** What a reader makes of the chunks: the records, then the error that stopped it, if any. */
 function read(chunks: Uint8Array[]): { records: Rec[]; error?: string } {

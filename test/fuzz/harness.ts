@@ -68,6 +68,14 @@ export function chunked(bytes: Uint8Array, how: number[] | "every-byte"): Uint8A
   return rechunk(bytes, how);
 }
 
+/** A stream of `pieces` (records, frames, garbage between them), sometimes cut short anywhere. */
+export function piecesCutShort(piece: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
+  return fc.tuple(fc.array(piece, { maxLength: 8 }), fc.option(fc.nat(), { nil: undefined })).map(([pieces, cut]) => {
+    const bytes = concatBytes(pieces).slice();
+    return cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1));
+  });
+}
+
 export const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 
 /**

@@ -4,20 +4,12 @@ import { describe, expect, test } from "vitest";
 import { SpawnerFrameParser, type SpawnerFrame } from "../../gateways/cgi/spawner/protocol.ts";
 import { NphResponseParser } from "../../gateways/script/nph.ts";
 import { CgiResponseParser } from "../../src/cgi/response.ts";
-import { GatewayError } from "../../src/errors.ts";
 import { normalizePath, safePath } from "../../src/paths.ts";
 
 const bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
 function malformed(run: () => unknown): void {
-  let thrown: unknown;
-  try {
-    run();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown).toBeInstanceOf(GatewayError);
-  expect((thrown as GatewayError).code).toBe("BACKEND_MALFORMED");
+  expect(run).toThrow(expect.objectContaining({ name: "GatewayError", code: "BACKEND_MALFORMED" }));
 }
 
 describe("CGI Status field", () => {

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { encodeStart, SpawnerFrameParser, type SpawnerFrame, type StartRequest } from "../../gateways/cgi/spawner/protocol.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
-import { check, chunked, cuts, expectSame, type FuzzFamily, outcome } from "./harness.ts";
+import { check, chunked, cuts, expectSame, type FuzzFamily, outcome, piecesCutShort } from "./harness.ts";
 
 const isTyped = (err: unknown): boolean => err instanceof GatewayError;
 
@@ -33,23 +33,14 @@ const frame: fc.Arbitrary<SpawnerFrame> = fc.oneof(
 );
 
 /** Frames, some with another type byte or a length past what follows, garbage between them, maybe cut short. */
-const stream = fc
-  .tuple(
-    fc.array(
-      fc.oneof(
-        { weight: 6, arbitrary: frame.map(encodeFrame) },
-        { weight: 1, arbitrary: fc.tuple(frame, fc.integer({ min: 0, max: 255 })).map(([f, type]) => Uint8Array.of(type, ...encodeFrame(f).subarray(1))) },
-        { weight: 1, arbitrary: fc.tuple(fc.constantFrom("O", "E"), u32, u32).map(([type, id, n]) => frameBytes(type, id, n)) },
-        { weight: 1, arbitrary: fc.uint8Array({ maxLength: 12 }) },
-      ),
-      { maxLength: 8 },
-    ),
-    fc.option(fc.nat(), { nil: undefined }),
-  )
-  .map(([pieces, cut]) => {
-    const bytes = concatBytes(pieces).slice();
-    return cut === undefined ? bytes : bytes.subarray(0, cut % (bytes.length + 1));
-  });
+const stream = piecesCutShort(
+  fc.oneof(
+    { weight: 6, arbitrary: frame.map(encodeFrame) },
+    { weight: 1, arbitrary: fc.tuple(frame, fc.integer({ min: 0, max: 255 })).map(([f, type]) => Uint8Array.of(type, ...encodeFrame(f).subarray(1))) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom("O", "E"), u32, u32).map(([type, id, n]) => frameBytes(type, id, n)) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 12 }) },
+  ),
+);
 
 /** The frames a parser makes of the chunks (payloads copied), then the error that stopped it, if any. */
 function parse(chunks: Uint8Array[]): { frames: SpawnerFrame[]; error?: string } {
