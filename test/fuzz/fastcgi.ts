@@ -22,7 +22,7 @@ import {
 import { encodeRequestStart } from "../../gateways/fastcgi/request.ts";
 import { decodeGetValuesResult, encodeGetValues } from "../../gateways/fastcgi/values.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
-import { check, chunked, cuts, expectSame, type FuzzFamily, outcome, piecesCutShort, sameBytes } from "./harness.ts";
+import { check, chunked, cuts, expectSame, emitted, type FuzzFamily, outcome, piecesCutShort, sameInAnyChunks, sameBytes } from "./harness.ts";
 
 const isProtocolError = (err: unknown): boolean => err instanceof FastCgiProtocolError;
 
@@ -64,31 +64,26 @@ const stream = piecesCutShort(
   ),
 );
 
-/** What a reader makes of the chunks: the records, then the error that stopped it, if any. */
-function read(chunks: Uint8Array[]): { records: Rec[]; error?: string } {
+/** What a reader makes of the chunks: the records (contents copied), then the error that stopped it, if any. */
+function read(chunks: Uint8Array[]): { events: Rec[]; error?: string } {
   const reader = new RecordReader();
-  const records: Rec[] = [];
-  const result = outcome(() => {
+  return emitted<Rec>((emit) => {
     for (const chunk of chunks) {
       reader.push(chunk, (r) => {
         check(r.content.length <= MAX_CONTENT_LENGTH, `record content of ${r.content.length} bytes`);
-        records.push({ type: r.type, requestId: r.requestId, content: r.content.slice() });
+        emit({ type: r.type, requestId: r.requestId, content: r.content.slice() });
       });
     }
     reader.end();
   }, isProtocolError);
-  return "error" in result ? { records, error: result.error } : { records };
 }
 
-const readerBytes = () =>
-  fc.property(stream, cuts, (bytes, how) => {
-    expectSame("records of one chunk and of many", read([bytes]), read(chunked(bytes, how)));
-  });
+const readerBytes = () => sameInAnyChunks(stream, read);
 
 const readerRoundTrip = () =>
   fc.property(fc.array(record, { maxLength: 6 }), cuts, (records, how) => {
     const got = read(chunked(concatBytes(records.map(encodeWithPadding)).slice(), how));
-    expectSame("records read back", got, { records: records.map(({ type, requestId, content }) => ({ type, requestId, content })) });
+    expectSame("records read back", got, { events: records.map(({ type, requestId, content }) => ({ type, requestId, content })) });
   });
 
 /** encodeStream and its end record, read back: the data, in order. */
@@ -99,7 +94,7 @@ const streamRoundTrip = () =>
     cuts,
     (data, requestId, how) => {
       const bytes = concatBytes([encodeStream(RecordType.STDOUT, requestId, data), encodeStreamEnd(RecordType.STDOUT, requestId)]).slice();
-      const { records, error } = read(chunked(bytes, how));
+      const { events: records, error } = read(chunked(bytes, how));
       check(error === undefined, `error ${error}`);
       check(records.every((r) => r.type === RecordType.STDOUT && r.requestId === requestId), "type or requestId changed");
       check(records.at(-1)!.content.length === 0, "no end record");
@@ -115,9 +110,9 @@ const beginEndRoundTrip = () =>
     fc.integer({ min: 0, max: 0xffff_ffff }),
     fc.integer({ min: 0, max: 255 }),
     (requestId, role, flags, appStatus, protocolStatus) => {
-      const begin = read([encodeBeginRequest(requestId, role, flags)]).records[0]!;
+      const begin = read([encodeBeginRequest(requestId, role, flags)]).events[0]!;
       expectSame("FCGI_BeginRequestBody", decodeBeginRequest(begin.content), { role, flags });
-      const end = read([encodeEndRequest(requestId, appStatus, protocolStatus)]).records[0]!;
+      const end = read([encodeEndRequest(requestId, appStatus, protocolStatus)]).events[0]!;
       expectSame("FCGI_EndRequestBody", decodeEndRequest(end.content), { appStatus, protocolStatus });
     },
   );
@@ -155,7 +150,7 @@ const paramsRoundTrip = () =>
   fc.property(fc.array(fc.tuple(text, text), { maxLength: 12 }), (pairs) => {
     expectSame("pairs", decodeParams(encodeParams(pairs)), pairs);
     const names = pairs.map(([name]) => name);
-    const values = read([encodeGetValues(names)]).records;
+    const values = read([encodeGetValues(names)]).events;
     check(values.length === 1 && values[0]!.type === RecordType.GET_VALUES && values[0]!.requestId === 0, "not one GET_VALUES record");
     expectSame("GET_VALUES names", [...decodeGetValuesResult(values[0]!.content)], names.map((n) => [n, ""]).filter(([n], i) => names.indexOf(n) === i));
   });
@@ -169,7 +164,7 @@ const requestStartRoundTrip = () =>
     fc.oneof(fc.constant(null), fc.constant("stream" as const), fc.uint8Array({ maxLength: 300 })),
     cuts,
     (requestId, flags, params, body, how) => {
-      const { records, error } = read(chunked(encodeRequestStart(requestId, flags, params, body).slice(), how));
+      const { events: records, error } = read(chunked(encodeRequestStart(requestId, flags, params, body).slice(), how));
       check(error === undefined, `error ${error}`);
       check(records.every((r) => r.requestId === requestId), "requestId changed");
       expectSame("begin", decodeBeginRequest(records[0]!.content), { role: Role.RESPONDER, flags });

@@ -37,6 +37,13 @@ export function outcome<T>(decode: () => T, expected: (err: unknown) => boolean)
   }
 }
 
+/** The events a push decoder hands over while `run` feeds it, then the declared error that stopped it, if any. */
+export function emitted<E>(run: (emit: (event: E) => void) => void, expected: (err: unknown) => boolean): { events: E[]; error?: string } {
+  const events: E[] = [];
+  const result = outcome(() => run((event) => events.push(event)), expected);
+  return "error" in result ? { events, error: result.error } : { events };
+}
+
 /** A decoder threw something it does not declare: the fuzzing's finding. */
 export class UntypedError extends Error {
   constructor(readonly thrown: unknown) {
@@ -66,6 +73,11 @@ export const cuts: fc.Arbitrary<number[] | "every-byte"> = fc.oneof(
 export function chunked(bytes: Uint8Array, how: number[] | "every-byte"): Uint8Array[] {
   if (how === "every-byte") return rechunk(bytes, Array.from({ length: Math.min(bytes.length, 4096) }, (_, i) => i + 1));
   return rechunk(bytes, how);
+}
+
+/** What a push decoder makes of any bytes in one chunk, it makes of them in any chunks. */
+export function sameInAnyChunks(input: fc.Arbitrary<Uint8Array>, decode: (chunks: Uint8Array[]) => unknown): fc.IProperty<[Uint8Array, number[] | "every-byte"]> {
+  return fc.property(input, cuts, (bytes, how) => expectSame("one chunk and many", decode([bytes]), decode(chunked(bytes, how))));
 }
 
 /** A stream of `pieces` (records, frames, garbage between them), sometimes cut short anywhere. */
