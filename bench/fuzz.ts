@@ -28,7 +28,7 @@ let inputs = 0;
 const started = performance.now();
 for (const family of chosen) {
   console.log(`\n${family.family}`);
-  for (const result of runFamily(family, count, seed)) {
+  for (const result of await runFamily(family, count, seed)) {
     inputs += result.runs;
     const rate = Math.round(result.runs / (result.ms / 1000));
     const line = `  ${result.name.padEnd(56)} ${result.runs.toLocaleString("en").padStart(9)} inputs ${(result.ms / 1000).toFixed(1).padStart(7)} s ${rate.toLocaleString("en").padStart(8)}/s  slowest ${result.slowestMs.toFixed(1).padStart(6)} ms`;

@@ -1,12 +1,13 @@
 // Fuzz targets for CGI response heads (RFC 3875 §6, src/cgi/response.ts),
 // NPH responses (RFC 3875 §5, gateways/script/nph.ts) and a backend's
 // Content-Length (RFC 9110 §8.6, src/cgi/framing.ts): any output in any
-// chunking gives the same head and body, or a BACKEND_MALFORMED error.
+// chunking gives the same head and body, or a BACKEND_MALFORMED error, and
+// the body the client reads is framed as declared.
 
 import fc from "fast-check";
 import { NphResponseParser } from "../../gateways/script/nph.ts";
-import { cgiResponse } from "../../src/cgi/answer.ts";
-import { declaredLength, framedWhole } from "../../src/cgi/framing.ts";
+import { type CgiOutput, cgiResponse } from "../../src/cgi/answer.ts";
+import { declaredLength, framedBody, framedWhole } from "../../src/cgi/framing.ts";
 import { type CgiHead, CgiResponseParser } from "../../src/cgi/response.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
@@ -131,11 +132,62 @@ const contentLength = () =>
     },
   );
 
+/** An output that hands over `chunks`, then its end, or `failure` in its place; `drained` resolves once all is read. */
+function outputOf(chunks: Uint8Array[], failure: Error | undefined): CgiOutput & { drained: Promise<void> } {
+  let next = 0;
+  let drained!: () => void;
+  return {
+    read: () => {
+      if (next < chunks.length) return Promise.resolve(chunks[next++]!);
+      drained();
+      return failure ? Promise.reject(failure) : Promise.resolve(null);
+    },
+    cancel: () => undefined,
+    drained: new Promise((resolve) => (drained = resolve)),
+  };
+}
+
+/**
+ * A streamed body in any chunks, with or without a Content-Length, ending or
+ * failing: the client reads exactly the declared bytes, or all of them and
+ * then a GatewayError (never a whole-looking short body); bytes past the
+ * length are dropped and noted once (RFC 9110 §8.6, CWE-113).
+ */
+const streamedBody = () =>
+  fc.asyncProperty(
+    fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 3 }),
+    fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 6 }),
+    fc.option(fc.nat({ max: 150 }), { nil: undefined }),
+    fc.constantFrom(undefined, new GatewayError("BACKEND_IDLE_TIMEOUT", "no output"), new Error("connection reset")),
+    async (parts, chunks, length, failure) => {
+      const notes: GatewayError[] = [];
+      const output = outputOf(chunks, failure);
+      const reader = framedBody(parts, output, length, { onCut: (reason) => notes.push(reason) }).getReader();
+      const read: Uint8Array[] = [];
+      let error: unknown;
+      try {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) read.push(r.value);
+      } catch (err) {
+        error = err;
+      }
+      await output.drained; // the rest of a complete body is read and dropped after the client's end
+      const all = concatBytes([...parts, ...chunks]);
+      const got = concatBytes(read);
+      const complete = length !== undefined && all.length >= length;
+      check(error === undefined || error instanceof GatewayError, `untyped stream error ${String(error)}`);
+      check(complete ? error === undefined : (error !== undefined) === (length !== undefined || failure !== undefined), `stream error ${String(error)}`);
+      check(sameBytes(got, complete ? all.subarray(0, length) : all), "the client's bytes");
+      const excess = notes.filter((n) => n.message.includes("more output than"));
+      check(excess.length === (complete && all.length > length ? 1 : 0), `${excess.length} notes of excess output`);
+    },
+  );
+
 export const cgi: FuzzFamily = {
   family: "cgi-response",
   targets: [
     { name: "CgiResponseParser, any output, re-chunked", share: 0.6, property: responseHead },
-    { name: "declaredLength, any Content-Length", share: 0.4, property: contentLength },
+    { name: "declaredLength, any Content-Length", share: 0.2, property: contentLength },
+    { name: "framedBody, any output and Content-Length", share: 0.2, property: streamedBody },
   ],
 };
 

@@ -9,8 +9,7 @@ import { concatBytes } from "../../src/io/bytes.ts";
 export interface FuzzTarget {
   name: string;
   share: number;
-  // Synchronous: a decoder under test never awaits.
-  property: () => fc.IProperty<any>;
+  property: () => fc.IProperty<any> | fc.IAsyncProperty<any>;
 }
 
 export interface FuzzFamily {

@@ -5,7 +5,7 @@ import { test } from "vitest";
 import { type FuzzFamily, runsFor, TEST_RUNS, TEST_SEED } from "./harness.ts";
 
 export function fuzzTests(family: FuzzFamily): void {
-  test.each(family.targets)("$name", (target) => {
-    fc.assert(target.property(), { numRuns: runsFor(target, TEST_RUNS), seed: TEST_SEED });
+  test.each(family.targets)("$name", async (target) => {
+    await fc.assert(target.property(), { numRuns: runsFor(target, TEST_RUNS), seed: TEST_SEED });
   });
 }
