@@ -22,7 +22,9 @@ if (chosen.length === 0 || !Number.isSafeInteger(count) || count < 1 || Number.i
   process.exit(2);
 }
 
-console.log(`fuzzing ${count.toLocaleString("en")} inputs per family, seed ${seed}, node ${process.version}`);
+const versions = process.versions as Record<string, string | undefined>;
+const runtime = versions.bun ? `bun ${versions.bun}` : versions.deno ? `deno ${versions.deno}` : `node ${process.version}`;
+console.log(`fuzzing ${count.toLocaleString("en")} inputs per family, seed ${seed}, ${runtime}`);
 let failures = 0;
 let inputs = 0;
 const started = performance.now();
