@@ -4,6 +4,8 @@ import { describe, expect, test } from "vitest";
 import { SpawnerFrameParser, type SpawnerFrame } from "../../gateways/cgi/spawner/protocol.ts";
 import { NphResponseParser } from "../../gateways/script/nph.ts";
 import { CgiResponseParser } from "../../src/cgi/response.ts";
+import { isAuthority } from "../../src/http/authority.ts";
+import { checkRequestHead } from "../../src/http/request-head.ts";
 import { normalizePath, safePath } from "../../src/paths.ts";
 
 const bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -71,5 +73,22 @@ describe("request path", () => {
   test("the normal form of a path with a stray % is its own normal form", () => {
     const normal = normalizePath("/%%32%65/%2e/x");
     expect(normalizePath(normal)).toBe(normal);
+  });
+});
+
+describe("Host", () => {
+  // A URL could not be built from these, and the request got a 500 after it was let through.
+  test.each(["a.1", "999.1.1.1", "1.2.3.4.5", "1.2.3.08", "xn--", "a.xn--"])("%s, which the URL parser refuses -> 400", (host) => {
+    expect(isAuthority(host)).toBe(false);
+    expect(checkRequestHead({ method: "GET", target: "/", httpVersion: "1.1", rawHeaders: ["Host", host] })?.status).toBe(400);
+  });
+
+  // The URL parser would name another host than the one SERVER_NAME shows.
+  test.each(["0x7f.1", "1.256", "0127.0.0.1", "1.2.3.4."])("%s, which a URL spells otherwise -> 400", (host) => {
+    expect(isAuthority(host)).toBe(false);
+  });
+
+  test.each(["127.0.0.1", "127.0.0.1:8080", "example.com", "Example.COM:80", "a1", "1a.example", "xn--bcher-kva.example", "[::1]:80"])("%s is a Host", (host) => {
+    expect(isAuthority(host)).toBe(true);
   });
 });

@@ -106,10 +106,27 @@ const range = () =>
     },
   );
 
+const HOST_WORDS = ["a", "B", "1", "0", "09", "255", "256", "999", "0x", "0X1f", "x", ".", ":", ":80", ":", "-", "_", "~", "xn--", "[", "]", "::", "[::1]", "%", "é", "@", "/"];
+
+/** A Host postern lets through is one the URL parser takes, and spells the same (RFC 9110 §7.2; WHATWG URL host parsing). */
+const host = () =>
+  fc.property(wordText(HOST_WORDS, 8), (value) => {
+    if (!isAuthority(value)) return;
+    let url: URL;
+    try {
+      url = new URL(`http://${value}/`);
+    } catch {
+      throw new Error(`Host ${JSON.stringify(value)} passes isAuthority, but a URL cannot be built from it`);
+    }
+    const name = value.startsWith("[") ? value.slice(0, value.indexOf("]") + 1) : value.split(":")[0]!;
+    if (!name.startsWith("[")) check(url.hostname === name.toLowerCase(), `Host ${JSON.stringify(value)} becomes ${url.hostname}`);
+  });
+
 export const request: FuzzFamily = {
   family: "request-head",
   targets: [
-    { name: "checkRequestHead, checkTokens, checkTrailers, any head", share: 0.8, property: requestHead },
+    { name: "checkRequestHead, checkTokens, checkTrailers, any head", share: 0.6, property: requestHead },
+    { name: "isAuthority, any Host", share: 0.2, property: host },
     { name: "parseRange, any Range header", share: 0.2, property: range },
   ],
 };
