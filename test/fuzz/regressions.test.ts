@@ -6,7 +6,6 @@ import { NphResponseParser } from "../../gateways/script/nph.ts";
 import { CgiResponseParser } from "../../src/cgi/response.ts";
 import { isAuthority } from "../../src/http/authority.ts";
 import { checkRequestHead } from "../../src/http/request-head.ts";
-import { normalizePath, safePath } from "../../src/paths.ts";
 
 const bytes = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
@@ -59,20 +58,6 @@ describe("spawner frames", () => {
     const frames: SpawnerFrame[] = [];
     malformed(() => new SpawnerFrameParser().push(Uint8Array.of(...exit, 0, ...new Uint8Array(8)), (f) => frames.push(f)));
     expect(frames).toEqual([{ type: "X", id: 7, n: 3 }]);
-  });
-});
-
-describe("request path", () => {
-  // "%%32%65" normalised to "%2e", which safePath then decoded: "/../etc/passwd" got through.
-  test("an escape made by decoding the digits after a stray % is no dot segment", () => {
-    expect(safePath("/%%32%65%%32%65/etc/passwd")).toEqual({ ok: true, path: "/etc/passwd" });
-    expect(safePath("/a/%%32%65%%32%65/%%32%65%%32%65/x")).toEqual({ ok: true, path: "/x" });
-    expect(safePath("/%2e%2e/%%/..")).toEqual({ ok: true, path: "/" });
-  });
-
-  test("the normal form of a path with a stray % is its own normal form", () => {
-    const normal = normalizePath("/%%32%65/%2e/x");
-    expect(normalizePath(normal)).toBe(normal);
   });
 });
 
