@@ -79,7 +79,9 @@ describe("spawner frames", () => {
   ];
 
   test("one chunk", () => {
-    expect(new SpawnerFrameParser().push(stream)).toEqual(expected);
+    const frames: SpawnerFrame[] = [];
+    new SpawnerFrameParser().push(stream, (frame) => frames.push(frame));
+    expect(frames).toEqual(expected);
   });
 
   test("any split of the stream gives the same frames", () => {
@@ -88,14 +90,14 @@ describe("spawner frames", () => {
         const points = [0, ...cuts.sort((a, b) => a - b), stream.length];
         const parser = new SpawnerFrameParser();
         const frames: SpawnerFrame[] = [];
-        for (let i = 1; i < points.length; i++) frames.push(...parser.push(stream.slice(points[i - 1], points[i])));
+        for (let i = 1; i < points.length; i++) parser.push(stream.slice(points[i - 1], points[i]), (frame) => frames.push(frame));
         expect(frames).toEqual(expected);
       }),
     );
   });
 
   test("an unknown frame type is an error, not skipped", () => {
-    expect(() => new SpawnerFrameParser().push(frameBytes("Q", 1, 0))).toThrow(/unknown frame/);
+    expect(() => new SpawnerFrameParser().push(frameBytes("Q", 1, 0), () => undefined)).toThrow(/unknown frame/);
   });
 });
 

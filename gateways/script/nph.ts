@@ -27,7 +27,8 @@ export class NphResponseParser {
   push(chunk: Uint8Array): CgiHead | null {
     if (this.#status) return this.#withStatus(this.#fields.push(chunk));
     const lf = chunk.indexOf(LF);
-    this.#line += String.fromCharCode(...chunk.subarray(0, lf < 0 ? Math.min(chunk.length, MAX_STATUS_LINE) : lf));
+    // At most MAX_STATUS_LINE bytes per push: the spread below puts each byte on the stack.
+    this.#line += String.fromCharCode(...chunk.subarray(0, Math.min(lf < 0 ? chunk.length : lf, MAX_STATUS_LINE)));
     if (this.#line.length >= MAX_STATUS_LINE) throw malformed("status line too long");
     if (lf < 0) return null;
     const match = STATUS_LINE.exec(this.#line);

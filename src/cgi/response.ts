@@ -105,7 +105,9 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 9110 §5.1 field-name = token
 const BAD_VALUE = /[\r\x00]/; // RFC 9110 §5.5; a bare CR would split the response (CWE-113)
-const STATUS_VALUE = /^([1-5][0-9][0-9])(?: (.*))?$/s; // RFC 3875 §6.3.3: status-code [SP reason-phrase]
+// RFC 3875 §6.3.3: status-code [SP reason-phrase]; RFC 9112 §4: reason-phrase = *( HTAB / SP / VCHAR / obs-text ),
+// no other control character (a Fetch Response refuses one with a TypeError).
+const STATUS_VALUE = /^([1-5][0-9][0-9])(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/; // RFC 3986 §3.1, the start of an absoluteURI
 
 // The CGI fields (§6.3), as bits: each may appear at most once.

@@ -24,11 +24,30 @@ export function isAuthority(value: string): boolean {
   } else {
     const colon = value.indexOf(":");
     hostEnd = colon < 0 ? value.length : colon;
-    if (!REG_NAME.test(value.slice(0, hostEnd))) return false;
+    const name = value.slice(0, hostEnd);
+    if (!REG_NAME.test(name) || !spelledAsInUrls(name)) return false;
   }
   if (hostEnd === value.length) return true;
   const port = value.slice(hostEnd + 1);
   return value.charCodeAt(hostEnd) === 58 /* ":" */ && PORT.test(port) && Number(port) <= 65535;
+}
+
+// WHATWG URL host parsing, which builds every Fetch Request's URL, reads a
+// name whose last label is a number as IPv4 ("a.1" fails: a 500; "0x7f.1"
+// becomes 127.0.0.1) and decodes "xn--" labels as Punycode ("xn--" fails).
+const NUMERIC_LAST_LABEL = /(?:^|\.)(?:[0-9]+|0[xX][0-9A-Fa-f]*)\.?$/;
+const PUNYCODE_LABEL = /(?:^|\.)xn--/i;
+
+/** True when a URL built from the reg-name `name` has it as its host, as written but for case. */
+function spelledAsInUrls(name: string): boolean {
+  if (!NUMERIC_LAST_LABEL.test(name) && !PUNYCODE_LABEL.test(name)) return true;
+  const octets = name.split(".");
+  if (octets.length === 4 && octets.every((o) => DEC_OCTET.test(o))) return true; // RFC 3986 IPv4address, the usual case
+  try {
+    return new URL(`http://${name}/`).hostname === name.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /** RFC 3986 §3.2.2 IPv6address: eight 16-bit groups, "::" for a run of zeros, the last 32 bits maybe dotted. */

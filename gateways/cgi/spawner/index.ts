@@ -184,10 +184,10 @@ class SpawnerProcess {
     const parser = new SpawnerFrameParser();
     try {
       for (let chunk = await this.#conn.read(); chunk !== null; chunk = await this.#conn.read()) {
-        for (const frame of parser.push(chunk)) {
+        parser.push(chunk, (frame) => {
           const script = this.#scripts.get(frame.id);
           if (script?.receive(frame)) this.#scripts.delete(frame.id);
-        }
+        });
       }
     } catch {
       // A broken connection: the spawner is as good as gone.

@@ -99,31 +99,46 @@ export function encodeControl(type: ControlType, id: number, n = 0): Uint8Array 
 const EMPTY = new Uint8Array(0);
 const PAYLOAD_TYPES = new Set(["O", "E"]);
 const KNOWN_TYPES = new Set(["O", "E", "Z", "A", "X", "F"]);
+/** spawner.c's CHUNK: no 'O' or 'E' frame carries more; a longer one means the stream is out of step. */
+const MAX_PAYLOAD = 65536;
 
-/** Splits the spawner's byte stream into frames, whatever the chunking. */
+/**
+ * Splits the spawner's byte stream into frames, whatever the chunking;
+ * throws BACKEND_MALFORMED at a frame the spawner never writes, after
+ * handing over every frame before it (the same ones for any chunking).
+ */
 export class SpawnerFrameParser {
   #buf: Uint8Array = EMPTY;
 
-  push(chunk: Uint8Array): SpawnerFrame[] {
-    const frames: SpawnerFrame[] = [];
+  /** Calls onFrame for each complete frame; a payload is a view into the pushed bytes, valid during the call. */
+  push(chunk: Uint8Array, onFrame: (frame: SpawnerFrame) => void): void {
     const data = this.#buf.byteLength === 0 ? chunk : concatBytes([this.#buf, chunk]);
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     let offset = 0;
-    while (data.byteLength - offset >= HEAD) {
-      const type = String.fromCharCode(data[offset]!);
-      if (!KNOWN_TYPES.has(type)) throw new Error(`spawner: unknown frame type ${JSON.stringify(type)}`);
-      const id = view.getUint32(offset + 1, true);
-      const n = view.getUint32(offset + 5, true);
-      if (PAYLOAD_TYPES.has(type)) {
-        if (data.byteLength - offset < HEAD + n) break;
-        frames.push({ type: type as "O" | "E", id, payload: data.subarray(offset + HEAD, offset + HEAD + n) });
-        offset += HEAD + n;
-      } else {
-        frames.push({ type: type as "Z" | "A" | "X" | "F", id, n });
-        offset += HEAD;
+    try {
+      while (data.byteLength - offset >= HEAD) {
+        const at = offset;
+        const type = String.fromCharCode(data[at]!);
+        if (!KNOWN_TYPES.has(type)) throw malformed(`unknown frame type ${JSON.stringify(type)}`);
+        const id = view.getUint32(at + 1, true);
+        const n = view.getUint32(at + 5, true);
+        if (PAYLOAD_TYPES.has(type)) {
+          if (n > MAX_PAYLOAD) throw malformed(`'${type}' frame of ${n} bytes`);
+          if (data.byteLength - at < HEAD + n) break;
+          offset += HEAD + n;
+          onFrame({ type: type as "O" | "E", id, payload: data.subarray(at + HEAD, at + HEAD + n) });
+        } else {
+          offset += HEAD;
+          onFrame({ type: type as "Z" | "A" | "X" | "F", id, n });
+        }
       }
+    } finally {
+      // Moved on before each onFrame: a throwing callback leaves no frame to be handed over twice.
+      this.#buf = offset === data.byteLength ? EMPTY : data.subarray(offset);
     }
-    this.#buf = offset === data.byteLength ? EMPTY : data.subarray(offset);
-    return frames;
   }
+}
+
+function malformed(detail: string): GatewayError {
+  return new GatewayError("BACKEND_MALFORMED", `spawner: ${detail}`);
 }
