@@ -138,9 +138,15 @@ export class Upstream<C extends Closable> {
     throw lastError;
   }
 
-  /** Hands freed room in `pool` to the oldest waiter. */
+  /**
+   * Hands freed room in `pool` to the oldest waiter. Not while the backend
+   * is avoided: its failed connect would drain it again, cycling the queue
+   * through connects to a dead backend (and restarting each waiter's
+   * queue_timeout) while another backend is only full. When every backend
+   * is down there is nobody to hand to: failed() refused the queue.
+   */
   drain(pool: BackendPool<C>): void {
-    while (this.#queue.length > 0 && pool.hasRoom() && pool.checkedUp) {
+    while (this.#queue.length > 0 && pool.healthy && pool.hasRoom()) {
       const waiter = this.#queue.shift()!;
       this.#leaseWithFailover(pool, { onCancel: waiter.onCancel }).then(waiter.resolve, waiter.reject);
     }
