@@ -157,6 +157,20 @@ export class BackendPool<C extends Closable> {
   }
 
   /**
+   * A health check's connection would wait rather than be served: every
+   * worker the backend has is held by a connection of postern's, busy with a
+   * request or kept idle (a kept connection pins its php-fpm child, and a
+   * php-cgi process serves one connection at a time), or postern is
+   * restarting it. Capacity unknown: the size learned so far counts.
+   */
+  get busy(): boolean {
+    if (!this.hasRoom()) return true;
+    const held = this.#entries.filter((e) => !e.conn.broken).length + this.#opening.length;
+    const workers = this.#maxConns ?? this.#learned;
+    return workers > 0 && held >= workers;
+  }
+
+  /**
    * Marks a backend that postern runs itself as serving or not (restarting):
    * while it is not, requests wait in the queue instead of failing.
    */
