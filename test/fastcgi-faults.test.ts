@@ -480,6 +480,22 @@ describe("several backends: a backend that drops a request before answering", ()
     expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 0]);
   });
 
+  it.each([
+    ["HEAD", "Content-Type: text/plain\r\nX-From: first\r\n\r\n"],
+    ["GET", "Status: 204 No Content\r\nX-From: first\r\n\r\n"],
+  ])("%s answered with a whole head (no body follows), then dropped: that answer, never sent again", async (method, head) => {
+    const first = await backend({
+      behaviour: (req) => {
+        void req.stdout(head).then(() => req.close());
+      },
+    });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [first.address, good.address], keepalive: false }]]);
+    const answer = await get(`${base}/x.php`, { method });
+    expect([answer.status, answer.headers.get("x-from")]).toEqual([method === "HEAD" ? 200 : 204, "first"]);
+    expect([first.stats.requests, good.stats.requests]).toEqual([1, 0]);
+  });
+
   it("every backend drops it -> 502, each tried once", async () => {
     const first = await backend({ behaviour: (req) => req.close() });
     const second = await backend({ behaviour: (req) => req.close() });
