@@ -62,6 +62,12 @@ export interface Lease<C extends Closable> {
   readonly reused: boolean;
   /** The backend dropped the request before its answer: avoid it for fail_timeout (when the route has others). */
   fail(err: unknown): void;
+  /**
+   * The backend closed this kept connection while it sat idle: it may have
+   * closed its other idle ones too (a restart closes them all), so they go,
+   * and the request is sent again on a new connection.
+   */
+  stale(): void;
   /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
   answered(): void;
   /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
@@ -177,7 +183,7 @@ export class BackendPool<C extends Closable> {
   setAvailable(available: boolean): void {
     this.#available = available;
     if (!available) {
-      for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+      this.#dropIdle();
     } else {
       this.#downUntil = 0;
       this.#upstream.drain(this);
@@ -273,6 +279,7 @@ export class BackendPool<C extends Closable> {
       fail: (err) => {
         if (this.#upstream.pools.length > 1) this.#markFailed(err);
       },
+      stale: () => this.#dropIdle(),
       answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;
@@ -347,11 +354,15 @@ export class BackendPool<C extends Closable> {
     }, delay);
   }
 
+  #dropIdle(): void {
+    for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+  }
+
   /** Closes the idle connections; the ones in use close as their requests end. */
   close(): void {
     if (this.#sweep !== undefined) clearTimeout(this.#sweep);
     this.#sweep = undefined;
-    for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+    this.#dropIdle();
   }
 
   /** True when no connection is in use or being opened. */

@@ -436,6 +436,23 @@ describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
     await stillServes(base, fake);
   });
 
+  it("every kept connection closed (a backend restart) as a GET arrives -> sent again on a new connection, 200", async () => {
+    // Two requests at once leave two kept connections; the backend then closes
+    // each as the next request on it arrives.
+    const fake = await backend({
+      behaviour: (req) => {
+        if (req.seq <= 2) setTimeout(() => void req.respond("ok"), 100);
+        else if (req.connId <= 2) req.close();
+        else void req.respond("ok");
+      },
+    });
+    const base = await gateway(fake, { max_conns: 2 });
+    expect((await Promise.all([get(`${base}/x.php`), get(`${base}/x.php`)])).map((a) => a.status)).toEqual([200, 200]);
+    const answer = await get(`${base}/x.php`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("ok");
+  });
+
   it("kept connection closed as a POST arrives -> 502, the request is never sent twice", async () => {
     const fake = await backend();
     const base = await gateway(fake);

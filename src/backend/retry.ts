@@ -45,8 +45,10 @@ export interface SendOptions {
  *   backend that can take it at once, at most once per backend;
  * - on a kept connection, the backend may simply have closed it while it sat
  *   idle (php-fpm's children end after pm.max_requests): it is not marked,
- *   and a request that may be repeated is sent once more, to it or another
- *   (nginx does not count a failed cached connection as a try either).
+ *   its other idle connections are closed too (a restart leaves them all
+ *   dead), and a request that may be repeated is sent once more, on a new
+ *   connection to it or to another (nginx does not count a failed cached
+ *   connection as a try either).
  * Otherwise the failure is the answer.
  */
 export async function sendWithRetry<C extends Closable, T>(
@@ -64,6 +66,7 @@ export async function sendWithRetry<C extends Closable, T>(
       if (!(err instanceof BackendDropped)) throw err;
       if (lease.reused && !stale.has(lease.backend)) {
         stale.add(lease.backend);
+        lease.stale();
       } else {
         if (!lease.reused) lease.fail(err);
         tried.add(lease.backend);
