@@ -453,6 +453,21 @@ describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
     expect(answer.body).toBe("ok");
   });
 
+  it("kept connection closed as a queued GET goes out on it, another request taking the room: the GET waits its turn, 200", async () => {
+    // php-fpm's child ending after pm.max_requests under load: the connection
+    // freed by one answer goes at once to a queued request, just as it closes.
+    const fake = await backend({
+      behaviour: (req) => {
+        if (req.seq === 1) setTimeout(() => void req.respond("ok"), 100);
+        else if (req.connId === 1) req.close();
+        else void req.respond("ok");
+      },
+    });
+    const base = await gateway(fake, { max_conns: 1 });
+    const answers = await Promise.all([get(`${base}/x.php`), get(`${base}/x.php`), get(`${base}/x.php`)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+  });
+
   it("kept connection closed as a POST arrives -> 502, the request is never sent twice", async () => {
     const fake = await backend();
     const base = await gateway(fake);

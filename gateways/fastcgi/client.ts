@@ -95,7 +95,12 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     }
   };
   try {
-    return await sendWithRetry(upstream, { onCancel: (cancel) => (onGone = cancel), key: req.key, repeatable: req.repeatable }, send);
+    // A request sent again may queue: it listens for its client again there.
+    const onCancel = (cancel: () => void) => {
+      listen();
+      onGone = cancel;
+    };
+    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable }, send);
   } catch (err) {
     stopListening();
     if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
