@@ -177,6 +177,18 @@ export class BackendPool<C extends Closable> {
   }
 
   /**
+   * Closes the connection idle longest, if any: the worker it pinned is
+   * free, so the next health check is not held behind it.
+   */
+  freeWorker(): void {
+    let oldest: Entry<C> | undefined;
+    for (const entry of this.#entries) {
+      if (entry.inUse === 0 && (oldest === undefined || entry.idleSince < oldest.idleSince)) oldest = entry;
+    }
+    if (oldest) this.#drop(oldest);
+  }
+
+  /**
    * Marks a backend that postern runs itself as serving or not (restarting):
    * while it is not, requests wait in the queue instead of failing.
    */

@@ -104,6 +104,19 @@ describe.skipIf(!PHP_FPM)("active health checks (FastCGI, php-fpm ping.path)", (
     expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
 
+  test("a backend that hangs while postern holds an idle kept connection to it is still taken out", async () => {
+    const a = await fpm();
+    postern = await startPostern(route([a], `keepalive_timeout = "60s"\nhealth = { interval = "100ms", timeout = "300ms", fails = 2 }`));
+    expect(await getAll(`${postern.url}/hello.php`, 1)).toEqual([200]);
+    const children = a.children();
+    for (const pid of children) process.kill(pid, "SIGSTOP");
+    try {
+      await until(() => postern!.errors.some((line) => line.includes("taken out")));
+    } finally {
+      for (const pid of children) process.kill(pid, "SIGCONT");
+    }
+  }, 60_000);
+
   test("every backend failing its check: 502 at once", async () => {
     const [a, b] = [await fpm([]), await fpm([])];
     postern = await startPostern(route([a, b], HEALTH));

@@ -13,6 +13,10 @@ const OPTIONS: HealthOptions = { path: "/ping", interval: 10, timeout: 1_000, st
 class Target {
   readonly changes: boolean[] = [];
   busy = false;
+  freed = 0;
+  freeWorker() {
+    this.freed++;
+  }
   constructor(readonly address: Address) {}
   setCheckedUp(up: boolean) {
     this.changes.push(up);

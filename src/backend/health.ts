@@ -24,6 +24,8 @@ export interface HealthTarget {
   readonly address: Address;
   /** A check's connection would wait behind postern's own connections (see #record). */
   readonly busy: boolean;
+  /** Closes one of postern's idle connections to it, if any, freeing the worker it pins. */
+  freeWorker(): void;
   setCheckedUp(up: boolean): void;
 }
 
@@ -109,9 +111,13 @@ export class HealthChecker {
     // too): a check left unanswered then says it is busy, not that it is
     // gone. A backend that hangs is found by the requests' timeouts instead;
     // one that dies closes postern's connections, so its checks count again.
-    // A wrong status is an answer, and always counts.
+    // A wrong status is an answer, and always counts. Where an idle kept
+    // connection holds the worker, it is closed: the next check reaches a
+    // worker and counts, so a backend that hangs while no request runs on
+    // it is still taken out.
     if (status === undefined && state.up && busy) {
       state.streak = 0;
+      state.target.freeWorker();
       return;
     }
     const passed = status === this.#options.status;
