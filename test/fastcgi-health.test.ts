@@ -168,10 +168,10 @@ gateway = "fastcgi"
 root = "${ROOT}"
 spawn = { command = ["${PHP_CGI}"], procs = 1 }
 keepalive_timeout = "60s"
-health = { path = "/hello.php", interval = "100ms", timeout = "300ms", fails = 2 }
+health = { path = "/hello.php", interval = "100ms", timeout = "500ms", fails = 2 }
 `);
     expect(await getAll(`${postern.url}/hello.php`, 1)).toEqual([200]);
-    await sleep(1_500); // several checks, each longer than the timeout
+    await sleep(2_500); // several checks, the first held past its timeout
     expect(await getAll(`${postern.url}/hello.php`, 3)).toEqual([200, 200, 200]);
     expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
