@@ -62,6 +62,12 @@ export interface Lease<C extends Closable> {
   readonly reused: boolean;
   /** The backend dropped the request before its answer: avoid it for fail_timeout (when the route has others). */
   fail(err: unknown): void;
+  /**
+   * The backend closed this kept connection while it sat idle: it may have
+   * closed its other idle ones too (a restart closes them all), so they go,
+   * and the request is sent again on a new connection.
+   */
+  stale(): void;
   /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
   answered(): void;
   /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
@@ -157,13 +163,39 @@ export class BackendPool<C extends Closable> {
   }
 
   /**
+   * A health check's connection would wait rather than be served: every
+   * worker the backend has is held by a connection of postern's, busy with a
+   * request or kept idle (a kept connection pins its php-fpm child, and a
+   * php-cgi process serves one connection at a time), or postern is
+   * restarting it. Capacity unknown: the size learned so far counts.
+   */
+  get busy(): boolean {
+    if (!this.hasRoom()) return true;
+    const held = this.#entries.filter((e) => !e.conn.broken).length + this.#opening.length;
+    const workers = this.#maxConns ?? this.#learned;
+    return workers > 0 && held >= workers;
+  }
+
+  /**
+   * Closes the connection idle longest, if any: the worker it pinned is
+   * free, so the next health check is not held behind it.
+   */
+  freeWorker(): void {
+    let oldest: Entry<C> | undefined;
+    for (const entry of this.#entries) {
+      if (entry.inUse === 0 && (oldest === undefined || entry.idleSince < oldest.idleSince)) oldest = entry;
+    }
+    if (oldest) this.#drop(oldest);
+  }
+
+  /**
    * Marks a backend that postern runs itself as serving or not (restarting):
    * while it is not, requests wait in the queue instead of failing.
    */
   setAvailable(available: boolean): void {
     this.#available = available;
     if (!available) {
-      for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+      this.#dropIdle();
     } else {
       this.#downUntil = 0;
       this.#upstream.drain(this);
@@ -259,6 +291,7 @@ export class BackendPool<C extends Closable> {
       fail: (err) => {
         if (this.#upstream.pools.length > 1) this.#markFailed(err);
       },
+      stale: () => this.#dropIdle(),
       answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;
@@ -333,11 +366,15 @@ export class BackendPool<C extends Closable> {
     }, delay);
   }
 
+  #dropIdle(): void {
+    for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+  }
+
   /** Closes the idle connections; the ones in use close as their requests end. */
   close(): void {
     if (this.#sweep !== undefined) clearTimeout(this.#sweep);
     this.#sweep = undefined;
-    for (const entry of this.#entries.filter((e) => e.inUse === 0)) this.#drop(entry);
+    this.#dropIdle();
   }
 
   /** True when no connection is in use or being opened. */

@@ -98,4 +98,18 @@ describe("hash_key", () => {
     expect(key(request({ cookie: "a=1; sid=abc; sid=def" }), "")).toBe("abc");
     expect(key(request({ cookie: "xsid=1" }), "")).toBeUndefined();
   });
+
+  test("cookie:NAME in one of several Cookie fields, which Deno's Headers joins with \", \"; quotes kept", () => {
+    const key = hashKeyReader("cookie:sid");
+    const fields = new Request("http://x/", { headers: [["cookie", "a=1"], ["cookie", 'sid="abc"'], ["cookie", "b=2"]] });
+    expect(key(fields, "")).toBe('"abc"');
+    const joined = request({ cookie: 'a=1, sid="abc", b=2' });
+    expect(key(joined, "")).toBe('"abc"');
+    expect(hashKeyReader("cookie:a")(joined, "")).toBe("1");
+  });
+
+  test("an empty header or cookie is no key: its clients are spread, not all sent to one backend", () => {
+    expect(hashKeyReader("header:X-Tenant")(request({ "x-tenant": "" }), "")).toBeUndefined();
+    expect(hashKeyReader("cookie:sid")(request({ cookie: "sid=; a=1" }), "")).toBeUndefined();
+  });
 });

@@ -436,6 +436,38 @@ describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
     await stillServes(base, fake);
   });
 
+  it("every kept connection closed (a backend restart) as a GET arrives -> sent again on a new connection, 200", async () => {
+    // Two requests at once leave two kept connections; the backend then closes
+    // each as the next request on it arrives.
+    const fake = await backend({
+      behaviour: (req) => {
+        if (req.seq <= 2) setTimeout(() => void req.respond("ok"), 100);
+        else if (req.connId <= 2) req.close();
+        else void req.respond("ok");
+      },
+    });
+    const base = await gateway(fake, { max_conns: 2 });
+    expect((await Promise.all([get(`${base}/x.php`), get(`${base}/x.php`)])).map((a) => a.status)).toEqual([200, 200]);
+    const answer = await get(`${base}/x.php`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("ok");
+  });
+
+  it("kept connection closed as a queued GET goes out on it, another request taking the room: the GET waits its turn, 200", async () => {
+    // php-fpm's child ending after pm.max_requests under load: the connection
+    // freed by one answer goes at once to a queued request, just as it closes.
+    const fake = await backend({
+      behaviour: (req) => {
+        if (req.seq === 1) setTimeout(() => void req.respond("ok"), 100);
+        else if (req.connId === 1) req.close();
+        else void req.respond("ok");
+      },
+    });
+    const base = await gateway(fake, { max_conns: 1 });
+    const answers = await Promise.all([get(`${base}/x.php`), get(`${base}/x.php`), get(`${base}/x.php`)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+  });
+
   it("kept connection closed as a POST arrives -> 502, the request is never sent twice", async () => {
     const fake = await backend();
     const base = await gateway(fake);
@@ -478,6 +510,22 @@ describe("several backends: a backend that drops a request before answering", ()
     const base = await serveRoutes([["*", { backend: [dropper.address, good.address], balance: "round_robin", request_buffering: false }]]);
     expectGatewayAnswer(await get(`${base}/x.php`, { method: "PUT", body: "data" }), 502);
     expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 0]);
+  });
+
+  it.each([
+    ["HEAD", "Content-Type: text/plain\r\nX-From: first\r\n\r\n"],
+    ["GET", "Status: 204 No Content\r\nX-From: first\r\n\r\n"],
+  ])("%s answered with a whole head (no body follows), then dropped: that answer, never sent again", async (method, head) => {
+    const first = await backend({
+      behaviour: (req) => {
+        void req.stdout(head).then(() => req.close());
+      },
+    });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [first.address, good.address], keepalive: false }]]);
+    const answer = await get(`${base}/x.php`, { method });
+    expect([answer.status, answer.headers.get("x-from")]).toEqual([method === "HEAD" ? 200 : 204, "first"]);
+    expect([first.stats.requests, good.stats.requests]).toEqual([1, 0]);
   });
 
   it("every backend drops it -> 502, each tried once", async () => {

@@ -10,6 +10,7 @@ import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
 const ROOT = join(import.meta.dirname, "fixtures/php");
 const PING = ["ping.path = /ping"];
 
@@ -103,6 +104,19 @@ describe.skipIf(!PHP_FPM)("active health checks (FastCGI, php-fpm ping.path)", (
     expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
 
+  test("a backend that hangs while postern holds an idle kept connection to it is still taken out", async () => {
+    const a = await fpm();
+    postern = await startPostern(route([a], `keepalive_timeout = "60s"\nhealth = { interval = "100ms", timeout = "300ms", fails = 2 }`));
+    expect(await getAll(`${postern.url}/hello.php`, 1)).toEqual([200]);
+    const children = a.children();
+    for (const pid of children) process.kill(pid, "SIGSTOP");
+    try {
+      await until(() => postern!.errors.some((line) => line.includes("taken out")));
+    } finally {
+      for (const pid of children) process.kill(pid, "SIGCONT");
+    }
+  }, 60_000);
+
   test("every backend failing its check: 502 at once", async () => {
     const [a, b] = [await fpm([]), await fpm([])];
     postern = await startPostern(route([a, b], HEALTH));
@@ -143,5 +157,22 @@ describe.skipIf(!PHP_FPM)("retry on another backend (php-fpm)", () => {
     await a.crash();
     expect(await getAll(`${postern.url}/env.php`, 1, { method: "POST", body: "x=1" })).toEqual([200]);
     expect(b.served().filter((line) => line.startsWith("POST"))).toEqual(["POST /env.php"]);
+  }, 60_000);
+});
+
+describe.skipIf(!PHP_CGI)("active health checks of a spawned php-cgi", () => {
+  test("an idle kept connection holds its one process: the check waits behind it and does not take the backend out", async () => {
+    postern = await startPostern(`
+[[routes]]
+gateway = "fastcgi"
+root = "${ROOT}"
+spawn = { command = ["${PHP_CGI}"], procs = 1 }
+keepalive_timeout = "60s"
+health = { path = "/hello.php", interval = "100ms", timeout = "500ms", fails = 2 }
+`);
+    expect(await getAll(`${postern.url}/hello.php`, 1)).toEqual([200]);
+    await sleep(2_500); // several checks, the first held past its timeout
+    expect(await getAll(`${postern.url}/hello.php`, 3)).toEqual([200, 200, 200]);
+    expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
 });

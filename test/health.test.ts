@@ -12,11 +12,12 @@ const OPTIONS: HealthOptions = { path: "/ping", interval: 10, timeout: 1_000, st
 
 class Target {
   readonly changes: boolean[] = [];
-  room = true;
-  constructor(readonly address: Address) {}
-  hasRoom() {
-    return this.room;
+  busy = false;
+  freed = 0;
+  freeWorker() {
+    this.freed++;
   }
+  constructor(readonly address: Address) {}
   setCheckedUp(up: boolean) {
     this.changes.push(up);
   }
@@ -89,15 +90,24 @@ describe("HealthChecker", () => {
     expect([a.changes, b.changes]).toEqual([[false], [false]]);
   });
 
-  test("a failed check of a backend busy with requests (no room) does not count: its workers are busy, not gone", async () => {
+  test("an unanswered check of a backend whose workers postern holds does not count: busy, not gone", async () => {
     const a = new Target(parseAddress("127.0.0.1:1"));
-    a.room = false;
+    a.busy = true;
     const { probe, calls } = scripted(new Map<string, number | "refuse" | "hang">([["127.0.0.1:1", "hang"]]));
     start([a], probe, { fails: 1, timeout: 10 });
     await until(() => calls.length >= 5);
     expect(a.changes).toEqual([]);
-    a.room = true;
+    a.busy = false;
     await until(() => a.changes.length === 1);
+  });
+
+  test("a busy backend that answers its check with another status is taken out: that is an answer", async () => {
+    const a = new Target(parseAddress("127.0.0.1:1"));
+    a.busy = true;
+    const { probe } = scripted(new Map<string, number | "refuse" | "hang">([["127.0.0.1:1", 503]]));
+    start([a], probe, { fails: 2 });
+    await until(() => a.changes.length === 1);
+    expect(a.changes).toEqual([false]);
   });
 
   test("close(): no check runs after it, and a check running at close changes nothing", async () => {

@@ -306,6 +306,23 @@ describe("Upstream, a backend that died", () => {
     expect((await waiting).conn).toBe(live.conn);
   });
 
+  test("one backend down, the live one full: the queued requests do not try the down one again within fail_timeout", async () => {
+    const refuse = new Set(["127.0.0.1:1"]);
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 1 }, refuse);
+    const live = await up.acquire(); // 1 refuses: marked down, the request goes to 2
+    expect(live.conn.backend).toBe("127.0.0.1:2");
+    const tries: string[] = [];
+    const dead = up.pools[0]!;
+    const lease = dead.lease.bind(dead);
+    dead.lease = () => (tries.push("again"), lease());
+    const queued = [up.acquire(), up.acquire()];
+    dead.setCapacity(1); // room "frees" on the down backend (as the periodic recheck finds it)
+    await waitFor(20);
+    expect(tries).toEqual([]);
+    live.release(true);
+    expect((await queued[0]!).conn).toBe(live.conn);
+  });
+
   test("a backend postern restarts is waited for, even after a refused connection", async () => {
     const refuse = new Set(["/x.sock"]);
     const { up } = upstream(["unix:/x.sock"], { maxConns: 1 }, refuse);

@@ -95,7 +95,12 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     }
   };
   try {
-    return await sendWithRetry(upstream, { onCancel: (cancel) => (onGone = cancel), key: req.key, repeatable: req.repeatable }, send);
+    // A request sent again may queue: it listens for its client again there.
+    const onCancel = (cancel: () => void) => {
+      listen();
+      onGone = cancel;
+    };
+    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable }, send);
   } catch (err) {
     stopListening();
     if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
@@ -197,8 +202,11 @@ class Call {
     };
     const options = { head: this.#req.head, onCut: (reason: GatewayError) => this.#req.logCut(reason) };
     if (!hasBody(head, this.#req.head)) {
-      // Read to the end before answering, so that the connection is clean for the next request.
-      await this.#drain();
+      // Read to the end before answering, so that the connection is clean
+      // for the next request. The head is the whole answer: a backend that
+      // fails after it has still answered, so the client gets that answer
+      // (never the request sent again elsewhere), and the connection goes.
+      await this.#drain().catch(() => this.abandon());
       return cgiResponse(head, { parts: [], ended: true }, output, options);
     }
     return cgiResponse(head, this.#bodyRead(first), output, options);

@@ -5,7 +5,6 @@ import type { Context } from "hono";
 import { processUser } from "../../src/accounts.ts";
 import { formatAddress, parseAddress, type Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
-import { HealthChecker } from "../../src/backend/health.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { mayRepeat } from "../../src/backend/retry.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
@@ -48,7 +47,6 @@ class FastCgiGateway {
   #upstream!: Upstream<FcgiConnection>;
   #routing!: ScriptRouting;
   #spawned: SpawnedBackends | undefined;
-  #health: HealthChecker | undefined;
   #capacity: Promise<void> | undefined;
   /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
   readonly #keepAlive: boolean;
@@ -84,13 +82,13 @@ class FastCgiGateway {
     }
     // A spawned php-cgi serves one connection at a time.
     const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
-    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns));
-    if (o.health) {
-      this.#health = new HealthChecker(this.#upstream.pools, fastcgiProbe(this.#runtime, this.#routing.root), o.health, {
-        lazy: this.#runtime.requestScopedIO === true,
-        log: (line) => this.#runtime.logError(`${this.#name}: ${line}`),
-      });
-    }
+    const health = o.health && {
+      probe: fastcgiProbe(this.#runtime, this.#routing.root),
+      options: o.health,
+      lazy: this.#runtime.requestScopedIO === true,
+      log: (line: string) => this.#runtime.logError(`${this.#name}: ${line}`),
+    };
+    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns), health);
     if (this.#spawned) {
       const pools = this.#upstream.pools;
       this.#spawned.attach((i, up) => pools[i]!.setAvailable(up));
@@ -168,7 +166,6 @@ class FastCgiGateway {
         underscoresInHeaders: o.underscores_in_headers,
       });
       await this.#ensureCapacity();
-      await this.#health?.due();
       return await fcgiRequest(this.#upstream, {
         params,
         body,
@@ -190,7 +187,6 @@ class FastCgiGateway {
 
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
-    this.#health?.close();
     await this.#upstream?.close();
     await this.#spawned?.stop();
   }

@@ -8,20 +8,31 @@ import { normalizeAddress } from "../cgi/conn.ts";
 /** Reads a request's hash key; the forms are checked by the schema (src/backend/options.ts). */
 export type HashKeyOf = (request: Request, clientIp: string) => string | undefined;
 
-/** The reader for `hash_key`; a request without the header or cookie has no key (it goes to the least busy). */
+/**
+ * The reader for `hash_key`. A request without the header or cookie, or
+ * with an empty one, has no key and goes to the least busy backend: one
+ * empty key would send every such client to the same backend (nginx's
+ * `hash` falls back to round robin on an empty key for the same reason).
+ */
 export function hashKeyReader(hashKey: string): HashKeyOf {
   // "::ffff:192.0.2.1" and "192.0.2.1" are one client (src/cgi/conn.ts).
   if (hashKey === "client_ip") return (_, clientIp) => normalizeAddress(clientIp) || undefined;
   const colon = hashKey.indexOf(":");
   const name = hashKey.slice(colon + 1);
-  if (hashKey.startsWith("header:")) return (request) => request.headers.get(name) ?? undefined;
-  return (request) => cookie(request.headers.get("cookie"), name);
+  if (hashKey.startsWith("header:")) return (request) => request.headers.get(name) || undefined;
+  return (request) => cookie(request.headers.get("cookie"), name) || undefined;
 }
 
-/** The first cookie called `name` in a Cookie field (RFC 6265 §5.4: "name=value; name=value"). */
+/**
+ * The first cookie called `name` (case-sensitive) in a Cookie field (RFC
+ * 6265 §5.4: "name=value; name=value"), its value as sent (quotes kept).
+ * Several Cookie fields (HTTP/2 sends one per cookie, RFC 9113 §8.2.3) come
+ * out of Headers joined by ", ": a comma, which no cookie-octet is (RFC 6265
+ * §4.1.1), separates pairs too.
+ */
 function cookie(field: string | null, name: string): string | undefined {
   if (field === null) return undefined;
-  for (const pair of field.split(";")) {
+  for (const pair of field.split(/[;,]/)) {
     const eq = pair.indexOf("=");
     if (eq >= 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
   }

@@ -22,8 +22,10 @@ export type Probe = (address: Address, path: string, timeoutMs: number, stop: Ab
 /** A backend as the checker sees it (src/pool.ts BackendPool). */
 export interface HealthTarget {
   readonly address: Address;
-  /** Every connection postern may open to it is busy with requests (see #record). */
-  hasRoom(): boolean;
+  /** A check's connection would wait behind postern's own connections (see #record). */
+  readonly busy: boolean;
+  /** Closes one of postern's idle connections to it, if any, freeing the worker it pins. */
+  freeWorker(): void;
   setCheckedUp(up: boolean): void;
 }
 
@@ -75,10 +77,11 @@ export class HealthChecker {
 
   #check(state: State): Promise<void> {
     const started = Date.now();
-    state.running = this.#passes(state.target.address).then((passed) => {
+    const busyAtStart = state.target.busy;
+    state.running = this.#ask(state.target.address).then((status) => {
       state.running = undefined;
       if (this.#closed) return;
-      this.#record(state, passed);
+      this.#record(state, status, busyAtStart || state.target.busy);
       const wait = Math.max(0, this.#options.interval - (Date.now() - started));
       if (this.#lazy) state.dueAt = Date.now() + wait;
       else state.timer = setTimeout(() => void this.#check(state), wait);
@@ -86,32 +89,38 @@ export class HealthChecker {
     return state.running;
   }
 
-  /** One check, bounded by `timeout` whatever the probe does. */
-  async #passes(address: Address): Promise<boolean> {
+  /** One check, bounded by `timeout` whatever the probe does: the status answered, undefined for none. */
+  async #ask(address: Address): Promise<number | undefined> {
     const o = this.#options;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), o.timeout);
     });
     try {
-      const status = await Promise.race([this.#probe(address, o.path, o.timeout, this.#stop.signal), expired]);
-      return status === o.status;
+      return await Promise.race([this.#probe(address, o.path, o.timeout, this.#stop.signal), expired]);
     } catch {
-      return false;
+      return undefined;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  #record(state: State, passed: boolean): void {
-    // A backend whose every worker is busy with postern's own requests
+  #record(state: State, status: number | undefined, busy: boolean): void {
+    // A backend whose every worker is held by postern's own connections
     // answers a check only when one is free (php-fpm's ping needs a child
-    // too): a check that failed then says it is busy, not that it is gone.
-    // A backend that hangs is found by the requests' timeouts instead.
-    if (!passed && state.up && !state.target.hasRoom()) {
+    // too): a check left unanswered then says it is busy, not that it is
+    // gone. A backend that hangs is found by the requests' timeouts instead;
+    // one that dies closes postern's connections, so its checks count again.
+    // A wrong status is an answer, and always counts. Where an idle kept
+    // connection holds the worker, it is closed: the next check reaches a
+    // worker and counts, so a backend that hangs while no request runs on
+    // it is still taken out.
+    if (status === undefined && state.up && busy) {
       state.streak = 0;
+      state.target.freeWorker();
       return;
     }
+    const passed = status === this.#options.status;
     if (passed === state.up) {
       state.streak = 0;
       return;

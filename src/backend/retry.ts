@@ -45,8 +45,12 @@ export interface SendOptions {
  *   backend that can take it at once, at most once per backend;
  * - on a kept connection, the backend may simply have closed it while it sat
  *   idle (php-fpm's children end after pm.max_requests): it is not marked,
- *   and a request that may be repeated is sent once more, to it or another
- *   (nginx does not count a failed cached connection as a try either).
+ *   its other idle connections are closed too (a restart leaves them all
+ *   dead), and a request that may be repeated is sent once more, on a new
+ *   connection to it or to another (nginx does not count a failed cached
+ *   connection as a try either). It takes its turn as a new request does,
+ *   queue included: under load the room it leaves goes at once to a queued
+ *   request, and the backend is not at fault.
  * Otherwise the failure is the answer.
  */
 export async function sendWithRetry<C extends Closable, T>(
@@ -64,10 +68,13 @@ export async function sendWithRetry<C extends Closable, T>(
       if (!(err instanceof BackendDropped)) throw err;
       if (lease.reused && !stale.has(lease.backend)) {
         stale.add(lease.backend);
-      } else {
-        if (!lease.reused) lease.fail(err);
-        tried.add(lease.backend);
+        lease.stale();
+        if (!options.repeatable) throw err;
+        lease = await upstream.acquire(options.onCancel, options.key);
+        continue;
       }
+      if (!lease.reused) lease.fail(err);
+      tried.add(lease.backend);
       const next = options.repeatable ? upstream.retry(tried, options.key) : undefined;
       if (next === undefined) throw err;
       lease = await next;

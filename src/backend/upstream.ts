@@ -10,12 +10,27 @@
 // new ones that find room try to connect, so the first connection to a
 // backend that is back ends the outage. What was learned of a backend's size
 // does not hold a request back from that try.
+//
+// A gateway plugs in its protocol's health probe here (src/backend/health.ts
+// runs the checks, and they stop when the route closes) and sends each
+// request through src/backend/retry.ts; nothing else of either is its own.
 
 import { formatAddress, type Address } from "../address.ts";
 import { GatewayError } from "../errors.ts";
 import { BackendPool, type Closable, type Lease, type PoolOptions } from "../pool.ts";
 import { WaiterQueue, type OnCancel } from "../waiter-queue.ts";
 import { balancer, type Balancer } from "./balance.ts";
+import { HealthChecker, type Probe } from "./health.ts";
+import type { HealthOptions } from "./options.ts";
+
+/** Active health checks of a route's backends: the gateway's probe and the route's `health` keys. */
+export interface HealthSetup {
+  probe: Probe;
+  options: HealthOptions;
+  /** Nothing runs between requests (Workers): a request runs the checks that are due. */
+  lazy: boolean;
+  log(line: string): void;
+}
 
 /** While requests wait, how often room is looked for that came without a release (a leased connection found closed). */
 const RECHECK_MS = 1_000;
@@ -26,8 +41,9 @@ export class Upstream<C extends Closable> {
   readonly pools: BackendPool<C>[];
   readonly #queue: WaiterQueue<Lease<C>>;
   readonly #balancer: Balancer;
+  readonly #health: HealthChecker | undefined;
 
-  constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions) {
+  constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions, health?: HealthSetup) {
     this.options = options;
     this.#queue = new WaiterQueue({
       maxQueue: options.maxQueue,
@@ -37,15 +53,22 @@ export class Upstream<C extends Closable> {
     });
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
     this.#balancer = balancer(options.balance ?? "least_conn", addresses.map(formatAddress));
+    this.#health = health && new HealthChecker(this.pools, health.probe, health.options, health);
   }
 
   /**
    * A connection to the first healthy backend with room in the balancing
    * order for `key` (the request's hash key), or a place in the queue.
    * `onCancel` receives a function that withdraws a queued request (its
-   * client went away): it never reaches a backend.
+   * client went away): it never reaches a backend. Lazy health checks that
+   * are due run first.
    */
   acquire(onCancel?: OnCancel, key?: string): Promise<Lease<C>> {
+    if (this.#health === undefined) return this.#acquire(onCancel, key);
+    return this.#health.due().then(() => this.#acquire(onCancel, key));
+  }
+
+  #acquire(onCancel?: OnCancel, key?: string): Promise<Lease<C>> {
     if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
     const pool = this.#pick(undefined, key);
     if (pool) return this.#leaseWithFailover(pool, { onCancel, key });
@@ -138,9 +161,15 @@ export class Upstream<C extends Closable> {
     throw lastError;
   }
 
-  /** Hands freed room in `pool` to the oldest waiter. */
+  /**
+   * Hands freed room in `pool` to the oldest waiter. Not while the backend
+   * is avoided: its failed connect would drain it again, cycling the queue
+   * through connects to a dead backend (and restarting each waiter's
+   * queue_timeout) while another backend is only full. When every backend
+   * is down there is nobody to hand to: failed() refused the queue.
+   */
   drain(pool: BackendPool<C>): void {
-    while (this.#queue.length > 0 && pool.hasRoom() && pool.checkedUp) {
+    while (this.#queue.length > 0 && pool.healthy && pool.hasRoom()) {
       const waiter = this.#queue.shift()!;
       this.#leaseWithFailover(pool, { onCancel: waiter.onCancel }).then(waiter.resolve, waiter.reject);
     }
@@ -151,11 +180,13 @@ export class Upstream<C extends Closable> {
   #closed: (() => void) | undefined;
 
   /**
-   * Stops taking requests and resolves once the ones already taken (queued
-   * ones included) have finished: a reload or shutdown drops no request.
+   * Stops taking requests and checking health, and resolves once the
+   * requests already taken (queued ones included) have finished: a reload
+   * or shutdown drops no request.
    */
   close(): Promise<void> {
     this.closing = true;
+    this.#health?.close();
     for (const pool of this.pools) pool.close();
     if (this.#quiet()) return Promise.resolve();
     return new Promise((resolve) => (this.#closed = resolve));
