@@ -552,6 +552,15 @@ describe("capacity", () => {
     await stillServes(base, fake);
   });
 
+  it("FCGI_MAX_CONNS and FCGI_MAX_REQS past any number a backend could mean (1e400): requests are still served", async () => {
+    const huge = "9".repeat(400);
+    const fake = await backend({ getValues: { FCGI_MAX_CONNS: huge, FCGI_MAX_REQS: huge, FCGI_MPXS_CONNS: "1" }, behaviour: slowOk(30) });
+    const base = await gateway(fake, { queue_timeout: "3s" });
+    const answers = await Promise.all(Array.from({ length: 4 }, () => get(`${base}/x.php`)));
+    expect(answers.map((a) => a.status)).toEqual(Array(4).fill(200));
+    await stillServes(base, fake);
+  });
+
   it("max_conns = 3: 20 concurrent requests use at most 3 connections", async () => {
     const fake = await backend({ getValues: "silent", behaviour: slowOk(30) });
     const base = await gateway(fake, { max_conns: 3 });

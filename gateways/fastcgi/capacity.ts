@@ -65,8 +65,16 @@ async function ask(duplex: Duplex): Promise<BackendValues | undefined> {
   };
 }
 
+/**
+ * Requests on one connection are told apart by a 16-bit id (FastCGI spec
+ * §3.3), so no backend serves more at once: a larger number (or one past
+ * what a double holds, Infinity) is read as this, and the pool's arithmetic
+ * on it stays finite.
+ */
+const MOST_A_BACKEND_MEANS = 65_535;
+
 function positiveInt(text: string | undefined): number | undefined {
   if (text === undefined || !/^\d+$/.test(text)) return undefined;
   const n = Number(text);
-  return n > 0 ? n : undefined;
+  return n > 0 ? Math.min(n, MOST_A_BACKEND_MEANS) : undefined;
 }
