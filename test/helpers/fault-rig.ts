@@ -1,0 +1,80 @@
+// The fault suite's subject as an operator runs it: a real php-fpm pool
+// (pm = static) and the postern CLI (`postern serve --config`) in a process
+// group of its own, serving test/faults/fixtures through one fastcgi route
+// with max_conns at the pool's size. Used by test/faults/ and bench/faults.ts.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { findBinary } from "./binaries.ts";
+import { startPhpFpm, type PhpFpm } from "./php-fpm.ts";
+import { freePort } from "./ports.ts";
+import { spawnPostern } from "./postern-cli.ts";
+import { stopProcessGroup, waitForPort } from "./server-process.ts";
+
+export const FAULT_FIXTURES = join(import.meta.dirname, "../faults/fixtures");
+export const PHP_FPM_NAMES = ["php-fpm8.2", "php-fpm"];
+
+export interface FaultRig {
+  port: number;
+  /** The postern process (the Node process running bin/postern.js). */
+  pid: number;
+  fpm: PhpFpm;
+  /** postern's stderr so far. */
+  log(): string;
+  /** Writes the config again with `routeExtra` in the route (then SIGHUP reloads it). */
+  writeConfig(routeExtra: string): void;
+  /** Sends postern a signal by its pid. */
+  signal(signal: NodeJS.Signals): void;
+  /** postern exited (or was killed) before stop(). */
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startFaultRig(options: { children: number; routeExtra?: string; phpFpm?: string }): Promise<FaultRig> {
+  const binary = options.phpFpm ?? findBinary(PHP_FPM_NAMES);
+  if (!binary) throw new Error("php-fpm not found: install it with `apt-get install -y php-fpm`");
+  const fpm = await startPhpFpm(binary, { children: options.children });
+  const dir = mkdtempSync(join(tmpdir(), "postern-faults-"));
+  const file = join(dir, "postern.toml");
+  const port = await freePort();
+  const writeConfig = (routeExtra: string) =>
+    writeFileSync(
+      file,
+      [
+        `listen = ["127.0.0.1:${port}"]`,
+        "access_log = false",
+        "[[routes]]",
+        'path = "*"',
+        'gateway = "fastcgi"',
+        `backend = ${JSON.stringify(`unix:${fpm.socket}`)}`,
+        `root = ${JSON.stringify(FAULT_FIXTURES)}`,
+        `max_conns = ${options.children}`,
+        routeExtra,
+        "",
+      ].join("\n"),
+    );
+  writeConfig(options.routeExtra ?? "");
+  const { proc, log } = spawnPostern("node", ["serve", "--config", file]);
+  const stopAll = async () => {
+    await stopProcessGroup(proc, "SIGTERM");
+    await fpm.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(proc, port, "postern", log);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    port,
+    pid: proc.pid!,
+    fpm,
+    log,
+    writeConfig,
+    signal: (signal) => process.kill(proc.pid!, signal),
+    exited: () => proc.exitCode !== null || proc.signalCode !== null,
+    stop: stopAll,
+  };
+}
