@@ -20,6 +20,8 @@ export interface TokenLoadOptions {
   timeoutMs?: number;
   /** Called before request `index` goes out (a fault test injects its fault here). */
   beforeEach?: (index: number) => void;
+  /** Once aborted, no further request goes out (those under way finish): `total` is then a ceiling. */
+  signal?: AbortSignal;
 }
 
 export interface TokenLoadResult {
@@ -81,7 +83,7 @@ export async function tokenLoad(o: TokenLoadOptions): Promise<TokenLoadResult> {
   const started = Date.now();
   let next = 0;
   const worker = async () => {
-    while (next < o.total) {
+    while (next < o.total && !o.signal?.aborted) {
       const index = next++;
       o.beforeEach?.(index);
       await one(index);
