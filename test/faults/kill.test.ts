@@ -21,7 +21,7 @@ const FD_MARGIN = 3;
 
 let rig: FaultRig;
 beforeAll(async () => {
-  rig = await startFaultRig({ children: CHILDREN, phpFpm: PHP_FPM! });
+  rig = await startFaultRig({ backend: { phpFpm: PHP_FPM!, children: CHILDREN } });
 });
 afterAll(() => rig?.stop());
 
@@ -32,7 +32,7 @@ test.skipIf(!PHP_FPM)(`${REQUESTS} requests, a php-fpm worker killed at random f
   await tokenLoad({ port: rig.port, total: 200, concurrency: CONCURRENCY, path });
   const baseline = await settle(() => openFds(rig.pid), () => false, 2_500);
 
-  const killer = fpmKiller(rig.fpm, KILL_RATE);
+  const killer = fpmKiller(rig.fpm!, KILL_RATE);
   const r = await tokenLoad({ port: rig.port, total: REQUESTS, concurrency: CONCURRENCY, path, timeoutMs: 30_000, beforeEach: () => killer.maybeKill() });
   const kills = killer.kills();
   console.log(`kill 1%: ${r.requests} requests, ${kills} kills, ${failures(r)} failed (${JSON.stringify(r.gatewayErrors)}, cut ${r.cut}, hung ${r.hung}), ${r.ms} ms`);

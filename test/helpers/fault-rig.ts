@@ -1,12 +1,12 @@
-// The fault suite's subject as an operator runs it: a real php-fpm pool
-// (pm = static) and the postern CLI (`postern serve --config`) in a process
-// group of its own, serving test/faults/fixtures through one fastcgi route
-// with max_conns at the pool's size. Used by test/faults/ and bench/faults.ts.
+// The fault suite's subject as an operator runs it: the postern CLI
+// (`postern serve --config`) in a process group of its own, serving
+// test/faults/fixtures through one fastcgi route, either to a real php-fpm
+// pool (pm = static, max_conns at the pool's size) or to php-cgi processes
+// it spawns itself. Used by test/faults/ and bench/faults.ts.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findBinary } from "./binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./php-fpm.ts";
 import { freePort } from "./ports.ts";
 import { spawnPostern } from "./postern-cli.ts";
@@ -19,7 +19,8 @@ export interface FaultRig {
   port: number;
   /** The postern process (the Node process running bin/postern.js). */
   pid: number;
-  fpm: PhpFpm;
+  /** The php-fpm pool, when the route has one. */
+  fpm: PhpFpm | undefined;
   /** postern's stderr so far. */
   log(): string;
   /** Writes the config again with `routeExtra` in the route (then SIGHUP reloads it). */
@@ -31,10 +32,19 @@ export interface FaultRig {
   stop(): Promise<void>;
 }
 
-export async function startFaultRig(options: { children: number; routeExtra?: string; phpFpm?: string }): Promise<FaultRig> {
-  const binary = options.phpFpm ?? findBinary(PHP_FPM_NAMES);
-  if (!binary) throw new Error("php-fpm not found: install it with `apt-get install -y php-fpm`");
-  const fpm = await startPhpFpm(binary, { children: options.children });
+/** A php-fpm pool of `children` workers, or `procs` php-cgi processes postern spawns. */
+export type FaultBackend = { phpFpm: string; children: number } | { phpCgi: string; procs: number };
+
+export async function startFaultRig(options: { backend: FaultBackend; routeExtra?: string }): Promise<FaultRig> {
+  const b = options.backend;
+  let fpm: PhpFpm | undefined;
+  let backendLines: string[];
+  if ("phpFpm" in b) {
+    fpm = await startPhpFpm(b.phpFpm, { children: b.children });
+    backendLines = [`backend = ${JSON.stringify(`unix:${fpm.socket}`)}`, `max_conns = ${b.children}`];
+  } else {
+    backendLines = [`spawn = { command = [${JSON.stringify(b.phpCgi)}], procs = ${b.procs} }`];
+  }
   const dir = mkdtempSync(join(tmpdir(), "postern-faults-"));
   const file = join(dir, "postern.toml");
   const port = await freePort();
@@ -47,9 +57,8 @@ export async function startFaultRig(options: { children: number; routeExtra?: st
         "[[routes]]",
         'path = "*"',
         'gateway = "fastcgi"',
-        `backend = ${JSON.stringify(`unix:${fpm.socket}`)}`,
         `root = ${JSON.stringify(FAULT_FIXTURES)}`,
-        `max_conns = ${options.children}`,
+        ...backendLines,
         routeExtra,
         "",
       ].join("\n"),
@@ -58,7 +67,7 @@ export async function startFaultRig(options: { children: number; routeExtra?: st
   const { proc, log } = spawnPostern("node", ["serve", "--config", file]);
   const stopAll = async () => {
     await stopProcessGroup(proc, "SIGTERM");
-    await fpm.stop();
+    await fpm?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -45,3 +45,27 @@ export async function settle<T>(read: () => T, done: (value: T) => boolean, time
   }
   return value;
 }
+
+/** Every process under `pid` (children, theirs, ...), from /proc/PID/task/PID/children. */
+export function descendants(pid: number): number[] {
+  let text = "";
+  try {
+    text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
+  } catch {
+    // gone
+  }
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** The command name (/proc/PID/comm) of a process, "" once it is gone. */
+export function commandName(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
