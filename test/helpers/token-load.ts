@@ -22,6 +22,8 @@ export interface TokenLoadOptions {
   beforeEach?: (index: number) => void;
   /** Once aborted, no further request goes out (those under way finish): `total` is then a ceiling. */
   signal?: AbortSignal;
+  /** Once more requests than this have failed or been wrong, no further request goes out. */
+  maxFailures?: number;
 }
 
 export interface TokenLoadResult {
@@ -83,7 +85,8 @@ export async function tokenLoad(o: TokenLoadOptions): Promise<TokenLoadResult> {
   const started = Date.now();
   let next = 0;
   const worker = async () => {
-    while (next < o.total && !o.signal?.aborted) {
+    const givenUp = () => o.maxFailures !== undefined && failures(result) + result.wrong > o.maxFailures;
+    while (next < o.total && !o.signal?.aborted && !givenUp()) {
       const index = next++;
       o.beforeEach?.(index);
       await one(index);
