@@ -2,39 +2,27 @@
 // request with its own body or with a gateway error (502/503/504), never with
 // another request's answer, never hang, never crash, and give back every
 // descriptor the storm took (FastCGI spec §3.5: a connection that closes
-// mid-request ends that request only).
+// mid-request ends that request only). Longer runs: `bench/faults.ts kill`.
 
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
 import { startFaultRig, PHP_FPM_NAMES, type FaultRig } from "../helpers/fault-rig.ts";
-import { fpmKiller } from "../helpers/fpm-killer.ts";
-import { alive, openFds, settle } from "../helpers/proc-stats.ts";
+import { FD_MARGIN, killScenario, tokenPath } from "../helpers/fault-scenarios.ts";
+import { alive } from "../helpers/proc-stats.ts";
 import { failures, tokenLoad } from "../helpers/token-load.ts";
 
 const PHP_FPM = requireBinary(PHP_FPM_NAMES, "php-fpm");
-const CHILDREN = 4;
 const REQUESTS = 10_000;
 const CONCURRENCY = 16;
-const KILL_RATE = 0.01;
-/** Descriptors postern may hold above its idle baseline once everything is idle again. */
-const FD_MARGIN = 3;
 
 let rig: FaultRig;
 beforeAll(async () => {
-  rig = await startFaultRig({ backend: { phpFpm: PHP_FPM!, children: CHILDREN } });
+  rig = await startFaultRig({ backend: { phpFpm: PHP_FPM!, children: 4 } });
 });
 afterAll(() => rig?.stop());
 
 test.skipIf(!PHP_FPM)(`${REQUESTS} requests, a php-fpm worker killed at random for about 1% of them`, { timeout: 180_000 }, async () => {
-  const path = (token: string, i: number) => `/token.php?t=${token}&us=${(i * 7919) % 2000}`;
-  // Warm up (the pool opens its connections), then let every kept connection
-  // expire (postern's keepalive_timeout, 1 s) for the idle baseline.
-  await tokenLoad({ port: rig.port, total: 200, concurrency: CONCURRENCY, path });
-  const baseline = await settle(() => openFds(rig.pid), () => false, 2_500);
-
-  const killer = fpmKiller(rig.fpm!, KILL_RATE);
-  const r = await tokenLoad({ port: rig.port, total: REQUESTS, concurrency: CONCURRENCY, path, timeoutMs: 30_000, beforeEach: () => killer.maybeKill() });
-  const kills = killer.kills();
+  const { load: r, kills, fdBaseline, fdAfter } = await killScenario(rig, { requests: REQUESTS, concurrency: CONCURRENCY, rate: 0.01 });
   console.log(`kill 1%: ${r.requests} requests, ${kills} kills, ${failures(r)} failed (${JSON.stringify(r.gatewayErrors)}, cut ${r.cut}, hung ${r.hung}), ${r.ms} ms`);
 
   expect(r.wrongExamples).toEqual([]);
@@ -49,10 +37,8 @@ test.skipIf(!PHP_FPM)(`${REQUESTS} requests, a php-fpm worker killed at random f
   expect(r.right + failures(r)).toBe(REQUESTS);
   expect(alive(rig.pid)).toBe(true);
   expect(rig.exited()).toBe(false);
-
-  const after = await settle(() => openFds(rig.pid), (n) => n <= baseline + FD_MARGIN, 10_000);
-  expect(after, `descriptors: baseline ${baseline}, after ${after}`).toBeLessThanOrEqual(baseline + FD_MARGIN);
+  expect(fdAfter, `descriptors: baseline ${fdBaseline}, after ${fdAfter}`).toBeLessThanOrEqual(fdBaseline + FD_MARGIN);
   // The pool is whole again: every request is served right.
-  const again = await tokenLoad({ port: rig.port, total: 100, concurrency: CONCURRENCY, path });
+  const again = await tokenLoad({ port: rig.port, total: 100, concurrency: CONCURRENCY, path: tokenPath });
   expect(again.right).toBe(100);
 });

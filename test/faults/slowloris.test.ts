@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
 import { startFaultRig, PHP_FPM_NAMES, type FaultRig } from "../helpers/fault-rig.ts";
-import { alive, fdLimit, openFds, settle } from "../helpers/proc-stats.ts";
+import { FD_MARGIN, fdsBack, idleFds, tokenPath } from "../helpers/fault-scenarios.ts";
+import { alive, fdLimit } from "../helpers/proc-stats.ts";
 import { slowCrowd } from "../helpers/slowloris.ts";
 import { tokenLoad } from "../helpers/token-load.ts";
 
@@ -19,7 +20,6 @@ const UPLOADS = 100;
 /** php-fpm workers: far fewer than slow uploads, so one taken by a slow body would show. */
 const CHILDREN = 3;
 const NORMAL = 2_000;
-const FD_MARGIN = 3;
 
 let rig: FaultRig;
 beforeAll(async () => {
@@ -34,14 +34,12 @@ test.skipIf(!PHP_FPM)(`${HEADS} slow heads and ${UPLOADS} slow uploads held whil
   for (const [who, limit] of [["the test", fdLimit("self")], ["postern", fdLimit(rig.pid)]] as const) {
     expect(limit, `${who}'s open files limit ${limit} is below the ${needed} this test needs: raise ulimit -n`).toBeGreaterThanOrEqual(needed);
   }
-  const path = (t: string) => `/token.php?t=${t}`;
-  await tokenLoad({ port: rig.port, total: 200, concurrency: 8, path });
-  const baseline = await settle(() => openFds(rig.pid), () => false, 2_500);
+  const baseline = await idleFds(rig, 8);
 
   const crowd = await slowCrowd(rig.port, { heads: HEADS, uploads: UPLOADS, path: "/token.php?t=slow", uploadLength: 100_000, everyMs: 1_000 });
   try {
     const heldAtStart = crowd.open();
-    const r = await tokenLoad({ port: rig.port, total: NORMAL, concurrency: 8, path, timeoutMs: 30_000, maxFailures: 0 });
+    const r = await tokenLoad({ port: rig.port, total: NORMAL, concurrency: 8, path: tokenPath, timeoutMs: 30_000, maxFailures: 0 });
     const heldAtEnd = crowd.open();
     console.log(`slowloris: ${r.requests} normal requests in ${r.ms} ms (${r.right} right) while ${heldAtStart} -> ${heldAtEnd} slow connections were held`);
     expect(r.wrongExamples).toEqual([]);
@@ -53,7 +51,7 @@ test.skipIf(!PHP_FPM)(`${HEADS} slow heads and ${UPLOADS} slow uploads held whil
   } finally {
     crowd.stop();
   }
-  const after = await settle(() => openFds(rig.pid), (n) => n <= baseline + FD_MARGIN, 15_000);
+  const after = await fdsBack(rig, baseline);
   expect(after, `descriptors: baseline ${baseline}, after ${after}`).toBeLessThanOrEqual(baseline + FD_MARGIN);
   expect(rig.exited()).toBe(false);
 });

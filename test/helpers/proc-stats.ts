@@ -1,19 +1,13 @@
-// What Linux says of a running process (proc(5)): its open descriptors, its
-// resident memory and its descriptor limit, for the fault tests that check a
-// gateway gives back what a storm took.
+// What Linux says of a running process (proc(5)) beyond bench/cpu.ts's CPU
+// and memory: its open descriptors, its descriptor limit, whether it runs,
+// its command name; for the fault tests that check a gateway gives back what
+// a storm took.
 
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Entries of /proc/PID/fd: every descriptor the process holds (sockets, pipes, files). */
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** VmRSS of /proc/PID/status, in KiB. */
-export function rssKiB(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`no VmRSS for ${pid}`);
-  return Number(match[1]);
 }
 
 /** The soft "Max open files" of /proc/PID/limits (Node raises its own to the hard limit at start). */
@@ -44,21 +38,6 @@ export async function settle<T>(read: () => T, done: (value: T) => boolean, time
     value = read();
   }
   return value;
-}
-
-/** Every process under `pid` (children, theirs, ...), from /proc/PID/task/PID/children. */
-export function descendants(pid: number): number[] {
-  let text = "";
-  try {
-    text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
-  } catch {
-    // gone
-  }
-  return text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .flatMap((child) => [child, ...descendants(child)]);
 }
 
 /** The command name (/proc/PID/comm) of a process, "" once it is gone. */
