@@ -11,7 +11,8 @@ import { Cleanup } from "./processes.ts";
 import { writeJson } from "./report.ts";
 import { runWrk, stopWrk, type WrkResult } from "./wrk.ts";
 import { findBinary } from "../test/helpers/binaries.ts";
-import { startFaultRig, PHP_FPM_NAMES, type FaultBackend, type FaultRig } from "../test/helpers/fault-rig.ts";
+import { startFaultRig, FAULT_RUNTIMES, PHP_FPM_NAMES, type FaultBackend, type FaultRig } from "../test/helpers/fault-rig.ts";
+import type { CliRuntime } from "../test/helpers/postern-cli.ts";
 import { FD_MARGIN, fdsBack, idleFds, killScenario, memoryScenario, reloadScenario, taggedRoute } from "../test/helpers/fault-scenarios.ts";
 import { fdLimit } from "../test/helpers/proc-stats.ts";
 import { slowCrowd } from "../test/helpers/slowloris.ts";
@@ -25,7 +26,8 @@ Environment:
   FAULTS_DURATION         wrk -d of each slowloris throughput run (default 10s)
   FAULTS_ROUNDS           slowloris runs with and without the crowd, interleaved (default 3)
   FAULTS_MEMORY_REQUESTS  requests measured after a 20000-request warm-up (default 100000)
-  FAULTS_RELOADS          SIGHUP reloads under load, per backend kind (default 10)`;
+  FAULTS_RELOADS          SIGHUP reloads under load, per backend kind (default 10)
+  FAULTS_RUNTIME          the runtime postern's CLI runs on: node, deno or bun (default node)`;
 
 const SCENARIOS = ["kill", "slowloris", "memory", "reload"] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -37,6 +39,8 @@ const MiB = 1024 * 1024;
  * each full collection stays flat from then on), and that sizing is not growth.
  */
 const WARM_UP = 20_000;
+
+const RUNTIME = (process.env.FAULTS_RUNTIME ?? "node") as CliRuntime;
 
 /** What is running now; a Cleanup runs once, so each rig's stop gets a fresh one after. */
 let cleanup = new Cleanup();
@@ -53,7 +57,7 @@ function setting(name: string, fallback: number): number {
 }
 
 async function rig(backend: FaultBackend, routeExtra?: string): Promise<FaultRig> {
-  const r = await startFaultRig({ backend, routeExtra });
+  const r = await startFaultRig({ backend, routeExtra, runtime: RUNTIME });
   cleanup.add("postern and its backend", () => r.stop());
   return r;
 }
@@ -167,6 +171,10 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const selected: Scenario[] = args.length === 0 ? [...SCENARIOS] : (args as Scenario[]);
+  if (!FAULT_RUNTIMES.includes(RUNTIME)) {
+    console.error(`faults: FAULTS_RUNTIME=${RUNTIME}: expected one of ${FAULT_RUNTIMES.join(", ")}\n\n${USAGE}`);
+    return 2;
+  }
   const phpFpm = findBinary(PHP_FPM_NAMES);
   const wrk = findBinary(["wrk"]);
   if (!phpFpm || (selected.includes("slowloris") && !wrk)) {
@@ -174,7 +182,7 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   const phpCgi = findBinary(["php-cgi"]);
-  console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Linux ${release()}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+  console.log(`postern on ${RUNTIME}; machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Linux ${release()}, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
   const results: Record<string, object> = {};
   for (const s of selected) {
     try {
@@ -187,7 +195,7 @@ async function main(args: string[]): Promise<number> {
     }
     console.log("");
   }
-  writeJson(RESULTS, { date: new Date().toISOString(), machine: { cpus: cpus().length, kernel: release(), node: process.version }, load: loadavg(), results });
+  writeJson(RESULTS, { date: new Date().toISOString(), runtime: RUNTIME, machine: { cpus: cpus().length, kernel: release(), node: process.version }, load: loadavg(), results });
   console.log(`results: ${RESULTS}`);
   return 0;
 }

@@ -1,5 +1,5 @@
 // The fault suite's subject as an operator runs it: the postern CLI
-// (`postern serve --config`) in a process group of its own, serving
+// (`postern serve --config`, on Node unless told) in a process group of its own, serving
 // test/faults/fixtures through one fastcgi route, either to a real php-fpm
 // pool (pm = static, max_conns at the pool's size) or to php-cgi processes
 // it spawns itself. Used by test/faults/ and bench/faults.ts.
@@ -9,15 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPhpFpm, type PhpFpm } from "./php-fpm.ts";
 import { freePort } from "./ports.ts";
-import { spawnPostern } from "./postern-cli.ts";
+import { spawnPostern, type CliRuntime } from "./postern-cli.ts";
 import { stopProcessGroup, waitForPort } from "./server-process.ts";
 
 export const FAULT_FIXTURES = join(import.meta.dirname, "../faults/fixtures");
 export const PHP_FPM_NAMES = ["php-fpm8.2", "php-fpm"];
+/** The fault tests run on each runtime's CLI: their servers differ in how they hold connections. */
+export const FAULT_RUNTIMES: CliRuntime[] = ["node", "deno", "bun"];
 
 export interface FaultRig {
   port: number;
-  /** The postern process (the Node process running bin/postern.js). */
+  /** The postern process (the runtime's process running the CLI). */
   pid: number;
   /** The php-fpm pool, when the route has one. */
   fpm: PhpFpm | undefined;
@@ -35,7 +37,7 @@ export interface FaultRig {
 /** A php-fpm pool of `children` workers, or `procs` php-cgi processes postern spawns. */
 export type FaultBackend = { phpFpm: string; children: number } | { phpCgi: string; procs: number };
 
-export async function startFaultRig(options: { backend: FaultBackend; routeExtra?: string }): Promise<FaultRig> {
+export async function startFaultRig(options: { backend: FaultBackend; routeExtra?: string; runtime?: CliRuntime }): Promise<FaultRig> {
   const b = options.backend;
   let fpm: PhpFpm | undefined;
   let backendLines: string[];
@@ -64,14 +66,15 @@ export async function startFaultRig(options: { backend: FaultBackend; routeExtra
       ].join("\n"),
     );
   writeConfig(options.routeExtra ?? "");
-  const { proc, log } = spawnPostern("node", ["serve", "--config", file]);
+  const { proc, log } = spawnPostern(options.runtime ?? "node", ["serve", "--config", file]);
   const stopAll = async () => {
     await stopProcessGroup(proc, "SIGTERM");
     await fpm?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(proc, port, "postern", log);
+    // Deno compiles the sources at its first start: slower than Node.
+    await waitForPort(proc, port, `postern on ${options.runtime ?? "node"}`, log, 30_000);
   } catch (err) {
     await stopAll();
     throw err;
