@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { processTree } from "../../bench/cpu.ts";
 import { requireBinary } from "../helpers/binaries.ts";
-import { startFaultRig, PHP_FPM_NAMES, type FaultBackend, type FaultRig } from "../helpers/fault-rig.ts";
+import { startFaultRig, FAULT_RUNTIMES, PHP_FPM_NAMES, type FaultBackend, type FaultRig } from "../helpers/fault-rig.ts";
+import type { CliRuntime } from "../helpers/postern-cli.ts";
 import { FD_MARGIN, reloadScenario, taggedRoute } from "../helpers/fault-scenarios.ts";
 import { alive, commandName, settle } from "../helpers/proc-stats.ts";
 import { failures } from "../helpers/token-load.ts";
@@ -18,10 +19,10 @@ const RELOADS = 10;
 let rig: FaultRig | undefined;
 afterEach(() => rig?.stop());
 
-async function reloadsUnderLoad(backend: FaultBackend): Promise<void> {
-  const r0 = (rig = await startFaultRig({ backend, routeExtra: taggedRoute("a") }));
+async function reloadsUnderLoad(runtime: CliRuntime, backend: FaultBackend): Promise<void> {
+  const r0 = (rig = await startFaultRig({ backend, routeExtra: taggedRoute("a"), runtime }));
   const { load: r, reloaded, served, fdBaseline, fdAfter } = await reloadScenario(r0, { reloads: RELOADS, concurrency: 16, pauseMs: 300 });
-  console.log(`reloads (${Object.keys(backend)[0]}): ${reloaded} under ${r.requests} requests (${JSON.stringify(served)}), ${failures(r)} failed, ${r.wrong} wrong`);
+  console.log(`reloads (${runtime}, ${Object.keys(backend)[0]}): ${reloaded} under ${r.requests} requests (${JSON.stringify(served)}), ${failures(r)} failed, ${r.wrong} wrong`);
   expect(reloaded, r0.log()).toBe(RELOADS);
   expect(r.wrongExamples).toEqual([]);
   expect({ gatewayErrors: r.gatewayErrors, cut: r.cut, hung: r.hung }).toEqual({ gatewayErrors: {}, cut: 0, hung: 0 });
@@ -37,7 +38,7 @@ async function reloadsUnderLoad(backend: FaultBackend): Promise<void> {
   }
 }
 
-describe(`${RELOADS} SIGHUP reloads under load, alternating two configs: no request fails`, () => {
-  test.skipIf(!PHP_FPM)("php-fpm", { timeout: 120_000 }, () => reloadsUnderLoad({ phpFpm: PHP_FPM!, children: 4 }));
-  test.skipIf(!PHP_CGI)("php-cgi processes postern spawns", { timeout: 120_000 }, () => reloadsUnderLoad({ phpCgi: PHP_CGI!, procs: 4 }));
+describe.each(FAULT_RUNTIMES)(`on %s, ${RELOADS} SIGHUP reloads under load, alternating two configs: no request fails`, (runtime) => {
+  test.skipIf(!PHP_FPM)("php-fpm", { timeout: 120_000 }, () => reloadsUnderLoad(runtime, { phpFpm: PHP_FPM!, children: 4 }));
+  test.skipIf(!PHP_CGI)("php-cgi processes postern spawns", { timeout: 120_000 }, () => reloadsUnderLoad(runtime, { phpCgi: PHP_CGI!, procs: 4 }));
 });

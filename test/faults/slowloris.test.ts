@@ -6,9 +6,9 @@
 // gives back every descriptor once the crowd leaves. The throughput ratio
 // comes from `bench/faults.ts slowloris`.
 
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "../helpers/binaries.ts";
-import { startFaultRig, PHP_FPM_NAMES, type FaultRig } from "../helpers/fault-rig.ts";
+import { startFaultRig, FAULT_RUNTIMES, PHP_FPM_NAMES, type FaultRig } from "../helpers/fault-rig.ts";
 import { FD_MARGIN, fdsBack, idleFds, tokenPath } from "../helpers/fault-scenarios.ts";
 import { alive, fdLimit } from "../helpers/proc-stats.ts";
 import { slowCrowd } from "../helpers/slowloris.ts";
@@ -21,37 +21,39 @@ const UPLOADS = 100;
 const CHILDREN = 3;
 const NORMAL = 2_000;
 
-let rig: FaultRig;
-beforeAll(async () => {
-  rig = await startFaultRig({ backend: { phpFpm: PHP_FPM!, children: CHILDREN } });
-});
-afterAll(() => rig?.stop());
+describe.skipIf(!PHP_FPM).each(FAULT_RUNTIMES)("on %s", (runtime) => {
+  let rig: FaultRig;
+  beforeAll(async () => {
+    rig = await startFaultRig({ backend: { phpFpm: PHP_FPM!, children: CHILDREN }, runtime });
+  });
+  afterAll(() => rig?.stop());
 
-test.skipIf(!PHP_FPM)(`${HEADS} slow heads and ${UPLOADS} slow uploads held while normal traffic is served right`, { timeout: 180_000 }, async () => {
-  // Each slow connection is a descriptor here and one in postern (Node raises
-  // its soft limit to the hard one at start; `ulimit -Hn` is the ceiling).
-  const needed = HEADS + UPLOADS + 256;
-  for (const [who, limit] of [["the test", fdLimit("self")], ["postern", fdLimit(rig.pid)]] as const) {
-    expect(limit, `${who}'s open files limit ${limit} is below the ${needed} this test needs: raise ulimit -n`).toBeGreaterThanOrEqual(needed);
-  }
-  const baseline = await idleFds(rig, 8);
+  test(`${HEADS} slow heads and ${UPLOADS} slow uploads held while normal traffic is served right`, { timeout: 180_000 }, async () => {
+    // Each slow connection is a descriptor here and one in postern (Node raises
+    // its soft limit to the hard one at start; `ulimit -Hn` is the ceiling).
+    const needed = HEADS + UPLOADS + 256;
+    for (const [who, limit] of [["the test", fdLimit("self")], ["postern", fdLimit(rig.pid)]] as const) {
+      expect(limit, `${who}'s open files limit ${limit} is below the ${needed} this test needs: raise ulimit -n`).toBeGreaterThanOrEqual(needed);
+    }
+    const baseline = await idleFds(rig, 8);
 
-  const crowd = await slowCrowd(rig.port, { heads: HEADS, uploads: UPLOADS, path: "/token.php?t=slow", uploadLength: 100_000, everyMs: 1_000 });
-  try {
-    const heldAtStart = crowd.open();
-    const r = await tokenLoad({ port: rig.port, total: NORMAL, concurrency: 8, path: tokenPath, timeoutMs: 30_000, maxFailures: 0 });
-    const heldAtEnd = crowd.open();
-    console.log(`slowloris: ${r.requests} normal requests in ${r.ms} ms (${r.right} right) while ${heldAtStart} -> ${heldAtEnd} slow connections were held`);
-    expect(r.wrongExamples).toEqual([]);
-    expect(r.right).toBe(NORMAL);
-    // Held, not refused: the server keeps reading them (Node's default
-    // headersTimeout is 60 s, longer than this run).
-    expect(heldAtStart).toBe(HEADS + UPLOADS);
-    expect(alive(rig.pid)).toBe(true);
-  } finally {
-    crowd.stop();
-  }
-  const after = await fdsBack(rig, baseline);
-  expect(after, `descriptors: baseline ${baseline}, after ${after}`).toBeLessThanOrEqual(baseline + FD_MARGIN);
-  expect(rig.exited()).toBe(false);
+    const crowd = await slowCrowd(rig.port, { heads: HEADS, uploads: UPLOADS, path: "/token.php?t=slow", uploadLength: 100_000, everyMs: 1_000 });
+    try {
+      const heldAtStart = crowd.open();
+      const r = await tokenLoad({ port: rig.port, total: NORMAL, concurrency: 8, path: tokenPath, timeoutMs: 30_000, maxFailures: 0 });
+      const heldAtEnd = crowd.open();
+      console.log(`slowloris (${runtime}): ${r.requests} normal requests in ${r.ms} ms (${r.right} right) while ${heldAtStart} -> ${heldAtEnd} slow connections were held`);
+      expect(r.wrongExamples).toEqual([]);
+      expect(r.right).toBe(NORMAL);
+      // Held, not refused: the server keeps reading them (Node's default
+      // headersTimeout is 60 s, longer than this run).
+      expect(heldAtStart).toBe(HEADS + UPLOADS);
+      expect(alive(rig.pid)).toBe(true);
+    } finally {
+      crowd.stop();
+    }
+    const after = await fdsBack(rig, baseline);
+    expect(after, `descriptors: baseline ${baseline}, after ${after}`).toBeLessThanOrEqual(baseline + FD_MARGIN);
+    expect(rig.exited()).toBe(false);
+  });
 });
