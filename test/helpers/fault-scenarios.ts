@@ -3,10 +3,10 @@
 // longer runs. Descriptor counts are taken idle (warmed up, every kept
 // connection expired), so that a baseline and a later count compare.
 
-import { processRssBytes } from "../../bench/cpu.ts";
+import { processRssBytes, processTree } from "../../bench/cpu.ts";
 import type { FaultRig } from "./fault-rig.ts";
-import { fpmKiller } from "./fpm-killer.ts";
-import { openFds, settle } from "./proc-stats.ts";
+import { commandName, openFds, settle } from "./proc-stats.ts";
+import { randomKiller } from "./random-killer.ts";
 import { tokenLoad, type TokenLoadResult } from "./token-load.ts";
 
 /** Descriptors postern may hold above its idle baseline once everything is idle again. */
@@ -34,15 +34,19 @@ export interface KillFigures {
   fdAfter: number;
 }
 
+/** The backend processes serving the rig: php-fpm's workers, or the php-cgi processes postern spawned. */
+export function backendProcesses(rig: FaultRig): number[] {
+  return rig.fpm ? rig.fpm.children() : processTree(rig.pid).filter((pid) => commandName(pid) === "php-cgi");
+}
+
 /**
  * `requests` at `concurrency`, and before each one, with probability `rate`,
- * a php-fpm worker SIGKILLed. The script sleeps up to 2 ms, so that a worker
- * killed is often in the middle of a request.
+ * a backend process SIGKILLed. The script sleeps up to 2 ms, so that a
+ * process killed is often in the middle of a request.
  */
 export async function killScenario(rig: FaultRig, o: { requests: number; concurrency: number; rate: number }): Promise<KillFigures> {
-  if (!rig.fpm) throw new Error("the kill scenario needs a php-fpm pool");
   const fdBaseline = await idleFds(rig, o.concurrency);
-  const killer = fpmKiller(rig.fpm, o.rate);
+  const killer = randomKiller(() => backendProcesses(rig), o.rate);
   const load = await tokenLoad({
     port: rig.port,
     total: o.requests,
