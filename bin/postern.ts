@@ -27,7 +27,8 @@ ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
 The default config is ./postern.toml; the default listen address 127.0.0.1:8080.
 postern cgi runs only files with an execute bit (others are 403); --run-all
 also runs .pl, .py, .rb, .php and .sh files without one, by their interpreter.
-SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.`;
+SIGTERM or SIGINT: stop accepting, finish requests in flight (for at most
+graceful_timeout, 30 s by default), exit 0.`;
 
 class UsageError extends Error {}
 
@@ -184,18 +185,17 @@ function withListen(config: Config, listen: string[] | undefined): Config {
   return { ...config, listen };
 }
 
-/** Requests in flight get this long after SIGTERM/SIGINT; then postern exits anyway. */
-const SHUTDOWN_GRACE_MS = 30_000;
-
 /**
  * Serves `config` until SIGTERM/SIGINT. With `reload` (serve --config),
  * SIGHUP reads the config again, starts the new routes (and their backends),
  * sends new requests to them, and closes the old ones once their requests in
  * flight have finished: no request is dropped. A config that does not load
- * leaves the running one in place.
+ * leaves the running one in place. `graceful_timeout` bounds both waits.
  */
 async function run(config: Config, baseDir: string, reload?: () => Config): Promise<number> {
   let gateway = createApp(config, baseDir);
+  // The running config's: a SIGHUP may change it.
+  let graceful = config.gracefulTimeout;
   const retiring = new Set<Promise<void>>();
   let server: RunningServer | undefined;
   let exit!: (code: number) => void;
@@ -211,9 +211,9 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
     stopping = true;
     process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
     const late = setTimeout(() => {
-      process.stderr.write(`postern: requests still in flight after ${SHUTDOWN_GRACE_MS} ms: exiting\n`);
+      process.stderr.write(`postern: requests still in flight after ${graceful} ms (graceful_timeout): exiting\n`);
       exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, graceful);
     Promise.resolve(server?.close())
       .then(closeAll)
       .then(
@@ -229,12 +229,16 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
     if (stopping) return;
     if (!reload) return void process.stderr.write("postern: SIGHUP: no config file to reload\n");
     let next: ReturnType<typeof createApp> | undefined;
+    let fresh: Config;
     try {
-      const fresh = reload();
+      fresh = reload();
       next = createApp(fresh, baseDir);
       await next.ready;
       if (fresh.listen.join(" ") !== config.listen.join(" ")) {
         process.stderr.write("postern: SIGHUP: listen addresses change only on a restart\n");
+      }
+      if (JSON.stringify(fresh.client) !== JSON.stringify(config.client)) {
+        process.stderr.write("postern: SIGHUP: [client] limits change only on a restart (the routes' body_timeout and send_timeout follow it now)\n");
       }
     } catch (err) {
       await next?.close();
@@ -244,7 +248,11 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
     const old = gateway;
     gateway = next;
     process.stderr.write("postern: SIGHUP: config reloaded\n");
-    const closing = old.close();
+    // The new config's graceful_timeout bounds the wait for the old one's requests.
+    const wait = (graceful = fresh.gracefulTimeout);
+    const closing = withDeadline(old.close(), wait, () =>
+      process.stderr.write(`postern: SIGHUP: the old config's requests still in flight after ${wait} ms (graceful_timeout): no longer waited for\n`),
+    );
     retiring.add(closing);
     await closing;
     retiring.delete(closing);
@@ -255,7 +263,7 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
   try {
     await gateway.ready;
     if (stopping) return await exited;
-    server = await serve({ fetch: (request, env) => gateway.app.fetch(request, env) }, { listen: config.listen });
+    server = await serve({ fetch: (request, env) => gateway.app.fetch(request, env) }, { listen: config.listen, client: config.client, encodedSlashes: config.encodedSlashes });
   } catch (err) {
     // Never leave the backends it started behind.
     await closeAll();
@@ -266,6 +274,13 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
     process.stdout.write(`postern listening on ${where}\n`);
   }
   return exited;
+}
+
+/** Settles when `work` does, or after `ms` (calling `late`), whichever comes first. */
+function withDeadline(work: Promise<void>, ms: number, late: () => void): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(() => (late(), resolve()), ms)));
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function version(): string {

@@ -33,6 +33,20 @@ export function connOfEnv(env: unknown): ConnInfo {
   return (env as Partial<ServeEnv> | undefined)?.conn ?? UNKNOWN_CONN;
 }
 
+/**
+ * `env` with `fields` in place of its own; everything else (a platform's
+ * bindings, onClientGone) still comes from `env`.
+ */
+export function derivedEnv(env: unknown, fields: Partial<ServeEnv> & Record<symbol, unknown>): ServeEnv {
+  const base = (typeof env === "object" && env !== null ? env : {}) as Partial<ServeEnv>;
+  const derived = Object.create(base) as ServeEnv;
+  for (const key of Reflect.ownKeys(fields)) Object.defineProperty(derived, key, { value: fields[key as keyof typeof fields], enumerable: true });
+  // A runtime's env may keep its state in private fields, which only answer to the env itself.
+  const gone = base.onClientGone;
+  if (typeof gone === "function" && !Object.hasOwn(fields, "onClientGone")) Object.defineProperty(derived, "onClientGone", { value: gone.bind(base) });
+  return derived;
+}
+
 /** Calls `listener` when the client goes away mid-request; returns the unsubscribe function. */
 export function onClientGone(c: Context, listener: () => void): () => void {
   return onRequestGone(c.env, c.req.raw, listener);

@@ -7,16 +7,18 @@ import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
 import { DEFAULT_MAX_BUFFERED_TOTAL, type Config, type GatewaySchema } from "../src/config.ts";
 import { errorResponse } from "../src/errors.ts";
+import type { EncodedSlashes } from "../src/paths.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createCgi } from "./cgi/index.ts";
 import { cgiSchema } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema } from "./fastcgi/options.ts";
 import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
-import { getPath, onNormalPathOnly } from "./request-path.ts";
+import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
+import { trustedProxies } from "./trusted-proxies.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
 
@@ -72,11 +74,14 @@ function build(
   name: string,
   budget: BufferBudget,
   app?: AppContext,
+  slashes?: EncodedSlashes,
 ): GatewayHandler {
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
   const handler = (entry.create as Create)(runtime, options, name, app);
-  return onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler);
+  return onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
 }
+
+export { trustedProxies };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
@@ -93,7 +98,9 @@ export interface App {
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
 export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
-  const app = new Hono({ getPath });
+  const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
+  // First: every route, and the access log, see the client behind a trusted proxy.
+  if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies));
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
@@ -104,7 +111,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   const budget = new BufferBudget(config.maxBufferedTotal);
   try {
     for (const route of routes) {
-      const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context);
+      const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
       app.all(route.path, handler);
     }

@@ -6,7 +6,10 @@
 
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
+import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
+import { parseCidr } from "./http/cidr.ts";
+import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
 import {
   describe,
   isTable,
@@ -38,6 +41,14 @@ export interface Config {
   group?: string;
   /** Bytes held in memory for request bodies and answers read ahead, all routes together. */
   maxBufferedTotal: number;
+  /** Addresses and CIDR blocks whose Forwarded / X-Forwarded-* fields are believed (src/http/real-client.ts). */
+  trustedProxies: string[];
+  /** What "%2F" in a request path does (src/paths.ts). */
+  encodedSlashes: EncodedSlashes;
+  /** The `[client]` limits and timeouts (src/client-limits.ts). */
+  client: ClientLimits;
+  /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
+  gracefulTimeout: number;
   routes: RouteConfig[];
 }
 
@@ -68,6 +79,28 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: DEFAULT_MAX_BUFFERED_TOTAL,
     min: 0,
     doc: "bytes held in memory for request bodies and answers read ahead, all routes together; past it they go to temporary files (or 503 with Retry-After where the runtime has no files)",
+  },
+  trusted_proxies: {
+    type: "string[]",
+    default: [],
+    doc: "addresses and CIDR blocks of the proxies whose Forwarded / X-Forwarded-For / -Proto / -Port fields say who the client is",
+  },
+  encoded_slashes: {
+    type: "string",
+    oneOf: ENCODED_SLASHES,
+    default: "refuse",
+    doc: 'what "%2F" in a request path does: "refuse" (404), "decode" (a "/" before routing), "keep" (stays "%2F" in the path routes and PATH_INFO see)',
+  },
+  client: {
+    type: { table: CLIENT_SCHEMA },
+    default: Object.fromEntries(Object.entries(CLIENT_SCHEMA).map(([key, field]) => [key, field.default])),
+    doc: "limits and timeouts every client is held to",
+  },
+  graceful_timeout: {
+    type: "duration",
+    default: 30_000,
+    min: 1,
+    doc: "how long requests in flight are waited for on SIGTERM or SIGINT, and after a SIGHUP for those the old config still serves",
   },
 };
 
@@ -103,6 +136,10 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     listen: top.listen as string[],
     accessLog: top.access_log as boolean,
     maxBufferedTotal: top.max_buffered_total as number,
+    trustedProxies: top.trusted_proxies as string[],
+    encodedSlashes: top.encoded_slashes as EncodedSlashes,
+    client: clientLimits(top.client as Record<string, unknown>),
+    gracefulTimeout: top.graceful_timeout as number,
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
   };
@@ -135,6 +172,7 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
+  checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
   const routes = doc.routes;
   if (routes === undefined || (Array.isArray(routes) && routes.length === 0)) {
     throw new SchemaError(["routes"], "at least one [[routes]] table is required");
@@ -142,10 +180,16 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   if (!Array.isArray(routes) || !routes.every(isTable)) {
     throw new SchemaError(["routes"], `expected [[routes]] tables, found ${describe(routes)}`);
   }
-  return {
-    ...topLevelKeys(common),
-    routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways)),
-  };
+  const top = topLevelKeys(common);
+  return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
+}
+
+/** Every trusted_proxies entry is an address or a CIDR block. */
+function checkTrustedProxies(entries: string[], asArray: boolean): void {
+  entries.forEach((entry, i) => {
+    const cidr = parseCidr(entry);
+    if (typeof cidr === "string") throw new SchemaError(asArray ? ["trusted_proxies", i] : ["trusted_proxies"], cidr);
+  });
 }
 
 function validateRoute(
@@ -153,6 +197,7 @@ function validateRoute(
   at: KeyPath,
   text: string,
   gateways: Record<string, GatewaySchema>,
+  client: ClientLimits,
 ): RouteConfig {
   const gateway = gatewayName(route.gateway, at, Object.keys(gateways));
   const schema = gateways[gateway]!;
@@ -170,6 +215,7 @@ function validateRoute(
     throw new SchemaError([...at, stray], detail);
   }
   const options = validateTable(schema.fields, route, at, { owner, handled: ["path", "gateway"] });
+  inheritClientTimeouts(options, route, client);
   const problem = schema.check?.(options);
   if (problem) throw new SchemaError([...at, ...problem.key.split(".")], problem.message);
   // The route exists in the text, so its [[routes]] header (or `routes =`) is found.

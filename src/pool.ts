@@ -1,6 +1,6 @@
-// Keep-alive connection pools for a set of backends: each backend's pool is
-// capped at its capacity, requests beyond every backend's capacity wait in one
-// bounded queue, and requests go to the least busy healthy backend.
+// The keep-alive connections to one backend (src/backend/upstream.ts holds
+// a route's backends together): capped at the backend's capacity, and marked
+// down when the backend fails.
 //
 // Why the cap matters: a backend such as php-fpm serves one connection per
 // child and keeps a kept-alive connection pinned to its child. More kept
@@ -17,17 +17,15 @@
 // comes free, that one is closed to free its child, and no new connection is
 // tried for a while: the backend is full at the number attached.
 //
-// A backend that refuses a connection is marked down for fail_timeout. When
-// every backend is down, requests fail at once instead of waiting in the
-// queue for a connection that cannot come (nginx answers 502 at once too):
-// the queued ones are refused, new ones that find no room are refused, and
-// new ones that find room try to connect, so the first connection to a
-// backend that is back ends the outage. What was learned of a backend's size
-// does not hold a request back from that try.
+// A backend that refuses a connection, does not take one within
+// connect_timeout, or (one of several) drops a request before its answer on a
+// new connection is marked down for fail_timeout (nginx's max_fails=1). An
+// active health check (src/backend/health.ts) can take a backend out too: it
+// then gets no request at all until a check brings it back.
 
-import { formatAddress, type Address } from "./address.ts";
-import { GatewayError } from "./errors.ts";
-import { WaiterQueue, type OnCancel } from "./waiter-queue.ts";
+import type { Address } from "./address.ts";
+import type { BalancePolicy } from "./backend/options.ts";
+import type { Upstream } from "./backend/upstream.ts";
 
 export interface Closable {
   close(): void;
@@ -46,20 +44,24 @@ export interface PoolOptions {
   queueTimeoutMs: number;
   /** An idle kept connection is closed after this long; 0 turns keep-alive off. */
   keepAliveMs: number;
-  /** A backend that refused a connection is avoided for this long. */
+  /** A backend that refused a connection or dropped a request is avoided for this long. */
   failTimeoutMs: number;
+  /** How requests are spread over the backends; default least_conn. */
+  balance?: BalancePolicy;
 }
 
 /** Connections opened at once to a backend whose capacity is unknown. */
 const UNKNOWN_CAPACITY_CONNS = 128;
 /** Capacity unknown: after finding the backend full, how long before trying one more connection. */
 const FULL_BACKOFF_MS = 5_000;
-/** While requests wait, how often room is looked for that came without a release (a leased connection found closed). */
-const RECHECK_MS = 1_000;
 
 export interface Lease<C extends Closable> {
   readonly conn: C;
   readonly backend: Address;
+  /** The connection carried a request before (kept alive): the backend may have closed it while it sat idle. */
+  readonly reused: boolean;
+  /** The backend dropped the request before its answer: avoid it for fail_timeout (when the route has others). */
+  fail(err: unknown): void;
   /** The backend has begun to answer on the connection: it has a worker of its own (capacity learning). */
   answered(): void;
   /** Gives the connection back: reusable only when it is clean (no unread bytes, no request in flight). */
@@ -72,6 +74,8 @@ interface Entry<C> {
   idleSince: number;
   /** The backend has answered on it: it has a worker of its own. */
   attached: boolean;
+  /** Requests leased on it so far. */
+  uses: number;
 }
 
 export class BackendPool<C extends Closable> {
@@ -87,6 +91,8 @@ export class BackendPool<C extends Closable> {
   #reserved = 0;
   #downUntil = 0;
   #available = true;
+  /** Set by the active health check: false takes the backend out. */
+  #checkedUp = true;
   /** Capacity unknown: the most connections seen attached at once. */
   #learned = 0;
   /** Capacity unknown: no new connection is tried before this time. */
@@ -120,10 +126,15 @@ export class BackendPool<C extends Closable> {
   }
 
   get healthy(): boolean {
-    return this.#downUntil <= Date.now();
+    return this.#checkedUp && this.#downUntil <= Date.now();
   }
 
-  /** It refused a connection within fail_timeout, and is not a backend postern is restarting (that one is waited for). */
+  /** The active health check has not taken it out: it may get requests. */
+  get checkedUp(): boolean {
+    return this.#checkedUp;
+  }
+
+  /** It failed within fail_timeout or its health check, and is not a backend postern is restarting (that one is waited for). */
   get down(): boolean {
     return this.#available && !this.healthy;
   }
@@ -157,6 +168,20 @@ export class BackendPool<C extends Closable> {
       this.#downUntil = 0;
       this.#upstream.drain(this);
     }
+  }
+
+  /** What the active health check found: a backend taken out gets no request until it passes again. */
+  setCheckedUp(up: boolean): void {
+    if (this.#checkedUp === up) return;
+    this.#checkedUp = up;
+    if (up) this.#upstream.drain(this);
+    else this.#upstream.failed(this, new Error("failed its health check"));
+  }
+
+  /** Avoids the backend for fail_timeout; when every backend is down, the queued requests are refused. */
+  #markFailed(err: unknown): void {
+    this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
+    this.#upstream.failed(this, err);
   }
 
   /** Leases a connection with a free slot, opening one when none is open. Call only when hasRoom(). */
@@ -203,15 +228,14 @@ export class BackendPool<C extends Closable> {
     const opening = this.#open(this.address).then(
       (conn) => {
         this.#downUntil = 0;
-        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0, attached: false };
+        const entry: Entry<C> = { conn, inUse: 1, idleSince: 0, attached: false, uses: 0 };
         this.#entries.push(entry);
         return entry;
       },
       (err: unknown) => {
-        this.#downUntil = Date.now() + this.#upstream.options.failTimeoutMs;
         // Not full but gone: the next request tries to connect at once.
         this.#fullUntil = 0;
-        this.#upstream.failed(this, err);
+        this.#markFailed(err);
         throw err;
       },
     );
@@ -224,9 +248,17 @@ export class BackendPool<C extends Closable> {
 
   #leaseOf(entry: Entry<C>): Lease<C> {
     let released = false;
+    entry.uses++;
     return {
       conn: entry.conn,
       backend: this.address,
+      reused: entry.uses > 1,
+      // A lone backend is never avoided for a dropped request (nginx ignores
+      // max_fails for a lone server too): its other requests may be fine,
+      // and refusing them all for fail_timeout would turn one crash into many.
+      fail: (err) => {
+        if (this.#upstream.pools.length > 1) this.#markFailed(err);
+      },
       answered: () => this.#attach(entry),
       release: (reusable) => {
         if (released) return;
@@ -311,143 +343,5 @@ export class BackendPool<C extends Closable> {
   /** True when no connection is in use or being opened. */
   get quiet(): boolean {
     return this.load === 0;
-  }
-}
-
-/** The backends of one route: balancing, failover on connect, and the shared queue. */
-export class Upstream<C extends Closable> {
-  readonly options: PoolOptions;
-  readonly pools: BackendPool<C>[];
-  readonly #queue: WaiterQueue<Lease<C>>;
-
-  constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions) {
-    this.options = options;
-    this.#queue = new WaiterQueue({
-      maxQueue: options.maxQueue,
-      timeoutMs: options.queueTimeoutMs,
-      what: "a backend connection",
-      onLeave: () => this.settled(),
-    });
-    this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
-  }
-
-  /**
-   * A connection to the least busy healthy backend with room, or a place in
-   * the queue. `onCancel` receives a function that withdraws a queued request
-   * (its client went away): it never reaches a backend.
-   */
-  acquire(onCancel?: OnCancel): Promise<Lease<C>> {
-    if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
-    const pool = this.#pick();
-    if (pool) return this.#leaseWithFailover(pool, onCancel);
-    if (this.#allDown()) return Promise.reject(this.#lastFailure);
-    return this.#wait(onCancel);
-  }
-
-  #recheck: ReturnType<typeof setTimeout> | undefined;
-
-  /** A place in the queue; while any request waits, room is looked for every RECHECK_MS (see BackendPool #dropBroken). */
-  #wait(onCancel?: OnCancel): Promise<Lease<C>> {
-    const waiting = this.#queue.wait(onCancel);
-    this.#scheduleRecheck();
-    return waiting;
-  }
-
-  #scheduleRecheck(): void {
-    if (this.#recheck !== undefined || this.#queue.length === 0) return;
-    this.#recheck = setTimeout(() => {
-      this.#recheck = undefined;
-      for (const pool of this.pools) this.drain(pool);
-      this.#scheduleRecheck();
-    }, RECHECK_MS);
-  }
-
-  /** What the last failed connection said, for the requests refused while every backend is down. */
-  #lastFailure: GatewayError | undefined;
-
-  #allDown(): boolean {
-    return this.pools.every((p) => p.down);
-  }
-
-  /** A connection to `pool` failed: when every backend is down, the queued requests are refused. */
-  failed(pool: BackendPool<C>, err: unknown): void {
-    const detail = err instanceof Error ? err.message : String(err);
-    this.#lastFailure = new GatewayError("BACKEND_UNREACHABLE", `every backend is down; ${formatAddress(pool.address)}: ${detail}`, { cause: err });
-    if (!this.#allDown()) return;
-    for (let waiter = this.#queue.shift(); waiter; waiter = this.#queue.shift()) waiter.reject(this.#lastFailure);
-    this.settled();
-  }
-
-  /**
-   * The least busy backend with room. A backend that failed to connect
-   * within fail_timeout is used only when every backend has failed: while a
-   * healthy one exists, requests wait for it instead.
-   */
-  #pick(exclude?: Set<BackendPool<C>>): BackendPool<C> | undefined {
-    let best: BackendPool<C> | undefined;
-    let anyHealthy = false;
-    for (const pool of this.pools) {
-      if (exclude?.has(pool)) continue;
-      const healthy = pool.healthy;
-      anyHealthy ||= healthy;
-      if (!pool.hasRoom()) continue;
-      if (!best || (healthy && !best.healthy) || (healthy === best.healthy && pool.load < best.load)) best = pool;
-    }
-    return best && (best.healthy || !anyHealthy) ? best : undefined;
-  }
-
-  async #leaseWithFailover(first: BackendPool<C>, onCancel?: OnCancel): Promise<Lease<C>> {
-    const tried = new Set<BackendPool<C>>();
-    let pool: BackendPool<C> | undefined = first;
-    let lastError: unknown;
-    while (pool) {
-      tried.add(pool);
-      try {
-        return await pool.lease();
-      } catch (err) {
-        lastError = err;
-      }
-      pool = this.#pick(tried);
-    }
-    // A backend not tried is only full, or is being restarted by postern
-    // (whatever it refused before it was seen to exit): wait for it.
-    if (this.pools.some((p) => !tried.has(p) && !p.down)) return this.#wait(onCancel);
-    throw lastError;
-  }
-
-  /** Hands freed room in `pool` to the oldest waiter. */
-  drain(pool: BackendPool<C>): void {
-    while (this.#queue.length > 0 && pool.hasRoom()) {
-      const waiter = this.#queue.shift()!;
-      this.#leaseWithFailover(pool, waiter.onCancel).then(waiter.resolve, waiter.reject);
-    }
-  }
-
-  /** Set by close(): no new request is taken, connections go as they are released. */
-  closing = false;
-  #closed: (() => void) | undefined;
-
-  /**
-   * Stops taking requests and resolves once the ones already taken (queued
-   * ones included) have finished: a reload or shutdown drops no request.
-   */
-  close(): Promise<void> {
-    this.closing = true;
-    for (const pool of this.pools) pool.close();
-    if (this.#quiet()) return Promise.resolve();
-    return new Promise((resolve) => (this.#closed = resolve));
-  }
-
-  #quiet(): boolean {
-    return this.#queue.length === 0 && this.pools.every((p) => p.quiet);
-  }
-
-  /** Called as requests end: finishes a pending close. */
-  settled(): void {
-    if (this.#closed && this.#quiet()) {
-      const closed = this.#closed;
-      this.#closed = undefined;
-      closed();
-    }
   }
 }

@@ -3,6 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CLIENT_LIMITS } from "../src/client-limits.ts";
 import { parseConfig, type GatewaySchema } from "../src/config.ts";
 import { locate } from "../src/config-locate.ts";
 import { configError } from "./helpers/config-error.ts";
@@ -80,6 +81,10 @@ index = ["index.php", "index.html"]
       listen: ["127.0.0.1:8080", "unix:/run/postern.sock"],
       accessLog: false,
       maxBufferedTotal: 64 * 1024 ** 2,
+      trustedProxies: [],
+      encodedSlashes: "refuse",
+      client: DEFAULT_CLIENT_LIMITS,
+      gracefulTimeout: 30_000,
       routes: [
         { path: "/cgi-bin/*", gateway: "cgi", line: 5, options: { root: "./cgi-bin" } },
         {

@@ -3,13 +3,15 @@
 // the queue until queue_timeout. On Node, Deno and Bun (the pool sees a
 // runtime's connections closing and its connect errors). A live backend
 // beside a dead one keeps serving, and a backend postern runs itself is
-// waited for while it restarts.
+// waited for while it restarts. Active health checks run on each runtime, and
+// a process serving them exits on SIGTERM (no check timer holds it).
 
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
+import { startFakeFastCgi } from "./helpers/fake-fastcgi.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { POSTERN_CLI, type CliRuntime } from "./helpers/postern-cli.ts";
@@ -85,8 +87,8 @@ async function expectQueuedFailFast(url: string, backend: PhpFpm): Promise<void>
   expect(answers.filter((a) => a.status !== 200 && !isFailFast(a)), JSON.stringify(answers)).toEqual([]);
 }
 
-async function fpm(children: number): Promise<PhpFpm> {
-  const started = await startPhpFpm(PHP_FPM!, { children });
+async function fpm(children: number, pool: string[] = []): Promise<PhpFpm> {
+  const started = await startPhpFpm(PHP_FPM!, { children, pool });
   fpms.push(started);
   return started;
 }
@@ -108,6 +110,46 @@ describe.skipIf(!PHP_FPM).each(["node", "deno", "bun"] as const)("php-fpm killed
     const backend = await fpm(2);
     postern = await serveOn(runtime, route(backend));
     await expectQueuedFailFast(postern.url, backend);
+  });
+
+  test("a kept connection the backend closes as a request arrives: a GET is sent again, a POST is not", async () => {
+    // php-fpm cannot be made to close a connection just then; the fake does it on cue.
+    const fake = await startFakeFastCgi();
+    try {
+      postern = await serveOn(runtime, `[[routes]]\ngateway = "fastcgi"\nbackend = "${fake.address}"\nroot = "${ROOT}"\n`);
+      expect((await get(`${postern.url}/hello.php`)).status).toBe(200);
+      fake.next((req) => req.close());
+      expect((await get(`${postern.url}/hello.php`)).status).toBe(200);
+      expect(fake.stats.requests).toBe(3);
+      fake.next((req) => req.close());
+      const post = await fetch(`${postern.url}/hello.php`, { method: "POST", body: "a=1" });
+      await post.arrayBuffer();
+      expect(post.status).toBe(502);
+      expect(fake.stats.requests).toBe(4);
+    } finally {
+      await postern?.stop();
+      postern = undefined;
+      await fake.close();
+    }
+  });
+
+  test("active health checks run on this runtime: a backend failing its check gets no request", async () => {
+    // Only `good` answers php-fpm's ping; `failing` looks for a script called /ping (404).
+    const good = await fpm(2, ["ping.path = /ping"]);
+    const failing = await fpm(2);
+    postern = await serveOn(
+      runtime,
+      `[[routes]]\ngateway = "fastcgi"\nbackend = ["127.0.0.1:${good.port}", "127.0.0.1:${failing.port}"]\nroot = "${ROOT}"\n` +
+        `balance = "round_robin"\nhealth = { interval = "100ms", fails = 2 }\n`,
+    );
+    // A third check is asked only once the second has been counted.
+    const pings = () => failing.served().filter((line) => line === "GET /ping").length;
+    for (let i = 0; i < 500 && pings() < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pings()).toBeGreaterThanOrEqual(3);
+    const answers = await burst(`${postern.url}/hello.php`, 8);
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
+    expect(failing.served().filter((line) => line === "GET /hello.php")).toEqual([]);
+    expect(good.served().filter((line) => line === "GET /hello.php")).toHaveLength(8);
   });
 });
 

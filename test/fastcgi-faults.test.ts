@@ -421,16 +421,71 @@ describe("keep-alive (FCGI_KEEP_CONN, spec §5.1)", () => {
     expect(fake.stats.connections).toBe(4);
     await stillServes(base, fake);
   });
-  it("kept connection closed as the request arrives -> 502, the request is never sent twice", async () => {
+  it("kept connection closed as a GET arrives -> sent again on a new connection, 200", async () => {
     const fake = await backend();
     const base = await gateway(fake);
     expect((await get(`${base}/x.php`)).status).toBe(200);
-    // The backend drops the kept connection just as the next request goes out: it may
-    // have acted on it, so postern does not send it again (client.ts; nginx does the same).
+    // The backend drops the kept connection just as the next request goes out
+    // (php-fpm's child ending after pm.max_requests): a GET may be sent again
+    // (RFC 9110 §9.2.2; nginx retries a failed cached connection too).
     fake.next((req) => req.close());
-    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    const answer = await get(`${base}/x.php`);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe("ok");
+    expect(fake.stats.requests).toBe(3);
+    await stillServes(base, fake);
+  });
+
+  it("kept connection closed as a POST arrives -> 502, the request is never sent twice", async () => {
+    const fake = await backend();
+    const base = await gateway(fake);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    // It may have acted on it: a POST is not idempotent.
+    fake.next((req) => req.close());
+    expectGatewayAnswer(await get(`${base}/x.php`, { method: "POST", body: "a=1" }), 502);
     expect(fake.stats.requests).toBe(2);
     await stillServes(base, fake);
+  });
+});
+
+describe("several backends: a backend that drops a request before answering", () => {
+  /** Two fakes, the first of which closes every new connection once it has read the request. */
+  async function dropperAndGood(): Promise<{ dropper: FakeFastCgi; good: FakeFastCgi; base: string }> {
+    const dropper = await backend({ behaviour: (req) => req.close() });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [dropper.address, good.address], balance: "round_robin", keepalive: false }]]);
+    return { dropper, good, base };
+  }
+
+  it.each(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])("%s is sent again to the other backend, once", async (method) => {
+    const { dropper, good, base } = await dropperAndGood();
+    const answer = await get(`${base}/x.php`, { method, ...(method === "PUT" ? { body: "data" } : {}) });
+    expect(answer.status).toBe(200);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 1]);
+  });
+
+  it("POST -> 502, sent once; the backend that dropped it is then avoided for fail_timeout", async () => {
+    const { dropper, good, base } = await dropperAndGood();
+    expectGatewayAnswer(await get(`${base}/x.php`, { method: "POST", body: "a=1" }), 502);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 0]);
+    for (let i = 0; i < 3; i++) expect((await get(`${base}/x.php`, { method: "POST", body: "a=1" })).status).toBe(200);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 3]);
+  });
+
+  it("a body streamed to the backend (request_buffering = false) is not sent again", async () => {
+    const dropper = await backend({ behaviour: (req) => req.close() });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [dropper.address, good.address], balance: "round_robin", request_buffering: false }]]);
+    expectGatewayAnswer(await get(`${base}/x.php`, { method: "PUT", body: "data" }), 502);
+    expect([dropper.stats.requests, good.stats.requests]).toEqual([1, 0]);
+  });
+
+  it("every backend drops it -> 502, each tried once", async () => {
+    const first = await backend({ behaviour: (req) => req.close() });
+    const second = await backend({ behaviour: (req) => req.close() });
+    const base = await serveRoutes([["*", { backend: [first.address, second.address], keepalive: false }]]);
+    expectGatewayAnswer(await get(`${base}/x.php`), 502);
+    expect([first.stats.requests, second.stats.requests]).toEqual([1, 1]);
   });
 });
 

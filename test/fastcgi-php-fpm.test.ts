@@ -228,9 +228,9 @@ root = "${ROOT}"
     expect((await fetch(`${unix.url}/hello.php`)).status).toBe(200);
   });
 
-  test("php-fpm child killed mid-request -> 502, and the next request works", async () => {
+  test("php-fpm child killed mid-request -> 502 (a POST is never sent again), and the next request works", async () => {
     const pidfile = join(fpm.dir, "worker.pid");
-    const pending = fetch(`${unix.url}/sleep.php?ms=1000&pidfile=${encodeURIComponent(pidfile)}`);
+    const pending = fetch(`${unix.url}/sleep.php?ms=1000&pidfile=${encodeURIComponent(pidfile)}`, { method: "POST", body: "x=1" });
     const { readFileSync, existsSync } = await import("node:fs");
     const deadline = Date.now() + 5000;
     while (!existsSync(pidfile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -4,7 +4,8 @@
 import { describe, expect, test } from "vitest";
 import { parseAddress, type Address } from "../src/address.ts";
 import { GatewayError } from "../src/errors.ts";
-import { Upstream, type PoolOptions } from "../src/pool.ts";
+import { Upstream } from "../src/backend/upstream.ts";
+import type { PoolOptions } from "../src/pool.ts";
 
 class FakeConn {
   closed = false;
@@ -331,5 +332,106 @@ describe("Upstream, multiplexed", () => {
     const second = await up.acquire();
     expect(second.conn).not.toBe(first.conn);
     expect(opened).toHaveLength(2);
+  });
+});
+
+describe("Upstream, balancing policies", () => {
+  const FOUR = ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4"];
+
+  test("round_robin: each request goes one backend further, whatever their load", async () => {
+    const { up } = upstream(FOUR, { maxConns: 4, balance: "round_robin" });
+    const leases = [];
+    for (let i = 0; i < 6; i++) leases.push(await up.acquire());
+    expect(leases.map((l) => l.conn.backend)).toEqual([...FOUR, ...FOUR.slice(0, 2)]);
+  });
+
+  test("hash: a key sticks to one backend; when that one refuses, its keys go to one other, and come back", async () => {
+    const refuse = new Set<string>();
+    const { up, opened } = upstream(FOUR, { maxConns: 8, balance: "hash", failTimeoutMs: 0 }, refuse);
+    const home = async (key: string) => {
+      const lease = await up.acquire(undefined, key);
+      lease.release(true);
+      return lease.conn.backend;
+    };
+    const keys = Array.from({ length: 40 }, (_, i) => `client-${i}`);
+    const before = new Map<string, string>();
+    for (const key of keys) before.set(key, await home(key));
+    for (const key of keys) expect(await home(key)).toBe(before.get(key));
+    expect(new Set(before.values()).size).toBe(4);
+    const gone = before.get("client-0")!;
+    refuse.add(gone);
+    for (const conn of opened) conn.broken ||= conn.backend === gone;
+    for (const key of keys) {
+      const now = await home(key);
+      if (before.get(key) === gone) expect(now).not.toBe(gone);
+      else expect(now).toBe(before.get(key));
+    }
+    refuse.clear();
+    for (const key of keys) expect(await home(key)).toBe(before.get(key));
+  });
+
+  test("hash: a full backend's keys fall to the next of their order, not to the queue", async () => {
+    const { up } = upstream(FOUR, { maxConns: 1, balance: "hash" });
+    const first = await up.acquire(undefined, "k");
+    const second = await up.acquire(undefined, "k");
+    expect(second.conn.backend).not.toBe(first.conn.backend);
+  });
+});
+
+describe("Upstream, passive and active health", () => {
+  test("a backend that dropped a request on a new connection is avoided for failTimeout", async () => {
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 4 });
+    const lease = await up.acquire();
+    expect(lease.reused).toBe(false);
+    lease.fail(new Error("reset"));
+    lease.release(false);
+    const next = await Promise.all([up.acquire(), up.acquire(), up.acquire()]);
+    expect(next.map((l) => l.conn.backend)).toEqual(Array(3).fill(next[0]!.conn.backend));
+    expect(next[0]!.conn.backend).not.toBe(lease.conn.backend);
+  });
+
+  test("a lone backend that dropped a request is not avoided: requests still queue for it", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 });
+    const lease = await up.acquire();
+    lease.fail(new Error("reset"));
+    expect(up.pools[0]!.healthy).toBe(true);
+    const queued = up.acquire();
+    lease.release(false);
+    expect((await queued).backend).toBe(lease.backend);
+  });
+
+  test("a kept connection leased again says so", async () => {
+    const { up } = upstream(["127.0.0.1:1"], { maxConns: 1 });
+    const a = await up.acquire();
+    a.release(true);
+    expect((await up.acquire()).reused).toBe(true);
+  });
+
+  test("a backend its health check took out gets no request, even with room; back when it passes", async () => {
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 4 });
+    up.pools[0]!.setCheckedUp(false);
+    const leases = await Promise.all([up.acquire(), up.acquire(), up.acquire()]);
+    expect(leases.map((l) => l.conn.backend)).toEqual(["127.0.0.1:2", "127.0.0.1:2", "127.0.0.1:2"]);
+    up.pools[0]!.setCheckedUp(true);
+    expect((await up.acquire()).conn.backend).toBe("127.0.0.1:1");
+  });
+
+  test("every backend taken out by its health check: requests fail at once, queued ones too", async () => {
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 1 });
+    await up.acquire();
+    await up.acquire();
+    const queued = up.acquire();
+    up.pools[0]!.setCheckedUp(false);
+    up.pools[1]!.setCheckedUp(false);
+    await expect(queued).rejects.toMatchObject({ status: 502 });
+    await expect(up.acquire()).rejects.toMatchObject({ status: 502 });
+  });
+
+  test("retry: a backend not tried that has room; none -> undefined, never the queue", async () => {
+    const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 1 });
+    const first = await up.acquire();
+    const again = await up.retry(new Set([first.backend]))!;
+    expect(again.backend).not.toBe(first.backend);
+    expect(up.retry(new Set([first.backend]))).toBeUndefined();
   });
 });

@@ -5,7 +5,9 @@
 import { cgiResponse, hasBody, type CgiBody, type CgiOutput } from "../../src/cgi/answer.ts";
 import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
-import type { Lease, Upstream } from "../../src/pool.ts";
+import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
+import type { Upstream } from "../../src/backend/upstream.ts";
+import type { Lease } from "../../src/pool.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";
@@ -33,6 +35,10 @@ export interface FcgiRequest {
   logStderr(text: string): void;
   /** The client did not get the answer as the backend sent it: cut short, or bytes past its Content-Length dropped. */
   logCut(reason: GatewayError): void;
+  /** The request may be sent again to another backend if one drops it (src/backend/retry.ts mayRepeat). */
+  repeatable: boolean;
+  /** The request's hash key, for `balance = "hash"`. */
+  key?: string;
   /**
    * Once the client has its whole answer, the backend's request runs on to
    * its end, its further output read and dropped. False where connections
@@ -47,40 +53,65 @@ const STDERR_LIMIT = 8 * 1024;
 
 /**
  * Sends one request; resolves with the client's Response once the CGI head
- * has arrived. A request is never sent twice: once written, the backend may
- * have acted on it (nginx, too, answers 502 when its only backend fails).
+ * has arrived. A request the backend drops before its head is sent again
+ * only where src/backend/retry.ts allows it: idempotent, its body in hand.
  */
 export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiRequest): Promise<Response> {
   // The client may leave while the request waits for a connection: then it
   // is withdrawn from the queue and never reaches a backend.
   let onGone = (): void => undefined;
   let gone = false;
-  const unsubscribe = req.onClientGone(() => {
-    gone = true;
-    onGone();
-  });
-  let call: Call | undefined;
-  try {
-    const lease = await upstream.acquire((cancel) => (onGone = cancel));
+  let unsubscribe: (() => void) | undefined;
+  // A try that failed stopped listening; the next one listens again.
+  const listen = () => {
+    unsubscribe ??= req.onClientGone(() => {
+      gone = true;
+      onGone();
+    });
+  };
+  const stopListening = () => {
+    unsubscribe?.();
+    unsubscribe = undefined;
+  };
+  listen();
+  const send = async (lease: Lease<FcgiConnection>): Promise<Response> => {
+    listen();
     if (gone) {
       lease.release(true);
       throw new GatewayError("CLIENT_CLOSED", "client left before its request was sent");
     }
     const conn = lease.conn;
     const events = conn.open();
-    call = new Call(lease, events, req, unsubscribe);
-    const current = call;
-    onGone = () => current.clientLeft();
-    const body = req.body instanceof ReadableStream ? "stream" : req.body;
-    await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
-    if (req.body instanceof ReadableStream) call.sendBody(req.body);
-    return await call.response();
+    const call = new Call(lease, events, req, stopListening);
+    onGone = () => call.clientLeft();
+    try {
+      const body = req.body instanceof ReadableStream ? "stream" : req.body;
+      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
+      if (req.body instanceof ReadableStream) call.sendBody(req.body);
+      return await call.response();
+    } catch (err) {
+      call.abandon();
+      throw gone ? err : droppedOr(err);
+    }
+  };
+  try {
+    return await sendWithRetry(upstream, { onCancel: (cancel) => (onGone = cancel), key: req.key, repeatable: req.repeatable }, send);
   } catch (err) {
-    if (call) call.abandon();
-    else unsubscribe();
+    stopListening();
     if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
     throw toGatewayError(err);
   }
+}
+
+/**
+ * A failure before the head that is neither the backend's answer (a
+ * protocol error, a FastCGI status) nor a timeout: the connection was closed
+ * or reset under the request (a kept one the backend closed while idle, a
+ * backend that died).
+ */
+function droppedOr(err: unknown): unknown {
+  if (isGatewayError(err) || err instanceof FastCgiProtocolError) return err;
+  return new BackendDropped(err instanceof Error ? err.message : String(err), err);
 }
 
 function toGatewayError(err: unknown): GatewayError {

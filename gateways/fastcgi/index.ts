@@ -4,19 +4,25 @@
 import type { Context } from "hono";
 import { processUser } from "../../src/accounts.ts";
 import { formatAddress, parseAddress, type Address } from "../../src/address.ts";
+import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
+import { HealthChecker } from "../../src/backend/health.ts";
+import { poolOptions } from "../../src/backend/options.ts";
+import { mayRepeat } from "../../src/backend/retry.ts";
+import { Upstream } from "../../src/backend/upstream.ts";
 import { cgiEnv } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
-import { Upstream, type BackendPool } from "../../src/pool.ts";
+import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { connOf, failure, logCut, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
+import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
 import { spawnBackends, type SpawnedBackends } from "./spawn.ts";
@@ -42,9 +48,12 @@ class FastCgiGateway {
   #upstream!: Upstream<FcgiConnection>;
   #routing!: ScriptRouting;
   #spawned: SpawnedBackends | undefined;
+  #health: HealthChecker | undefined;
   #capacity: Promise<void> | undefined;
   /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
   readonly #keepAlive: boolean;
+  /** The request's hash key, for `balance = "hash"`. */
+  readonly #hashKey: HashKeyOf | undefined;
   /** Backends to ask again, and from when. */
   readonly #reprobe = new Map<BackendPool<FcgiConnection>, number>();
 
@@ -53,6 +62,7 @@ class FastCgiGateway {
     this.#options = options;
     this.#name = name;
     this.#keepAlive = options.keepalive && runtime.requestScopedIO !== true;
+    this.#hashKey = options.hash_key === undefined ? undefined : hashKeyReader(options.hash_key);
     this.ready = this.#init();
     this.ready.catch(() => undefined);
   }
@@ -72,14 +82,15 @@ class FastCgiGateway {
     if (unix && !this.#runtime.unixSockets) {
       throw new Error(`${this.#name}: the ${this.#runtime.name} runtime cannot connect to unix sockets (backend ${formatAddress(unix)}); use a TCP address`);
     }
-    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), {
-      // A spawned php-cgi serves one connection at a time.
-      maxConns: o.max_conns ?? (o.spawn ? 1 : undefined),
-      maxQueue: o.max_queue,
-      queueTimeoutMs: o.queue_timeout,
-      keepAliveMs: this.#keepAlive ? o.keepalive_timeout : 0,
-      failTimeoutMs: o.fail_timeout,
-    });
+    // A spawned php-cgi serves one connection at a time.
+    const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
+    this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns));
+    if (o.health) {
+      this.#health = new HealthChecker(this.#upstream.pools, fastcgiProbe(this.#runtime, this.#routing.root), o.health, {
+        lazy: this.#runtime.requestScopedIO === true,
+        log: (line) => this.#runtime.logError(`${this.#name}: ${line}`),
+      });
+    }
     if (this.#spawned) {
       const pools = this.#upstream.pools;
       this.#spawned.attach((i, up) => pools[i]!.setAvailable(up));
@@ -157,10 +168,13 @@ class FastCgiGateway {
         underscoresInHeaders: o.underscores_in_headers,
       });
       await this.#ensureCapacity();
+      await this.#health?.due();
       return await fcgiRequest(this.#upstream, {
         params,
         body,
         head: request.method === "HEAD",
+        repeatable: mayRepeat(request.method, body),
+        key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: this.#keepAlive,
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
@@ -176,6 +190,7 @@ class FastCgiGateway {
 
   async close(): Promise<void> {
     await this.ready.catch(() => undefined);
+    this.#health?.close();
     await this.#upstream?.close();
     await this.#spawned?.stop();
   }

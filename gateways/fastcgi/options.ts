@@ -3,6 +3,7 @@
 
 import { indexNamesProblem, rootPathProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
+import { backendFields, backendProblem, type BackendOptions } from "../../src/backend/options.ts";
 import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
 import type { GatewaySchema } from "../../src/config-schema.ts";
 
@@ -11,7 +12,7 @@ const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
 
 export const fastcgiSchema: GatewaySchema = {
   fields: {
-    backend: { type: "address[]", doc: "FastCGI backend address(es); several are balanced (least busy first)" },
+    ...backendFields,
     spawn: {
       type: {
         table: {
@@ -26,15 +27,6 @@ export const fastcgiSchema: GatewaySchema = {
     index: { type: "string[]", default: ["index.php"], doc: "scripts tried for a path that names a directory" },
     split_path: { type: "string", default: ".php", doc: 'extension, with its leading dot, that ends the script part of a path; the rest is PATH_INFO' },
     front_controller: { type: "string", doc: 'script run when the path names no script, e.g. "/index.php" (nginx: try_files $uri /index.php)' },
-    max_conns: { type: "integer", min: 1, doc: "connections the backend serves at once (default: asked with FCGI_GET_VALUES, or procs)" },
-    max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a connection; beyond it 503" },
-    queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a connection before 503" },
-    keepalive: { type: "boolean", default: true, doc: "reuse connections (FCGI_KEEP_CONN)" },
-    keepalive_timeout: { type: "duration", default: 1_000, min: 1, doc: "an idle kept connection is closed after this long" },
-    connect_timeout: { type: "duration", default: 5_000, min: 1, doc: "connecting to the backend; beyond it 504" },
-    first_byte_timeout: { type: "duration", default: 60_000, min: 1, doc: "from the request sent to the first answer; beyond it 504" },
-    idle_timeout: { type: "duration", default: 60_000, min: 1, doc: "between two reads of the answer; beyond it 504" },
-    fail_timeout: { type: "duration", default: 10_000, min: 0, doc: "a backend that refused a connection is avoided this long" },
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
     underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
@@ -56,6 +48,8 @@ export const fastcgiSchema: GatewaySchema = {
     if (spawn && typeof options.max_conns === "number" && options.max_conns > 1) {
       return { key: "max_conns", message: "a spawned process serves one connection at a time; use spawn.procs for more" };
     }
+    const backend = backendProblem(options);
+    if (backend !== undefined) return backend;
     for (const key of ["user", "group"]) {
       if (options[key] !== undefined && !spawn) return { key, message: "applies to backends postern starts itself (`spawn`)" };
     }
@@ -73,22 +67,12 @@ export const fastcgiSchema: GatewaySchema = {
   },
 };
 
-export interface FastCgiOptions extends BufferingOptions {
-  backend?: string[];
+export interface FastCgiOptions extends BackendOptions, BufferingOptions {
   spawn?: { command: string[]; procs: number; env: Record<string, string> };
   root: string;
   index: string[];
   split_path: string;
   front_controller?: string;
-  max_conns?: number;
-  max_queue: number;
-  queue_timeout: number;
-  keepalive: boolean;
-  keepalive_timeout: number;
-  connect_timeout: number;
-  first_byte_timeout: number;
-  idle_timeout: number;
-  fail_timeout: number;
   max_response_header_size: number;
   underscores_in_headers: boolean;
   user?: string;

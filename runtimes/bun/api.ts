@@ -47,6 +47,8 @@ export interface BunServeOptions {
   port?: number;
   unix?: string;
   maxRequestBodySize?: number;
+  /** Seconds a connection may be idle, at most 255 (not while its head arrives: Bun's own 10 s hold then). */
+  idleTimeout?: number;
   development?: boolean;
   error?(error: Error): Response;
   fetch(request: Request, server: BunServer): Response | Promise<Response>;

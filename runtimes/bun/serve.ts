@@ -3,11 +3,13 @@
 // in-flight requests finish).
 
 import type { Address } from "../../src/address.ts";
+import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
 import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { admit } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
+import { closing, RequestCounts } from "./request-counts.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
 
@@ -31,10 +33,15 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: BunServer[]): Promise<Address> {
   let localPort = 0;
   const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
+  const client = withDefaults(options.client);
+  const idleTimeout = idleSeconds(client);
+  const counts = new RequestCounts(client.keepaliveRequests, idleTimeout * 1000);
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    const admitted = admit(request, options.limits, localAuthority);
+    const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
     if (admitted instanceof Response) return admitted;
     const ip = server.requestIP(request);
+    // A unix socket's peers have no name: their requests are not counted.
+    const last = ip !== null && counts.last(`${ip.address} ${ip.port}`);
     // No onClientGone: the gateways listen to request.signal then.
     const env: ServeEnv = {
       conn: {
@@ -47,7 +54,9 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
       },
       clientTarget: admitted.clientTarget,
     };
-    return app.fetch(admitted.request, env);
+    const answer = app.fetch(admitted.request, env);
+    if (!last) return answer;
+    return answer instanceof Response ? closing(answer) : answer.then(closing);
   };
   const settings = {
     // Bodies are limited per route by the gateways, streaming: Bun's own cap is lifted.
@@ -55,6 +64,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     // An error that escapes the app is a plain 500, never Bun's debug page with a stack trace.
     development: false,
     error: () => errorResponse(500),
+    idleTimeout,
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const server =
@@ -62,4 +72,23 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   servers.push(server);
   localPort = server.port;
   return addr.kind === "unix" ? addr : { kind: "tcp", host: addr.host, port: server.port };
+}
+
+/** Bun's most idleTimeout, in seconds. */
+const BUN_MAX_IDLE_S = 255;
+/** How much sooner than its idleTimeout Bun may close a connection: its timers tick every 4 s. */
+const BUN_TICK_S = 4;
+
+/**
+ * Bun.serve's idleTimeout is one timer for a kept connection between
+ * requests and for a body or an answer under way: it stands for
+ * keepalive_timeout, and for body_timeout and send_timeout too, so it is the
+ * longest of them and a tick more, lest it cut a request sooner than
+ * configured (the routes time bodies and answers themselves, and answer 408). It is no header timeout: Bun closes a
+ * connection whose head is not whole after about 10 s, a timer of its own
+ * that no setting changes.
+ */
+function idleSeconds(client: ClientLimits): number {
+  const longest = Math.max(client.keepaliveTimeout, client.bodyTimeout, client.sendTimeout);
+  return Math.min(BUN_MAX_IDLE_S, Math.ceil(longest / 1000) + BUN_TICK_S);
 }

@@ -8,7 +8,7 @@ import type { ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { isAuthority } from "../../src/http/authority.ts";
 import { checkRequestHead, checkTokens, type RequestHeadLimits } from "../../src/http/request-head.ts";
-import { normalTarget, pathAndQuery } from "../../src/paths.ts";
+import { normalTarget, pathAndQuery, type EncodedSlashes } from "../../src/paths.ts";
 
 // The runtime's own scheme (Deno says http+unix on a unix socket), or an absolute-form target's (RFC 9112 §3.2.2).
 const URL_SCHEME = /^(?:https?|http\+unix):\/\//i;
@@ -28,9 +28,10 @@ export interface Admitted {
 /**
  * The request as the app is to see it, or the answer refusing it (with
  * Connection: close). `localAuthority` is the server's own `host:port`, the
- * authority of a request without Host (RFC 9112 §3.3).
+ * authority of a request without Host (RFC 9112 §3.3); `slashes` what an
+ * encoded slash in its path does (src/paths.ts).
  */
-export function admit(request: Request, limits: RequestHeadLimits | undefined, localAuthority: () => string): Admitted | Response {
+export function admit(request: Request, limits: RequestHeadLimits | undefined, localAuthority: () => string, slashes?: EncodedSlashes): Admitted | Response {
   const headers = request.headers;
   const host = headers.get("host");
   const httpVersion = host === null ? "1.0" : "1.1";
@@ -57,7 +58,7 @@ export function admit(request: Request, limits: RequestHeadLimits | undefined, l
     replaced = new Headers(headers);
     replaced.set("host", authority);
   }
-  const normal = normalTarget(sent);
+  const normal = normalTarget(sent, slashes);
   if (normal === undefined && !pathOnly && replaced === undefined) return { request, httpVersion };
   const origin = pathOnly ? `http://${localAuthority()}` : url.slice(0, url.length - sent.length);
   const init = replaced === undefined ? request : { method: request.method, headers: replaced, body: request.body, signal: request.signal, duplex: "half" };

@@ -3,7 +3,8 @@
 
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
-import type { RequestHeadLimits } from "../../src/http/request-head.ts";
+import type { EncodedSlashes } from "../../src/paths.ts";
+import type { ClientLimits } from "../../src/client-limits.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 
 export interface Fetchable {
@@ -12,10 +13,15 @@ export interface Fetchable {
 
 export interface ServeOptions {
   listen: string[];
-  /** Largest request line plus headers, in bytes: beyond it the client gets 431 (Node; Deno and Bun apply their own). */
-  maxHeaderSize?: number;
-  /** Field count, field line and request line limits (src/http/request-head.ts has the defaults). */
-  limits?: RequestHeadLimits;
+  /**
+   * The `[client]` limits and timeouts (src/client-limits.ts has the
+   * defaults); what a runtime's server cannot enforce is listed in the
+   * README's runtime table. `bodyTimeout` and `sendTimeout` are enforced by
+   * the routes (their `body_timeout` and `send_timeout`), not here.
+   */
+  client?: Partial<ClientLimits>;
+  /** What "%2F" in a request path does before routing (src/paths.ts); "refuse" by default. */
+  encodedSlashes?: EncodedSlashes;
 }
 
 export interface RunningServer {

@@ -9,5 +9,6 @@ export { denoRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
 export { getPath } from "../../gateways/request-path.ts";
+export { trustedProxies } from "../../gateways/trusted-proxies.ts";
 
 export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(denoRuntime);

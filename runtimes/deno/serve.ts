@@ -36,7 +36,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const peer = peerOf(info.remoteAddr);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
-    const admitted = admit(request, options.limits, localAuthority);
+    const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
     const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, envOf(admitted, info, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
@@ -47,6 +47,9 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     return answer instanceof Response ? note(answer) : answer.then(note);
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
+  // Of the [client] limits, only the head sizes apply here (admit):
+  // Deno.serve has no header timeout, keep-alive timeout or request count
+  // per connection to set, and a handler cannot close a connection.
   const bound = await new Promise<Address>((resolve) => {
     const onListen = (b: { hostname?: string; port?: number }) =>
       resolve(addr.kind === "unix" ? addr : { kind: "tcp", host: b.hostname ?? addr.host, port: b.port ?? addr.port });

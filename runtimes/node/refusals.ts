@@ -12,7 +12,7 @@ import { checkRequestHead, checkTrailers, type RequestHeadLimits } from "../../s
  * one, RFC 9112 §9.6: it may be a smuggled request) with Connection: close.
  * True when the request must not reach the app.
  */
-export function refused(incoming: IncomingMessage, outgoing: ServerResponse, limits: RequestHeadLimits | undefined): boolean {
+export function refused(incoming: IncomingMessage, outgoing: ServerResponse, limits: RequestHeadLimits): boolean {
   const socket = incoming.socket;
   if (closing.has(socket)) return true;
   const refusal = checkRequestHead(

@@ -2,9 +2,10 @@
 // unix-socket listen addresses, with a graceful close: stop accepting, let
 // in-flight requests finish, drop idle keep-alive connections.
 
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import type { Address } from "../../src/address.ts";
+import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import type { ClientTarget } from "../../src/cgi/target.ts";
 import { targetAuthority } from "../../src/http/authority.ts";
@@ -82,7 +83,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     const response = app.fetch(request, new NodeEnv(incoming, outgoing, target === undefined ? undefined : { url: request.url, target }));
     return response instanceof Response ? withReason(response, outgoing) : response.then((r) => withReason(r, outgoing));
   });
-  const limits = options.limits;
+  const limits = withDefaults(options.client);
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const socket = incoming.socket;
     if (refused(incoming, outgoing, limits)) return;
@@ -102,7 +103,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
-    const normal = normalTarget(sent);
+    const normal = normalTarget(sent, options.encodedSlashes);
     if (normal !== undefined) {
       clientTargets.set(incoming, pathAndQuery(sent));
       incoming.url = normal;
@@ -112,9 +113,10 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
   const { servers, addresses } = await listenAll<Server>(
     options.listen,
     (addr, servers) => {
-      // Host is checked by checkRequestHead, after the size limits, as Gunicorn does.
-      const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16 * 1024, requireHostHeader: false }, listener);
-      server.keepAliveTimeout = 5_000;
+      const server = createServer(serverOptions(limits), listener);
+      server.keepAliveTimeout = limits.keepaliveTimeout;
+      // Node ends the last allowed answer with Connection: close (and answers 503 to what is pipelined behind it).
+      server.maxRequestsPerSocket = limits.keepaliveRequests;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
       // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
@@ -138,6 +140,26 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     async close() {
       await Promise.all(servers.map((s) => closeServer(s)));
     },
+  };
+}
+
+/** Node's own server settings for the `[client]` limits. */
+function serverOptions(limits: ClientLimits): ServerOptions {
+  return {
+    // Node's parser counts the target, names and values of the head (not the
+    // method, version and line ends); checkRequestHead counts the exact bytes.
+    // Room for a request line on top, so that one too long is refused 414 by
+    // checkRequestHead rather than 431 by the parser.
+    maxHeaderSize: limits.maxHeaderBytes + limits.maxRequestLine,
+    // Host is checked by checkRequestHead, after the size limits, as Gunicorn does.
+    requireHostHeader: false,
+    // The whole head within header_timeout of its first byte, or 408 (onClientError).
+    headersTimeout: limits.headerTimeout,
+    // No deadline on a whole request: a body is timed between reads, by the
+    // routes' body_timeout (nginx's client_body_timeout), however long it is.
+    requestTimeout: 0,
+    // Node looks for late heads this often (30 s by default): a quarter of header_timeout, within 250 ms..5 s.
+    connectionsCheckingInterval: Math.min(5_000, Math.max(250, limits.headerTimeout / 4)),
   };
 }
 

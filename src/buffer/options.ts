@@ -2,7 +2,10 @@
 // wasi): how a request body is received and an answer read ahead, with one
 // name and one default everywhere (nginx's client_body_buffer_size,
 // client_body_timeout, proxy_max_temp_file_size and send_timeout).
+// body_timeout and send_timeout default to the top-level [client] table's
+// in postern.toml (src/client-limits.ts), whose defaults they share.
 
+import { DEFAULT_CLIENT_LIMITS } from "../client-limits.ts";
 import type { Schema } from "../config-schema.ts";
 
 const MiB = 1024 ** 2;
@@ -20,14 +23,24 @@ export const bufferingFields: Schema = {
     default: true,
     doc: "receive the whole request body before a backend is taken, so that a slow client holds none; false streams it to the backend as it comes",
   },
-  body_timeout: { type: "duration", default: 60_000, min: 1, doc: "longest wait for the next bytes of a request body; beyond it 408" },
+  body_timeout: {
+    type: "duration",
+    default: DEFAULT_CLIENT_LIMITS.bodyTimeout,
+    min: 1,
+    doc: "longest wait for the next bytes of a request body; beyond it 408. In postern.toml, [client]'s unless the route sets its own",
+  },
   response_buffer: {
     type: "size",
     default: 64 * MiB,
     min: 0,
     doc: "bytes of an answer read ahead of a slow client (the first MiB in memory, the rest in a temporary file), so that the backend is free sooner; past it the backend waits for the client. 0: the backend keeps the client's pace",
   },
-  send_timeout: { type: "duration", default: 60_000, min: 1, doc: "a client that takes none of its answer for this long is cut off" },
+  send_timeout: {
+    type: "duration",
+    default: DEFAULT_CLIENT_LIMITS.sendTimeout,
+    min: 1,
+    doc: "a client that takes none of its answer for this long is cut off. In postern.toml, [client]'s unless the route sets its own",
+  },
 };
 
 /** The validated values of bufferingFields. */

@@ -7,6 +7,7 @@
 // Cost: one pass over the field lines; names are matched by length first, so
 // a typical field costs two length reads and one comparison; no regex.
 
+import { DEFAULT_CLIENT_LIMITS, type ClientLimits } from "../client-limits.ts";
 import { isAuthority, targetAuthority } from "./authority.ts";
 
 /** The request line and field lines as a parser gives them (Node's `rawHeaders`: name, value, name, value, ...). */
@@ -19,14 +20,8 @@ export interface RequestHead {
   rawHeaders: readonly string[];
 }
 
-export interface RequestHeadLimits {
-  /** Most field lines in the header section; beyond it 431. Default 100 (Gunicorn's limit_request_fields). */
-  maxFields?: number;
-  /** Longest field line, counted as `name: value` plus CRLF; beyond it 431. Default 8190 (Gunicorn's limit_request_field_size). */
-  maxFieldBytes?: number;
-  /** Longest request line, `method SP target SP HTTP/x.y`; beyond it 414. Default 8190 (Apache's LimitRequestLine). */
-  maxLineBytes?: number;
-}
+/** The `[client]` limits a request head is checked against (src/client-limits.ts); those left out are at their defaults. */
+export type RequestHeadLimits = Partial<Pick<ClientLimits, "maxRequestLine" | "maxHeaderSize" | "maxHeaders" | "maxHeaderBytes">>;
 
 export interface Refusal {
   status: number;
@@ -53,7 +48,8 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
 
   // RFC 9112 §3: a request-target longer than the server will parse -> 414.
   // The line is method SP request-target SP "HTTP/x.y" (8 bytes).
-  if (method.length + target.length + 10 > (limits?.maxLineBytes ?? 8190)) return refuse(414, "request line over the limit");
+  const lineBytes = method.length + target.length + 10;
+  if (lineBytes > (limits?.maxRequestLine ?? DEFAULT_CLIENT_LIMITS.maxRequestLine)) return refuse(414, "request line over the limit");
 
   // RFC 9110 §9.3.6: CONNECT asks for a tunnel; postern is not a forward proxy.
   if (method === "CONNECT") return refuse(501, "CONNECT");
@@ -71,9 +67,13 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
 
   // DESIGN.md limits: header section field count (431, RFC 6585 §5).
   const length = rawHeaders.length;
-  if (length > (limits?.maxFields ?? 100) * 2) return refuse(431, "too many header fields");
+  if (length > (limits?.maxHeaders ?? DEFAULT_CLIENT_LIMITS.maxHeaders) * 2) return refuse(431, "too many header fields");
 
-  const maxFieldBytes = limits?.maxFieldBytes ?? 8190;
+  const maxFieldBytes = limits?.maxHeaderSize ?? DEFAULT_CLIENT_LIMITS.maxHeaderSize;
+  // The whole head as sent: request line, field lines, the empty line (CRLF
+  // each). A runtime's parser may count it otherwise (Node leaves out the
+  // method, version and CRLFs); this count is the one every runtime shares.
+  let headBytes = lineBytes + 4;
   let hosts = 0;
   let host: string | undefined;
   let contentTypes = 0;
@@ -84,7 +84,9 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
     // `name: value` CRLF, as Gunicorn counts a field line (431, RFC 6585 §5).
-    if (name.length + value.length + 4 > maxFieldBytes) return refuse(431, `field ${name} over the limit`);
+    const fieldBytes = name.length + value.length + 4;
+    if (fieldBytes > maxFieldBytes) return refuse(431, `field ${name} over the limit`);
+    headBytes += fieldBytes;
     switch (name.length) {
       case 6:
         // RFC 9110 §10.1.1: 100-continue is the only expectation; any other -> 417.
@@ -116,6 +118,8 @@ export function checkRequestHead(head: RequestHead, limits?: RequestHeadLimits):
         break;
     }
   }
+
+  if (headBytes > (limits?.maxHeaderBytes ?? DEFAULT_CLIENT_LIMITS.maxHeaderBytes)) return refuse(431, "header section over the limit");
 
   // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with
   // more than one Host line, is answered 400.

@@ -76,6 +76,11 @@ export interface Target {
 /** The routes every target serves: the same on all runtimes but for what a target cannot have. */
 export function suiteRoutes(backends: Backends, capabilities: Capabilities): string {
   const routes = [
+    // Before /php/*: two backends, one dead, with active health checks (lazy on workerd: run by the requests).
+    route({ path: "/php/sleep.php", gateway: "fastcgi", root: FIXTURES, balance: "round_robin" }, [
+      `backend = ["127.0.0.1:${backends.phpPort}", "127.0.0.1:9"]`,
+      'health = { path = "/php/sleep.php?ms=0&check", interval = "1s", fails = 1 }',
+    ]),
     // One connection at a time: a connection never given back would hold the route.
     route({ path: "/php/one/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES }, ["max_conns = 1"]),
     // Capacity unknown, and no connection yet when its one test begins.
@@ -308,6 +313,11 @@ export function conformance(target: Target): void {
 
       test("a backend nobody listens on: 502", async () => {
         expect((await get(`${base}/dead/env.php`)).status).toBe(502);
+      });
+
+      test("active health checks run on this runtime (on workerd within the requests): the live backend answers every request", async () => {
+        for (let i = 0; i < 4; i++) expect((await get(`${base}/php/sleep.php?ms=0`)).status).toBe(200);
+        expect(fpm!.served()).toContain("GET /php/sleep.php?ms=0&check");
       });
     });
 

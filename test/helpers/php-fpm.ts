@@ -1,6 +1,7 @@
 // A real php-fpm (Debian php-fpm 8.2) started by a test with its own pool
 // config: one pool on a private unix socket, one on a loopback TCP port, each
-// pm=static with a fixed number of children.
+// pm=static with a fixed number of children. It can be crashed and started
+// again on the same socket and port.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,10 +18,22 @@ export interface PhpFpm {
   children(): number[];
   /** Kills the master and its children at once (SIGKILL, as a crash or an OOM kill) and removes the unix socket. */
   crash(): Promise<void>;
+  /** Starts it again after crash(), on the same socket and port. */
+  restart(): Promise<void>;
+  /** The requests ("GET /hello.php", "GET /sleep.php?ms=5") its pools logged so far (access.log). */
+  served(): string[];
   stop(): Promise<void>;
 }
 
-export async function startPhpFpm(binary: string, options: { children?: number; ini?: Record<string, string> } = {}): Promise<PhpFpm> {
+export interface PhpFpmOptions {
+  children?: number;
+  /** php.ini settings (-d). */
+  ini?: Record<string, string>;
+  /** Lines added to each pool, e.g. "ping.path = /ping". */
+  pool?: string[];
+}
+
+export async function startPhpFpm(binary: string, options: PhpFpmOptions = {}): Promise<PhpFpm> {
   const dir = mkdtempSync(join(tmpdir(), "postern-fpm-"));
   const socket = join(dir, "fpm.sock");
   const port = await freePort();
@@ -34,6 +47,9 @@ pm.max_children = ${children}
 clear_env = yes
 catch_workers_output = yes
 decorate_workers_output = no
+access.log = ${join(dir, "access.log")}
+access.format = "%m %r%Q%q"
+${(options.pool ?? []).join("\n")}
 `;
   writeFileSync(
     join(dir, "fpm.conf"),
@@ -42,10 +58,14 @@ decorate_workers_output = no
       pool("tcp", `127.0.0.1:${port}`),
   );
   const ini = Object.entries({ display_errors: "0", ...options.ini }).flatMap(([k, v]) => ["-d", `${k}=${v}`]);
-  const proc = spawn(binary, ["-R", "-F", "-y", join(dir, "fpm.conf"), ...ini], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  proc.stderr!.on("data", (d) => (stderr += d));
-  await waitReady(proc, socket, port, () => stderr + safeRead(join(dir, "fpm.log")));
+  let proc: ChildProcess;
+  const launch = async () => {
+    proc = spawn(binary, ["-R", "-F", "-y", join(dir, "fpm.conf"), ...ini], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    proc.stderr!.on("data", (d) => (stderr += d));
+    await waitReady(proc, socket, port, () => stderr + safeRead(join(dir, "fpm.log")));
+  };
+  await launch();
   return {
     socket,
     port,
@@ -60,6 +80,8 @@ decorate_workers_output = no
       }
       rmSync(socket, { force: true });
     },
+    restart: launch,
+    served: () => safeRead(join(dir, "access.log")).split("\n").filter(Boolean),
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once("exit", r));

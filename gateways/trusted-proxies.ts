@@ -1,0 +1,33 @@
+// The middleware that makes a request from a trusted proxy look as it did at
+// the client (src/http/real-client.ts): everything after it — the CGI
+// variables of every gateway, balancing by client address, the access log —
+// reads the connection from the env it leaves (connOf), so sees the client.
+
+import type { MiddlewareHandler } from "hono";
+import { AddressSet } from "../src/http/cidr.ts";
+import { realClient } from "../src/http/real-client.ts";
+import { connOf, derivedEnv } from "./handler.ts";
+
+// Set on an env made for a client, and so on every env made from it: a
+// local redirect serves its inner request with one, and the chain must not
+// be walked twice.
+const RESOLVED = Symbol("client resolved");
+
+/**
+ * `app.use(trustedProxies(["10.0.0.0/8", "::1"]))`: from those peers,
+ * Forwarded / X-Forwarded-For / -Proto / -Port say who the client is and how
+ * it connected; from any other peer they change nothing (they still reach
+ * the backend as HTTP_X_FORWARDED_FOR and the like, as nginx passes them).
+ * Throws an Error naming an entry that is neither an address nor a block.
+ */
+export function trustedProxies(entries: readonly string[]): MiddlewareHandler {
+  const trusted = new AddressSet(entries);
+  return async (c, next) => {
+    if (trusted.size > 0 && (c.env as Record<symbol, unknown> | undefined)?.[RESOLVED] !== true) {
+      const peer = connOf(c);
+      const client = realClient(peer, c.req.raw.headers, trusted);
+      if (client !== peer) c.env = derivedEnv(c.env, { conn: client, [RESOLVED]: true });
+    }
+    await next();
+  };
+}

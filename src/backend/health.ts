@@ -1,0 +1,126 @@
+// Active health checks: each backend of a route is asked a path in its own
+// protocol every `interval` (Caddy's active health checks; nginx Plus's
+// health_check). After `fails` failures in a row a backend is taken out and
+// gets no request; after `passes` passes in a row it is back. A backend
+// starts as up, so a route serves at once. The protocol lives in the probe a
+// gateway supplies (gateways/fastcgi/health.ts); the schedule lives here.
+//
+// Where nothing runs between requests (Cloudflare Workers: I/O belongs to a
+// request, and no timer outlives one), checks are "lazy": a request that
+// arrives when a check is due runs it and waits for it (at most `timeout`).
+
+import { formatAddress, type Address } from "../address.ts";
+import type { HealthOptions } from "./options.ts";
+
+/**
+ * Asks `path` of the backend at `address` in its protocol; resolves with the
+ * answer's status, rejects when there is none. `stop` aborts when the route
+ * closes: the probe lets go of its connection then.
+ */
+export type Probe = (address: Address, path: string, timeoutMs: number, stop: AbortSignal) => Promise<number>;
+
+/** A backend as the checker sees it (src/pool.ts BackendPool). */
+export interface HealthTarget {
+  readonly address: Address;
+  /** Every connection postern may open to it is busy with requests (see #record). */
+  hasRoom(): boolean;
+  setCheckedUp(up: boolean): void;
+}
+
+interface State {
+  readonly target: HealthTarget;
+  up: boolean;
+  /** Results in a row that disagree with `up`. */
+  streak: number;
+  /** Lazy mode: when the next check is due. */
+  dueAt: number;
+  running: Promise<void> | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+export class HealthChecker {
+  readonly #states: State[];
+  readonly #probe: Probe;
+  readonly #options: HealthOptions;
+  readonly #lazy: boolean;
+  readonly #log: (line: string) => void;
+  #closed = false;
+  readonly #stop = new AbortController();
+
+  /** Starts checking (at once, unless `lazy`: then on the first request). */
+  constructor(targets: readonly HealthTarget[], probe: Probe, options: HealthOptions, how: { lazy: boolean; log(line: string): void }) {
+    this.#probe = probe;
+    this.#options = options;
+    this.#lazy = how.lazy;
+    this.#log = how.log;
+    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, timer: undefined }));
+    if (!this.#lazy) for (const state of this.#states) void this.#check(state);
+  }
+
+  /** Lazy mode: runs the checks that are due and resolves once they (and any running) are done. */
+  due(): Promise<void> {
+    if (!this.#lazy || this.#closed) return Promise.resolve();
+    const now = Date.now();
+    for (const state of this.#states) if (state.running === undefined && state.dueAt <= now) void this.#check(state);
+    const running = this.#states.flatMap((s) => (s.running ? [s.running] : []));
+    return running.length === 0 ? Promise.resolve() : Promise.all(running).then(() => undefined);
+  }
+
+  /** Stops every check: no timer is left, a check still running lets go of its connection and changes nothing. */
+  close(): void {
+    this.#closed = true;
+    this.#stop.abort();
+    for (const state of this.#states) clearTimeout(state.timer);
+  }
+
+  #check(state: State): Promise<void> {
+    const started = Date.now();
+    state.running = this.#passes(state.target.address).then((passed) => {
+      state.running = undefined;
+      if (this.#closed) return;
+      this.#record(state, passed);
+      const wait = Math.max(0, this.#options.interval - (Date.now() - started));
+      if (this.#lazy) state.dueAt = Date.now() + wait;
+      else state.timer = setTimeout(() => void this.#check(state), wait);
+    });
+    return state.running;
+  }
+
+  /** One check, bounded by `timeout` whatever the probe does. */
+  async #passes(address: Address): Promise<boolean> {
+    const o = this.#options;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), o.timeout);
+    });
+    try {
+      const status = await Promise.race([this.#probe(address, o.path, o.timeout, this.#stop.signal), expired]);
+      return status === o.status;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #record(state: State, passed: boolean): void {
+    // A backend whose every worker is busy with postern's own requests
+    // answers a check only when one is free (php-fpm's ping needs a child
+    // too): a check that failed then says it is busy, not that it is gone.
+    // A backend that hangs is found by the requests' timeouts instead.
+    if (!passed && state.up && !state.target.hasRoom()) {
+      state.streak = 0;
+      return;
+    }
+    if (passed === state.up) {
+      state.streak = 0;
+      return;
+    }
+    state.streak++;
+    if (state.streak < (state.up ? this.#options.fails : this.#options.passes)) return;
+    state.up = passed;
+    state.streak = 0;
+    this.#log(`${formatAddress(state.target.address)}: ${passed ? "passed" : "failed"} its health check ${this.#options.path}; ${passed ? "back in service" : "taken out"}`);
+    state.target.setCheckedUp(passed);
+  }
+}

@@ -1,0 +1,76 @@
+// Sending a request again on another backend when the one it went to dropped
+// it before answering: only a request whose repetition is harmless (RFC 9110
+// §9.2.2, idempotent methods) and whose body can be sent again (none, or held
+// whole in memory; a streamed body is gone once sent). The answer is built
+// only once a backend's head has arrived, so nothing has reached the client
+// when a request is sent again. nginx does the same (proxy_next_upstream
+// error, non-idempotent requests excluded since 1.9.13), as does Caddy's
+// retry of idempotent requests (lb_retries).
+
+import type { Address } from "../address.ts";
+import { GatewayError } from "../errors.ts";
+import type { Closable, Lease } from "../pool.ts";
+import type { Upstream } from "./upstream.ts";
+import type { OnCancel } from "../waiter-queue.ts";
+
+/** RFC 9110 §9.2.2: the methods for which several identical requests have the effect of one. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+/** A request that may be sent again: idempotent, and its body (if any) in hand. */
+export function mayRepeat(method: string, body: Uint8Array | ReadableStream<Uint8Array> | null): boolean {
+  return IDEMPOTENT.has(method) && !(body instanceof ReadableStream);
+}
+
+/** The backend closed or reset the connection before its answer's head: nothing of it reached the client. */
+export class BackendDropped extends GatewayError {
+  constructor(detail: string, cause: unknown) {
+    super("BACKEND_UNREACHABLE", detail, { cause });
+  }
+}
+
+export interface SendOptions {
+  /** Receives the function that withdraws the request from the queue (see Upstream.acquire). */
+  onCancel?: OnCancel;
+  /** The request's hash key, for `balance = "hash"`. */
+  key?: string;
+  /** See mayRepeat(). */
+  repeatable: boolean;
+}
+
+/**
+ * Sends a request with `send` on a leased connection. When the backend drops
+ * it (`send` rejects with BackendDropped):
+ * - on a new connection, the backend is avoided for fail_timeout (nginx's
+ *   max_fails=1) and, if the request may be repeated, it goes to another
+ *   backend that can take it at once, at most once per backend;
+ * - on a kept connection, the backend may simply have closed it while it sat
+ *   idle (php-fpm's children end after pm.max_requests): it is not marked,
+ *   and a request that may be repeated is sent once more, to it or another
+ *   (nginx does not count a failed cached connection as a try either).
+ * Otherwise the failure is the answer.
+ */
+export async function sendWithRetry<C extends Closable, T>(
+  upstream: Upstream<C>,
+  options: SendOptions,
+  send: (lease: Lease<C>) => Promise<T>,
+): Promise<T> {
+  const tried = new Set<Address>();
+  const stale = new Set<Address>();
+  let lease = await upstream.acquire(options.onCancel, options.key);
+  for (;;) {
+    try {
+      return await send(lease);
+    } catch (err) {
+      if (!(err instanceof BackendDropped)) throw err;
+      if (lease.reused && !stale.has(lease.backend)) {
+        stale.add(lease.backend);
+      } else {
+        if (!lease.reused) lease.fail(err);
+        tried.add(lease.backend);
+      }
+      const next = options.repeatable ? upstream.retry(tried, options.key) : undefined;
+      if (next === undefined) throw err;
+      lease = await next;
+    }
+  }
+}
