@@ -156,8 +156,9 @@ export class Upstream<C extends Closable> {
       }
       pool = this.#pick(tried, how.key);
     }
-    // A healthy backend not tried is only full: wait for it.
-    if (how.queue !== false && this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(how.onCancel);
+    // A backend not tried is only full, or is being restarted by postern
+    // (whatever it refused before it was seen to exit): wait for it.
+    if (how.queue !== false && this.pools.some((p) => !tried.has(p) && !p.down)) return this.#wait(how.onCancel);
     throw lastError;
   }
 
