@@ -537,6 +537,28 @@ describe("several backends: a backend that drops a request before answering", ()
   });
 });
 
+describe("several backends: a backend that does not answer in time", () => {
+  it("GET -> 504, not sent again; the backend is then avoided for fail_timeout", async () => {
+    const hanging = await backend({ behaviour: (req) => req.silent() });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [hanging.address, good.address], balance: "round_robin", first_byte_timeout: "300ms" }]]);
+    // The backend may still be working on it: it is never sent elsewhere.
+    expectGatewayAnswer(await get(`${base}/x.php`), 504);
+    expect([hanging.stats.requests, good.stats.requests]).toEqual([1, 0]);
+    for (let i = 0; i < 4; i++) expect((await get(`${base}/x.php`)).status).toBe(200);
+    expect([hanging.stats.requests, good.stats.requests]).toEqual([1, 4]);
+  });
+
+  it("a lone backend that timed out still gets the next request", async () => {
+    const fake = await backend();
+    const base = await serveRoutes([["*", { backend: [fake.address], first_byte_timeout: "300ms" }]]);
+    fake.next((req) => req.silent());
+    expectGatewayAnswer(await get(`${base}/x.php`), 504);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    expect(fake.stats.requests).toBe(2);
+  });
+});
+
 describe("capacity", () => {
   const slowOk = (ms: number) => async (req: FakeRequest) => {
     await sleep(ms);
