@@ -528,6 +528,24 @@ describe("several backends: a backend that drops a request before answering", ()
     expect([first.stats.requests, good.stats.requests]).toEqual([1, 0]);
   });
 
+  it("the other backend busy: the GET waits in the queue for it, then is answered", async () => {
+    const dropper = await backend({ behaviour: (req) => (req.params.get("QUERY_STRING") === "drop" ? req.close() : void req.respond("ok")) });
+    const busy = await backend({
+      getValues: { FCGI_MAX_CONNS: "1", FCGI_MPXS_CONNS: "0" },
+      behaviour: async (req) => {
+        await sleep(300);
+        await req.respond("ok");
+      },
+    });
+    const base = await serveRoutes([["*", { backend: [dropper.address, busy.address], balance: "round_robin", keepalive: false }]]);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    const slow = get(`${base}/x.php`);
+    await busy.waitForRequests(1);
+    const dropped = await get(`${base}/x.php?drop`);
+    expect([dropped.status, (await slow).status]).toEqual([200, 200]);
+    expect([dropper.stats.requests, busy.stats.requests]).toEqual([2, 2]);
+  });
+
   it("every backend drops it -> 502, each tried once", async () => {
     const first = await backend({ behaviour: (req) => req.close() });
     const second = await backend({ behaviour: (req) => req.close() });

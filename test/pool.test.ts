@@ -478,11 +478,17 @@ describe("Upstream, passive and active health", () => {
     await expect(up.acquire()).rejects.toMatchObject({ status: 502 });
   });
 
-  test("retry: a backend not tried that has room; none -> undefined, never the queue", async () => {
+  test("retry: a backend not tried that has room; a busy one is waited for, never one tried; none left -> undefined", async () => {
     const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 1 });
     const first = await up.acquire();
     const again = await up.retry(new Set([first.backend]))!;
     expect(again.backend).not.toBe(first.backend);
-    expect(up.retry(new Set([first.backend]))).toBeUndefined();
+    const waiting = up.retry(new Set([first.backend]))!;
+    expect(await soon(waiting)).toBeUndefined();
+    first.release(true);
+    expect(await soon(waiting)).toBeUndefined();
+    again.release(true);
+    expect((await waiting).backend).toBe(again.backend);
+    expect(up.retry(new Set([first.backend, again.backend]))).toBeUndefined();
   });
 });

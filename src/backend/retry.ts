@@ -42,7 +42,9 @@ export interface SendOptions {
  * it (`send` rejects with BackendDropped):
  * - on a new connection, the backend is avoided for fail_timeout (nginx's
  *   max_fails=1) and, if the request may be repeated, it goes to another
- *   backend that can take it at once, at most once per backend;
+ *   backend, at most once per backend; when none has room it waits in the
+ *   queue of the next one of its order (bounded by max_queue and
+ *   queue_timeout) rather than fail while a healthy backend is only busy;
  * - on a kept connection, the backend may simply have closed it while it sat
  *   idle (php-fpm's children end after pm.max_requests): it is not marked,
  *   its other idle connections are closed too (a restart leaves them all
@@ -81,7 +83,7 @@ export async function sendWithRetry<C extends Closable, T>(
       }
       if (!lease.reused) lease.fail(err);
       tried.add(lease.backend);
-      const next = options.repeatable ? upstream.retry(tried, options.key) : undefined;
+      const next = options.repeatable ? upstream.retry(tried, options.key, options.onCancel) : undefined;
       if (next === undefined) throw err;
       lease = await next;
     }

@@ -92,14 +92,18 @@ export class Upstream<C extends Closable> {
   }
 
   /**
-   * A connection for a request sent again, to a backend not in `tried` that
-   * can take it at once (a retry never queues); undefined when there is none.
+   * A connection for a request sent again, to a backend not in `tried`: the
+   * first of its order with room, or else the first healthy one, waited for
+   * in that backend's queue (never in the shared one, which could hand it a
+   * backend it was sent to). Undefined when no such backend is left.
    */
-  retry(tried: ReadonlySet<Address>, key?: string): Promise<Lease<C>> | undefined {
+  retry(tried: ReadonlySet<Address>, key?: string, onCancel?: OnCancel): Promise<Lease<C>> | undefined {
     if (this.closing) return undefined;
     const exclude = new Set(this.pools.filter((p) => tried.has(p.address)));
-    const picked = this.#pick(exclude, key);
-    return picked?.room ? this.#leaseWithFailover(picked.pool, { key, exclude, queue: false }) : undefined;
+    const picked = this.#pick(exclude, key, true);
+    if (picked === undefined) return undefined;
+    const how = { onCancel, key, exclude };
+    return picked.room ? this.#leaseWithFailover(picked.pool, how) : this.#wait(how, picked.pool);
   }
 
   #recheck: ReturnType<typeof setTimeout> | undefined;
@@ -170,12 +174,14 @@ export class Upstream<C extends Closable> {
    * within fail_timeout is used only when every backend has failed: while a
    * healthy one exists, requests wait for it instead. One its health check
    * took out is never used. A sticky request (`key`) whose healthy backend
-   * of unknown size has no room gets that backend without room: it waits
-   * for it.
+   * of unknown size has no room, or a request sent again (`resend`) that
+   * finds none with room, gets the first healthy backend without room: it
+   * waits for that one.
    */
-  #pick(exclude?: ReadonlySet<BackendPool<C>>, key?: string): { pool: BackendPool<C>; room: boolean } | undefined {
+  #pick(exclude?: ReadonlySet<BackendPool<C>>, key?: string, resend = false): { pool: BackendPool<C>; room: boolean } | undefined {
     const usable = (p: BackendPool<C>) => !exclude?.has(p) && p.checkedUp;
     const anyHealthy = this.pools.some((p) => usable(p) && p.healthy);
+    let waitFor: BackendPool<C> | undefined;
     for (const i of this.#balancer.order(this.pools.map((p) => p.load), key)) {
       const pool = this.pools[i]!;
       if (!usable(pool) || !(pool.healthy || !anyHealthy)) continue;
@@ -183,15 +189,20 @@ export class Upstream<C extends Closable> {
         this.#balancer.chose(i);
         return { pool, room: true };
       }
-      if (key !== undefined && pool.healthy && !pool.capacityKnown) return { pool, room: false };
+      if (pool.healthy && key !== undefined && !pool.capacityKnown) return { pool, room: false };
+      waitFor ??= pool.healthy ? pool : undefined;
     }
-    return undefined;
+    return resend && waitFor ? { pool: waitFor, room: false } : undefined;
   }
 
-  /** A lease on `first` (begun already when `leasing` is given), else on the next backend that has room. */
+  /**
+   * A lease on `first` (begun already when `leasing` is given), else on the
+   * next backend that has room, else a wait. `exclude`: the backends a
+   * request sent again went to, never given it again.
+   */
   async #leaseWithFailover(
     first: BackendPool<C>,
-    how: { onCancel?: OnCancel; key?: string; exclude?: ReadonlySet<BackendPool<C>>; queue?: boolean },
+    how: { onCancel?: OnCancel; key?: string; exclude?: ReadonlySet<BackendPool<C>> },
     leasing?: Promise<Lease<C>>,
   ): Promise<Lease<C>> {
     const tried = new Set<BackendPool<C>>(how.exclude);
@@ -205,15 +216,12 @@ export class Upstream<C extends Closable> {
         lastError = err;
       }
       leasing = undefined;
-      const picked = this.#pick(tried, how.key);
-      if (picked && !picked.room) {
-        if (how.queue === false) break;
-        return this.#wait(how, picked.pool);
-      }
+      const picked = this.#pick(tried, how.key, how.exclude !== undefined);
+      if (picked && !picked.room) return this.#wait(how, picked.pool);
       pool = picked?.pool;
     }
-    // A healthy backend not tried is only full: wait for it.
-    if (how.queue !== false && this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(how);
+    // A healthy backend not tried is only full: wait for it (a request sent again has found none, above).
+    if (this.pools.some((p) => !tried.has(p) && p.healthy)) return this.#wait(how);
     throw lastError;
   }
 
