@@ -19,7 +19,8 @@
 //
 // A backend that refuses a connection, does not take one within
 // connect_timeout, or (one of several) drops a request before its answer on a
-// new connection is marked down for fail_timeout (nginx's max_fails=1). An
+// new connection or sends no answer within first_byte_timeout is marked down
+// for fail_timeout (nginx's max_fails=1). An
 // active health check (src/backend/health.ts) can take a backend out too: it
 // then gets no request at all until a check brings it back.
 
@@ -60,7 +61,7 @@ export interface Lease<C extends Closable> {
   readonly backend: Address;
   /** The connection carried a request before (kept alive): the backend may have closed it while it sat idle. */
   readonly reused: boolean;
-  /** The backend dropped the request before its answer: avoid it for fail_timeout (when the route has others). */
+  /** The backend dropped the request or timed out before its answer: avoid it for fail_timeout (when the route has others). */
   fail(err: unknown): void;
   /**
    * The backend closed this kept connection while it sat idle: it may have

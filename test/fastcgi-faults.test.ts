@@ -528,12 +528,52 @@ describe("several backends: a backend that drops a request before answering", ()
     expect([first.stats.requests, good.stats.requests]).toEqual([1, 0]);
   });
 
+  it("the other backend busy: the GET waits in the queue for it, then is answered", async () => {
+    const dropper = await backend({ behaviour: (req) => (req.params.get("QUERY_STRING") === "drop" ? req.close() : void req.respond("ok")) });
+    const busy = await backend({
+      getValues: { FCGI_MAX_CONNS: "1", FCGI_MPXS_CONNS: "0" },
+      behaviour: async (req) => {
+        await sleep(300);
+        await req.respond("ok");
+      },
+    });
+    const base = await serveRoutes([["*", { backend: [dropper.address, busy.address], balance: "round_robin", keepalive: false }]]);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    const slow = get(`${base}/x.php`);
+    await busy.waitForRequests(1);
+    const dropped = await get(`${base}/x.php?drop`);
+    expect([dropped.status, (await slow).status]).toEqual([200, 200]);
+    expect([dropper.stats.requests, busy.stats.requests]).toEqual([2, 2]);
+  });
+
   it("every backend drops it -> 502, each tried once", async () => {
     const first = await backend({ behaviour: (req) => req.close() });
     const second = await backend({ behaviour: (req) => req.close() });
     const base = await serveRoutes([["*", { backend: [first.address, second.address], keepalive: false }]]);
     expectGatewayAnswer(await get(`${base}/x.php`), 502);
     expect([first.stats.requests, second.stats.requests]).toEqual([1, 1]);
+  });
+});
+
+describe("several backends: a backend that does not answer in time", () => {
+  it("GET -> 504, not sent again; the backend is then avoided for fail_timeout", async () => {
+    const hanging = await backend({ behaviour: (req) => req.silent() });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [hanging.address, good.address], balance: "round_robin", first_byte_timeout: "300ms" }]]);
+    // The backend may still be working on it: it is never sent elsewhere.
+    expectGatewayAnswer(await get(`${base}/x.php`), 504);
+    expect([hanging.stats.requests, good.stats.requests]).toEqual([1, 0]);
+    for (let i = 0; i < 4; i++) expect((await get(`${base}/x.php`)).status).toBe(200);
+    expect([hanging.stats.requests, good.stats.requests]).toEqual([1, 4]);
+  });
+
+  it("a lone backend that timed out still gets the next request", async () => {
+    const fake = await backend();
+    const base = await serveRoutes([["*", { backend: [fake.address], first_byte_timeout: "300ms" }]]);
+    fake.next((req) => req.silent());
+    expectGatewayAnswer(await get(`${base}/x.php`), 504);
+    expect((await get(`${base}/x.php`)).status).toBe(200);
+    expect(fake.stats.requests).toBe(2);
   });
 });
 

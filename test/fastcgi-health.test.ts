@@ -176,3 +176,22 @@ health = { path = "/hello.php", interval = "100ms", timeout = "500ms", fails = 2
     expect(postern.errors.filter((line) => line.includes("health check"))).toEqual([]);
   }, 60_000);
 });
+
+describe.skipIf(!PHP_FPM)("hash stickiness (php-fpm, capacity unknown)", () => {
+  test("20 concurrent requests with one key all go to one backend: busy, it is waited for, not left", async () => {
+    const [a, b] = [await fpm([]), await fpm([])];
+    postern = await startPostern(route([a, b], 'balance = "hash"\nhash_key = "header:X-Session"'));
+    const slept = (backend: PhpFpm) => backend.served().filter((line) => line.startsWith("GET /sleep.php")).length;
+    for (const key of ["alice", "bob", "carol"]) {
+      const before = [slept(a), slept(b)];
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => fetch(`${postern!.url}/sleep.php?ms=50`, { headers: { "x-session": key } }).then((res) => res.status)),
+      );
+      expect(answers).toEqual(Array(20).fill(200));
+      // php-fpm logs a request once it has answered it.
+      const served = () => [slept(a) - before[0]!, slept(b) - before[1]!].sort((x, y) => x - y);
+      await until(() => served()[0]! + served()[1]! === 20);
+      expect(served(), key).toEqual([0, 20]);
+    }
+  }, 60_000);
+});

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { parseAddress, type Address } from "../src/address.ts";
 import { GatewayError } from "../src/errors.ts";
+import { rendezvous } from "../src/backend/balance.ts";
 import { Upstream } from "../src/backend/upstream.ts";
 import type { PoolOptions } from "../src/pool.ts";
 
@@ -387,6 +388,39 @@ describe("Upstream, balancing policies", () => {
     for (const key of keys) expect(await home(key)).toBe(before.get(key));
   });
 
+  test("hash, capacity unknown: a key's backend with no room yet is waited for, not left", async () => {
+    const { up } = upstream(FOUR.slice(0, 2), { balance: "hash" });
+    const first = await up.acquire(undefined, "k");
+    // The first connection has not been answered yet: the pool holds back.
+    const second = up.acquire(undefined, "k");
+    expect(await soon(second)).toBeUndefined();
+    first.release(true);
+    expect((await second).backend).toBe(first.backend);
+  });
+
+  test("hash, capacity unknown: a key waiting for its backend moves on when that backend is taken out", async () => {
+    const { up } = upstream(FOUR.slice(0, 2), { balance: "hash" });
+    const first = await up.acquire(undefined, "k");
+    const second = up.acquire(undefined, "k");
+    expect(await soon(second)).toBeUndefined();
+    up.pools.find((p) => p.address === first.backend)!.setCheckedUp(false);
+    expect((await second).conn.backend).not.toBe(first.conn.backend);
+  });
+
+  test("hash, capacity unknown: max_queue bounds the requests waiting for each backend and for any, together", async () => {
+    const two = FOUR.slice(0, 2);
+    const { up } = upstream(two, { balance: "hash", maxQueue: 2 });
+    const keys = Array.from({ length: 40 }, (_, i) => `client-${i}`);
+    const [a, b] = two.map((_, i) => keys.find((k) => rendezvous(two, k)[0] === i)!);
+    const busy = [await up.acquire(undefined, a), await up.acquire(undefined, b)];
+    expect(busy.map((l) => l.conn.backend)).toEqual(two);
+    const waiting = [up.acquire(undefined, a), up.acquire(undefined, b)];
+    const err = await up.acquire(undefined, a).catch((e: unknown) => e);
+    expect((err as GatewayError).status).toBe(503);
+    for (const lease of busy) lease.release(true);
+    expect((await Promise.all(waiting)).map((l) => l.conn.backend)).toEqual(two);
+  });
+
   test("hash: a full backend's keys fall to the next of their order, not to the queue", async () => {
     const { up } = upstream(FOUR, { maxConns: 1, balance: "hash" });
     const first = await up.acquire(undefined, "k");
@@ -444,11 +478,17 @@ describe("Upstream, passive and active health", () => {
     await expect(up.acquire()).rejects.toMatchObject({ status: 502 });
   });
 
-  test("retry: a backend not tried that has room; none -> undefined, never the queue", async () => {
+  test("retry: a backend not tried that has room; a busy one is waited for, never one tried; none left -> undefined", async () => {
     const { up } = upstream(["127.0.0.1:1", "127.0.0.1:2"], { maxConns: 1 });
     const first = await up.acquire();
     const again = await up.retry(new Set([first.backend]))!;
     expect(again.backend).not.toBe(first.backend);
-    expect(up.retry(new Set([first.backend]))).toBeUndefined();
+    const waiting = up.retry(new Set([first.backend]))!;
+    expect(await soon(waiting)).toBeUndefined();
+    first.release(true);
+    expect(await soon(waiting)).toBeUndefined();
+    again.release(true);
+    expect((await waiting).backend).toBe(again.backend);
+    expect(up.retry(new Set([first.backend, again.backend]))).toBeUndefined();
   });
 });

@@ -8,7 +8,7 @@
 // retry of idempotent requests (lb_retries).
 
 import type { Address } from "../address.ts";
-import { GatewayError } from "../errors.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
 import type { Closable, Lease } from "../pool.ts";
 import type { Upstream } from "./upstream.ts";
 import type { OnCancel } from "../waiter-queue.ts";
@@ -42,7 +42,9 @@ export interface SendOptions {
  * it (`send` rejects with BackendDropped):
  * - on a new connection, the backend is avoided for fail_timeout (nginx's
  *   max_fails=1) and, if the request may be repeated, it goes to another
- *   backend that can take it at once, at most once per backend;
+ *   backend, at most once per backend; when none has room it waits in the
+ *   queue of the next one of its order (bounded by max_queue and
+ *   queue_timeout) rather than fail while a healthy backend is only busy;
  * - on a kept connection, the backend may simply have closed it while it sat
  *   idle (php-fpm's children end after pm.max_requests): it is not marked,
  *   its other idle connections are closed too (a restart leaves them all
@@ -51,6 +53,11 @@ export interface SendOptions {
  *   connection as a try either). It takes its turn as a new request does,
  *   queue included: under load the room it leaves goes at once to a queued
  *   request, and the backend is not at fault.
+ * A backend that sends no answer's head in time (first_byte_timeout, or
+ * idle_timeout once it has begun) is avoided for fail_timeout too, on a new
+ * connection or a kept one (nginx counts timeouts toward max_fails:
+ * `proxy_next_upstream`/`fastcgi_next_upstream` default to "error timeout"),
+ * but the request is not sent again: the backend may still be working on it.
  * Otherwise the failure is the answer.
  */
 export async function sendWithRetry<C extends Closable, T>(
@@ -65,6 +72,7 @@ export async function sendWithRetry<C extends Closable, T>(
     try {
       return await send(lease);
     } catch (err) {
+      if (isTimeout(err)) lease.fail(err);
       if (!(err instanceof BackendDropped)) throw err;
       if (lease.reused && !stale.has(lease.backend)) {
         stale.add(lease.backend);
@@ -75,9 +83,14 @@ export async function sendWithRetry<C extends Closable, T>(
       }
       if (!lease.reused) lease.fail(err);
       tried.add(lease.backend);
-      const next = options.repeatable ? upstream.retry(tried, options.key) : undefined;
+      const next = options.repeatable ? upstream.retry(tried, options.key, options.onCancel) : undefined;
       if (next === undefined) throw err;
       lease = await next;
     }
   }
+}
+
+/** No head from the backend in time: a failure of the backend, unlike its answers (a protocol error, OVERLOADED). */
+function isTimeout(err: unknown): boolean {
+  return isGatewayError(err) && (err.code === "BACKEND_FIRST_BYTE_TIMEOUT" || err.code === "BACKEND_IDLE_TIMEOUT");
 }

@@ -1,8 +1,9 @@
 // The backends of one route: which one a request goes to (the balancing
 // order of src/backend/balance.ts, healthy ones with room first), failover
-// when a connection cannot be made, and one bounded queue for the requests
-// that find no room (src/waiter-queue.ts). Each backend's connections are a
-// BackendPool (src/pool.ts).
+// when a connection cannot be made, and the bounded queues for the requests
+// that find no room (src/waiter-queue.ts): one for any backend, and one per
+// backend for the sticky requests that wait for theirs. Each backend's
+// connections are a BackendPool (src/pool.ts).
 //
 // When every backend is down, requests fail at once instead of waiting in the
 // queue for a connection that cannot come (nginx answers 502 at once too):
@@ -11,6 +12,15 @@
 // backend that is back ends the outage. What was learned of a backend's size
 // does not hold a request back from that try.
 //
+// A request with a hash key sticks to its backend (the first healthy one of
+// its order): when that backend has no room only because its size is not
+// known yet (php-fpm does not announce it, and a connection still waiting
+// for its first answer makes the pool hold back), the request waits for that
+// backend in a queue of its own, rather than move and lose its session. It
+// moves only when the backend fails, is taken out, or is full at a known
+// capacity (max_conns, or the backend's FCGI_MAX_CONNS), as nginx's `hash`
+// moves a client only off a server that is down or at its max_conns.
+//
 // A gateway plugs in its protocol's health probe here (src/backend/health.ts
 // runs the checks, and they stop when the route closes) and sends each
 // request through src/backend/retry.ts; nothing else of either is its own.
@@ -18,7 +28,7 @@
 import { formatAddress, type Address } from "../address.ts";
 import { GatewayError } from "../errors.ts";
 import { BackendPool, type Closable, type Lease, type PoolOptions } from "../pool.ts";
-import { WaiterQueue, type OnCancel } from "../waiter-queue.ts";
+import { WaiterQueue, type OnCancel, type Waiter } from "../waiter-queue.ts";
 import { balancer, type Balancer } from "./balance.ts";
 import { HealthChecker, type Probe } from "./health.ts";
 import type { HealthOptions } from "./options.ts";
@@ -32,6 +42,11 @@ export interface HealthSetup {
   log(line: string): void;
 }
 
+/** A sticky request's turn: its backend's lease, begun when room came (boxed, so that its failure is the request's to handle). */
+interface Granted<C extends Closable> {
+  leasing: Promise<Lease<C>>;
+}
+
 /** While requests wait, how often room is looked for that came without a release (a leased connection found closed). */
 const RECHECK_MS = 1_000;
 
@@ -40,18 +55,18 @@ export class Upstream<C extends Closable> {
   readonly options: PoolOptions;
   readonly pools: BackendPool<C>[];
   readonly #queue: WaiterQueue<Lease<C>>;
+  /** Per backend, the sticky requests waiting for it; a granted one gets its lease already under way (see drain). */
+  readonly #pinned: Map<BackendPool<C>, WaiterQueue<Granted<C>>>;
   readonly #balancer: Balancer;
   readonly #health: HealthChecker | undefined;
 
   constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions, health?: HealthSetup) {
     this.options = options;
-    this.#queue = new WaiterQueue({
-      maxQueue: options.maxQueue,
-      timeoutMs: options.queueTimeoutMs,
-      what: "a backend connection",
-      onLeave: () => this.settled(),
-    });
+    const queue = <T>(what: string) =>
+      new WaiterQueue<T>({ maxQueue: options.maxQueue, timeoutMs: options.queueTimeoutMs, what, onLeave: () => this.settled() });
+    this.#queue = queue<Lease<C>>("a backend connection");
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
+    this.#pinned = new Map(this.pools.map((p) => [p, queue<Granted<C>>(`a connection to ${formatAddress(p.address)}`)]));
     this.#balancer = balancer(options.balance ?? "least_conn", addresses.map(formatAddress));
     this.#health = health && new HealthChecker(this.pools, health.probe, health.options, health);
   }
@@ -70,34 +85,57 @@ export class Upstream<C extends Closable> {
 
   #acquire(onCancel?: OnCancel, key?: string): Promise<Lease<C>> {
     if (this.closing) return Promise.reject(new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 }));
-    const pool = this.#pick(undefined, key);
-    if (pool) return this.#leaseWithFailover(pool, { onCancel, key });
+    const picked = this.#pick(undefined, key);
+    if (picked?.room) return this.#leaseWithFailover(picked.pool, { onCancel, key });
     if (this.#allDown()) return Promise.reject(this.#lastFailure);
-    return this.#wait(onCancel);
+    return this.#wait({ onCancel, key }, picked?.pool);
   }
 
   /**
-   * A connection for a request sent again, to a backend not in `tried` that
-   * can take it at once (a retry never queues); undefined when there is none.
+   * A connection for a request sent again, to a backend not in `tried`: the
+   * first of its order with room, or else the first healthy one, waited for
+   * in that backend's queue (never in the shared one, which could hand it a
+   * backend it was sent to). Undefined when no such backend is left.
    */
-  retry(tried: ReadonlySet<Address>, key?: string): Promise<Lease<C>> | undefined {
+  retry(tried: ReadonlySet<Address>, key?: string, onCancel?: OnCancel): Promise<Lease<C>> | undefined {
     if (this.closing) return undefined;
     const exclude = new Set(this.pools.filter((p) => tried.has(p.address)));
-    const pool = this.#pick(exclude, key);
-    return pool && this.#leaseWithFailover(pool, { key, exclude, queue: false });
+    const picked = this.#pick(exclude, key, true);
+    if (picked === undefined) return undefined;
+    const how = { onCancel, key, exclude };
+    return picked.room ? this.#leaseWithFailover(picked.pool, how) : this.#wait(how, picked.pool);
   }
 
   #recheck: ReturnType<typeof setTimeout> | undefined;
 
-  /** A place in the queue; while any request waits, room is looked for every RECHECK_MS (see BackendPool #dropBroken in src/pool.ts). */
-  #wait(onCancel?: OnCancel): Promise<Lease<C>> {
-    const waiting = this.#queue.wait(onCancel);
+  /**
+   * A place in the queue, or in the queue of `home` for a sticky request.
+   * max_queue bounds all of them together. While any request waits, room is
+   * looked for every RECHECK_MS (see BackendPool #dropBroken in src/pool.ts).
+   */
+  #wait(how: { onCancel?: OnCancel; key?: string }, home?: BackendPool<C>): Promise<Lease<C>> {
+    if (this.#waiting() >= this.options.maxQueue) {
+      return Promise.reject(new GatewayError("BACKEND_OVERLOADED", `queue full (${this.options.maxQueue} waiting)`, { retryAfter: 1 }));
+    }
+    const waiting =
+      home === undefined
+        ? this.#queue.wait(how.onCancel)
+        : this.#pinned
+            .get(home)!
+            .wait(how.onCancel)
+            .then((granted) => this.#leaseWithFailover(home, how, granted.leasing));
     this.#scheduleRecheck();
     return waiting;
   }
 
+  #waiting(): number {
+    let n = this.#queue.length;
+    for (const queue of this.#pinned.values()) n += queue.length;
+    return n;
+  }
+
   #scheduleRecheck(): void {
-    if (this.#recheck !== undefined || this.#queue.length === 0) return;
+    if (this.#recheck !== undefined || this.#waiting() === 0) return;
     this.#recheck = setTimeout(() => {
       this.#recheck = undefined;
       for (const pool of this.pools) this.drain(pool);
@@ -112,37 +150,60 @@ export class Upstream<C extends Closable> {
     return this.pools.every((p) => p.down);
   }
 
-  /** A connection to `pool` failed: when every backend is down, the queued requests are refused. */
+  /**
+   * A connection to `pool` failed, or its health check took it out: the
+   * sticky requests waiting for it move on (each to the next backend of its
+   * order), and when every backend is down, the queued requests are refused.
+   */
   failed(pool: BackendPool<C>, err: unknown): void {
     const detail = err instanceof Error ? err.message : String(err);
     this.#lastFailure = new GatewayError("BACKEND_UNREACHABLE", `every backend is down; ${formatAddress(pool.address)}: ${detail}`, { cause: err });
-    if (!this.#allDown()) return;
-    for (let waiter = this.#queue.shift(); waiter; waiter = this.#queue.shift()) waiter.reject(this.#lastFailure);
-    this.settled();
+    if (this.#allDown()) {
+      for (const queue of [this.#queue, ...this.#pinned.values()]) {
+        for (let waiter = queue.shift(); waiter; waiter = queue.shift()) waiter.reject(this.#lastFailure);
+      }
+      this.settled();
+    } else if (!pool.healthy) {
+      const queue = this.#pinned.get(pool)!;
+      for (let waiter = queue.shift(); waiter; waiter = queue.shift()) grant(waiter, Promise.reject(err));
+    }
   }
 
   /**
    * The first backend with room in the balancing order. One that failed
    * within fail_timeout is used only when every backend has failed: while a
    * healthy one exists, requests wait for it instead. One its health check
-   * took out is never used.
+   * took out is never used. A sticky request (`key`) whose healthy backend
+   * of unknown size has no room, or a request sent again (`resend`) that
+   * finds none with room, gets the first healthy backend without room: it
+   * waits for that one.
    */
-  #pick(exclude?: ReadonlySet<BackendPool<C>>, key?: string): BackendPool<C> | undefined {
+  #pick(exclude?: ReadonlySet<BackendPool<C>>, key?: string, resend = false): { pool: BackendPool<C>; room: boolean } | undefined {
     const usable = (p: BackendPool<C>) => !exclude?.has(p) && p.checkedUp;
     const anyHealthy = this.pools.some((p) => usable(p) && p.healthy);
+    let waitFor: BackendPool<C> | undefined;
     for (const i of this.#balancer.order(this.pools.map((p) => p.load), key)) {
       const pool = this.pools[i]!;
-      if (usable(pool) && (pool.healthy || !anyHealthy) && pool.hasRoom()) {
+      if (!usable(pool) || !(pool.healthy || !anyHealthy)) continue;
+      if (pool.hasRoom()) {
         this.#balancer.chose(i);
-        return pool;
+        return { pool, room: true };
       }
+      if (pool.healthy && key !== undefined && !pool.capacityKnown) return { pool, room: false };
+      waitFor ??= pool.healthy ? pool : undefined;
     }
-    return undefined;
+    return resend && waitFor ? { pool: waitFor, room: false } : undefined;
   }
 
+  /**
+   * A lease on `first` (begun already when `leasing` is given), else on the
+   * next backend that has room, else a wait. `exclude`: the backends a
+   * request sent again went to, never given it again.
+   */
   async #leaseWithFailover(
     first: BackendPool<C>,
-    how: { onCancel?: OnCancel; key?: string; exclude?: ReadonlySet<BackendPool<C>>; queue?: boolean },
+    how: { onCancel?: OnCancel; key?: string; exclude?: ReadonlySet<BackendPool<C>> },
+    leasing?: Promise<Lease<C>>,
   ): Promise<Lease<C>> {
     const tried = new Set<BackendPool<C>>(how.exclude);
     let pool: BackendPool<C> | undefined = first;
@@ -150,15 +211,19 @@ export class Upstream<C extends Closable> {
     while (pool) {
       tried.add(pool);
       try {
-        return await pool.lease();
+        return await (leasing ?? pool.lease());
       } catch (err) {
         lastError = err;
       }
-      pool = this.#pick(tried, how.key);
+      leasing = undefined;
+      const picked = this.#pick(tried, how.key, how.exclude !== undefined);
+      if (picked && !picked.room) return this.#wait(how, picked.pool);
+      pool = picked?.pool;
     }
     // A backend not tried is only full, or is being restarted by postern
-    // (whatever it refused before it was seen to exit): wait for it.
-    if (how.queue !== false && this.pools.some((p) => !tried.has(p) && !p.down)) return this.#wait(how.onCancel);
+    // (whatever it refused before it was seen to exit): wait for it (a
+    // request sent again has found none, above).
+    if (this.pools.some((p) => !tried.has(p) && !p.down)) return this.#wait(how);
     throw lastError;
   }
 
@@ -170,6 +235,10 @@ export class Upstream<C extends Closable> {
    * is down there is nobody to hand to: failed() refused the queue.
    */
   drain(pool: BackendPool<C>): void {
+    // Its sticky requests first: they can go nowhere else. Each one's lease
+    // is begun here, so that the room is taken before it is looked at again.
+    const pinned = this.#pinned.get(pool)!;
+    while (pinned.length > 0 && pool.healthy && pool.hasRoom()) grant(pinned.shift()!, pool.lease());
     while (this.#queue.length > 0 && pool.healthy && pool.hasRoom()) {
       const waiter = this.#queue.shift()!;
       this.#leaseWithFailover(pool, { onCancel: waiter.onCancel }).then(waiter.resolve, waiter.reject);
@@ -194,7 +263,7 @@ export class Upstream<C extends Closable> {
   }
 
   #quiet(): boolean {
-    return this.#queue.length === 0 && this.pools.every((p) => p.quiet);
+    return this.#waiting() === 0 && this.pools.every((p) => p.quiet);
   }
 
   /** Called as requests end: finishes a pending close. */
@@ -205,4 +274,10 @@ export class Upstream<C extends Closable> {
       closed();
     }
   }
+}
+
+/** Hands a sticky waiter its lease; a failed one is handled by the waiter (it moves on, see #leaseWithFailover). */
+function grant<C extends Closable>(waiter: Waiter<Granted<C>>, leasing: Promise<Lease<C>>): void {
+  leasing.catch(() => undefined);
+  waiter.resolve({ leasing });
 }
