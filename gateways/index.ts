@@ -100,7 +100,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
-  if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies));
+  if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);

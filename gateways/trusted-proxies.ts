@@ -5,7 +5,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { AddressSet } from "../src/http/cidr.ts";
-import { realClient } from "../src/http/real-client.ts";
+import { REAL_IP_HEADERS, realClient, type RealIpHeader } from "../src/http/real-client.ts";
 import { connOf, derivedEnv } from "./handler.ts";
 
 // Set on an env made for a client, and so on every env made from it: a
@@ -13,19 +13,31 @@ import { connOf, derivedEnv } from "./handler.ts";
 // be walked twice.
 const RESOLVED = Symbol("client resolved");
 
+/** What trustedProxies() is told besides the proxies. */
+export interface TrustedProxiesOptions {
+  /**
+   * The fields the proxies set, the only ones read: "X-Forwarded-For" (with
+   * X-Forwarded-Proto / -Port; the default) or "Forwarded" (RFC 7239).
+   */
+  realIpHeader?: RealIpHeader;
+}
+
 /**
  * `app.use(trustedProxies(["10.0.0.0/8", "::1"]))`: from those peers,
- * Forwarded / X-Forwarded-For / -Proto / -Port say who the client is and how
- * it connected; from any other peer they change nothing (they still reach
- * the backend as HTTP_X_FORWARDED_FOR and the like, as nginx passes them).
- * Throws an Error naming an entry that is neither an address nor a block.
+ * X-Forwarded-For / -Proto / -Port (or, with `realIpHeader: "Forwarded"`,
+ * only Forwarded) say who the client is and how it connected; from any other
+ * peer they change nothing (they still reach the backend as
+ * HTTP_X_FORWARDED_FOR and the like, as nginx passes them). Throws an Error
+ * naming an entry that is neither an address nor a block.
  */
-export function trustedProxies(entries: readonly string[]): MiddlewareHandler {
+export function trustedProxies(entries: readonly string[], options: TrustedProxiesOptions = {}): MiddlewareHandler {
   const trusted = new AddressSet(entries);
+  const header = options.realIpHeader ?? "X-Forwarded-For";
+  if (!REAL_IP_HEADERS.includes(header)) throw new Error(`realIpHeader: expected "X-Forwarded-For" or "Forwarded", found ${JSON.stringify(header)}`);
   return async (c, next) => {
     if (trusted.size > 0 && (c.env as Record<symbol, unknown> | undefined)?.[RESOLVED] !== true) {
       const peer = connOf(c);
-      const client = realClient(peer, c.req.raw.headers, trusted);
+      const client = realClient(peer, c.req.raw.headers, trusted, header);
       if (client !== peer) c.env = derivedEnv(c.env, { conn: client, [RESOLVED]: true });
     }
     await next();

@@ -32,12 +32,13 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
-/** postern on Node with `trusted` as trusted_proxies: /php/* to php-fpm's env.php, /cgi/* to env.sh. */
-async function start(trusted: string[], phpPort: number): Promise<Gateway> {
+/** postern on Node with `trusted` as trusted_proxies (and `top` as further top-level keys): /php/* to php-fpm's env.php, /cgi/* to env.sh. */
+async function start(trusted: string[], phpPort: number, top = ""): Promise<Gateway> {
   const access: string[] = [];
   const runtime: Runtime = { ...nodeRuntime, logAccess: (line) => access.push(line), logError: () => undefined };
   const toml = `listen = ["127.0.0.1:0"]
 trusted_proxies = ${JSON.stringify(trusted)}
+${top}
 
 [[routes]]
 path = "/php/*"
@@ -113,17 +114,13 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
     expect(server).toMatchObject({ HTTPS: "on", SERVER_PORT: "8443", REMOTE_ADDR: "127.0.0.1" });
   });
 
-  it("Forwarded (RFC 7239) with a bracketed IPv6 node and its port", async () => {
-    const server = await phpServer(gateway.url, { Forwarded: 'for="[2001:db8::7]:4711";proto=https;host=example.com' });
-    expect(server).toMatchObject({ REMOTE_ADDR: "2001:db8::7", REMOTE_PORT: "4711", HTTPS: "on", REQUEST_SCHEME: "https" });
-    // host= changes no Host: HTTP_HOST is what the proxy sent.
-    expect(server.HTTP_HOST).toMatch(/^127\.0\.0\.1:/);
+  it("Forwarded is not read: a proxy that sets X-Forwarded-For passes a client's own on", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: "for=6.6.6.6;proto=https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http", HTTP_FORWARDED: "for=6.6.6.6;proto=https" });
+    expect(server.HTTPS).toBeUndefined();
   });
 
   it("a malformed field is ignored, never a 500", async () => {
-    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7;proto=https' });
-    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1" });
-    expect(server.HTTPS).toBeUndefined();
     const port = await phpServer(gateway.url, { "X-Forwarded-Proto": "gopher", "X-Forwarded-Port": "x" });
     expect(port.HTTPS).toBeUndefined();
     expect(port.SERVER_PORT).not.toBe("0");
@@ -139,6 +136,32 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
   it("the access log names the client, as nginx logs $remote_addr after realip", async () => {
     await phpServer(gateway.url, { "X-Forwarded-For": "192.0.2.99" });
     expect(gateway.access.some((line) => line.startsWith("192.0.2.99 - - ["))).toBe(true);
+  });
+});
+
+describe('real_ip_header = "Forwarded" (127.0.0.1 trusted)', () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await start(["127.0.0.1"], fpm.port, 'real_ip_header = "Forwarded"');
+  });
+  afterAll(() => gateway?.stop());
+
+  it("Forwarded (RFC 7239) with a bracketed IPv6 node and its port", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: 'for="[2001:db8::7]:4711";proto=https;host=example.com' });
+    expect(server).toMatchObject({ REMOTE_ADDR: "2001:db8::7", REMOTE_PORT: "4711", HTTPS: "on", REQUEST_SCHEME: "https" });
+    // host= changes no Host: HTTP_HOST is what the proxy sent.
+    expect(server.HTTP_HOST).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it("a malformed Forwarded is ignored, never a 500", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7;proto=https' });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1" });
+    expect(server.HTTPS).toBeUndefined();
+  });
+
+  it("a CGI script sees the client too", async () => {
+    const env = await cgiEnv(gateway.url, { Forwarded: "for=198.51.100.3;proto=https" });
+    expect(env).toMatchObject({ REMOTE_ADDR: "198.51.100.3", HTTPS: "on", SERVER_PORT: "443" });
   });
 });
 
@@ -268,23 +291,28 @@ function phpServerFrom(from: string, url: string, headers: Record<string, string
 // The README's nginx example in front of postern: the client (127.0.0.2)
 // spoofs the fields, nginx (127.0.0.1, the one trusted proxy) appends to
 // X-Forwarded-For and replaces X-Forwarded-Proto.
+/** nginx on loopback in front of `gateway`, with the README's nginx block that contains `marker` as its location. */
+async function startNginx(gateway: Gateway, marker: string): Promise<ServerProcess> {
+  const binary = findBinary(["nginx"]);
+  if (!binary) throw new Error("nginx is not installed (apt-get install nginx-light)");
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "postern-proxies-nginx-"));
+  for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
+  const location = substitute(readmeBlock("nginx", marker), { "127.0.0.1:8080": new URL(gateway.url).host });
+  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `${process.getuid?.() === 0 ? "user root;\n" : ""}daemon off;\nworker_processes 1;\nerror_log ${join(dir, "error.log")};\npid ${join(dir, "nginx.pid")};\nevents {}\nhttp {\n  access_log off;\n  ${temps}\n  server {\n    listen 127.0.0.1:${port};\n${location}  }\n}\n`,
+  );
+  return startServerProcess({ name: "nginx", binary, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, errorLogPath: join(dir, "error.log"), stopSignal: "SIGQUIT" });
+}
+
 describe("behind the README's nginx example", () => {
-  const NGINX = findBinary(["nginx"]);
   let gateway: Gateway;
   let nginx: ServerProcess | undefined;
   beforeAll(async () => {
-    if (!NGINX) throw new Error("nginx is not installed (apt-get install nginx-light)");
     gateway = await start(["127.0.0.1"], fpm.port);
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), "postern-proxies-nginx-"));
-    for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
-    const location = substitute(readmeBlock("nginx", "proxy_add_x_forwarded_for"), { "127.0.0.1:8080": new URL(gateway.url).host });
-    const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `${process.getuid?.() === 0 ? "user root;\n" : ""}daemon off;\nworker_processes 1;\nerror_log ${join(dir, "error.log")};\npid ${join(dir, "nginx.pid")};\nevents {}\nhttp {\n  access_log off;\n  ${temps}\n  server {\n    listen 127.0.0.1:${port};\n${location}  }\n}\n`,
-    );
-    nginx = await startServerProcess({ name: "nginx", binary: NGINX, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, errorLogPath: join(dir, "error.log"), stopSignal: "SIGQUIT" });
+    nginx = await startNginx(gateway, "proxy_add_x_forwarded_for");
   }, 30_000);
   afterAll(async () => {
     await nginx?.stop();
@@ -300,6 +328,34 @@ describe("behind the README's nginx example", () => {
 
   it("straight to postern, the same fields change nothing", async () => {
     const server = await phpServerFrom("127.0.0.2", `${gateway.url}/php/env.php`, { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http" });
+  });
+});
+
+// The README's Forwarded-only nginx: it sets Forwarded and passes the
+// client's X-Forwarded-* on untouched, so they must not be read.
+describe('behind the README\'s nginx that sets only Forwarded, with real_ip_header = "Forwarded"', () => {
+  let gateway: Gateway;
+  let nginx: ServerProcess | undefined;
+  beforeAll(async () => {
+    gateway = await start(["127.0.0.1"], fpm.port, 'real_ip_header = "Forwarded"');
+    nginx = await startNginx(gateway, "proxy_set_header Forwarded");
+  }, 30_000);
+  afterAll(async () => {
+    await nginx?.stop();
+    await gateway?.stop();
+  });
+
+  it("the client's own X-Forwarded-For and -Proto are not believed: the client is the address nginx saw", async () => {
+    const spoofed = { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443" };
+    const server = await phpServerFrom("127.0.0.2", `http://127.0.0.1:${nginx!.port}/php/env.php`, spoofed);
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http", HTTP_X_FORWARDED_FOR: "6.6.6.6", HTTP_FORWARDED: "for=127.0.0.2;proto=http" });
+    expect(server.HTTPS).toBeUndefined();
+    expect(server.SERVER_PORT).not.toBe("443");
+  });
+
+  it("nor is a Forwarded of its own: nginx replaces it", async () => {
+    const server = await phpServerFrom("127.0.0.2", `http://127.0.0.1:${nginx!.port}/php/env.php`, { Forwarded: "for=6.6.6.6;proto=https" });
     expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http" });
   });
 });
