@@ -228,6 +228,25 @@ describe("trustedProxies() for a hono app of one's own", () => {
   it("an entry that is no address is refused when the middleware is made", () => {
     expect(() => trustedProxies(["10.0.0.0/8", "proxy.internal"])).toThrow(/\[1\]: expected an IP address/);
   });
+
+  it("realIpHeader: \"Forwarded\" reads Forwarded alone", async () => {
+    const app = new Hono();
+    app.use(trustedProxies(["127.0.0.1"], { realIpHeader: "Forwarded" }));
+    app.all("*", handlers[0]!);
+    const own = await serve(app, { listen: ["127.0.0.1:0"] });
+    try {
+      const addr = own.addresses[0]!;
+      const url = `http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}`;
+      expect(await cgiEnv(url, { Forwarded: "for=198.51.100.6;proto=https" })).toMatchObject({ REMOTE_ADDR: "198.51.100.6", HTTPS: "on" });
+      expect(await cgiEnv(url, { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https" })).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http" });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("a realIpHeader that is neither is refused when the middleware is made", () => {
+    expect(() => trustedProxies(["127.0.0.1"], { realIpHeader: "X-Real-IP" as "Forwarded" })).toThrow(/realIpHeader: expected "X-Forwarded-For" or "Forwarded"/);
+  });
 });
 
 // The middleware stands in for each runtime's own env (Node's keeps its state
