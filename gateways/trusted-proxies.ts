@@ -4,7 +4,7 @@
 // reads the connection from the env it leaves (connOf), so sees the client.
 
 import type { MiddlewareHandler } from "hono";
-import { AddressSet } from "../src/http/cidr.ts";
+import { AddressSet, everyAddressIn, parseCidr } from "../src/http/cidr.ts";
 import { REAL_IP_HEADERS, realClient, type RealIpHeader } from "../src/http/real-client.ts";
 import { connOf, derivedEnv } from "./handler.ts";
 
@@ -42,4 +42,21 @@ export function trustedProxies(entries: readonly string[], options: TrustedProxi
     }
     await next();
   };
+}
+
+/**
+ * What `postern check` warns about in a trusted_proxies list (written at
+ * `line`): a block that holds every IPv4 or every IPv6 address trusts every
+ * client that can reach postern directly to say who it is.
+ */
+export function trustedProxiesWarnings(entries: readonly string[], line: number): { line: number; message: string }[] {
+  return entries.flatMap((entry) => {
+    const cidr = parseCidr(entry);
+    const family = typeof cidr === "string" ? undefined : everyAddressIn(cidr);
+    if (family === undefined) return [];
+    const message =
+      `trusted_proxies: ${JSON.stringify(entry)} holds every ${family} address, so any client that reaches postern ` +
+      `directly can set its own address and scheme; list the proxies' own addresses or subnet`;
+    return [{ line, message }];
+  });
 }

@@ -44,6 +44,8 @@ export interface Config {
   maxBufferedTotal: number;
   /** Addresses and CIDR blocks whose Forwarded / X-Forwarded-* fields are believed (src/http/real-client.ts). */
   trustedProxies: string[];
+  /** The line trusted_proxies is written on, when the config came from a file (for `postern check`'s warnings). */
+  trustedProxiesLine?: number;
   /** The one field family trusted proxies are believed through (src/http/real-client.ts). */
   realIpHeader: RealIpHeader;
   /** What "%2F" in a request path does (src/paths.ts). */
@@ -190,7 +192,8 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   if (!Array.isArray(routes) || !routes.every(isTable)) {
     throw new SchemaError(["routes"], `expected [[routes]] tables, found ${describe(routes)}`);
   }
-  const top = topLevelKeys(common);
+  const trustedProxiesLine = doc.trusted_proxies === undefined ? undefined : locate(text, ["trusted_proxies"]);
+  const top = { ...topLevelKeys(common), ...(trustedProxiesLine === undefined ? {} : { trustedProxiesLine }) };
   return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
 }
 

@@ -3,13 +3,14 @@
 // log names it, and a peer that is not trusted changes nothing by sending
 // the same fields.
 
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import { configWarnings, createApp, gatewaySchemas } from "../gateways/index.ts";
 import { parseConfig } from "../src/config.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { cgi, trustedProxies } from "../runtimes/node/index.ts";
@@ -376,5 +377,36 @@ describe('behind the README\'s nginx that sets only Forwarded, with real_ip_head
   it("nor is a Forwarded of its own: nginx replaces it", async () => {
     const server = await phpServerFrom("127.0.0.2", `http://127.0.0.1:${nginx!.port}/php/env.php`, { Forwarded: "for=6.6.6.6;proto=https" });
     expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http" });
+  });
+});
+
+describe("postern check", () => {
+  const toml = (trusted: string) => `listen = ["127.0.0.1:8080"]\ntrusted_proxies = [\n  "10.0.0.0/8",\n  ${trusted},\n]\n\n[[routes]]\ngateway = "static"\nroot = "."\n`;
+  const warningsOf = async (trusted: string) => (await configWarnings(parseConfig(toml(trusted), "test.toml", gatewaySchemas), nodeRuntime, FIXTURES)).map((w) => `${w.line}: ${w.message}`);
+
+  test.each([
+    ['"0.0.0.0/0"', "IPv4"],
+    ['"::ffff:0:0/96"', "IPv4"],
+    ['"::/0"', "IPv6"],
+  ])("warns about %s, which holds every %s address, at the key's line", async (entry, family) => {
+    expect(await warningsOf(entry)).toEqual([`2: trusted_proxies: ${entry} holds every ${family} address, so any client that reaches postern directly can set its own address and scheme; list the proxies' own addresses or subnet`]);
+  });
+
+  test.each(['"0.0.0.0/1"', '"::/1"', '"::ffff:0:0/97"', '"127.0.0.1"'])("says nothing about %s", async (entry) => {
+    expect(await warningsOf(entry)).toEqual([]);
+  });
+
+  it("prints the warning as file:line, as the README shows it, and exits 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-proxies-check-"));
+    try {
+      const file = join(dir, "postern.toml");
+      writeFileSync(file, toml('"0.0.0.0/0"'));
+      const { status, stdout, stderr } = spawnSync(process.execPath, [join(import.meta.dirname, "../bin/postern.js"), "check", "--config", file], { encoding: "utf8", timeout: 20_000 });
+      expect(status).toBe(0);
+      expect(stdout).toBe(`${file}: ok (1 route)\n`);
+      expect(stderr.trim()).toBe(readmeBlock("", 'warning: trusted_proxies: "0.0.0.0/0"').trim().replace("postern.toml", file));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
