@@ -33,7 +33,7 @@ export interface TrustedProxiesOptions {
 export function trustedProxies(entries: readonly string[], options: TrustedProxiesOptions = {}): MiddlewareHandler {
   const trusted = new AddressSet(entries);
   const header = options.realIpHeader ?? "X-Forwarded-For";
-  if (!REAL_IP_HEADERS.includes(header)) throw new Error(`realIpHeader: expected "X-Forwarded-For" or "Forwarded", found ${JSON.stringify(header)}`);
+  if (!REAL_IP_HEADERS.includes(header)) throw new Error(`realIpHeader: expected ${REAL_IP_HEADERS.map((h) => JSON.stringify(h)).join(" or ")}, found ${JSON.stringify(header)}`);
   return async (c, next) => {
     if (trusted.size > 0 && (c.env as Record<symbol, unknown> | undefined)?.[RESOLVED] !== true) {
       const peer = connOf(c);

@@ -279,6 +279,11 @@ for (const runtime of ["node", "deno", "bun"] as CliRuntime[]) {
       expect(server).toMatchObject({ REMOTE_ADDR: "203.0.113.7", HTTPS: "on", SERVER_PORT: "443", REQUEST_SCHEME: "https" });
     });
 
+    it("a Forwarded of the client's own changes nothing when real_ip_header is the default", async () => {
+      const server = await phpServer(base, { Forwarded: "for=6.6.6.6;proto=https" });
+      expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http" });
+    });
+
     it("X-Forwarded-For over several field lines is one list in their order (RFC 9110 §5.3): the last line's item is nearest", async () => {
       const fields: [string, string][] = [["Host", "x"], ["X-Forwarded-For", "6.6.6.6"], ["X-Forwarded-For", "203.0.113.7"], ["Connection", "close"]];
       const answer = await rawRequest(Number(new URL(base).port), buildRequest("GET", "/php/env.php", fields));
