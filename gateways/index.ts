@@ -18,7 +18,7 @@ import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
-import { trustedProxies } from "./trusted-proxies.ts";
+import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
 
@@ -100,7 +100,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
-  if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies));
+  if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   if (config.accessLog) app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
@@ -170,24 +170,25 @@ function scriptRoutes(routes: ResolvedRoute[]): ScriptFiles[] {
   return routes.flatMap((route) => scriptFilesOf(route.gateway, route.options, route.name) ?? []);
 }
 
-/** A valid config's weak point, at the line of the route it concerns. */
+/** A valid config's weak point, at the line of the key or route it concerns. */
 export interface ConfigWarning {
   line: number;
   message: string;
 }
 
 /**
- * What `postern check` warns about in a valid config: each static route
- * whose root shares files with a script route's (by real path). Those files
- * are never served by the static route; the warning says so, since a file
- * meant to be downloaded would not be either.
+ * What `postern check` warns about in a valid config: a trusted_proxies
+ * block that holds every address of a family (any client could set its own
+ * address); each static route whose root shares files with a script route's
+ * (by real path). Those files are never served by the static route; the
+ * warning says so, since a file meant to be downloaded would not be either.
  */
 export async function configWarnings(config: Config, runtime: Runtime, baseDir: string): Promise<ConfigWarning[]> {
+  const warnings: ConfigWarning[] = trustedProxiesWarnings(config.trustedProxies, config.trustedProxiesLine ?? 0);
   const fs = runtime.fs;
-  if (!fs) return [];
+  if (!fs) return warnings;
   const routes = resolvedRoutes(config, runtime, baseDir);
   const scripts = scriptRoutes(routes);
-  const warnings: ConfigWarning[] = [];
   for (const route of routes.filter((r) => r.gateway === "static")) {
     // A root that does not exist is an error at startup, not a warning.
     const real = await fs.realpath(route.options.root as string);

@@ -9,6 +9,7 @@ import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./
 import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
+import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
 import {
   describe,
@@ -43,6 +44,10 @@ export interface Config {
   maxBufferedTotal: number;
   /** Addresses and CIDR blocks whose Forwarded / X-Forwarded-* fields are believed (src/http/real-client.ts). */
   trustedProxies: string[];
+  /** The line trusted_proxies is written on, when the config came from a file (for `postern check`'s warnings). */
+  trustedProxiesLine?: number;
+  /** The one field family trusted proxies are believed through (src/http/real-client.ts). */
+  realIpHeader: RealIpHeader;
   /** What "%2F" in a request path does (src/paths.ts). */
   encodedSlashes: EncodedSlashes;
   /** The `[client]` limits and timeouts (src/client-limits.ts). */
@@ -84,6 +89,12 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     type: "string[]",
     default: [],
     doc: "addresses and CIDR blocks of the proxies whose Forwarded / X-Forwarded-For / -Proto / -Port fields say who the client is",
+  },
+  real_ip_header: {
+    type: "string",
+    oneOf: REAL_IP_HEADERS,
+    default: "X-Forwarded-For",
+    doc: 'the fields trusted proxies are believed through, the others ignored: "X-Forwarded-For" (with X-Forwarded-Proto and -Port) or "Forwarded" (RFC 7239)',
   },
   encoded_slashes: {
     type: "string",
@@ -137,6 +148,7 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     accessLog: top.access_log as boolean,
     maxBufferedTotal: top.max_buffered_total as number,
     trustedProxies: top.trusted_proxies as string[],
+    realIpHeader: top.real_ip_header as RealIpHeader,
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
@@ -180,7 +192,8 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   if (!Array.isArray(routes) || !routes.every(isTable)) {
     throw new SchemaError(["routes"], `expected [[routes]] tables, found ${describe(routes)}`);
   }
-  const top = topLevelKeys(common);
+  const trustedProxiesLine = doc.trusted_proxies === undefined ? undefined : locate(text, ["trusted_proxies"]);
+  const top = { ...topLevelKeys(common), ...(trustedProxiesLine === undefined ? {} : { trustedProxiesLine }) };
   return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
 }
 

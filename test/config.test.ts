@@ -82,6 +82,7 @@ index = ["index.php", "index.html"]
       accessLog: false,
       maxBufferedTotal: 64 * 1024 ** 2,
       trustedProxies: [],
+      realIpHeader: "X-Forwarded-For",
       encodedSlashes: "refuse",
       client: DEFAULT_CLIENT_LIMITS,
       gracefulTimeout: 30_000,

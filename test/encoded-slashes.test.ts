@@ -100,6 +100,8 @@ function makeTree(): Tree {
   writeFileSync(join(www, "public/index.html"), "PUBLIC-INDEX\n");
   writeFileSync(join(www, "public/dir/file.txt"), "DIR-FILE\n");
   writeFileSync(join(www, "public/a%2Fb.txt"), "LITERAL-NAME\n");
+  mkdirSync(join(www, "public/d%2Fe"));
+  writeFileSync(join(www, "public/d%2Fe/index.html"), "LITERAL-DIR\n");
   copyFileSync(join(FIXTURES, "cgi/env.sh"), join(www, "cgi/env.sh"));
   copyFileSync(join(FIXTURES, "php/env.php"), join(www, "php/env.php"));
   writeFileSync(join(dir, "outside/secret.txt"), `${OUTSIDE}\n`);
@@ -136,7 +138,7 @@ root = ${JSON.stringify(join(tree.www, "public"))}
 
 const get = async (port: number, target: string) => {
   const answer = await rawRequest(port, buildRequest("GET", target, [["Host", "x"], ["Connection", "close"]]));
-  return { status: answer.status, text: answer.body.toString() };
+  return { status: answer.status, text: answer.body.toString(), location: answer.headers.find(([name]) => name === "location")?.[1] };
 };
 
 function variables(text: string): Record<string, string> {
@@ -212,6 +214,11 @@ for (const runtime of RUNTIMES) {
           const php = await get(port, "/php/env.php/x%2Fy");
           expect(php.status).toBe(200);
           expect((JSON.parse(php.text) as { server: Record<string, string> }).server).toMatchObject({ PATH_INFO: "/x%2Fy", SCRIPT_NAME: "/php/env.php" });
+        });
+
+        it("a directory named with %2F is redirected to its trailing slash as the client spelt it", async () => {
+          expect(await get(port, "/d%2Fe?q=1")).toMatchObject({ status: 301, location: "/d%2Fe/?q=1" });
+          expect(await get(port, "/d%2Fe/")).toMatchObject({ status: 200, text: "LITERAL-DIR\n" });
         });
       }
     });

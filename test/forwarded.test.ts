@@ -7,7 +7,7 @@ import { gatewaySchemas } from "../gateways/index.ts";
 import type { ConnInfo } from "../src/cgi/conn.ts";
 import { AddressSet, formatIp, parseCidr, parseIp } from "../src/http/cidr.ts";
 import { parseForwarded, parseForwardedFor } from "../src/http/forwarded.ts";
-import { realClient } from "../src/http/real-client.ts";
+import { REAL_IP_HEADERS, realClient, type RealIpHeader } from "../src/http/real-client.ts";
 import { configError } from "./helpers/config-error.ts";
 
 describe("parseIp", () => {
@@ -179,12 +179,12 @@ describe("parseForwardedFor", () => {
 describe("realClient", () => {
   const PEER: ConnInfo = { remoteAddress: "127.0.0.1", remotePort: 50000, localAddress: "127.0.0.1", localPort: 8080, tls: false, httpVersion: "1.1" };
   const trusted = new AddressSet(["127.0.0.1", "10.0.0.0/8"]);
-  const client = (fields: Record<string, string>, peer = PEER) => realClient(peer, new Headers(fields), trusted);
+  const client = (fields: Record<string, string>, peer = PEER, header: RealIpHeader = "X-Forwarded-For") => realClient(peer, new Headers(fields), trusted, header);
 
   it("an untrusted peer's fields change nothing", () => {
     const peer = { ...PEER, remoteAddress: "203.0.113.9" };
     expect(client({ "x-forwarded-for": "1.2.3.4", "x-forwarded-proto": "https" }, peer)).toBe(peer);
-    expect(client({ forwarded: "for=1.2.3.4;proto=https" }, peer)).toBe(peer);
+    expect(client({ forwarded: "for=1.2.3.4;proto=https" }, peer, "Forwarded")).toBe(peer);
   });
 
   it("a trusted peer without the fields is the client", () => {
@@ -203,7 +203,6 @@ describe("realClient", () => {
     ["an IPv4-mapped item as IPv4", { "x-forwarded-for": "::ffff:203.0.113.7" }, { remoteAddress: "203.0.113.7" }],
     ["an IPv4-mapped item in hex as IPv4", { "x-forwarded-for": "0:0:0:0:0:FFFF:cb00:7107" }, { remoteAddress: "203.0.113.7" }],
     ["an IPv6 item in its RFC 5952 form", { "x-forwarded-for": "2001:0DB8:0:0:0:0:0:000A" }, { remoteAddress: "2001:db8::a" }],
-    ["a Forwarded IPv6 node in its RFC 5952 form", { forwarded: 'for="[2001:db8:0:1:0:0:0:1]:4711"' }, { remoteAddress: "2001:db8:0:1::1", remotePort: 4711 }],
     ["X-Forwarded-Proto: https alone", { "x-forwarded-proto": "https" }, { remoteAddress: "127.0.0.1", remotePort: 50000, tls: true, localPort: 443 }],
     ["X-Forwarded-Proto: http", { "x-forwarded-proto": "http" }, { tls: false, localPort: 80 }],
     ["X-Forwarded-Port", { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-port": "8443" }, { tls: true, localPort: 8443 }],
@@ -212,14 +211,23 @@ describe("realClient", () => {
     ["an empty X-Forwarded-For leaves the scheme", { "x-forwarded-for": "", "x-forwarded-proto": "https" }, { remoteAddress: "127.0.0.1", tls: true, localPort: 443 }],
     ["a scheme that is none: ignored", { "x-forwarded-proto": "gopher" }, { tls: false, localPort: 8080 }],
     ["a port that is none: ignored", { "x-forwarded-proto": "https", "x-forwarded-port": "99999" }, { tls: true, localPort: 443 }],
+    ["Forwarded is not read, even with no X-Forwarded-For: a client's own passes the proxy untouched", { forwarded: "for=6.6.6.6;proto=https" }, { remoteAddress: "127.0.0.1", remotePort: 50000, tls: false, localPort: 8080 }],
+    ["Forwarded beside X-Forwarded-For changes nothing", { forwarded: "for=6.6.6.6;proto=https", "x-forwarded-for": "203.0.113.7" }, { remoteAddress: "203.0.113.7", tls: false }],
+  ])("%s", (_, fields, expected) => {
+    expect(client(fields)).toMatchObject(expected);
+  });
+
+  test.each<[string, Record<string, string>, Partial<ConnInfo>]>([
     ["Forwarded", { forwarded: 'for="[2001:db8::7]:4711";proto=https' }, { remoteAddress: "2001:db8::7", remotePort: 4711, tls: true, localPort: 443 }],
+    ["a Forwarded IPv6 node in its RFC 5952 form", { forwarded: 'for="[2001:db8:0:1:0:0:0:1]:4711"' }, { remoteAddress: "2001:db8:0:1::1", remotePort: 4711 }],
     ["Forwarded, spoofed leftmost", { forwarded: "for=6.6.6.6;proto=http, for=203.0.113.7;proto=https, for=10.1.1.1;proto=http" }, { remoteAddress: "203.0.113.7", tls: true }],
     ["Forwarded for=unknown keeps the peer, takes the scheme", { forwarded: "for=unknown;proto=https" }, { remoteAddress: "127.0.0.1", tls: true }],
     ["Forwarded obfuscated", { forwarded: 'for="_hidden", for=10.1.1.1' }, { remoteAddress: "10.1.1.1" }],
     ["Forwarded malformed: the peer", { forwarded: 'for="203.0.113.7' }, { remoteAddress: "127.0.0.1", tls: false }],
-    ["X-Forwarded-For wins over Forwarded", { forwarded: "for=6.6.6.6;proto=https", "x-forwarded-for": "203.0.113.7" }, { remoteAddress: "203.0.113.7", tls: false }],
-  ])("%s", (_, fields, expected) => {
-    expect(client(fields)).toMatchObject(expected);
+    ["X-Forwarded-* a client sent past a Forwarded-only proxy change nothing", { forwarded: "for=203.0.113.7", "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https", "x-forwarded-port": "8443" }, { remoteAddress: "203.0.113.7", tls: false, localPort: 8080 }],
+    ["X-Forwarded-* alone change nothing", { "x-forwarded-for": "6.6.6.6", "x-forwarded-proto": "https" }, { remoteAddress: "127.0.0.1", remotePort: 50000, tls: false, localPort: 8080 }],
+  ])("real_ip_header Forwarded: %s", (_, fields, expected) => {
+    expect(client(fields, PEER, "Forwarded")).toMatchObject(expected);
   });
 
   it("the client is never an address a client wrote left of an untrusted hop (property)", () => {
@@ -243,8 +251,7 @@ describe("realClient", () => {
             // Not a value a Headers can hold: no client could send it either.
           }
         }
-        const conn = realClient(PEER, headers, trusted);
-        expect(typeof conn.remoteAddress).toBe("string");
+        for (const header of REAL_IP_HEADERS) expect(typeof realClient(PEER, headers, trusted, header).remoteAddress).toBe("string");
       }),
       { numRuns: 2000 },
     );
@@ -259,6 +266,9 @@ describe("postern.toml", () => {
   });
   it("trusted_proxies: a hostname is refused", () => {
     expect(configError(`trusted_proxies = "proxy.internal"${routes}`, gatewaySchemas).message).toMatch(/^postern\.toml:1: trusted_proxies: expected an IP address/);
+  });
+  it("real_ip_header: a value that is none names the key and line", () => {
+    expect(configError(`trusted_proxies = ["10.0.0.0/8"]\nreal_ip_header = "X-Real-IP"${routes}`, gatewaySchemas).message).toMatch(/^postern\.toml:2: real_ip_header: expected one of "X-Forwarded-For", "Forwarded"/);
   });
   it("encoded_slashes: a value that is none names the key and line", () => {
     expect(configError(`\nencoded_slashes = "decoded"${routes}`, gatewaySchemas).message).toMatch(/^postern\.toml:2: encoded_slashes: expected one of "refuse", "decode", "keep".*did you mean "decode"/);

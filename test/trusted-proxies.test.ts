@@ -3,13 +3,14 @@
 // log names it, and a peer that is not trusted changes nothing by sending
 // the same fields.
 
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import { configWarnings, createApp, gatewaySchemas } from "../gateways/index.ts";
 import { parseConfig } from "../src/config.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { cgi, trustedProxies } from "../runtimes/node/index.ts";
@@ -32,12 +33,13 @@ interface Gateway {
   stop(): Promise<void>;
 }
 
-/** postern on Node with `trusted` as trusted_proxies: /php/* to php-fpm's env.php, /cgi/* to env.sh. */
-async function start(trusted: string[], phpPort: number): Promise<Gateway> {
+/** postern on Node with `trusted` as trusted_proxies (and `top` as further top-level keys): /php/* to php-fpm's env.php, /cgi/* to env.sh. */
+async function start(trusted: string[], phpPort: number, top = ""): Promise<Gateway> {
   const access: string[] = [];
   const runtime: Runtime = { ...nodeRuntime, logAccess: (line) => access.push(line), logError: () => undefined };
   const toml = `listen = ["127.0.0.1:0"]
 trusted_proxies = ${JSON.stringify(trusted)}
+${top}
 
 [[routes]]
 path = "/php/*"
@@ -113,17 +115,13 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
     expect(server).toMatchObject({ HTTPS: "on", SERVER_PORT: "8443", REMOTE_ADDR: "127.0.0.1" });
   });
 
-  it("Forwarded (RFC 7239) with a bracketed IPv6 node and its port", async () => {
-    const server = await phpServer(gateway.url, { Forwarded: 'for="[2001:db8::7]:4711";proto=https;host=example.com' });
-    expect(server).toMatchObject({ REMOTE_ADDR: "2001:db8::7", REMOTE_PORT: "4711", HTTPS: "on", REQUEST_SCHEME: "https" });
-    // host= changes no Host: HTTP_HOST is what the proxy sent.
-    expect(server.HTTP_HOST).toMatch(/^127\.0\.0\.1:/);
+  it("Forwarded is not read: a proxy that sets X-Forwarded-For passes a client's own on", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: "for=6.6.6.6;proto=https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http", HTTP_FORWARDED: "for=6.6.6.6;proto=https" });
+    expect(server.HTTPS).toBeUndefined();
   });
 
   it("a malformed field is ignored, never a 500", async () => {
-    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7;proto=https' });
-    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1" });
-    expect(server.HTTPS).toBeUndefined();
     const port = await phpServer(gateway.url, { "X-Forwarded-Proto": "gopher", "X-Forwarded-Port": "x" });
     expect(port.HTTPS).toBeUndefined();
     expect(port.SERVER_PORT).not.toBe("0");
@@ -139,6 +137,32 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
   it("the access log names the client, as nginx logs $remote_addr after realip", async () => {
     await phpServer(gateway.url, { "X-Forwarded-For": "192.0.2.99" });
     expect(gateway.access.some((line) => line.startsWith("192.0.2.99 - - ["))).toBe(true);
+  });
+});
+
+describe('real_ip_header = "Forwarded" (127.0.0.1 trusted)', () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await start(["127.0.0.1"], fpm.port, 'real_ip_header = "Forwarded"');
+  });
+  afterAll(() => gateway?.stop());
+
+  it("Forwarded (RFC 7239) with a bracketed IPv6 node and its port", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: 'for="[2001:db8::7]:4711";proto=https;host=example.com' });
+    expect(server).toMatchObject({ REMOTE_ADDR: "2001:db8::7", REMOTE_PORT: "4711", HTTPS: "on", REQUEST_SCHEME: "https" });
+    // host= changes no Host: HTTP_HOST is what the proxy sent.
+    expect(server.HTTP_HOST).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it("a malformed Forwarded is ignored, never a 500", async () => {
+    const server = await phpServer(gateway.url, { Forwarded: 'for="203.0.113.7;proto=https' });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1" });
+    expect(server.HTTPS).toBeUndefined();
+  });
+
+  it("a CGI script sees the client too", async () => {
+    const env = await cgiEnv(gateway.url, { Forwarded: "for=198.51.100.3;proto=https" });
+    expect(env).toMatchObject({ REMOTE_ADDR: "198.51.100.3", HTTPS: "on", SERVER_PORT: "443" });
   });
 });
 
@@ -205,6 +229,25 @@ describe("trustedProxies() for a hono app of one's own", () => {
   it("an entry that is no address is refused when the middleware is made", () => {
     expect(() => trustedProxies(["10.0.0.0/8", "proxy.internal"])).toThrow(/\[1\]: expected an IP address/);
   });
+
+  it("realIpHeader: \"Forwarded\" reads Forwarded alone", async () => {
+    const app = new Hono();
+    app.use(trustedProxies(["127.0.0.1"], { realIpHeader: "Forwarded" }));
+    app.all("*", handlers[0]!);
+    const own = await serve(app, { listen: ["127.0.0.1:0"] });
+    try {
+      const addr = own.addresses[0]!;
+      const url = `http://127.0.0.1:${addr.kind === "tcp" ? addr.port : 0}`;
+      expect(await cgiEnv(url, { Forwarded: "for=198.51.100.6;proto=https" })).toMatchObject({ REMOTE_ADDR: "198.51.100.6", HTTPS: "on" });
+      expect(await cgiEnv(url, { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https" })).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http" });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it("a realIpHeader that is neither is refused when the middleware is made", () => {
+    expect(() => trustedProxies(["127.0.0.1"], { realIpHeader: "X-Real-IP" as "Forwarded" })).toThrow(/realIpHeader: expected "X-Forwarded-For" or "Forwarded"/);
+  });
 });
 
 // The middleware stands in for each runtime's own env (Node's keeps its state
@@ -234,6 +277,11 @@ for (const runtime of ["node", "deno", "bun"] as CliRuntime[]) {
     it("php-fpm sees the client and its scheme", async () => {
       const server = await phpServer(base, { "X-Forwarded-For": "9.9.9.9, 203.0.113.7", "X-Forwarded-Proto": "https" });
       expect(server).toMatchObject({ REMOTE_ADDR: "203.0.113.7", HTTPS: "on", SERVER_PORT: "443", REQUEST_SCHEME: "https" });
+    });
+
+    it("a Forwarded of the client's own changes nothing when real_ip_header is the default", async () => {
+      const server = await phpServer(base, { Forwarded: "for=6.6.6.6;proto=https" });
+      expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.1", REQUEST_SCHEME: "http" });
     });
 
     it("X-Forwarded-For over several field lines is one list in their order (RFC 9110 §5.3): the last line's item is nearest", async () => {
@@ -268,23 +316,28 @@ function phpServerFrom(from: string, url: string, headers: Record<string, string
 // The README's nginx example in front of postern: the client (127.0.0.2)
 // spoofs the fields, nginx (127.0.0.1, the one trusted proxy) appends to
 // X-Forwarded-For and replaces X-Forwarded-Proto.
+/** nginx on loopback in front of `gateway`, with the README's nginx block that contains `marker` as its location. */
+async function startNginx(gateway: Gateway, marker: string): Promise<ServerProcess> {
+  const binary = findBinary(["nginx"]);
+  if (!binary) throw new Error("nginx is not installed (apt-get install nginx-light)");
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "postern-proxies-nginx-"));
+  for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
+  const location = substitute(readmeBlock("nginx", marker), { "127.0.0.1:8080": new URL(gateway.url).host });
+  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
+  writeFileSync(
+    join(dir, "nginx.conf"),
+    `${process.getuid?.() === 0 ? "user root;\n" : ""}daemon off;\nworker_processes 1;\nerror_log ${join(dir, "error.log")};\npid ${join(dir, "nginx.pid")};\nevents {}\nhttp {\n  access_log off;\n  ${temps}\n  server {\n    listen 127.0.0.1:${port};\n${location}  }\n}\n`,
+  );
+  return startServerProcess({ name: "nginx", binary, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, errorLogPath: join(dir, "error.log"), stopSignal: "SIGQUIT" });
+}
+
 describe("behind the README's nginx example", () => {
-  const NGINX = findBinary(["nginx"]);
   let gateway: Gateway;
   let nginx: ServerProcess | undefined;
   beforeAll(async () => {
-    if (!NGINX) throw new Error("nginx is not installed (apt-get install nginx-light)");
     gateway = await start(["127.0.0.1"], fpm.port);
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), "postern-proxies-nginx-"));
-    for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
-    const location = substitute(readmeBlock("nginx", "proxy_add_x_forwarded_for"), { "127.0.0.1:8080": new URL(gateway.url).host });
-    const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `${process.getuid?.() === 0 ? "user root;\n" : ""}daemon off;\nworker_processes 1;\nerror_log ${join(dir, "error.log")};\npid ${join(dir, "nginx.pid")};\nevents {}\nhttp {\n  access_log off;\n  ${temps}\n  server {\n    listen 127.0.0.1:${port};\n${location}  }\n}\n`,
-    );
-    nginx = await startServerProcess({ name: "nginx", binary: NGINX, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, errorLogPath: join(dir, "error.log"), stopSignal: "SIGQUIT" });
+    nginx = await startNginx(gateway, "proxy_add_x_forwarded_for");
   }, 30_000);
   afterAll(async () => {
     await nginx?.stop();
@@ -301,5 +354,64 @@ describe("behind the README's nginx example", () => {
   it("straight to postern, the same fields change nothing", async () => {
     const server = await phpServerFrom("127.0.0.2", `${gateway.url}/php/env.php`, { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https" });
     expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http" });
+  });
+});
+
+// The README's Forwarded-only nginx: it sets Forwarded and passes the
+// client's X-Forwarded-* on untouched, so they must not be read.
+describe('behind the README\'s nginx that sets only Forwarded, with real_ip_header = "Forwarded"', () => {
+  let gateway: Gateway;
+  let nginx: ServerProcess | undefined;
+  beforeAll(async () => {
+    gateway = await start(["127.0.0.1"], fpm.port, 'real_ip_header = "Forwarded"');
+    nginx = await startNginx(gateway, "proxy_set_header Forwarded");
+  }, 30_000);
+  afterAll(async () => {
+    await nginx?.stop();
+    await gateway?.stop();
+  });
+
+  it("the client's own X-Forwarded-For and -Proto are not believed: the client is the address nginx saw", async () => {
+    const spoofed = { "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443" };
+    const server = await phpServerFrom("127.0.0.2", `http://127.0.0.1:${nginx!.port}/php/env.php`, spoofed);
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http", HTTP_X_FORWARDED_FOR: "6.6.6.6", HTTP_FORWARDED: "for=127.0.0.2;proto=http" });
+    expect(server.HTTPS).toBeUndefined();
+    expect(server.SERVER_PORT).not.toBe("443");
+  });
+
+  it("nor is a Forwarded of its own: nginx replaces it", async () => {
+    const server = await phpServerFrom("127.0.0.2", `http://127.0.0.1:${nginx!.port}/php/env.php`, { Forwarded: "for=6.6.6.6;proto=https" });
+    expect(server).toMatchObject({ REMOTE_ADDR: "127.0.0.2", REQUEST_SCHEME: "http" });
+  });
+});
+
+describe("postern check", () => {
+  const toml = (trusted: string) => `listen = ["127.0.0.1:8080"]\ntrusted_proxies = [\n  "10.0.0.0/8",\n  ${trusted},\n]\n\n[[routes]]\ngateway = "static"\nroot = "."\n`;
+  const warningsOf = async (trusted: string) => (await configWarnings(parseConfig(toml(trusted), "test.toml", gatewaySchemas), nodeRuntime, FIXTURES)).map((w) => `${w.line}: ${w.message}`);
+
+  test.each([
+    ['"0.0.0.0/0"', "IPv4"],
+    ['"::ffff:0:0/96"', "IPv4"],
+    ['"::/0"', "IPv6"],
+  ])("warns about %s, which holds every %s address, at the key's line", async (entry, family) => {
+    expect(await warningsOf(entry)).toEqual([`2: trusted_proxies: ${entry} holds every ${family} address, so any client that reaches postern directly can set its own address and scheme; list the proxies' own addresses or subnet`]);
+  });
+
+  test.each(['"0.0.0.0/1"', '"::/1"', '"::ffff:0:0/97"', '"127.0.0.1"'])("says nothing about %s", async (entry) => {
+    expect(await warningsOf(entry)).toEqual([]);
+  });
+
+  it("prints the warning as file:line, as the README shows it, and exits 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-proxies-check-"));
+    try {
+      const file = join(dir, "postern.toml");
+      writeFileSync(file, toml('"0.0.0.0/0"'));
+      const { status, stdout, stderr } = spawnSync(process.execPath, [join(import.meta.dirname, "../bin/postern.js"), "check", "--config", file], { encoding: "utf8", timeout: 20_000 });
+      expect(status).toBe(0);
+      expect(stdout).toBe(`${file}: ok (1 route)\n`);
+      expect(stderr.trim()).toBe(readmeBlock("", 'warning: trusted_proxies: "0.0.0.0/0"').trim().replace("postern.toml", file));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,10 +5,12 @@
 
 import type { Context, Next } from "hono";
 import { getMimeType } from "hono/utils/mime";
+import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { isInside, safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, OpenedFile, Runtime } from "../../src/runtime.ts";
 import { failure, realRootDirectory, type GatewayHandler } from "../handler.ts";
+import { clientTargetOf } from "../request-path.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
@@ -82,7 +84,7 @@ class StaticGateway {
     let response: Response | null;
     try {
       await this.ready;
-      response = await this.#answer(request);
+      response = await this.#answer(request, clientTargetOf(c.env));
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
@@ -92,8 +94,8 @@ class StaticGateway {
     return errorResponse(405, { headers: { allow: "GET, HEAD" } });
   }
 
-  /** The answer for a request, or null when no file matches it. */
-  async #answer(request: Request): Promise<Response | null> {
+  /** The answer for a request (`client`: its target as the client sent it, where the server rewrote it), or null when no file matches it. */
+  async #answer(request: Request, client: ClientTarget | undefined): Promise<Response | null> {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const url = new URL(request.url);
     const safe = safePath(url.pathname);
@@ -117,7 +119,7 @@ class StaticGateway {
         }
       }
       case "directory":
-        return redirectToDirectory(url);
+        return redirectToDirectory(requestTarget(request.url, client).requestUri);
       case "outside":
         // DESIGN.md "Security defaults": a symlink that leaves the root is never followed.
         return errorResponse(404);
@@ -246,10 +248,16 @@ function isHidden(path: string): boolean {
 
 /**
  * 301 to the directory's path with a trailing slash, so relative links in its
- * index resolve inside it; leading slashes are collapsed so "//host" cannot
- * become a protocol-relative Location (an open redirect).
+ * index resolve inside it. The path is spelt as the client sent it (`target`,
+ * path and query), as Apache does: with encoded_slashes = "keep" the
+ * normalised path has "%252F" where the client wrote "%2F". Leading slashes
+ * are collapsed so "//host" cannot become a protocol-relative Location (an
+ * open redirect).
  */
-function redirectToDirectory(url: URL): Response {
-  const location = `/${url.pathname.replace(/^\/+/, "")}/${url.search}`;
+function redirectToDirectory(target: string): Response {
+  const query = target.indexOf("?");
+  const path = query < 0 ? target : target.slice(0, query);
+  const search = query < 0 ? "" : target.slice(query);
+  const location = `/${path.replace(/^\/+/, "")}/${search}`;
   return new Response(null, { status: 301, headers: { location } });
 }

@@ -92,6 +92,16 @@ export function parseCidr(text: string): Cidr | string {
   return cidr;
 }
 
+/**
+ * The family a block holds every address of: "IPv4" for 0.0.0.0/0 and
+ * ::ffff:0:0/96 (one block, as IPv4 is held here), "IPv6" for ::/0;
+ * undefined for any narrower block.
+ */
+export function everyAddressIn(cidr: Cidr): "IPv4" | "IPv6" | undefined {
+  if (cidr.bits === 0) return "IPv6";
+  return cidr.bits === 96 && isMapped(cidr.bytes) ? "IPv4" : undefined;
+}
+
 function masked(bytes: Uint8Array, bits: number): Uint8Array {
   return bytes.map((b, i) => {
     const keep = Math.max(0, Math.min(8, bits - i * 8));

@@ -10,14 +10,23 @@ import { formatIp, parseIp, type AddressSet } from "./cidr.ts";
 import { parseForwarded, parseForwardedFor, parseForwardedPorts, parseForwardedProtos, type Hop } from "./forwarded.ts";
 
 /**
+ * The one field family a trusted proxy is believed through (nginx's
+ * `real_ip_header`): a proxy sets one and passes the other on from the
+ * client untouched, so reading both would let a client choose its address.
+ */
+export const REAL_IP_HEADERS = ["X-Forwarded-For", "Forwarded"] as const;
+export type RealIpHeader = (typeof REAL_IP_HEADERS)[number];
+
+/**
  * The connection as it began at the client: REMOTE_ADDR and REMOTE_PORT from
  * the chain, HTTPS/REQUEST_SCHEME from its scheme, SERVER_PORT from
- * X-Forwarded-Port or else the scheme's default port. `peer` itself when it
- * is not trusted, or when the fields are missing or malformed.
+ * X-Forwarded-Port or else the scheme's default port. Only the fields of
+ * `header`'s family are read. `peer` itself when it is not trusted, or when
+ * those fields are missing or malformed.
  */
-export function realClient(peer: ConnInfo, headers: Headers, trusted: AddressSet): ConnInfo {
+export function realClient(peer: ConnInfo, headers: Headers, trusted: AddressSet, header: RealIpHeader = "X-Forwarded-For"): ConnInfo {
   if (!trusted.has(peer.remoteAddress)) return peer;
-  const hops = hopsOf(headers);
+  const hops = header === "Forwarded" ? forwardedHops(headers) : xForwardedHops(headers);
   if (hops === null || hops.length === 0) return peer;
   let address = peer.remoteAddress;
   let remotePort = peer.remotePort;
@@ -45,22 +54,18 @@ interface ServedHop extends Hop {
   serverPort?: number;
 }
 
-/**
- * The hops the fields describe, the client's first. X-Forwarded-* come first
- * whenever one is present: nginx, Caddy, HAProxy and the cloud load
- * balancers set X-Forwarded-For and pass a client's own `Forwarded` on
- * untouched, so believing `Forwarded` over it would let any client behind
- * them choose its address. `Forwarded` is read when no X-Forwarded-* field
- * is there. Null when the field read is malformed.
- */
-function hopsOf(headers: Headers): ServedHop[] | null {
+/** The hops `Forwarded` describes (RFC 7239), the client's first; null when it is absent or malformed. */
+function forwardedHops(headers: Headers): ServedHop[] | null {
+  const forwarded = headers.get("forwarded");
+  return forwarded === null ? null : parseForwarded(forwarded);
+}
+
+/** The hops X-Forwarded-For / -Proto / -Port describe, the client's first; null when none is there. */
+function xForwardedHops(headers: Headers): ServedHop[] | null {
   const forwardedFor = headers.get("x-forwarded-for");
   const protoField = headers.get("x-forwarded-proto");
   const portField = headers.get("x-forwarded-port");
-  if (forwardedFor === null && protoField === null && portField === null) {
-    const forwarded = headers.get("forwarded");
-    return forwarded === null ? null : parseForwarded(forwarded);
-  }
+  if (forwardedFor === null && protoField === null && portField === null) return null;
   // Without X-Forwarded-For, one hop of unknown address: the scheme and port are still the client's.
   const hops: ServedHop[] = forwardedFor === null ? [] : parseForwardedFor(forwardedFor);
   if (hops.length === 0) hops.push({});
