@@ -76,10 +76,11 @@ export interface Target {
 /** The routes every target serves: the same on all runtimes but for what a target cannot have. */
 export function suiteRoutes(backends: Backends, capabilities: Capabilities): string {
   const routes = [
-    // Before /php/*: two backends, one dead, with active health checks (lazy on workerd: run by the requests).
+    // Before /php/*: two backends, one dead, with active health checks (lazy on workerd: run by the requests);
+    // a long check timeout, so that a loaded machine does not take the live one out.
     route({ path: "/php/sleep.php", gateway: "fastcgi", root: FIXTURES, balance: "round_robin" }, [
       `backend = ["127.0.0.1:${backends.phpPort}", "127.0.0.1:9"]`,
-      'health = { path = "/php/sleep.php?ms=0&check", interval = "1s", fails = 1 }',
+      'health = { path = "/php/sleep.php?ms=0&check", interval = "1s", timeout = "10s", fails = 1 }',
     ]),
     // One connection at a time: a connection never given back would hold the route.
     route({ path: "/php/one/*", gateway: "fastcgi", backend: `127.0.0.1:${backends.phpPort}`, root: FIXTURES }, ["max_conns = 1"]),
