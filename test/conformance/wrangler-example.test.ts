@@ -2,7 +2,9 @@
 // example Worker (examples/worker/index.ts) — the demo's static files from
 // the assets binding, the bundled WASI probe, and PHP through a real php-fpm
 // over TCP (its address in the FASTCGI_BACKEND var) — and the Worker bundle
-// stays within 150 KB minified, WebAssembly modules aside.
+// stays within 200 KB minified, WebAssembly modules aside (170 KB with
+// balancing, health checks and trusted proxies; a Worker may be 3 MB
+// compressed on the free plan: the bound is there to notice growth).
 
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -66,11 +68,11 @@ describe("wrangler.toml: the example Worker under wrangler dev", () => {
   });
 });
 
-test("the Worker bundle is at most 150 KB minified, WebAssembly modules aside", () => {
+test("the Worker bundle is at most 200 KB minified, WebAssembly modules aside", () => {
   const out = mkdtempSync(join(tmpdir(), "postern-worker-bundle-"));
   try {
     execFileSync(WRANGLER, ["deploy", "--dry-run", "--minify", "--outdir", out], { cwd: ROOT, env: ENV, stdio: "pipe", timeout: 120_000 });
-    expect(statSync(join(out, "index.js")).size).toBeLessThanOrEqual(150 * 1024);
+    expect(statSync(join(out, "index.js")).size).toBeLessThanOrEqual(200 * 1024);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
