@@ -1,6 +1,7 @@
 // Backends that postern starts itself: one process kept running, restarted
-// with back-off when it exits, and stopped (TERM, then KILL) on shutdown.
-// Built on Runtime.spawn only, so it works wherever processes can be spawned.
+// when it exits (at once after it started, with back-off when it dies while
+// starting), and stopped (TERM, then KILL) on shutdown. Built on
+// Runtime.spawn only, so it works wherever processes can be spawned.
 
 import type { ProcessUser, Runtime, Subprocess } from "./runtime.ts";
 
@@ -22,10 +23,16 @@ export interface ManagedSpec {
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 10_000;
-/** A process that ran this long before exiting is restarted at once. */
-const STABLE_MS = 10_000;
+/**
+ * A process that ran this long has started (supervisord's `startsecs`): when
+ * it exits, for whatever reason (a crash, the OOM killer), it is restarted at
+ * once. Only a process that dies sooner is crash-looping and backs off, so
+ * that a broken command or config does not spin.
+ */
+const START_MS = 1_000;
 // A process that served and then exited with status 0 is restarted at once
-// too: php-cgi does that after PHP_FCGI_MAX_REQUESTS requests, by design.
+// too, however short its run: php-cgi does that after PHP_FCGI_MAX_REQUESTS
+// requests, by design.
 const STOP_GRACE_MS = 5_000;
 
 export class ManagedProcess {
@@ -61,7 +68,7 @@ export class ManagedProcess {
       if (this.#child === child) this.#child = undefined;
       spec.onDown();
       if (this.#stopping) return;
-      const healthy = (up && code === 0) || Date.now() - started >= STABLE_MS;
+      const healthy = (up && code === 0) || Date.now() - started >= START_MS;
       if (!healthy) this.#runtime.logError(`${spec.name}: exited with status ${code}; restarting`);
       this.#scheduleRestart(healthy);
     }).catch(log);
