@@ -1,6 +1,7 @@
 // Backends that postern starts itself: one process kept running, restarted
-// with back-off when it exits, and stopped (TERM, then KILL) on shutdown.
-// Built on Runtime.spawn only, so it works wherever processes can be spawned.
+// when it exits (at once after it started, with back-off when it dies while
+// starting), and stopped (TERM, then KILL) on shutdown. Built on
+// Runtime.spawn only, so it works wherever processes can be spawned.
 
 import type { ProcessUser, Runtime, Subprocess } from "./runtime.ts";
 
@@ -22,10 +23,15 @@ export interface ManagedSpec {
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 10_000;
-/** A process that ran this long before exiting is restarted at once. */
-const STABLE_MS = 10_000;
-// A process that served and then exited with status 0 is restarted at once
-// too: php-cgi does that after PHP_FCGI_MAX_REQUESTS requests, by design.
+/**
+ * A process that ran this long has started (supervisord's `startsecs`). When
+ * a process that started, or that served (its socket accepted), exits for
+ * whatever reason (a crash, the OOM killer, PHP_FCGI_MAX_REQUESTS reached),
+ * it is restarted at once, however often that happens. Only one that dies
+ * sooner without ever serving is crash-looping and backs off, so that a
+ * broken command or config does not spin.
+ */
+const START_MS = 1_000;
 const STOP_GRACE_MS = 5_000;
 
 export class ManagedProcess {
@@ -61,8 +67,8 @@ export class ManagedProcess {
       if (this.#child === child) this.#child = undefined;
       spec.onDown();
       if (this.#stopping) return;
-      const healthy = (up && code === 0) || Date.now() - started >= STABLE_MS;
-      if (!healthy) this.#runtime.logError(`${spec.name}: exited with status ${code}; restarting`);
+      const healthy = up || Date.now() - started >= START_MS;
+      if (!healthy || code !== 0) this.#runtime.logError(`${spec.name}: exited with status ${code}; restarting${healthy ? "" : ` in ${this.#backoffMs} ms`}`);
       this.#scheduleRestart(healthy);
     }).catch(log);
     void spec
@@ -76,7 +82,7 @@ export class ManagedProcess {
       .catch(log);
   }
 
-  /** At once after a healthy run; otherwise after a delay that doubles up to MAX_BACKOFF_MS. */
+  /** At once after a run that served or started; otherwise after a delay that doubles up to MAX_BACKOFF_MS. */
   #scheduleRestart(healthy: boolean): void {
     if (healthy) this.#backoffMs = FIRST_BACKOFF_MS;
     const delay = healthy ? 0 : this.#backoffMs;

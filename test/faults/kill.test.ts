@@ -47,12 +47,7 @@ async function killsUnderLoad(runtime: CliRuntime, backend: FaultBackend, reques
 
 describe.each(FAULT_RUNTIMES)("on %s, a backend process killed at random for about 1% of the requests", (runtime) => {
   test.skipIf(!PHP_FPM)("10,000 requests, php-fpm workers", { timeout: 180_000 }, () => killsUnderLoad(runtime, { phpFpm: PHP_FPM!, children: 4 }, 10_000));
-  // Fewer: a process killed within 10 s of its start is restarted after a
-  // back-off that doubles (src/supervisor.ts), so kills this frequent slow
-  // the run down while requests wait for the restarts. Node only: Deno 2.9
-  // and Bun 1.4 leave some of the children killed this way unreaped
-  // (zombies whose exit postern never hears of), and the load stalls.
-  test.skipIf(!PHP_CGI || runtime !== "node")("3,000 requests, php-cgi processes postern spawns", { timeout: 180_000 }, () =>
-    killsUnderLoad(runtime, { phpCgi: PHP_CGI!, procs: 4 }, 3_000),
+  test.skipIf(!PHP_CGI)("10,000 requests, php-cgi processes postern spawns", { timeout: 180_000 }, () =>
+    killsUnderLoad(runtime, { phpCgi: PHP_CGI!, procs: 4 }, 10_000),
   );
 });
