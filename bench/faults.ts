@@ -21,8 +21,8 @@ import { failures, type TokenLoadResult } from "../test/helpers/token-load.ts";
 const USAGE = `Usage: node --import ./runtimes/node/register.mjs bench/faults.ts [kill|slowloris|memory|reload ...]   (all when none is named)
 
 Environment:
-  FAULTS_KILL_REQUESTS    requests of the kill run, a php-fpm worker killed before 1% of them (default 100000;
-                          a tenth as many with spawned php-cgi, on Node)
+  FAULTS_KILL_REQUESTS    requests of each kill run (php-fpm, then spawned php-cgi), a backend process
+                          killed before 1% of them (default 100000)
   FAULTS_SLOW             slowloris heads; a tenth as many slow uploads besides (default 1000)
   FAULTS_DURATION         wrk -d of each slowloris throughput run (default 10s)
   FAULTS_ROUNDS           slowloris runs with and without the crowd, interleaved (default 3)
@@ -73,11 +73,7 @@ function loadLine(r: TokenLoadResult): string {
 async function kill(phpFpm: string, phpCgi: string | undefined): Promise<object> {
   const requests = setting("FAULTS_KILL_REQUESTS", 100_000);
   const runs: [string, FaultBackend, number][] = [["php-fpm pm=static, 4 workers", { phpFpm, children: 4 }, requests]];
-  // A tenth as many: a spawned process killed within 10 s of its start is
-  // restarted after a doubling back-off, and requests wait for it. Node
-  // only: Deno and Bun leave some children killed this way unreaped, and the
-  // run stalls (bench/README.md "Fault suite").
-  if (phpCgi && RUNTIME === "node") runs.push(["4 php-cgi processes postern spawns", { phpCgi, procs: 4 }, Math.ceil(requests / 10)]);
+  if (phpCgi) runs.push(["4 php-cgi processes postern spawns", { phpCgi, procs: 4 }, requests]);
   const out: Record<string, object> = {};
   for (const [name, backend, total] of runs) {
     const r = await rig(backend);
