@@ -37,6 +37,8 @@ interface State {
   /** Lazy mode: when the next check is due. */
   dueAt: number;
   running: Promise<void> | undefined;
+  /** Aborted by close() while a check runs. */
+  stop: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -47,7 +49,6 @@ export class HealthChecker {
   readonly #lazy: boolean;
   readonly #log: (line: string) => void;
   #closed = false;
-  readonly #stop = new AbortController();
 
   /** Starts checking (at once, unless `lazy`: then on the first request). */
   constructor(targets: readonly HealthTarget[], probe: Probe, options: HealthOptions, how: { lazy: boolean; log(line: string): void }) {
@@ -55,7 +56,7 @@ export class HealthChecker {
     this.#options = options;
     this.#lazy = how.lazy;
     this.#log = how.log;
-    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, timer: undefined }));
+    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, stop: undefined, timer: undefined }));
     if (!this.#lazy) for (const state of this.#states) void this.#check(state);
   }
 
@@ -71,15 +72,22 @@ export class HealthChecker {
   /** Stops every check: no timer is left, a check still running lets go of its connection and changes nothing. */
   close(): void {
     this.#closed = true;
-    this.#stop.abort();
-    for (const state of this.#states) clearTimeout(state.timer);
+    for (const state of this.#states) {
+      state.stop?.abort();
+      clearTimeout(state.timer);
+    }
   }
 
   #check(state: State): Promise<void> {
     const started = Date.now();
     const busyAtStart = state.target.busy;
-    state.running = this.#ask(state.target.address).then((status) => {
+    // A signal of the check's own: on Workers a signal belongs to the request
+    // that made it (using it in another one throws), and lazy checks run in
+    // later requests than the one that set the route up.
+    state.stop = new AbortController();
+    state.running = this.#ask(state.target.address, state.stop.signal).then((status) => {
       state.running = undefined;
+      state.stop = undefined;
       if (this.#closed) return;
       this.#record(state, status, busyAtStart || state.target.busy);
       const wait = Math.max(0, this.#options.interval - (Date.now() - started));
@@ -90,14 +98,14 @@ export class HealthChecker {
   }
 
   /** One check, bounded by `timeout` whatever the probe does: the status answered, undefined for none. */
-  async #ask(address: Address): Promise<number | undefined> {
+  async #ask(address: Address, stop: AbortSignal): Promise<number | undefined> {
     const o = this.#options;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), o.timeout);
     });
     try {
-      return await Promise.race([this.#probe(address, o.path, o.timeout, this.#stop.signal), expired]);
+      return await Promise.race([this.#probe(address, o.path, o.timeout, stop), expired]);
     } catch {
       return undefined;
     } finally {
