@@ -148,4 +148,35 @@ describe("HealthChecker", () => {
     expect(calls).toHaveLength(1);
     expect(a.changes).toEqual([]);
   });
+
+  test("lazy: a request that finds another's check running does not wait for it (on Workers that check's promise belongs to the other request)", async () => {
+    const a = new Target(parseAddress("127.0.0.1:1"));
+    let answer: (status: number) => void = () => undefined;
+    const probe: Probe = () => new Promise<number>((resolve) => (answer = resolve));
+    const checker = start([a], probe, { interval: 60_000, timeout: 60_000 }, true);
+    const first = checker.due();
+    let second = false;
+    void checker.due().then(() => (second = true));
+    await until(() => second);
+    answer(200);
+    await first;
+  });
+
+  test("lazy: a check whose request went away without it settling (Workers) is begun again once its timeout has passed", async () => {
+    const a = new Target(parseAddress("127.0.0.1:1"));
+    const { probe, calls } = scripted(new Map<string, number | "refuse" | "hang">([["127.0.0.1:1", "hang"]]));
+    const checker = start([a], probe, { interval: 10, timeout: 100 }, true);
+    // Its request gone, the check's own timer never fires: seen here as a clock that moved on alone.
+    const now = Date.now();
+    void checker.due();
+    expect(calls).toHaveLength(1);
+    const realNow = Date.now;
+    Date.now = () => now + 5_000;
+    try {
+      void checker.due();
+    } finally {
+      Date.now = realNow;
+    }
+    expect(calls).toHaveLength(2);
+  });
 });

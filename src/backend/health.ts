@@ -37,6 +37,9 @@ interface State {
   /** Lazy mode: when the next check is due. */
   dueAt: number;
   running: Promise<void> | undefined;
+  /** When the running check began, and how many have begun. */
+  startedAt: number;
+  runs: number;
   /** Aborted by close() while a check runs. */
   stop: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -56,17 +59,26 @@ export class HealthChecker {
     this.#options = options;
     this.#lazy = how.lazy;
     this.#log = how.log;
-    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, stop: undefined, timer: undefined }));
+    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
     if (!this.#lazy) for (const state of this.#states) void this.#check(state);
   }
 
-  /** Lazy mode: runs the checks that are due and resolves once they (and any running) are done. */
+  /**
+   * Lazy mode: runs the checks that are due and resolves once they are done.
+   * A check another request runs is not waited for: on Workers its promise
+   * belongs to that request, and never settles if that request goes away
+   * first (its timer goes with it); such a check, older than its timeout,
+   * is begun again.
+   */
   due(): Promise<void> {
     if (!this.#lazy || this.#closed) return Promise.resolve();
     const now = Date.now();
-    for (const state of this.#states) if (state.running === undefined && state.dueAt <= now) void this.#check(state);
-    const running = this.#states.flatMap((s) => (s.running ? [s.running] : []));
-    return running.length === 0 ? Promise.resolve() : Promise.all(running).then(() => undefined);
+    const mine: Promise<void>[] = [];
+    for (const state of this.#states) {
+      const abandoned = state.running !== undefined && now - state.startedAt > this.#options.timeout;
+      if ((state.running === undefined || abandoned) && state.dueAt <= now) mine.push(this.#check(state));
+    }
+    return mine.length === 0 ? Promise.resolve() : Promise.all(mine).then(() => undefined);
   }
 
   /** Stops every check: no timer is left, a check still running lets go of its connection and changes nothing. */
@@ -80,12 +92,16 @@ export class HealthChecker {
 
   #check(state: State): Promise<void> {
     const started = Date.now();
+    state.startedAt = started;
+    const run = ++state.runs;
     const busyAtStart = state.target.busy;
     // A signal of the check's own: on Workers a signal belongs to the request
     // that made it (using it in another one throws), and lazy checks run in
     // later requests than the one that set the route up.
     state.stop = new AbortController();
     state.running = this.#ask(state.target.address, state.stop.signal).then((status) => {
+      // A check begun again in its place (see due()) has the last word.
+      if (run !== state.runs) return;
       state.running = undefined;
       state.stop = undefined;
       if (this.#closed) return;
