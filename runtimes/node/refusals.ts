@@ -1,6 +1,7 @@
 // Requests Node's server must refuse itself: the ones its parser rejects
 // (answered instead of a silent close), the ones src/http/request-head.ts
-// refuses, CONNECT, and forbidden fields in a chunked body's trailer.
+// refuses, CONNECT, forbidden fields in a chunked body's trailer, and the
+// rest of a body its answer did not wait for.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -93,6 +94,25 @@ export function refuseBadTrailers(incoming: IncomingMessage, outgoing: ServerRes
     }
     return push.call(this, chunk, encoding);
   };
+}
+
+/**
+ * An answer may end before its request's body has come (a static file for a
+ * GET with a body, an app that reads none). Node then reads the rest to get
+ * to the next request, with no deadline but keepAliveTimeout between reads:
+ * a body trickled in a byte at a time would hold the connection for ever
+ * (slowloris). Like nginx's lingering_time, the rest gets LINGER_MS to come
+ * in whole; after that the connection is closed.
+ */
+export function lingerOnUnreadBody(incoming: IncomingMessage): void {
+  if (incoming.complete) return;
+  const socket = incoming.socket;
+  incoming.resume(); // read and drop it, as Node does with a body nobody reads
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  incoming.once("end", done);
+  socket.once("close", done);
 }
 
 /** Writes postern's error page with Connection: close, then closes once the client has had time to read it. */

@@ -11,7 +11,7 @@ import type { ClientTarget } from "../../src/cgi/target.ts";
 import { targetAuthority } from "../../src/http/authority.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { normalTarget, pathAndQuery } from "../../src/paths.ts";
-import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
+import { lingerOnUnreadBody, onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
@@ -102,6 +102,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
     else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
+    outgoing.once("finish", () => lingerOnUnreadBody(incoming));
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
     const normal = normalTarget(sent, options.encodedSlashes);
     if (normal !== undefined) {
@@ -115,6 +116,11 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     (addr, servers) => {
       const server = createServer(serverOptions(limits), listener);
       server.keepAliveTimeout = limits.keepaliveTimeout;
+      // Node keeps the first 2000 field lines (its default) and drops the
+      // rest unseen, though its parser still frames the request by them: one
+      // more than max_headers, so that checkRequestHead sees every field or
+      // refuses the head.
+      server.maxHeadersCount = limits.maxHeaders + 1;
       // Node ends the last allowed answer with Connection: close (and answers 503 to what is pipelined behind it).
       server.maxRequestsPerSocket = limits.keepaliveRequests;
       server.on("clientError", onClientError);
