@@ -6,9 +6,10 @@
 // from that port must not inherit its count: a count is dropped with any
 // exchange that closes its connection (the last answer, a refusal, a 408, a
 // request saying `Connection: close`), and one left alone longer than the
-// idle timeout belongs to a connection Bun has closed since (or to one busy
-// that long with a single request, whose count then starts over: the limit
-// is only ever looser).
+// soonest Bun closes an idle connection belongs to a connection Bun may have
+// closed since (Bun's own refusals, such as its 431, are not seen here), or
+// to one idle or busy that long with a single request, whose count then
+// starts over: the limit is only ever looser.
 
 /** Most connections counted at once; the least recently seen go first (their count starts over: the limit is only ever looser). */
 const MAX_CONNECTIONS = 4096;

@@ -35,7 +35,8 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
   const client = withDefaults(options.client);
   const idleTimeout = idleSeconds(client);
-  const counts = new RequestCounts(client.keepaliveRequests, idleTimeout * 1000);
+  // A count outlives its connection by no more than this: the soonest Bun may close an idle one.
+  const counts = new RequestCounts(client.keepaliveRequests, (idleTimeout - BUN_TICK_S) * 1000);
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
     const ip = server.requestIP(request);
     // A unix socket's peers have no name: their requests are not counted.
