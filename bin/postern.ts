@@ -27,8 +27,9 @@ ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.
 The default config is ./postern.toml; the default listen address 127.0.0.1:8080.
 postern cgi runs only files with an execute bit (others are 403); --run-all
 also runs .pl, .py, .rb, .php and .sh files without one, by their interpreter.
-SIGTERM or SIGINT: stop accepting, finish requests in flight (for at most
-graceful_timeout, 30 s by default), exit 0.`;
+SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0; exit 1
+if some are still running after graceful_timeout (30 s by default).
+SIGHUP: reload the config (serve --config).`;
 
 class UsageError extends Error {}
 

@@ -9,6 +9,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { serve, type RunningServer } from "../runtimes/node/serve.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
 import { parseAnswers } from "./helpers/raw-exchange.ts";
@@ -42,9 +43,15 @@ interface Conn {
   answers(n: number): Promise<void>;
 }
 
-function open(port: number): Promise<Conn> {
+/**
+ * A connection to `port`; from `localPort` when given, and then reset when
+ * the server closes it, so that the port is free again at once (a client
+ * that closes second after a FIN may still end in TIME_WAIT).
+ */
+function open(port: number, localPort?: number): Promise<Conn> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: "127.0.0.1" });
+    const socket = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.1", localPort, allowHalfOpen: localPort !== undefined });
+    if (localPort !== undefined) socket.once("end", () => socket.resetAndDestroy());
     let text = "";
     let closed = false;
     const waiters: (() => void)[] = [];
@@ -81,6 +88,28 @@ function open(port: number): Promise<Conn> {
   });
 }
 
+
+/** A connection from `localPort` again, once the kernel has let go of the last one from there (its final ACK). */
+async function reopen(port: number, localPort: number): Promise<Conn> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await open(port, localPort);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (tries >= 100 || (code !== "EADDRNOTAVAIL" && code !== "EADDRINUSE")) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Whether the answer to a GET on a new connection from `localPort` says Connection: close. */
+async function firstAnswerCloses(port: number, localPort: number): Promise<boolean> {
+  const conn = await reopen(port, localPort);
+  conn.socket.write(get("/"));
+  await conn.answers(1);
+  conn.socket.destroy();
+  return parseAnswers(Buffer.from(conn.received(), "latin1"))[0]!.headers.some(([name, value]) => name === "connection" && value === "close");
+}
 
 /** The status of the first answer a raw request gets. */
 async function statusOf(port: number, request: string): Promise<number | undefined> {
@@ -139,6 +168,8 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
       expect(await statusOf(port, get(`/${"a".repeat(200)}`))).toBe(414);
       // Longer than the whole head may be: still the request line's 414.
       expect(await statusOf(port, get(`/${"a".repeat(1100)}`))).toBe(414);
+      // Past max_request_line and max_header_bytes together, Node's parser gives up first: its 431.
+      expect(await statusOf(port, get(`/${"a".repeat(1300)}`))).toBe(runtime === "node" ? 431 : 414);
     });
 
     test("a field line over max_header_size: 431", async () => {
@@ -227,6 +258,68 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
       conn.socket.destroy();
     }, 30_000);
 
+    const unread = {
+      node: " gets 2 s more to come, then the connection is closed (nginx's lingering_time)",
+      deno: ": held open while it trickles in (a Deno.serve handler cannot close a connection)",
+      bun: " is closed after bun's idleTimeout, which the bytes do not put off",
+    }[runtime];
+    test(`the body of a GET its answer did not wait for, trickled in a byte a second,${unread}`, async () => {
+      const conn = await open(port);
+      conn.socket.write("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nA");
+      const drip = setInterval(() => conn.socket.destroyed || conn.socket.write("B"), 1_000);
+      try {
+        await conn.answers(1);
+        expect(parseAnswers(Buffer.from(conn.received(), "latin1"))[0]?.status).toBe(200);
+        if (runtime === "bun") expect(await conn.closesWithin(15_000)).toBe(true);
+        else expect(await conn.closesWithin(8_000)).toBe(runtime === "node");
+      } finally {
+        clearInterval(drip);
+        conn.socket.destroy();
+      }
+    }, 30_000);
+
+    // Deno counts no requests (keepalive_requests is not enforced there), and keeps a refused connection open.
+    test.skipIf(runtime === "deno")("a new connection from the port of one that closed starts its own count of requests", async () => {
+      // Each closed by the server (a request saying Connection: close, a
+      // refusal), so that the client may take the same port again at once.
+      const endings = [[get("/", "Connection: close\r\n")], [get("/"), get("/", `X-Long: ${"v".repeat(300)}\r\n`)]];
+      for (const requests of endings) {
+        const from = await freePort();
+        const first = await open(port, from);
+        for (const [i, request] of requests.entries()) {
+          first.socket.write(request);
+          await first.answers(i + 1);
+        }
+        expect(await first.closesWithin(10_000)).toBe(true);
+        first.socket.destroy();
+        // keepalive_requests is 2: the new connection's first answer is not its last.
+        expect(await firstAnswerCloses(port, from)).toBe(false);
+      }
+    }, 30_000);
+
+    // Bun closes a connection with pipelined requests unanswered, Deno counts none (README, "Runtimes").
+    test.runIf(runtime === "node")("keepalive_requests: a request pipelined behind the last is left unanswered, for the client to send again", async () => {
+      const conn = await open(port);
+      conn.socket.write(get("/") + get("/") + get("/"));
+      expect(await conn.closesWithin(10_000)).toBe(true);
+      const answers = parseAnswers(Buffer.from(conn.received(), "latin1"));
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+      expect(answers[1]!.headers).toContainEqual(["connection", "close"]);
+    }, 20_000);
+
+    // Bun's own 431 (a head over 16 KiB) closes a connection its fetch never hears of.
+    test.runIf(runtime === "bun")("the count of a connection bun closed on its own is not inherited after the soonest idle close", async () => {
+      const from = await freePort();
+      const first = await open(port, from);
+      first.socket.write(get("/"));
+      await first.answers(1);
+      first.socket.write(get("/", `X-Long: ${"v".repeat(17 * 1024)}\r\n`));
+      expect(await first.closesWithin(10_000)).toBe(true);
+      // Past the soonest bun closes an idle connection (1 s of [client] timeouts here), well within its idleTimeout (5 s).
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await firstAnswerCloses(port, from)).toBe(false);
+    }, 30_000);
+
     test(`keepalive_requests${runtime === "deno" ? " not enforced on deno: no Connection: close" : ": the last allowed answer says Connection: close, and the connection ends"}`, async () => {
       const conn = await open(port);
       conn.socket.write(get("/"));
@@ -245,3 +338,35 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
     }, 20_000);
   });
 }
+
+describe("[client] on node's own server, beyond the CLI's limits", () => {
+  let server: RunningServer;
+  let port = 0;
+
+  beforeAll(async () => {
+    server = await serve({ fetch: () => new Response("ok") }, { listen: ["127.0.0.1:0"], client: { maxHeaders: 2500, maxHeaderBytes: 64 * 1024 } });
+    const addr = server.addresses[0]!;
+    if (addr.kind !== "tcp") throw new Error("expected a TCP address");
+    port = addr.port;
+  });
+
+  afterAll(() => server.close());
+
+  test("max_headers above Node's own 2000 field lines: every line is counted", async () => {
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `X${i}: v\r\n`).join("");
+    expect(await statusOf(port, get("/", fields(2400)))).toBe(200);
+    expect(await statusOf(port, get("/", fields(2600)))).toBe(431);
+  });
+
+  test("a GET whose body comes whole keeps its connection for the next request", async () => {
+    const conn = await open(port);
+    conn.socket.write("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    await conn.answers(1);
+    // Well past the 2 s a body the answer did not wait for is given.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    conn.socket.write(get("/"));
+    await conn.answers(2);
+    expect(parseAnswers(Buffer.from(conn.received(), "latin1")).map((a) => a.status)).toEqual([200, 200]);
+    conn.socket.destroy();
+  }, 20_000);
+});

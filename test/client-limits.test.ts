@@ -59,6 +59,11 @@ describe("[client]", () => {
     [`[client]\nmax_request_line = "big"\n`, 2, "client.max_request_line", /size/],
     [`[client]\nkeepalive_request = 10\n`, 2, "client.keepalive_request", /did you mean "keepalive_requests"/],
     [`graceful_timeout = -1\n`, 1, "graceful_timeout", /./],
+    // Longer than a timer can wait (2^31 - 1 ms): it would fire at once.
+    [`graceful_timeout = "720h"\n`, 1, "graceful_timeout", /at most 2147483647 ms/],
+    [`[client]\nkeepalive_timeout = "600h"\n`, 2, "client.keepalive_timeout", /at most/],
+    [`[client]\nbody_timeout = "600h"\n`, 2, "client.body_timeout", /at most/],
+    [`[[routes]]\ngateway = "cgi"\nroot = "/srv/cgi-bin"\nsend_timeout = "600h"\n`, 4, "routes[0].send_timeout", /at most/],
     [`client = 5\n`, 1, "client", /expected a table/],
   ])("a wrong value names the key and its line: %j", (text, line, key, message) => {
     const error = configError(text + ROUTE, gatewaySchemas);

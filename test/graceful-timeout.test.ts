@@ -1,11 +1,12 @@
 // graceful_timeout through the real CLI: a CGI script that outlives it does
 // not hold a SIGTERM shutdown, nor a SIGHUP reload's old config, longer.
 
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { spawnPostern } from "./helpers/postern-cli.ts";
+import { POSTERN_CLI, spawnPostern } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
@@ -83,3 +84,9 @@ test("after a SIGHUP, the old config's request in flight is waited for graceful_
     abort();
   }
 }, 30_000);
+
+test("--help gives SIGTERM's exit status after graceful_timeout", () => {
+  const [file, ...args] = POSTERN_CLI.node;
+  const { stdout } = spawnSync(file!, [...args, "--help"], { encoding: "utf8" });
+  expect(stdout).toMatch(/exit 1\s+if some are still running after graceful_timeout/);
+});

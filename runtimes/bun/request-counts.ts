@@ -2,11 +2,19 @@
 // connection's requests are counted under its peer's address and port (its
 // name while it lasts), and the last one allowed is answered with
 // `Connection: close`, after which Bun closes the connection (RFC 9112 §9.6).
-// A count left alone longer than the idle timeout belongs to a connection
-// Bun has closed since: a new one from the same port starts afresh.
+// A connection's name is free again once it closes, and the next connection
+// from that port must not inherit its count: a count is dropped with any
+// exchange that closes its connection (the last answer, a refusal, a 408, a
+// request saying `Connection: close`), and one left alone longer than the
+// soonest Bun closes an idle connection belongs to a connection Bun may have
+// closed since (Bun's own refusals, such as its 431, are not seen here), or
+// to one idle or busy that long with a single request, whose count then
+// starts over: the limit is only ever looser.
 
 /** Most connections counted at once; the least recently seen go first (their count starts over: the limit is only ever looser). */
 const MAX_CONNECTIONS = 4096;
+
+const CLOSE = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
 
 export class RequestCounts {
   readonly #seen = new Map<string, { count: number; at: number }>();
@@ -29,10 +37,27 @@ export class RequestCounts {
     if (this.#seen.size > MAX_CONNECTIONS) this.#seen.delete(this.#seen.keys().next().value!);
     return false;
   }
+
+  /**
+   * The answer to `request` on the connection from `peer` (undefined: a unix
+   * socket's, whose peers have no name and are not counted), as it is to go
+   * out: with `Connection: close` when it is the connection's `last`. An
+   * exchange that closes the connection, on either side, ends its count.
+   */
+  answer(peer: string | undefined, request: Request, response: Response, last: boolean): Response {
+    if (last) return closing(response);
+    if (peer !== undefined && (closes(response.headers) || closes(request.headers))) this.#seen.delete(peer);
+    return response;
+  }
+}
+
+/** Connection is a list of tokens (RFC 9110 §7.6.1); "close" among them ends the connection (RFC 9112 §9.6). */
+function closes(headers: Headers): boolean {
+  return CLOSE.test(headers.get("connection") ?? "");
 }
 
 /** `response` saying `Connection: close` (a copy when its headers cannot change). */
-export function closing(response: Response): Response {
+function closing(response: Response): Response {
   try {
     response.headers.set("connection", "close");
     return response;

@@ -9,7 +9,7 @@ import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { admit } from "../common/fetch-serve.ts";
 import { Bun, type BunServer } from "./api.ts";
-import { closing, RequestCounts } from "./request-counts.ts";
+import { RequestCounts } from "./request-counts.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
 
@@ -35,13 +35,15 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
   const client = withDefaults(options.client);
   const idleTimeout = idleSeconds(client);
-  const counts = new RequestCounts(client.keepaliveRequests, idleTimeout * 1000);
+  // A count outlives its connection by no more than this: the soonest Bun may close an idle one.
+  const counts = new RequestCounts(client.keepaliveRequests, (idleTimeout - BUN_TICK_S) * 1000);
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
-    const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
-    if (admitted instanceof Response) return admitted;
     const ip = server.requestIP(request);
     // A unix socket's peers have no name: their requests are not counted.
-    const last = ip !== null && counts.last(`${ip.address} ${ip.port}`);
+    const peer = ip === null ? undefined : `${ip.address} ${ip.port}`;
+    const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
+    if (admitted instanceof Response) return counts.answer(peer, request, admitted, false);
+    const last = peer !== undefined && counts.last(peer);
     // No onClientGone: the gateways listen to request.signal then.
     const env: ServeEnv = {
       conn: {
@@ -55,8 +57,8 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
       clientTarget: admitted.clientTarget,
     };
     const answer = app.fetch(admitted.request, env);
-    if (!last) return answer;
-    return answer instanceof Response ? closing(answer) : answer.then(closing);
+    const send = (response: Response) => counts.answer(peer, request, response, last);
+    return answer instanceof Response ? send(answer) : answer.then(send);
   };
   const settings = {
     // Bodies are limited per route by the gateways, streaming: Bun's own cap is lifted.

@@ -1,6 +1,8 @@
 // Requests Node's server must refuse itself: the ones its parser rejects
 // (answered instead of a silent close), the ones src/http/request-head.ts
-// refuses, CONNECT, and forbidden fields in a chunked body's trailer.
+// refuses, CONNECT, forbidden fields in a chunked body's trailer, the rest
+// of a body its answer did not wait for, and requests past
+// keepalive_requests.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -29,6 +31,24 @@ export function refused(incoming: IncomingMessage, outgoing: ServerResponse, lim
 
 /** Sockets whose connection ends after the current answer: no further request on them reaches the app. */
 const closing = new WeakSet<Duplex>();
+/** Requests each connection has carried, for keepalive_requests. */
+const carried = new WeakMap<Duplex, number>();
+
+/**
+ * keepalive_requests: the last request a connection may carry is answered
+ * with Connection: close, and what is pipelined behind it is left unanswered
+ * (RFC 9112 §9.6), for the client to send again on a new connection
+ * (RFC 9112 §9.3.2). Node's own maxRequestsPerSocket answers those 503,
+ * which a client takes as the server's final word on them.
+ */
+export function countRequest(incoming: IncomingMessage, outgoing: ServerResponse, limit: number): void {
+  const socket = incoming.socket;
+  const count = (carried.get(socket) ?? 0) + 1;
+  carried.set(socket, count);
+  if (count < limit) return;
+  closing.add(socket);
+  outgoing.shouldKeepAlive = false;
+}
 /** How long a refused connection is kept open to read what the client still sends, so that a reset does not eat the answer (nginx's lingering close). */
 const LINGER_MS = 2_000;
 
@@ -93,6 +113,25 @@ export function refuseBadTrailers(incoming: IncomingMessage, outgoing: ServerRes
     }
     return push.call(this, chunk, encoding);
   };
+}
+
+/**
+ * An answer may end before its request's body has come (a static file for a
+ * GET with a body, an app that reads none). Node then reads the rest to get
+ * to the next request, with no deadline but keepAliveTimeout between reads:
+ * a body trickled in a byte at a time would hold the connection for ever
+ * (slowloris). Like nginx's lingering_time, the rest gets LINGER_MS to come
+ * in whole; after that the connection is closed.
+ */
+export function lingerOnUnreadBody(incoming: IncomingMessage): void {
+  if (incoming.complete) return;
+  const socket = incoming.socket;
+  incoming.resume(); // read and drop it, as Node does with a body nobody reads
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  const done = () => clearTimeout(timer);
+  incoming.once("end", done);
+  socket.once("close", done);
 }
 
 /** Writes postern's error page with Connection: close, then closes once the client has had time to read it. */

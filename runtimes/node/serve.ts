@@ -11,7 +11,7 @@ import type { ClientTarget } from "../../src/cgi/target.ts";
 import { targetAuthority } from "../../src/http/authority.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { normalTarget, pathAndQuery } from "../../src/paths.ts";
-import { onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
+import { countRequest, lingerOnUnreadBody, onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
@@ -87,6 +87,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const socket = incoming.socket;
     if (refused(incoming, outgoing, limits)) return;
+    countRequest(incoming, outgoing, limits.keepaliveRequests);
     // RFC 9110 §9.3.7: OPTIONS * is about the server, not a resource a URL can name.
     if (incoming.url === "*") {
       outgoing.writeHead(200, { "content-length": 0 });
@@ -102,6 +103,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
     else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
+    outgoing.once("finish", () => lingerOnUnreadBody(incoming));
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
     const normal = normalTarget(sent, options.encodedSlashes);
     if (normal !== undefined) {
@@ -115,8 +117,11 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     (addr, servers) => {
       const server = createServer(serverOptions(limits), listener);
       server.keepAliveTimeout = limits.keepaliveTimeout;
-      // Node ends the last allowed answer with Connection: close (and answers 503 to what is pipelined behind it).
-      server.maxRequestsPerSocket = limits.keepaliveRequests;
+      // Node keeps the first 2000 field lines (its default) and drops the
+      // rest unseen, though its parser still frames the request by them: one
+      // more than max_headers, so that checkRequestHead sees every field or
+      // refuses the head.
+      server.maxHeadersCount = limits.maxHeaders + 1;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
       // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
