@@ -40,13 +40,6 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   keepaliveRequests: 1000, // nginx's keepalive_requests, lighttpd's server.max-keep-alive-requests
 };
 
-/**
- * The longest timer delay (2^31 - 1 ms, about 24.8 days): a longer one given
- * to setTimeout, in Node, Deno and Bun alike (HTML's timers), fires at once,
- * so a timeout set "to never" would cut every connection at once instead.
- */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
 const d = DEFAULT_CLIENT_LIMITS;
 
 /** The keys of `[client]`, in postern.toml's spelling. */
@@ -55,10 +48,10 @@ export const CLIENT_SCHEMA: Schema = {
   max_header_size: { type: "size", default: d.maxHeaderSize, min: 16, doc: "longest header field line (`name: value`); beyond it 431" },
   max_headers: { type: "integer", default: d.maxHeaders, min: 1, doc: "most header field lines in a request; beyond it 431" },
   max_header_bytes: { type: "size", default: d.maxHeaderBytes, min: 64, doc: "bytes of the whole request head (request line and header fields); beyond it 431" },
-  header_timeout: { type: "duration", default: d.headerTimeout, min: 1, max: MAX_TIMEOUT_MS, doc: "the whole request head must arrive within this of its first byte (slowloris); else 408 and the connection closes" },
-  body_timeout: { type: "duration", default: d.bodyTimeout, min: 1, max: MAX_TIMEOUT_MS, doc: "longest wait for the next bytes of a request body; every route's `body_timeout` unless the route sets its own" },
-  send_timeout: { type: "duration", default: d.sendTimeout, min: 1, max: MAX_TIMEOUT_MS, doc: "longest wait for a client to take more of its answer; every route's `send_timeout` unless the route sets its own" },
-  keepalive_timeout: { type: "duration", default: d.keepaliveTimeout, min: 1, max: MAX_TIMEOUT_MS, doc: "how long a kept client connection may sit idle between requests" },
+  header_timeout: { type: "duration", default: d.headerTimeout, min: 1, doc: "the whole request head must arrive within this of its first byte (slowloris); else 408 and the connection closes" },
+  body_timeout: { type: "duration", default: d.bodyTimeout, min: 1, doc: "longest wait for the next bytes of a request body; every route's `body_timeout` unless the route sets its own" },
+  send_timeout: { type: "duration", default: d.sendTimeout, min: 1, doc: "longest wait for a client to take more of its answer; every route's `send_timeout` unless the route sets its own" },
+  keepalive_timeout: { type: "duration", default: d.keepaliveTimeout, min: 1, doc: "how long a kept client connection may sit idle between requests" },
   keepalive_requests: { type: "integer", default: d.keepaliveRequests, min: 1, doc: "requests one client connection may carry; the last answer says `Connection: close`" },
 };
 

@@ -106,7 +106,7 @@ export function validateValue(field: Field, value: unknown, path: KeyPath): unkn
     case "size":
       return bounded(field, size(value, path), path, value, " bytes");
     case "duration":
-      return bounded(field, duration(value, path), path, value, " ms");
+      return bounded({ ...field, max: Math.min(field.max ?? MAX_DURATION_MS, MAX_DURATION_MS) }, duration(value, path), path, value, " ms");
     case "address[]":
       return addresses(value, path);
     case "env":
@@ -200,6 +200,14 @@ function size(value: unknown, path: KeyPath): number {
   if (!Number.isSafeInteger(bytes)) throw mismatch(path, SIZE_FORMS, value);
   return bytes;
 }
+
+/**
+ * The longest timer delay (2^31 - 1 ms, about 24.8 days): a longer one given
+ * to setTimeout, in Node, Deno and Bun alike (HTML's timers), fires at once,
+ * so a timeout set "to never" would fire at once instead. Every duration key
+ * is held to it.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/i;
 const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -6,7 +6,7 @@
 
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
-import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, MAX_TIMEOUT_MS, type ClientLimits } from "./client-limits.ts";
+import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
@@ -111,7 +111,6 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     type: "duration",
     default: 30_000,
     min: 1,
-    max: MAX_TIMEOUT_MS,
     doc: "how long requests in flight are waited for on SIGTERM or SIGINT, and after a SIGHUP for those the old config still serves",
   },
 };

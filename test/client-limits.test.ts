@@ -64,6 +64,8 @@ describe("[client]", () => {
     [`[client]\nkeepalive_timeout = "600h"\n`, 2, "client.keepalive_timeout", /at most/],
     [`[client]\nbody_timeout = "600h"\n`, 2, "client.body_timeout", /at most/],
     [`[[routes]]\ngateway = "cgi"\nroot = "/srv/cgi-bin"\nsend_timeout = "600h"\n`, 4, "routes[0].send_timeout", /at most/],
+    [`[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/srv"\nqueue_timeout = "600h"\n`, 5, "routes[0].queue_timeout", /at most 2147483647 ms/],
+    [`[[routes]]\ngateway = "cgi"\nroot = "/srv/cgi-bin"\ntimeout = "600h"\n`, 4, "routes[0].timeout", /at most 2147483647 ms/],
     [`client = 5\n`, 1, "client", /expected a table/],
   ])("a wrong value names the key and its line: %j", (text, line, key, message) => {
     const error = configError(text + ROUTE, gatewaySchemas);

@@ -5,7 +5,7 @@
 // body_timeout and send_timeout default to the top-level [client] table's
 // in postern.toml (src/client-limits.ts), whose defaults they share.
 
-import { DEFAULT_CLIENT_LIMITS, MAX_TIMEOUT_MS } from "../client-limits.ts";
+import { DEFAULT_CLIENT_LIMITS } from "../client-limits.ts";
 import type { Schema } from "../config-schema.ts";
 
 const MiB = 1024 ** 2;
@@ -27,7 +27,6 @@ export const bufferingFields: Schema = {
     type: "duration",
     default: DEFAULT_CLIENT_LIMITS.bodyTimeout,
     min: 1,
-    max: MAX_TIMEOUT_MS,
     doc: "longest wait for the next bytes of a request body; beyond it 408. In postern.toml, [client]'s unless the route sets its own",
   },
   response_buffer: {
@@ -40,7 +39,6 @@ export const bufferingFields: Schema = {
     type: "duration",
     default: DEFAULT_CLIENT_LIMITS.sendTimeout,
     min: 1,
-    max: MAX_TIMEOUT_MS,
     doc: "a client that takes none of its answer for this long is cut off. In postern.toml, [client]'s unless the route sets its own",
   },
 };
