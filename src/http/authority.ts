@@ -5,14 +5,14 @@
 // client pick the path ("Host: a/cgi-bin/x?" on Deno) and puts any bytes
 // into SERVER_NAME.
 
+import { isIpv4, isIpv6 } from "./cidr.ts";
+
 // reg-name = *( unreserved / pct-encoded / sub-delims ), less two:
 // "," because a runtime that joined two Host lines shows "a, b" (RFC 9110
 // §5.3), and "%" because a Fetch URL decodes it, which would give one host
 // two spellings.
 const REG_NAME = /^[A-Za-z0-9\-._~!$&'()*+;=]+$/;
 const PORT = /^[0-9]{0,5}$/;
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
-const DEC_OCTET = /^(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$/;
 
 /** True when `value` is host[:port] with a non-empty host (RFC 9110 §4.2.1: an http URI's host is never empty). */
 export function isAuthority(value: string): boolean {
@@ -20,7 +20,7 @@ export function isAuthority(value: string): boolean {
   if (value.charCodeAt(0) === 91 /* "[" */) {
     // IP-literal; IPvFuture and zone identifiers name nothing a server listens on.
     hostEnd = value.indexOf("]") + 1;
-    if (hostEnd === 0 || !isIPv6(value.slice(1, hostEnd - 1))) return false;
+    if (hostEnd === 0 || !isIpv6(value.slice(1, hostEnd - 1))) return false;
   } else {
     const colon = value.indexOf(":");
     hostEnd = colon < 0 ? value.length : colon;
@@ -41,35 +41,12 @@ const PUNYCODE_LABEL = /(?:^|\.)xn--/i;
 /** True when a URL built from the reg-name `name` has it as its host, as written but for case. */
 function spelledAsInUrls(name: string): boolean {
   if (!NUMERIC_LAST_LABEL.test(name) && !PUNYCODE_LABEL.test(name)) return true;
-  const octets = name.split(".");
-  if (octets.length === 4 && octets.every((o) => DEC_OCTET.test(o))) return true; // RFC 3986 IPv4address, the usual case
+  if (isIpv4(name)) return true; // RFC 3986 IPv4address, the usual case
   try {
     return new URL(`http://${name}/`).hostname === name.toLowerCase();
   } catch {
     return false;
   }
-}
-
-/** RFC 3986 §3.2.2 IPv6address: eight 16-bit groups, "::" for a run of zeros, the last 32 bits maybe dotted. */
-function isIPv6(text: string): boolean {
-  const gap = text.indexOf("::");
-  if (gap >= 0 && text.indexOf("::", gap + 1) >= 0) return false;
-  const sides = gap < 0 ? [text] : [text.slice(0, gap), text.slice(gap + 2)];
-  let bits = 0;
-  for (let side = 0; side < sides.length; side++) {
-    if (sides[side] === "") continue;
-    const groups = sides[side]!.split(":");
-    for (let i = 0; i < groups.length; i++) {
-      const group = groups[i]!;
-      if (side === sides.length - 1 && i === groups.length - 1 && group.includes(".")) {
-        const octets = group.split(".");
-        if (octets.length !== 4 || !octets.every((o) => DEC_OCTET.test(o))) return false;
-        bits += 32;
-      } else if (HEX_GROUP.test(group)) bits += 16;
-      else return false;
-    }
-  }
-  return gap < 0 ? bits === 128 : bits <= 112;
 }
 
 /** The authority of an absolute-form target ("http://a:1/x" -> "a:1"); undefined for any other form or scheme. */

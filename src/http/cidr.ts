@@ -1,5 +1,6 @@
 // IP addresses and CIDR blocks (RFC 4632 §3.1, RFC 4291 §2.3) for the
-// trusted_proxies list: every address is held as 16 bytes, IPv4 as its
+// trusted_proxies list, and the address grammar a Host is checked with
+// (authority.ts): every address is held as 16 bytes, IPv4 as its
 // IPv4-mapped IPv6 form (RFC 4291 §2.5.5.2), so that a dual-stack socket's
 // "::ffff:10.0.0.1" and "10.0.0.1" are one address and match "10.0.0.0/8".
 
@@ -45,6 +46,16 @@ function ipv6Bytes(text: string): number[] | null {
   if (!push(tail)) return null;
   if (v4) bytes.push(...v4);
   return bytes;
+}
+
+/** True when `text` is an RFC 3986 §3.2.2 IPv4address. */
+export function isIpv4(text: string): boolean {
+  return ipv4Bytes(text) !== null;
+}
+
+/** True when `text` is an RFC 3986 §3.2.2 IPv6address (no zone). */
+export function isIpv6(text: string): boolean {
+  return ipv6Bytes(text) !== null;
 }
 
 /** The 16 bytes of an IPv4 or IPv6 address in text form; null for anything else. */

@@ -1,0 +1,31 @@
+// A Host's IP literal (RFC 3986 §3.2.2): what isAuthority lets through to the URL a request is built with.
+
+import { describe, expect, test } from "vitest";
+import { isAuthority } from "../src/http/authority.ts";
+
+describe("Host with an IP literal", () => {
+  test.each(["[::1]", "[::]", "[1:2:3:4:5:6:7:8]:443", "[::ffff:10.0.0.1]:80", "[1::]", "[fe80::1:2]", "[1:2:3:4:5:6:1.2.3.4]", "10.0.0.1:8080"])("%s is a Host", (host) => {
+    expect(isAuthority(host)).toBe(true);
+  });
+
+  test.each([
+    "[]",
+    "[::1",
+    "[::1]x",
+    "[::1]:65536",
+    "[1:2:3:4:5:6:7:8:9]",
+    "[1::2::3]",
+    "[:::]",
+    "[1:2:3:4:5:6:7]",
+    "[1:2:3:4:5:6:7::8]",
+    "[12345::]",
+    "[::1.2.3.256]",
+    "[::01.2.3.4]",
+    "[1.2.3.4::]",
+    "[1.2.3.4]",
+    "[fe80::1%25eth0]",
+    "[v1.x]",
+  ])("%s is refused", (host) => {
+    expect(isAuthority(host)).toBe(false);
+  });
+});
