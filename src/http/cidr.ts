@@ -179,6 +179,11 @@ export class AddressSet {
   /** True when `address` (text; IPv4-mapped IPv6 taken as IPv4) lies in one of the blocks; false for anything that is no address. */
   has(address: string): boolean {
     const bytes = parseIp(address);
-    return bytes !== null && this.#blocks.some((cidr) => contains(cidr, bytes));
+    return bytes !== null && this.holds(bytes);
+  }
+
+  /** has() for an address already parsed (parseIp). */
+  holds(bytes: Uint8Array): boolean {
+    return this.#blocks.some((cidr) => contains(cidr, bytes));
   }
 }

@@ -37,11 +37,13 @@ export function realClient(peer: ConnInfo, headers: Headers, trusted: AddressSet
     // "unknown", an obfuscated name, a malformed item: the client is behind
     // it, its address unknown; the nearest known one stays (as nginx does).
     if (client.address === undefined) break;
-    // One spelling whatever the proxy wrote (RFC 5952); parseNode gave only text parseIp reads.
-    address = formatIp(parseIp(client.address)!);
+    // parseNode gave only text parseIp reads.
+    const bytes = parseIp(client.address)!;
+    // One spelling whatever the proxy wrote (RFC 5952).
+    address = formatIp(bytes);
     // nginx ≥ 1.11: the port too, when the field gives one.
     remotePort = client.port ?? 0;
-    if (!trusted.has(client.address)) break;
+    if (!trusted.holds(bytes)) break;
   }
   const proto = client.proto;
   const tls = proto === undefined ? peer.tls : proto === "https";
