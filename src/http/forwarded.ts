@@ -3,7 +3,7 @@
 // first and the last proxy's last. Nothing here decides whom to believe
 // (real-client.ts does); a value that breaks the grammar gives null.
 
-import { parseIp } from "./cidr.ts";
+import { isIpv6, parseIp } from "./cidr.ts";
 
 /** One hop of a request: who connected (absent when unknown or obfuscated), and how. */
 export interface Hop {
@@ -51,7 +51,7 @@ export function parseNode(text: string): Pick<Hop, "address" | "port"> {
     const rest = text.slice(close + 1);
     if (rest !== "" && !rest.startsWith(":")) return {};
     if (rest !== "") port = portOf(rest.slice(1));
-    return host.includes(":") && parseIp(host) ? { address: host, ...(port === undefined ? {} : { port }) } : {};
+    return isIpv6(host) ? { address: host, ...(port === undefined ? {} : { port }) } : {};
   }
   const colon = text.indexOf(":");
   // One colon: an IPv4 address and a port; more: a bare IPv6 address (X-Forwarded-For).
