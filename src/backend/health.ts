@@ -36,11 +36,10 @@ interface State {
   streak: number;
   /** Lazy mode: when the next check is due. */
   dueAt: number;
-  running: Promise<void> | undefined;
   /** When the running check began, and how many have begun. */
   startedAt: number;
   runs: number;
-  /** Aborted by close() while a check runs. */
+  /** Set while a check runs; close() aborts it. */
   stop: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -59,7 +58,7 @@ export class HealthChecker {
     this.#options = options;
     this.#lazy = how.lazy;
     this.#log = how.log;
-    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
+    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
     if (!this.#lazy) for (const state of this.#states) void this.#check(state);
   }
 
@@ -75,8 +74,8 @@ export class HealthChecker {
     const now = Date.now();
     const mine: Promise<void>[] = [];
     for (const state of this.#states) {
-      const abandoned = state.running !== undefined && now - state.startedAt > this.#options.timeout;
-      if ((state.running === undefined || abandoned) && state.dueAt <= now) mine.push(this.#check(state));
+      const abandoned = now - state.startedAt > this.#options.timeout;
+      if ((state.stop === undefined || abandoned) && state.dueAt <= now) mine.push(this.#check(state));
     }
     return mine.length === 0 ? Promise.resolve() : Promise.all(mine).then(() => undefined);
   }
@@ -99,10 +98,9 @@ export class HealthChecker {
     // that made it (using it in another one throws), and lazy checks run in
     // later requests than the one that set the route up.
     state.stop = new AbortController();
-    state.running = this.#ask(state.target.address, state.stop.signal).then((status) => {
+    return this.#ask(state.target.address, state.stop.signal).then((status) => {
       // A check begun again in its place (see due()) has the last word.
       if (run !== state.runs) return;
-      state.running = undefined;
       state.stop = undefined;
       if (this.#closed) return;
       this.#record(state, status, busyAtStart || state.target.busy);
@@ -110,7 +108,6 @@ export class HealthChecker {
       if (this.#lazy) state.dueAt = Date.now() + wait;
       else state.timer = setTimeout(() => void this.#check(state), wait);
     });
-    return state.running;
   }
 
   /** One check, bounded by `timeout` whatever the probe does: the status answered, undefined for none. */
