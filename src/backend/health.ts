@@ -14,7 +14,8 @@ import type { HealthOptions } from "./options.ts";
 
 /**
  * Asks `path` of the backend at `address` in its protocol; resolves with the
- * answer's status, rejects when there is none. `stop` aborts when the route
+ * answer's status, rejects when there is none. `timeoutMs` bounds its
+ * connect. `stop` aborts when the check's timeout has passed or the route
  * closes: the probe lets go of its connection then.
  */
 export type Probe = (address: Address, path: string, timeoutMs: number, stop: AbortSignal) => Promise<number>;
@@ -39,7 +40,7 @@ interface State {
   /** When the running check began, and how many have begun. */
   startedAt: number;
   runs: number;
-  /** Set while a check runs; close() aborts it. */
+  /** Set while a check runs; its timeout and close() abort it. */
   stop: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -97,8 +98,9 @@ export class HealthChecker {
     // A signal of the check's own: on Workers a signal belongs to the request
     // that made it (using it in another one throws), and lazy checks run in
     // later requests than the one that set the route up.
-    state.stop = new AbortController();
-    return this.#ask(state.target.address, state.stop.signal).then((status) => {
+    const stop = new AbortController();
+    state.stop = stop;
+    return this.#ask(state.target.address, stop).then((status) => {
       // A check begun again in its place (see due()) has the last word.
       if (run !== state.runs) return;
       state.stop = undefined;
@@ -110,15 +112,21 @@ export class HealthChecker {
     });
   }
 
-  /** One check, bounded by `timeout` whatever the probe does: the status answered, undefined for none. */
-  async #ask(address: Address, stop: AbortSignal): Promise<number | undefined> {
+  /**
+   * One check, bounded by `timeout` whatever the probe does: the status
+   * answered, undefined for none. At the timeout the probe is stopped too.
+   */
+  async #ask(address: Address, stop: AbortController): Promise<number | undefined> {
     const o = this.#options;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), o.timeout);
+      timer = setTimeout(() => {
+        stop.abort();
+        resolve(undefined);
+      }, o.timeout);
     });
     try {
-      return await Promise.race([this.#probe(address, o.path, o.timeout, stop), expired]);
+      return await Promise.race([this.#probe(address, o.path, o.timeout, stop.signal), expired]);
     } catch {
       return undefined;
     } finally {
