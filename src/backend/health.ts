@@ -49,7 +49,8 @@ export class HealthChecker {
   readonly #states: State[];
   readonly #probe: Probe;
   readonly #options: HealthOptions;
-  readonly #lazy: boolean;
+  /** Checks run within requests, through due(). */
+  readonly lazy: boolean;
   readonly #log: (line: string) => void;
   #closed = false;
 
@@ -57,10 +58,10 @@ export class HealthChecker {
   constructor(targets: readonly HealthTarget[], probe: Probe, options: HealthOptions, how: { lazy: boolean; log(line: string): void }) {
     this.#probe = probe;
     this.#options = options;
-    this.#lazy = how.lazy;
+    this.lazy = how.lazy;
     this.#log = how.log;
     this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
-    if (!this.#lazy) for (const state of this.#states) void this.#check(state);
+    if (!this.lazy) for (const state of this.#states) void this.#check(state);
   }
 
   /**
@@ -71,7 +72,7 @@ export class HealthChecker {
    * is begun again.
    */
   due(): Promise<void> {
-    if (!this.#lazy || this.#closed) return Promise.resolve();
+    if (!this.lazy || this.#closed) return Promise.resolve();
     const now = Date.now();
     const mine: Promise<void>[] = [];
     for (const state of this.#states) {
@@ -107,7 +108,7 @@ export class HealthChecker {
       if (this.#closed) return;
       this.#record(state, status, busyAtStart || state.target.busy);
       const wait = Math.max(0, this.#options.interval - (Date.now() - started));
-      if (this.#lazy) state.dueAt = Date.now() + wait;
+      if (this.lazy) state.dueAt = Date.now() + wait;
       else state.timer = setTimeout(() => void this.#check(state), wait);
     });
   }

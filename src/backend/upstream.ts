@@ -85,7 +85,8 @@ export class Upstream<C extends Closable> {
    * are due run first.
    */
   acquire(onCancel?: OnCancel, key?: string): Promise<Lease<C>> {
-    if (this.#health === undefined) return this.#acquire(onCancel, key);
+    // Checks that run on their own timers cost a request nothing.
+    if (this.#health === undefined || !this.#health.lazy) return this.#acquire(onCancel, key);
     return this.#health.due().then(() => this.#acquire(onCancel, key));
   }
 
