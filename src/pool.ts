@@ -172,9 +172,15 @@ export class BackendPool<C extends Closable> {
    */
   get busy(): boolean {
     if (!this.hasRoom()) return true;
-    const held = this.#entries.filter((e) => !e.conn.broken).length + this.#opening.length;
     const workers = this.#maxConns ?? this.#learned;
-    return workers > 0 && held >= workers;
+    return workers > 0 && this.#held() >= workers;
+  }
+
+  /** Connections open or being opened; broken ones still listed do not count (the next hasRoom() drops them). */
+  #held(): number {
+    let n = this.#opening.length;
+    for (const entry of this.#entries) if (!entry.conn.broken) n++;
+    return n;
   }
 
   /**
@@ -227,10 +233,8 @@ export class BackendPool<C extends Closable> {
       }
       this.#reserved++;
       try {
-        // Broken connections still listed do not count: the next hasRoom() drops them.
-        const live = this.#entries.filter((e) => !e.conn.broken).length;
         const opening = this.#opening[0];
-        if (live + this.#opening.length < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) || opening === undefined) {
+        if (this.#held() < (this.#maxConns ?? UNKNOWN_CAPACITY_CONNS) || opening === undefined) {
           return this.#leaseOf(await this.#openEntry());
         }
         // Multiplexing: every connection allowed is open or opening; share one.

@@ -14,6 +14,8 @@ export interface WaiterQueueOptions {
   what: string;
   /** Called after a waiter left the queue on its own (timed out or withdrawn). */
   onLeave?(): void;
+  /** The requests `maxQueue` bounds, where several queues share it; by default this queue's. */
+  waiting?(): number;
 }
 
 /** Receives a function that withdraws the request from the queue (its client went away). */
@@ -46,7 +48,7 @@ export class WaiterQueue<T> {
   /** A place in the queue: settles when the owner hands it something, or with 503 / 499. */
   wait(onCancel?: OnCancel): Promise<T> {
     const o = this.#options;
-    if (this.#waiters.length >= o.maxQueue) {
+    if ((o.waiting?.() ?? this.#waiters.length) >= o.maxQueue) {
       return Promise.reject(new GatewayError("BACKEND_OVERLOADED", `queue full (${o.maxQueue} waiting)`, { retryAfter: 1 }));
     }
     return new Promise<T>((resolve, reject) => {

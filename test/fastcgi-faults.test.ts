@@ -195,6 +195,14 @@ describe("timeouts and unreachable backends", () => {
     await stillServes(base, fake);
   });
 
+  it("a health check the backend never answers lets go of its connection at the check's timeout", async () => {
+    const fake = await backend({ behaviour: (req) => req.silent() });
+    await serveRoutes([["*", { backend: [fake.address], health: { interval: "50ms", timeout: "100ms" } }]]);
+    await fake.waitForRequests(6);
+    // The check running now, and at most the one before it whose close is still on its way.
+    expect(fake.stats.open).toBeLessThanOrEqual(2);
+  });
+
   it("answer stalls after it began -> body cut after idle_timeout", async () => {
     const fake = await backend();
     const base = await gateway(fake, { idle_timeout: "300ms" });

@@ -136,6 +136,19 @@ describe("HealthChecker", () => {
     expect(signals[0]!.aborted).toBe(true);
   });
 
+  test("a check past its timeout tells the probe to let go of its connection, and counts as failed", async () => {
+    const a = new Target(parseAddress("127.0.0.1:1"));
+    const signals: AbortSignal[] = [];
+    const probe: Probe = (_address, _path, _timeout, stop) => {
+      signals.push(stop);
+      return new Promise<number>(() => undefined);
+    };
+    start([a], probe, { timeout: 50, fails: 1, interval: 60_000 });
+    await until(() => a.changes.length === 1);
+    expect(signals[0]!.aborted).toBe(true);
+    expect(a.changes).toEqual([false]);
+  });
+
   test("lazy (no background timers): nothing runs until a request asks; due() runs the due checks and waits for them", async () => {
     const a = new Target(parseAddress("127.0.0.1:1"));
     const { probe, calls } = scripted(new Map<string, number | "refuse" | "hang">([["127.0.0.1:1", "refuse"]]));

@@ -83,7 +83,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     const conn = lease.conn;
     const events = conn.open();
     const call = new Call(lease, events, req, stopListening);
-    onGone = () => call.clientLeft();
+    onGone = () => call.abandon();
     try {
       const body = req.body instanceof ReadableStream ? "stream" : req.body;
       await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
@@ -143,11 +143,6 @@ class Call {
     this.#req = req;
     this.#bodySent = !(req.body instanceof ReadableStream);
     this.#unsubscribe = unsubscribe;
-  }
-
-  /** The client went away: stop the request. */
-  clientLeft(): void {
-    this.abandon();
   }
 
   /** Streams the request body as STDIN records; waits for each write (backpressure). */

@@ -16,22 +16,17 @@ import { encodeRequestStart } from "./request.ts";
 /** The probe for `runtime`'s connections, naming scripts under `root`. */
 export function fastcgiProbe(runtime: Runtime, root: string): Probe {
   return async (address, path, timeoutMs, stop) => {
-    const started = Date.now();
     const duplex = await runtime.connect(address, { timeoutMs });
     if (stop.aborted) {
       duplex.close();
-      throw new Error("the route closed");
+      throw new Error("the check was stopped");
     }
+    // Closing the connection ends the read the answer waits on.
     const onStop = () => duplex.close();
     stop.addEventListener("abort", onStop);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), Math.max(0, timeoutMs - (Date.now() - started)));
-    });
     try {
-      return await Promise.race([ask(duplex, params(address, root, path)), expired]);
+      return await ask(duplex, params(address, root, path));
     } finally {
-      clearTimeout(timer);
       stop.removeEventListener("abort", onStop);
       duplex.close();
     }

@@ -14,7 +14,8 @@ import type { HealthOptions } from "./options.ts";
 
 /**
  * Asks `path` of the backend at `address` in its protocol; resolves with the
- * answer's status, rejects when there is none. `stop` aborts when the route
+ * answer's status, rejects when there is none. `timeoutMs` bounds its
+ * connect. `stop` aborts when the check's timeout has passed or the route
  * closes: the probe lets go of its connection then.
  */
 export type Probe = (address: Address, path: string, timeoutMs: number, stop: AbortSignal) => Promise<number>;
@@ -36,11 +37,10 @@ interface State {
   streak: number;
   /** Lazy mode: when the next check is due. */
   dueAt: number;
-  running: Promise<void> | undefined;
   /** When the running check began, and how many have begun. */
   startedAt: number;
   runs: number;
-  /** Aborted by close() while a check runs. */
+  /** Set while a check runs; its timeout and close() abort it. */
   stop: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -49,7 +49,8 @@ export class HealthChecker {
   readonly #states: State[];
   readonly #probe: Probe;
   readonly #options: HealthOptions;
-  readonly #lazy: boolean;
+  /** Checks run within requests, through due(). */
+  readonly lazy: boolean;
   readonly #log: (line: string) => void;
   #closed = false;
 
@@ -57,10 +58,10 @@ export class HealthChecker {
   constructor(targets: readonly HealthTarget[], probe: Probe, options: HealthOptions, how: { lazy: boolean; log(line: string): void }) {
     this.#probe = probe;
     this.#options = options;
-    this.#lazy = how.lazy;
+    this.lazy = how.lazy;
     this.#log = how.log;
-    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, running: undefined, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
-    if (!this.#lazy) for (const state of this.#states) void this.#check(state);
+    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
+    if (!this.lazy) for (const state of this.#states) void this.#check(state);
   }
 
   /**
@@ -71,12 +72,12 @@ export class HealthChecker {
    * is begun again.
    */
   due(): Promise<void> {
-    if (!this.#lazy || this.#closed) return Promise.resolve();
+    if (!this.lazy || this.#closed) return Promise.resolve();
     const now = Date.now();
     const mine: Promise<void>[] = [];
     for (const state of this.#states) {
-      const abandoned = state.running !== undefined && now - state.startedAt > this.#options.timeout;
-      if ((state.running === undefined || abandoned) && state.dueAt <= now) mine.push(this.#check(state));
+      const abandoned = now - state.startedAt > this.#options.timeout;
+      if ((state.stop === undefined || abandoned) && state.dueAt <= now) mine.push(this.#check(state));
     }
     return mine.length === 0 ? Promise.resolve() : Promise.all(mine).then(() => undefined);
   }
@@ -98,30 +99,35 @@ export class HealthChecker {
     // A signal of the check's own: on Workers a signal belongs to the request
     // that made it (using it in another one throws), and lazy checks run in
     // later requests than the one that set the route up.
-    state.stop = new AbortController();
-    state.running = this.#ask(state.target.address, state.stop.signal).then((status) => {
+    const stop = new AbortController();
+    state.stop = stop;
+    return this.#ask(state.target.address, stop).then((status) => {
       // A check begun again in its place (see due()) has the last word.
       if (run !== state.runs) return;
-      state.running = undefined;
       state.stop = undefined;
       if (this.#closed) return;
       this.#record(state, status, busyAtStart || state.target.busy);
       const wait = Math.max(0, this.#options.interval - (Date.now() - started));
-      if (this.#lazy) state.dueAt = Date.now() + wait;
+      if (this.lazy) state.dueAt = Date.now() + wait;
       else state.timer = setTimeout(() => void this.#check(state), wait);
     });
-    return state.running;
   }
 
-  /** One check, bounded by `timeout` whatever the probe does: the status answered, undefined for none. */
-  async #ask(address: Address, stop: AbortSignal): Promise<number | undefined> {
+  /**
+   * One check, bounded by `timeout` whatever the probe does: the status
+   * answered, undefined for none. At the timeout the probe is stopped too.
+   */
+  async #ask(address: Address, stop: AbortController): Promise<number | undefined> {
     const o = this.#options;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), o.timeout);
+      timer = setTimeout(() => {
+        stop.abort();
+        resolve(undefined);
+      }, o.timeout);
     });
     try {
-      return await Promise.race([this.#probe(address, o.path, o.timeout, stop), expired]);
+      return await Promise.race([this.#probe(address, o.path, o.timeout, stop.signal), expired]);
     } catch {
       return undefined;
     } finally {

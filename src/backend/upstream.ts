@@ -63,7 +63,13 @@ export class Upstream<C extends Closable> {
   constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions, health?: HealthSetup) {
     this.options = options;
     const queue = <T>(what: string) =>
-      new WaiterQueue<T>({ maxQueue: options.maxQueue, timeoutMs: options.queueTimeoutMs, what, onLeave: () => this.settled() });
+      new WaiterQueue<T>({
+        maxQueue: options.maxQueue,
+        timeoutMs: options.queueTimeoutMs,
+        what,
+        onLeave: () => this.settled(),
+        waiting: () => this.#waiting(),
+      });
     this.#queue = queue<Lease<C>>("a backend connection");
     this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
     this.#pinned = new Map(this.pools.map((p) => [p, queue<Granted<C>>(`a connection to ${formatAddress(p.address)}`)]));
@@ -79,7 +85,8 @@ export class Upstream<C extends Closable> {
    * are due run first.
    */
   acquire(onCancel?: OnCancel, key?: string): Promise<Lease<C>> {
-    if (this.#health === undefined) return this.#acquire(onCancel, key);
+    // Checks that run on their own timers cost a request nothing.
+    if (this.#health === undefined || !this.#health.lazy) return this.#acquire(onCancel, key);
     return this.#health.due().then(() => this.#acquire(onCancel, key));
   }
 
@@ -110,13 +117,11 @@ export class Upstream<C extends Closable> {
 
   /**
    * A place in the queue, or in the queue of `home` for a sticky request.
-   * max_queue bounds all of them together. While any request waits, room is
-   * looked for every RECHECK_MS (see BackendPool #dropBroken in src/pool.ts).
+   * max_queue bounds all of them together (each queue counts #waiting()).
+   * While any request waits, room is looked for every RECHECK_MS (see
+   * BackendPool #dropBroken in src/pool.ts).
    */
   #wait(how: { onCancel?: OnCancel; key?: string }, home?: BackendPool<C>): Promise<Lease<C>> {
-    if (this.#waiting() >= this.options.maxQueue) {
-      return Promise.reject(new GatewayError("BACKEND_OVERLOADED", `queue full (${this.options.maxQueue} waiting)`, { retryAfter: 1 }));
-    }
     const waiting =
       home === undefined
         ? this.#queue.wait(how.onCancel)
