@@ -7,6 +7,7 @@
 
 import type { Schema } from "../config-schema.ts";
 import type { PoolOptions } from "../pool.ts";
+import { isToken } from "../http/token.ts";
 
 export const BALANCE_POLICIES = ["least_conn", "round_robin", "hash"] as const;
 export type BalancePolicy = (typeof BALANCE_POLICIES)[number];
@@ -75,8 +76,6 @@ export interface BackendOptions {
   health?: HealthOptions;
 }
 
-/** A header or cookie name: an RFC 9110 §5.6.2 token. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The rules between backendFields' keys, for a gateway schema's check(). */
 export function backendProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {
@@ -91,7 +90,7 @@ export function backendProblem(options: Record<string, unknown>): { key: string;
   if (hashKey === undefined) return undefined;
   if (options.balance !== "hash") return { key: "hash_key", message: 'applies only with balance = "hash"' };
   const form = /^(header|cookie):(.*)$/.exec(hashKey as string);
-  if (hashKey !== "client_ip" && !(form && TOKEN.test(form[2]!))) {
+  if (hashKey !== "client_ip" && !(form && isToken(form[2]!))) {
     return { key: "hash_key", message: `must be "client_ip", "header:NAME" or "cookie:NAME"; found ${JSON.stringify(hashKey)}` };
   }
   return undefined;

@@ -4,6 +4,7 @@
 // format (CGI and WASI stdout, FastCGI FCGI_STDOUT, SCGI, uwsgi).
 
 import { GatewayError } from "../errors.ts";
+import { isToken } from "../http/token.ts";
 
 export interface CgiHead {
   status: number;
@@ -103,7 +104,6 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   return text;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 9110 §5.1 field-name = token
 const BAD_VALUE = /[\r\x00]/; // RFC 9110 §5.5; a bare CR would split the response (CWE-113)
 // RFC 3875 §6.3.3: status-code [SP reason-phrase]; RFC 9112 §4: reason-phrase = *( HTAB / SP / VCHAR / obs-text ),
 // no other control character (a Fetch Response refuses one with a TypeError).
@@ -130,7 +130,8 @@ function parseHead(text: string): CgiHead {
     const name = text.slice(start, colon);
     // Leading whitespace (obs-fold, continuation lines: RFC 3875 §6.3, RFC 9112
     // §5.2) and whitespace before ":" (RFC 9112 §5.1) fail this too.
-    if (!TOKEN.test(name)) throw malformed(`bad header name ${quote(name)}`);
+    // RFC 9110 §5.1: field-name = token.
+    if (!isToken(name)) throw malformed(`bad header name ${quote(name)}`);
     const value = trimmed(text, colon + 1, end);
     if (BAD_VALUE.test(value)) throw malformed(`CR or NUL in the value of ${quote(name)}`);
     start = lf + 1;

@@ -4,6 +4,7 @@
 // (real-client.ts does); a value that breaks the grammar gives null.
 
 import { isIpv6, parseIp } from "./cidr.ts";
+import { isToken } from "./token.ts";
 
 /** One hop of a request: who connected (absent when unknown or obfuscated), and how. */
 export interface Hop {
@@ -15,8 +16,6 @@ export interface Hop {
   proto?: "http" | "https";
 }
 
-// RFC 9110 §5.6.2 token.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A value as a token, and also with ":" "[" "]": RFC 7239 §4 wants an IPv6
 // node or a port quoted, but proxies configured by hand often leave them bare.
 const BARE_VALUE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z:[\]]+$/;
@@ -86,7 +85,7 @@ export function parseForwarded(value: string): Hop[] | null {
       const eq = value.indexOf("=", i);
       if (eq < 0) return null;
       const name = value.slice(i, eq).toLowerCase();
-      if (!TOKEN.test(name) || seen.has(name)) return null;
+      if (!isToken(name) || seen.has(name)) return null;
       seen.add(name);
       i = eq + 1;
       let text: string;
