@@ -3,10 +3,8 @@
 // accepting, let in-flight requests finish).
 
 import type { Address } from "../../src/address.ts";
-import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import { errorResponse } from "../../src/errors.ts";
-import type { ServeEnv } from "../../src/runtime.ts";
-import { admit, type Admitted } from "../common/fetch-serve.ts";
+import { admit, fetchEnv } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
 import { peerOf, RefusedPeers } from "./refused-peers.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
@@ -37,7 +35,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     const peer = peerOf(info.remoteAddr);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
-    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, envOf(admitted, info, local));
+    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {
@@ -61,18 +59,4 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   });
   if (bound.kind === "tcp") local.port = bound.port;
   return bound;
-}
-
-function envOf(admitted: Admitted, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
-  const remote = info.remoteAddr;
-  const conn: ConnInfo = {
-    remoteAddress: normalizeAddress(remote.hostname ?? ""),
-    remotePort: remote.port ?? 0,
-    localAddress: local.address,
-    localPort: local.port,
-    tls: false,
-    httpVersion: admitted.httpVersion,
-  };
-  // No onClientGone: the gateways listen to request.signal then.
-  return { conn, clientTarget: admitted.clientTarget };
 }
