@@ -6,6 +6,7 @@ import type { Address } from "../../src/address.ts";
 import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { admit, fetchEnv } from "../common/fetch-serve.ts";
+import { peerOf } from "../common/peers.ts";
 import { Bun, type BunServer } from "./api.ts";
 import { RequestCounts } from "./request-counts.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
@@ -38,7 +39,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
     const ip = server.requestIP(request);
     // A unix socket's peers have no name: their requests are not counted.
-    const peer = ip === null ? undefined : `${ip.address} ${ip.port}`;
+    const peer = peerOf(ip?.address, ip?.port);
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
     if (admitted instanceof Response) return counts.answer(peer, request, admitted, false);
     const last = peer !== undefined && counts.last(peer);

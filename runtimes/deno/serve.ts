@@ -6,7 +6,8 @@ import type { Address } from "../../src/address.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { admit, fetchEnv } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
-import { peerOf, RefusedPeers } from "./refused-peers.ts";
+import { peerOf } from "../common/peers.ts";
+import { RefusedPeers } from "./refused-peers.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "./socket-file.ts";
 
@@ -32,7 +33,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const refusedPeers = new RefusedPeers();
   const localAuthority = () => authorityOf(local.address, local.port);
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
-    const peer = peerOf(info.remoteAddr);
+    const peer = peerOf(info.remoteAddr.hostname, info.remoteAddr.port);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
     const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
