@@ -211,20 +211,17 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
     }
     stopping = true;
     process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
-    const late = setTimeout(() => {
+    // The first exit() decides the status: 1 if the deadline came first.
+    withDeadline(Promise.resolve(server?.close()).then(closeAll), graceful, () => {
       process.stderr.write(`postern: requests still in flight after ${graceful} ms (graceful_timeout): exiting\n`);
       exit(1);
-    }, graceful);
-    Promise.resolve(server?.close())
-      .then(closeAll)
-      .then(
-        () => exit(0),
-        (err: unknown) => {
-          process.stderr.write(`postern: shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
-          exit(1);
-        },
-      )
-      .finally(() => clearTimeout(late));
+    }).then(
+      () => exit(0),
+      (err: unknown) => {
+        process.stderr.write(`postern: shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
+        exit(1);
+      },
+    );
   };
   const hangup = async () => {
     if (stopping) return;

@@ -11,8 +11,7 @@
 // to one idle or busy that long with a single request, whose count then
 // starts over: the limit is only ever looser.
 
-/** Most connections counted at once; the least recently seen go first (their count starts over: the limit is only ever looser). */
-const MAX_CONNECTIONS = 4096;
+import { remember } from "../common/peers.ts";
 
 const CLOSE = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
 
@@ -31,10 +30,12 @@ export class RequestCounts {
     const now = Date.now();
     const entry = this.#seen.get(peer);
     const count = entry !== undefined && now - entry.at <= this.#idleMs ? entry.count + 1 : 1;
-    this.#seen.delete(peer);
-    if (count >= this.#limit) return true;
-    this.#seen.set(peer, { count, at: now });
-    if (this.#seen.size > MAX_CONNECTIONS) this.#seen.delete(this.#seen.keys().next().value!);
+    if (count >= this.#limit) {
+      this.#seen.delete(peer);
+      return true;
+    }
+    // The least recently seen go first when too many are counted: their count starts over, the limit is only ever looser.
+    remember(this.#seen, peer, { count, at: now });
     return false;
   }
 

@@ -4,10 +4,9 @@
 
 import type { Address } from "../../src/address.ts";
 import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
-import { normalizeAddress } from "../../src/cgi/conn.ts";
 import { errorResponse } from "../../src/errors.ts";
-import type { ServeEnv } from "../../src/runtime.ts";
-import { admit } from "../common/fetch-serve.ts";
+import { admit, fetchEnv } from "../common/fetch-serve.ts";
+import { peerOf } from "../common/peers.ts";
 import { Bun, type BunServer } from "./api.ts";
 import { RequestCounts } from "./request-counts.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
@@ -31,8 +30,8 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
 
 /** Serves `app` on one address; the server joins `servers`. */
 async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: BunServer[]): Promise<Address> {
-  let localPort = 0;
-  const localAuthority = () => authorityOf(addr.kind === "tcp" ? addr.host : "", localPort);
+  const local = { address: addr.kind === "tcp" ? addr.host : "", port: 0 };
+  const localAuthority = () => authorityOf(local.address, local.port);
   const client = withDefaults(options.client);
   const idleTimeout = idleSeconds(client);
   // A count outlives its connection by no more than this: the soonest Bun may close an idle one.
@@ -40,23 +39,11 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
     const ip = server.requestIP(request);
     // A unix socket's peers have no name: their requests are not counted.
-    const peer = ip === null ? undefined : `${ip.address} ${ip.port}`;
+    const peer = peerOf(ip?.address, ip?.port);
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
     if (admitted instanceof Response) return counts.answer(peer, request, admitted, false);
     const last = peer !== undefined && counts.last(peer);
-    // No onClientGone: the gateways listen to request.signal then.
-    const env: ServeEnv = {
-      conn: {
-        remoteAddress: normalizeAddress(ip?.address ?? ""),
-        remotePort: ip?.port ?? 0,
-        localAddress: addr.kind === "tcp" ? addr.host : "",
-        localPort,
-        tls: false,
-        httpVersion: admitted.httpVersion,
-      },
-      clientTarget: admitted.clientTarget,
-    };
-    const answer = app.fetch(admitted.request, env);
+    const answer = app.fetch(admitted.request, fetchEnv(admitted, ip?.address, ip?.port, local));
     const send = (response: Response) => counts.answer(peer, request, response, last);
     return answer instanceof Response ? send(answer) : answer.then(send);
   };
@@ -72,7 +59,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const server =
     addr.kind === "unix" ? Bun.serve({ unix: addr.path, fetch, ...settings }) : Bun.serve({ hostname: addr.host, port: addr.port, fetch, ...settings });
   servers.push(server);
-  localPort = server.port;
+  local.port = server.port;
   return addr.kind === "unix" ? addr : { kind: "tcp", host: addr.host, port: server.port };
 }
 

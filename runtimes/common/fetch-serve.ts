@@ -2,13 +2,16 @@
 // Bun.serve) does before the app sees it: the request-head checks the Node
 // server makes on the raw head (src/http/request-head.ts), as far as a
 // Request still shows them, the answer for a refused one, and the URL the
-// app routes on (its path normalised, src/paths.ts).
+// app routes on (its path normalised, src/paths.ts), and the connection
+// facts it gets with the request.
 
+import { normalizeAddress } from "../../src/cgi/conn.ts";
 import type { ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { isAuthority } from "../../src/http/authority.ts";
 import { checkRequestHead, checkTokens, type RequestHeadLimits } from "../../src/http/request-head.ts";
 import { normalTarget, pathAndQuery, type EncodedSlashes } from "../../src/paths.ts";
+import type { ServeEnv } from "../../src/runtime.ts";
 
 // The runtime's own scheme (Deno says http+unix on a unix socket), or an absolute-form target's (RFC 9112 §3.2.2).
 const URL_SCHEME = /^(?:https?|http\+unix):\/\//i;
@@ -79,4 +82,23 @@ function sameHost(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What the app gets with an admitted request: the connection's ends (TLS is
+ * never terminated by these servers) and the client's own target. No
+ * onClientGone: the gateways listen to request.signal then.
+ */
+export function fetchEnv(admitted: Admitted, remoteAddress: string | undefined, remotePort: number | undefined, local: { address: string; port: number }): ServeEnv {
+  return {
+    conn: {
+      remoteAddress: normalizeAddress(remoteAddress ?? ""),
+      remotePort: remotePort ?? 0,
+      localAddress: local.address,
+      localPort: local.port,
+      tls: false,
+      httpVersion: admitted.httpVersion,
+    },
+    clientTarget: admitted.clientTarget,
+  };
 }

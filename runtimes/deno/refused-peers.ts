@@ -10,19 +10,17 @@
 // proxy in front, whose many connections come from one address, may soon
 // open a new one from the same port, and that one must not be refused.
 
+import { remember } from "../common/peers.ts";
+
 /** How long a refused connection's later requests are refused. */
 const REMEMBER_MS = 5_000;
-/** Most connections remembered at once; the oldest go first. */
-const MAX_PEERS = 4096;
 
 export class RefusedPeers {
   readonly #until = new Map<string, number>();
 
   /** Notes that the connection from `peer` must carry no more requests. */
   add(peer: string): void {
-    this.#until.delete(peer);
-    this.#until.set(peer, Date.now() + REMEMBER_MS);
-    if (this.#until.size > MAX_PEERS) this.#until.delete(this.#until.keys().next().value!);
+    remember(this.#until, peer, Date.now() + REMEMBER_MS);
   }
 
   has(peer: string): boolean {
@@ -32,9 +30,4 @@ export class RefusedPeers {
     this.#until.delete(peer);
     return false;
   }
-}
-
-/** A TCP peer as `address port`; undefined for a unix socket, whose peers have no name to tell them apart. */
-export function peerOf(remote: { hostname?: string; port?: number }): string | undefined {
-  return remote.hostname === undefined || remote.port === undefined ? undefined : `${remote.hostname} ${remote.port}`;
 }

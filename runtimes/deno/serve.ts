@@ -3,12 +3,11 @@
 // accepting, let in-flight requests finish).
 
 import type { Address } from "../../src/address.ts";
-import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
 import { errorResponse } from "../../src/errors.ts";
-import type { ServeEnv } from "../../src/runtime.ts";
-import { admit, type Admitted } from "../common/fetch-serve.ts";
+import { admit, fetchEnv } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
-import { peerOf, RefusedPeers } from "./refused-peers.ts";
+import { peerOf } from "../common/peers.ts";
+import { RefusedPeers } from "./refused-peers.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "./socket-file.ts";
 
@@ -34,10 +33,10 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const refusedPeers = new RefusedPeers();
   const localAuthority = () => authorityOf(local.address, local.port);
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
-    const peer = peerOf(info.remoteAddr);
+    const peer = peerOf(info.remoteAddr.hostname, info.remoteAddr.port);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
-    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, envOf(admitted, info, local));
+    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {
@@ -61,18 +60,4 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   });
   if (bound.kind === "tcp") local.port = bound.port;
   return bound;
-}
-
-function envOf(admitted: Admitted, info: DenoServeInfo, local: { address: string; port: number }): ServeEnv {
-  const remote = info.remoteAddr;
-  const conn: ConnInfo = {
-    remoteAddress: normalizeAddress(remote.hostname ?? ""),
-    remotePort: remote.port ?? 0,
-    localAddress: local.address,
-    localPort: local.port,
-    tls: false,
-    httpVersion: admitted.httpVersion,
-  };
-  // No onClientGone: the gateways listen to request.signal then.
-  return { conn, clientTarget: admitted.clientTarget };
 }

@@ -121,9 +121,11 @@ export function refuseBadTrailers(incoming: IncomingMessage, outgoing: ServerRes
  * to the next request, with no deadline but keepAliveTimeout between reads:
  * a body trickled in a byte at a time would hold the connection for ever
  * (slowloris). Like nginx's lingering_time, the rest gets LINGER_MS to come
- * in whole; after that the connection is closed.
+ * in whole; after that the connection is closed. The answer's "finish"
+ * listener, one function for every request.
  */
-export function lingerOnUnreadBody(incoming: IncomingMessage): void {
+export function lingerOnUnreadBody(this: ServerResponse): void {
+  const incoming = this.req;
   if (incoming.complete) return;
   const socket = incoming.socket;
   incoming.resume(); // read and drop it, as Node does with a body nobody reads

@@ -103,7 +103,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
     else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
-    outgoing.once("finish", () => lingerOnUnreadBody(incoming));
+    outgoing.once("finish", lingerOnUnreadBody);
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
     const normal = normalTarget(sent, options.encodedSlashes);
     if (normal !== undefined) {
