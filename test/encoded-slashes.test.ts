@@ -16,6 +16,7 @@ import type { Runtime } from "../src/runtime.ts";
 import { cgi, serve, type RunningServer } from "../runtimes/node/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { requireBinary } from "./helpers/binaries.ts";
+import { parseShellReport } from "./helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
@@ -141,9 +142,8 @@ const get = async (port: number, target: string) => {
   return { status: answer.status, text: answer.body.toString(), location: answer.headers.find(([name]) => name === "location")?.[1] };
 };
 
-function variables(text: string): Record<string, string> {
-  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-}
+/** The environment env.sh printed. */
+const variables = (text: string) => parseShellReport(text).values;
 
 let fpm: PhpFpm;
 let tree: Tree;

@@ -17,6 +17,7 @@ import { cgi, trustedProxies } from "../runtimes/node/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
 import { findBinary, requireBinary } from "./helpers/binaries.ts";
+import { parseShellReport } from "./helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
@@ -77,8 +78,7 @@ async function phpServer(base: string, headers: Record<string, string>): Promise
 async function cgiEnv(base: string, headers: Record<string, string>): Promise<Record<string, string>> {
   const res = await fetch(`${base}/cgi/env.sh`, { headers });
   expect(res.status).toBe(200);
-  const text = await res.text();
-  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return parseShellReport(await res.text()).values;
 }
 
 let fpm: PhpFpm;
