@@ -2,47 +2,42 @@
 // has the server answer as for a GET of that path, through every route of
 // the app (here a static route after the CGI one), at most 5 times in a row.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { makeCgiTree, type CgiTree } from "./helpers/cgi-fixtures.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
-import { giveToScriptUser } from "./helpers/script-user.ts";
 
 describe("CGI local redirects", () => {
-  let dir: string;
+  let tree: CgiTree;
   let postern: RunningPostern;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "postern-cgi-redirect-"));
-    mkdirSync(join(dir, "cgi"));
-    mkdirSync(join(dir, "public"));
-    // /hop.sh?N redirects to /hop.sh?N-1 until N is 0.
-    writeFileSync(
-      join(dir, "cgi", "hop.sh"),
-      'n=${QUERY_STRING:-0}\nif [ "$n" -gt 0 ]; then printf "Location: /cgi/hop.sh?%s\\n\\n" $((n - 1)); exit; fi\nprintf "Content-Type: text/plain\\n\\ndone %s %s\\n" "$REQUEST_METHOD" "${CONTENT_LENGTH:-none}"\n',
-    );
-    writeFileSync(join(dir, "cgi", "to-static.sh"), 'printf "Location: /page.txt\\n\\n"\n');
-    writeFileSync(join(dir, "public", "page.txt"), "a static page\n");
-    // The scripts run as nobody when the tests run as root.
-    giveToScriptUser(dir);
+    tree = makeCgiTree([
+      // /hop.sh?N redirects to /hop.sh?N-1 until N is 0.
+      {
+        path: "www/cgi/hop.sh",
+        text: 'n=${QUERY_STRING:-0}\nif [ "$n" -gt 0 ]; then printf "Location: /cgi/hop.sh?%s\\n\\n" $((n - 1)); exit; fi\nprintf "Content-Type: text/plain\\n\\ndone %s %s\\n" "$REQUEST_METHOD" "${CONTENT_LENGTH:-none}"\n',
+        mode: 0o644,
+      },
+      { path: "www/cgi/to-static.sh", text: 'printf "Location: /page.txt\\n\\n"\n', mode: 0o644 },
+      { path: "public/page.txt", text: "a static page\n", mode: 0o644 },
+    ]);
     postern = await startPostern(`
 [[routes]]
 path = "/cgi/*"
 gateway = "cgi"
-root = "${dir}"
+root = "${tree.root}"
 interpreters = { ".sh" = "sh" }
 
 [[routes]]
 path = "*"
 gateway = "static"
-root = "${dir}/public"
+root = "${tree.dir}/public"
 `);
   });
 
   afterAll(async () => {
     await postern?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    tree?.remove();
   });
 
   const cgi = (path: string) => `${postern.url}/cgi/${path}`;

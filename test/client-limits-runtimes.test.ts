@@ -4,16 +4,15 @@
 // it cannot (README, "Runtimes"), the test pins what it does instead, so that
 // a runtime that starts to enforce one is noticed.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
+import { makeCgiTree, type CgiTree } from "./helpers/cgi-fixtures.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
 import { parseAnswers } from "./helpers/raw-exchange.ts";
-import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stalledReader } from "./helpers/slow-client.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
@@ -133,25 +132,23 @@ const get = (target: string, fields = "") => `GET ${target} HTTP/1.1\r\nHost: x\
 
 for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
   describe(`[client] on ${runtime}`, () => {
-    let dir = "";
+    let tree: CgiTree | undefined;
     let port = 0;
     let stop: () => Promise<void> = async () => undefined;
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), `postern-client-${runtime}-`));
-      mkdirSync(join(dir, "cgi"));
-      mkdirSync(join(dir, "public"));
-      writeFileSync(join(dir, "cgi/cat.sh"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\ncat\n", { mode: 0o755 });
-      writeFileSync(join(dir, "cgi/big.sh"), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nhead -c ${BIG} /dev/zero\n`, { mode: 0o755 });
-      writeFileSync(join(dir, "public/index.html"), "hello\n");
-      giveToScriptUser(dir);
+      tree = makeCgiTree([
+        { path: "www/cgi/cat.sh", text: "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\ncat\n", mode: 0o755 },
+        { path: "www/cgi/big.sh", text: `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nhead -c ${BIG} /dev/zero\n`, mode: 0o755 },
+        { path: "public/index.html", text: "hello\n", mode: 0o644 },
+      ]);
       port = await freePort();
-      const config = join(dir, "postern.toml");
+      const config = join(tree.dir, "postern.toml");
       writeFileSync(
         config,
         `listen = "127.0.0.1:${port}"\naccess_log = false\n${CLIENT}` +
-          `[[routes]]\npath = "/cgi/*"\ngateway = "cgi"\nroot = "${dir}"\ninterpreters = { ".sh" = "sh" }\n` +
-          `[[routes]]\ngateway = "static"\nroot = "${join(dir, "public")}"\n`,
+          `[[routes]]\npath = "/cgi/*"\ngateway = "cgi"\nroot = "${tree.root}"\ninterpreters = { ".sh" = "sh" }\n` +
+          `[[routes]]\ngateway = "static"\nroot = "${join(tree.dir, "public")}"\n`,
       );
       const { proc, log } = spawnPostern(runtime, ["serve", "--config", config]);
       stop = () => stopProcessGroup(proc, "SIGTERM");
@@ -160,7 +157,7 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
 
     afterAll(async () => {
       await stop();
-      rmSync(dir, { recursive: true, force: true });
+      tree?.remove();
     });
 
     test("a request line over max_request_line: 414", async () => {

@@ -3,8 +3,7 @@
 // alike, and that in none of them "..%2F" or "%2F..%2F" reaches a file or a
 // script outside the root, through a static, a CGI or a FastCGI route.
 
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
@@ -16,11 +15,11 @@ import type { Runtime } from "../src/runtime.ts";
 import { cgi, serve, type RunningServer } from "../runtimes/node/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { requireBinary } from "./helpers/binaries.ts";
+import { makeCgiTree, parseShellReport, type CgiTree } from "./helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
-import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
@@ -87,32 +86,23 @@ const ATTACKS = [
 
 const RUNTIMES: CliRuntime[] = ["node", "deno", "bun"];
 
-interface Tree {
-  dir: string;
-  www: string;
-}
-
 /** www/{public,cgi,php} and, beside www, outside/ with what must stay out of reach. */
-function makeTree(): Tree {
-  const dir = mkdtempSync(join(tmpdir(), "postern-slashes-"));
-  const www = join(dir, "www");
-  for (const sub of ["public/dir", "cgi", "php", "../outside"]) mkdirSync(join(www, sub), { recursive: true });
-  writeFileSync(join(www, "public/index.html"), "PUBLIC-INDEX\n");
-  writeFileSync(join(www, "public/dir/file.txt"), "DIR-FILE\n");
-  writeFileSync(join(www, "public/a%2Fb.txt"), "LITERAL-NAME\n");
-  mkdirSync(join(www, "public/d%2Fe"));
-  writeFileSync(join(www, "public/d%2Fe/index.html"), "LITERAL-DIR\n");
-  copyFileSync(join(FIXTURES, "cgi/env.sh"), join(www, "cgi/env.sh"));
-  copyFileSync(join(FIXTURES, "php/env.php"), join(www, "php/env.php"));
-  writeFileSync(join(dir, "outside/secret.txt"), `${OUTSIDE}\n`);
-  writeFileSync(join(dir, "outside/secret.php"), `<?php echo "${OUTSIDE}";`);
-  writeFileSync(join(dir, "outside/run.sh"), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n${OUTSIDE_RAN}\\n'\n`, { mode: 0o755 });
-  // CGI scripts run as nobody when the tests run as root.
-  giveToScriptUser(dir);
-  return { dir, www };
+function makeTree(): CgiTree {
+  const file = 0o644;
+  return makeCgiTree([
+    { path: "www/public/index.html", text: "PUBLIC-INDEX\n", mode: file },
+    { path: "www/public/dir/file.txt", text: "DIR-FILE\n", mode: file },
+    { path: "www/public/a%2Fb.txt", text: "LITERAL-NAME\n", mode: file },
+    { path: "www/public/d%2Fe/index.html", text: "LITERAL-DIR\n", mode: file },
+    { path: "www/cgi/env.sh", fixture: "env.sh", mode: file },
+    { path: "www/php/env.php", text: readFileSync(join(FIXTURES, "php/env.php"), "utf8"), mode: file },
+    { path: "outside/secret.txt", text: `${OUTSIDE}\n`, mode: file },
+    { path: "outside/secret.php", text: `<?php echo "${OUTSIDE}";`, mode: file },
+    { path: "outside/run.sh", text: `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n${OUTSIDE_RAN}\\n'\n`, mode: 0o755 },
+  ]);
 }
 
-function config(port: number, mode: EncodedSlashes, tree: Tree, phpPort: number): string {
+function config(port: number, mode: EncodedSlashes, tree: CgiTree, phpPort: number): string {
   return `listen = ["127.0.0.1:${port}"]
 access_log = false
 encoded_slashes = "${mode}"
@@ -120,19 +110,19 @@ encoded_slashes = "${mode}"
 [[routes]]
 path = "/cgi/*"
 gateway = "cgi"
-root = ${JSON.stringify(tree.www)}
+root = ${JSON.stringify(tree.root)}
 interpreters = { ".sh" = "sh" }
 
 [[routes]]
 path = "/php/*"
 gateway = "fastcgi"
 backend = "127.0.0.1:${phpPort}"
-root = ${JSON.stringify(tree.www)}
+root = ${JSON.stringify(tree.root)}
 
 [[routes]]
 path = "*"
 gateway = "static"
-root = ${JSON.stringify(join(tree.www, "public"))}
+root = ${JSON.stringify(join(tree.root, "public"))}
 `;
 }
 
@@ -141,12 +131,11 @@ const get = async (port: number, target: string) => {
   return { status: answer.status, text: answer.body.toString(), location: answer.headers.find(([name]) => name === "location")?.[1] };
 };
 
-function variables(text: string): Record<string, string> {
-  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-}
+/** The environment env.sh printed. */
+const variables = (text: string) => parseShellReport(text).values;
 
 let fpm: PhpFpm;
-let tree: Tree;
+let tree: CgiTree;
 beforeAll(async () => {
   if (!PHP_FPM) throw new Error("php-fpm is not installed (apt-get install php-fpm)");
   fpm = await startPhpFpm(PHP_FPM);
@@ -154,7 +143,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await fpm?.stop();
-  if (tree) rmSync(tree.dir, { recursive: true, force: true });
+  tree?.remove();
 });
 
 for (const runtime of RUNTIMES) {
@@ -293,24 +282,21 @@ describe("createApp's app served as Workers serve it, its path not normalised by
 });
 
 describe("a local redirect (RFC 3875 §6.2.2) to a path with an encoded slash", () => {
-  let dir = "";
+  let loop: CgiTree;
   let app: App | undefined;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "postern-slashes-redirect-"));
-    mkdirSync(join(dir, "cgi"));
     // Sends the client back to itself, spelt with an encoded slash.
-    writeFileSync(join(dir, "cgi/loop.sh"), "#!/bin/sh\nprintf 'Location: /cgi%%2Floop.sh\\r\\n\\r\\n'\n");
-    giveToScriptUser(dir);
+    loop = makeCgiTree([{ path: "www/cgi/loop.sh", text: "#!/bin/sh\nprintf 'Location: /cgi%%2Floop.sh\\r\\n\\r\\n'\n", mode: 0o644 }]);
   });
   afterAll(async () => {
     await app?.close();
-    rmSync(dir, { recursive: true, force: true });
+    loop?.remove();
   });
 
   it('"decode": a chain of them is still cut after the most allowed', async () => {
     const runtime: Runtime = { ...nodeRuntime, logAccess: () => undefined, logError: () => undefined };
-    const toml = `encoded_slashes = "decode"\n\n[[routes]]\npath = "/cgi/*"\ngateway = "cgi"\nroot = ${JSON.stringify(dir)}\ninterpreters = { ".sh" = "sh" }\n`;
-    app = createApp(parseConfig(toml, "test.toml", gatewaySchemas), runtime, dir);
+    const toml = `encoded_slashes = "decode"\n\n[[routes]]\npath = "/cgi/*"\ngateway = "cgi"\nroot = ${JSON.stringify(loop.root)}\ninterpreters = { ".sh" = "sh" }\n`;
+    app = createApp(parseConfig(toml, "test.toml", gatewaySchemas), runtime, loop.root);
     await app.ready;
     const res = await app.app.fetch(new Request("http://x/cgi/loop.sh"), {});
     expect(res.status).toBe(500);

@@ -536,6 +536,20 @@ describe("several backends: a backend that drops a request before answering", ()
     expect([first.stats.requests, good.stats.requests]).toEqual([1, 0]);
   });
 
+  it("GET dropped after part of its body reached the client: the answer is cut, never sent again", async () => {
+    const first = await backend({
+      behaviour: (req) => {
+        void req.stdout(`${HEAD}the first part`).then(() => req.close());
+      },
+    });
+    const good = await backend();
+    const base = await serveRoutes([["*", { backend: [first.address, good.address], keepalive: false }]]);
+    const res = await fetch(`${base}/x.php`, { signal: AbortSignal.timeout(10_000) });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    expect([first.stats.requests, good.stats.requests]).toEqual([1, 0]);
+  });
+
   it("the other backend busy: the GET waits in the queue for it, then is answered", async () => {
     const dropper = await backend({ behaviour: (req) => (req.params.get("QUERY_STRING") === "drop" ? req.close() : void req.respond("ok")) });
     const busy = await backend({

@@ -178,14 +178,20 @@ health = { path = "/hello.php", interval = "100ms", timeout = "500ms", fails = 2
 });
 
 describe.skipIf(!PHP_FPM)("hash stickiness (php-fpm, capacity unknown)", () => {
-  test("20 concurrent requests with one key all go to one backend: busy, it is waited for, not left", async () => {
+  test.each<[string, (key: string) => Record<string, string>]>([
+    ["header:X-Session", (key) => ({ "x-session": key })],
+    // The key is one cookie among others, as a browser sends its session cookie.
+    ["cookie:sid", (key) => ({ cookie: `theme=dark; sid=${key}; lang=en` })],
+    // Every request comes from 127.0.0.1: one key whatever the loop calls it.
+    ["client_ip", () => ({})],
+  ])("hash_key = %j: 20 concurrent requests with one key all go to one backend: busy, it is waited for, not left", async (hashKey, keyed) => {
     const [a, b] = [await fpm([]), await fpm([])];
-    postern = await startPostern(route([a, b], 'balance = "hash"\nhash_key = "header:X-Session"'));
+    postern = await startPostern(route([a, b], `balance = "hash"\nhash_key = "${hashKey}"`));
     const slept = (backend: PhpFpm) => backend.served().filter((line) => line.startsWith("GET /sleep.php")).length;
     for (const key of ["alice", "bob", "carol"]) {
       const before = [slept(a), slept(b)];
       const answers = await Promise.all(
-        Array.from({ length: 20 }, () => fetch(`${postern!.url}/sleep.php?ms=50`, { headers: { "x-session": key } }).then((res) => res.status)),
+        Array.from({ length: 20 }, () => fetch(`${postern!.url}/sleep.php?ms=50`, { headers: keyed(key) }).then((res) => res.status)),
       );
       expect(answers).toEqual(Array(20).fill(200));
       // php-fpm logs a request once it has answered it.

@@ -4,7 +4,7 @@
 // the same fields.
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,13 +16,15 @@ import type { Runtime } from "../src/runtime.ts";
 import { cgi, trustedProxies } from "../runtimes/node/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve, type RunningServer } from "../runtimes/node/serve.ts";
-import { findBinary, requireBinary } from "./helpers/binaries.ts";
+import { requireBinary } from "./helpers/binaries.ts";
+import { parseShellReport } from "./helpers/cgi-fixtures.ts";
+import { startNginxServer, type Nginx } from "./helpers/nginx.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
 import { readmeBlock, substitute } from "./helpers/readme.ts";
-import { startServerProcess, stopProcessGroup, waitForPort, type ServerProcess } from "./helpers/server-process.ts";
+import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
@@ -77,8 +79,7 @@ async function phpServer(base: string, headers: Record<string, string>): Promise
 async function cgiEnv(base: string, headers: Record<string, string>): Promise<Record<string, string>> {
   const res = await fetch(`${base}/cgi/env.sh`, { headers });
   expect(res.status).toBe(200);
-  const text = await res.text();
-  return Object.fromEntries(text.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return parseShellReport(await res.text()).values;
 }
 
 let fpm: PhpFpm;
@@ -124,7 +125,7 @@ describe("behind a trusted proxy (127.0.0.1 trusted)", () => {
   it("a malformed field is ignored, never a 500", async () => {
     const port = await phpServer(gateway.url, { "X-Forwarded-Proto": "gopher", "X-Forwarded-Port": "x" });
     expect(port.HTTPS).toBeUndefined();
-    expect(port.SERVER_PORT).not.toBe("0");
+    expect(port.SERVER_PORT).toBe(new URL(gateway.url).port);
     const garbage = await phpServer(gateway.url, { "X-Forwarded-For": "<script>, ]]::" });
     expect(garbage.REMOTE_ADDR).toBe("127.0.0.1");
   });
@@ -317,24 +318,13 @@ function phpServerFrom(from: string, url: string, headers: Record<string, string
 // spoofs the fields, nginx (127.0.0.1, the one trusted proxy) appends to
 // X-Forwarded-For and replaces X-Forwarded-Proto.
 /** nginx on loopback in front of `gateway`, with the README's nginx block that contains `marker` as its location. */
-async function startNginx(gateway: Gateway, marker: string): Promise<ServerProcess> {
-  const binary = findBinary(["nginx"]);
-  if (!binary) throw new Error("nginx is not installed (apt-get install nginx-light)");
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "postern-proxies-nginx-"));
-  for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
-  const location = substitute(readmeBlock("nginx", marker), { "127.0.0.1:8080": new URL(gateway.url).host });
-  const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${join(dir, t)};`).join("\n  ");
-  writeFileSync(
-    join(dir, "nginx.conf"),
-    `${process.getuid?.() === 0 ? "user root;\n" : ""}daemon off;\nworker_processes 1;\nerror_log ${join(dir, "error.log")};\npid ${join(dir, "nginx.pid")};\nevents {}\nhttp {\n  access_log off;\n  ${temps}\n  server {\n    listen 127.0.0.1:${port};\n${location}  }\n}\n`,
-  );
-  return startServerProcess({ name: "nginx", binary, args: ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], port, dir, errorLogPath: join(dir, "error.log"), stopSignal: "SIGQUIT" });
+function startNginx(gateway: Gateway, marker: string): Promise<Nginx> {
+  return startNginxServer({ server: substitute(readmeBlock("nginx", marker), { "127.0.0.1:8080": new URL(gateway.url).host }) });
 }
 
 describe("behind the README's nginx example", () => {
   let gateway: Gateway;
-  let nginx: ServerProcess | undefined;
+  let nginx: Nginx | undefined;
   beforeAll(async () => {
     gateway = await start(["127.0.0.1"], fpm.port);
     nginx = await startNginx(gateway, "proxy_add_x_forwarded_for");
@@ -361,7 +351,7 @@ describe("behind the README's nginx example", () => {
 // client's X-Forwarded-* on untouched, so they must not be read.
 describe('behind the README\'s nginx that sets only Forwarded, with real_ip_header = "Forwarded"', () => {
   let gateway: Gateway;
-  let nginx: ServerProcess | undefined;
+  let nginx: Nginx | undefined;
   beforeAll(async () => {
     gateway = await start(["127.0.0.1"], fpm.port, 'real_ip_header = "Forwarded"');
     nginx = await startNginx(gateway, "proxy_set_header Forwarded");

@@ -4,7 +4,8 @@
 // nginx+php-fpm guide gives — Debian's stock /etc/nginx/fastcgi.conf plus
 // fastcgi_split_path_info and PATH_INFO (nginx.org/en/docs/http/ngx_http_fastcgi_module.html) —
 // or, for CGI programs behind fcgiwrap, the location of Debian's
-// /usr/share/doc/fcgiwrap/examples/nginx.conf.
+// /usr/share/doc/fcgiwrap/examples/nginx.conf; or, with startNginxServer, a
+// server block of one's own.
 
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,13 +41,28 @@ export interface NginxOptions {
 export type Nginx = ServerProcess;
 
 export async function startNginx(options: NginxOptions): Promise<Nginx> {
+  const backend = options.keepalive === undefined ? options.fastcgiPass : "postern_backend";
+  const upstream =
+    options.keepalive === undefined ? "" : `  upstream postern_backend {\n    server ${options.fastcgiPass};\n    keepalive ${options.keepalive};\n  }\n`;
+  const server = `    server_name ${options.serverName ?? "localhost"};
+    root ${options.root};
+${options.cgi ? cgiLocation(backend, options) : phpLocation(backend, options)}`;
+  return startNginxServer({ http: upstream, server }, options);
+}
+
+/**
+ * nginx with a config of one's own: `http` goes into its http block (an
+ * upstream), `server` into its one server block after the listen line (a
+ * location, such as a README's proxy example).
+ */
+export async function startNginxServer(blocks: { http?: string; server: string }, options: { port?: number; workers?: number; binary?: string } = {}): Promise<Nginx> {
   const binary = options.binary ?? findBinary(["nginx"]);
   if (!binary) throw new Error("nginx not found: install it with `apt-get install -y nginx-light`");
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "postern-nginx-"));
   for (const temp of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
   const errorLog = join(dir, "error.log");
-  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, options));
+  writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, options.workers ?? 1, blocks));
   // -e: the error log before the config is read (nginx >= 1.19.5), so nothing goes to /var/log.
   return startServerProcess({
     name: "nginx",
@@ -60,15 +76,12 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   });
 }
 
-function nginxConfig(dir: string, port: number, o: NginxOptions): string {
-  const backend = o.keepalive === undefined ? o.fastcgiPass : "postern_backend";
-  const upstream =
-    o.keepalive === undefined ? "" : `  upstream postern_backend {\n    server ${o.fastcgiPass};\n    keepalive ${o.keepalive};\n  }\n`;
+function nginxConfig(dir: string, port: number, workers: number, blocks: { http?: string; server: string }): string {
   // Started as root, nginx would switch its workers to "nobody", who may not read the root or the socket.
   const user = process.getuid?.() === 0 ? "user root;\n" : "";
   return `${user}daemon off;
 master_process on;
-worker_processes ${o.workers ?? 1};
+worker_processes ${workers};
 error_log ${join(dir, "error.log")};
 pid ${join(dir, "nginx.pid")};
 events {
@@ -82,11 +95,9 @@ http {
   uwsgi_temp_path ${join(dir, "uwsgi")};
   scgi_temp_path ${join(dir, "scgi")};
   default_type application/octet-stream;
-${upstream}  server {
+${blocks.http ?? ""}  server {
     listen 127.0.0.1:${port};
-    server_name ${o.serverName ?? "localhost"};
-    root ${o.root};
-${o.cgi ? cgiLocation(backend, o) : phpLocation(backend, o)}  }
+${blocks.server}  }
 }
 `;
 }
