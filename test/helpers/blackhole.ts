@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { findBinary } from "./binaries.ts";
+import { requireBinary } from "./binaries.ts";
 
 export interface Blackhole {
   address: string;
@@ -21,9 +21,9 @@ print $s->sockport, "\\n";
 sleep 600;
 `;
 
-/** undefined when perl is missing. */
+/** undefined when perl is missing (outside CI; under CI=true that is an error). */
 export async function startBlackhole(): Promise<Blackhole | undefined> {
-  const perl = findBinary(["perl"]);
+  const perl = requireBinary(["perl"], "perl");
   if (!perl) return undefined;
   const proc: ChildProcess = spawn(perl, ["-e", LISTENER], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
