@@ -8,7 +8,7 @@
 // root and names no one).
 
 import type { ProcessUser, Runtime } from "../../src/runtime.ts";
-import { startSocketGroup, type SocketGroup } from "../../src/supervisor.ts";
+import { WorkerGroup, type Seat } from "../../src/supervisor.ts";
 import { findProgram } from "../program.ts";
 
 export interface SpawnConfig {
@@ -19,17 +19,16 @@ export interface SpawnConfig {
   user: ProcessUser | undefined;
 }
 
-export type SpawnedBackends = SocketGroup;
-
-export async function spawnBackends(runtime: Runtime, config: SpawnConfig, routeName: string): Promise<SpawnedBackends> {
+export async function spawnBackends<S extends Seat>(runtime: Runtime, config: SpawnConfig, routeName: string): Promise<WorkerGroup<S>> {
   if (!runtime.spawn || !runtime.fs) {
     throw new Error(`${routeName}: spawn needs a runtime that can start processes; ${runtime.name} cannot`);
   }
   const program = await findProgram(runtime, config.command[0]!, config.env.PATH, config.user);
   if (!program) throw new Error(`${routeName}: spawn.command: ${JSON.stringify(config.command[0])} not found`);
-  return startSocketGroup(runtime, {
+  return WorkerGroup.create<S>(runtime, {
     name: routeName,
-    label: (i) => `backend ${i} (${config.command[0]})`,
+    label: "backend",
+    program: config.command[0]!,
     dirPrefix: "postern-fcgi-",
     command: (socket) => commandFor([program, ...config.command.slice(1)], socket),
     count: config.procs,
