@@ -21,6 +21,8 @@ import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from ".
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
+import { createWsgi } from "./wsgi/index.ts";
+import { wsgiSchema } from "./wsgi/options.ts";
 
 export interface GatewayEntry {
   schema: GatewaySchema;
@@ -49,6 +51,7 @@ export const gateways: Record<string, GatewayEntry> = {
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"], buffered: true },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
   wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"], buffered: true },
+  wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], buffered: true },
 };
 
 /**
@@ -93,6 +96,8 @@ export interface App {
   ready: Promise<void>;
   /** Closes every route: pools, spawned backends. */
   close(): Promise<void>;
+  /** One worker more or fewer on every route that runs workers (wsgi), never fewer than one: SIGTTIN and SIGTTOU. */
+  scale(delta: 1 | -1): void;
 }
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
@@ -130,6 +135,9 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
     },
+    scale: (delta) => {
+      for (const handler of handlers) handler.scale?.(delta);
+    },
   };
 }
 
@@ -157,6 +165,8 @@ function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): Reso
       // A module the app registered (registerWasmModules) is named, not found on disk.
       if (typeof value === "string" && entry.moduleKeys?.includes(key) && runtime.wasmModules?.has(value)) continue;
       if (typeof value === "string") options[key] = resolvePath(baseDir, value);
+      // A list of paths (wsgi pythonpath).
+      else if (Array.isArray(value)) options[key] = value.map((v) => resolvePath(baseDir, v as string));
       // A table of paths (wasi volumes: guest path -> host directory).
       else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
         options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
