@@ -267,3 +267,28 @@ test("a worker past its timeout: a line naming it and the request, SIGUSR1 (its 
   await waitFor(() => pids.length === 2 && events.at(-1) === "up worker-0.sock");
   expect(exists(old)).toBe(false);
 });
+
+test("a connection refused by a worker whose death is not seen yet is made again once the worker is back, not failed", { timeout: 30_000 }, async () => {
+  // The runtime reports an exit late (Deno does, by a few milliseconds): the
+  // socket refuses while the worker still counts as serving.
+  const { runtime, pids } = recordingRuntime();
+  const late: Runtime = {
+    ...runtime,
+    spawn: (cmd, opts) => {
+      const child = runtime.spawn!(cmd, opts);
+      return { ...child, pid: child.pid, kill: (signal) => child.kill(signal), exited: child.exited.then((code) => sleep(300).then(() => code)) };
+    },
+  };
+  const { events, seats } = fakeSeats();
+  const g = await fakeGroup(late, []);
+  await g.start(seats);
+  const address = joined.get("worker-0.sock")!;
+  process.kill(pids[0]!, "SIGKILL");
+  await sleep(50);
+  expect(events.at(-1)).toBe("up worker-0.sock");
+  const conn = await g.connect(address, () => nodeRuntime.connect(address), 5_000);
+  conn.close();
+  expect(pids).toHaveLength(2);
+  // Given up on when the worker does not come back in time.
+  await expect(g.connect(address, () => Promise.reject(new Error("refused")), 200)).rejects.toThrow("refused");
+});

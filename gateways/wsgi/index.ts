@@ -81,7 +81,8 @@ class WsgiGateway {
   async #open(addr: Address): Promise<FcgiConnection> {
     const timeoutMs = this.#options.connect_timeout;
     try {
-      return new FcgiConnection(await this.#runtime.connect(addr, { timeoutMs }), false);
+      const duplex = await this.#workers!.connect(addr, () => this.#runtime.connect(addr, { timeoutMs }), timeoutMs);
+      return new FcgiConnection(duplex, false);
     } catch (err) {
       if ((err as Error).name === "TimeoutError") throw new GatewayError("BACKEND_CONNECT_TIMEOUT", `connecting to a worker took over ${timeoutMs} ms`);
       throw new GatewayError("BACKEND_UNREACHABLE", `worker: ${(err as Error).message}`, { cause: err });
