@@ -155,6 +155,19 @@ test("a second request sent while the first is being read gets FCGI_CANT_MPX_CON
   }
 });
 
+test("--threads 2 serves two connections at once, each on its own thread", async () => {
+  const p = await adapter("probes:raw", ["--threads", "2"]);
+  const socks = [await open(p.socket), await open(p.socket)];
+  try {
+    // One thread would serve the two connections one after the other, and name itself twice.
+    const answers = await Promise.all(socks.map((sock) => request(sock, 1, "/threads?sleep=0.5")));
+    const names = answers.map(bodyOf);
+    expect(new Set(names).size).toBe(2);
+  } finally {
+    for (const sock of socks) sock.destroy();
+  }
+});
+
 describe("wsgi.input", () => {
   test("stops at CONTENT_LENGTH even when FCGI_STDIN holds more", async () => {
     const p = await adapter();
