@@ -63,6 +63,8 @@ export interface StreamRequest {
 
 /** A body this small goes out in the head's write. */
 const SMALL_BODY = 16 * 1024;
+/** A larger one in hand goes out in pieces of this size. */
+const PIECE = 64 * 1024;
 
 /**
  * Sends one request; resolves with the client's Response once the answer's
@@ -147,19 +149,22 @@ class Exchange {
    * says why); a client body that fails abandons the request.
    */
   #sendBody(body: Uint8Array | ReadableStream<Uint8Array>): void {
-    const sent = () => {
-      this.#bodySent = true;
+    const reader = body instanceof Uint8Array ? undefined : body.getReader();
+    // Bytes in hand go out in pieces too, so that each one written counts as the body moving.
+    let offset = 0;
+    const next = async (): Promise<Uint8Array | undefined> => {
+      if (reader === undefined) {
+        const piece = (body as Uint8Array).subarray(offset, offset + PIECE);
+        offset += piece.byteLength;
+        return piece.byteLength > 0 ? piece : undefined;
+      }
+      const r = await reader.read();
+      return r.done ? undefined : r.value;
     };
-    if (body instanceof Uint8Array) {
-      this.#duplex.write(body).then(sent, sent);
-      return;
-    }
-    const reader = body.getReader();
     const pipe = async () => {
-      for (let r = await reader.read(); !r.done && !this.#done; r = await reader.read()) {
-        if (r.value.byteLength === 0) continue;
+      for (let piece = await next(); piece !== undefined && !this.#done; piece = await next()) {
         try {
-          await this.#duplex.write(r.value);
+          await this.#duplex.write(piece);
         } catch {
           return;
         }
@@ -168,11 +173,11 @@ class Exchange {
     };
     pipe().then(
       () => {
-        sent();
-        void reader.cancel().catch(() => undefined);
+        this.#bodySent = true;
+        void reader?.cancel().catch(() => undefined);
       },
       (err: unknown) => {
-        sent();
+        this.#bodySent = true;
         this.abandon(isGatewayError(err) ? err : new GatewayError("CLIENT_CLOSED", `request body failed: ${String(err)}`, { cause: err }));
       },
     );
