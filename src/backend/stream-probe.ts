@@ -9,28 +9,14 @@ import type { Address } from "../address.ts";
 import { StatusLineParser } from "../cgi/response.ts";
 import type { Duplex, Runtime } from "../runtime.ts";
 import type { Probe } from "./health.ts";
+import { onProbeConnection } from "./probe-connection.ts";
 
 /** A check's answer head may be as large as this; past it the check fails. */
 const MAX_HEAD = 64 * 1024;
 
 /** The probe for `runtime`'s connections, the request encoded by `encode`. */
 export function streamProbe(runtime: Runtime, encode: (vars: Record<string, string>) => Uint8Array): Probe {
-  return async (address, path, timeoutMs, stop) => {
-    const duplex = await runtime.connect(address, { timeoutMs });
-    if (stop.aborted) {
-      duplex.close();
-      throw new Error("the check was stopped");
-    }
-    // Closing the connection ends the read the answer waits on.
-    const onStop = () => duplex.close();
-    stop.addEventListener("abort", onStop);
-    try {
-      return await ask(duplex, encode(probeVars(address, path)));
-    } finally {
-      stop.removeEventListener("abort", onStop);
-      duplex.close();
-    }
-  };
+  return (address, path, timeoutMs, stop) => onProbeConnection(runtime, address, timeoutMs, stop, (duplex) => ask(duplex, encode(probeVars(address, path))));
 }
 
 /** The variables of a GET of `path` (a query after "?") and nothing else: what a WSGI app needs (PEP 3333's required keys). */
