@@ -20,7 +20,8 @@ interface Fake {
   port: number;
   /** Requests that reached it, by method. */
   seen: string[];
-  /** Connections that ended (closed by postern or by it). */
+  /** Connections accepted, and those that ended (closed by postern or by it). */
+  accepted: number;
   closed: number;
   behave(behaviour: Behaviour): void;
   stop(): Promise<void>;
@@ -29,8 +30,9 @@ interface Fake {
 /** A uwsgi server on loopback that reads each packet's vars, then does what it is told. */
 async function startFake(): Promise<Fake> {
   let behaviour: Behaviour = (socket) => socket.destroy();
-  const fake = { seen: [] as string[], closed: 0 };
+  const fake = { seen: [] as string[], accepted: 0, closed: 0 };
   const server: Server = createServer((socket) => {
+    fake.accepted++;
     let held = Buffer.alloc(0);
     let done = false;
     socket.on("close", () => fake.closed++);
@@ -51,6 +53,9 @@ async function startFake(): Promise<Fake> {
     get seen() {
       return fake.seen;
     },
+    get accepted() {
+      return fake.accepted;
+    },
     get closed() {
       return fake.closed;
     },
@@ -70,6 +75,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     const routes = [
       // The fake first: round robin gives it the first request.
       `[[routes]]\npath = "/pair/*"\ngateway = "uwsgi"\nbackend = ["127.0.0.1:${fake.port}", "127.0.0.1:${real.port}"]\nbalance = "round_robin"\nfail_timeout = "1ms"`,
+      `[[routes]]\npath = "/huge/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nenv = { BIG = "${"x".repeat(70_000)}" }`,
       `[[routes]]\npath = "/fake/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nidle_timeout = "1s"\nfirst_byte_timeout = "30s"`,
     ];
     postern = await startPostern(routes.join("\n"));
@@ -104,6 +110,13 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     }
     expect(dropped).toBe(fake.seen.length);
     expect(fake.seen).toEqual(["POST"]);
+  });
+
+  test("a vars block over 65535 bytes: 431, and no connection to the backend is even made", async () => {
+    const before = fake.accepted;
+    expect((await fetch(`${base}/huge/env`)).status).toBe(431);
+    expect(fake.accepted).toBe(before);
+    expect(postern!.errors.join("\n")).toMatch(/HEADERS_TOO_LARGE: uwsgi vars block of 70\d{3} bytes/);
   });
 
   test("an answer cut short of its Content-Length: the client's body fails, and it is logged", async () => {

@@ -45,6 +45,7 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
       [
         route("/py/*", protocol, [at(a)], ["max_conns = 2", 'env = { APP_MODE = "test", EMPTY = "" }']),
         route("/one/*", protocol, [at(a)]),
+        route("/stream/*", protocol, [at(a)], ["request_buffering = false"]),
         route("/slow/*", protocol, [at(a)], ['first_byte_timeout = "1s"']),
         route("/both/*", protocol, [at(a), at(b)], ['balance = "round_robin"']),
         // b reads at most 4096 bytes of variables: a larger block makes it close the connection.
@@ -117,6 +118,21 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
     expect(seen.body_md5).toBe(md5(Buffer.concat(Array.from({ length: 16 }, () => piece))));
   });
 
+  test("request_buffering = false: a 5 MiB body with its length streams through, a chunked one is read whole first", async () => {
+    const body = randomBytes(5 * MiB);
+    const streamed = JSON.parse((await get(`${base}/stream/env`, { method: "POST", body })).text) as Seen;
+    expect({ length: streamed.body_length, md5: streamed.body_md5 }).toEqual({ length: body.byteLength, md5: md5(body) });
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body.subarray(0, MiB));
+        controller.close();
+      },
+    });
+    const whole = JSON.parse((await get(`${base}/stream/env`, { method: "POST", body: chunked, duplex: "half" } as RequestInit)).text) as Seen;
+    expect(whole.environ.CONTENT_LENGTH).toBe(String(MiB));
+    expect(whole.body_md5).toBe(md5(body.subarray(0, MiB)));
+  });
+
   test("a status and three Set-Cookie fields", async () => {
     const answer = await get(`${base}/py/cookies`);
     expect(answer.status).toBe(201);
@@ -162,7 +178,7 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
 
   test("a backend that closes the connection on a vars block over its --buffer-size: 502", async () => {
     expect((await get(`${base}/small/env`)).status).toBe(502);
-    expect(postern!.errors.join("\n")).toMatch(/route 5 .*(closed before an answer|connection reset)/);
+    expect(postern!.errors.join("\n")).toMatch(/\/small\/\*\): .*(closed before an answer|connection reset)/);
   });
 
   test.skipIf(protocol !== "uwsgi")("a vars block over 65535 bytes: 431, nothing sent", async () => {
