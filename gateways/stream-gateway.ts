@@ -17,7 +17,7 @@ import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts
 import { cgiEnv } from "../src/cgi/env.ts";
 import { StatusLineParser } from "../src/cgi/response.ts";
 import { requestTarget } from "../src/cgi/target.ts";
-import type { GatewaySchema, Schema } from "../src/config-schema.ts";
+import type { Schema } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
 import { forwardedBody } from "../src/http/request-body.ts";
 import { safePath } from "../src/paths.ts";
@@ -59,7 +59,9 @@ export const streamFields: Schema = {
 };
 
 /** The rules between the shared keys, for a protocol schema's check(). */
-export const streamCheck: GatewaySchema["check"] = (options) => backendProblem(options);
+export function streamCheck(options: Record<string, unknown>): { key: string; message: string } | undefined {
+  return backendProblem(options);
+}
 
 export interface StreamOptions extends Omit<BackendOptions, "keepalive" | "keepalive_timeout">, BufferingOptions {
   backend: string[];

@@ -14,7 +14,7 @@ export const scgiSchema: GatewaySchema = {
         return { key: "env", message: `SCGI carries no empty name and no NUL byte; found ${JSON.stringify(name)} = ${JSON.stringify(value)}` };
       }
     }
-    return streamCheck!(options);
+    return streamCheck(options);
   },
 };
 
