@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { formatAddress, parseAddress } from "../src/address.ts";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
-import { backendFields, backendProblem, poolOptions, type BackendOptions } from "../src/backend/options.ts";
+import { backendFields, poolOptions, type BackendOptions } from "../src/backend/options.ts";
 import { mayRepeat } from "../src/backend/retry.ts";
 import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.ts";
 import { streamProbe } from "../src/backend/stream-probe.ts";
@@ -57,11 +57,6 @@ export const streamFields: Schema = {
   underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
   env: { type: "env", default: {}, doc: "extra variables, set last" },
 };
-
-/** The rules between the shared keys, for a protocol schema's check(). */
-export function streamCheck(options: Record<string, unknown>): { key: string; message: string } | undefined {
-  return backendProblem(options);
-}
 
 export interface StreamOptions extends Omit<BackendOptions, "keepalive" | "keepalive_timeout">, BufferingOptions {
   backend: string[];
