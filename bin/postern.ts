@@ -64,11 +64,12 @@ Options (Gunicorn's):
   --limit-request-line N, --limit-request-fields N, --limit-request-field_size N,
   --keep-alive SECONDS       postern's [client] limits
 Options (postern's):
+  --pass-env NAME[,NAME]     pass these of postern's environment to the workers, repeatable
   --python PATH              the Python interpreter (python3 on PATH)
   --max-worker-memory SIZE   recycle a worker whose memory passes SIZE ("512m"; 0 = none)
   -c, --config postern.toml  serve that config, whose wsgi routes say the rest
 
-Workers get PATH and the -e variables, not postern's whole environment.
+Workers get PATH, --pass-env's and -e's variables, not postern's whole environment.
 Signals: SIGHUP starts new workers with the app's code as it is now and
 retires the old ones once they are serving (an app that no longer imports
 leaves the old workers serving); SIGTTIN/SIGTTOU add or remove a worker;

@@ -108,6 +108,7 @@ describe("each flag", () => {
     [["--pythonpath", "lib", "--pythonpath", "/opt/lib"], { pythonpath: ["/srv/site/lib", "/opt/lib"] }],
     [["--chdir", "/opt/app", "--pythonpath", "lib"], { chdir: "/opt/app", pythonpath: ["/opt/app/lib"] }],
     [["-e", "A=1", "--env", "B=x=y", "-eC="], { env: { A: "1", B: "x=y", C: "" } }],
+    [["--pass-env", "DATABASE_URL,SECRET_KEY", "--pass-env", "HOME"], { pass_env: ["PATH", "DATABASE_URL", "SECRET_KEY", "HOME"] }],
     [["--python", "/usr/bin/python3"], { python: "/usr/bin/python3" }],
     [["--python", "venv/bin/python"], { python: "/srv/site/venv/bin/python" }],
     [["--python", "python3.11"], { python: "python3.11" }],

@@ -78,6 +78,8 @@ const FLAGS: readonly Flag[] = [
   // Gunicorn's is one comma-separated list; repeating it adds to the list here.
   { names: ["--pythonpath"], target: { route: "pythonpath" }, read: (value) => value.split(",").filter(Boolean), repeatable: true },
   { names: ["-e", "--env"], target: { route: "env" }, read: envPair, repeatable: true },
+  // postern's own: the workers see PATH and these of postern's environment (Gunicorn's see all of it).
+  { names: ["--pass-env"], target: { route: "pass_env" }, read: (value) => ["PATH", ...value.split(",").filter(Boolean)], repeatable: true },
   { names: ["--python"], target: { route: "python" }, read: (value, flag, context) => (value.includes("/") ? path(value, flag, context) : value) },
   { names: ["--forwarded-allow-ips"], target: { top: "trusted_proxies" }, read: allowedIps },
   { names: ["--access-logfile"], target: { top: "access_log" }, read: accessLogfile },
@@ -198,7 +200,7 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
 }
 
 function merge(before: unknown, more: unknown): unknown {
-  if (Array.isArray(before)) return [...before, ...(more as unknown[])];
+  if (Array.isArray(before)) return [...new Set([...before, ...(more as unknown[])])];
   return { ...(before as object), ...(more as object) };
 }
 
