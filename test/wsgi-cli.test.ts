@@ -3,6 +3,8 @@
 // and usage errors that name the flag as the user typed it.
 
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { REFUSED_GUNICORN_FLAGS, wsgiCommand, WsgiUsageError, type WsgiContext } from "../gateways/wsgi/cli.ts";
@@ -201,15 +203,31 @@ test("--help and -h ask for the usage", () => {
   expect(wsgiCommand(["-w", "2", "-h"], context())).toEqual({ mode: "help" });
 });
 
-test("every flag of the installed Gunicorn is taken, or refused as a Gunicorn setting", () => {
+/** Each setting of the installed Gunicorn (gunicorn/config.py) and its flags, or undefined without Gunicorn. */
+function gunicornSettings(): { name: string; flags: string[] }[] | undefined {
   const python = requireBinary(["python3"], "python3");
-  if (!python) return;
-  const listed = spawnSync(python, ["-c", "import gunicorn.config as c\nfor s in c.KNOWN_SETTINGS:\n  print(*(s.cli or []))"], { encoding: "utf8" });
+  if (!python) return undefined;
+  const listed = spawnSync(python, ["-c", "import gunicorn.config as c\nfor s in c.KNOWN_SETTINGS:\n  print(s.name, *(s.cli or []))"], { encoding: "utf8" });
   expect(listed.status, listed.stderr).toBe(0);
-  const flags = listed.stdout.split(/\s+/).filter(Boolean);
+  return listed.stdout.trim().split("\n").map((line) => {
+    const [name, ...flags] = line.split(" ");
+    return { name: name!, flags };
+  });
+}
+
+test("every flag of the installed Gunicorn is taken, or refused as a Gunicorn setting", () => {
+  const flags = gunicornSettings()?.flatMap((setting) => setting.flags);
+  if (!flags) return;
   expect(flags).toContain("--max-requests-jitter");
   for (const flag of flags) {
     if (REFUSED_GUNICORN_FLAGS.includes(flag)) expect(usageError([flag, "x", "myapp:app"]), flag).toMatch(/a Gunicorn setting postern wsgi does not take/);
     else expect(() => wsgiCommand([flag, "1", "myapp:app"], context()), flag).not.toThrow(/unknown option/);
   }
+});
+
+test("the README's table of Gunicorn settings has every setting of the installed Gunicorn", () => {
+  const readme = readFileSync(join(import.meta.dirname, "../README.md"), "utf8");
+  const start = readme.indexOf("## Gunicorn settings in postern");
+  const table = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  for (const { name } of gunicornSettings() ?? []) expect(table, name).toContain(`\`${name}\``);
 });
