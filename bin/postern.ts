@@ -68,6 +68,7 @@ Options (postern's):
   --python PATH              the Python interpreter (python3 on PATH)
   --max-worker-memory SIZE   recycle a worker whose memory passes SIZE ("512m"; 0 = none)
   -c, --config postern.toml  serve that config, whose wsgi routes say the rest
+  -h, --help                 this text
 
 Workers get PATH, --pass-env's and -e's variables, not postern's whole environment.
 Signals: SIGHUP starts new workers with the app's code as it is now and

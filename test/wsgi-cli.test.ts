@@ -7,10 +7,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { REFUSED_GUNICORN_FLAGS, wsgiCommand, WsgiUsageError, type WsgiContext } from "../gateways/wsgi/cli.ts";
+import { REFUSED_GUNICORN_FLAGS, WSGI_FLAGS, wsgiCommand, WsgiUsageError, type WsgiContext } from "../gateways/wsgi/cli.ts";
 import { PROCESS_USER_FIELDS } from "../src/accounts.ts";
 import type { Config, GatewaySchema } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
+import { POSTERN_CLI } from "./helpers/postern-cli.ts";
+import { readmeBlock } from "./helpers/readme.ts";
 
 const CWD = "/srv/site";
 
@@ -230,4 +232,21 @@ test("the README's table of Gunicorn settings has every setting of the installed
   const start = readme.indexOf("## Gunicorn settings in postern");
   const table = readme.slice(start, readme.indexOf("\n## ", start + 1));
   for (const { name } of gunicornSettings() ?? []) expect(table, name).toContain(`\`${name}\``);
+});
+
+describe("the command", () => {
+  const postern = (args: string[]) => {
+    const [file, ...before] = POSTERN_CLI.node;
+    return spawnSync(file!, [...before, "wsgi", ...args], { encoding: "utf8", timeout: 20_000 });
+  };
+  test("a wrong option: exit status 2 and the README's message, before anything starts", () => {
+    const { status, stderr } = postern(["--wokers", "2", "myapp:app"]);
+    expect(status).toBe(2);
+    expect(stderr.split("\n")[0]).toBe(readmeBlock("", "--wokers").trim());
+  });
+  test("--help lists every option it takes", () => {
+    const { status, stdout } = postern(["--help"]);
+    expect(status).toBe(0);
+    for (const flag of WSGI_FLAGS) expect(stdout).toContain(flag);
+  });
 });

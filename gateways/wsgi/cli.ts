@@ -108,7 +108,8 @@ export const REFUSED_GUNICORN_FLAGS: readonly string[] = [
   "--permit-obsolete-folding",
 ];
 
-const ALL_NAMES = [...FLAGS.flatMap((flag) => flag.names), "-c", "--config", "-h", "--help"];
+/** Every flag `postern wsgi` takes, short and long. */
+export const WSGI_FLAGS: readonly string[] = [...FLAGS.flatMap((flag) => flag.names), "-c", "--config", "-h", "--help"];
 
 /** Reads `postern wsgi`'s arguments (those after `wsgi`). */
 export function wsgiCommand(argv: readonly string[], context: WsgiContext): WsgiCommand {
@@ -254,7 +255,7 @@ function unknownFlag(typed: string): WsgiUsageError {
   if (REFUSED_GUNICORN_FLAGS.includes(typed)) {
     return new WsgiUsageError(`${typed}: a Gunicorn setting postern wsgi does not take (see "Gunicorn settings in postern" in the README)`);
   }
-  const hint = suggest(typed, ALL_NAMES);
+  const hint = suggest(typed, WSGI_FLAGS);
   return new WsgiUsageError(`unknown option ${typed}${hint || "; see postern wsgi --help"}`);
 }
 
