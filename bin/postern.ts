@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { stringify } from "smol-toml";
 import { parseAccounts, type Accounts } from "../src/accounts.ts";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
 import { wagiConfig } from "../gateways/wasi/wagi.ts";
@@ -224,9 +225,7 @@ function readConfigFile(file: string): string {
 
 /** A one-route config for the quick modes, validated like a file. */
 function quickConfig(gateway: string, options: Record<string, unknown>): Config {
-  const lines = [`[[routes]]`, `gateway = ${JSON.stringify(gateway)}`];
-  for (const [key, value] of Object.entries(options)) lines.push(`${key} = ${tomlValue(value)}`);
-  return parseConfig(lines.join("\n"), "command line", gatewaySchemas);
+  return parseConfig(stringify({ routes: [{ gateway, ...options }] }), "command line", gatewaySchemas);
 }
 
 /** The quick cgi mode runs scripts by extension with the interpreters this machine has. */
@@ -237,13 +236,6 @@ function installedInterpreters(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(QUICK_INTERPRETERS).filter(([, program]) => dirs.some((dir) => existsSync(`${dir}/${program}`))),
   );
-}
-
-/** Strings, booleans, arrays of strings and tables of strings as TOML (JSON strings are TOML basic strings). */
-function tomlValue(value: unknown): string {
-  if (Array.isArray(value) || typeof value !== "object" || value === null) return JSON.stringify(value);
-  const pairs = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`);
-  return `{ ${pairs.join(", ")} }`;
 }
 
 function withListen(config: Config, listen: string[] | undefined): Config {
