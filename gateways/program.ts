@@ -2,7 +2,10 @@
 // gateways resolve the programs they start once, at startup, so a missing one
 // is a configuration error rather than a failure per request.
 
-import type { FileSystem, ProcessUser, Runtime } from "../src/runtime.ts";
+import { reachableByAll } from "../src/reachable.ts";
+import type { ProcessUser, Runtime } from "../src/runtime.ts";
+
+export { reachableByAll };
 
 /**
  * The absolute path of `name` (searched in the directories of `path` unless
@@ -24,19 +27,4 @@ export async function findProgram(runtime: Runtime, name: string, path: string |
     first ??= candidate;
   }
   return first;
-}
-
-/**
- * The file (or directory) and every directory above its real path have the
- * execute bit for others: any user may run it (or enter it). Owner and group
- * bits are not looked at, so false may still mean that some user can.
- */
-export async function reachableByAll(fs: FileSystem, file: string): Promise<boolean> {
-  const real = await fs.realpath(file);
-  if (real === null) return false;
-  for (let at = real; at !== ""; at = at.slice(0, at.lastIndexOf("/"))) {
-    const stat = await fs.stat(at);
-    if (!stat || (stat.mode & 0o001) === 0) return false;
-  }
-  return true;
 }

@@ -98,6 +98,8 @@ export class BackendPool<C extends Closable> {
   #reserved = 0;
   #downUntil = 0;
   #available = true;
+  /** It left the route (Upstream.leave): no new request, no connection kept. */
+  #retired = false;
   /** Set by the active health check: false takes the backend out. */
   #checkedUp = true;
   /** Capacity unknown: the most connections seen attached at once. */
@@ -200,6 +202,7 @@ export class BackendPool<C extends Closable> {
    * while it is not, requests wait in the queue instead of failing.
    */
   setAvailable(available: boolean): void {
+    if (this.#retired) return;
     this.#available = available;
     if (!available) {
       this.#dropIdle();
@@ -207,6 +210,13 @@ export class BackendPool<C extends Closable> {
       this.#downUntil = 0;
       this.#upstream.drain(this);
     }
+  }
+
+  /** Leaving the route (Upstream.leave): takes no new request, and keeps no connection once its request is done. */
+  retire(): void {
+    this.#available = false;
+    this.#retired = true;
+    this.#dropIdle();
   }
 
   /** What the active health check found: a backend taken out gets no request until it passes again. */
@@ -317,7 +327,7 @@ export class BackendPool<C extends Closable> {
     entry.inUse--;
     if (reusable) this.#attach(entry);
     const keepAliveMs = this.#upstream.options.keepAliveMs;
-    if (!reusable || keepAliveMs === 0 || this.#upstream.closing) {
+    if (!reusable || keepAliveMs === 0 || this.#upstream.closing || this.#retired) {
       this.#drop(entry);
     } else if (entry.inUse === 0 && !this.capacityKnown && this.#entries.some((e) => !e.attached)) {
       // Capacity unknown, and a connection not yet served may sit in the

@@ -74,6 +74,13 @@ export interface ProcessUser {
   gid: number;
 }
 
+/**
+ * The signals postern sends the processes it starts. SIGUSR1 asks a WSGI
+ * worker for its threads' stacks (Python's faulthandler) before a timeout
+ * kills it.
+ */
+export type Signal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP" | "SIGUSR1";
+
 export interface Subprocess {
   readonly pid: number;
   readonly stdin: WritableStream<Uint8Array> | null;
@@ -85,7 +92,7 @@ export interface Subprocess {
    * Signals the child, or its whole process group when it was started with
    * `group` (even after the child itself exited, while others remain in it).
    */
-  kill(signal?: "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP"): void;
+  kill(signal?: Signal): void;
 }
 
 export interface FileStat {

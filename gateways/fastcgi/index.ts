@@ -16,6 +16,7 @@ import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import type { WorkerGroup } from "../../src/supervisor.ts";
 import { connOf, failure, logCut, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
@@ -24,7 +25,7 @@ import { FcgiConnection } from "./connection.ts";
 import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
-import { spawnBackends, type SpawnedBackends } from "./spawn.ts";
+import { spawnBackends } from "./spawn.ts";
 
 /** How long a backend may take to answer FCGI_GET_VALUES before its capacity counts as unknown. */
 const PROBE_TIMEOUT_MS = 1_000;
@@ -46,7 +47,7 @@ class FastCgiGateway {
   readonly #multiplexed = new Set<string>();
   #upstream!: Upstream<FcgiConnection>;
   #routing!: ScriptRouting;
-  #spawned: SpawnedBackends | undefined;
+  #spawned: WorkerGroup<BackendPool<FcgiConnection>> | undefined;
   #capacity: Promise<void> | undefined;
   /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
   readonly #keepAlive: boolean;
@@ -72,7 +73,7 @@ class FastCgiGateway {
     if (o.spawn) {
       const user = await processUser(this.#runtime, o, this.#name);
       this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, env: spawnEnv(this.#runtime, o.spawn.env), user }, this.#name);
-      addresses = this.#spawned.addresses;
+      addresses = [];
     } else {
       addresses = o.backend!.map(parseAddress);
     }
@@ -90,8 +91,8 @@ class FastCgiGateway {
     };
     this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions(o, this.#keepAlive, maxConns), health);
     if (this.#spawned) {
-      const pools = this.#upstream.pools;
-      this.#spawned.attach((i, up) => pools[i]!.setAvailable(up));
+      // Requests wait in the queue while a backend starts: the route serves at once.
+      void this.#spawned.start(this.#upstream);
       this.#capacity = Promise.resolve();
     } else if (o.max_conns !== undefined) {
       this.#capacity = Promise.resolve();

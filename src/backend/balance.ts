@@ -26,13 +26,17 @@ export interface Balancer {
   chose(index: number): void;
 }
 
-/** A balancer for backends named `names` (their addresses: a hash depends on the name, not the place in the list). */
+/**
+ * A balancer for backends named `names` (their addresses: a hash depends on
+ * the name, not the place in the list). The list is read at each order():
+ * its owner may change it as backends join and leave (src/backend/upstream.ts).
+ */
 export function balancer(policy: BalancePolicy, names: readonly string[]): Balancer {
   switch (policy) {
     case "least_conn":
       return { order: leastConn, chose: () => undefined };
     case "round_robin":
-      return new RoundRobin(names.length);
+      return new RoundRobin();
     case "hash":
       return { order: (loads, key) => (key === undefined ? leastConn(loads) : rendezvous(names, key)), chose: () => undefined };
   }
@@ -43,19 +47,16 @@ function leastConn(loads: readonly number[]): number[] {
 }
 
 class RoundRobin implements Balancer {
-  readonly #count: number;
+  /** The backend after the last one chosen (taken modulo the current count). */
   #next = 0;
 
-  constructor(count: number) {
-    this.#count = count;
-  }
-
-  order(): number[] {
-    return Array.from({ length: this.#count }, (_, i) => (this.#next + i) % this.#count);
+  order(loads: readonly number[]): number[] {
+    const count = loads.length;
+    return Array.from({ length: count }, (_, i) => (this.#next + i) % count);
   }
 
   chose(index: number): void {
-    this.#next = (index + 1) % this.#count;
+    this.#next = index + 1;
   }
 }
 

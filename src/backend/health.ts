@@ -60,8 +60,24 @@ export class HealthChecker {
     this.#options = options;
     this.lazy = how.lazy;
     this.#log = how.log;
-    this.#states = targets.map((target) => ({ target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, stop: undefined, timer: undefined }));
-    if (!this.lazy) for (const state of this.#states) void this.#check(state);
+    this.#states = [];
+    for (const target of targets) this.add(target);
+  }
+
+  /** Checks a backend that joined the route (a worker postern started), from now on. */
+  add(target: HealthTarget): void {
+    const state: State = { target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, stop: undefined, timer: undefined };
+    this.#states.push(state);
+    if (!this.lazy && !this.#closed) void this.#check(state);
+  }
+
+  /** Stops checking a backend that left the route. */
+  remove(target: HealthTarget): void {
+    const i = this.#states.findIndex((s) => s.target === target);
+    if (i < 0) return;
+    const [state] = this.#states.splice(i, 1);
+    state!.stop?.abort();
+    clearTimeout(state!.timer);
   }
 
   /**
@@ -105,7 +121,7 @@ export class HealthChecker {
       // A check begun again in its place (see due()) has the last word.
       if (run !== state.runs) return;
       state.stop = undefined;
-      if (this.#closed) return;
+      if (this.#closed || !this.#states.includes(state)) return;
       this.#record(state, status, busyAtStart || state.target.busy);
       const wait = Math.max(0, this.#options.interval - (Date.now() - started));
       if (this.lazy) state.dueAt = Date.now() + wait;

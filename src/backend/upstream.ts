@@ -21,6 +21,11 @@
 // capacity (max_conns, or the backend's FCGI_MAX_CONNS), as nginx's `hash`
 // moves a client only off a server that is down or at its max_conns.
 //
+// Backends may join and leave at run time (the workers postern starts and
+// replaces, src/supervisor/): one that leaves gets no new request, its sticky
+// waiters move on, and it is let go once its requests in flight are done, so
+// that replacing a worker fails no request.
+//
 // A gateway plugs in its protocol's health probe here (src/backend/health.ts
 // runs the checks, and they stop when the route closes) and sends each
 // request through src/backend/retry.ts; nothing else of either is its own.
@@ -53,28 +58,77 @@ const RECHECK_MS = 1_000;
 /** The backends of one route: balancing, failover on connect, and the shared queue. */
 export class Upstream<C extends Closable> {
   readonly options: PoolOptions;
-  readonly pools: BackendPool<C>[];
+  /** The backends, in the order they joined. */
+  readonly pools: BackendPool<C>[] = [];
+  /** Their names (formatAddress), as the balancer reads them. */
+  readonly #names: string[] = [];
+  readonly #open: (addr: Address) => Promise<C>;
   readonly #queue: WaiterQueue<Lease<C>>;
   /** Per backend, the sticky requests waiting for it; a granted one gets its lease already under way (see drain). */
-  readonly #pinned: Map<BackendPool<C>, WaiterQueue<Granted<C>>>;
+  readonly #pinned = new Map<BackendPool<C>, WaiterQueue<Granted<C>>>();
   readonly #balancer: Balancer;
   readonly #health: HealthChecker | undefined;
+  /** Backends leaving, each with what resolves its leave() once it is quiet. */
+  readonly #leaving = new Map<BackendPool<C>, () => void>();
 
   constructor(addresses: Address[], open: (addr: Address) => Promise<C>, options: PoolOptions, health?: HealthSetup) {
     this.options = options;
-    const queue = <T>(what: string) =>
-      new WaiterQueue<T>({
-        maxQueue: options.maxQueue,
-        timeoutMs: options.queueTimeoutMs,
-        what,
-        onLeave: () => this.settled(),
-        waiting: () => this.#waiting(),
-      });
-    this.#queue = queue<Lease<C>>("a backend connection");
-    this.pools = addresses.map((a) => new BackendPool(this, a, open, options));
-    this.#pinned = new Map(this.pools.map((p) => [p, queue<Granted<C>>(`a connection to ${formatAddress(p.address)}`)]));
-    this.#balancer = balancer(options.balance ?? "least_conn", addresses.map(formatAddress));
-    this.#health = health && new HealthChecker(this.pools, health.probe, health.options, health);
+    this.#open = open;
+    this.#queue = this.#newQueue<Lease<C>>("a backend connection");
+    this.#balancer = balancer(options.balance ?? "least_conn", this.#names);
+    this.#health = health && new HealthChecker([], health.probe, health.options, health);
+    for (const address of addresses) this.join(address);
+  }
+
+  #newQueue<T>(what: string): WaiterQueue<T> {
+    return new WaiterQueue<T>({
+      maxQueue: this.options.maxQueue,
+      timeoutMs: this.options.queueTimeoutMs,
+      what,
+      onLeave: () => this.settled(),
+      waiting: () => this.#waiting(),
+    });
+  }
+
+  /** A backend joins the route: it is given requests from now on (once available, see BackendPool.setAvailable). */
+  join(address: Address): BackendPool<C> {
+    const pool = new BackendPool(this, address, this.#open, this.options);
+    this.pools.push(pool);
+    this.#names.push(formatAddress(address));
+    this.#pinned.set(pool, this.#newQueue<Granted<C>>(`a connection to ${formatAddress(address)}`));
+    this.#health?.add(pool);
+    return pool;
+  }
+
+  /**
+   * A backend leaves the route: no new request goes to it, the sticky
+   * requests waiting for it move on to the next backend of their order, and
+   * the promise resolves once its requests in flight are done; it is gone
+   * from the route then.
+   */
+  leave(pool: BackendPool<C>): Promise<void> {
+    const pinned = this.#pinned.get(pool);
+    if (pinned === undefined || this.#leaving.has(pool)) return Promise.resolve();
+    pool.retire();
+    this.#health?.remove(pool);
+    const gone = new GatewayError("BACKEND_UNREACHABLE", `${formatAddress(pool.address)} left the route`);
+    for (let waiter = pinned.shift(); waiter; waiter = pinned.shift()) grant(waiter, Promise.reject(gone));
+    const left = new Promise<void>((resolve) => this.#leaving.set(pool, resolve));
+    this.settled();
+    return left;
+  }
+
+  /** Lets go of the backends that left and are quiet. */
+  #letGo(): void {
+    for (const [pool, resolve] of this.#leaving) {
+      if (!pool.quiet) continue;
+      this.#leaving.delete(pool);
+      const i = this.pools.indexOf(pool);
+      this.pools.splice(i, 1);
+      this.#names.splice(i, 1);
+      this.#pinned.delete(pool);
+      resolve();
+    }
   }
 
   /**
@@ -152,7 +206,7 @@ export class Upstream<C extends Closable> {
   #lastFailure: GatewayError | undefined;
 
   #allDown(): boolean {
-    return this.pools.every((p) => p.down);
+    return this.pools.length > 0 && this.pools.every((p) => p.down);
   }
 
   /**
@@ -169,8 +223,8 @@ export class Upstream<C extends Closable> {
       }
       this.settled();
     } else if (!pool.healthy) {
-      const queue = this.#pinned.get(pool)!;
-      for (let waiter = queue.shift(); waiter; waiter = queue.shift()) grant(waiter, Promise.reject(err));
+      const queue = this.#pinned.get(pool);
+      for (let waiter = queue?.shift(); waiter; waiter = queue!.shift()) grant(waiter, Promise.reject(err));
     }
   }
 
@@ -242,7 +296,9 @@ export class Upstream<C extends Closable> {
   drain(pool: BackendPool<C>): void {
     // Its sticky requests first: they can go nowhere else. Each one's lease
     // is begun here, so that the room is taken before it is looked at again.
-    const pinned = this.#pinned.get(pool)!;
+    // A backend that has left has nobody waiting for it.
+    const pinned = this.#pinned.get(pool);
+    if (pinned === undefined) return;
     while (pinned.length > 0 && pool.healthy && pool.hasRoom()) grant(pinned.shift()!, pool.lease());
     while (this.#queue.length > 0 && pool.healthy && pool.hasRoom()) {
       const waiter = this.#queue.shift()!;
@@ -271,8 +327,9 @@ export class Upstream<C extends Closable> {
     return this.#waiting() === 0 && this.pools.every((p) => p.quiet);
   }
 
-  /** Called as requests end: finishes a pending close. */
+  /** Called as requests end: lets go of quiet backends that left, finishes a pending close. */
   settled(): void {
+    if (this.#leaving.size > 0) this.#letGo();
     if (this.#closed && this.#quiet()) {
       const closed = this.#closed;
       this.#closed = undefined;

@@ -1,0 +1,1 @@
+"""The parts of postern's WSGI adapter (postern_wsgi.py is its entry point)."""

@@ -1,0 +1,11 @@
+// The error of a route whose workers cannot boot: the app does not import
+// (ImportError, SyntaxError, a missing attribute). Gunicorn exits with status
+// 3 for it (its WORKER_BOOT_ERROR) and does not restart the workers; postern
+// does the same at startup, and keeps its running config on a reload.
+
+export class BootError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BootError";
+  }
+}

@@ -1,0 +1,141 @@
+// Backends that postern starts itself: one process kept running, restarted
+// when it exits (at once after it started, with back-off when it dies while
+// starting), and stopped (TERM, then KILL) on shutdown. Built on
+// Runtime.spawn only, so it works wherever processes can be spawned.
+
+import type { ProcessUser, Runtime, Subprocess } from "../runtime.ts";
+
+export interface ManagedSpec {
+  /** For the log: what this process is. */
+  name: string;
+  cmd: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** Who it runs as (src/accounts.ts); postern's own user when undefined. */
+  user?: ProcessUser;
+  /** Resolves true once the process serves (for example its socket accepts); gives up when `alive()` turns false. */
+  ready(alive: () => boolean): Promise<boolean>;
+  /** Called when the process serves, and again after each restart. */
+  onUp(): void;
+  /** Called when the process has exited and until it is up again. */
+  onDown(): void;
+  /** When set, the process's stderr is read and handed here as it comes (with the pid of the run), instead of going to postern's. */
+  stderr?(bytes: Uint8Array, pid: number): void;
+  /**
+   * When set, a first run that ends before it served is not restarted
+   * (Gunicorn's boot error, status 3): this is called with its exit status,
+   * once its stderr has been read, and the process stays stopped.
+   */
+  bootFailed?(code: number): void;
+}
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 10_000;
+/**
+ * A process that ran this long has started (supervisord's `startsecs`). When
+ * a process that started, or that served (its socket accepted), exits for
+ * whatever reason (a crash, the OOM killer, PHP_FCGI_MAX_REQUESTS reached),
+ * it is restarted at once, however often that happens. Only one that dies
+ * sooner without ever serving is crash-looping and backs off, so that a
+ * broken command or config does not spin.
+ */
+const START_MS = 1_000;
+const STOP_GRACE_MS = 5_000;
+/** How long the rest of an exited process's stderr is waited for (a child it left may hold the pipe). */
+const STDERR_DRAIN_MS = 1_000;
+
+export class ManagedProcess {
+  readonly #runtime: Runtime;
+  readonly #spec: ManagedSpec;
+  #child: Subprocess | undefined;
+  #backoffMs = FIRST_BACKOFF_MS;
+  #stopping = false;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #runs = 0;
+
+  constructor(runtime: Runtime, spec: ManagedSpec) {
+    if (!runtime.spawn) throw new Error(`${spec.name}: this runtime (${runtime.name}) cannot start processes`);
+    this.#runtime = runtime;
+    this.#spec = spec;
+  }
+
+  /** The running process, if any: a signal sent through it never reaches the one that replaces it. */
+  get child(): Subprocess | undefined {
+    return this.#child;
+  }
+
+  start(): void {
+    if (this.#stopping) return;
+    const spec = this.#spec;
+    const started = Date.now();
+    const first = this.#runs++ === 0;
+    let up = false;
+    let child: Subprocess;
+    try {
+      const stderr = spec.stderr ? "pipe" : "inherit";
+      child = this.#runtime.spawn!(spec.cmd, { env: spec.env, cwd: spec.cwd, user: spec.user, stdin: "null", stdout: "inherit", stderr });
+    } catch (err) {
+      this.#runtime.logError(`${spec.name}: cannot start ${spec.cmd[0]}: ${(err as Error).message}`);
+      this.#scheduleRestart(false);
+      return;
+    }
+    this.#child = child;
+    const log = (err: unknown) => this.#runtime.logError(`${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
+    const stderrRead = child.stderr && spec.stderr ? pump(child.stderr, (bytes) => spec.stderr!(bytes, child.pid)) : Promise.resolve();
+    void child.exited
+      .then(async (code) => {
+        if (this.#child === child) this.#child = undefined;
+        spec.onDown();
+        if (this.#stopping) return;
+        const healthy = up || Date.now() - started >= START_MS;
+        if (first && !up && spec.bootFailed) {
+          await Promise.race([stderrRead, new Promise((resolve) => setTimeout(resolve, STDERR_DRAIN_MS))]);
+          this.#stopping = true;
+          spec.bootFailed(code);
+          return;
+        }
+        if (!healthy || code !== 0) this.#runtime.logError(`${spec.name}: exited with status ${code}; restarting${healthy ? "" : ` in ${this.#backoffMs} ms`}`);
+        this.#scheduleRestart(healthy);
+      })
+      .catch(log);
+    void spec
+      .ready(() => this.#child === child && !this.#stopping)
+      .then((ready) => {
+        if (ready && this.#child === child) {
+          up = true;
+          spec.onUp();
+        }
+      })
+      .catch(log);
+  }
+
+  /** At once after a run that served or started; otherwise after a delay that doubles up to MAX_BACKOFF_MS. */
+  #scheduleRestart(healthy: boolean): void {
+    if (healthy) this.#backoffMs = FIRST_BACKOFF_MS;
+    const delay = healthy ? 0 : this.#backoffMs;
+    if (!healthy) this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
+    this.#restartTimer = setTimeout(() => this.start(), delay);
+  }
+
+  /** TERM, then KILL after a grace period; resolves when the process is gone. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    const child = this.#child;
+    if (!child) return;
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    await child.exited;
+    clearTimeout(killer);
+  }
+}
+
+/** Reads `stream` to its end, handing each chunk on; resolves at the end (or when it fails). */
+async function pump(stream: ReadableStream<Uint8Array>, chunk: (bytes: Uint8Array) => void): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunk(r.value);
+  } catch {
+    // The pipe broke: nothing more to read.
+  }
+}

@@ -1,0 +1,120 @@
+// postern serving a WSGI application through the adapter that ships with it
+// (gateways/wsgi/adapter/postern_wsgi.py), for the PEP 3333 and adapter
+// tests: the one place that says how such a route is configured. The
+// adapter speaks FastCGI, so a fastcgi route with `spawn` runs it: each
+// process on its own socket, a script segment "/app.py" (split_path ".py")
+// for SCRIPT_NAME and the rest of the path for PATH_INFO.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startPostern } from "./postern.ts";
+
+/** Debian's interpreter: its packages (Flask, Django) are seen only by it. */
+export const PYTHON = "/usr/bin/python3";
+export const ADAPTER = resolve("gateways/wsgi/adapter/postern_wsgi.py");
+export const WSGI_FIXTURES = resolve("test/fixtures/wsgi");
+
+export interface WsgiOptions {
+  /** MODULE:APP, imported from test/fixtures/wsgi. */
+  app: string;
+  workers?: number;
+  threads?: number;
+  /** The workers' environment besides PATH. */
+  env?: Record<string, string>;
+  /** Extra keys of the route (postern.toml lines). */
+  route?: string;
+}
+
+export interface WsgiServer {
+  /** The URL of a request whose PATH_INFO is `pathInfo` (still URL-encoded, with its query). */
+  url(pathInfo: string): string;
+  /** What the application sees as SCRIPT_NAME. */
+  scriptName: string;
+  /** postern's error log, the workers' wsgi.errors included. */
+  errors: string[];
+  stop(): Promise<void>;
+}
+
+const SCRIPT_NAME = "/app.py";
+
+export async function startWsgi(options: WsgiOptions): Promise<WsgiServer> {
+  const workers = options.workers ?? 1;
+  const root = mkdtempSync(join(tmpdir(), "postern-wsgi-"));
+  writeFileSync(join(root, "app.py"), "");
+  const command = adapterCommand({ ...options, socket: "{socket}" });
+  const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+  const postern = await startPostern(
+    [
+      "[[routes]]",
+      'gateway = "fastcgi"',
+      `root = ${JSON.stringify(root)}`,
+      'split_path = ".py"',
+      `spawn = { command = ${JSON.stringify(command)}, procs = ${workers}, env = { ${env.join(", ")} } }`,
+      options.route ?? "",
+    ].join("\n"),
+  );
+  await untilServing(postern.url + SCRIPT_NAME);
+  return {
+    url: (pathInfo) => postern.url + SCRIPT_NAME + pathInfo,
+    scriptName: SCRIPT_NAME,
+    errors: postern.errors,
+    async stop() {
+      await postern.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The adapter's command line (the contract in gateways/wsgi/adapter/postern_wsgi.py). */
+export function adapterCommand(o: { app: string; socket: string; workers?: number; threads?: number }): string[] {
+  return [
+    PYTHON,
+    ADAPTER,
+    "--socket",
+    o.socket,
+    "--app",
+    o.app,
+    "--chdir",
+    WSGI_FIXTURES,
+    "--workers",
+    String(o.workers ?? 1),
+    "--threads",
+    String(o.threads ?? 1),
+  ];
+}
+
+// The spawned workers come up after postern is ready: wait until one answers.
+async function untilServing(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(url).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res && res.status !== 503 && res.status !== 502) return;
+    if (Date.now() > deadline) throw new Error(`the WSGI workers did not come up: last status ${res?.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The adapter run by itself, stdio piped, for the tests of its process life. */
+export interface AdapterProcess {
+  child: ChildProcess;
+  socket: string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+export function spawnAdapter(app: string, extraArgs: string[] = []): AdapterProcess {
+  const dir = mkdtempSync(join(tmpdir(), "postern-adapter-"));
+  const socket = join(dir, "worker.sock");
+  const child = spawn(adapterCommand({ app, socket })[0]!, [...adapterCommand({ app, socket }).slice(1), ...extraArgs], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
+  let err = "";
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => (err += s));
+  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  void exited.then(() => rmSync(dir, { recursive: true, force: true }));
+  return { child, socket, stderr: () => err, exited };
+}
