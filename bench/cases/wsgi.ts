@@ -6,13 +6,15 @@
 // Every server runs under Debian's /usr/bin/python3 with the same app module.
 // CPU is counted for the whole server (front process and its Python workers),
 // as Gunicorn's and uWSGI's workers parse HTTP themselves; the "python
-// workers" column is the workers' share.
+// workers" column is the workers' share (postern's own is the difference).
 
 import type { BenchCase, Scenario, Server } from "../case.ts";
 import { expectAnswer } from "../check.ts";
 import { processTree } from "../cpu.ts";
-import type { Cleanup } from "../processes.ts";
+import { startPosternProcess, type Cleanup } from "../processes.ts";
+import { POSTERN_CLI } from "../../test/helpers/postern-cli.ts";
 import { startGunicorn, startUwsgiHttp, type PythonServer } from "../../test/helpers/python-servers.ts";
+import { wsgiRoutes } from "../../test/helpers/wsgi-apps.ts";
 
 const APP = "bench_site:app";
 /** Python worker processes per server. */
@@ -29,7 +31,7 @@ const scenarios: Scenario[] = [
 export const benchCase: BenchCase = {
   name: "wsgi",
   description:
-    `A WSGI app under ${WORKERS} Python worker processes per server (Debian's python3): Gunicorn sync, Gunicorn gthread ` +
+    `A WSGI app under ${WORKERS} Python worker processes per server (Debian's python3): postern on Node and on Bun, Gunicorn sync, Gunicorn gthread ` +
     `(${THREADS} threads per worker) and uWSGI --http-socket; a hello world at 32 and 256 connections and a Flask + Jinja page at 32.`,
   backend: "python workers",
   requires: [
@@ -39,7 +41,21 @@ export const benchCase: BenchCase = {
   scenarios: () => scenarios,
   async start(_settings, cleanup, binaries) {
     const gunicorn = binaries.get("gunicorn")!;
-    const servers: Server[] = [
+    const servers: Server[] = [];
+    for (const runtime of ["node", "bun"] as const) {
+      const name = `postern on ${runtime}`;
+      const postern = await startPosternProcess(wsgiRoutes([{ path: "*", app: APP, workers: WORKERS }]), cleanup, name, POSTERN_CLI[runtime]);
+      servers.push({
+        name,
+        role: "subject",
+        note: `postern serve on ${runtime}: one wsgi route, workers = ${WORKERS} (threads = 1), FastCGI over kept unix-socket connections`,
+        url: postern.url,
+        gatewayPids: () => processTree(postern.pid),
+        backendPids: () => processTree(postern.pid).filter((pid) => pid !== postern.pid),
+        errorLog: () => postern.errorLog(),
+      });
+    }
+    servers.push(
       reference(
         "gunicorn sync",
         `gunicorn -w ${WORKERS} (sync workers: one request at a time each, a connection closed after each answer)`,
@@ -55,7 +71,7 @@ export const benchCase: BenchCase = {
         `uwsgi --plugin python3 --http-socket --master --processes ${WORKERS} --disable-logging (uWSGI's HTTP parser in each worker)`,
         await started(cleanup, "uwsgi", startUwsgiHttp(binaries.get("uwsgi")!, { app: APP, processes: WORKERS })),
       ),
-    ];
+    );
     for (const server of servers) {
       await expectAnswer(server, "/", "Hello, world!\n");
       await expectAnswer(server, "/hello/world");

@@ -10,9 +10,6 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.ts";
 import { stopProcessGroup, waitForPort } from "./server-process.ts";
 
-/** Debian's interpreter: the one that has python3-flask, python3-django and gunicorn. */
-export const PYTHON = "/usr/bin/python3";
-
 /** The directory of the WSGI apps under test (flask_site, django_site, environ_dump, hello). */
 export const WSGI_APPS = fileURLToPath(new URL("../fixtures/wsgi-apps", import.meta.url));
 

@@ -5,8 +5,9 @@
 // the README's recipes are served as written, with the fixtures' paths.
 
 import { startPostern, type RunningPostern } from "./postern.ts";
-import { PYTHON, WSGI_APPS } from "./python-servers.ts";
+import { WSGI_APPS } from "./python-servers.ts";
 import { readmeBlock, substitute } from "./readme.ts";
+import { PYTHON } from "./wsgi.ts";
 
 export interface WsgiMount {
   /** The route path: "/py/*" mounts the app at SCRIPT_NAME "/py". */
