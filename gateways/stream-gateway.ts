@@ -111,7 +111,7 @@ class StreamGateway {
       log: (line: string) => this.#runtime.logError(`${this.#name}: ${line}`),
     };
     const open = async (addr: Parameters<typeof connectBackend>[1]) => new StreamConnection(await connectBackend(this.#runtime, addr, o.connect_timeout));
-    this.#upstream = new Upstream(addresses, open, poolOptions({ ...o, keepalive: false, keepalive_timeout: 0 }, false, o.max_conns), health);
+    this.#upstream = new Upstream(addresses, open, poolOptions({ ...o, keepalive_timeout: 0 }, false, o.max_conns), health);
   }
 
   async handle(c: Context): Promise<Response> {
