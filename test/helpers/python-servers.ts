@@ -58,6 +58,8 @@ export interface UwsgiHttpOptions {
  * `uwsgi --plugin python3 --http-socket 127.0.0.1:PORT --master --processes N`:
  * uWSGI's own HTTP parser in each worker (no router process in front), no
  * request log; stopped with SIGINT (in uWSGI 2.0 SIGTERM means reload). Its
+ * listen backlog is raised from 100 to 1024 (Gunicorn's is 2048, Node's
+ * 511), or 256 connections overflow it and wait for SYN retries. Its
  * HTTP socket closes the connection after each answer without saying so;
  * `Connection: close` on every answer says it (RFC 9112 §9.6), so a client
  * does not count a closed kept connection as an error (Gunicorn's sync
@@ -68,7 +70,7 @@ export async function startUwsgiHttp(binary: string, o: UwsgiHttpOptions): Promi
   const [module, callable] = o.app.split(":");
   const args = ["--plugin", "python3", "--http-socket", `127.0.0.1:${port}`, "--master", "--processes", String(o.processes ?? 1)];
   args.push("--chdir", o.chdir ?? WSGI_APPS, "--module", module!, "--callable", callable ?? "application", "--need-app", "--disable-logging");
-  args.push("--add-header", "Connection: close");
+  args.push("--add-header", "Connection: close", "--listen", "1024");
   return startInGroup("uwsgi", binary, args, port, "SIGINT");
 }
 
