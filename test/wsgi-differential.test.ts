@@ -9,15 +9,16 @@
 // "/py/*" route; Gunicorn: a second instance with SCRIPT_NAME=/py in its
 // environment, its way to mount). The /py mount runs the app under
 // wsgiref.validate, so every request shape also passes the standard
-// library's PEP 3333 checker on both servers.
+// library's PEP 3333 checker on both servers. postern runs on each runtime's
+// CLI (Node, Deno, Bun): each parses HTTP with its own server.
 
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
-import type { RunningPostern } from "./helpers/postern.ts";
+import type { CliRuntime } from "./helpers/postern-cli.ts";
 import { startGunicorn, type PythonServer } from "./helpers/python-servers.ts";
 import { buildRequest, parseResponse, type RawResponse } from "./helpers/raw-http.ts";
-import { startWsgiPostern } from "./helpers/wsgi-apps.ts";
+import { startWsgiPosternCli, type PosternCli } from "./helpers/wsgi-apps.ts";
 
 const GUNICORN = requireBinary(["gunicorn"], "gunicorn");
 
@@ -38,7 +39,11 @@ interface KnownDifference {
   postern: string;
   gunicorn: string;
   why: string;
+  /** The runtimes postern shows it on; default every one. */
+  runtimes?: CliRuntime[];
 }
+
+const RUNTIMES: CliRuntime[] = ["node", "deno", "bun"];
 
 // Accepted only in exactly this shape; any other difference fails. An entry
 // that no request shows any more fails too, so the table cannot go stale.
@@ -76,6 +81,13 @@ const KNOWN_DIFFERENCES: KnownDifference[] = [
   },
   { key: "PATH_INFO", postern: "/mounted/env", gunicorn: "/env", why: "follows from SCRIPT_NAME above" },
   { key: "HTTP_PROXY", postern: UNSET, gunicorn: "http://127.0.0.1:1", why: "httpoxy, CVE-2016-5385: an app's HTTP client would read HTTP_PROXY as its proxy" },
+  {
+    key: "SERVER_PROTOCOL",
+    postern: "HTTP/1.1",
+    gunicorn: "HTTP/1.0",
+    why: "Deno.serve and Bun.serve do not tell a handler the request's HTTP version, so postern gives HTTP/1.1 for an HTTP/1.0 request there",
+    runtimes: ["deno", "bun"],
+  },
   { key: "HTTPS", postern: "on", gunicorn: UNSET, why: "CGI's HTTPS (as nginx and Apache set it) follows the scheme a trusted proxy names, like wsgi.url_scheme, which is https on both" },
   {
     key: "REMOTE_ADDR",
@@ -188,13 +200,17 @@ function matches(pattern: string, value: string | undefined): boolean {
   return value === pattern;
 }
 
-/** Both maps without the keys whose difference is a KNOWN_DIFFERENCES entry; records the entries used. */
-function withoutKnown(ours: Seen, theirs: Seen, used: Set<KnownDifference>): [Seen, Seen] {
+const appliesTo = (d: KnownDifference, runtime: CliRuntime) => (d.runtimes ?? RUNTIMES).includes(runtime);
+
+/** Both maps without the keys whose difference is a KNOWN_DIFFERENCES entry of `runtime`; records the entries used. */
+function withoutKnown(runtime: CliRuntime, ours: Seen, theirs: Seen, used: Set<KnownDifference>): [Seen, Seen] {
   const a = { ...ours };
   const b = { ...theirs };
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (a[key] === b[key]) continue;
-    const known = KNOWN_DIFFERENCES.find((d) => d.key === key && matches(d.postern, a[key]) && matches(d.gunicorn, b[key]));
+    const known = KNOWN_DIFFERENCES.find(
+      (d) => appliesTo(d, runtime) && d.key === key && matches(d.postern, a[key]) && matches(d.gunicorn, b[key]),
+    );
     if (!known) continue;
     used.add(known);
     delete a[key];
@@ -204,50 +220,64 @@ function withoutKnown(ours: Seen, theirs: Seen, used: Set<KnownDifference>): [Se
 }
 
 describe.skipIf(!GUNICORN)("WSGI differential: the environ an app sees under postern and under Gunicorn", () => {
-  let postern: RunningPostern | undefined;
   let atRoot: PythonServer | undefined;
   let atPy: PythonServer | undefined;
-  const used = new Set<KnownDifference>();
 
   beforeAll(async () => {
-    [postern, atRoot, atPy] = await Promise.all([
-      startWsgiPostern(
-        [
-          { path: "/py/*", app: "environ_dump:validated" },
-          { path: "*", app: "environ_dump:app" },
-        ],
-        `trusted_proxies = [${JSON.stringify(TRUSTED_PEER)}]`,
-      ),
+    [atRoot, atPy] = await Promise.all([
       startGunicorn(GUNICORN!, { app: "environ_dump:app" }),
       startGunicorn(GUNICORN!, { app: "environ_dump:validated", env: { SCRIPT_NAME: "/py" } }),
     ]);
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all([postern?.stop(), atRoot?.stop(), atPy?.stop()]);
+    await Promise.all([atRoot?.stop(), atPy?.stop()]);
   });
 
-  for (const shape of SHAPES) {
-    test(shape.name, async () => {
-      const gunicorn = shape.target.startsWith("/py/") ? atPy! : atRoot!;
-      const ours = seen(await send(Number(new URL(postern!.url).port), shape));
-      const theirs = seen(await send(gunicorn.port, shape));
-      const [a, b] = withoutKnown(ours, theirs, used);
-      expect(a, `the environ under postern (received) and under Gunicorn (expected); postern's log: ${postern!.errors.join("\n")}`).toEqual(b);
+  describe.each(RUNTIMES)("postern on %s", (runtime) => {
+    let postern: PosternCli | undefined;
+    const used = new Set<KnownDifference>();
+
+    beforeAll(async () => {
+      postern = await startWsgiPosternCli(
+        runtime,
+        [
+          { path: "/py/*", app: "environ_dump:validated" },
+          { path: "*", app: "environ_dump:app" },
+        ],
+        `trusted_proxies = [${JSON.stringify(TRUSTED_PEER)}]`,
+      );
+    }, 60_000);
+
+    afterAll(async () => {
+      await postern?.stop();
     });
-  }
 
-  // Not a difference in the environ but in what is accepted: RFC 3986 §2 and
-  // RFC 9112 §3.2 allow only ASCII in a request target, so postern answers
-  // 400; Gunicorn 20.1 takes the raw bytes C3 A9 and, decoding them twice,
-  // gives the app "/cafÃ\x83Â©" where "/caf%C3%A9" gives "/cafÃ©".
-  test("a UTF-8 path sent unencoded: 400 from postern, PATH_INFO decoded twice by Gunicorn", async () => {
-    const shape: Shape = { name: "raw UTF-8", method: "GET", target: "/py/caf\u00c3\u00a9" };
-    expect((await send(Number(new URL(postern!.url).port), shape)).status).toBe(400);
-    expect(seen(await send(atPy!.port, shape)).PATH_INFO).toBe("/caf\u00c3\u0083\u00c2\u00a9");
-  });
+    for (const shape of SHAPES) {
+      test(shape.name, async () => {
+        const gunicorn = shape.target.startsWith("/py/") ? atPy! : atRoot!;
+        const ours = seen(await send(postern!.port, shape));
+        const theirs = seen(await send(gunicorn.port, shape));
+        const [a, b] = withoutKnown(runtime, ours, theirs, used);
+        expect(a, `the environ under postern (received) and under Gunicorn (expected); postern's log: ${postern!.log()}`).toEqual(b);
+      });
+    }
 
-  test("every entry of KNOWN_DIFFERENCES still shows", () => {
-    expect(KNOWN_DIFFERENCES.filter((d) => !used.has(d))).toEqual([]);
+    // Not a difference in the environ but in what is accepted. RFC 3986 §2 and
+    // RFC 9112 §3.2 allow only ASCII in a request target: Node's parser
+    // answers 400; Deno's and Bun's servers take the bytes C3 A9 as if they
+    // were "%C3%A9", so the app sees "/cafÃ©" as for the encoded form.
+    // Gunicorn 20.1 takes them too but decodes them twice: "/cafÃ\x83Â©".
+    test("a UTF-8 path sent unencoded: Gunicorn decodes it twice", async () => {
+      const shape: Shape = { name: "raw UTF-8", method: "GET", target: "/py/caf\u00c3\u00a9" };
+      const ours = await send(postern!.port, shape);
+      if (runtime === "node") expect(ours.status).toBe(400);
+      else expect(seen(ours).PATH_INFO).toBe("/caf\u00c3\u00a9");
+      expect(seen(await send(atPy!.port, shape)).PATH_INFO).toBe("/caf\u00c3\u0083\u00c2\u00a9");
+    });
+
+    test(`every entry of KNOWN_DIFFERENCES for ${runtime} still shows`, () => {
+      expect(KNOWN_DIFFERENCES.filter((d) => appliesTo(d, runtime) && !used.has(d))).toEqual([]);
+    });
   });
 });

@@ -1,12 +1,18 @@
 // postern hosting the WSGI apps of test/fixtures/wsgi-apps: the `wsgi` routes
 // (README "wsgi routes") that mount them, run by Debian's /usr/bin/python3,
-// and postern serving those routes in the test's process. Tests and the
+// and postern serving them, on a runtime's CLI or in the test's process. Tests and the
 // benchmark build their routes here, so an app is mounted one way everywhere;
 // the README's recipes are served as written, with the fixtures' paths.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./ports.ts";
+import { spawnPostern, type CliRuntime } from "./postern-cli.ts";
 import { startPostern, type RunningPostern } from "./postern.ts";
 import { WSGI_APPS } from "./python-servers.ts";
 import { readmeBlock, substitute } from "./readme.ts";
+import { stopProcessGroup, waitForPort } from "./server-process.ts";
 import { PYTHON } from "./wsgi.ts";
 
 export interface WsgiMount {
@@ -37,9 +43,35 @@ export function wsgiRoutes(mounts: WsgiMount[]): string {
     .join("\n");
 }
 
-/** postern (Node, in this process) serving `mounts`; `top` is top-level TOML put before the routes (trusted_proxies). */
-export function startWsgiPostern(mounts: WsgiMount[], top = ""): Promise<RunningPostern> {
-  return startPostern(`${top}\n${wsgiRoutes(mounts)}`);
+export interface PosternCli {
+  port: number;
+  /** What postern wrote to stderr so far (its log, the workers' stderr included). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `postern serve` on `runtime`'s CLI, in its own process group, serving
+ * `mounts` on a free loopback port; `top` is top-level TOML put before the
+ * routes (trusted_proxies).
+ */
+export async function startWsgiPosternCli(runtime: CliRuntime, mounts: WsgiMount[], top = ""): Promise<PosternCli> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "postern-wsgi-apps-"));
+  const config = join(dir, "postern.toml");
+  writeFileSync(config, `listen = ["127.0.0.1:${port}"]\naccess_log = false\n${top}\n${wsgiRoutes(mounts)}`);
+  const { proc, log } = spawnPostern(runtime, ["serve", "--config", config]);
+  const stop = async () => {
+    await stopProcessGroup(proc, "SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(proc, port, `postern on ${runtime}`, log, 30_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, log, stop };
 }
 
 /**
