@@ -12,12 +12,11 @@
 // library's PEP 3333 checker on both servers. postern runs on each runtime's
 // CLI (Node, Deno, Bun): each parses HTTP with its own server.
 
-import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import type { CliRuntime } from "./helpers/postern-cli.ts";
 import { startGunicorn, type PythonServer } from "./helpers/python-servers.ts";
-import { buildRequest, parseResponse, type RawResponse } from "./helpers/raw-http.ts";
+import { buildRequest, rawRequest, type RawResponse } from "./helpers/raw-http.ts";
 import { startWsgiPosternCli, type PosternCli } from "./helpers/wsgi-apps.ts";
 
 const GUNICORN = requireBinary(["gunicorn"], "gunicorn");
@@ -165,22 +164,7 @@ type Seen = Record<string, string>;
 /** Sends the shape's bytes from its source address and reads the answer until the server closes. */
 function send(port: number, shape: Shape): Promise<RawResponse> {
   const headers: [string, string][] = [["Host", "127.0.0.1"], ["User-Agent", "postern-differential"], ["Connection", "close"], ...(shape.headers ?? [])];
-  const request = buildRequest(shape.method, shape.target, headers, shape.body, shape.version);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = connect({ port, host: "127.0.0.1", localAddress: shape.from ?? TRUSTED_PEER }, () => socket.write(request));
-    socket.setTimeout(30_000, () => socket.destroy(new Error(`no complete answer from port ${port}`)));
-    socket.on("data", (d: Buffer) => chunks.push(d));
-    socket.once("error", reject);
-    socket.once("close", (hadError) => {
-      if (hadError) return;
-      try {
-        resolve(parseResponse(Buffer.concat(chunks)));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
+  return rawRequest(port, buildRequest(shape.method, shape.target, headers, shape.body, shape.version), 30_000, shape.from ?? TRUSTED_PEER);
 }
 
 function seen(response: RawResponse): Seen {

@@ -13,11 +13,15 @@ export interface RawResponse {
   body: Buffer;
 }
 
-/** Sends `request` to 127.0.0.1:port and reads the whole answer; the request should carry `Connection: close`. */
-export function rawRequest(port: number, request: string | Uint8Array, timeoutMs = 10_000): Promise<RawResponse> {
+/**
+ * Sends `request` to 127.0.0.1:port and reads the whole answer; the request
+ * should carry `Connection: close`. `from` is the client's source address
+ * (another loopback address, such as 127.0.0.2, poses as another peer).
+ */
+export function rawRequest(port: number, request: string | Uint8Array, timeoutMs = 10_000, from?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect({ port, host: "127.0.0.1" }, () => socket.write(request));
+    const socket = connect({ port, host: "127.0.0.1", localAddress: from }, () => socket.write(request));
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no complete answer from port ${port} within ${timeoutMs} ms`)));
     socket.on("data", (d: Buffer) => chunks.push(d));
     socket.once("error", reject);
