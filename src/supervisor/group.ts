@@ -19,8 +19,10 @@ import type { Address } from "../address.ts";
 import { reachableByAll } from "../reachable.ts";
 import type { ProcessUser, Runtime, Subprocess } from "../runtime.ts";
 import { BootError } from "./boot-error.ts";
+import { waitConnectable } from "./connectable.ts";
 import { ManagedProcess } from "./process.ts";
 import { residentBytes } from "./rss.ts";
+import { StderrLines } from "./stderr-lines.ts";
 
 /** What a process's requests go through: a BackendPool. */
 export interface Seat {
@@ -76,7 +78,7 @@ interface Worker<S extends Seat> {
   readonly id: number;
   readonly address: Address;
   readonly seat: S;
-  process: ManagedProcess;
+  readonly process: ManagedProcess;
   /** Requests sent to the running process, and how many it may serve. */
   served: number;
   limit: number;
@@ -86,20 +88,13 @@ interface Worker<S extends Seat> {
   killing: boolean;
   /** Waiting for it to serve again (see restarted()). */
   upWaiters: (() => void)[];
-  /** The first run's stderr, held until it serves: a boot failure's message. */
-  bootLines: string[] | undefined;
-  /** The end of the last stderr chunk, not yet a whole line, and whose it is. */
-  partial: string;
-  partialPid: number;
+  /** Its stderr, the first run's held until it serves where that may be a boot failure's message. */
+  readonly stderr: StderrLines;
 }
 
-const READY_POLL_MS = 20;
-const READY_GIVE_UP_MS = 30_000;
 /** Between SIGUSR1 (the stacks) and SIGKILL of a process that timed out. */
 const DUMP_GRACE_MS = 1_000;
 const MEMORY_CHECK_MS = 1_000;
-/** Lines of a boot failure's stderr kept for its message. */
-const BOOT_LINES = 200;
 
 export class WorkerGroup<S extends Seat> {
   readonly #runtime: Runtime;
@@ -160,21 +155,8 @@ export class WorkerGroup<S extends Seat> {
     let failed!: (err: BootError) => void;
     const up = new Promise<void>((resolve, reject) => ((served = resolve), (failed = reject)));
     const bootErrors = first && spec.bootErrors === true;
-    const worker: Worker<S> = {
-      id,
-      address,
-      seat,
-      process: undefined as unknown as ManagedProcess,
-      served: 0,
-      limit: Infinity,
-      retiring: false,
-      killing: false,
-      upWaiters: [],
-      bootLines: bootErrors && spec.logStderr ? [] : undefined,
-      partial: "",
-      partialPid: 0,
-    };
-    worker.process = new ManagedProcess(this.#runtime, {
+    // Its callbacks run once it has started, when `worker` below is set.
+    const process = new ManagedProcess(this.#runtime, {
       name: `${spec.name} ${spec.label} ${id} (${spec.program})`,
       cmd: spec.command(address.path),
       env: spec.env,
@@ -185,16 +167,27 @@ export class WorkerGroup<S extends Seat> {
         worker.served = 0;
         worker.limit = this.#limit();
         worker.killing = false;
-        for (const line of worker.bootLines ?? []) this.#log(worker.process.child?.pid ?? 0, line);
-        worker.bootLines = undefined;
+        worker.stderr.release();
         seat.setAvailable(true);
         for (const waiter of worker.upWaiters.splice(0)) waiter();
         served();
       },
       onDown: () => seat.setAvailable(false),
-      stderr: spec.logStderr ? (bytes, pid) => this.#stderr(worker, bytes, pid) : undefined,
+      stderr: spec.logStderr ? (bytes, pid) => worker.stderr.push(bytes, pid) : undefined,
       bootFailed: bootErrors ? (code) => failed(this.#bootError(worker, code)) : undefined,
     });
+    const worker: Worker<S> = {
+      id,
+      address,
+      seat,
+      process,
+      served: 0,
+      limit: Infinity,
+      retiring: false,
+      killing: false,
+      upWaiters: [],
+      stderr: new StderrLines((pid, line) => this.#log(pid, line), bootErrors),
+    };
     this.#workers.push(worker);
     worker.process.start();
     return up;
@@ -207,24 +200,9 @@ export class WorkerGroup<S extends Seat> {
   }
 
   #bootError(worker: Worker<S>, code: number): BootError {
-    const lines = worker.bootLines ?? [];
-    if (worker.partial !== "") lines.push(worker.partial);
-    worker.bootLines = undefined;
+    const lines = worker.stderr.takeHeld();
     const said = lines.length > 0 ? `:\n${lines.join("\n")}` : "";
     return new BootError(`${this.#spec.name}: ${this.#spec.label} ${worker.id} (${this.#spec.program}) could not boot: exited with status ${code} before it served${said}`);
-  }
-
-  #stderr(worker: Worker<S>, bytes: Uint8Array, pid: number): void {
-    if (worker.partialPid !== pid && worker.partial !== "") this.#line(worker, worker.partialPid, worker.partial);
-    const lines = ((worker.partialPid === pid ? worker.partial : "") + new TextDecoder().decode(bytes)).split("\n");
-    worker.partial = lines.pop()!;
-    worker.partialPid = pid;
-    for (const line of lines) this.#line(worker, pid, line);
-  }
-
-  #line(worker: Worker<S>, pid: number, line: string): void {
-    if (worker.bootLines === undefined) this.#log(pid, line);
-    else if (worker.bootLines.length < BOOT_LINES) worker.bootLines.push(line);
   }
 
   #log(pid: number, line: string): void {
@@ -352,17 +330,4 @@ export class WorkerGroup<S extends Seat> {
     for (const kill of this.#kills) clearTimeout(kill);
     await this.#runtime.fs!.removeDir(this.#dir);
   }
-}
-
-async function waitConnectable(runtime: Runtime, address: Address, alive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + READY_GIVE_UP_MS;
-  while (Date.now() < deadline && alive()) {
-    try {
-      (await runtime.connect(address)).close();
-      return true;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-    }
-  }
-  return false;
 }
