@@ -70,7 +70,7 @@ afterEach(async () => {
 });
 
 /** The config's app, served on a loopback port by the Node runtime, its error log and the processes it started kept. */
-async function start(route: string, log: string[] = [], spawned: number[] = []): Promise<Running> {
+async function start(route: string, log: string[] = [], spawned: number[] = [], top = ""): Promise<Running> {
   const runtime: Runtime = {
     ...nodeRuntime,
     spawn: (cmd, opts) => {
@@ -81,7 +81,7 @@ async function start(route: string, log: string[] = [], spawned: number[] = []):
     logError: (line) => log.push(line),
     logAccess: () => undefined,
   };
-  const toml = `listen = ["127.0.0.1:0"]\naccess_log = false\n[[routes]]\npath = "/py/*"\ngateway = "wsgi"\npython = "${PYTHON}"\nchdir = "${dir}"\n${route}`;
+  const toml = `listen = ["127.0.0.1:0"]\naccess_log = false\n${top}\n[[routes]]\npath = "/py/*"\ngateway = "wsgi"\npython = "${PYTHON}"\nchdir = "${dir}"\n${route}`;
   const config = parseConfig(toml, "test.toml", gatewaySchemas);
   const app = createApp(config, runtime, dir);
   try {
@@ -146,6 +146,12 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     const { url } = await start('app = "probe:application"');
     const { environ } = await probe(`${url}/py/users/7?x=1`);
     expect(environ).toEqual({ SCRIPT_NAME: "/py", PATH_INFO: "/users/7", REMOTE_ADDR: "127.0.0.1", QUERY_STRING: "x=1", REQUEST_METHOD: "GET" });
+  });
+
+  test("behind a trusted proxy, REMOTE_ADDR is the client the proxy names", async () => {
+    const { url } = await start('app = "probe:application"', [], [], 'trusted_proxies = ["127.0.0.1/32"]');
+    const res = await fetch(`${url}/py/`, { headers: { "X-Forwarded-For": "203.0.113.9" } });
+    expect(((await res.json()) as Probe).environ.REMOTE_ADDR).toBe("203.0.113.9");
   });
 
   test("a worker's environment is pass_env and env, nothing else of postern's", async () => {
