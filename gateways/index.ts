@@ -19,6 +19,10 @@ import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
+import { createScgi } from "./scgi/index.ts";
+import { scgiSchema } from "./scgi/options.ts";
+import { createUwsgi } from "./uwsgi/index.ts";
+import { uwsgiSchema } from "./uwsgi/options.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
 import { createWsgi } from "./wsgi/index.ts";
@@ -51,6 +55,8 @@ export const gateways: Record<string, GatewayEntry> = {
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"], buffered: true },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
   wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"], buffered: true },
+  uwsgi: { schema: uwsgiSchema, create: createUwsgi, pathKeys: [], buffered: true },
+  scgi: { schema: scgiSchema, create: createScgi, pathKeys: [], buffered: true },
   wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], buffered: true },
 };
 

@@ -5,7 +5,7 @@
 // and exit when its parent dies.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -110,6 +110,24 @@ describe("boot failure: exit status 3 with the traceback, before the socket exis
   });
 });
 
+describe("finding the application", () => {
+  test.each([
+    ["a factory call", "factory:create_app()", [], "made by the factory"],
+    ["a module on --pythonpath (comma-separated)", "elsewhere:app", ["--pythonpath", "/nonexistent,{dir}"], "found elsewhere"],
+  ])("%s", async (_name, app, args, body) => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-adapter-"));
+    writeFileSync(join(dir, "elsewhere.py"), 'def app(environ, start_response):\n    start_response("200 OK", [])\n    return [b"found elsewhere"]\n');
+    try {
+      const p = await adapter(app, args.map((arg) => arg.replace("{dir}", dir)));
+      const sock = await open(p.socket);
+      expect(bodyOf(await request(sock, 1, "/"))).toBe(body);
+      sock.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 test("the socket is mode 0600 and FCGI_GET_VALUES says one request per connection, --threads connections", async () => {
   const p = await adapter("probes:raw", ["--threads", "3"]);
   expect(statSync(p.socket).mode & 0o777).toBe(0o600);
@@ -152,6 +170,19 @@ test("a second request sent while the first is being read gets FCGI_CANT_MPX_CON
     expect(bodyOf(await third)).toBe("slept 0.3");
   } finally {
     sock.destroy();
+  }
+});
+
+test("--threads 2 serves two connections at once, each on its own thread", async () => {
+  const p = await adapter("probes:raw", ["--threads", "2"]);
+  const socks = [await open(p.socket), await open(p.socket)];
+  try {
+    // One thread would serve the two connections one after the other, and name itself twice.
+    const answers = await Promise.all(socks.map((sock) => request(sock, 1, "/threads?sleep=0.5")));
+    const names = answers.map(bodyOf);
+    expect(new Set(names).size).toBe(2);
+  } finally {
+    for (const sock of socks) sock.destroy();
   }
 });
 
@@ -211,6 +242,24 @@ test("SIGTERM: no new connection, the request in flight finishes, exit 0", async
     await expect(open(p.socket)).rejects.toThrow();
     expect(bodyOf(await answer)).toBe("slept 1.0");
     expect(await p.exited).toBe(0);
+  } finally {
+    sock.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("SIGINT exits at once, a request in flight or not", async () => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  const dir = mkdtempSync(join(tmpdir(), "postern-adapter-"));
+  const marker = join(dir, "started");
+  try {
+    const answer = request(sock, 1, `/sleep?seconds=60&marker=${marker}`);
+    await until("the request to start", () => existsSync(marker));
+    const cut = expect(answer).rejects.toThrow(/closed before FCGI_END_REQUEST/);
+    p.child.kill("SIGINT");
+    expect(await p.exited).toBe(0);
+    await cut;
   } finally {
     sock.destroy();
     rmSync(dir, { recursive: true, force: true });

@@ -110,7 +110,8 @@ export function spawnAdapter(app: string, extraArgs: string[] = []): AdapterProc
   const socket = join(dir, "worker.sock");
   const child = spawn(adapterCommand({ app, socket })[0]!, [...adapterCommand({ app, socket }).slice(1), ...extraArgs], {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    // No __pycache__ left in the source tree by a test run as root.
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONDONTWRITEBYTECODE: "1" },
   });
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (s: string) => (err += s));

@@ -6,6 +6,7 @@ connection while one runs gets FCGI_CANT_MPX_CONN (§5.5).
 """
 
 import threading
+import traceback
 
 from . import fastcgi as fcgi
 from .exchange import Exchange
@@ -29,6 +30,9 @@ class Server:
         except (OSError, fcgi.ProtocolError):
             # postern went away, or broke the framing: nothing to answer on.
             pass
+        except Exception:
+            # A fault of the adapter's own: the connection goes, the thread serves the next one.
+            traceback.print_exc()
         finally:
             sock.close()
 
