@@ -118,6 +118,9 @@ import os, signal, socket, sys, time
 if os.environ.get("FAIL_BOOT"):
     print("ImportError: no module named app", file=sys.stderr)
     sys.exit(3)
+if os.environ.get("HANG_BOOT"):
+    print("importing a slow app", file=sys.stderr, flush=True)
+    time.sleep(3600)
 def usr1(*_):
     print("stacks of", os.getpid(), file=sys.stderr, flush=True)
 signal.signal(signal.SIGUSR1, usr1)
@@ -216,6 +219,17 @@ test("a worker of the first set that cannot boot: start rejects with a BootError
   await sleep(1_000);
   expect(pids).toHaveLength(2);
   expect(log.filter((line) => line.includes("ImportError"))).toEqual([]);
+});
+
+test("a worker of the first set that never serves is killed at its start timeout, and start rejects with a BootError", async () => {
+  const { runtime, pids } = recordingRuntime();
+  const g = await fakeGroup(runtime, [], { env: { ...ENV, HANG_BOOT: "1" }, startTimeoutMs: 500 });
+  const err = await g.start(fakeSeats().seats).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(BootError);
+  expect((err as BootError).message).toContain("importing a slow app");
+  expect(exists(pids[0]!)).toBe(false);
+  await sleep(500);
+  expect(pids).toHaveLength(1);
 });
 
 test("replacing a worker: the new one serves before the old one leaves, and the old one gets SIGTERM only once it has left", { timeout: 30_000 }, async () => {

@@ -6,11 +6,10 @@ import type { Address } from "../address.ts";
 import type { Runtime } from "../runtime.ts";
 
 const READY_POLL_MS = 20;
-const READY_GIVE_UP_MS = 30_000;
 
-/** True once `address` accepts; false when `alive()` turns false or after READY_GIVE_UP_MS. */
-export async function waitConnectable(runtime: Runtime, address: Address, alive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + READY_GIVE_UP_MS;
+/** True once `address` accepts; false when `alive()` turns false or after `giveUpMs`. */
+export async function waitConnectable(runtime: Runtime, address: Address, alive: () => boolean, giveUpMs: number): Promise<boolean> {
+  const deadline = Date.now() + giveUpMs;
   while (Date.now() < deadline && alive()) {
     try {
       (await runtime.connect(address)).close();

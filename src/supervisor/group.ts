@@ -72,6 +72,8 @@ export interface WorkerGroupSpec {
   /** The processes' stderr is read and written to postern's error log, each line with the route and the pid. */
   logStderr?: boolean;
   recycle?: Recycling;
+  /** How long a process may take to serve after it starts (default 30 s); see bootErrors for one that does not. */
+  startTimeoutMs?: number;
 }
 
 interface Worker<S extends Seat> {
@@ -92,6 +94,7 @@ interface Worker<S extends Seat> {
   readonly stderr: StderrLines;
 }
 
+const START_TIMEOUT_MS = 30_000;
 /** Between SIGUSR1 (the stacks) and SIGKILL of a process that timed out. */
 const DUMP_GRACE_MS = 1_000;
 const MEMORY_CHECK_MS = 1_000;
@@ -162,7 +165,7 @@ export class WorkerGroup<S extends Seat> {
       env: spec.env,
       cwd: spec.cwd,
       user: spec.user,
-      ready: (alive) => waitConnectable(this.#runtime, address, alive),
+      ready: (alive) => waitConnectable(this.#runtime, address, alive, spec.startTimeoutMs ?? START_TIMEOUT_MS),
       onUp: () => {
         worker.served = 0;
         worker.limit = this.#limit();

@@ -22,7 +22,8 @@ export interface ManagedSpec {
   /** When set, the process's stderr is read and handed here as it comes (with the pid of the run), instead of going to postern's. */
   stderr?(bytes: Uint8Array, pid: number): void;
   /**
-   * When set, a first run that ends before it served is not restarted
+   * When set, a first run that ends before it served, or that `ready` gave
+   * up on (it is killed then), is not restarted
    * (Gunicorn's boot error, status 3): this is called with its exit status,
    * once its stderr has been read, and the process stays stopped.
    */
@@ -104,6 +105,10 @@ export class ManagedProcess {
         if (ready && this.#child === child) {
           up = true;
           spec.onUp();
+        } else if (first && spec.bootFailed && this.#child === child) {
+          // It runs but never serves (an import that hangs): a boot failure too, once it is gone.
+          this.#runtime.logError(`${spec.name}: started but did not serve in time; killed`);
+          child.kill("SIGKILL");
         }
       })
       .catch(log);
