@@ -190,7 +190,7 @@ async function fakeGroup(runtime: Runtime, log: string[], spec: Partial<WorkerGr
       count: 1,
       env: ENV,
       user: undefined,
-      logStderr: true,
+      logOutput: true,
       bootErrors: true,
       ...spec,
     },

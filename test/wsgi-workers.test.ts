@@ -34,6 +34,9 @@ def application(environ, start_response):
         time.sleep(float(query["s"][0]))
     if path == "/hang":
         time.sleep(3600)
+    if path == "/print":
+        print("printed by the app", flush=True)
+        print("written to stderr by the app", file=sys.stderr, flush=True)
     if path == "/grow":
         hog.append(bytearray(int(query["mib"][0]) * 1024 * 1024))
     keys = ["SCRIPT_NAME", "PATH_INFO", "REMOTE_ADDR", "QUERY_STRING", "REQUEST_METHOD"]
@@ -160,6 +163,13 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     expect(os_environ.APP_MODE).toBe("test");
     expect(os_environ.PATH).toBe(process.env.PATH);
     expect(Object.keys(os_environ).filter((k) => !["APP_MODE", "PATH", "LC_CTYPE"].includes(k))).toEqual([]);
+  });
+
+  test("what a worker prints to stdout or stderr goes to the error log, with its pid, not to the access log's stdout", async () => {
+    const { url, errors } = await start('app = "probe:application"');
+    const { pid } = await probe(`${url}/py/print`);
+    await until("logged", () => errors.length >= 2);
+    expect(errors).toEqual(expect.arrayContaining([`route 1 (wsgi /py/*): worker ${pid}: printed by the app`, `route 1 (wsgi /py/*): worker ${pid}: written to stderr by the app`]));
   });
 
   test("a worker that dies: its request gets 502, the next one 200 from its replacement", async () => {

@@ -22,7 +22,7 @@ import { BootError } from "./boot-error.ts";
 import { waitConnectable } from "./connectable.ts";
 import { ManagedProcess } from "./process.ts";
 import { residentBytes } from "./rss.ts";
-import { StderrLines } from "./stderr-lines.ts";
+import { OutputLines } from "./output-lines.ts";
 
 /** What a process's requests go through: a BackendPool. */
 export interface Seat {
@@ -69,8 +69,8 @@ export interface WorkerGroupSpec {
    * back-off, as every later one is.
    */
   bootErrors?: boolean;
-  /** The processes' stderr is read and written to postern's error log, each line with the route and the pid. */
-  logStderr?: boolean;
+  /** The processes' stderr and stdout are read and written to postern's error log, each line with the route and the pid. */
+  logOutput?: boolean;
   recycle?: Recycling;
   /** How long a process may take to serve after it starts (default 30 s); see bootErrors for one that does not. */
   startTimeoutMs?: number;
@@ -90,8 +90,9 @@ interface Worker<S extends Seat> {
   killing: boolean;
   /** Waiting for it to serve again (see restarted()). */
   upWaiters: (() => void)[];
-  /** Its stderr, the first run's held until it serves where that may be a boot failure's message. */
-  readonly stderr: StderrLines;
+  /** Its stderr, the first run's held until it serves where that may be a boot failure's message; and its stdout. */
+  readonly stderr: OutputLines;
+  readonly stdout: OutputLines;
 }
 
 const START_TIMEOUT_MS = 30_000;
@@ -176,7 +177,7 @@ export class WorkerGroup<S extends Seat> {
         served();
       },
       onDown: () => seat.setAvailable(false),
-      stderr: spec.logStderr ? (bytes, pid) => worker.stderr.push(bytes, pid) : undefined,
+      output: spec.logOutput ? (bytes, pid, stream) => worker[stream].push(bytes, pid) : undefined,
       bootFailed: bootErrors ? (code) => failed(this.#bootError(worker, code)) : undefined,
     });
     const worker: Worker<S> = {
@@ -189,7 +190,8 @@ export class WorkerGroup<S extends Seat> {
       retiring: false,
       killing: false,
       upWaiters: [],
-      stderr: new StderrLines((pid, line) => this.#log(pid, line), bootErrors),
+      stderr: new OutputLines((pid, line) => this.#log(pid, line), bootErrors),
+      stdout: new OutputLines((pid, line) => this.#log(pid, line), false),
     };
     this.#workers.push(worker);
     worker.process.start();

@@ -1,13 +1,14 @@
-// A supervised process's stderr as lines for postern's error log, each with
-// the pid of the run that wrote it (a restarted process writes under a new
-// one). The first run's lines can be held back until it serves: if it cannot
-// boot, they are the message of its BootError instead, written once by whoever
-// reports that error rather than by every worker that failed the same way.
+// A supervised process's output (its stderr, or its stdout) as lines for
+// postern's error log, each with the pid of the run that wrote it (a
+// restarted process writes under a new one). The first run's lines can be
+// held back until it serves: if it cannot boot, they are the message of its
+// BootError instead, written once by whoever reports that error rather than
+// by every worker that failed the same way.
 
 /** Lines kept for a boot failure's message. */
 const HELD_LINES = 200;
 
-export class StderrLines {
+export class OutputLines {
   readonly #write: (pid: number, line: string) => void;
   #held: string[] | undefined;
   #partial = "";
