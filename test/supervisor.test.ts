@@ -266,6 +266,29 @@ test("scale: one more, one fewer, never fewer than one", { timeout: 30_000 }, as
   expect(g.pids).toEqual([pids[0]]);
 });
 
+test("scale down while a replacement is still booting: the replacement goes, the worker it was to replace stays", { timeout: 30_000 }, async () => {
+  const { runtime } = recordingRuntime();
+  const { events, seats, leaving } = fakeSeats();
+  const hangs = (socket: string) => socket.endsWith("worker-2.sock");
+  const g = await fakeGroup(runtime, [], {
+    count: 2,
+    recycle: { maxRequests: 1, jitter: 0, maxMemory: 0 },
+    command: (socket) => ["/usr/bin/python3", "-c", hangs(socket) ? "import time; time.sleep(3600)" : FAKE_WORKER, socket],
+  });
+  await g.start(seats);
+  g.leased(joined.get("worker-1.sock")!);
+  await waitFor(() => events.includes("join worker-2.sock"));
+  g.scale(-1);
+  await waitFor(() => leaving.has("worker-2.sock"));
+  leaving.get("worker-2.sock")!();
+  expect(leaving.has("worker-1.sock")).toBe(false);
+  // Still over its max_requests: the next request starts another replacement.
+  g.leased(joined.get("worker-1.sock")!);
+  await waitFor(() => events.includes("up worker-3.sock"));
+  await waitFor(() => leaving.has("worker-1.sock"));
+  expect(leaving.has("worker-0.sock")).toBe(false);
+});
+
 test("a worker past its timeout: a line naming it and the request, SIGUSR1 (its stacks), then SIGKILL, then a new one", { timeout: 30_000 }, async () => {
   const { runtime, pids } = recordingRuntime();
   const log: string[] = [];

@@ -88,6 +88,8 @@ interface Worker<S extends Seat> {
   retiring: boolean;
   /** Timed out: being killed. */
   killing: boolean;
+  /** The process this one is to replace, until this one serves and that one leaves. */
+  replaces: Worker<S> | undefined;
   /** Waiting for it to serve again (see restarted()). */
   upWaiters: (() => void)[];
   /** Its stderr, the first run's held until it serves where that may be a boot failure's message; and its stdout. */
@@ -138,7 +140,7 @@ export class WorkerGroup<S extends Seat> {
    */
   start(seats: Seats<S>): Promise<void> {
     this.#seats = seats;
-    const started = Array.from({ length: this.#spec.count }, () => this.#add(true));
+    const started = Array.from({ length: this.#spec.count }, () => this.#add(true).up);
     if ((this.#spec.recycle?.maxMemory ?? 0) > 0) this.#memoryTimer = setInterval(() => void this.#checkMemory(), MEMORY_CHECK_MS);
     return Promise.all(started).then(() => undefined);
   }
@@ -148,8 +150,8 @@ export class WorkerGroup<S extends Seat> {
     return this.#workers.flatMap((w) => (w.process.child ? [w.process.child.pid] : []));
   }
 
-  /** A process started and joined; resolves once it serves. */
-  #add(first: boolean): Promise<void> {
+  /** A process started and joined; `up` resolves once it serves. */
+  #add(first: boolean, replaces?: Worker<S>): { worker: Worker<S>; up: Promise<void> } {
     const spec = this.#spec;
     const id = this.#nextId++;
     const address: Address = { kind: "unix", path: `${this.#dir}/${spec.label}-${id}.sock` };
@@ -160,7 +162,7 @@ export class WorkerGroup<S extends Seat> {
     const up = new Promise<void>((resolve, reject) => ((served = resolve), (failed = reject)));
     const bootErrors = first && spec.bootErrors === true;
     // Its callbacks run once it has started, when `worker` below is set.
-    const process = new ManagedProcess(this.#runtime, {
+    const managed = new ManagedProcess(this.#runtime, {
       name: `${spec.name} ${spec.label} ${id} (${spec.program})`,
       cmd: spec.command(address.path),
       env: spec.env,
@@ -173,6 +175,8 @@ export class WorkerGroup<S extends Seat> {
         worker.killing = false;
         worker.stderr.release();
         seat.setAvailable(true);
+        if (worker.replaces) void this.#retire(worker.replaces);
+        worker.replaces = undefined;
         for (const waiter of worker.upWaiters.splice(0)) waiter();
         served();
       },
@@ -184,18 +188,19 @@ export class WorkerGroup<S extends Seat> {
       id,
       address,
       seat,
-      process,
+      process: managed,
       served: 0,
       limit: Infinity,
       retiring: false,
       killing: false,
+      replaces,
       upWaiters: [],
       stderr: new OutputLines((pid, line) => this.#log(pid, line), bootErrors),
       stdout: new OutputLines((pid, line) => this.#log(pid, line), false),
     };
     this.#workers.push(worker);
-    worker.process.start();
-    return up;
+    managed.start();
+    return { worker, up };
   }
 
   #limit(): number {
@@ -284,11 +289,16 @@ export class WorkerGroup<S extends Seat> {
   scale(delta: 1 | -1): void {
     if (this.#stopped) return;
     if (delta > 0) {
-      void this.#add(false);
+      this.#add(false);
       return;
     }
     const active = this.#workers.filter((w) => !w.retiring);
-    if (active.length > 1) void this.#retire(active[active.length - 1]!);
+    const last = active[active.length - 1];
+    if (last === undefined || active.length < 2) return;
+    // A replacement not serving yet goes instead of the process it was to replace, which stays.
+    if (last.replaces) last.replaces.retiring = false;
+    last.replaces = undefined;
+    void this.#retire(last);
   }
 
   /** Starts a replacement; the old one leaves once the new one serves. */
@@ -296,7 +306,7 @@ export class WorkerGroup<S extends Seat> {
     if (this.#stopped) return;
     worker.retiring = true;
     this.#runtime.logError(`${this.#spec.name}: ${this.#spec.label} ${worker.process.child?.pid ?? worker.id} ${why}: replaced`);
-    void this.#add(false).then(() => this.#retire(worker));
+    this.#add(false, worker);
   }
 
   /** Takes the process off the route; once its requests are done, SIGTERM (it finishes and exits). */
