@@ -172,6 +172,12 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     expect({ status: res.status, text: await res.text() }).toEqual({ status: 200, text: `read ${size}` });
   }, 60_000);
 
+  test("a backend that stops reading the body and never answers: 504 after first_byte_timeout, not a hang", async () => {
+    fake.behave((socket) => socket.pause());
+    const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(24 * 1024 * 1024) });
+    expect(res.status).toBe(504);
+  }, 60_000);
+
   test("a backend silent mid-answer for idle_timeout: the answer is cut and the connection closed", async () => {
     let socketOf: Socket | undefined;
     fake.behave((socket) => {
