@@ -31,11 +31,16 @@ interface Fake {
 async function startFake(): Promise<Fake> {
   let behaviour: Behaviour = (socket) => socket.destroy();
   const fake = { seen: [] as string[], accepted: 0, closed: 0 };
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     fake.accepted++;
+    sockets.add(socket);
     let held = Buffer.alloc(0);
     let done = false;
-    socket.on("close", () => fake.closed++);
+    socket.on("close", () => {
+      fake.closed++;
+      sockets.delete(socket);
+    });
     socket.on("error", () => undefined);
     socket.on("data", (chunk: Buffer) => {
       if (done) return;
@@ -60,7 +65,12 @@ async function startFake(): Promise<Fake> {
       return fake.closed;
     },
     behave: (b) => (behaviour = b),
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    // A connection it holds paused never sees postern close it: ended here.
+    stop: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
