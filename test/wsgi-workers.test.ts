@@ -38,7 +38,8 @@ def application(environ, start_response):
         print("printed by the app", flush=True)
         print("written to stderr by the app", file=sys.stderr, flush=True)
     if path == "/grow":
-        hog.append(bytearray(int(query["mib"][0]) * 1024 * 1024))
+        # Written, so that every page is resident.
+        hog.append(b"x" * (int(query["mib"][0]) * 1024 * 1024))
     keys = ["SCRIPT_NAME", "PATH_INFO", "REMOTE_ADDR", "QUERY_STRING", "REQUEST_METHOD"]
     body = json.dumps({
         "pid": os.getpid(),
