@@ -8,11 +8,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Hono } from "hono";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createApp, gatewaySchemas, type App } from "../gateways/index.ts";
 import { parseConfig } from "../src/config.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
+import { wsgi } from "../runtimes/node/index.ts";
 import { serve } from "../runtimes/node/serve.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
@@ -150,6 +152,23 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     const { url } = await start('app = "probe:application"');
     const { environ } = await probe(`${url}/py/users/7?x=1`);
     expect(environ).toEqual({ SCRIPT_NAME: "/py", PATH_INFO: "/users/7", REMOTE_ADDR: "127.0.0.1", QUERY_STRING: "x=1", REQUEST_METHOD: "GET" });
+  });
+
+  test("as a hono handler, wsgi({...}) is mounted where the app routes it", async () => {
+    const handler = wsgi({ app: "probe:application", chdir: dir, python: PYTHON });
+    const app = new Hono();
+    app.all("/api/v1/*", handler);
+    await handler.ready;
+    const server = await serve(app, { listen: ["127.0.0.1:0"] });
+    try {
+      const addr = server.addresses[0]!;
+      if (addr.kind !== "tcp") throw new Error("expected a TCP listen address");
+      const { environ } = await probe(`http://127.0.0.1:${addr.port}/api/v1/users`);
+      expect(environ).toMatchObject({ SCRIPT_NAME: "/api/v1", PATH_INFO: "/users" });
+    } finally {
+      await server.close();
+      await handler.close();
+    }
   });
 
   test("behind a trusted proxy, REMOTE_ADDR is the client the proxy names", async () => {
