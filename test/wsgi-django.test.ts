@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunningPostern } from "./helpers/postern.ts";
 import { WSGI_APPS } from "./helpers/python-servers.ts";
 import { PYTHON } from "./helpers/wsgi.ts";
-import { startReadmeRecipe } from "./helpers/wsgi-apps.ts";
+import { requirePythonModule, startReadmeRecipe } from "./helpers/wsgi-apps.ts";
 
 interface FormPage {
   /** "csrftoken=..." as the Cookie header sends it back. */
@@ -18,7 +18,9 @@ interface FormPage {
   token: string;
 }
 
-describe("Django under the README's /dj/* wsgi route", () => {
+const HAS_DJANGO = requirePythonModule("django", "python3-django");
+
+describe.skipIf(!HAS_DJANGO)("Django under the README's /dj/* wsgi route", () => {
   let postern: RunningPostern | undefined;
 
   beforeAll(async () => {

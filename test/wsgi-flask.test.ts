@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunningPostern } from "./helpers/postern.ts";
 import { WSGI_APPS } from "./helpers/python-servers.ts";
 import { PYTHON } from "./helpers/wsgi.ts";
-import { startReadmeRecipe } from "./helpers/wsgi-apps.ts";
+import { requirePythonModule, startReadmeRecipe } from "./helpers/wsgi-apps.ts";
 
-describe("Flask under the README's /py/* wsgi route", () => {
+const HAS_FLASK = requirePythonModule("flask", "python3-flask");
+
+describe.skipIf(!HAS_FLASK)("Flask under the README's /py/* wsgi route", () => {
   let postern: RunningPostern | undefined;
 
   beforeAll(async () => {

@@ -4,6 +4,7 @@
 // benchmark build their routes here, so an app is mounted one way everywhere;
 // the README's recipes are served as written, with the fixtures' paths.
 
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,4 +82,16 @@ export async function startWsgiPosternCli(runtime: CliRuntime, mounts: WsgiMount
  */
 export function startReadmeRecipe(marker: string, replacements: Record<string, string>): Promise<RunningPostern> {
   return startPostern(substitute(readmeBlock("toml", marker).replace(/^listen = .*\n/m, ""), replacements));
+}
+
+/**
+ * True when Debian's python3 imports `module`; otherwise false with a printed
+ * reason, or an error under CI (as requireBinary does for a missing binary).
+ */
+export function requirePythonModule(module: string, debianPackage: string): boolean {
+  if (spawnSync(PYTHON, ["-c", `import ${module}`]).status === 0) return true;
+  const message = `${PYTHON} cannot import ${module}: install it with \`apt-get install -y ${debianPackage}\``;
+  if (process.env.CI) throw new Error(message);
+  console.warn(`skipping: ${message}`);
+  return false;
 }
