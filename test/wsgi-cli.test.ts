@@ -8,36 +8,16 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { REFUSED_GUNICORN_FLAGS, WSGI_FLAGS, wsgiCommand, WsgiUsageError, type WsgiContext } from "../gateways/wsgi/cli.ts";
-import { PROCESS_USER_FIELDS } from "../src/accounts.ts";
-import type { Config, GatewaySchema } from "../src/config.ts";
+import type { Config } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { POSTERN_CLI } from "./helpers/postern-cli.ts";
 import { readmeBlock } from "./helpers/readme.ts";
 
 const CWD = "/srv/site";
 
-// The wsgi route's keys as its contract gives them, until the route itself is registered.
-const WSGI_KEYS: GatewaySchema = {
-  fields: {
-    app: { type: "string", required: true, doc: "" },
-    workers: { type: "integer", default: 1, min: 1, doc: "" },
-    threads: { type: "integer", default: 1, min: 1, doc: "" },
-    timeout: { type: "duration", default: 30_000, min: 0, doc: "" },
-    max_requests: { type: "integer", default: 0, min: 0, doc: "" },
-    max_requests_jitter: { type: "integer", default: 0, min: 0, doc: "" },
-    max_worker_memory: { type: "size", default: 0, min: 0, doc: "" },
-    chdir: { type: "string", doc: "" },
-    pythonpath: { type: "string[]", default: [], doc: "" },
-    env: { type: "env", default: {}, doc: "" },
-    pass_env: { type: "string[]", default: ["PATH"], doc: "" },
-    python: { type: "string", default: "python3", doc: "" },
-    ...PROCESS_USER_FIELDS,
-  },
-};
-const SCHEMAS = { wsgi: WSGI_KEYS, ...gatewaySchemas };
 
 function context(env: Record<string, string> = {}): WsgiContext {
-  return { cwd: CWD, env, gateways: SCHEMAS };
+  return { cwd: CWD, env, gateways: gatewaySchemas };
 }
 
 function quick(args: string[], env: Record<string, string> = {}): Config {
