@@ -4,7 +4,7 @@
 // serving), SIGTTIN/SIGTTOU change the worker count, SIGTERM drains a request
 // in flight and exits 0, a SIGKILLed postern leaves no worker behind, an app
 // that cannot be imported makes postern exit 3 with Python's message, and no
-// worker is left a zombie.
+// worker is left a zombie; on Node, Deno and Bun.
 
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
-import { POSTERN_CLI, spawnPostern } from "./helpers/postern-cli.ts";
+import { POSTERN_CLI, spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
@@ -59,10 +59,10 @@ interface Running {
   get: (path?: string) => Promise<{ status: number; text: string }>;
 }
 
-/** `postern wsgi ... app:application` from the test directory, listening. */
-async function startWsgi(args: string[] = []): Promise<Running> {
+/** `postern wsgi ... app:application` on `runtime`, listening. */
+async function startWsgi(runtime: CliRuntime, args: string[] = []): Promise<Running> {
   const port = await freePort();
-  const { proc, log } = spawnPostern("node", [
+  const { proc, log } = spawnPostern(runtime, [
     "wsgi", "--python", PYTHON!, "-b", `127.0.0.1:${port}`, "--chdir", dir,
     // Every version of app.py is compiled anew, however soon after the last it was written.
     "-e", "PYTHONDONTWRITEBYTECODE=1",
@@ -168,9 +168,10 @@ function steadyLoad(port: number, clients = 4) {
   };
 }
 
-describe.skipIf(!PYTHON)("postern wsgi and signals", () => {
+// Each runtime's CLI installs its own signal handlers and spawns the workers its own way.
+describe.skipIf(!PYTHON).each(["node", "deno", "bun"] as const)("postern wsgi and signals on %s", (runtime) => {
   test("10 SIGHUPs under steady load: no request fails and each new version is served", async () => {
-    const server = await startWsgi(["-w", "2"]);
+    const server = await startWsgi(runtime, ["-w", "2"]);
     const load = steadyLoad(server.port);
     try {
       for (let version = 2; version <= 11; version++) {
@@ -189,7 +190,7 @@ describe.skipIf(!PYTHON)("postern wsgi and signals", () => {
   }, 180_000);
 
   test("a new version that does not import leaves the old workers serving; a fixed one is served", async () => {
-    const server = await startWsgi(["-w", "2"]);
+    const server = await startWsgi(runtime, ["-w", "2"]);
     const before = workers(server.proc.pid!);
     writeFileSync(join(dir, "app.py"), "def application(environ, start_response):\n    return [b'unfinished'\n");
     server.proc.kill("SIGHUP");
@@ -203,7 +204,7 @@ describe.skipIf(!PYTHON)("postern wsgi and signals", () => {
   }, 60_000);
 
   test("SIGTTIN adds a worker and SIGTTOU removes one, never the last", async () => {
-    const server = await startWsgi(["-w", "2"]);
+    const server = await startWsgi(runtime, ["-w", "2"]);
     const pid = server.proc.pid!;
     expect(await until(() => workers(pid).length === 2)).toBe(true);
     server.proc.kill("SIGTTIN");
@@ -224,7 +225,7 @@ describe.skipIf(!PYTHON)("postern wsgi and signals", () => {
   }, 60_000);
 
   test("SIGTERM lets the request in flight finish, stops the workers and exits 0", async () => {
-    const server = await startWsgi(["-w", "2"]);
+    const server = await startWsgi(runtime, ["-w", "2"]);
     const started = workers(server.proc.pid!);
     expect(started).toHaveLength(2);
     const slow = server.get("/slow");
@@ -236,7 +237,7 @@ describe.skipIf(!PYTHON)("postern wsgi and signals", () => {
   }, 60_000);
 
   test("postern killed with SIGKILL leaves no worker running", async () => {
-    const server = await startWsgi(["-w", "2"]);
+    const server = await startWsgi(runtime, ["-w", "2"]);
     const started = workers(server.proc.pid!);
     expect(started).toHaveLength(2);
     // postern alone, not its process group.
@@ -248,7 +249,7 @@ describe.skipIf(!PYTHON)("postern wsgi and signals", () => {
 
   test("an app that cannot be imported: exit status 3 and Python's message", () => {
     writeFileSync(join(dir, "app.py"), "import no_such_module_here\n");
-    const [file, ...before] = POSTERN_CLI.node;
+    const [file, ...before] = POSTERN_CLI[runtime];
     const result = spawnSync(
       file!,
       [...before, "wsgi", "--python", PYTHON!, "-b", "127.0.0.1:0", "--chdir", dir, "-w", "2", "app:application"],
