@@ -1,17 +1,23 @@
 // `postern wsgi`'s Gunicorn flags read into a Config: every flag, the
 // defaults Gunicorn takes from PORT, WEB_CONCURRENCY and FORWARDED_ALLOW_IPS,
-// and usage errors that name the flag as the user typed it.
+// and usage errors that name the flag as the user typed it; every setting of
+// the installed Gunicorn taken or refused and in the README's table; and the
+// README's quick start and its postern.toml as the command serves them.
 
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { REFUSED_GUNICORN_FLAGS, WSGI_FLAGS, wsgiCommand, WsgiUsageError, type WsgiContext } from "../gateways/wsgi/cli.ts";
-import type { Config } from "../src/config.ts";
+import { parseConfig, type Config } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { POSTERN_CLI } from "./helpers/postern-cli.ts";
+import { freePort } from "./helpers/ports.ts";
 import { readmeBlock } from "./helpers/readme.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
+import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
 const CWD = "/srv/site";
 
@@ -214,6 +220,14 @@ test("the README's table of Gunicorn settings has every setting of the installed
   for (const { name } of gunicornSettings() ?? []) expect(table, name).toContain(`\`${name}\``);
 });
 
+test("the README's postern.toml is the config of the Gunicorn command line beside it", () => {
+  const shown = readmeBlock("sh", "gunicorn -w 4").split("\n").find((line) => line.startsWith("postern wsgi "))!;
+  const command = wsgiCommand(shown.split(" ").slice(2), { ...context(), cwd: "/srv/myapp" });
+  const file = parseConfig(readmeBlock("toml", 'app = "myapp:app"\nchdir = "/srv/myapp"'), "README.md", gatewaySchemas);
+  const comparable = (config: Config) => ({ ...config, trustedProxiesLine: undefined, routes: config.routes.map(({ line: _, ...route }) => route) });
+  expect(command.mode === "quick" && comparable(command.config)).toEqual(comparable(file));
+});
+
 describe("the command", () => {
   const postern = (args: string[]) => {
     const [file, ...before] = POSTERN_CLI.node;
@@ -224,6 +238,32 @@ describe("the command", () => {
     expect(status).toBe(2);
     expect(stderr.split("\n")[0]).toBe(readmeBlock("", "--wokers").trim());
   });
+  test("the README's quick start serves its hello app from the directory it is started in", async () => {
+    const python = requireBinary(["python3"], "python3");
+    if (!python) return;
+    const block = readmeBlock("sh", "hello:application");
+    const source = block.slice(block.indexOf("<<'PY'\n") + 6, block.indexOf("\nPY\n") + 1);
+    const args = block.split("\n").find((line) => line.startsWith("postern wsgi "))!.split("#")[0]!.trim().split(" ").slice(2);
+    expect(args).toEqual(["hello:application"]);
+    const dir = mkdtempSync(join(tmpdir(), "postern-wsgi-hello-"));
+    writeFileSync(join(dir, "hello.py"), source);
+    giveToScriptUser(dir);
+    const port = await freePort();
+    const [file, ...before] = POSTERN_CLI.node;
+    // Not on 127.0.0.1:8000, which may be taken, and with Debian's python3.
+    const proc = spawn(file!, [...before, "wsgi", "-b", `127.0.0.1:${port}`, "--python", python, ...args], { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    proc.stderr!.on("data", (d) => (log += d));
+    try {
+      await waitForPort(proc, port, "postern wsgi", () => log, 30_000);
+      const response = await fetch(`http://127.0.0.1:${port}/`);
+      expect(await response.text()).toBe("Hello, world\n");
+    } finally {
+      await stopProcessGroup(proc, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   test("--help lists every option it takes", () => {
     const { status, stdout } = postern(["--help"]);
     expect(status).toBe(0);
