@@ -264,6 +264,19 @@ describe("the command", () => {
     }
   }, 60_000);
 
+  test("-c with a config that has no wsgi route: exit status 2, naming the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-wsgi-c-"));
+    try {
+      const file = join(dir, "postern.toml");
+      writeFileSync(file, `[[routes]]\ngateway = "static"\nroot = "${dir}"\n`);
+      const { status, stderr } = postern(["-c", file]);
+      expect(status).toBe(2);
+      expect(stderr).toContain(`${file} has no wsgi route (gateway = "wsgi"); postern serve --config ${file} serves it`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("--help lists every option it takes", () => {
     const { status, stdout } = postern(["--help"]);
     expect(status).toBe(0);

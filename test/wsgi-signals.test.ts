@@ -1,10 +1,10 @@
 // `postern wsgi` driven as Gunicorn's users drive Gunicorn, through the real
 // CLI and real Python workers: SIGHUP loads new code under steady load with
-// no failed request (and a broken new version leaves the old workers
-// serving), SIGTTIN/SIGTTOU change the worker count, SIGTERM drains a request
-// in flight and exits 0, a SIGKILLed postern leaves no worker behind, an app
-// that cannot be imported makes postern exit 3 with Python's message, and no
-// worker is left a zombie; on Node, Deno and Bun.
+// no failed request (a broken new version leaves the old workers serving;
+// with -c it reads the file again), SIGTTIN/SIGTTOU change the worker count,
+// SIGTERM drains a request in flight and exits 0, a SIGKILLed postern leaves
+// no worker behind, an app that cannot be imported makes postern exit 3 with
+// Python's message, and no worker is left a zombie; on Node, Deno and Bun.
 
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -60,14 +60,19 @@ interface Running {
 }
 
 /** `postern wsgi ... app:application` on `runtime`, listening. */
-async function startWsgi(runtime: CliRuntime, args: string[] = []): Promise<Running> {
-  const port = await freePort();
-  const { proc, log } = spawnPostern(runtime, [
+function startWsgi(runtime: CliRuntime, args: string[] = []): Promise<Running> {
+  return startPostern(runtime, (port) => [
     "wsgi", "--python", PYTHON!, "-b", `127.0.0.1:${port}`, "--chdir", dir,
     // Every version of app.py is compiled anew, however soon after the last it was written.
     "-e", "PYTHONDONTWRITEBYTECODE=1",
     ...args, "app:application",
   ]);
+}
+
+/** postern on `runtime` with the arguments for a free port, listening there. */
+async function startPostern(runtime: CliRuntime, args: (port: number) => string[]): Promise<Running> {
+  const port = await freePort();
+  const { proc, log } = spawnPostern(runtime, args(port));
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   stop = () => stopProcessGroup(proc, "SIGKILL");
   await waitForPort(proc, port, "postern wsgi", log, 30_000);
@@ -201,6 +206,22 @@ describe.skipIf(!PYTHON).each(["node", "deno", "bun"] as const)("postern wsgi an
     writeFileSync(join(dir, "app.py"), appSource(2));
     server.proc.kill("SIGHUP");
     expect(await until(async () => (await server.get()).text === "version 2"), server.log()).toBe(true);
+  }, 60_000);
+
+  test("-c: the file's wsgi route, listening where -b says; SIGHUP reads the file again", async () => {
+    const file = join(dir, "postern.toml");
+    const config = (workers: number) =>
+      `listen = "127.0.0.1:1"\naccess_log = false\n[[routes]]\ngateway = "wsgi"\napp = "app:application"\npython = "${PYTHON}"\n` +
+      `chdir = "${dir}"\nenv = { PYTHONDONTWRITEBYTECODE = "1" }\nworkers = ${workers}\n`;
+    writeFileSync(file, config(1));
+    const server = await startPostern(runtime, (port) => ["wsgi", "-c", file, "-b", `127.0.0.1:${port}`]);
+    expect(await server.get()).toEqual({ status: 200, text: "version 1" });
+    expect(workers(server.proc.pid!)).toHaveLength(1);
+    writeFileSync(file, config(3));
+    writeFileSync(join(dir, "app.py"), appSource(2));
+    server.proc.kill("SIGHUP");
+    expect(await until(async () => (await server.get()).text === "version 2"), server.log()).toBe(true);
+    expect(await until(() => workers(server.proc.pid!).length === 3), server.log()).toBe(true);
   }, 60_000);
 
   test("SIGTTIN adds a worker and SIGTTOU removes one, never the last", async () => {
