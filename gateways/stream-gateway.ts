@@ -40,7 +40,7 @@ const { keepalive: _keepalive, keepalive_timeout: _keepaliveTimeout, ...perConne
  * queue_timeout and balancing, and a health check waiting there behind busy
  * workers fails a backend that is only busy; below it, workers stay idle.
  */
-export const DEFAULT_MAX_CONNS = 1;
+const DEFAULT_MAX_CONNS = 1;
 
 /** The keys of a uwsgi or SCGI route (the protocol's own ones added by its options.ts). */
 export const streamFields: Schema = {

@@ -13,8 +13,8 @@ import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 
 const UWSGI = findUwsgi();
 
-/** What the fake backend does with a connection, once its packet's header and vars have arrived (`method`: REQUEST_METHOD). */
-type Behaviour = (socket: Socket, method: string) => void;
+/** What the fake backend does with a connection, once its packet's header and vars have arrived (`method`: REQUEST_METHOD; `bodyRead`: bytes of the body that came with them). */
+type Behaviour = (socket: Socket, method: string, bodyRead: number) => void;
 
 interface Fake {
   port: number;
@@ -31,11 +31,16 @@ interface Fake {
 async function startFake(): Promise<Fake> {
   let behaviour: Behaviour = (socket) => socket.destroy();
   const fake = { seen: [] as string[], accepted: 0, closed: 0 };
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     fake.accepted++;
+    sockets.add(socket);
     let held = Buffer.alloc(0);
     let done = false;
-    socket.on("close", () => fake.closed++);
+    socket.on("close", () => {
+      fake.closed++;
+      sockets.delete(socket);
+    });
     socket.on("error", () => undefined);
     socket.on("data", (chunk: Buffer) => {
       if (done) return;
@@ -44,7 +49,7 @@ async function startFake(): Promise<Fake> {
       done = true;
       const method = /REQUEST_METHOD\0?.{0,2}?(GET|POST|HEAD|PUT)/s.exec(held.toString("latin1"))?.[1] ?? "?";
       fake.seen.push(method);
-      behaviour(socket, method);
+      behaviour(socket, method, held.length - 4 - held.readUInt16LE(1));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -60,7 +65,12 @@ async function startFake(): Promise<Fake> {
       return fake.closed;
     },
     behave: (b) => (behaviour = b),
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    // A connection it holds paused never sees postern close it: ended here.
+    stop: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -76,6 +86,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
       // The fake first: round robin gives it the first request.
       `[[routes]]\npath = "/pair/*"\ngateway = "uwsgi"\nbackend = ["127.0.0.1:${fake.port}", "127.0.0.1:${real.port}"]\nbalance = "round_robin"\nfail_timeout = "1ms"`,
       `[[routes]]\npath = "/huge/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nenv = { BIG = "${"x".repeat(70_000)}" }`,
+      `[[routes]]\npath = "/upload/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "1s"\nmax_buffered_body = "64m"`,
       `[[routes]]\npath = "/fake/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nidle_timeout = "1s"\nfirst_byte_timeout = "30s"`,
     ];
     postern = await startPostern(routes.join("\n"));
@@ -151,6 +162,31 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     const res = await fetch(`${base}/fake/upload`, { method: "POST", body: new Uint8Array(5 * 1024 * 1024) });
     expect({ status: res.status, text: await res.text() }).toEqual({ status: 413, text: "no" });
   });
+
+  test("a body still moving to a backend that reads it slowly does not count against first_byte_timeout", async () => {
+    const size = 24 * 1024 * 1024;
+    fake.behave((socket, _, bodyRead) => {
+      // A MiB at a time, then 100 ms of nothing: the upload takes seconds, each pause well under the 1 s timeout.
+      let read = bodyRead;
+      let pauseAt = read + 1024 * 1024;
+      socket.on("data", (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= size) return void socket.end("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nread " + read);
+        if (read < pauseAt) return;
+        pauseAt = read + 1024 * 1024;
+        socket.pause();
+        setTimeout(() => socket.resume(), 100);
+      });
+    });
+    const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(size) });
+    expect({ status: res.status, text: await res.text() }).toEqual({ status: 200, text: `read ${size}` });
+  }, 60_000);
+
+  test("a backend that stops reading the body and never answers: 504 after first_byte_timeout, not a hang", async () => {
+    fake.behave((socket) => socket.pause());
+    const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(24 * 1024 * 1024) });
+    expect(res.status).toBe(504);
+  }, 60_000);
 
   test("a backend silent mid-answer for idle_timeout: the answer is cut and the connection closed", async () => {
     let socketOf: Socket | undefined;

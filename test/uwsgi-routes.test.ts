@@ -46,6 +46,9 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
         route("/py/*", protocol, [at(a)], ["max_conns = 2", 'env = { APP_MODE = "test", EMPTY = "" }']),
         route("/one/*", protocol, [at(a)]),
         route("/stream/*", protocol, [at(a)], ["request_buffering = false"]),
+        // One request at a time (the default max_conns): the next waits, or finds no room.
+        route("/full/*", protocol, [at(a)], ["max_queue = 0"]),
+        route("/queued/*", protocol, [at(a)], ['queue_timeout = "1s"']),
         route("/slow/*", protocol, [at(a)], ['first_byte_timeout = "1s"']),
         route("/both/*", protocol, [at(a), at(b)], ['balance = "round_robin"']),
         // b reads at most 4096 bytes of variables: a larger block makes it close the connection.
@@ -151,6 +154,15 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
     expect({ status: head.status, text: head.text }).toEqual({ status: 201, text: "" });
   });
 
+  test("an answer streams: its first part reaches the client while the app still works", async () => {
+    const res = await fetch(`${base}/py/drip?ms=1000`);
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("start");
+    let rest = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+    expect(rest).toBe("end");
+  });
+
   test("8 MiB streamed out", async () => {
     const answer = await fetch(`${base}/py/big?mb=8`);
     expect((await answer.arrayBuffer()).byteLength).toBe(8 * MiB);
@@ -170,6 +182,18 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
     const started = Date.now();
     for (let i = 0; i < 3; i++) expect((await get(`${base}/dead/env`)).status).toBe(502);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test.each([
+    ["/full", "no room in the queue (max_queue = 0)"],
+    ["/queued", "a wait in the queue past queue_timeout"],
+  ])("%s: the backend busy with its one request, %s: 503 with Retry-After", async (mount) => {
+    // Its answer has begun: the backend's one connection is taken until it ends.
+    const busy = await fetch(`${base}${mount}/drip?ms=3000`);
+    const refused = await get(`${base}${mount}/ping`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(await busy.text()).toBe("startend");
   });
 
   test("an answer slower than first_byte_timeout: 504", async () => {
