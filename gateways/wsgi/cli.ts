@@ -126,14 +126,15 @@ export function wsgiCommand(argv: readonly string[], context: WsgiContext): Wsgi
       positionals.push(arg);
       continue;
     }
-    // `--workers=4`, `--workers 4`, `-w4`, `-w 4`, as Python's argparse takes them.
+    // `--workers=4`, `--workers 4`, `--work 4`, `-w4`, `-w=4`, `-w 4`, as Python's argparse takes them.
     const long = arg.startsWith("--");
     const eq = long ? arg.indexOf("=") : -1;
     const typed = long ? (eq < 0 ? arg : arg.slice(0, eq)) : arg.slice(0, 2);
-    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined;
-    if (typed === "-h" || typed === "--help") return { mode: "help" };
-    const flag = FLAGS.find((f) => f.names.includes(typed));
-    if (!flag && typed !== "-c" && typed !== "--config") throw unknownFlag(typed);
+    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2).replace(/^=/, "") : undefined;
+    const name = long ? unabbreviated(typed) : typed;
+    if (name === "-h" || name === "--help") return { mode: "help" };
+    const flag = FLAGS.find((f) => f.names.includes(name));
+    if (!flag && name !== "-c" && name !== "--config") throw unknownFlag(name);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new WsgiUsageError(`${typed} needs a value`);
     if (!flag) configFile = value;
@@ -249,6 +250,18 @@ function accessLogfile(value: string, flag: string): boolean {
     throw new WsgiUsageError(`${flag}: postern writes its access log to stdout: give "-" and redirect stdout to ${JSON.stringify(value)}`);
   }
   return true;
+}
+
+/**
+ * A long option as argparse reads it (allow_abbrev, which Gunicorn keeps):
+ * a unique prefix of one stands for it; one of several is an error.
+ */
+function unabbreviated(typed: string): string {
+  const longs = [...WSGI_FLAGS, ...REFUSED_GUNICORN_FLAGS].filter((name) => name.startsWith("--"));
+  if (longs.includes(typed)) return typed;
+  const matches = longs.filter((name) => name.startsWith(typed));
+  if (matches.length > 1) throw new WsgiUsageError(`ambiguous option ${typed}: it could be ${matches.join(", ")}`);
+  return matches[0] ?? typed;
 }
 
 function unknownFlag(typed: string): WsgiUsageError {
