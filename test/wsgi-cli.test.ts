@@ -202,6 +202,10 @@ function gunicornSettings(): { name: string; flags: string[] }[] | undefined {
   const python = requireBinary(["python3"], "python3");
   if (!python) return undefined;
   const listed = spawnSync(python, ["-c", "import gunicorn.config as c\nfor s in c.KNOWN_SETTINGS:\n  print(s.name, *(s.cli or []))"], { encoding: "utf8" });
+  if (listed.status !== 0 && listed.stderr.includes("No module named 'gunicorn'") && !process.env.CI) {
+    console.warn("skipping: gunicorn not found: install it with `apt-get install -y gunicorn`");
+    return undefined;
+  }
   expect(listed.status, listed.stderr).toBe(0);
   return listed.stdout.trim().split("\n").map((line) => {
     const [name, ...flags] = line.split(" ");
