@@ -179,6 +179,7 @@ describe("usage errors name the flag as typed", () => {
     [["myapp:app", "--worker-class", "gevent"], /^--worker-class: a Gunicorn setting postern wsgi does not take/],
     [["myapp:app", "--preload"], /^--preload: a Gunicorn setting/],
     [[], /needs one app, MODULE:APP \(found none\)/],
+    [["my-app.py"], /^MODULE:APP: must be "module:attr"/],
     [["a:app", "b:app"], /needs one app, MODULE:APP \(found "a:app", "b:app"\)/],
   ] as [string[], RegExp][])("%j", (args, message) => {
     expect(usageError(args)).toMatch(message);

@@ -92,7 +92,7 @@ const FLAGS: readonly Flag[] = [
 /**
  * Gunicorn's other command-line flags (gunicorn --help): named, they are
  * refused with a pointer to the README's table of why, rather than taken for
- * a typo. `BOOLEAN_GUNICORN_FLAGS` take no value.
+ * a typo. Gunicorn 20.1's, and those 22 and 23 added.
  */
 export const REFUSED_GUNICORN_FLAGS: readonly string[] = [
   "--backlog", "-k", "--worker-class", "--worker-connections", "--reload", "--reload-engine", "--reload-extra-file",
@@ -173,6 +173,7 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
   if (env.WEB_CONCURRENCY !== undefined) route.workers = integer(env.WEB_CONCURRENCY, "WEB_CONCURRENCY");
   // Which flag (or variable) set each key, as typed, for the messages.
   const typedFor = new Map<string, string>([
+    ["routes[0].app", "MODULE:APP"],
     ["listen", "PORT"],
     ["routes[0].workers", "WEB_CONCURRENCY"],
     ["trusted_proxies", "FORWARDED_ALLOW_IPS"],
@@ -187,7 +188,7 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
     seen.add(flag);
     typedFor.set(at, typed);
   }
-  // Gunicorn takes --pythonpath from --chdir (gunicorn/app/base.py).
+  // Gunicorn takes --pythonpath from --chdir: it changes directory first (gunicorn/app/base.py).
   if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
   const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
   try {
