@@ -258,6 +258,8 @@ export function bindGateways(runtime: Runtime) {
     cgi: (options: Options) => createGateway("cgi", runtime, options, "cgi", budget),
     /** A WASI route handler: `app.all("/app/*", wasi({ module: "./app.wasm" }))`. */
     wasi: (options: Options) => createGateway("wasi", runtime, options, "wasi", budget),
+    /** A WSGI route handler, its workers started and supervised: `app.all("/py/*", wsgi({ app: "myapp:app" }))` (mounted at /py). */
+    wsgi: (options: Options) => createGateway("wsgi", runtime, options, "wsgi", budget),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: Options) => createGateway("static", runtime, options),
     /** The app a postern.toml describes. */

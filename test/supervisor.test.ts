@@ -118,6 +118,9 @@ import os, signal, socket, sys, time
 if os.environ.get("FAIL_BOOT"):
     print("ImportError: no module named app", file=sys.stderr)
     sys.exit(3)
+if os.environ.get("HANG_BOOT"):
+    print("importing a slow app", file=sys.stderr, flush=True)
+    time.sleep(3600)
 def usr1(*_):
     print("stacks of", os.getpid(), file=sys.stderr, flush=True)
 signal.signal(signal.SIGUSR1, usr1)
@@ -187,7 +190,7 @@ async function fakeGroup(runtime: Runtime, log: string[], spec: Partial<WorkerGr
       count: 1,
       env: ENV,
       user: undefined,
-      logStderr: true,
+      logOutput: true,
       bootErrors: true,
       ...spec,
     },
@@ -216,6 +219,17 @@ test("a worker of the first set that cannot boot: start rejects with a BootError
   await sleep(1_000);
   expect(pids).toHaveLength(2);
   expect(log.filter((line) => line.includes("ImportError"))).toEqual([]);
+});
+
+test("a worker of the first set that never serves is killed at its start timeout, and start rejects with a BootError", async () => {
+  const { runtime, pids } = recordingRuntime();
+  const g = await fakeGroup(runtime, [], { env: { ...ENV, HANG_BOOT: "1" }, startTimeoutMs: 500 });
+  const err = await g.start(fakeSeats().seats).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(BootError);
+  expect((err as BootError).message).toContain("importing a slow app");
+  expect(exists(pids[0]!)).toBe(false);
+  await sleep(500);
+  expect(pids).toHaveLength(1);
 });
 
 test("replacing a worker: the new one serves before the old one leaves, and the old one gets SIGTERM only once it has left", { timeout: 30_000 }, async () => {
@@ -250,6 +264,29 @@ test("scale: one more, one fewer, never fewer than one", { timeout: 30_000 }, as
   await sleep(300);
   expect(events.filter((e) => e.startsWith("leave"))).toEqual(["leave worker-1.sock"]);
   expect(g.pids).toEqual([pids[0]]);
+});
+
+test("scale down while a replacement is still booting: the replacement goes, the worker it was to replace stays", { timeout: 30_000 }, async () => {
+  const { runtime } = recordingRuntime();
+  const { events, seats, leaving } = fakeSeats();
+  const hangs = (socket: string) => socket.endsWith("worker-2.sock");
+  const g = await fakeGroup(runtime, [], {
+    count: 2,
+    recycle: { maxRequests: 1, jitter: 0, maxMemory: 0 },
+    command: (socket) => ["/usr/bin/python3", "-c", hangs(socket) ? "import time; time.sleep(3600)" : FAKE_WORKER, socket],
+  });
+  await g.start(seats);
+  g.leased(joined.get("worker-1.sock")!);
+  await waitFor(() => events.includes("join worker-2.sock"));
+  g.scale(-1);
+  await waitFor(() => leaving.has("worker-2.sock"));
+  leaving.get("worker-2.sock")!();
+  expect(leaving.has("worker-1.sock")).toBe(false);
+  // Still over its max_requests: the next request starts another replacement.
+  g.leased(joined.get("worker-1.sock")!);
+  await waitFor(() => events.includes("up worker-3.sock"));
+  await waitFor(() => leaving.has("worker-1.sock"));
+  expect(leaving.has("worker-0.sock")).toBe(false);
 });
 
 test("a worker past its timeout: a line naming it and the request, SIGUSR1 (its stacks), then SIGKILL, then a new one", { timeout: 30_000 }, async () => {

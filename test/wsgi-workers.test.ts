@@ -8,11 +8,13 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Hono } from "hono";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createApp, gatewaySchemas, type App } from "../gateways/index.ts";
 import { parseConfig } from "../src/config.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
+import { wsgi } from "../runtimes/node/index.ts";
 import { serve } from "../runtimes/node/serve.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
@@ -34,8 +36,12 @@ def application(environ, start_response):
         time.sleep(float(query["s"][0]))
     if path == "/hang":
         time.sleep(3600)
+    if path == "/print":
+        print("printed by the app", flush=True)
+        print("written to stderr by the app", file=sys.stderr, flush=True)
     if path == "/grow":
-        hog.append(bytearray(int(query["mib"][0]) * 1024 * 1024))
+        # Written, so that every page is resident.
+        hog.append(b"x" * (int(query["mib"][0]) * 1024 * 1024))
     keys = ["SCRIPT_NAME", "PATH_INFO", "REMOTE_ADDR", "QUERY_STRING", "REQUEST_METHOD"]
     body = json.dumps({
         "pid": os.getpid(),
@@ -70,7 +76,7 @@ afterEach(async () => {
 });
 
 /** The config's app, served on a loopback port by the Node runtime, its error log and the processes it started kept. */
-async function start(route: string, log: string[] = [], spawned: number[] = []): Promise<Running> {
+async function start(route: string, log: string[] = [], spawned: number[] = [], top = ""): Promise<Running> {
   const runtime: Runtime = {
     ...nodeRuntime,
     spawn: (cmd, opts) => {
@@ -81,7 +87,7 @@ async function start(route: string, log: string[] = [], spawned: number[] = []):
     logError: (line) => log.push(line),
     logAccess: () => undefined,
   };
-  const toml = `listen = ["127.0.0.1:0"]\naccess_log = false\n[[routes]]\npath = "/py/*"\ngateway = "wsgi"\npython = "${PYTHON}"\nchdir = "${dir}"\n${route}`;
+  const toml = `listen = ["127.0.0.1:0"]\naccess_log = false\n${top}\n[[routes]]\npath = "/py/*"\ngateway = "wsgi"\npython = "${PYTHON}"\nchdir = "${dir}"\n${route}`;
   const config = parseConfig(toml, "test.toml", gatewaySchemas);
   const app = createApp(config, runtime, dir);
   try {
@@ -148,12 +154,42 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     expect(environ).toEqual({ SCRIPT_NAME: "/py", PATH_INFO: "/users/7", REMOTE_ADDR: "127.0.0.1", QUERY_STRING: "x=1", REQUEST_METHOD: "GET" });
   });
 
+  test("as a hono handler, wsgi({...}) is mounted where the app routes it", async () => {
+    const handler = wsgi({ app: "probe:application", chdir: dir, python: PYTHON });
+    const app = new Hono();
+    app.all("/api/v1/*", handler);
+    await handler.ready;
+    const server = await serve(app, { listen: ["127.0.0.1:0"] });
+    try {
+      const addr = server.addresses[0]!;
+      if (addr.kind !== "tcp") throw new Error("expected a TCP listen address");
+      const { environ } = await probe(`http://127.0.0.1:${addr.port}/api/v1/users`);
+      expect(environ).toMatchObject({ SCRIPT_NAME: "/api/v1", PATH_INFO: "/users" });
+    } finally {
+      await server.close();
+      await handler.close();
+    }
+  });
+
+  test("behind a trusted proxy, REMOTE_ADDR is the client the proxy names", async () => {
+    const { url } = await start('app = "probe:application"', [], [], 'trusted_proxies = ["127.0.0.1/32"]');
+    const res = await fetch(`${url}/py/`, { headers: { "X-Forwarded-For": "203.0.113.9" } });
+    expect(((await res.json()) as Probe).environ.REMOTE_ADDR).toBe("203.0.113.9");
+  });
+
   test("a worker's environment is pass_env and env, nothing else of postern's", async () => {
     const { url } = await start('app = "probe:application"\nenv = { APP_MODE = "test" }\npass_env = ["PATH"]');
     const { os_environ } = await probe(`${url}/py/`);
     expect(os_environ.APP_MODE).toBe("test");
     expect(os_environ.PATH).toBe(process.env.PATH);
     expect(Object.keys(os_environ).filter((k) => !["APP_MODE", "PATH", "LC_CTYPE"].includes(k))).toEqual([]);
+  });
+
+  test("what a worker prints to stdout or stderr goes to the error log, with its pid, not to the access log's stdout", async () => {
+    const { url, errors } = await start('app = "probe:application"');
+    const { pid } = await probe(`${url}/py/print`);
+    await until("logged", () => errors.length >= 2);
+    expect(errors).toEqual(expect.arrayContaining([`route 1 (wsgi /py/*): worker ${pid}: printed by the app`, `route 1 (wsgi /py/*): worker ${pid}: written to stderr by the app`]));
   });
 
   test("a worker that dies: its request gets 502, the next one 200 from its replacement", async () => {

@@ -32,8 +32,10 @@ export async function startWorkers<S extends Seat>(runtime: Runtime, o: WsgiOpti
     env,
     user,
     bootErrors: true,
-    logStderr: true,
+    logOutput: true,
     recycle: { maxRequests: o.max_requests, jitter: o.max_requests_jitter, maxMemory: o.max_worker_memory },
+    // As Gunicorn's, the timeout bounds a worker's boot too (its app import).
+    startTimeoutMs: o.timeout === 0 ? undefined : o.timeout,
   });
 }
 

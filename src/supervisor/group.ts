@@ -19,8 +19,10 @@ import type { Address } from "../address.ts";
 import { reachableByAll } from "../reachable.ts";
 import type { ProcessUser, Runtime, Subprocess } from "../runtime.ts";
 import { BootError } from "./boot-error.ts";
+import { waitConnectable } from "./connectable.ts";
 import { ManagedProcess } from "./process.ts";
 import { residentBytes } from "./rss.ts";
+import { OutputLines } from "./output-lines.ts";
 
 /** What a process's requests go through: a BackendPool. */
 export interface Seat {
@@ -67,16 +69,18 @@ export interface WorkerGroupSpec {
    * back-off, as every later one is.
    */
   bootErrors?: boolean;
-  /** The processes' stderr is read and written to postern's error log, each line with the route and the pid. */
-  logStderr?: boolean;
+  /** The processes' stderr and stdout are read and written to postern's error log, each line with the route and the pid. */
+  logOutput?: boolean;
   recycle?: Recycling;
+  /** How long a process may take to serve after it starts (default 30 s); see bootErrors for one that does not. */
+  startTimeoutMs?: number;
 }
 
 interface Worker<S extends Seat> {
   readonly id: number;
   readonly address: Address;
   readonly seat: S;
-  process: ManagedProcess;
+  readonly process: ManagedProcess;
   /** Requests sent to the running process, and how many it may serve. */
   served: number;
   limit: number;
@@ -84,22 +88,19 @@ interface Worker<S extends Seat> {
   retiring: boolean;
   /** Timed out: being killed. */
   killing: boolean;
+  /** The process this one is to replace, until this one serves and that one leaves. */
+  replaces: Worker<S> | undefined;
   /** Waiting for it to serve again (see restarted()). */
   upWaiters: (() => void)[];
-  /** The first run's stderr, held until it serves: a boot failure's message. */
-  bootLines: string[] | undefined;
-  /** The end of the last stderr chunk, not yet a whole line, and whose it is. */
-  partial: string;
-  partialPid: number;
+  /** Its stderr, the first run's held until it serves where that may be a boot failure's message; and its stdout. */
+  readonly stderr: OutputLines;
+  readonly stdout: OutputLines;
 }
 
-const READY_POLL_MS = 20;
-const READY_GIVE_UP_MS = 30_000;
+const START_TIMEOUT_MS = 30_000;
 /** Between SIGUSR1 (the stacks) and SIGKILL of a process that timed out. */
 const DUMP_GRACE_MS = 1_000;
 const MEMORY_CHECK_MS = 1_000;
-/** Lines of a boot failure's stderr kept for its message. */
-const BOOT_LINES = 200;
 
 export class WorkerGroup<S extends Seat> {
   readonly #runtime: Runtime;
@@ -139,7 +140,7 @@ export class WorkerGroup<S extends Seat> {
    */
   start(seats: Seats<S>): Promise<void> {
     this.#seats = seats;
-    const started = Array.from({ length: this.#spec.count }, () => this.#add(true));
+    const started = Array.from({ length: this.#spec.count }, () => this.#add(true).up);
     if ((this.#spec.recycle?.maxMemory ?? 0) > 0) this.#memoryTimer = setInterval(() => void this.#checkMemory(), MEMORY_CHECK_MS);
     return Promise.all(started).then(() => undefined);
   }
@@ -149,8 +150,8 @@ export class WorkerGroup<S extends Seat> {
     return this.#workers.flatMap((w) => (w.process.child ? [w.process.child.pid] : []));
   }
 
-  /** A process started and joined; resolves once it serves. */
-  #add(first: boolean): Promise<void> {
+  /** A process started and joined; `up` resolves once it serves. */
+  #add(first: boolean, replaces?: Worker<S>): { worker: Worker<S>; up: Promise<void> } {
     const spec = this.#spec;
     const id = this.#nextId++;
     const address: Address = { kind: "unix", path: `${this.#dir}/${spec.label}-${id}.sock` };
@@ -160,44 +161,46 @@ export class WorkerGroup<S extends Seat> {
     let failed!: (err: BootError) => void;
     const up = new Promise<void>((resolve, reject) => ((served = resolve), (failed = reject)));
     const bootErrors = first && spec.bootErrors === true;
-    const worker: Worker<S> = {
-      id,
-      address,
-      seat,
-      process: undefined as unknown as ManagedProcess,
-      served: 0,
-      limit: Infinity,
-      retiring: false,
-      killing: false,
-      upWaiters: [],
-      bootLines: bootErrors && spec.logStderr ? [] : undefined,
-      partial: "",
-      partialPid: 0,
-    };
-    worker.process = new ManagedProcess(this.#runtime, {
+    // Its callbacks run once it has started, when `worker` below is set.
+    const managed = new ManagedProcess(this.#runtime, {
       name: `${spec.name} ${spec.label} ${id} (${spec.program})`,
       cmd: spec.command(address.path),
       env: spec.env,
       cwd: spec.cwd,
       user: spec.user,
-      ready: (alive) => waitConnectable(this.#runtime, address, alive),
+      ready: (alive) => waitConnectable(this.#runtime, address, alive, spec.startTimeoutMs ?? START_TIMEOUT_MS),
       onUp: () => {
         worker.served = 0;
         worker.limit = this.#limit();
         worker.killing = false;
-        for (const line of worker.bootLines ?? []) this.#log(worker.process.child?.pid ?? 0, line);
-        worker.bootLines = undefined;
+        worker.stderr.release();
         seat.setAvailable(true);
+        if (worker.replaces) void this.#retire(worker.replaces);
+        worker.replaces = undefined;
         for (const waiter of worker.upWaiters.splice(0)) waiter();
         served();
       },
       onDown: () => seat.setAvailable(false),
-      stderr: spec.logStderr ? (bytes, pid) => this.#stderr(worker, bytes, pid) : undefined,
+      output: spec.logOutput ? (bytes, pid, stream) => worker[stream].push(bytes, pid) : undefined,
       bootFailed: bootErrors ? (code) => failed(this.#bootError(worker, code)) : undefined,
     });
+    const worker: Worker<S> = {
+      id,
+      address,
+      seat,
+      process: managed,
+      served: 0,
+      limit: Infinity,
+      retiring: false,
+      killing: false,
+      replaces,
+      upWaiters: [],
+      stderr: new OutputLines((pid, line) => this.#log(pid, line), bootErrors),
+      stdout: new OutputLines((pid, line) => this.#log(pid, line), false),
+    };
     this.#workers.push(worker);
-    worker.process.start();
-    return up;
+    managed.start();
+    return { worker, up };
   }
 
   #limit(): number {
@@ -207,24 +210,9 @@ export class WorkerGroup<S extends Seat> {
   }
 
   #bootError(worker: Worker<S>, code: number): BootError {
-    const lines = worker.bootLines ?? [];
-    if (worker.partial !== "") lines.push(worker.partial);
-    worker.bootLines = undefined;
+    const lines = worker.stderr.takeHeld();
     const said = lines.length > 0 ? `:\n${lines.join("\n")}` : "";
     return new BootError(`${this.#spec.name}: ${this.#spec.label} ${worker.id} (${this.#spec.program}) could not boot: exited with status ${code} before it served${said}`);
-  }
-
-  #stderr(worker: Worker<S>, bytes: Uint8Array, pid: number): void {
-    if (worker.partialPid !== pid && worker.partial !== "") this.#line(worker, worker.partialPid, worker.partial);
-    const lines = ((worker.partialPid === pid ? worker.partial : "") + new TextDecoder().decode(bytes)).split("\n");
-    worker.partial = lines.pop()!;
-    worker.partialPid = pid;
-    for (const line of lines) this.#line(worker, pid, line);
-  }
-
-  #line(worker: Worker<S>, pid: number, line: string): void {
-    if (worker.bootLines === undefined) this.#log(pid, line);
-    else if (worker.bootLines.length < BOOT_LINES) worker.bootLines.push(line);
   }
 
   #log(pid: number, line: string): void {
@@ -301,11 +289,16 @@ export class WorkerGroup<S extends Seat> {
   scale(delta: 1 | -1): void {
     if (this.#stopped) return;
     if (delta > 0) {
-      void this.#add(false);
+      this.#add(false);
       return;
     }
     const active = this.#workers.filter((w) => !w.retiring);
-    if (active.length > 1) void this.#retire(active[active.length - 1]!);
+    const last = active[active.length - 1];
+    if (last === undefined || active.length < 2) return;
+    // A replacement not serving yet goes instead of the process it was to replace, which stays.
+    if (last.replaces) last.replaces.retiring = false;
+    last.replaces = undefined;
+    void this.#retire(last);
   }
 
   /** Starts a replacement; the old one leaves once the new one serves. */
@@ -313,7 +306,7 @@ export class WorkerGroup<S extends Seat> {
     if (this.#stopped) return;
     worker.retiring = true;
     this.#runtime.logError(`${this.#spec.name}: ${this.#spec.label} ${worker.process.child?.pid ?? worker.id} ${why}: replaced`);
-    void this.#add(false).then(() => this.#retire(worker));
+    this.#add(false, worker);
   }
 
   /** Takes the process off the route; once its requests are done, SIGTERM (it finishes and exits). */
@@ -352,17 +345,4 @@ export class WorkerGroup<S extends Seat> {
     for (const kill of this.#kills) clearTimeout(kill);
     await this.#runtime.fs!.removeDir(this.#dir);
   }
-}
-
-async function waitConnectable(runtime: Runtime, address: Address, alive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + READY_GIVE_UP_MS;
-  while (Date.now() < deadline && alive()) {
-    try {
-      (await runtime.connect(address)).close();
-      return true;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
-    }
-  }
-  return false;
 }

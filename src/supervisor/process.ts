@@ -19,12 +19,17 @@ export interface ManagedSpec {
   onUp(): void;
   /** Called when the process has exited and until it is up again. */
   onDown(): void;
-  /** When set, the process's stderr is read and handed here as it comes (with the pid of the run), instead of going to postern's. */
-  stderr?(bytes: Uint8Array, pid: number): void;
   /**
-   * When set, a first run that ends before it served is not restarted
+   * When set, the process's stdout and stderr are read and handed here as
+   * they come (with the pid of the run), instead of going to postern's own
+   * (whose stdout is the access log).
+   */
+  output?(bytes: Uint8Array, pid: number, stream: "stdout" | "stderr"): void;
+  /**
+   * When set, a first run that ends before it served, or that `ready` gave
+   * up on (it is killed then), is not restarted
    * (Gunicorn's boot error, status 3): this is called with its exit status,
-   * once its stderr has been read, and the process stays stopped.
+   * once its output has been read, and the process stays stopped.
    */
   bootFailed?(code: number): void;
 }
@@ -41,8 +46,8 @@ const MAX_BACKOFF_MS = 10_000;
  */
 const START_MS = 1_000;
 const STOP_GRACE_MS = 5_000;
-/** How long the rest of an exited process's stderr is waited for (a child it left may hold the pipe). */
-const STDERR_DRAIN_MS = 1_000;
+/** How long the rest of an exited process's output is waited for (a child it left may hold the pipes). */
+const OUTPUT_DRAIN_MS = 1_000;
 
 export class ManagedProcess {
   readonly #runtime: Runtime;
@@ -72,8 +77,8 @@ export class ManagedProcess {
     let up = false;
     let child: Subprocess;
     try {
-      const stderr = spec.stderr ? "pipe" : "inherit";
-      child = this.#runtime.spawn!(spec.cmd, { env: spec.env, cwd: spec.cwd, user: spec.user, stdin: "null", stdout: "inherit", stderr });
+      const output = spec.output ? "pipe" : "inherit";
+      child = this.#runtime.spawn!(spec.cmd, { env: spec.env, cwd: spec.cwd, user: spec.user, stdin: "null", stdout: output, stderr: output });
     } catch (err) {
       this.#runtime.logError(`${spec.name}: cannot start ${spec.cmd[0]}: ${(err as Error).message}`);
       this.#scheduleRestart(false);
@@ -81,7 +86,11 @@ export class ManagedProcess {
     }
     this.#child = child;
     const log = (err: unknown) => this.#runtime.logError(`${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
-    const stderrRead = child.stderr && spec.stderr ? pump(child.stderr, (bytes) => spec.stderr!(bytes, child.pid)) : Promise.resolve();
+    const read = (stream: "stdout" | "stderr") => {
+      const pipe = child[stream];
+      return pipe && spec.output ? pump(pipe, (bytes) => spec.output!(bytes, child.pid, stream)) : Promise.resolve();
+    };
+    const outputRead = Promise.all([read("stdout"), read("stderr")]);
     void child.exited
       .then(async (code) => {
         if (this.#child === child) this.#child = undefined;
@@ -89,7 +98,7 @@ export class ManagedProcess {
         if (this.#stopping) return;
         const healthy = up || Date.now() - started >= START_MS;
         if (first && !up && spec.bootFailed) {
-          await Promise.race([stderrRead, new Promise((resolve) => setTimeout(resolve, STDERR_DRAIN_MS))]);
+          await Promise.race([outputRead, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_MS))]);
           this.#stopping = true;
           spec.bootFailed(code);
           return;
@@ -104,6 +113,10 @@ export class ManagedProcess {
         if (ready && this.#child === child) {
           up = true;
           spec.onUp();
+        } else if (first && spec.bootFailed && this.#child === child) {
+          // It runs but never serves (an import that hangs): a boot failure too, once it is gone.
+          this.#runtime.logError(`${spec.name}: started but did not serve in time; killed`);
+          child.kill("SIGKILL");
         }
       })
       .catch(log);
