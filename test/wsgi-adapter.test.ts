@@ -217,12 +217,12 @@ test("SIGUSR1 writes every thread's stack to stderr while a request runs, and th
   const sock = await open(p.socket);
   const marker = join(mkdtempSync(join(tmpdir(), "postern-adapter-")), "started");
   try {
-    const answer = request(sock, 1, `/sleep?seconds=1&marker=${marker}`);
+    const answer = request(sock, 1, `/sleep?seconds=3&marker=${marker}`);
     await until("the request to start", () => existsSync(marker));
     p.child.kill("SIGUSR1");
     await until("the stack dump", () => /in sleeper/.test(p.stderr()));
     expect(p.stderr()).toMatch(/Thread 0x[0-9a-f]+/);
-    expect(bodyOf(await answer)).toBe("slept 1.0");
+    expect(bodyOf(await answer)).toBe("slept 3.0");
   } finally {
     sock.destroy();
     rmSync(marker, { force: true });
@@ -235,12 +235,12 @@ test("SIGTERM: no new connection, the request in flight finishes, exit 0", async
   const dir = mkdtempSync(join(tmpdir(), "postern-adapter-"));
   const marker = join(dir, "started");
   try {
-    const answer = request(sock, 1, `/sleep?seconds=1&marker=${marker}`);
+    const answer = request(sock, 1, `/sleep?seconds=3&marker=${marker}`);
     await until("the request to start", () => existsSync(marker));
     p.child.kill("SIGTERM");
     await until("the socket to go", () => !existsSync(p.socket));
     await expect(open(p.socket)).rejects.toThrow();
-    expect(bodyOf(await answer)).toBe("slept 1.0");
+    expect(bodyOf(await answer)).toBe("slept 3.0");
     expect(await p.exited).toBe(0);
   } finally {
     sock.destroy();
