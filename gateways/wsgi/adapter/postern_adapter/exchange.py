@@ -33,13 +33,12 @@ class ClientGone(Exception):
 
 
 class Exchange:
-    __slots__ = ("_send", "_rid", "_pull", "environ", "_errors", "_status", "_headers", "_head_out", "_sent", "_pending", "_pending_size")
+    __slots__ = ("_send", "_rid", "environ", "_errors", "_status", "_headers", "_head_out", "_sent", "_pending", "_pending_size")
 
     def __init__(self, send, rid, params, pull, flags):
         """send(bytes) writes to the connection; pull() gives the next STDIN bytes of the request."""
         self._send = send
         self._rid = rid
-        self._pull = pull
         self._errors = Errors(send, rid)
         self.environ = _environ(params, self._errors, pull, flags)
         self._status = None
