@@ -39,30 +39,35 @@ export interface WsgiServer {
 
 const SCRIPT_NAME = "/app.py";
 
-export async function startWsgi(options: WsgiOptions): Promise<WsgiServer> {
-  const workers = options.workers ?? 1;
+/** The route (postern.toml) that serves `options.app`, and what a request's URL path starts with. */
+export function wsgiRoute(options: WsgiOptions): { toml: string; scriptName: string; cleanup(): void } {
   const root = mkdtempSync(join(tmpdir(), "postern-wsgi-"));
   writeFileSync(join(root, "app.py"), "");
   const command = adapterCommand({ ...options, socket: "{socket}" });
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
-  const postern = await startPostern(
-    [
-      "[[routes]]",
-      'gateway = "fastcgi"',
-      `root = ${JSON.stringify(root)}`,
-      'split_path = ".py"',
-      `spawn = { command = ${JSON.stringify(command)}, procs = ${workers}, env = { ${env.join(", ")} } }`,
-      options.route ?? "",
-    ].join("\n"),
-  );
-  await untilServing(postern.url + SCRIPT_NAME);
+  const toml = [
+    "[[routes]]",
+    'gateway = "fastcgi"',
+    `root = ${JSON.stringify(root)}`,
+    'split_path = ".py"',
+    `spawn = { command = ${JSON.stringify(command)}, procs = ${options.workers ?? 1}, env = { ${env.join(", ")} } }`,
+    options.route ?? "",
+  ].join("\n");
+  return { toml, scriptName: SCRIPT_NAME, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** postern (Node, in this process) serving `options.app`, once a worker answers. */
+export async function startWsgi(options: WsgiOptions): Promise<WsgiServer> {
+  const route = wsgiRoute(options);
+  const postern = await startPostern(route.toml);
+  await untilServing(postern.url + route.scriptName);
   return {
-    url: (pathInfo) => postern.url + SCRIPT_NAME + pathInfo,
-    scriptName: SCRIPT_NAME,
+    url: (pathInfo) => postern.url + route.scriptName + pathInfo,
+    scriptName: route.scriptName,
     errors: postern.errors,
     async stop() {
       await postern.stop();
-      rmSync(root, { recursive: true, force: true });
+      route.cleanup();
     },
   };
 }
@@ -85,8 +90,8 @@ export function adapterCommand(o: { app: string; socket: string; workers?: numbe
   ];
 }
 
-// The spawned workers come up after postern is ready: wait until one answers.
-async function untilServing(url: string): Promise<void> {
+/** The spawned workers come up after postern is ready: resolves once one answers `url`. */
+export async function untilServing(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const res = await fetch(url).catch(() => undefined);
