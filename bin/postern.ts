@@ -3,22 +3,25 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { stringify } from "smol-toml";
 import { parseAccounts, type Accounts } from "../src/accounts.ts";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
 import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
+import { checkWsgiRoutes, wsgiCommand, WsgiUsageError } from "../gateways/wsgi/cli.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { configWarnings, createApp, serve } from "./platform.ts";
 
-const USAGE = `postern: a web gateway to FastCGI, CGI, WASI and static backends
+const USAGE = `postern: a web gateway to FastCGI, CGI, WSGI, WASI and static backends
 
 Usage:
   postern serve [--config postern.toml] [--listen ADDR]...
   postern check [--config postern.toml]
   postern fastcgi --backend ADDR --root DIR [--index FILE]... [--listen ADDR]...
   postern cgi DIR [--index FILE]... [--run-all] [--listen ADDR]...
+  postern wsgi [Gunicorn's options] MODULE:APP    (postern wsgi --help)
   postern wasi FILE.wasm [--listen ADDR]...
   postern wagi modules.toml [--listen ADDR]...
   postern --help | --version
@@ -29,7 +32,52 @@ postern cgi runs only files with an execute bit (others are 403); --run-all
 also runs .pl, .py, .rb, .php and .sh files without one, by their interpreter.
 SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0; exit 1
 if some are still running after graceful_timeout (30 s by default).
-SIGHUP: reload the config (serve --config).`;
+SIGHUP: reload the config (serve --config, wagi, wsgi).
+Exit status: 0 after a drain, 1 when graceful_timeout cut it short, 2 for a
+usage or config error, 3 when a wsgi app cannot be imported at startup.`;
+
+const WSGI_USAGE = `postern wsgi: a WSGI app served by Python workers postern supervises,
+with Gunicorn's flags and defaults
+
+Usage:
+  postern wsgi [options] MODULE:APP      (APP defaults to "application")
+  postern wsgi -c postern.toml [-b ADDR]...
+
+Options (Gunicorn's):
+  -w, --workers N            worker processes ($WEB_CONCURRENCY, else 1)
+  --threads N                requests one worker serves at once (1)
+  -b, --bind ADDR            listen there, repeatable (0.0.0.0:$PORT, else 127.0.0.1:8000)
+  -t, --timeout SECONDS      a request running longer is 504, its worker's stack
+                             logged and the worker replaced (30; 0 = none)
+  --graceful-timeout SECONDS how long requests in flight are waited for on
+                             SIGTERM and SIGHUP (30)
+  --max-requests N           recycle a worker after N requests (0 = never)
+  --max-requests-jitter N    plus a random 0..N, so workers do not recycle together
+  --chdir DIR                import the app from DIR (the working directory)
+  --pythonpath DIR[,DIR]     add to sys.path, repeatable
+  -e, --env KEY=VALUE        set in the workers' environment, repeatable
+  -u, --user USER            run the workers as USER ("nobody" when root)
+  -g, --group GROUP          and GROUP (USER's primary group)
+  --forwarded-allow-ips IPS  proxies whose X-Forwarded-For/-Proto are believed,
+                             comma-separated, * for any ($FORWARDED_ALLOW_IPS,
+                             else 127.0.0.1,::1)
+  --access-logfile -         log each request on stdout (no access log)
+  --limit-request-line N, --limit-request-fields N, --limit-request-field_size N,
+  --keep-alive SECONDS       postern's [client] limits
+Options (postern's):
+  --pass-env NAME[,NAME]     pass these of postern's environment to the workers, repeatable
+  --python PATH              the Python interpreter (python3 on PATH)
+  --max-worker-memory SIZE   recycle a worker whose memory passes SIZE ("512m"; 0 = none)
+  -c, --config postern.toml  serve that config, whose wsgi routes say the rest
+  -h, --help                 this text
+
+Workers get PATH, --pass-env's and -e's variables, not postern's whole environment.
+Signals: SIGHUP starts new workers with the app's code as it is now and
+retires the old ones once they are serving (an app that no longer imports
+leaves the old workers serving); SIGTTIN/SIGTTOU add or remove a worker;
+SIGTERM/SIGINT finish requests in flight and exit 0.
+Exit status 3: the app could not be imported at startup (the Python error
+is on stderr).`;
 
 class UsageError extends Error {}
 
@@ -115,6 +163,25 @@ async function main(argv: string[]): Promise<number> {
       const config = quickConfig("wasi", { module: resolve(positionals[0]!) });
       return run(withListen(config, values.listen), process.cwd());
     }
+    case "wsgi": {
+      const wsgi = wsgiCommand(rest, { cwd: process.cwd(), env: process.env, gateways: gatewaySchemas, accounts: machineAccounts() });
+      if (wsgi.mode === "help") {
+        process.stdout.write(`${WSGI_USAGE}\n`);
+        return 0;
+      }
+      if (wsgi.mode === "file") {
+        const { file, listen } = wsgi;
+        const load = () => {
+          const config = withListen(loadConfig(file), listen);
+          checkWsgiRoutes(config, file);
+          return config;
+        };
+        return run(load(), dirname(resolve(file)), load);
+      }
+      // No file to read again: a SIGHUP starts the same route anew, whose new
+      // workers import the app's code as it is now (Gunicorn's HUP).
+      return run(wsgi.config, process.cwd(), () => wsgi.config);
+    }
     case "wagi": {
       const { values, positionals } = parse(() =>
         parseArgs({ args: rest, allowPositionals: true, options: { listen: { type: "string", multiple: true } } }),
@@ -158,9 +225,7 @@ function readConfigFile(file: string): string {
 
 /** A one-route config for the quick modes, validated like a file. */
 function quickConfig(gateway: string, options: Record<string, unknown>): Config {
-  const lines = [`[[routes]]`, `gateway = ${JSON.stringify(gateway)}`];
-  for (const [key, value] of Object.entries(options)) lines.push(`${key} = ${tomlValue(value)}`);
-  return parseConfig(lines.join("\n"), "command line", gatewaySchemas);
+  return parseConfig(stringify({ routes: [{ gateway, ...options }] }), "command line", gatewaySchemas);
 }
 
 /** The quick cgi mode runs scripts by extension with the interpreters this machine has. */
@@ -171,13 +236,6 @@ function installedInterpreters(): Record<string, string> {
   return Object.fromEntries(
     Object.entries(QUICK_INTERPRETERS).filter(([, program]) => dirs.some((dir) => existsSync(`${dir}/${program}`))),
   );
-}
-
-/** Strings, booleans, arrays of strings and tables of strings as TOML (JSON strings are TOML basic strings). */
-function tomlValue(value: unknown): string {
-  if (Array.isArray(value) || typeof value !== "object" || value === null) return JSON.stringify(value);
-  const pairs = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)} = ${JSON.stringify(v)}`);
-  return `{ ${pairs.join(", ")} }`;
 }
 
 function withListen(config: Config, listen: string[] | undefined): Config {
@@ -293,6 +351,12 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) process.stderr.write(`postern: ${err.message}\n\n${USAGE}\n`);
+    else if (err instanceof WsgiUsageError) process.stderr.write(`postern wsgi: ${err.message}\n(postern wsgi --help lists the options)\n`);
+    // A wsgi app that cannot be imported: Gunicorn's boot-error status (its workers' message is already on stderr).
+    else if (err instanceof Error && err.name === "BootError") {
+      process.stderr.write(`postern: ${err.message}\n`);
+      process.exit(3);
+    }
     else if (err instanceof ConfigError || err instanceof AddressError || err instanceof SchemaError) {
       process.stderr.write(`postern: ${err.message}\n`);
     } else process.stderr.write(`postern: ${err instanceof Error ? err.message : String(err)}\n`);

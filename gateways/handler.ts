@@ -22,6 +22,8 @@ export type GatewayHandler = MiddlewareHandler & {
   ready: Promise<void>;
   /** Stops accepting work for this route and releases what it holds. */
   close(): Promise<void>;
+  /** One worker process more or fewer, never fewer than one (SIGTTIN, SIGTTOU): routes that run workers. */
+  scale?(delta: 1 | -1): void;
 };
 
 /** The connection facts the runtime put in the request's env (each runtime serves with a ServeEnv). */
@@ -163,5 +165,6 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
     const init = { status: response.status, statusText: response.statusText, headers: response.headers };
     return withReasonPhrase(new Response(stream, init), reasonPhraseOf(response) ?? "");
   };
-  return Object.assign(front, { ready: handler.ready, close: () => handler.close() });
+  const scale = handler.scale;
+  return Object.assign(front, { ready: handler.ready, close: () => handler.close() }, scale ? { scale } : {});
 }

@@ -19,8 +19,14 @@ import { createStatic } from "./static/index.ts";
 import { staticSchema } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
+import { createScgi } from "./scgi/index.ts";
+import { scgiSchema } from "./scgi/options.ts";
+import { createUwsgi } from "./uwsgi/index.ts";
+import { uwsgiSchema } from "./uwsgi/options.ts";
 import { createWasi } from "./wasi/index.ts";
 import { wasiSchema } from "./wasi/options.ts";
+import { createWsgi } from "./wsgi/index.ts";
+import { wsgiSchema } from "./wsgi/options.ts";
 
 export interface GatewayEntry {
   schema: GatewaySchema;
@@ -49,6 +55,9 @@ export const gateways: Record<string, GatewayEntry> = {
   fastcgi: { schema: fastcgiSchema, create: createFastCgi, pathKeys: ["root"], buffered: true },
   static: { schema: staticSchema, create: createStatic, pathKeys: ["root"] },
   wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"], buffered: true },
+  uwsgi: { schema: uwsgiSchema, create: createUwsgi, pathKeys: [], buffered: true },
+  scgi: { schema: scgiSchema, create: createScgi, pathKeys: [], buffered: true },
+  wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], buffered: true },
 };
 
 /**
@@ -93,6 +102,8 @@ export interface App {
   ready: Promise<void>;
   /** Closes every route: pools, spawned backends. */
   close(): Promise<void>;
+  /** One worker more or fewer on every route that runs workers (wsgi), never fewer than one: SIGTTIN and SIGTTOU. */
+  scale(delta: 1 | -1): void;
 }
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
@@ -130,6 +141,9 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
     },
+    scale: (delta) => {
+      for (const handler of handlers) handler.scale?.(delta);
+    },
   };
 }
 
@@ -157,6 +171,8 @@ function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): Reso
       // A module the app registered (registerWasmModules) is named, not found on disk.
       if (typeof value === "string" && entry.moduleKeys?.includes(key) && runtime.wasmModules?.has(value)) continue;
       if (typeof value === "string") options[key] = resolvePath(baseDir, value);
+      // A list of paths (wsgi pythonpath).
+      else if (Array.isArray(value)) options[key] = value.map((v) => resolvePath(baseDir, v as string));
       // A table of paths (wasi volumes: guest path -> host directory).
       else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
         options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));

@@ -1,12 +1,15 @@
 // When a process postern keeps running (src/supervisor.ts) exits: one that
 // served, or ran past the start period (supervisord's `startsecs`), is
 // restarted at once however often it is killed; only one that dies while
-// starting backs off. Real processes, killed by pid.
+// starting backs off. Then a group of them on their own sockets: boot
+// failures, replacement without a gap, scaling, timeouts. Real processes,
+// killed by pid.
 
 import { afterEach, expect, test } from "vitest";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import type { Runtime } from "../src/runtime.ts";
-import { ManagedProcess } from "../src/supervisor.ts";
+import type { Address } from "../src/address.ts";
+import { BootError, ManagedProcess, WorkerGroup, type Seats, type WorkerGroupSpec } from "../src/supervisor.ts";
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 /** Past the start period (1 s). */
@@ -103,4 +106,189 @@ test("a process that dies while starting is restarted after a growing back-off",
   // 100 + 200 + 400 + 800 ms of back-off: about five starts, not hundreds.
   expect(pids.length).toBeGreaterThanOrEqual(2);
   expect(pids.length).toBeLessThanOrEqual(6);
+});
+
+// A group of processes on their own sockets (src/supervisor/group.ts), each
+// a fake worker: a Python script that listens on the socket it is given
+// (removing the one a killed run left), prints "stacks" on SIGUSR1 and exits
+// 0 on SIGTERM.
+
+const FAKE_WORKER = `
+import os, signal, socket, sys, time
+if os.environ.get("FAIL_BOOT"):
+    print("ImportError: no module named app", file=sys.stderr)
+    sys.exit(3)
+def usr1(*_):
+    print("stacks of", os.getpid(), file=sys.stderr, flush=True)
+signal.signal(signal.SIGUSR1, usr1)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+if os.path.exists(sys.argv[1]):
+    os.unlink(sys.argv[1])
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.close()
+`;
+
+interface SeatLog {
+  events: string[];
+  seats: Seats<FakeSeat>;
+  /** What leave() waits for, per socket: resolve to let the seat go. */
+  leaving: Map<string, () => void>;
+}
+
+class FakeSeat {
+  available = false;
+  constructor(
+    readonly name: string,
+    readonly log: string[],
+  ) {}
+  setAvailable(available: boolean) {
+    if (available !== this.available) this.log.push(`${available ? "up" : "down"} ${this.name}`);
+    this.available = available;
+  }
+}
+
+/** The address each fake seat joined with, by socket name. */
+const joined = new Map<string, Address>();
+
+function fakeSeats(): SeatLog {
+  const events: string[] = [];
+  const leaving = new Map<string, () => void>();
+  const seats: Seats<FakeSeat> = {
+    join: (address) => {
+      const name = address.kind === "unix" ? address.path.slice(address.path.lastIndexOf("/") + 1) : "?";
+      events.push(`join ${name}`);
+      joined.set(name, address);
+      return new FakeSeat(name, events);
+    },
+    leave: (seat) => {
+      events.push(`leave ${seat.name}`);
+      return new Promise((resolve) => leaving.set(seat.name, resolve));
+    },
+  };
+  return { events, seats, leaving };
+}
+
+let group: WorkerGroup<FakeSeat> | undefined;
+afterEach(() => group?.stop());
+
+async function fakeGroup(runtime: Runtime, log: string[], spec: Partial<WorkerGroupSpec> = {}): Promise<WorkerGroup<FakeSeat>> {
+  group = await WorkerGroup.create<FakeSeat>(
+    { ...runtime, logError: (line) => log.push(line) },
+    {
+      name: "route",
+      label: "worker",
+      program: "fake",
+      dirPrefix: "postern-test-",
+      command: (socket) => ["/usr/bin/python3", "-c", FAKE_WORKER, socket],
+      count: 1,
+      env: ENV,
+      user: undefined,
+      logStderr: true,
+      bootErrors: true,
+      ...spec,
+    },
+  );
+  return group;
+}
+
+const exists = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test("a worker of the first set that cannot boot: start rejects with a BootError carrying its stderr, and it is not restarted", async () => {
+  const { runtime, pids } = recordingRuntime();
+  const log: string[] = [];
+  const g = await fakeGroup(runtime, log, { count: 2, env: { ...ENV, FAIL_BOOT: "1" } });
+  const err = await g.start(fakeSeats().seats).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(BootError);
+  expect((err as BootError).name).toBe("BootError");
+  expect((err as BootError).message).toContain("ImportError: no module named app");
+  expect((err as BootError).message).toContain("status 3");
+  await sleep(1_000);
+  expect(pids).toHaveLength(2);
+  expect(log.filter((line) => line.includes("ImportError"))).toEqual([]);
+});
+
+test("replacing a worker: the new one serves before the old one leaves, and the old one gets SIGTERM only once it has left", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const { events, seats, leaving } = fakeSeats();
+  const g = await fakeGroup(runtime, [], { recycle: { maxRequests: 3, jitter: 0, maxMemory: 0 } });
+  await g.start(seats);
+  const old = pids[0]!;
+  for (let i = 0; i < 3; i++) g.leased(joined.get("worker-0.sock")!);
+  await waitFor(() => leaving.has("worker-0.sock"));
+  expect(events).toEqual(["join worker-0.sock", "up worker-0.sock", "join worker-1.sock", "up worker-1.sock", "leave worker-0.sock"]);
+  // Its requests in flight are not done: it runs on.
+  await sleep(300);
+  expect(exists(old)).toBe(true);
+  leaving.get("worker-0.sock")!();
+  await waitFor(() => !exists(old));
+  expect(g.pids).toEqual([pids[1]]);
+});
+
+test("scale: one more, one fewer, never fewer than one", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const { events, seats, leaving } = fakeSeats();
+  const g = await fakeGroup(runtime, []);
+  await g.start(seats);
+  g.scale(1);
+  await waitFor(() => events.includes("up worker-1.sock"));
+  g.scale(-1);
+  await waitFor(() => leaving.has("worker-1.sock"));
+  leaving.get("worker-1.sock")!();
+  await waitFor(() => !exists(pids[1]!));
+  g.scale(-1);
+  await sleep(300);
+  expect(events.filter((e) => e.startsWith("leave"))).toEqual(["leave worker-1.sock"]);
+  expect(g.pids).toEqual([pids[0]]);
+});
+
+test("a worker past its timeout: a line naming it and the request, SIGUSR1 (its stacks), then SIGKILL, then a new one", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const log: string[] = [];
+  const { events, seats } = fakeSeats();
+  const g = await fakeGroup(runtime, log);
+  await g.start(seats);
+  const old = pids[0]!;
+  g.timedOut(joined.get("worker-0.sock")!, "GET /slow", 1_000);
+  expect(events.at(-1)).toBe("down worker-0.sock");
+  expect(log[0]).toBe(`route: worker ${old} timed out on GET /slow (timeout 1000 ms): its threads' stacks follow, then it is killed`);
+  await waitFor(() => log.includes(`route: worker ${old}: stacks of ${old}`));
+  // SIGUSR1 did not end it; SIGKILL does, and it is restarted on its socket.
+  await waitFor(() => pids.length === 2 && events.at(-1) === "up worker-0.sock");
+  expect(exists(old)).toBe(false);
+});
+
+test("a connection refused by a worker whose death is not seen yet is made again once the worker is back, not failed", { timeout: 30_000 }, async () => {
+  // The runtime reports an exit late (Deno does, by a few milliseconds): the
+  // socket refuses while the worker still counts as serving.
+  const { runtime, pids } = recordingRuntime();
+  const late: Runtime = {
+    ...runtime,
+    spawn: (cmd, opts) => {
+      const child = runtime.spawn!(cmd, opts);
+      return { ...child, pid: child.pid, kill: (signal) => child.kill(signal), exited: child.exited.then((code) => sleep(300).then(() => code)) };
+    },
+  };
+  const { events, seats } = fakeSeats();
+  const g = await fakeGroup(late, []);
+  await g.start(seats);
+  const address = joined.get("worker-0.sock")!;
+  process.kill(pids[0]!, "SIGKILL");
+  await sleep(50);
+  expect(events.at(-1)).toBe("up worker-0.sock");
+  const conn = await g.connect(address, () => nodeRuntime.connect(address), 5_000);
+  conn.close();
+  expect(pids).toHaveLength(2);
+  // Given up on when the worker does not come back in time.
+  await expect(g.connect(address, () => Promise.reject(new Error("refused")), 200)).rejects.toThrow("refused");
 });

@@ -5,6 +5,7 @@
 import { cgiResponse, hasBody, type CgiBody, type CgiOutput } from "../../src/cgi/answer.ts";
 import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
+import type { Address } from "../../src/address.ts";
 import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
 import type { Upstream } from "../../src/backend/upstream.ts";
 import type { Lease } from "../../src/pool.ts";
@@ -46,6 +47,13 @@ export interface FcgiRequest {
    * backend's request is then stopped instead.
    */
   runOn: boolean;
+  /** Told which backend each try goes to, and which one passed a timeout (the WSGI supervisor counts and kills its workers). */
+  watch?: BackendWatch;
+}
+
+export interface BackendWatch {
+  leased(backend: Address): void;
+  timedOut(backend: Address): void;
 }
 
 /** STDERR kept per request for the log; the rest is counted, not stored. */
@@ -80,6 +88,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
       lease.release(true);
       throw new GatewayError("CLIENT_CLOSED", "client left before its request was sent");
     }
+    req.watch?.leased(lease.backend);
     const conn = lease.conn;
     const events = conn.open();
     const call = new Call(lease, events, req, stopListening);
@@ -262,6 +271,7 @@ class Call {
           return;
         }
         this.abandon();
+        this.#req.watch?.timedOut(this.#lease.backend);
         reject(new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
       };
       timer = setTimeout(expire, timeoutMs);

@@ -7,6 +7,7 @@
 
 import type { Address } from "../../src/address.ts";
 import type { Probe } from "../../src/backend/health.ts";
+import { onProbeConnection } from "../../src/backend/probe-connection.ts";
 import { CgiResponseParser } from "../../src/cgi/response.ts";
 import type { Duplex, Runtime } from "../../src/runtime.ts";
 import { RecordReader } from "./reader.ts";
@@ -15,22 +16,7 @@ import { encodeRequestStart } from "./request.ts";
 
 /** The probe for `runtime`'s connections, naming scripts under `root`. */
 export function fastcgiProbe(runtime: Runtime, root: string): Probe {
-  return async (address, path, timeoutMs, stop) => {
-    const duplex = await runtime.connect(address, { timeoutMs });
-    if (stop.aborted) {
-      duplex.close();
-      throw new Error("the check was stopped");
-    }
-    // Closing the connection ends the read the answer waits on.
-    const onStop = () => duplex.close();
-    stop.addEventListener("abort", onStop);
-    try {
-      return await ask(duplex, params(address, root, path));
-    } finally {
-      stop.removeEventListener("abort", onStop);
-      duplex.close();
-    }
-  };
+  return (address, path, timeoutMs, stop) => onProbeConnection(runtime, address, timeoutMs, stop, (duplex) => ask(duplex, params(address, root, path)));
 }
 
 /** The params of a GET of `path` (a query after "?") with nothing else: what a ping handler or a small script needs. */

@@ -102,7 +102,8 @@ class FastCgiGateway {
   async #open(addr: Address): Promise<FcgiConnection> {
     const timeoutMs = this.#options.connect_timeout;
     try {
-      const duplex = await this.#runtime.connect(addr, { timeoutMs });
+      const connect = () => this.#runtime.connect(addr, { timeoutMs });
+      const duplex = await (this.#spawned ? this.#spawned.connect(addr, connect, timeoutMs) : connect());
       return new FcgiConnection(duplex, this.#multiplexed.has(formatAddress(addr)));
     } catch (err) {
       if ((err as Error).name === "TimeoutError") {

@@ -14,6 +14,7 @@ import { readAllLimited } from "../../src/io/bytes.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
+import { splitAtRoute } from "../mount.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import { interpreters, type Interpreter } from "./interpreter.ts";
@@ -144,19 +145,6 @@ class WasiGateway extends ScriptGateway {
   protected async tearDown(): Promise<void> {
     await this.#launcher?.close();
   }
-}
-
-/**
- * SCRIPT_NAME and PATH_INFO for a module mounted at a route pattern, as WAGI
- * sets them: the pattern's fixed part ("/app" of "/app/*") is the script,
- * the rest of the path its PATH_INFO (RFC 3875 §4.1.5, §4.1.13).
- */
-export function splitAtRoute(path: string, routePath: string): { scriptName: string; pathInfo: string } {
-  const star = routePath.indexOf("*");
-  let prefix = star < 0 ? routePath : routePath.slice(0, star);
-  if (prefix.endsWith("/")) prefix = prefix.slice(0, -1);
-  if (prefix.includes(":") || !path.startsWith(prefix)) return { scriptName: path, pathInfo: "" };
-  return { scriptName: prefix, pathInfo: path.slice(prefix.length) };
 }
 
 interface LoadedModule {

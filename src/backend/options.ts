@@ -97,7 +97,11 @@ export function backendProblem(options: Record<string, unknown>): { key: string;
 }
 
 /** The pool settings of a route's backend keys. */
-export function poolOptions(o: BackendOptions, keepAlive: boolean, maxConns: number | undefined): PoolOptions {
+export function poolOptions(
+  o: Pick<BackendOptions, "max_queue" | "queue_timeout" | "keepalive_timeout" | "fail_timeout" | "balance">,
+  keepAlive: boolean,
+  maxConns: number | undefined,
+): PoolOptions {
   return {
     maxConns,
     maxQueue: o.max_queue,

@@ -1,7 +1,10 @@
 // Streaming parser for the head of a CGI response (RFC 3875 §6): the header
 // lines a script writes before the blank line, and the kind of response they
 // make (§6.2). Shared by every gateway whose backend answers in CGI's output
-// format (CGI and WASI stdout, FastCGI FCGI_STDOUT, SCGI, uwsgi).
+// format (CGI and WASI stdout, FastCGI FCGI_STDOUT, SCGI, uwsgi); and the
+// same head opened by an HTTP status line (RFC 9112 §4), as an NPH script
+// (RFC 3875 §5) and uWSGI (`HTTP/1.1 200 OK` on its uwsgi and SCGI sockets)
+// write it.
 
 import { GatewayError } from "../errors.ts";
 import { isToken } from "../http/token.ts";
@@ -19,13 +22,20 @@ const LF = 10;
 const CR = 13;
 const EMPTY = new Uint8Array(0);
 
+/** What a gateway reads a backend's head with: push until the head, then takeRest (see CgiResponseParser). */
+export interface HeadParser {
+  push(chunk: Uint8Array): CgiHead | null;
+  takeRest(): Uint8Array;
+  finish(): void;
+}
+
 /**
  * Feed it stdout until `push` returns the head; the bytes after the blank line
  * in that chunk come from `takeRest`, and every later chunk is body that the
  * caller handles itself: `push` must not be called once the head is returned.
  * Body bytes are subarrays of the caller's chunks, never copies.
  */
-export class CgiResponseParser {
+export class CgiResponseParser implements HeadParser {
   readonly #maxHeaderBytes: number;
   // Head bytes of earlier pushes, only used when the head spans pushes.
   #buf: Uint8Array = EMPTY;
@@ -90,6 +100,74 @@ export class CgiResponseParser {
     }
     this.#buf.set(chunk, this.#len);
     this.#len = needed;
+  }
+}
+
+// RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
+const STATUS_LINE = /^HTTP\/1\.[01] ([1-5][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?\r?$/;
+const HTTP_NAME = "HTTP/";
+const MAX_STATUS_LINE = 1024;
+
+/**
+ * A head opened by an HTTP status line, then header fields read by the CGI
+ * rules above. `statusLine: "required"` (NPH scripts) refuses a head without
+ * one; "optional" (uWSGI, SCGI backends) reads a head whose first bytes are
+ * not "HTTP/" as a CGI head: no CGI field name can start so, "/" is no token
+ * character (RFC 9110 §5.6.2). Same contract as CgiResponseParser.
+ */
+export class StatusLineParser implements HeadParser {
+  readonly #fields: CgiResponseParser;
+  readonly #optional: boolean;
+  #line = "";
+  /** Undefined until the first bytes tell; "cgi": no status line. */
+  #status: { code: number; text: string } | "cgi" | undefined;
+
+  constructor(options: { maxHeaderBytes: number; statusLine: "required" | "optional" }) {
+    this.#fields = new CgiResponseParser(options);
+    this.#optional = options.statusLine === "optional";
+  }
+
+  push(chunk: Uint8Array): CgiHead | null {
+    if (this.#status === "cgi") return this.#fields.push(chunk);
+    if (this.#status) return this.#withStatus(this.#fields.push(chunk));
+    const lf = chunk.indexOf(LF);
+    // At most MAX_STATUS_LINE bytes per push: the spread below puts each byte on the stack.
+    this.#line += String.fromCharCode(...chunk.subarray(0, Math.min(lf < 0 ? chunk.length : lf, MAX_STATUS_LINE)));
+    if (this.#optional && !this.#line.startsWith(HTTP_NAME) && !HTTP_NAME.startsWith(this.#line)) return this.#asCgi(chunk);
+    if (this.#line.length >= MAX_STATUS_LINE) throw malformed("status line too long");
+    if (lf < 0) return null;
+    const match = STATUS_LINE.exec(this.#line);
+    if (!match) throw malformed(`bad status line ${quote(this.#line)}`);
+    this.#status = { code: Number(match[1]), text: match[2] ?? "" };
+    return this.#withStatus(this.#fields.push(chunk.subarray(lf + 1)));
+  }
+
+  takeRest(): Uint8Array {
+    return this.#fields.takeRest();
+  }
+
+  finish(): void {
+    if (this.#status === undefined && !(this.#optional && this.#line === "")) throw malformed("end of output before the status line");
+    this.#fields.finish();
+  }
+
+  /** Not a status line: the bytes held so far (all of this chunk's line, up to its LF) begin a CGI head. */
+  #asCgi(chunk: Uint8Array): CgiHead | null {
+    this.#status = "cgi";
+    const lf = chunk.indexOf(LF);
+    const held = this.#line.length - (lf < 0 ? Math.min(chunk.length, MAX_STATUS_LINE) : Math.min(lf, MAX_STATUS_LINE));
+    this.#line = "";
+    // A prefix of "HTTP/" held from earlier pushes: no line end in it, so no head yet.
+    if (held > 0) this.#fields.push(Uint8Array.from(HTTP_NAME.slice(0, held), (c) => c.charCodeAt(0)));
+    return this.#fields.push(chunk);
+  }
+
+  #withStatus(head: CgiHead | null): CgiHead | null {
+    if (!head || typeof this.#status !== "object") return head;
+    // RFC 9112 §6.1: the body would be transfer-coded (chunked), not content.
+    if (head.headers.some(([name]) => name.toLowerCase() === "transfer-encoding")) throw malformed("Transfer-Encoding in the head");
+    // The status line decides; Location is passed on as written.
+    return { ...head, status: this.#status.code, statusText: this.#status.text, kind: "document" };
   }
 }
 

@@ -84,6 +84,8 @@ interface Worker<S extends Seat> {
   retiring: boolean;
   /** Timed out: being killed. */
   killing: boolean;
+  /** Waiting for it to serve again (see restarted()). */
+  upWaiters: (() => void)[];
   /** The first run's stderr, held until it serves: a boot failure's message. */
   bootLines: string[] | undefined;
   /** The end of the last stderr chunk, not yet a whole line, and whose it is. */
@@ -167,6 +169,7 @@ export class WorkerGroup<S extends Seat> {
       limit: Infinity,
       retiring: false,
       killing: false,
+      upWaiters: [],
       bootLines: bootErrors && spec.logStderr ? [] : undefined,
       partial: "",
       partialPid: 0,
@@ -185,6 +188,7 @@ export class WorkerGroup<S extends Seat> {
         for (const line of worker.bootLines ?? []) this.#log(worker.process.child?.pid ?? 0, line);
         worker.bootLines = undefined;
         seat.setAvailable(true);
+        for (const waiter of worker.upWaiters.splice(0)) waiter();
         served();
       },
       onDown: () => seat.setAvailable(false),
@@ -229,6 +233,40 @@ export class WorkerGroup<S extends Seat> {
 
   #byAddress(address: Address): Worker<S> | undefined {
     return this.#workers.find((w) => w.address === address || (w.address.kind === "unix" && address.kind === "unix" && w.address.path === address.path));
+  }
+
+  /**
+   * A connection to the process at `address`, made by `open`. One refused
+   * means that the process died, and its exit may not have been seen yet
+   * (the runtime reports it a moment later): it is made again once the
+   * process serves again, waited for at most `ms`, unless the process is
+   * being taken away; so a request that follows a crash waits for the restart
+   * rather than fail.
+   */
+  async connect<T>(address: Address, open: () => Promise<T>, ms: number): Promise<T> {
+    try {
+      return await open();
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError" || !(await this.#restarted(address, ms))) throw err;
+      return open();
+    }
+  }
+
+  /** Resolves true once the process at `address` serves again, false after `ms` or when it is being taken away. */
+  #restarted(address: Address, ms: number): Promise<boolean> {
+    const worker = this.#byAddress(address);
+    if (!worker || worker.retiring || this.#stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        worker.upWaiters.splice(worker.upWaiters.indexOf(waiter), 1);
+        resolve(false);
+      }, ms);
+      worker.upWaiters.push(waiter);
+    });
   }
 
   /** A request went to the process at `address`: counted toward max_requests. */

@@ -1,0 +1,22 @@
+// The keys of a `gateway = "scgi"` route: the shared keys of an app server
+// taking one request per connection (gateways/stream-gateway.ts). A name or
+// value of `env` with a NUL byte cannot be sent in SCGI's NUL-separated
+// header (netstring.ts): refused here, at startup.
+
+import type { GatewaySchema } from "../../src/config-schema.ts";
+import { backendProblem } from "../../src/backend/options.ts";
+import { streamFields, type StreamOptions } from "../stream-gateway.ts";
+
+export const scgiSchema: GatewaySchema = {
+  fields: streamFields,
+  check(options) {
+    for (const [name, value] of Object.entries(options.env as Record<string, string>)) {
+      if (name === "" || name.includes("\0") || value.includes("\0")) {
+        return { key: "env", message: `SCGI carries no empty name and no NUL byte; found ${JSON.stringify(name)} = ${JSON.stringify(value)}` };
+      }
+    }
+    return backendProblem(options);
+  },
+};
+
+export type ScgiOptions = StreamOptions;

@@ -1,0 +1,162 @@
+// The route of an app server that takes one request per connection (the
+// uwsgi and SCGI gateways): its shared keys, and the handler that wires them
+// to the CGI environment of the route's mount, the backends and the exchange
+// of src/backend/stream-exchange.ts. A protocol supplies only how a
+// request's variables are encoded.
+
+import type { Context } from "hono";
+import { formatAddress, parseAddress } from "../src/address.ts";
+import { connectBackend } from "../src/backend/connect.ts";
+import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
+import { backendFields, poolOptions, type BackendOptions } from "../src/backend/options.ts";
+import { mayRepeat } from "../src/backend/retry.ts";
+import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.ts";
+import { streamProbe } from "../src/backend/stream-probe.ts";
+import { Upstream } from "../src/backend/upstream.ts";
+import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts";
+import { cgiEnv } from "../src/cgi/env.ts";
+import { StatusLineParser } from "../src/cgi/response.ts";
+import { requestTarget } from "../src/cgi/target.ts";
+import type { Schema } from "../src/config-schema.ts";
+import { errorResponse } from "../src/errors.ts";
+import { forwardedBody } from "../src/http/request-body.ts";
+import { safePath } from "../src/paths.ts";
+import type { Runtime } from "../src/runtime.ts";
+import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
+import { splitAtRoute } from "./mount.ts";
+import { clientTargetOf } from "./request-path.ts";
+
+/**
+ * One request per connection: no connection is kept, so the keepalive keys
+ * have no meaning here (an error if written), and the backend's capacity
+ * cannot be learned from kept connections: max_conns has a default.
+ */
+const { keepalive: _keepalive, keepalive_timeout: _keepaliveTimeout, ...perConnectionFields } = backendFields;
+
+/**
+ * A backend takes this many requests at once unless the route says more:
+ * uWSGI's own default (one process, no threads). Above the backend's real
+ * number, requests wait in its listen backlog, out of reach of max_queue,
+ * queue_timeout and balancing, and a health check waiting there behind busy
+ * workers fails a backend that is only busy; below it, workers stay idle.
+ */
+const DEFAULT_MAX_CONNS = 1;
+
+/** The keys of a uwsgi or SCGI route (the protocol's own ones added by its options.ts). */
+export const streamFields: Schema = {
+  ...perConnectionFields,
+  backend: { type: "address[]", required: true, doc: "backend address(es); several are balanced (see `balance`)" },
+  max_conns: {
+    type: "integer",
+    default: DEFAULT_MAX_CONNS,
+    min: 1,
+    doc: "requests a backend serves at once: set it to its processes × threads (uWSGI --processes × --threads); beyond it requests wait in postern's queue",
+  },
+  ...bufferingFields,
+  max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block from the backend; beyond it 502" },
+  underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
+  env: { type: "env", default: {}, doc: "extra variables, set last" },
+};
+
+export interface StreamOptions extends Omit<BackendOptions, "keepalive" | "keepalive_timeout">, BufferingOptions {
+  backend: string[];
+  max_conns: number;
+  max_response_header_size: number;
+  underscores_in_headers: boolean;
+  env: Record<string, string>;
+}
+
+/** A protocol's part: the request head for a request's variables. */
+export type EncodeHead = (vars: Record<string, string>) => Uint8Array;
+
+/** The handler of a route whose options were validated (see gateways/index.ts). */
+export function createStreamGateway(runtime: Runtime, options: StreamOptions, name: string, encode: EncodeHead): GatewayHandler {
+  const gateway = new StreamGateway(runtime, options, name, encode);
+  return Object.assign((c: Context) => gateway.handle(c), {
+    ready: gateway.ready,
+    close: () => gateway.close(),
+  });
+}
+
+class StreamGateway {
+  readonly ready: Promise<void>;
+  readonly #runtime: Runtime;
+  readonly #options: StreamOptions;
+  readonly #name: string;
+  readonly #encode: EncodeHead;
+  readonly #hashKey: HashKeyOf | undefined;
+  #upstream!: Upstream<StreamConnection>;
+
+  constructor(runtime: Runtime, options: StreamOptions, name: string, encode: EncodeHead) {
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#name = name;
+    this.#encode = encode;
+    this.#hashKey = options.hash_key === undefined ? undefined : hashKeyReader(options.hash_key);
+    this.ready = this.#init();
+    this.ready.catch(() => undefined);
+  }
+
+  async #init(): Promise<void> {
+    const o = this.#options;
+    const addresses = o.backend.map(parseAddress);
+    const unix = addresses.find((addr) => addr.kind === "unix");
+    if (unix && !this.#runtime.unixSockets) {
+      throw new Error(`${this.#name}: the ${this.#runtime.name} runtime cannot connect to unix sockets (backend ${formatAddress(unix)}); use a TCP address`);
+    }
+    const health = o.health && {
+      probe: streamProbe(this.#runtime, this.#encode),
+      options: o.health,
+      lazy: this.#runtime.requestScopedIO === true,
+      log: (line: string) => this.#runtime.logError(`${this.#name}: ${line}`),
+    };
+    const open = async (addr: Parameters<typeof connectBackend>[1]) => new StreamConnection(await connectBackend(this.#runtime, addr, o.connect_timeout));
+    this.#upstream = new Upstream(addresses, open, poolOptions({ ...o, keepalive_timeout: 0 }, false, o.max_conns), health);
+  }
+
+  async handle(c: Context): Promise<Response> {
+    const request = c.req.raw;
+    try {
+      await this.ready;
+      const target = requestTarget(request.url, clientTargetOf(c.env));
+      const safe = safePath(target.pathname);
+      if (!safe.ok) return errorResponse(safe.status);
+      const { scriptName, pathInfo } = splitAtRoute(safe.path, c.req.routePath);
+      const o = this.#options;
+      const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
+      const vars = cgiEnv({
+        request,
+        target,
+        conn: connOf(c),
+        scriptName,
+        pathInfo,
+        extra: contentLength === undefined ? o.env : { ...o.env, CONTENT_LENGTH: contentLength },
+        underscoresInHeaders: o.underscores_in_headers,
+      });
+      // Before a backend is taken: a head the protocol cannot carry is refused with nothing sent.
+      const head = this.#encode(vars);
+      // Only a body the backend was told the length of (never a GET's, RFC 9110 §9.3.1).
+      const sent = vars.CONTENT_LENGTH === undefined ? null : body;
+      if (sent !== body && body instanceof ReadableStream) void body.cancel().catch(() => undefined);
+      return await streamRequest(this.#upstream, {
+        head,
+        body: sent,
+        isHead: request.method === "HEAD",
+        repeatable: mayRepeat(request.method, sent),
+        key: this.#hashKey?.(request, connOf(c).remoteAddress),
+        onClientGone: (listener) => onClientGone(c, listener),
+        timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
+        parser: () => new StatusLineParser({ maxHeaderBytes: o.max_response_header_size, statusLine: "optional" }),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
+        runOn: this.#runtime.requestScopedIO !== true,
+      });
+    } catch (err) {
+      return failure(this.#runtime, this.#name, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.#upstream?.close();
+  }
+}

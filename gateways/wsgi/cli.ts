@@ -1,0 +1,267 @@
+// `postern wsgi [options] MODULE:APP`: Gunicorn's command line (the settings
+// of gunicorn/config.py that have a postern meaning, with Gunicorn's names,
+// forms and defaults) read into the Config a postern.toml with one wsgi route
+// parses into, so that `gunicorn -w 4 -b 127.0.0.1:8000 myapp:app` and
+// `postern wsgi -w 4 -b 127.0.0.1:8000 myapp:app` serve the same app the same
+// way. Pure: the caller passes the environment, the working directory and
+// this machine's accounts; `-c` names a postern.toml the caller reads.
+
+import { stringify } from "smol-toml";
+import type { Accounts } from "../../src/accounts.ts";
+import { AddressError, parseAddress } from "../../src/address.ts";
+import { ConfigError, parseConfig, type Config, type GatewaySchema } from "../../src/config.ts";
+import { suggest } from "../../src/config-schema.ts";
+import { resolvePath } from "../index.ts";
+
+/** A command line that does not say what to serve; the message names the flag as typed. */
+export class WsgiUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WsgiUsageError";
+  }
+}
+
+/** What `postern wsgi ...` asks for. */
+export type WsgiCommand =
+  /** No config file: one wsgi route at `/*`, built from the flags. */
+  | { mode: "quick"; config: Config }
+  /** `-c FILE`: that postern.toml, served as it is (`-b` replaces its listen). */
+  | { mode: "file"; file: string; listen?: string[] }
+  | { mode: "help" };
+
+export interface WsgiContext {
+  /** The directory relative paths on the command line are taken from. */
+  cwd: string;
+  /** The environment Gunicorn reads its defaults from: PORT, WEB_CONCURRENCY, FORWARDED_ALLOW_IPS. */
+  env: Readonly<Record<string, string | undefined>>;
+  gateways: Record<string, GatewaySchema>;
+  /** When given, every user and group named must exist (as in a postern.toml). */
+  accounts?: Accounts;
+}
+
+/** Where a flag's value goes: a key of the wsgi route, of the top level, or of `[client]`. */
+type Target = { route: string } | { top: string } | { client: string };
+
+interface Flag {
+  names: readonly string[];
+  target: Target;
+  /** The value as the TOML value of its key; throws WsgiUsageError naming `flag`. */
+  read(value: string, flag: string, context: WsgiContext): unknown;
+  /** Repeated flags add to a list (or a table) instead of replacing. */
+  repeatable?: true;
+}
+
+const integer = (value: string, flag: string): number => {
+  if (!/^-?\d+$/.test(value)) throw new WsgiUsageError(`${flag}: expected an integer, found ${JSON.stringify(value)}`);
+  return Number(value);
+};
+/** Gunicorn's seconds (`30`, `0.5`), or a postern duration (`"500ms"`). */
+const seconds = (value: string): number | string => (/^\d+(\.\d+)?$/.test(value) ? Number(value) : value);
+/** Bytes (`1048576`), or a postern size (`"512m"`). */
+const size = (value: string): number | string => (/^\d+$/.test(value) ? Number(value) : value);
+const text = (value: string): string => value;
+/** Relative to the working directory, as Gunicorn takes them. */
+const path = (value: string, _flag: string, context: WsgiContext): string => resolvePath(context.cwd, value);
+
+const FLAGS: readonly Flag[] = [
+  { names: ["-w", "--workers"], target: { route: "workers" }, read: integer },
+  { names: ["-b", "--bind"], target: { top: "listen" }, read: bindAddress, repeatable: true },
+  { names: ["-u", "--user"], target: { route: "user" }, read: text },
+  { names: ["-g", "--group"], target: { route: "group" }, read: text },
+  { names: ["-t", "--timeout"], target: { route: "timeout" }, read: seconds },
+  { names: ["--graceful-timeout"], target: { top: "graceful_timeout" }, read: seconds },
+  { names: ["--max-requests"], target: { route: "max_requests" }, read: integer },
+  { names: ["--max-requests-jitter"], target: { route: "max_requests_jitter" }, read: integer },
+  { names: ["--max-worker-memory"], target: { route: "max_worker_memory" }, read: size },
+  { names: ["--threads"], target: { route: "threads" }, read: integer },
+  { names: ["--chdir"], target: { route: "chdir" }, read: path },
+  // Gunicorn's is one comma-separated list; repeating it adds to the list here.
+  { names: ["--pythonpath"], target: { route: "pythonpath" }, read: (value) => value.split(",").filter(Boolean), repeatable: true },
+  { names: ["-e", "--env"], target: { route: "env" }, read: envPair, repeatable: true },
+  // postern's own: the workers see PATH and these of postern's environment (Gunicorn's see all of it).
+  { names: ["--pass-env"], target: { route: "pass_env" }, read: (value) => ["PATH", ...value.split(",").filter(Boolean)], repeatable: true },
+  { names: ["--python"], target: { route: "python" }, read: (value, flag, context) => (value.includes("/") ? path(value, flag, context) : value) },
+  { names: ["--forwarded-allow-ips"], target: { top: "trusted_proxies" }, read: allowedIps },
+  { names: ["--access-logfile"], target: { top: "access_log" }, read: accessLogfile },
+  { names: ["--limit-request-line"], target: { client: "max_request_line" }, read: integer },
+  { names: ["--limit-request-fields"], target: { client: "max_headers" }, read: integer },
+  { names: ["--limit-request-field_size"], target: { client: "max_header_size" }, read: integer },
+  { names: ["--keep-alive"], target: { client: "keepalive_timeout" }, read: seconds },
+];
+
+/**
+ * Gunicorn's other command-line flags (gunicorn --help): named, they are
+ * refused with a pointer to the README's table of why, rather than taken for
+ * a typo. `BOOLEAN_GUNICORN_FLAGS` take no value.
+ */
+export const REFUSED_GUNICORN_FLAGS: readonly string[] = [
+  "--backlog", "-k", "--worker-class", "--worker-connections", "--reload", "--reload-engine", "--reload-extra-file",
+  "--spew", "--check-config", "--print-config", "--preload", "--no-sendfile", "--reuse-port", "-D", "--daemon",
+  "-p", "--pid", "--worker-tmp-dir", "-m", "--umask", "--initgroups", "--disable-redirect-access-to-syslog",
+  "--access-logformat", "--error-logfile", "--log-file", "--log-level", "--capture-output", "--logger-class",
+  "--log-config", "--log-config-dict", "--log-syslog-to", "--log-syslog", "--log-syslog-prefix", "--log-syslog-facility",
+  "-R", "--enable-stdio-inheritance", "--statsd-host", "--dogstatsd-tags", "--statsd-prefix", "-n", "--name",
+  "--paste", "--paster", "--proxy-protocol", "--proxy-allow-from", "--keyfile", "--certfile", "--ssl-version",
+  "--cert-reqs", "--ca-certs", "--suppress-ragged-eofs", "--do-handshake-on-connect", "--ciphers", "--paste-global",
+  "--strip-header-spaces", "--tolerate-dangerous-framing", "--permit-unconventional-http-method",
+  "--permit-unconventional-http-version", "--casefold-http-method", "--forwarder-headers", "--header-map",
+  "--permit-obsolete-folding",
+];
+
+/** Every flag `postern wsgi` takes, short and long. */
+export const WSGI_FLAGS: readonly string[] = [...FLAGS.flatMap((flag) => flag.names), "-c", "--config", "-h", "--help"];
+
+/** Reads `postern wsgi`'s arguments (those after `wsgi`). */
+export function wsgiCommand(argv: readonly string[], context: WsgiContext): WsgiCommand {
+  const given: { flag: Flag; typed: string; value: unknown }[] = [];
+  const positionals: string[] = [];
+  let configFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    // `--workers=4`, `--workers 4`, `-w4`, `-w 4`, as Python's argparse takes them.
+    const long = arg.startsWith("--");
+    const eq = long ? arg.indexOf("=") : -1;
+    const typed = long ? (eq < 0 ? arg : arg.slice(0, eq)) : arg.slice(0, 2);
+    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined;
+    if (typed === "-h" || typed === "--help") return { mode: "help" };
+    const flag = FLAGS.find((f) => f.names.includes(typed));
+    if (!flag && typed !== "-c" && typed !== "--config") throw unknownFlag(typed);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new WsgiUsageError(`${typed} needs a value`);
+    if (!flag) configFile = value;
+    else given.push({ flag, typed, value: flag.read(value, typed, context) });
+  }
+  if (configFile !== undefined) return fileCommand(configFile, given, positionals);
+  if (positionals.length !== 1) {
+    const found = positionals.length === 0 ? "none" : positionals.map((p) => JSON.stringify(p)).join(", ");
+    throw new WsgiUsageError(`wsgi needs one app, MODULE:APP (found ${found}): postern wsgi [options] myapp:app`);
+  }
+  return { mode: "quick", config: quickConfig(positionals[0]!, given, context) };
+}
+
+/** `-c postern.toml`: the file says everything but, as for `serve --listen`, the addresses `-b` gives. */
+function fileCommand(file: string, given: { flag: Flag; typed: string; value: unknown }[], positionals: string[]): WsgiCommand {
+  const other = given.find(({ flag }) => !("top" in flag.target && flag.target.top === "listen"));
+  if (other) throw new WsgiUsageError(`${other.typed}: with -c, ${file} says it (only -b adds to a config file)`);
+  if (positionals.length > 0) throw new WsgiUsageError(`with -c, ${file} names the app: found ${JSON.stringify(positionals[0])} too`);
+  const listen = given.flatMap(({ value }) => value as string[]);
+  return listen.length > 0 ? { mode: "file", file, listen } : { mode: "file", file };
+}
+
+/** The quick mode's config: Gunicorn's defaults where no flag says, validated as a postern.toml. */
+function quickConfig(app: string, given: { flag: Flag; typed: string; value: unknown }[], context: WsgiContext): Config {
+  const { env } = context;
+  // Gunicorn's defaults (gunicorn/config.py): they read the environment.
+  const top: Record<string, unknown> = {
+    listen: [env.PORT ? `0.0.0.0:${env.PORT}` : "127.0.0.1:8000"],
+    // Gunicorn logs no requests unless --access-logfile says where.
+    access_log: false,
+    trusted_proxies: allowedIps(env.FORWARDED_ALLOW_IPS ?? "127.0.0.1,::1"),
+  };
+  const client: Record<string, unknown> = {};
+  // Gunicorn's default chdir is the directory it was started in: the app is imported from there.
+  const route: Record<string, unknown> = { path: "/*", gateway: "wsgi", app, chdir: context.cwd };
+  if (env.WEB_CONCURRENCY !== undefined) route.workers = integer(env.WEB_CONCURRENCY, "WEB_CONCURRENCY");
+  // Which flag (or variable) set each key, as typed, for the messages.
+  const typedFor = new Map<string, string>([
+    ["listen", "PORT"],
+    ["routes[0].workers", "WEB_CONCURRENCY"],
+    ["trusted_proxies", "FORWARDED_ALLOW_IPS"],
+  ]);
+  const seen = new Set<Flag>();
+  for (const { flag, typed, value } of given) {
+    const [table, key, at] =
+      "route" in flag.target ? [route, flag.target.route, `routes[0].${flag.target.route}`]
+      : "top" in flag.target ? [top, flag.target.top, flag.target.top]
+      : [client, flag.target.client, `client.${flag.target.client}`];
+    table[key] = flag.repeatable && seen.has(flag) ? merge(table[key], value) : value;
+    seen.add(flag);
+    typedFor.set(at, typed);
+  }
+  // Gunicorn takes --pythonpath from --chdir (gunicorn/app/base.py).
+  if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
+  const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
+  try {
+    return parseConfig(toml, "command line", context.gateways, context.accounts);
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.key === undefined) throw err;
+    const key = err.key;
+    const at = [...typedFor.keys()].find((k) => key === k || key.startsWith(`${k}.`) || key.startsWith(`${k}[`));
+    if (at === undefined) throw err;
+    throw new WsgiUsageError(`${typedFor.get(at)}: ${err.message.slice(err.message.indexOf(`${key}: `) + key.length + 2)}`);
+  }
+}
+
+function merge(before: unknown, more: unknown): unknown {
+  if (Array.isArray(before)) return [...new Set([...before, ...(more as unknown[])])];
+  return { ...(before as object), ...(more as object) };
+}
+
+/**
+ * Gunicorn's bind forms (gunicorn/util.py parse_address): `HOST`, `HOST:PORT`,
+ * `[::1]:PORT`, `tcp://...`, `unix:PATH`; a host alone listens on port 8000.
+ * `fd://N` (a socket inherited from a process manager) has no postern form.
+ */
+function bindAddress(value: string, flag: string, context: WsgiContext): string[] {
+  if (value.startsWith("fd://")) throw new WsgiUsageError(`${flag}: postern opens its own sockets; ${JSON.stringify(value)} (an inherited descriptor) has no postern form`);
+  const unix = /^unix:(\/\/)?/.exec(value);
+  let address = value;
+  if (unix) address = `unix:${resolvePath(context.cwd, value.slice(unix[0].length))}`;
+  else {
+    const rest = value.replace(/^tcp:\/\//, "");
+    if (rest === "") address = "0.0.0.0:8000";
+    else if (rest.startsWith("[") ? !rest.includes("]:") : !rest.includes(":")) address = `${rest}:8000`;
+    else address = rest;
+  }
+  try {
+    parseAddress(address);
+  } catch (err) {
+    if (err instanceof AddressError) throw new WsgiUsageError(`${flag}: ${err.message}`);
+    throw err;
+  }
+  return [address];
+}
+
+/** `-e KEY=VALUE`, as Gunicorn's raw_env. */
+function envPair(value: string, flag: string): Record<string, string> {
+  const eq = value.indexOf("=");
+  if (eq <= 0) throw new WsgiUsageError(`${flag}: expected KEY=VALUE, found ${JSON.stringify(value)}`);
+  return { [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+/** Gunicorn's comma-separated list; `*` trusts every address, as there. */
+function allowedIps(value: string): string[] {
+  const entries = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+  return entries.includes("*") ? ["0.0.0.0/0", "::/0"] : entries;
+}
+
+/** `-` is stdout, where postern's access log goes (`access_log = true`); it writes to no file of its own. */
+function accessLogfile(value: string, flag: string): boolean {
+  if (value !== "-") {
+    throw new WsgiUsageError(`${flag}: postern writes its access log to stdout: give "-" and redirect stdout to ${JSON.stringify(value)}`);
+  }
+  return true;
+}
+
+function unknownFlag(typed: string): WsgiUsageError {
+  if (REFUSED_GUNICORN_FLAGS.includes(typed)) {
+    return new WsgiUsageError(`${typed}: a Gunicorn setting postern wsgi does not take (see "Gunicorn settings in postern" in the README)`);
+  }
+  const hint = suggest(typed, WSGI_FLAGS);
+  return new WsgiUsageError(`unknown option ${typed}${hint || "; see postern wsgi --help"}`);
+}
+
+/** A `-c` config must have a wsgi route: `postern wsgi` serves WSGI apps. */
+export function checkWsgiRoutes(config: Config, file: string): void {
+  if (!config.routes.some((route) => route.gateway === "wsgi")) {
+    throw new WsgiUsageError(`${file} has no wsgi route (gateway = "wsgi"); postern serve --config ${file} serves it`);
+  }
+}

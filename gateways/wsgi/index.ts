@@ -1,0 +1,149 @@
+// The WSGI gateway: postern runs the app itself, in `workers` Python
+// processes of the adapter that ships with it (adapter/postern_wsgi.py, the
+// standard library only), each serving `threads` requests at once on its own
+// private unix socket, supervised as Gunicorn's arbiter does its workers
+// (src/supervisor/). Requests go to them over FastCGI on kept connections
+// (the Responder client of gateways/fastcgi), with the CGI environment of
+// src/cgi/env.ts: SCRIPT_NAME is the route's mount (mount.ts), REMOTE_ADDR
+// the client's (behind trusted_proxies, the one they name).
+
+import type { Context } from "hono";
+import { routePath } from "hono/route";
+import { processUser } from "../../src/accounts.ts";
+import type { Address } from "../../src/address.ts";
+import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
+import { poolOptions } from "../../src/backend/options.ts";
+import { Upstream } from "../../src/backend/upstream.ts";
+import { cgiEnv } from "../../src/cgi/env.ts";
+import { requestTarget } from "../../src/cgi/target.ts";
+import { errorResponse, GatewayError } from "../../src/errors.ts";
+import { forwardedBody } from "../../src/http/request-body.ts";
+import { safePath } from "../../src/paths.ts";
+import type { BackendPool } from "../../src/pool.ts";
+import type { Runtime } from "../../src/runtime.ts";
+import type { WorkerGroup } from "../../src/supervisor.ts";
+import { fcgiRequest } from "../fastcgi/client.ts";
+import { FcgiConnection } from "../fastcgi/connection.ts";
+import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { clientTargetOf } from "../request-path.ts";
+import { splitMount } from "./mount.ts";
+import type { WsgiOptions } from "./options.ts";
+import { startWorkers } from "./workers.ts";
+
+/**
+ * The longest a timer can wait (setTimeout's 32-bit limit, about 24.8 days):
+ * `timeout = 0` (none, as Gunicorn's) waits this long.
+ */
+const NO_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The handler for validated options (see gateways/index.ts). */
+export function createWsgi(runtime: Runtime, options: WsgiOptions, name: string): GatewayHandler {
+  const gateway = new WsgiGateway(runtime, options, name);
+  return Object.assign((c: Context) => gateway.handle(c), {
+    ready: gateway.ready,
+    close: () => gateway.close(),
+    scale: (delta: 1 | -1) => gateway.scale(delta),
+  });
+}
+
+type Pool = BackendPool<FcgiConnection>;
+
+class WsgiGateway {
+  readonly ready: Promise<void>;
+  readonly #runtime: Runtime;
+  readonly #options: WsgiOptions;
+  readonly #name: string;
+  readonly #upstream: Upstream<FcgiConnection>;
+  readonly #keepAlive: boolean;
+  readonly #hashKey: HashKeyOf | undefined;
+  readonly #timeoutMs: number;
+  #workers: WorkerGroup<Pool> | undefined;
+
+  constructor(runtime: Runtime, options: WsgiOptions, name: string) {
+    this.#runtime = runtime;
+    this.#options = options;
+    this.#name = name;
+    this.#keepAlive = options.keepalive;
+    this.#hashKey = options.hash_key === undefined ? undefined : hashKeyReader(options.hash_key);
+    this.#timeoutMs = options.timeout === 0 ? NO_TIMEOUT_MS : options.timeout;
+    // A worker serves `threads` connections at once (the adapter's FCGI_MAX_CONNS).
+    this.#upstream = new Upstream<FcgiConnection>([], (addr) => this.#open(addr), poolOptions(options, this.#keepAlive, options.threads));
+    this.ready = this.#init();
+    this.ready.catch(() => undefined);
+  }
+
+  async #init(): Promise<void> {
+    const user = await processUser(this.#runtime, this.#options, this.#name);
+    this.#workers = await startWorkers<Pool>(this.#runtime, this.#options, this.#name, user);
+    await this.#workers.start(this.#upstream);
+  }
+
+  async #open(addr: Address): Promise<FcgiConnection> {
+    const timeoutMs = this.#options.connect_timeout;
+    try {
+      const duplex = await this.#workers!.connect(addr, () => this.#runtime.connect(addr, { timeoutMs }), timeoutMs);
+      return new FcgiConnection(duplex, false);
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError") throw new GatewayError("BACKEND_CONNECT_TIMEOUT", `connecting to a worker took over ${timeoutMs} ms`);
+      throw new GatewayError("BACKEND_UNREACHABLE", `worker: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  scale(delta: 1 | -1): void {
+    this.#workers?.scale(delta);
+  }
+
+  async handle(c: Context): Promise<Response> {
+    const request = c.req.raw;
+    try {
+      await this.ready;
+      const target = requestTarget(request.url, clientTargetOf(c.env));
+      const safe = safePath(target.pathname);
+      if (!safe.ok) return errorResponse(safe.status);
+      const { scriptName, pathInfo } = splitMount(routePath(c), safe.path);
+      const o = this.#options;
+      const { body, contentLength } = await forwardedBody(request, {
+        maxBodySize: o.max_body_size,
+        maxBufferedBody: o.max_buffered_body,
+      });
+      const params = cgiEnv({
+        request,
+        target,
+        conn: connOf(c),
+        scriptName,
+        pathInfo,
+        extra: contentLength === undefined ? undefined : { CONTENT_LENGTH: contentLength },
+        underscoresInHeaders: o.underscores_in_headers,
+      });
+      const workers = this.#workers!;
+      const what = `${request.method} ${target.pathname}`;
+      return await fcgiRequest(this.#upstream, {
+        params,
+        body,
+        head: request.method === "HEAD",
+        // Never sent again: an app's request may have had its effect before its worker died.
+        repeatable: false,
+        key: this.#hashKey?.(request, connOf(c).remoteAddress),
+        onClientGone: (listener) => onClientGone(c, listener),
+        keepAlive: this.#keepAlive,
+        timeouts: { firstByteMs: this.#timeoutMs, idleMs: this.#timeoutMs },
+        maxHeaderBytes: o.max_response_header_size,
+        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
+        runOn: true,
+        watch: {
+          leased: (backend) => workers.leased(backend),
+          timedOut: (backend) => workers.timedOut(backend, what, this.#timeoutMs),
+        },
+      });
+    } catch (err) {
+      return failure(this.#runtime, this.#name, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
+    await this.#upstream.close();
+    await this.#workers?.stop();
+  }
+}

@@ -1,0 +1,79 @@
+// The keys of a `gateway = "wsgi"` route (postern.toml) and of the
+// `wsgi({...})` options: Gunicorn's settings in snake_case (app, workers,
+// threads, timeout, max_requests, max_requests_jitter, chdir, pythonpath),
+// the memory limit Gunicorn lacks (uWSGI's reload-on-rss), the CGI rule for
+// the workers' environment (pass_env + env), and the keys every backend
+// route shares for queueing, keep-alive and buffering.
+
+import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
+import { backendFields, backendProblem, type BackendOptions } from "../../src/backend/options.ts";
+import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
+import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
+
+/** "module:attr", attr a dotted name; ":attr" may be left out (Gunicorn's default, `application`). */
+const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?$/;
+
+/**
+ * The shared backend keys that apply: the workers are the backends (no
+ * `backend`), each serves `threads` connections (no `max_conns`), and
+ * `timeout` replaces first_byte_timeout and idle_timeout. A worker that
+ * stops answering is found by `timeout` and replaced, so no `health` either.
+ */
+const { backend: _backend, max_conns: _maxConns, first_byte_timeout: _firstByte, idle_timeout: _idle, health: _health, ...sharedBackendFields } = backendFields;
+
+const wsgiFields: Schema = {
+  app: { type: "string", required: true, doc: 'the WSGI application, "module:attr" (attr defaults to `application`), as Gunicorn takes it' },
+  workers: { type: "integer", default: 1, min: 1, max: 1024, doc: "worker processes, each on its own socket (Gunicorn's -w)" },
+  threads: { type: "integer", default: 1, min: 1, max: 1024, doc: "requests one worker serves at once, each in a thread (Gunicorn's --threads)" },
+  timeout: {
+    type: "duration",
+    default: 30_000,
+    min: 0,
+    doc: "a worker that takes longer to begin an answer, or pauses longer within one, has its stacks logged and is killed and replaced; 504. 0: none",
+  },
+  max_requests: { type: "integer", default: 0, min: 0, doc: "a worker is replaced after this many requests, failing none; 0: never" },
+  max_requests_jitter: { type: "integer", default: 0, min: 0, doc: "each worker's max_requests is raised by a random 0 to this, so that they are not replaced at once" },
+  max_worker_memory: { type: "size", default: 0, min: 0, doc: "a worker whose resident memory passes this is replaced, failing no request; 0: no limit" },
+  chdir: { type: "string", doc: "directory the workers run in, first on sys.path (Gunicorn's --chdir); default: postern's own" },
+  pythonpath: { type: "string[]", default: [], doc: "directories added to sys.path (Gunicorn's --pythonpath)" },
+  python: { type: "string", default: "python3", doc: "the Python interpreter, a path or a name looked up on PATH" },
+  pass_env: { type: "string[]", default: ["PATH"], doc: "variables of postern's own environment passed to the workers; nothing else of it is" },
+  env: { type: "env", default: {}, doc: "environment of the workers, set after pass_env" },
+  ...sharedBackendFields,
+  ...bufferingFields,
+  max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block from the app; beyond it 502" },
+  underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
+  // Who the workers run as.
+  ...PROCESS_USER_FIELDS,
+};
+
+export const wsgiSchema: GatewaySchema = {
+  fields: wsgiFields,
+  check(options) {
+    if (!APP.test(options.app as string)) {
+      return { key: "app", message: `must be "module:attr" (a Python module and an attribute of it); found ${JSON.stringify(options.app)}` };
+    }
+    if (options.chdir === "") return { key: "chdir", message: "must name a directory" };
+    if ((options.python as string) === "") return { key: "python", message: "must name the interpreter" };
+    return backendProblem(options);
+  },
+};
+
+export interface WsgiOptions extends Omit<BackendOptions, "backend" | "max_conns" | "first_byte_timeout" | "idle_timeout" | "health">, BufferingOptions {
+  app: string;
+  workers: number;
+  threads: number;
+  timeout: number;
+  max_requests: number;
+  max_requests_jitter: number;
+  max_worker_memory: number;
+  chdir?: string;
+  pythonpath: string[];
+  python: string;
+  pass_env: string[];
+  env: Record<string, string>;
+  max_response_header_size: number;
+  underscores_in_headers: boolean;
+  user?: string;
+  group?: string;
+}

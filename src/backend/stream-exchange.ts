@@ -1,0 +1,289 @@
+// One request per connection over a byte stream, the way the uwsgi and SCGI
+// protocols carry it: lease a connection to a backend (src/backend/upstream.ts),
+// write the request's encoded head, send the body after it with backpressure,
+// and read the answer — a CGI head, or one opened by an HTTP status line —
+// until the backend closes the connection, which ends the answer. Nothing is
+// multiplexed and nothing is kept: the protocol's codec is the only
+// difference between the gateways that use this.
+
+import { cgiResponse, type CgiOutput } from "../cgi/answer.ts";
+import type { HeadParser } from "../cgi/response.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
+import { concatBytes } from "../io/bytes.ts";
+import type { Closable, Lease } from "../pool.ts";
+import type { Duplex } from "../runtime.ts";
+import { BackendDropped, sendWithRetry } from "./retry.ts";
+import type { Upstream } from "./upstream.ts";
+
+/** A backend connection that carries one request. */
+export class StreamConnection implements Closable {
+  readonly duplex: Duplex;
+
+  constructor(duplex: Duplex) {
+    this.duplex = duplex;
+  }
+
+  get broken(): boolean {
+    return this.duplex.closed;
+  }
+
+  close(): void {
+    this.duplex.close();
+  }
+}
+
+export interface StreamTimeouts {
+  /** From the request sent whole to the first byte of the answer. */
+  firstByteMs: number;
+  /** Between two reads once the answer has begun. */
+  idleMs: number;
+}
+
+export interface StreamRequest {
+  /** The request's head in the protocol's encoding, all of it before the body. */
+  head: Uint8Array;
+  /** null: no body; bytes: a body already in hand; a stream: sent as it comes. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** HEAD: the answer's body is read and dropped. */
+  isHead: boolean;
+  /** May be sent again to another backend if one drops it (src/backend/retry.ts mayRepeat). */
+  repeatable: boolean;
+  /** The request's hash key, for `balance = "hash"`. */
+  key?: string;
+  /** Subscribes to the client going away; returns the unsubscribe function. */
+  onClientGone(listener: () => void): () => void;
+  timeouts: StreamTimeouts;
+  /** A parser for the answer's head. */
+  parser(): HeadParser;
+  /** The client did not get the answer as the backend sent it (src/cgi/framing.ts). */
+  logCut(reason: GatewayError): void;
+  /** Once the client has its whole answer, the rest of the backend's is read and dropped; false where I/O ends with the request (workerd): the connection is closed instead. */
+  runOn: boolean;
+}
+
+/** A body this small goes out in the head's write. */
+const SMALL_BODY = 16 * 1024;
+/** A larger one in hand goes out in pieces of this size. */
+const PIECE = 64 * 1024;
+
+/**
+ * Sends one request; resolves with the client's Response once the answer's
+ * head has arrived. A request the backend drops before its first byte (the
+ * connection refused, closed or reset) goes to another backend only where
+ * src/backend/retry.ts allows it.
+ */
+export async function streamRequest(upstream: Upstream<StreamConnection>, req: StreamRequest): Promise<Response> {
+  let gone = false;
+  // The client may leave while the request waits in the queue (then it is withdrawn) or while a backend has it.
+  let onGone = (): void => undefined;
+  const unsubscribe = req.onClientGone(() => {
+    gone = true;
+    onGone();
+  });
+  const send = (lease: Lease<StreamConnection>): Promise<Response> => {
+    if (gone) {
+      lease.release(false);
+      throw new GatewayError("CLIENT_CLOSED", "client left before its request was sent");
+    }
+    const exchange = new Exchange(lease, req, unsubscribe);
+    onGone = () => exchange.abandon(new GatewayError("CLIENT_CLOSED", "client closed the connection"));
+    return exchange.run();
+  };
+  const onCancel = (cancel: () => void) => {
+    onGone = cancel;
+  };
+  try {
+    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable }, send);
+  } catch (err) {
+    unsubscribe();
+    if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
+    throw isGatewayError(err) ? err : new GatewayError("INTERNAL", String(err), { cause: err });
+  }
+}
+
+/** One request on its own connection. */
+class Exchange {
+  readonly #lease: Lease<StreamConnection>;
+  readonly #duplex: Duplex;
+  readonly #req: StreamRequest;
+  readonly #unsubscribe: () => void;
+  #bodySent: boolean;
+  /** When the body last moved: while it moves, the wait for the first byte has not begun. */
+  #bodyMovedAt = Date.now();
+  #done = false;
+  /** The head has been answered: the client's going away is heard until the end of the answer. */
+  #answered = false;
+  /** Why the exchange was abandoned (the client left, its body failed): what a pending read reports. */
+  #failure: GatewayError | undefined;
+
+  constructor(lease: Lease<StreamConnection>, req: StreamRequest, unsubscribe: () => void) {
+    this.#lease = lease;
+    this.#duplex = lease.conn.duplex;
+    this.#req = req;
+    this.#unsubscribe = unsubscribe;
+    this.#bodySent = req.body === null;
+  }
+
+  async run(): Promise<Response> {
+    try {
+      const { head, body } = this.#req;
+      const inline = body instanceof Uint8Array && body.byteLength <= SMALL_BODY;
+      try {
+        await this.#duplex.write(inline ? concatBytes([head, body]) : head);
+      } catch (err) {
+        throw this.#failure ?? new BackendDropped(`writing the request: ${(err as Error).message}`, err);
+      }
+      if (inline) this.#bodySent = true;
+      else if (body !== null) this.#sendBody(body);
+      return await this.#response();
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+  }
+
+  /**
+   * Sends the body after the head, each write waited for (backpressure),
+   * while the answer is read: a backend may answer before it has read it
+   * all. A backend that stops reading leaves the rest unsent (its answer
+   * says why); a client body that fails abandons the request.
+   */
+  #sendBody(body: Uint8Array | ReadableStream<Uint8Array>): void {
+    const reader = body instanceof Uint8Array ? undefined : body.getReader();
+    // Bytes in hand go out in pieces too, so that each one written counts as the body moving.
+    let offset = 0;
+    const next = async (): Promise<Uint8Array | undefined> => {
+      if (reader === undefined) {
+        const piece = (body as Uint8Array).subarray(offset, offset + PIECE);
+        offset += piece.byteLength;
+        return piece.byteLength > 0 ? piece : undefined;
+      }
+      const r = await reader.read();
+      return r.done ? undefined : r.value;
+    };
+    const pipe = async () => {
+      for (let piece = await next(); piece !== undefined && !this.#done; piece = await next()) {
+        try {
+          await this.#duplex.write(piece);
+        } catch {
+          return;
+        }
+        this.#bodyMovedAt = Date.now();
+      }
+    };
+    pipe().then(
+      () => {
+        this.#bodySent = true;
+        void reader?.cancel().catch(() => undefined);
+      },
+      (err: unknown) => {
+        this.#bodySent = true;
+        this.abandon(isGatewayError(err) ? err : new GatewayError("CLIENT_CLOSED", `request body failed: ${String(err)}`, { cause: err }));
+      },
+    );
+  }
+
+  /** Reads until the answer's head is complete and builds the client's Response. */
+  async #response(): Promise<Response> {
+    const parser = this.#req.parser();
+    let began = false;
+    for (;;) {
+      const chunk = await this.#read(began ? this.#req.timeouts.idleMs : this.#req.timeouts.firstByteMs, began);
+      if (chunk === null) {
+        if (!began) throw new BackendDropped("connection closed before an answer", undefined);
+        throw new GatewayError("BACKEND_MALFORMED", "connection closed before the answer's head was complete");
+      }
+      if (!began) {
+        began = true;
+        this.#lease.answered();
+      }
+      const head = parser.push(chunk);
+      if (head === null) continue;
+      // RFC 3875 §6.2.2: a local redirect is never passed on as it is; without
+      // an internal re-dispatch, it becomes a redirect of the client (as nginx).
+      if (head.kind === "local-redirect") {
+        head.status = 302;
+        head.statusText = "Found";
+      }
+      const rest = parser.takeRest();
+      const output: CgiOutput = {
+        read: () => this.#readBody(),
+        cancel: (reason) => this.abandon(reason),
+        runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
+      };
+      const response = cgiResponse(head, { parts: rest.byteLength > 0 ? [rest] : [], ended: false }, output, {
+        head: this.#req.isHead,
+        onCut: (reason) => this.#req.logCut(reason),
+      });
+      this.#answered = true;
+      return response;
+    }
+  }
+
+  /** The next bytes of the answer's body; null when the backend has closed the connection, which ends it. */
+  async #readBody(): Promise<Uint8Array | null> {
+    if (this.#done) throw this.#failure ?? new GatewayError("CLIENT_CLOSED", "the answer was abandoned");
+    try {
+      const chunk = await this.#read(this.#req.timeouts.idleMs, true);
+      if (chunk === null) this.#finish();
+      return chunk;
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+  }
+
+  /**
+   * The next chunk from the backend, within `timeoutMs`. Before the answer
+   * has begun, a reset is the backend dropping the request (BackendDropped)
+   * and the time runs from the body sent whole; after, a reset cuts the answer.
+   */
+  async #read(timeoutMs: number, began: boolean): Promise<Uint8Array | null> {
+    const code = began ? "BACKEND_IDLE_TIMEOUT" : "BACKEND_FIRST_BYTE_TIMEOUT";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      const expire = () => {
+        const still = Date.now() - this.#bodyMovedAt;
+        if (!began && !this.#bodySent && still < timeoutMs) {
+          timer = setTimeout(expire, timeoutMs - still);
+          return;
+        }
+        reject(new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
+      };
+      timer = setTimeout(expire, timeoutMs);
+    });
+    try {
+      const chunk = await Promise.race([this.#duplex.read(), expired]);
+      if (this.#failure) throw this.#failure;
+      return chunk;
+    } catch (err) {
+      if (this.#failure) throw this.#failure;
+      if (isGatewayError(err)) throw err;
+      const detail = `connection reset: ${(err as Error).message}`;
+      throw began ? new GatewayError("BACKEND_UNREACHABLE", detail, { cause: err }) : new BackendDropped(detail, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The backend closed the connection: the answer is complete. */
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#release();
+  }
+
+  /** Stops the request: the connection is closed, so the backend sees it end. */
+  abandon(reason?: GatewayError): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#failure = reason;
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#answered) this.#unsubscribe();
+    this.#duplex.close();
+    this.#lease.release(false);
+  }
+}

@@ -1,0 +1,47 @@
+// The active health check (src/backend/health.ts) of a backend that takes one
+// request per connection (uwsgi, SCGI): a GET of the check's path in the
+// backend's own protocol, on a connection of its own; the status of the
+// answer's head (a CGI Status, 200 when absent, RFC 3875 §6.3.3, or an HTTP
+// status line) is the result. The path is the app's own: PATH_INFO, with an
+// empty SCRIPT_NAME, as a WSGI app mounted at the root sees it (PEP 3333).
+
+import type { Address } from "../address.ts";
+import { StatusLineParser } from "../cgi/response.ts";
+import type { Duplex, Runtime } from "../runtime.ts";
+import type { Probe } from "./health.ts";
+import { onProbeConnection } from "./probe-connection.ts";
+
+/** A check's answer head may be as large as this; past it the check fails. */
+const MAX_HEAD = 64 * 1024;
+
+/** The probe for `runtime`'s connections, the request encoded by `encode`. */
+export function streamProbe(runtime: Runtime, encode: (vars: Record<string, string>) => Uint8Array): Probe {
+  return (address, path, timeoutMs, stop) => onProbeConnection(runtime, address, timeoutMs, stop, (duplex) => ask(duplex, encode(probeVars(address, path))));
+}
+
+/** The variables of a GET of `path` (a query after "?") and nothing else: what a WSGI app needs (PEP 3333's required keys). */
+function probeVars(address: Address, path: string): Record<string, string> {
+  const query = path.indexOf("?");
+  return {
+    GATEWAY_INTERFACE: "CGI/1.1",
+    REQUEST_METHOD: "GET",
+    SCRIPT_NAME: "",
+    PATH_INFO: query < 0 ? path : path.slice(0, query),
+    QUERY_STRING: query < 0 ? "" : path.slice(query + 1),
+    REQUEST_URI: path,
+    SERVER_PROTOCOL: "HTTP/1.1",
+    SERVER_NAME: address.kind === "tcp" ? address.host : "localhost",
+    SERVER_PORT: address.kind === "tcp" ? String(address.port) : "80",
+  };
+}
+
+async function ask(duplex: Duplex, request: Uint8Array): Promise<number> {
+  await duplex.write(request);
+  const parser = new StatusLineParser({ maxHeaderBytes: MAX_HEAD, statusLine: "optional" });
+  for (;;) {
+    const chunk = await duplex.read();
+    if (chunk === null) throw new Error("the backend closed the connection before an answer");
+    const head = parser.push(chunk);
+    if (head) return head.status;
+  }
+}

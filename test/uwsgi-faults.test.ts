@@ -1,0 +1,214 @@
+// Faults of a uwsgi backend that a real uWSGI does not produce on demand,
+// from a hand-written one on loopback: a connection dropped before any
+// answer (an idempotent request goes to the other backend, a POST is never
+// sent twice), an answer cut short of its Content-Length or longer than it,
+// a malformed head, an answer sent before the body was read, a backend that
+// stalls mid-answer, and a client that leaves while the backend works.
+
+import { createServer, type Server, type Socket } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
+import type { ServerProcess } from "./helpers/server-process.ts";
+import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+
+const UWSGI = findUwsgi();
+
+/** What the fake backend does with a connection, once its packet's header and vars have arrived (`method`: REQUEST_METHOD; `bodyRead`: bytes of the body that came with them). */
+type Behaviour = (socket: Socket, method: string, bodyRead: number) => void;
+
+interface Fake {
+  port: number;
+  /** Requests that reached it, by method. */
+  seen: string[];
+  /** Connections accepted, and those that ended (closed by postern or by it). */
+  accepted: number;
+  closed: number;
+  behave(behaviour: Behaviour): void;
+  stop(): Promise<void>;
+}
+
+/** A uwsgi server on loopback that reads each packet's vars, then does what it is told. */
+async function startFake(): Promise<Fake> {
+  let behaviour: Behaviour = (socket) => socket.destroy();
+  const fake = { seen: [] as string[], accepted: 0, closed: 0 };
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    fake.accepted++;
+    sockets.add(socket);
+    let held = Buffer.alloc(0);
+    let done = false;
+    socket.on("close", () => {
+      fake.closed++;
+      sockets.delete(socket);
+    });
+    socket.on("error", () => undefined);
+    socket.on("data", (chunk: Buffer) => {
+      if (done) return;
+      held = Buffer.concat([held, chunk]);
+      if (held.length < 4 || held.length < 4 + held.readUInt16LE(1)) return;
+      done = true;
+      const method = /REQUEST_METHOD\0?.{0,2}?(GET|POST|HEAD|PUT)/s.exec(held.toString("latin1"))?.[1] ?? "?";
+      fake.seen.push(method);
+      behaviour(socket, method, held.length - 4 - held.readUInt16LE(1));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    get seen() {
+      return fake.seen;
+    },
+    get accepted() {
+      return fake.accepted;
+    },
+    get closed() {
+      return fake.closed;
+    },
+    behave: (b) => (behaviour = b),
+    // A connection it holds paused never sees postern close it: ended here.
+    stop: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe.skipIf(!UWSGI)("uwsgi faults", () => {
+  let fake: Fake;
+  let real: ServerProcess | undefined;
+  let postern: RunningPostern | undefined;
+  let base = "";
+
+  beforeAll(async () => {
+    [fake, real] = await Promise.all([startFake(), startUwsgi(UWSGI!, { protocol: "uwsgi", name: "real" })]);
+    const routes = [
+      // The fake first: round robin gives it the first request.
+      `[[routes]]\npath = "/pair/*"\ngateway = "uwsgi"\nbackend = ["127.0.0.1:${fake.port}", "127.0.0.1:${real.port}"]\nbalance = "round_robin"\nfail_timeout = "1ms"`,
+      `[[routes]]\npath = "/huge/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nenv = { BIG = "${"x".repeat(70_000)}" }`,
+      `[[routes]]\npath = "/upload/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "1s"\nmax_buffered_body = "64m"`,
+      `[[routes]]\npath = "/fake/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nidle_timeout = "1s"\nfirst_byte_timeout = "30s"`,
+    ];
+    postern = await startPostern(routes.join("\n"));
+    base = postern.url;
+  }, 30_000);
+
+  afterEach(() => {
+    fake.seen.length = 0;
+  });
+
+  afterAll(async () => {
+    await postern?.stop();
+    await Promise.all([fake?.stop(), real?.stop()]);
+  });
+
+  test("a GET dropped before any answer goes to the other backend: 200", async () => {
+    fake.behave((socket) => socket.destroy());
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${base}/pair/name`);
+      expect({ status: res.status, text: await res.text() }).toEqual({ status: 200, text: "real" });
+    }
+    expect(fake.seen).toContain("GET");
+  });
+
+  test("a POST dropped before any answer: 502, never sent twice", async () => {
+    fake.behave((socket) => socket.destroy());
+    let dropped = 0;
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${base}/pair/env`, { method: "POST", body: "x=1" });
+      if (res.status === 502) dropped++;
+      else expect(res.status).toBe(200);
+    }
+    expect(dropped).toBe(fake.seen.length);
+    expect(fake.seen).toEqual(["POST"]);
+  });
+
+  test("a vars block over 65535 bytes: 431, and no connection to the backend is even made", async () => {
+    const before = fake.accepted;
+    expect((await fetch(`${base}/huge/env`)).status).toBe(431);
+    expect(fake.accepted).toBe(before);
+    expect(postern!.errors.join("\n")).toMatch(/HEADERS_TOO_LARGE: uwsgi vars block of 70\d{3} bytes/);
+  });
+
+  test("an answer cut short of its Content-Length: the client's body fails, and it is logged", async () => {
+    fake.behave((socket) => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345"));
+    const res = await fetch(`${base}/fake/x`);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    expect(postern!.errors.join("\n")).toMatch(/\/fake\/x: answer cut short: BACKEND_MALFORMED: CGI response: output ended 5 bytes short/);
+  });
+
+  test("bytes past the Content-Length are dropped", async () => {
+    fake.behave((socket) => socket.end("Status: 200 OK\r\nContent-Length: 5\r\n\r\n12345EXTRA"));
+    const res = await fetch(`${base}/fake/extra`);
+    expect(await res.text()).toBe("12345");
+  });
+
+  test.each([
+    ["CR in a value", "HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\nbody"],
+    ["Transfer-Encoding after a status line", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
+    ["a bad status line", "HTTP/1.1 2xx OK\r\n\r\n"],
+    ["no blank line before the close", "Status: 200 OK\r\nX: 1\r\n"],
+  ])("%s: 502", async (_, answer) => {
+    fake.behave((socket) => socket.end(answer));
+    expect((await fetch(`${base}/fake/bad`)).status).toBe(502);
+  });
+
+  test("an answer sent before the 5 MiB body was read reaches the client", async () => {
+    fake.behave((socket) => {
+      socket.pause();
+      socket.write("Status: 413 Too Large\r\nContent-Type: text/plain\r\n\r\nno", () => socket.destroySoon());
+    });
+    const res = await fetch(`${base}/fake/upload`, { method: "POST", body: new Uint8Array(5 * 1024 * 1024) });
+    expect({ status: res.status, text: await res.text() }).toEqual({ status: 413, text: "no" });
+  });
+
+  test("a body still moving to a backend that reads it slowly does not count against first_byte_timeout", async () => {
+    const size = 24 * 1024 * 1024;
+    fake.behave((socket, _, bodyRead) => {
+      // A MiB at a time, then 100 ms of nothing: the upload takes seconds, each pause well under the 1 s timeout.
+      let read = bodyRead;
+      let pauseAt = read + 1024 * 1024;
+      socket.on("data", (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= size) return void socket.end("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nread " + read);
+        if (read < pauseAt) return;
+        pauseAt = read + 1024 * 1024;
+        socket.pause();
+        setTimeout(() => socket.resume(), 100);
+      });
+    });
+    const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(size) });
+    expect({ status: res.status, text: await res.text() }).toEqual({ status: 200, text: `read ${size}` });
+  }, 60_000);
+
+  test("a backend that stops reading the body and never answers: 504 after first_byte_timeout, not a hang", async () => {
+    fake.behave((socket) => socket.pause());
+    const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(24 * 1024 * 1024) });
+    expect(res.status).toBe(504);
+  }, 60_000);
+
+  test("a backend silent mid-answer for idle_timeout: the answer is cut and the connection closed", async () => {
+    let socketOf: Socket | undefined;
+    fake.behave((socket) => {
+      socketOf = socket;
+      socket.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst");
+    });
+    const res = await fetch(`${base}/fake/stall`);
+    await expect(res.text()).rejects.toThrow();
+    expect(socketOf!.destroyed || socketOf!.readableEnded).toBe(true);
+  });
+
+  test("a client that leaves while the backend works: the backend's connection is closed", async () => {
+    const before = fake.closed;
+    fake.behave(() => undefined);
+    const controller = new AbortController();
+    const pending = fetch(`${base}/fake/slow`, { signal: controller.signal }).catch(() => "aborted");
+    const deadline = Date.now() + 10_000;
+    while (fake.seen.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort();
+    expect(await pending).toBe("aborted");
+    while (fake.closed === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fake.closed).toBeGreaterThan(before);
+  });
+});
