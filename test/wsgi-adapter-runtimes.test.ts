@@ -58,7 +58,6 @@ describe.each(["node", "deno", "bun"] as CliRuntime[])("%s", (runtime) => {
   let base: string;
   let scriptName: string;
   let postern: ReturnType<typeof spawnPostern>;
-  let cleanup = () => undefined as void;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "postern-wsgi-runtime-"));
@@ -67,7 +66,6 @@ describe.each(["node", "deno", "bun"] as CliRuntime[])("%s", (runtime) => {
     giveToScriptUser(dir);
     const port = await freePort();
     const route = wsgiRoute({ app: "probes:app", workers: 2, env: { CLOSE_LOG: closeLog } });
-    cleanup = route.cleanup;
     scriptName = route.scriptName;
     const config = join(dir, "postern.toml");
     writeFileSync(config, `listen = ["127.0.0.1:${port}"]\naccess_log = false\n${route.toml}`);
@@ -85,7 +83,6 @@ describe.each(["node", "deno", "bun"] as CliRuntime[])("%s", (runtime) => {
     } catch {
       // nobody left in the group
     }
-    cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 

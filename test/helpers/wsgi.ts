@@ -1,12 +1,10 @@
 // postern serving a WSGI application through the adapter that ships with it
 // (gateways/wsgi/adapter/postern_wsgi.py), for the PEP 3333 and adapter
-// tests: the one place that says how such a route is configured. The
-// adapter speaks FastCGI, so a fastcgi route with `spawn` runs it: each
-// process on its own socket, a script segment "/app.py" (split_path ".py")
-// for SCRIPT_NAME and the rest of the path for PATH_INFO.
+// tests: the one place that says how such a route is configured, a
+// `gateway = "wsgi"` route mounted at /py, and how the adapter is run alone.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startPostern } from "./postern.ts";
@@ -37,23 +35,25 @@ export interface WsgiServer {
   stop(): Promise<void>;
 }
 
-const SCRIPT_NAME = "/app.py";
+/** The route's mount point: SCRIPT_NAME. */
+const MOUNT = "/py";
 
 /** The route (postern.toml) that serves `options.app`, and what a request's URL path starts with. */
-export function wsgiRoute(options: WsgiOptions): { toml: string; scriptName: string; cleanup(): void } {
-  const root = mkdtempSync(join(tmpdir(), "postern-wsgi-"));
-  writeFileSync(join(root, "app.py"), "");
-  const command = adapterCommand({ ...options, socket: "{socket}" });
+export function wsgiRoute(options: WsgiOptions): { toml: string; scriptName: string } {
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
   const toml = [
     "[[routes]]",
-    'gateway = "fastcgi"',
-    `root = ${JSON.stringify(root)}`,
-    'split_path = ".py"',
-    `spawn = { command = ${JSON.stringify(command)}, procs = ${options.workers ?? 1}, env = { ${env.join(", ")} } }`,
+    `path = "${MOUNT}/*"`,
+    'gateway = "wsgi"',
+    `app = ${JSON.stringify(options.app)}`,
+    `python = ${JSON.stringify(PYTHON)}`,
+    `chdir = ${JSON.stringify(WSGI_FIXTURES)}`,
+    `workers = ${options.workers ?? 1}`,
+    `threads = ${options.threads ?? 1}`,
+    `env = { ${env.join(", ")} }`,
     options.route ?? "",
   ].join("\n");
-  return { toml, scriptName: SCRIPT_NAME, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return { toml, scriptName: MOUNT };
 }
 
 /** postern (Node, in this process) serving `options.app`, once a worker answers. */
@@ -67,7 +67,6 @@ export async function startWsgi(options: WsgiOptions): Promise<WsgiServer> {
     errors: postern.errors,
     async stop() {
       await postern.stop();
-      route.cleanup();
     },
   };
 }
