@@ -13,19 +13,7 @@ import { freePort } from "./helpers/ports.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
-import { untilServing, wsgiRoute } from "./helpers/wsgi.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { expectChunkByChunk, running, until, untilServing, wsgiRoute } from "./helpers/wsgi.ts";
 
 /** Live (not zombie) adapter processes whose parent is `pid` (Node's has an esbuild child too). */
 function workersOf(pid: number): number[] {
@@ -41,15 +29,6 @@ function workersOf(pid: number): number[] {
     }
   }
   return found;
-}
-
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 describe.each(["node", "deno", "bun"] as CliRuntime[])("%s", (runtime) => {
@@ -93,22 +72,7 @@ describe.each(["node", "deno", "bun"] as CliRuntime[])("%s", (runtime) => {
   });
 
   test("a slow generator's chunks reach the client one by one", async () => {
-    const gate = join(dir, "gate");
-    writeFileSync(gate, "0");
-    giveToScriptUser(gate);
-    const reader = (await fetch(`${base}/slow?chunks=3&gate=${encodeURIComponent(gate)}`)).body!.getReader();
-    const decoder = new TextDecoder();
-    for (let i = 0; i < 3; i++) {
-      let text = "";
-      while (!text.includes(`chunk ${i}\n`)) {
-        const { value, done } = await reader.read();
-        expect(done).toBe(false);
-        text += decoder.decode(value);
-      }
-      expect(text).toBe(`chunk ${i}\n`);
-      writeFileSync(gate, String(i + 1));
-    }
-    expect((await reader.read()).done).toBe(true);
+    await expectChunkByChunk(`${base}/slow`, join(dir, "gate"));
   });
 
   test("the iterable's close() is called when the client leaves mid-stream", async () => {

@@ -5,7 +5,7 @@
 // and exit when its parent dies.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,24 +15,12 @@ import { RecordReader } from "../gateways/fastcgi/reader.ts";
 import { decodeEndRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, RecordType } from "../gateways/fastcgi/record.ts";
 import { encodeRequestStart } from "../gateways/fastcgi/request.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
-import { adapterCommand, spawnAdapter, type AdapterProcess } from "./helpers/wsgi.ts";
+import { adapterCommand, running, spawnAdapter, until, type AdapterProcess } from "./helpers/wsgi.ts";
 
 const started: AdapterProcess[] = [];
 afterEach(() => {
   for (const p of started.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The adapter serving probes (test/fixtures/wsgi/probes.py), once its socket accepts. */
 async function adapter(app = "probes:raw", args: string[] = []): Promise<AdapterProcess> {
@@ -282,12 +270,3 @@ test("the adapter exits when the process that started it is killed", async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** The process exists and is not a zombie. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}

@@ -4,10 +4,12 @@
 // `gateway = "wsgi"` route mounted at /py, and how the adapter is run alone.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import { startPostern } from "./postern.ts";
+import { giveToScriptUser } from "./script-user.ts";
 
 /** Debian's interpreter: its packages (Flask, Django) are seen only by it. */
 export const PYTHON = "/usr/bin/python3";
@@ -122,4 +124,51 @@ export function spawnAdapter(app: string, extraArgs: string[] = []): AdapterProc
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   void exited.then(() => rmSync(dir, { recursive: true, force: true }));
   return { child, socket, stderr: () => err, exited };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it gives a truthy value, which it returns; throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The process exists and is not a zombie. */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Requests the `slow` probe at `url` and checks that each of its chunks
+ * reaches the client before the application may make the next: the probe
+ * waits for the number in `gate` (a file the workers can read) to reach
+ * the chunk's index, and this raises it only once the chunk is in.
+ */
+export async function expectChunkByChunk(url: string, gate: string, chunks = 3): Promise<void> {
+  writeFileSync(gate, "0");
+  giveToScriptUser(gate);
+  const reader = (await fetch(`${url}?chunks=${chunks}&gate=${encodeURIComponent(gate)}`)).body!.getReader();
+  const decoder = new TextDecoder();
+  for (let i = 0; i < chunks; i++) {
+    let text = "";
+    while (!text.includes(`chunk ${i}\n`)) {
+      const { value, done } = await reader.read();
+      expect(done).toBe(false);
+      text += decoder.decode(value);
+    }
+    expect(text).toBe(`chunk ${i}\n`);
+    writeFileSync(gate, String(i + 1));
+  }
+  expect((await reader.read()).done).toBe(true);
 }
