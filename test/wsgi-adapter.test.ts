@@ -22,12 +22,20 @@ afterEach(() => {
   for (const p of started.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
 });
 
-/** The adapter serving probes (test/fixtures/wsgi/probes.py), once its socket accepts. */
+/** The adapter serving probes (test/fixtures/wsgi/probes.py), once its socket accepts (it exists from bind(), before listen()). */
 async function adapter(app = "probes:raw", args: string[] = []): Promise<AdapterProcess> {
   const p = spawnAdapter(app, args);
   started.push(p);
-  await until(`the adapter's socket (stderr: ${p.stderr()})`, () => existsSync(p.socket) || p.child.exitCode !== null);
-  return p;
+  for (;;) {
+    await until(`the adapter's socket (stderr: ${p.stderr()})`, () => existsSync(p.socket) || p.child.exitCode !== null);
+    if (p.child.exitCode !== null) throw new Error(`the adapter exited: ${p.stderr()}`);
+    const sock = await open(p.socket).catch(() => undefined);
+    if (sock) {
+      sock.destroy();
+      return p;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function open(path: string): Promise<Socket> {

@@ -169,7 +169,7 @@ def _environ(params, errors, pull, flags):
     environ["wsgi.version"] = (1, 0)
     https = environ.get("HTTPS", "").lower() in ("on", "1") or environ.get("REQUEST_SCHEME") == "https"
     environ["wsgi.url_scheme"] = "https" if https else "http"
-    environ["wsgi.input"] = Input(pull, int(length) if length and length.isdigit() else None)
+    environ["wsgi.input"] = Input(pull, int(length) if length and length.isascii() and length.isdigit() else None)
     environ["wsgi.errors"] = errors
     environ["wsgi.multithread"], environ["wsgi.multiprocess"] = flags
     environ["wsgi.run_once"] = False
