@@ -74,6 +74,13 @@ describe("environ", () => {
     expect(env.PATH_INFO).toBe("/environ/caf\u00c3\u00a9");
   });
 
+  // Unlike Gunicorn, which passes '/caf\xe9': postern decodes paths once, as UTF-8, for every route.
+  test("a path whose escapes are not UTF-8, /caf%E9, is refused with 400 before the application", async () => {
+    const res = await fetch(server.url("/environ/caf%E9"));
+    expect(res.status).toBe(400);
+    await res.arrayBuffer();
+  });
+
   test("a header value's UTF-8 bytes arrive one latin-1 char each", async () => {
     const env = await (await fetch(server.url("/environ"), { headers: { "X-Name": Buffer.from("café", "utf8").toString("latin1") } })).json();
     expect(env.HTTP_X_NAME).toBe("caf\u00c3\u00a9");
