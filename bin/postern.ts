@@ -316,6 +316,9 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => void hangup());
+  // Gunicorn's: one worker more or fewer on every wsgi route (never fewer than one).
+  process.on("SIGTTIN", () => gateway.scale(1));
+  process.on("SIGTTOU", () => gateway.scale(-1));
   try {
     await gateway.ready;
     if (stopping) return await exited;

@@ -260,6 +260,10 @@ export function bindGateways(runtime: Runtime) {
     wasi: (options: Options) => createGateway("wasi", runtime, options, "wasi", budget),
     /** A WSGI route handler, its workers started and supervised: `app.all("/py/*", wsgi({ app: "myapp:app" }))` (mounted at /py). */
     wsgi: (options: Options) => createGateway("wsgi", runtime, options, "wsgi", budget),
+    /** A uwsgi route handler, to app servers such as uWSGI: `app.all("/app/*", uwsgi({ backend: ["127.0.0.1:3031"] }))`. */
+    uwsgi: (options: Options) => createGateway("uwsgi", runtime, options, "uwsgi", budget),
+    /** An SCGI route handler: `app.all("/app/*", scgi({ backend: ["127.0.0.1:4000"] }))`. */
+    scgi: (options: Options) => createGateway("scgi", runtime, options, "scgi", budget),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: Options) => createGateway("static", runtime, options),
     /** The app a postern.toml describes. */

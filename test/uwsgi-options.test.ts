@@ -108,3 +108,12 @@ describe("postern check", () => {
     expect(stderr).toContain(`${file}:6: routes[0].keepalive: unknown key`);
   });
 });
+
+describe.each(["uwsgi", "scgi"] as const)("the library's %s()", (gateway) => {
+  it("takes the route keys, checked as postern.toml checks them", async () => {
+    const library = await import("../runtimes/node/index.ts");
+    const handler = library[gateway]({ backend: ["127.0.0.1:3031"] });
+    await handler.close();
+    expect(() => library[gateway]({ backend: ["127.0.0.1:3031"], max_conns: "many" })).toThrow(/expected an integer/);
+  });
+});

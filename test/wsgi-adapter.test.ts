@@ -5,7 +5,7 @@
 // and exit when its parent dies.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,31 +15,27 @@ import { RecordReader } from "../gateways/fastcgi/reader.ts";
 import { decodeEndRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, RecordType } from "../gateways/fastcgi/record.ts";
 import { encodeRequestStart } from "../gateways/fastcgi/request.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
-import { adapterCommand, spawnAdapter, type AdapterProcess } from "./helpers/wsgi.ts";
+import { adapterCommand, running, spawnAdapter, until, type AdapterProcess } from "./helpers/wsgi.ts";
 
 const started: AdapterProcess[] = [];
 afterEach(() => {
   for (const p of started.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** The adapter serving probes (test/fixtures/wsgi/probes.py), once its socket accepts. */
+/** The adapter serving probes (test/fixtures/wsgi/probes.py), once its socket accepts (it exists from bind(), before listen()). */
 async function adapter(app = "probes:raw", args: string[] = []): Promise<AdapterProcess> {
   const p = spawnAdapter(app, args);
   started.push(p);
-  await until(`the adapter's socket (stderr: ${p.stderr()})`, () => existsSync(p.socket) || p.child.exitCode !== null);
-  return p;
+  for (;;) {
+    await until(`the adapter's socket (stderr: ${p.stderr()})`, () => existsSync(p.socket) || p.child.exitCode !== null);
+    if (p.child.exitCode !== null) throw new Error(`the adapter exited: ${p.stderr()}`);
+    const sock = await open(p.socket).catch(() => undefined);
+    if (sock) {
+      sock.destroy();
+      return p;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function open(path: string): Promise<Socket> {
@@ -217,12 +213,12 @@ test("SIGUSR1 writes every thread's stack to stderr while a request runs, and th
   const sock = await open(p.socket);
   const marker = join(mkdtempSync(join(tmpdir(), "postern-adapter-")), "started");
   try {
-    const answer = request(sock, 1, `/sleep?seconds=1&marker=${marker}`);
+    const answer = request(sock, 1, `/sleep?seconds=3&marker=${marker}`);
     await until("the request to start", () => existsSync(marker));
     p.child.kill("SIGUSR1");
     await until("the stack dump", () => /in sleeper/.test(p.stderr()));
     expect(p.stderr()).toMatch(/Thread 0x[0-9a-f]+/);
-    expect(bodyOf(await answer)).toBe("slept 1.0");
+    expect(bodyOf(await answer)).toBe("slept 3.0");
   } finally {
     sock.destroy();
     rmSync(marker, { force: true });
@@ -235,12 +231,12 @@ test("SIGTERM: no new connection, the request in flight finishes, exit 0", async
   const dir = mkdtempSync(join(tmpdir(), "postern-adapter-"));
   const marker = join(dir, "started");
   try {
-    const answer = request(sock, 1, `/sleep?seconds=1&marker=${marker}`);
+    const answer = request(sock, 1, `/sleep?seconds=3&marker=${marker}`);
     await until("the request to start", () => existsSync(marker));
     p.child.kill("SIGTERM");
     await until("the socket to go", () => !existsSync(p.socket));
     await expect(open(p.socket)).rejects.toThrow();
-    expect(bodyOf(await answer)).toBe("slept 1.0");
+    expect(bodyOf(await answer)).toBe("slept 3.0");
     expect(await p.exited).toBe(0);
   } finally {
     sock.destroy();
@@ -282,12 +278,3 @@ test("the adapter exits when the process that started it is killed", async () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** The process exists and is not a zombie. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}

@@ -1,14 +1,14 @@
 // The wsgi route without processes: how its path splits a request path into
-// SCRIPT_NAME and PATH_INFO (gateways/wsgi/mount.ts), and the config errors
+// SCRIPT_NAME and PATH_INFO (gateways/mount.ts), and the config errors
 // of its keys, each naming the key and its line.
 
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { splitMount } from "../gateways/wsgi/mount.ts";
+import { splitAtRoute } from "../gateways/mount.ts";
 import { parseConfig } from "../src/config.ts";
 import { configError } from "./helpers/config-error.ts";
 
-describe("splitMount", () => {
+describe("splitAtRoute", () => {
   test.each([
     ["/py/*", "/py/users/7", "/py", "/users/7"],
     ["/py/*", "/py/", "/py", "/"],
@@ -19,7 +19,7 @@ describe("splitMount", () => {
     ["*", "/x/y", "", "/x/y"],
     ["/hello", "/hello", "", "/hello"],
   ])("route %s, path %s: SCRIPT_NAME %j, PATH_INFO %j", (pattern, path, scriptName, pathInfo) => {
-    expect(splitMount(pattern, path)).toEqual({ scriptName, pathInfo });
+    expect(splitAtRoute(path, pattern)).toEqual({ scriptName, pathInfo });
   });
 });
 

@@ -92,7 +92,7 @@ const FLAGS: readonly Flag[] = [
 /**
  * Gunicorn's other command-line flags (gunicorn --help): named, they are
  * refused with a pointer to the README's table of why, rather than taken for
- * a typo. `BOOLEAN_GUNICORN_FLAGS` take no value.
+ * a typo. Gunicorn 20.1's, and those 22 and 23 added.
  */
 export const REFUSED_GUNICORN_FLAGS: readonly string[] = [
   "--backlog", "-k", "--worker-class", "--worker-connections", "--reload", "--reload-engine", "--reload-extra-file",
@@ -126,14 +126,15 @@ export function wsgiCommand(argv: readonly string[], context: WsgiContext): Wsgi
       positionals.push(arg);
       continue;
     }
-    // `--workers=4`, `--workers 4`, `-w4`, `-w 4`, as Python's argparse takes them.
+    // `--workers=4`, `--workers 4`, `--work 4`, `-w4`, `-w=4`, `-w 4`, as Python's argparse takes them.
     const long = arg.startsWith("--");
     const eq = long ? arg.indexOf("=") : -1;
     const typed = long ? (eq < 0 ? arg : arg.slice(0, eq)) : arg.slice(0, 2);
-    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined;
-    if (typed === "-h" || typed === "--help") return { mode: "help" };
-    const flag = FLAGS.find((f) => f.names.includes(typed));
-    if (!flag && typed !== "-c" && typed !== "--config") throw unknownFlag(typed);
+    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2).replace(/^=/, "") : undefined;
+    const name = long ? unabbreviated(typed) : typed;
+    if (name === "-h" || name === "--help") return { mode: "help" };
+    const flag = FLAGS.find((f) => f.names.includes(name));
+    if (!flag && name !== "-c" && name !== "--config") throw unknownFlag(name);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new WsgiUsageError(`${typed} needs a value`);
     if (!flag) configFile = value;
@@ -172,6 +173,7 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
   if (env.WEB_CONCURRENCY !== undefined) route.workers = integer(env.WEB_CONCURRENCY, "WEB_CONCURRENCY");
   // Which flag (or variable) set each key, as typed, for the messages.
   const typedFor = new Map<string, string>([
+    ["routes[0].app", "MODULE:APP"],
     ["listen", "PORT"],
     ["routes[0].workers", "WEB_CONCURRENCY"],
     ["trusted_proxies", "FORWARDED_ALLOW_IPS"],
@@ -186,7 +188,7 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
     seen.add(flag);
     typedFor.set(at, typed);
   }
-  // Gunicorn takes --pythonpath from --chdir (gunicorn/app/base.py).
+  // Gunicorn takes --pythonpath from --chdir: it changes directory first (gunicorn/app/base.py).
   if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
   const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
   try {
@@ -249,6 +251,18 @@ function accessLogfile(value: string, flag: string): boolean {
     throw new WsgiUsageError(`${flag}: postern writes its access log to stdout: give "-" and redirect stdout to ${JSON.stringify(value)}`);
   }
   return true;
+}
+
+/**
+ * A long option as argparse reads it (allow_abbrev, which Gunicorn keeps):
+ * a unique prefix of one stands for it; one of several is an error.
+ */
+function unabbreviated(typed: string): string {
+  const longs = [...WSGI_FLAGS, ...REFUSED_GUNICORN_FLAGS].filter((name) => name.startsWith("--"));
+  if (longs.includes(typed)) return typed;
+  const matches = longs.filter((name) => name.startsWith(typed));
+  if (matches.length > 1) throw new WsgiUsageError(`ambiguous option ${typed}: it could be ${matches.join(", ")}`);
+  return matches[0] ?? typed;
 }
 
 function unknownFlag(typed: string): WsgiUsageError {

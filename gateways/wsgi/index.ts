@@ -26,7 +26,7 @@ import { fcgiRequest } from "../fastcgi/client.ts";
 import { FcgiConnection } from "../fastcgi/connection.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
-import { splitMount } from "./mount.ts";
+import { splitAtRoute } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
 import { startWorkers } from "./workers.ts";
 
@@ -100,7 +100,7 @@ class WsgiGateway {
       const target = requestTarget(request.url, clientTargetOf(c.env));
       const safe = safePath(target.pathname);
       if (!safe.ok) return errorResponse(safe.status);
-      const { scriptName, pathInfo } = splitMount(routePath(c), safe.path);
+      const { scriptName, pathInfo } = splitAtRoute(safe.path, routePath(c));
       const o = this.#options;
       const { body, contentLength } = await forwardedBody(request, {
         maxBodySize: o.max_body_size,

@@ -11,4 +11,4 @@ export { gatewaySchemas } from "../../gateways/index.ts";
 export { getPath } from "../../gateways/request-path.ts";
 export { trustedProxies } from "../../gateways/trusted-proxies.ts";
 
-export const { fastcgi, cgi, wasi, wsgi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(bunRuntime);
+export const { fastcgi, cgi, wasi, wsgi, uwsgi, scgi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(bunRuntime);

@@ -12,4 +12,4 @@ export { gatewaySchemas } from "../../gateways/index.ts";
 export { getPath } from "../../gateways/request-path.ts";
 export { trustedProxies } from "../../gateways/trusted-proxies.ts";
 
-export const { fastcgi, cgi, wasi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(workersRuntime);
+export const { fastcgi, cgi, wasi, uwsgi, scgi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(workersRuntime);

@@ -1,15 +1,15 @@
 // postern serving a WSGI application through the adapter that ships with it
 // (gateways/wsgi/adapter/postern_wsgi.py), for the PEP 3333 and adapter
-// tests: the one place that says how such a route is configured. The
-// adapter speaks FastCGI, so a fastcgi route with `spawn` runs it: each
-// process on its own socket, a script segment "/app.py" (split_path ".py")
-// for SCRIPT_NAME and the rest of the path for PATH_INFO.
+// tests: the one place that says how such a route is configured, a
+// `gateway = "wsgi"` route mounted at /py, and how the adapter is run alone.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import { startPostern } from "./postern.ts";
+import { giveToScriptUser } from "./script-user.ts";
 
 /** Debian's interpreter: its packages (Flask, Django) are seen only by it. */
 export const PYTHON = "/usr/bin/python3";
@@ -37,32 +37,38 @@ export interface WsgiServer {
   stop(): Promise<void>;
 }
 
-const SCRIPT_NAME = "/app.py";
+/** The route's mount point: SCRIPT_NAME. */
+const MOUNT = "/py";
 
-export async function startWsgi(options: WsgiOptions): Promise<WsgiServer> {
-  const workers = options.workers ?? 1;
-  const root = mkdtempSync(join(tmpdir(), "postern-wsgi-"));
-  writeFileSync(join(root, "app.py"), "");
-  const command = adapterCommand({ ...options, socket: "{socket}" });
+/** The route (postern.toml) that serves `options.app`, and what a request's URL path starts with. */
+export function wsgiRoute(options: WsgiOptions): { toml: string; scriptName: string } {
   const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
-  const postern = await startPostern(
-    [
-      "[[routes]]",
-      'gateway = "fastcgi"',
-      `root = ${JSON.stringify(root)}`,
-      'split_path = ".py"',
-      `spawn = { command = ${JSON.stringify(command)}, procs = ${workers}, env = { ${env.join(", ")} } }`,
-      options.route ?? "",
-    ].join("\n"),
-  );
-  await untilServing(postern.url + SCRIPT_NAME);
+  const toml = [
+    "[[routes]]",
+    `path = "${MOUNT}/*"`,
+    'gateway = "wsgi"',
+    `app = ${JSON.stringify(options.app)}`,
+    `python = ${JSON.stringify(PYTHON)}`,
+    `chdir = ${JSON.stringify(WSGI_FIXTURES)}`,
+    `workers = ${options.workers ?? 1}`,
+    `threads = ${options.threads ?? 1}`,
+    `env = { ${env.join(", ")} }`,
+    options.route ?? "",
+  ].join("\n");
+  return { toml, scriptName: MOUNT };
+}
+
+/** postern (Node, in this process) serving `options.app`, once a worker answers. */
+export async function startWsgi(options: WsgiOptions): Promise<WsgiServer> {
+  const route = wsgiRoute(options);
+  const postern = await startPostern(route.toml);
+  await untilServing(postern.url + route.scriptName);
   return {
-    url: (pathInfo) => postern.url + SCRIPT_NAME + pathInfo,
-    scriptName: SCRIPT_NAME,
+    url: (pathInfo) => postern.url + route.scriptName + pathInfo,
+    scriptName: route.scriptName,
     errors: postern.errors,
     async stop() {
       await postern.stop();
-      rmSync(root, { recursive: true, force: true });
     },
   };
 }
@@ -85,8 +91,8 @@ export function adapterCommand(o: { app: string; socket: string; workers?: numbe
   ];
 }
 
-// The spawned workers come up after postern is ready: wait until one answers.
-async function untilServing(url: string): Promise<void> {
+/** The spawned workers come up after postern is ready: resolves once one answers `url`. */
+export async function untilServing(url: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const res = await fetch(url).catch(() => undefined);
@@ -118,4 +124,51 @@ export function spawnAdapter(app: string, extraArgs: string[] = []): AdapterProc
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   void exited.then(() => rmSync(dir, { recursive: true, force: true }));
   return { child, socket, stderr: () => err, exited };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it gives a truthy value, which it returns; throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The process exists and is not a zombie. */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Requests the `slow` probe at `url` and checks that each of its chunks
+ * reaches the client before the application may make the next: the probe
+ * waits for the number in `gate` (a file the workers can read) to reach
+ * the chunk's index, and this raises it only once the chunk is in.
+ */
+export async function expectChunkByChunk(url: string, gate: string, chunks = 3): Promise<void> {
+  writeFileSync(gate, "0");
+  giveToScriptUser(gate);
+  const reader = (await fetch(`${url}?chunks=${chunks}&gate=${encodeURIComponent(gate)}`)).body!.getReader();
+  const decoder = new TextDecoder();
+  for (let i = 0; i < chunks; i++) {
+    let text = "";
+    while (!text.includes(`chunk ${i}\n`)) {
+      const { value, done } = await reader.read();
+      expect(done).toBe(false);
+      text += decoder.decode(value);
+    }
+    expect(text).toBe(`chunk ${i}\n`);
+    writeFileSync(gate, String(i + 1));
+  }
+  expect((await reader.read()).done).toBe(true);
 }

@@ -20,8 +20,8 @@ class Server:
         self.max_conns = threads
         self.flags = (threads > 1, workers > 1)  # wsgi.multithread, wsgi.multiprocess
         self.stopping = False
-        self.busy = 0
-        self.idle = threading.Condition()
+        self.busy = 0  # requests in flight, for the drain on SIGTERM
+        self._count = threading.Lock()
 
     def serve(self, sock):
         """Serves the connection until postern closes it, or it may not be kept; closes it."""
@@ -37,14 +37,12 @@ class Server:
             sock.close()
 
     def enter(self):
-        with self.idle:
+        with self._count:
             self.busy += 1
 
     def leave(self):
-        with self.idle:
+        with self._count:
             self.busy -= 1
-            if self.busy == 0:
-                self.idle.notify_all()
 
 
 class _Connection:

@@ -33,13 +33,12 @@ class ClientGone(Exception):
 
 
 class Exchange:
-    __slots__ = ("_send", "_rid", "_pull", "environ", "_errors", "_status", "_headers", "_head_out", "_sent", "_pending", "_pending_size")
+    __slots__ = ("_send", "_rid", "environ", "_errors", "_status", "_headers", "_head_out", "_sent", "_pending", "_pending_size")
 
     def __init__(self, send, rid, params, pull, flags):
         """send(bytes) writes to the connection; pull() gives the next STDIN bytes of the request."""
         self._send = send
         self._rid = rid
-        self._pull = pull
         self._errors = Errors(send, rid)
         self.environ = _environ(params, self._errors, pull, flags)
         self._status = None
@@ -170,7 +169,7 @@ def _environ(params, errors, pull, flags):
     environ["wsgi.version"] = (1, 0)
     https = environ.get("HTTPS", "").lower() in ("on", "1") or environ.get("REQUEST_SCHEME") == "https"
     environ["wsgi.url_scheme"] = "https" if https else "http"
-    environ["wsgi.input"] = Input(pull, int(length) if length and length.isdigit() else None)
+    environ["wsgi.input"] = Input(pull, int(length) if length and length.isascii() and length.isdigit() else None)
     environ["wsgi.errors"] = errors
     environ["wsgi.multithread"], environ["wsgi.multiprocess"] = flags
     environ["wsgi.run_once"] = False

@@ -120,22 +120,26 @@ def _decode_pairs(data):
     end = len(data)
     while at < end:
         nlen = data[at]
-        if nlen < 0x80:
-            at += 1
+        vlen = data[at + 1]
+        if nlen < 0x80 and vlen < 0x80:
+            at += 2  # the usual case: both lengths in one byte
         else:
-            nlen = ((nlen & 0x7F) << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]
-            at += 4
-        vlen = data[at]
-        if vlen < 0x80:
-            at += 1
-        else:
-            vlen = ((vlen & 0x7F) << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]
-            at += 4
-        value_at = at + nlen
-        at = value_at + vlen
-        if at > end:
-            raise ProtocolError("FastCGI name-value pairs cut short (FastCGI spec §3.4)")
-        pairs[text[value_at - nlen:value_at]] = text[value_at:at]
+            if nlen < 0x80:
+                at += 1
+            else:
+                nlen = ((nlen & 0x7F) << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]
+                at += 4
+            vlen = data[at]
+            if vlen < 0x80:
+                at += 1
+            else:
+                vlen = ((vlen & 0x7F) << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]
+                at += 4
+        mid = at + nlen
+        at = mid + vlen
+        pairs[text[mid - nlen:mid]] = text[mid:at]
+    if at > end:
+        raise ProtocolError("FastCGI name-value pairs cut short (FastCGI spec §3.4)")
     return pairs
 
 
