@@ -10,13 +10,15 @@
 
 import type { BenchCase, Scenario, Server } from "../case.ts";
 import { expectAnswer } from "../check.ts";
-import { processTree } from "../cpu.ts";
+import { pidsWithCommandLine, processTree } from "../cpu.ts";
 import { startPosternProcess, type Cleanup } from "../processes.ts";
 import { POSTERN_CLI } from "../../test/helpers/postern-cli.ts";
 import { startGunicorn, startUwsgiHttp, type PythonServer } from "../../test/helpers/python-servers.ts";
 import { wsgiRoutes } from "../../test/helpers/wsgi-apps.ts";
 
 const APP = "bench_site:app";
+/** What a postern worker's command line holds (gateways/wsgi/adapter/). */
+const ADAPTER = "postern_wsgi.py";
 /** Python worker processes per server. */
 const WORKERS = 2;
 /** gthread threads per worker. */
@@ -51,7 +53,11 @@ export const benchCase: BenchCase = {
         note: `postern serve on ${runtime}: one wsgi route, workers = ${WORKERS} (threads = 1), FastCGI over kept unix-socket connections`,
         url: postern.url,
         gatewayPids: () => processTree(postern.pid),
-        backendPids: () => processTree(postern.pid).filter((pid) => pid !== postern.pid),
+        // Its Python workers only: on Node the TypeScript loader's esbuild service is a child too.
+        backendPids: () => {
+          const workers = new Set(pidsWithCommandLine(ADAPTER));
+          return processTree(postern.pid).filter((pid) => workers.has(pid));
+        },
         errorLog: () => postern.errorLog(),
       });
     }
