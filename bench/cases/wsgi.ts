@@ -33,7 +33,7 @@ const scenarios: Scenario[] = [
 export const benchCase: BenchCase = {
   name: "wsgi",
   description:
-    `A WSGI app under ${WORKERS} Python worker processes per server (Debian's python3): postern on Node and on Bun, Gunicorn sync, Gunicorn gthread ` +
+    `A WSGI app under ${WORKERS} Python worker processes per server (Debian's python3): postern on Node and on Bun, and on Node with ${THREADS} threads per worker; Gunicorn sync, Gunicorn gthread ` +
     `(${THREADS} threads per worker) and uWSGI --http-socket; a hello world at 32 and 256 connections and a Flask + Jinja page at 32.`,
   backend: "python workers",
   requires: [
@@ -44,13 +44,15 @@ export const benchCase: BenchCase = {
   async start(_settings, cleanup, binaries) {
     const gunicorn = binaries.get("gunicorn")!;
     const servers: Server[] = [];
-    for (const runtime of ["node", "bun"] as const) {
-      const name = `postern on ${runtime}`;
-      const postern = await startPosternProcess(wsgiRoutes([{ path: "*", app: APP, workers: WORKERS }]), cleanup, name, POSTERN_CLI[runtime]);
+    // threads = 1 is Gunicorn sync's model; threads = THREADS gthread's.
+    for (const [runtime, threads] of [["node", 1], ["bun", 1], ["node", THREADS]] as const) {
+      const name = `postern on ${runtime}${threads === 1 ? "" : ` threads=${threads}`}`;
+      const routes = wsgiRoutes([{ path: "*", app: APP, workers: WORKERS, threads }]);
+      const postern = await startPosternProcess(routes, cleanup, name, POSTERN_CLI[runtime]);
       servers.push({
         name,
         role: "subject",
-        note: `postern serve on ${runtime}: one wsgi route, workers = ${WORKERS} (threads = 1), FastCGI over kept unix-socket connections`,
+        note: `postern serve on ${runtime}: one wsgi route, workers = ${WORKERS}, threads = ${threads}, FastCGI over kept unix-socket connections`,
         url: postern.url,
         gatewayPids: () => processTree(postern.pid),
         // Its Python workers only: on Node the TypeScript loader's esbuild service is a child too.
