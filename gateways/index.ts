@@ -38,6 +38,12 @@ export interface GatewayEntry {
   create(runtime: Runtime, options: never, name: string, app?: AppContext): GatewayHandler;
   /** Option keys holding filesystem paths (or tables of them): relative ones are taken from the config file's directory. */
   pathKeys: readonly string[];
+  /**
+   * Option keys naming a program: a name without "/" is looked up on PATH
+   * when it starts, one with a "/" is a path, a relative one taken from the
+   * config file's directory as pathKeys are.
+   */
+  programKeys?: readonly string[];
   /** Of those, the keys that may instead name a module the app registered (registerWasmModules). */
   moduleKeys?: readonly string[];
   /** Served behind the buffering front (gateways/handler.ts `buffered`); its schema has src/buffer/options.ts's keys. */
@@ -57,7 +63,7 @@ export const gateways: Record<string, GatewayEntry> = {
   wasi: { schema: wasiSchema, create: createWasi, pathKeys: ["module", "root", "volumes"], moduleKeys: ["module"], buffered: true },
   uwsgi: { schema: uwsgiSchema, create: createUwsgi, pathKeys: [], buffered: true },
   scgi: { schema: scgiSchema, create: createScgi, pathKeys: [], buffered: true },
-  wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], buffered: true },
+  wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], programKeys: ["python"], buffered: true },
 };
 
 /**
@@ -177,6 +183,10 @@ function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): Reso
       else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
         options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
       }
+    }
+    for (const key of runtime.fs ? (entry.programKeys ?? []) : []) {
+      const value = options[key];
+      if (typeof value === "string" && value.includes("/")) options[key] = resolvePath(baseDir, value);
     }
     return { name: `route ${i + 1} (${route.gateway} ${route.path})`, path: route.path, gateway: route.gateway, line: route.line, options };
   });

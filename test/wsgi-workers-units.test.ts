@@ -47,6 +47,7 @@ describe("wsgi keys", () => {
     ['app = "myapp:app"\ntimeout = "2m"\nmax_worker_memory = "512m"\npythonpath = ["lib", "vendor"]', { timeout: 120_000, max_worker_memory: 512 * 1024 ** 2, pythonpath: ["lib", "vendor"] }],
     ['app = "pkg.web:create.app"\ntimeout = 0', { app: "pkg.web:create.app", timeout: 0 }],
     ['app = "wsgi"', { app: "wsgi" }],
+    ['app = "myapp:create_app()"', { app: "myapp:create_app()" }],
   ])("%s", (keys, expected) => {
     expect(parseConfig(route(keys), "postern.toml", gatewaySchemas).routes[0]!.options).toMatchObject(expected);
   });
@@ -55,6 +56,7 @@ describe("wsgi keys", () => {
     ["", "app", "missing required key"],
     ['app = "my-app:app"', "app", 'must be "module:attr"'],
     ['app = "myapp:"', "app", 'must be "module:attr"'],
+    ['app = "myapp:create_app(1)"', "app", 'must be "module:attr"'],
     ['app = "myapp:app"\nworkers = 0', "workers", ""],
     ['app = "myapp:app"\nthreads = 0', "threads", ""],
     ['app = "myapp:app"\nbackend = ["127.0.0.1:9000"]', "backend", "unknown key"],

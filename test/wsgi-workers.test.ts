@@ -5,7 +5,7 @@
 // recycling by max_requests and by memory with zero failed requests,
 // TTIN/TTOU scaling, and no worker left behind after stop.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
@@ -152,6 +152,21 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     const { url } = await start('app = "probe:application"');
     const { environ } = await probe(`${url}/py/users/7?x=1`);
     expect(environ).toEqual({ SCRIPT_NAME: "/py", PATH_INFO: "/users/7", REMOTE_ADDR: "127.0.0.1", QUERY_STRING: "x=1", REQUEST_METHOD: "GET" });
+  });
+
+  test("a relative python path is taken from the config file's directory, as a virtualenv's would be", async () => {
+    mkdirSync(join(dir, "venv/bin"), { recursive: true });
+    symlinkSync(PYTHON!, join(dir, "venv/bin/python"));
+    const toml = `[[routes]]\npath = "/py/*"\ngateway = "wsgi"\napp = "probe:application"\npython = "venv/bin/python"\nchdir = "${dir}"\n`;
+    const app = createApp(parseConfig(toml, "test.toml", gatewaySchemas), { ...nodeRuntime, logAccess: () => undefined }, dir);
+    try {
+      await app.ready;
+      const res = await app.app.fetch(new Request("http://localhost/py/x"));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Probe).environ.PATH_INFO).toBe("/x");
+    } finally {
+      await app.close();
+    }
   });
 
   test("as a hono handler, wsgi({...}) is mounted where the app routes it", async () => {

@@ -10,8 +10,12 @@ import { backendFields, backendProblem, type BackendOptions } from "../../src/ba
 import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
 import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
 
-/** "module:attr", attr a dotted name; ":attr" may be left out (Gunicorn's default, `application`). */
-const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?$/;
+/**
+ * "module:attr", attr a dotted name; ":attr" may be left out (Gunicorn's
+ * default, `application`); "module:create_app()" calls an application
+ * factory without arguments, as Gunicorn 20.1 does.
+ */
+const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\(\))?)?$/;
 
 /**
  * The shared backend keys that apply: the workers are the backends (no
@@ -22,7 +26,7 @@ const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-
 const { backend: _backend, max_conns: _maxConns, first_byte_timeout: _firstByte, idle_timeout: _idle, health: _health, ...sharedBackendFields } = backendFields;
 
 const wsgiFields: Schema = {
-  app: { type: "string", required: true, doc: 'the WSGI application, "module:attr" (attr defaults to `application`), as Gunicorn takes it' },
+  app: { type: "string", required: true, doc: 'the WSGI application, "module:attr" (attr defaults to `application`), or "module:factory()" to call an application factory, as Gunicorn takes it' },
   workers: { type: "integer", default: 1, min: 1, max: 1024, doc: "worker processes, each on its own socket (Gunicorn's -w)" },
   threads: { type: "integer", default: 1, min: 1, max: 1024, doc: "requests one worker serves at once, each in a thread (Gunicorn's --threads)" },
   timeout: {
@@ -51,7 +55,7 @@ export const wsgiSchema: GatewaySchema = {
   fields: wsgiFields,
   check(options) {
     if (!APP.test(options.app as string)) {
-      return { key: "app", message: `must be "module:attr" (a Python module and an attribute of it); found ${JSON.stringify(options.app)}` };
+      return { key: "app", message: `must be "module:attr" (a Python module and an attribute of it) or "module:factory()"; found ${JSON.stringify(options.app)}` };
     }
     if (options.chdir === "") return { key: "chdir", message: "must name a directory" };
     if ((options.python as string) === "") return { key: "python", message: "must name the interpreter" };
