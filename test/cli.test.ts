@@ -308,7 +308,7 @@ describe("postern CLI", () => {
       await exited;
     });
 
-    test("its CGI scripts in sh, Perl and Python, its WASI module and its Ruby script answer", async () => {
+    test("its CGI scripts in sh, Perl and Python, its WSGI app, its WASI module and its Ruby script answer", async () => {
       const port = await freePort();
       const main = join(import.meta.dirname, "../examples/demo/main.ts");
       demo = spawn(process.execPath, ["--import", join(import.meta.dirname, "../runtimes/node/register.mjs"), main], {
@@ -327,6 +327,9 @@ describe("postern CLI", () => {
       expect(await form.text()).toContain("Hello, Ann &lt;3!");
       const clock = (await (await fetch(`${base}/cgi-bin/clock.py`)).json()) as { script: string };
       expect(clock.script).toBe("/cgi-bin/clock.py");
+      const greeting = await (await fetch(`${base}/py/hello`, { method: "POST", body: new URLSearchParams({ name: "Ann <3" }) })).text();
+      expect(greeting).toContain("<h1>Hello, Ann &lt;3!</h1>");
+      expect(greeting).toContain("SCRIPT_NAME=/py PATH_INFO=/hello");
       const probe = await (await fetch(`${base}/wasi/env?from=demo`)).text();
       expect(probe).toContain("env:SCRIPT_NAME=/wasi\n");
       expect(probe).toContain("env:QUERY_STRING=from=demo\n");

@@ -1,7 +1,8 @@
 // The postern demo: a landing page (static files), a hono route written in
 // TypeScript, CGI scripts in sh, Perl and Python, a WebAssembly (WASI) CGI
 // module, Ruby scripts run by Ruby compiled to WebAssembly, and PHP scripts
-// through a php-cgi that postern starts itself. Run as root, the scripts
+// through a php-cgi that postern starts itself, and a WSGI app in Python
+// workers it supervises. Run as root, the scripts
 // and php-cgi run as nobody (README, "Privilege separation"): this directory
 // must be readable by that user.
 // `npm start` runs it; LISTEN=host:port changes where it listens.
@@ -10,7 +11,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
-import { cgi, fastcgi, serve, staticFiles, wasi } from "postern";
+import { cgi, fastcgi, serve, staticFiles, wasi, wsgi } from "postern";
 
 const here = import.meta.dirname;
 const app = new Hono();
@@ -55,17 +56,26 @@ if (ruby) {
   );
 }
 
+// /py/hello runs examples/demo/wsgi/hello_app.py, mounted at /py, in two
+// Python workers (the python3 on PATH).
+const py = findOnPath("python3") ? wsgi({ app: "hello_app:application", chdir: join(here, "wsgi"), workers: 2 }) : undefined;
+if (py) {
+  app.all("/py/*", py);
+} else {
+  app.all("/py/*", (c) => c.html(`<h1>Python is not installed</h1><p>This route runs a WSGI app. Install Python with</p><pre>sudo apt-get install python3</pre>`, 503));
+}
+
 app.get("*", staticFiles({ root: join(here, "public") }));
 
 const server = await serve(app, { listen: [process.env.LISTEN ?? "127.0.0.1:8080"] });
 for (const addr of server.addresses) {
   if (addr.kind === "tcp") console.log(`postern demo on http://${addr.host}:${addr.port}/`);
 }
-// Finish requests in flight, then stop the php-cgi processes, the CGI spawner and the WASI threads.
+// Finish requests in flight, then stop the php-cgi processes, the Python workers, the CGI spawner and the WASI threads.
 const stop = () =>
   void server
     .close()
-    .then(() => Promise.all([php?.close(), cgiBin.close(), probe.close(), ruby?.close()]))
+    .then(() => Promise.all([php?.close(), py?.close(), cgiBin.close(), probe.close(), ruby?.close()]))
     .then(() => process.exit(0));
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
