@@ -95,7 +95,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     onGone = () => call.abandon();
     try {
       const body = req.body instanceof ReadableStream ? "stream" : req.body;
-      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
+      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, req.params, body));
       if (req.body instanceof ReadableStream) call.sendBody(req.body);
       return await call.response();
     } catch (err) {
