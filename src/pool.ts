@@ -135,7 +135,8 @@ export class BackendPool<C extends Closable> {
   }
 
   get healthy(): boolean {
-    return this.#checkedUp && this.#downUntil <= Date.now();
+    // Read on every pick and hand-over: the clock only for a backend that has failed.
+    return this.#checkedUp && (this.#downUntil === 0 || this.#downUntil <= Date.now());
   }
 
   /** The active health check has not taken it out: it may get requests. */

@@ -30,12 +30,18 @@ export interface Waiter<T> {
 }
 
 interface Queued<T> extends Waiter<T> {
-  timer: ReturnType<typeof setTimeout>;
+  /** Date.now() past which the request is refused. */
+  deadline: number;
 }
 
 export class WaiterQueue<T> {
   readonly #options: WaiterQueueOptions;
   readonly #waiters: Queued<T>[] = [];
+  // Every waiter waits the same timeoutMs and leaves in order, so the oldest
+  // one's deadline is the next to pass: one timer, for it, serves the queue
+  // (a timer per request would be set and cleared on every request of a busy
+  // route).
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: WaiterQueueOptions) {
     this.#options = options;
@@ -52,32 +58,46 @@ export class WaiterQueue<T> {
       return Promise.reject(new GatewayError("BACKEND_OVERLOADED", `queue full (${o.maxQueue} waiting)`, { retryAfter: 1 }));
     }
     return new Promise<T>((resolve, reject) => {
-      const leave = (err: GatewayError) => {
+      const waiter: Queued<T> = { resolve, reject, onCancel, deadline: Date.now() + o.timeoutMs };
+      this.#waiters.push(waiter);
+      this.#timer ??= setTimeout(this.#expire, o.timeoutMs);
+      onCancel?.(() => {
         const i = this.#waiters.indexOf(waiter);
         if (i < 0) return;
         this.#waiters.splice(i, 1);
-        clearTimeout(waiter.timer);
-        reject(err);
+        this.#settleTimer();
+        reject(new GatewayError("CLIENT_CLOSED", "client left while its request was queued"));
         o.onLeave?.();
-      };
-      const waiter: Queued<T> = {
-        resolve,
-        reject,
-        onCancel,
-        timer: setTimeout(
-          () => leave(new GatewayError("BACKEND_OVERLOADED", `waited over ${o.timeoutMs} ms for ${o.what}`, { retryAfter: 1 })),
-          o.timeoutMs,
-        ),
-      };
-      this.#waiters.push(waiter);
-      onCancel?.(() => leave(new GatewayError("CLIENT_CLOSED", "client left while its request was queued")));
+      });
     });
   }
 
   /** The oldest waiter, taken off the queue; undefined when none waits. */
   shift(): Waiter<T> | undefined {
     const waiter = this.#waiters.shift();
-    if (waiter) clearTimeout(waiter.timer);
+    if (waiter) this.#settleTimer();
     return waiter;
   }
+
+  /** No timer is left running for an empty queue (it would hold the process open). */
+  #settleTimer(): void {
+    if (this.#waiters.length > 0 || this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Refuses the waiters whose deadline has passed, then waits for the next one's. */
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    const o = this.#options;
+    const now = Date.now();
+    while (this.#waiters.length > 0 && this.#waiters[0]!.deadline <= now) {
+      this.#waiters.shift()!.reject(new GatewayError("BACKEND_OVERLOADED", `waited over ${o.timeoutMs} ms for ${o.what}`, { retryAfter: 1 }));
+      o.onLeave?.();
+    }
+    // onLeave may have queued a request, and armed the timer for its later deadline.
+    clearTimeout(this.#timer);
+    const next = this.#waiters[0];
+    this.#timer = next === undefined ? undefined : setTimeout(this.#expire, Math.max(1, next.deadline - now));
+  };
 }

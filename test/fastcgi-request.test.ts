@@ -39,4 +39,16 @@ describe("encodeRequestStart", () => {
       { numRuns: 60 },
     );
   });
+
+  test("a CGI environment object is encoded as its entries, in their order", () => {
+    const pair = fc.tuple(fc.string({ maxLength: 40 }), fc.string({ maxLength: 300 }));
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 8 }), (pairs) => {
+        const env: Record<string, string> = Object.create(null);
+        for (const [name, value] of pairs) env[name] = value;
+        expect(encodeRequestStart(3, FCGI_KEEP_CONN, env, null)).toEqual(separately(3, FCGI_KEEP_CONN, Object.entries(env), null));
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -95,7 +95,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     onGone = () => call.abandon();
     try {
       const body = req.body instanceof ReadableStream ? "stream" : req.body;
-      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, Object.entries(req.params), body));
+      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, req.params, body));
       if (req.body instanceof ReadableStream) call.sendBody(req.body);
       return await call.response();
     } catch (err) {
@@ -258,11 +258,13 @@ class Call {
     }
   }
 
-  async #next(timeoutMs: number, code: "BACKEND_FIRST_BYTE_TIMEOUT" | "BACKEND_IDLE_TIMEOUT"): Promise<FcgiEvent> {
+  #next(timeoutMs: number, code: "BACKEND_FIRST_BYTE_TIMEOUT" | "BACKEND_IDLE_TIMEOUT"): Promise<FcgiEvent> {
     const queued = this.#events.takeQueued();
-    if (queued) return queued;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
+    if (queued) return Promise.resolve(queued);
+    // One promise settled by the first of the event and the timer (a
+    // Promise.race would add a promise of its own and two reactions per read).
+    return new Promise<FcgiEvent>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout>;
       const expire = () => {
         // A backend answers once the whole body is in (php reads it first):
         // the wait for a first byte starts when the upload has ended.
@@ -275,12 +277,17 @@ class Call {
         reject(new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
       };
       timer = setTimeout(expire, timeoutMs);
+      this.#events.next().then(
+        (event) => {
+          clearTimeout(timer);
+          resolve(event);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
-    try {
-      return await Promise.race([this.#events.next(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** END_REQUEST before a head: the backend's protocol status says why (spec §5.5). */

@@ -37,16 +37,21 @@ export function encodeParams(pairs: Iterable<[string, string]>): Uint8Array {
   return withEncodedParams(pairs, (bytes) => bytes.slice());
 }
 
+/** Name-value pairs as a list, or as an object's own enumerable fields (a CGI environment, src/cgi/env.ts). */
+export type Pairs = Iterable<readonly [string, string]> | Readonly<Record<string, string>>;
+
 /**
  * Encodes pairs (§3.4) into a reused scratch buffer and hands `use` a view of
  * it, valid only during the call: for a caller that copies the bytes into a
- * larger message anyway (one allocation per request instead of three).
+ * larger message anyway (one allocation per request instead of three). An
+ * object's fields are read in place, without the array of pairs
+ * Object.entries would build.
  */
-export function withEncodedParams<T>(pairs: Iterable<readonly [string, string]>, use: (bytes: Uint8Array) => T): T {
+export function withEncodedParams<T>(pairs: Pairs, use: (bytes: Uint8Array) => T): T {
   let buf = spare ?? new Uint8Array(4096);
   spare = undefined;
   let at = 0;
-  for (const [name, value] of pairs) {
+  const add = (name: string, value: string): void => {
     // UTF-8 takes at most 3 bytes per UTF-16 unit, and two lengths at most 8.
     const need = at + 8 + 3 * (name.length + value.length);
     if (need > buf.length) buf = grow(buf, at, need);
@@ -61,12 +66,18 @@ export function withEncodedParams<T>(pairs: Iterable<readonly [string, string]>,
     at = writeParamLength(buf, at, nameBytes);
     at = writeParamLength(buf, at, valueBytes);
     at += nameBytes + valueBytes;
-  }
+  };
+  if (isIterable(pairs)) for (const [name, value] of pairs) add(name, value);
+  else for (const name in pairs) if (Object.hasOwn(pairs, name)) add(name, pairs[name]!);
   try {
     return use(buf.subarray(0, at));
   } finally {
     if (buf.length <= SPARE_LIMIT) spare = buf;
   }
+}
+
+function isIterable(pairs: Pairs): pairs is Iterable<readonly [string, string]> {
+  return typeof (pairs as Partial<Iterable<unknown>>)[Symbol.iterator] === "function";
 }
 
 // Short ASCII strings, most CGI names and values, are copied by a charCode loop, which

@@ -3,7 +3,7 @@
 // when the body is already in hand, the FCGI_STDIN stream and its end. One
 // allocation and one write per request.
 
-import { withEncodedParams } from "./params.ts";
+import { withEncodedParams, type Pairs } from "./params.ts";
 import { HEADER_LENGTH, RecordType, Role, streamLength, writeHeader, writeStream } from "./record.ts";
 
 const BEGIN_REQUEST_LENGTH = HEADER_LENGTH + 8; // §5.1: header + FCGI_BeginRequestBody
@@ -15,7 +15,7 @@ const BEGIN_REQUEST_LENGTH = HEADER_LENGTH + 8; // §5.1: header + FCGI_BeginReq
 export function encodeRequestStart(
   requestId: number,
   flags: number,
-  params: Iterable<readonly [string, string]>,
+  params: Pairs,
   body: Uint8Array | null | "stream",
 ): Uint8Array {
   return withEncodedParams(params, (pairs) => {

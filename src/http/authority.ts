@@ -14,8 +14,19 @@ import { isIpv4, isIpv6 } from "./cidr.ts";
 const REG_NAME = /^[A-Za-z0-9\-._~!$&'()*+;=]+$/;
 const PORT = /^[0-9]{0,5}$/;
 
+// A server's clients name it the same way request after request: the last
+// authority found good is remembered, so the usual Host costs one comparison.
+let lastGood: string | undefined;
+
 /** True when `value` is host[:port] with a non-empty host (RFC 9110 §4.2.1: an http URI's host is never empty). */
 export function isAuthority(value: string): boolean {
+  if (value === lastGood) return true;
+  if (!checkAuthority(value)) return false;
+  lastGood = value;
+  return true;
+}
+
+function checkAuthority(value: string): boolean {
   let hostEnd: number;
   if (value.charCodeAt(0) === 91 /* "[" */) {
     // IP-literal; IPvFuture and zone identifiers name nothing a server listens on.
