@@ -108,6 +108,27 @@ test("a process that dies while starting is restarted after a growing back-off",
   expect(pids.length).toBeLessThanOrEqual(6);
 });
 
+test("a restarted process that never serves is killed when its readiness gives up, and started again", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  let ups = 0;
+  managed = new ManagedProcess(runtime, {
+    name: "hanging",
+    cmd: ["sleep", "60"],
+    env: ENV,
+    // The second run never serves (a restart whose import hangs); the others do.
+    ready: async () => pids.length !== 2,
+    onUp: () => ups++,
+    onDown: () => undefined,
+  });
+  managed.start();
+  await waitFor(() => ups === 1);
+  process.kill(pids[0]!, "SIGKILL");
+  const deadline = Date.now() + 20_000;
+  while (ups < 2 && Date.now() < deadline) await sleep(20);
+  expect(pids.length).toBe(3);
+  expect(ups).toBe(2);
+});
+
 // A group of processes on their own sockets (src/supervisor/group.ts), each
 // a fake worker: a Python script that listens on the socket it is given
 // (removing the one a killed run left), prints "stacks" on SIGUSR1 and exits
