@@ -5,6 +5,9 @@
 // failures, replacement without a gap, scaling, timeouts. Real processes,
 // killed by pid.
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import type { Runtime } from "../src/runtime.ts";
@@ -142,6 +145,12 @@ if os.environ.get("FAIL_BOOT"):
 if os.environ.get("HANG_BOOT"):
     print("importing a slow app", file=sys.stderr, flush=True)
     time.sleep(3600)
+slow_after = os.environ.get("SLOW_AFTER")
+if slow_after:
+    # Every run after the first boots slowly: the marker file says one ran.
+    if os.path.exists(slow_after):
+        time.sleep(2.5)
+    open(slow_after, "a").close()
 def usr1(*_):
     print("stacks of", os.getpid(), file=sys.stderr, flush=True)
 signal.signal(signal.SIGUSR1, usr1)
@@ -268,6 +277,22 @@ test("replacing a worker: the new one serves before the old one leaves, and the 
   leaving.get("worker-0.sock")!();
   await waitFor(() => !exists(old));
   expect(g.pids).toEqual([pids[1]]);
+});
+
+test("over max_worker_memory: a replacement still booting is not itself replaced, and the worker it replaces leaves once it serves", { timeout: 30_000 }, async () => {
+  const { runtime } = recordingRuntime();
+  const { events, seats } = fakeSeats();
+  const marker = join(mkdtempSync(join(tmpdir(), "postern-test-")), "booted");
+  // Every worker is over one byte, so every one is replaced; each replacement takes 2.5 s to serve.
+  const g = await fakeGroup(runtime, [], { env: { ...ENV, SLOW_AFTER: marker }, recycle: { maxRequests: 0, jitter: 0, maxMemory: 1 } });
+  await g.start(seats);
+  const deadline = Date.now() + 20_000;
+  while (!events.includes("leave worker-0.sock") && Date.now() < deadline) await sleep(50);
+  const replacement = events.indexOf("up worker-1.sock");
+  expect(replacement).toBeGreaterThan(0);
+  expect(events.slice(0, replacement)).not.toContain("join worker-2.sock");
+  expect(events).toContain("leave worker-0.sock");
+  rmSync(marker, { force: true });
 });
 
 test("scale: one more, one fewer, never fewer than one", { timeout: 30_000 }, async () => {

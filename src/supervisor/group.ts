@@ -325,9 +325,10 @@ export class WorkerGroup<S extends Seat> {
     try {
       for (const worker of this.#workers) {
         const pid = worker.process.child?.pid;
-        if (worker.retiring || pid === undefined) continue;
+        // A replacement still booting is left alone: replacing it would leave the worker it replaces serving for good.
+        if (worker.retiring || worker.replaces || pid === undefined) continue;
         const rss = await residentBytes(this.#runtime.fs!, pid);
-        if (rss !== undefined && rss > max && !worker.retiring) {
+        if (rss !== undefined && rss > max && !worker.retiring && !worker.replaces) {
           this.#replace(worker, `uses ${Math.round(rss / 1024 / 1024)} MiB, over max_worker_memory (${Math.round(max / 1024 / 1024)} MiB)`);
         }
       }
