@@ -5,7 +5,7 @@
 // failures, replacement without a gap, scaling, timeouts. Real processes,
 // killed by pid.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
@@ -293,6 +293,20 @@ test("over max_worker_memory: a replacement still booting is not itself replaced
   expect(events.slice(0, replacement)).not.toContain("join worker-2.sock");
   expect(events).toContain("leave worker-0.sock");
   rmSync(marker, { force: true });
+});
+
+test("stop right after a worker died: every process gone, none started later, the sockets' directory removed", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const g = await fakeGroup(runtime, [], { count: 2 });
+  await g.start(fakeSeats().seats);
+  const socket = joined.get("worker-0.sock")!;
+  process.kill(pids[0]!, "SIGKILL");
+  await g.stop();
+  const started = pids.length;
+  expect(pids.filter(exists)).toEqual([]);
+  expect(existsSync(socket.kind === "unix" ? socket.path.slice(0, socket.path.lastIndexOf("/")) : "?")).toBe(false);
+  await sleep(500);
+  expect(pids).toHaveLength(started);
 });
 
 test("scale: one more, one fewer, never fewer than one", { timeout: 30_000 }, async () => {
