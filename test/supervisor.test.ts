@@ -389,3 +389,22 @@ test("a connection refused by a worker whose death is not seen yet is made again
   // Given up on when the worker does not come back in time.
   await expect(g.connect(address, () => Promise.reject(new Error("refused")), 200)).rejects.toThrow("refused");
 });
+
+test("a connection refused by a worker that is back already by the time the refusal is handled is made again at once", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const { events, seats } = fakeSeats();
+  const g = await fakeGroup(runtime, []);
+  await g.start(seats);
+  const address = joined.get("worker-0.sock")!;
+  let tries = 0;
+  // The first try meets the dead worker, and is refused only after its replacement serves.
+  const open = async () => {
+    if (tries++ > 0) return nodeRuntime.connect(address);
+    process.kill(pids[0]!, "SIGKILL");
+    await waitFor(() => events.filter((e) => e === "up worker-0.sock").length === 2);
+    throw new Error("refused");
+  };
+  const conn = await g.connect(address, open, 10_000);
+  conn.close();
+  expect(tries).toBe(2);
+});
