@@ -5,6 +5,9 @@
 // failures, replacement without a gap, scaling, timeouts. Real processes,
 // killed by pid.
 
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import type { Runtime } from "../src/runtime.ts";
@@ -108,6 +111,27 @@ test("a process that dies while starting is restarted after a growing back-off",
   expect(pids.length).toBeLessThanOrEqual(6);
 });
 
+test("a restarted process that never serves is killed when its readiness gives up, and started again", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  let ups = 0;
+  managed = new ManagedProcess(runtime, {
+    name: "hanging",
+    cmd: ["sleep", "60"],
+    env: ENV,
+    // The second run never serves (a restart whose import hangs); the others do.
+    ready: async () => pids.length !== 2,
+    onUp: () => ups++,
+    onDown: () => undefined,
+  });
+  managed.start();
+  await waitFor(() => ups === 1);
+  process.kill(pids[0]!, "SIGKILL");
+  const deadline = Date.now() + 20_000;
+  while (ups < 2 && Date.now() < deadline) await sleep(20);
+  expect(pids.length).toBe(3);
+  expect(ups).toBe(2);
+});
+
 // A group of processes on their own sockets (src/supervisor/group.ts), each
 // a fake worker: a Python script that listens on the socket it is given
 // (removing the one a killed run left), prints "stacks" on SIGUSR1 and exits
@@ -121,6 +145,12 @@ if os.environ.get("FAIL_BOOT"):
 if os.environ.get("HANG_BOOT"):
     print("importing a slow app", file=sys.stderr, flush=True)
     time.sleep(3600)
+slow_after = os.environ.get("SLOW_AFTER")
+if slow_after:
+    # Every run after the first boots slowly: the marker file says one ran.
+    if os.path.exists(slow_after):
+        time.sleep(2.5)
+    open(slow_after, "a").close()
 def usr1(*_):
     print("stacks of", os.getpid(), file=sys.stderr, flush=True)
 signal.signal(signal.SIGUSR1, usr1)
@@ -249,6 +279,36 @@ test("replacing a worker: the new one serves before the old one leaves, and the 
   expect(g.pids).toEqual([pids[1]]);
 });
 
+test("over max_worker_memory: a replacement still booting is not itself replaced, and the worker it replaces leaves once it serves", { timeout: 30_000 }, async () => {
+  const { runtime } = recordingRuntime();
+  const { events, seats } = fakeSeats();
+  const marker = join(mkdtempSync(join(tmpdir(), "postern-test-")), "booted");
+  // Every worker is over one byte, so every one is replaced; each replacement takes 2.5 s to serve.
+  const g = await fakeGroup(runtime, [], { env: { ...ENV, SLOW_AFTER: marker }, recycle: { maxRequests: 0, jitter: 0, maxMemory: 1 } });
+  await g.start(seats);
+  const deadline = Date.now() + 20_000;
+  while (!events.includes("leave worker-0.sock") && Date.now() < deadline) await sleep(50);
+  const replacement = events.indexOf("up worker-1.sock");
+  expect(replacement).toBeGreaterThan(0);
+  expect(events.slice(0, replacement)).not.toContain("join worker-2.sock");
+  expect(events).toContain("leave worker-0.sock");
+  rmSync(marker, { force: true });
+});
+
+test("stop right after a worker died: every process gone, none started later, the sockets' directory removed", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const g = await fakeGroup(runtime, [], { count: 2 });
+  await g.start(fakeSeats().seats);
+  const socket = joined.get("worker-0.sock")!;
+  process.kill(pids[0]!, "SIGKILL");
+  await g.stop();
+  const started = pids.length;
+  expect(pids.filter(exists)).toEqual([]);
+  expect(existsSync(socket.kind === "unix" ? socket.path.slice(0, socket.path.lastIndexOf("/")) : "?")).toBe(false);
+  await sleep(500);
+  expect(pids).toHaveLength(started);
+});
+
 test("scale: one more, one fewer, never fewer than one", { timeout: 30_000 }, async () => {
   const { runtime, pids } = recordingRuntime();
   const { events, seats, leaving } = fakeSeats();
@@ -328,4 +388,23 @@ test("a connection refused by a worker whose death is not seen yet is made again
   expect(pids).toHaveLength(2);
   // Given up on when the worker does not come back in time.
   await expect(g.connect(address, () => Promise.reject(new Error("refused")), 200)).rejects.toThrow("refused");
+});
+
+test("a connection refused by a worker that is back already by the time the refusal is handled is made again at once", { timeout: 30_000 }, async () => {
+  const { runtime, pids } = recordingRuntime();
+  const { events, seats } = fakeSeats();
+  const g = await fakeGroup(runtime, []);
+  await g.start(seats);
+  const address = joined.get("worker-0.sock")!;
+  let tries = 0;
+  // The first try meets the dead worker, and is refused only after its replacement serves.
+  const open = async () => {
+    if (tries++ > 0) return nodeRuntime.connect(address);
+    process.kill(pids[0]!, "SIGKILL");
+    await waitFor(() => events.filter((e) => e === "up worker-0.sock").length === 2);
+    throw new Error("refused");
+  };
+  const conn = await g.connect(address, open, 10_000);
+  conn.close();
+  expect(tries).toBe(2);
 });

@@ -208,9 +208,11 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
   });
 
   test("a worker that dies: its request gets 502, the next one 200 from its replacement", async () => {
-    const { url } = await start('app = "probe:application"');
+    const { url, errors } = await start('app = "probe:application"');
     const before = await probe(`${url}/py/`);
     expect((await fetch(`${url}/py/crash`)).status).toBe(502);
+    // Once its exit is seen; in the instant before, a new connection may still reach the dying worker (README).
+    await until("exit seen", () => errors.some((line) => /exited with status \d+; restarting/.test(line)));
     const after = await probe(`${url}/py/`);
     expect(after.pid).not.toBe(before.pid);
   });

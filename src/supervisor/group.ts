@@ -92,6 +92,8 @@ interface Worker<S extends Seat> {
   replaces: Worker<S> | undefined;
   /** Waiting for it to serve again (see restarted()). */
   upWaiters: (() => void)[];
+  /** Times it came to serve: a refusal met before the last of them is not waited on. */
+  ups: number;
   /** Its stderr, the first run's held until it serves where that may be a boot failure's message; and its stdout. */
   readonly stderr: OutputLines;
   readonly stdout: OutputLines;
@@ -174,6 +176,7 @@ export class WorkerGroup<S extends Seat> {
         worker.limit = this.#limit();
         worker.killing = false;
         worker.stderr.release();
+        worker.ups++;
         seat.setAvailable(true);
         if (worker.replaces) void this.#retire(worker.replaces);
         worker.replaces = undefined;
@@ -195,6 +198,7 @@ export class WorkerGroup<S extends Seat> {
       killing: false,
       replaces,
       upWaiters: [],
+      ups: 0,
       stderr: new OutputLines((pid, line) => this.#log(pid, line), bootErrors),
       stdout: new OutputLines((pid, line) => this.#log(pid, line), false),
     };
@@ -229,21 +233,24 @@ export class WorkerGroup<S extends Seat> {
    * (the runtime reports it a moment later): it is made again once the
    * process serves again, waited for at most `ms`, unless the process is
    * being taken away; so a request that follows a crash waits for the restart
-   * rather than fail.
+   * rather than fail. When the restart served already while the refusal
+   * came back, it is made again at once.
    */
   async connect<T>(address: Address, open: () => Promise<T>, ms: number): Promise<T> {
+    const ups = this.#byAddress(address)?.ups;
     try {
       return await open();
     } catch (err) {
-      if ((err as Error).name === "TimeoutError" || !(await this.#restarted(address, ms))) throw err;
+      if ((err as Error).name === "TimeoutError" || !(await this.#restarted(address, ms, ups))) throw err;
       return open();
     }
   }
 
-  /** Resolves true once the process at `address` serves again, false after `ms` or when it is being taken away. */
-  #restarted(address: Address, ms: number): Promise<boolean> {
+  /** Resolves true once the process at `address` serves again (after it served `ups` times), false after `ms` or when it is being taken away. */
+  #restarted(address: Address, ms: number, ups: number | undefined): Promise<boolean> {
     const worker = this.#byAddress(address);
     if (!worker || worker.retiring || this.#stopped) return Promise.resolve(false);
+    if (ups !== undefined && worker.ups > ups) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter = () => {
         clearTimeout(timer);
@@ -325,9 +332,10 @@ export class WorkerGroup<S extends Seat> {
     try {
       for (const worker of this.#workers) {
         const pid = worker.process.child?.pid;
-        if (worker.retiring || pid === undefined) continue;
+        // A replacement still booting is left alone: replacing it would leave the worker it replaces serving for good.
+        if (worker.retiring || worker.replaces || pid === undefined) continue;
         const rss = await residentBytes(this.#runtime.fs!, pid);
-        if (rss !== undefined && rss > max && !worker.retiring) {
+        if (rss !== undefined && rss > max && !worker.retiring && !worker.replaces) {
           this.#replace(worker, `uses ${Math.round(rss / 1024 / 1024)} MiB, over max_worker_memory (${Math.round(max / 1024 / 1024)} MiB)`);
         }
       }

@@ -13,7 +13,7 @@ export interface ManagedSpec {
   cwd?: string;
   /** Who it runs as (src/accounts.ts); postern's own user when undefined. */
   user?: ProcessUser;
-  /** Resolves true once the process serves (for example its socket accepts); gives up when `alive()` turns false. */
+  /** Resolves true once the process serves (for example its socket accepts); gives up when `alive()` turns false. A run given up on while alive is killed. */
   ready(alive: () => boolean): Promise<boolean>;
   /** Called when the process serves, and again after each restart. */
   onUp(): void;
@@ -110,11 +110,13 @@ export class ManagedProcess {
     void spec
       .ready(() => this.#child === child && !this.#stopping)
       .then((ready) => {
-        if (ready && this.#child === child) {
+        if (this.#child !== child || this.#stopping) return;
+        if (ready) {
           up = true;
           spec.onUp();
-        } else if (first && spec.bootFailed && this.#child === child) {
-          // It runs but never serves (an import that hangs): a boot failure too, once it is gone.
+        } else {
+          // It runs but never serves (an import that hangs): killed, then a
+          // boot failure for a first run, else restarted as any that died.
           this.#runtime.logError(`${spec.name}: started but did not serve in time; killed`);
           child.kill("SIGKILL");
         }
