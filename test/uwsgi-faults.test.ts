@@ -88,6 +88,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
       `[[routes]]\npath = "/huge/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nenv = { BIG = "${"x".repeat(70_000)}" }`,
       `[[routes]]\npath = "/upload/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "1s"\nmax_buffered_body = "64m"`,
       `[[routes]]\npath = "/fake/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nidle_timeout = "1s"\nfirst_byte_timeout = "30s"`,
+      `[[routes]]\npath = "/after/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "3s"\nmax_buffered_body = "64m"`,
     ];
     postern = await startPostern(routes.join("\n"));
     base = postern.url;
@@ -180,6 +181,22 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     });
     const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(size) });
     expect({ status: res.status, text: await res.text() }).toEqual({ status: 200, text: `read ${size}` });
+  }, 60_000);
+
+  test("first_byte_timeout runs from the body sent whole, not from the head: a backend that reads late and answers within it is answered", async () => {
+    const size = 24 * 1024 * 1024;
+    fake.behave((socket, _, bodyRead) => {
+      // 2 s before reading the body, then all of it at once, then the answer 1.5 s later: 3.5 s after the head, 1.5 s after the body.
+      let read = bodyRead;
+      socket.pause();
+      setTimeout(() => socket.resume(), 2000);
+      socket.on("data", (chunk: Buffer) => {
+        read += chunk.length;
+        if (read === size) setTimeout(() => socket.end("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nlate"), 1500);
+      });
+    });
+    const res = await fetch(`${base}/after/x`, { method: "POST", body: new Uint8Array(size) });
+    expect({ status: res.status, text: await res.text() }).toEqual({ status: 200, text: "late" });
   }, 60_000);
 
   test("a backend that stops reading the body and never answers: 504 after first_byte_timeout, not a hang", async () => {

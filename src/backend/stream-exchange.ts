@@ -107,8 +107,7 @@ class Exchange {
   readonly #duplex: Duplex;
   readonly #req: StreamRequest;
   readonly #unsubscribe: () => void;
-  #bodySent: boolean;
-  /** When the body last moved: while it moves, the wait for the first byte has not begun. */
+  /** When the body last moved (or the head went, without one): the wait for the first byte runs from there. */
   #bodyMovedAt = Date.now();
   #done = false;
   /** The head has been answered: the client's going away is heard until the end of the answer. */
@@ -121,7 +120,6 @@ class Exchange {
     this.#duplex = lease.conn.duplex;
     this.#req = req;
     this.#unsubscribe = unsubscribe;
-    this.#bodySent = req.body === null;
   }
 
   async run(): Promise<Response> {
@@ -133,8 +131,8 @@ class Exchange {
       } catch (err) {
         throw this.#failure ?? new BackendDropped(`writing the request: ${(err as Error).message}`, err);
       }
-      if (inline) this.#bodySent = true;
-      else if (body !== null) this.#sendBody(body);
+      this.#bodyMovedAt = Date.now();
+      if (!inline && body !== null) this.#sendBody(body);
       return await this.#response();
     } catch (err) {
       this.abandon();
@@ -172,12 +170,8 @@ class Exchange {
       }
     };
     pipe().then(
-      () => {
-        this.#bodySent = true;
-        void reader?.cancel().catch(() => undefined);
-      },
+      () => void reader?.cancel().catch(() => undefined),
       (err: unknown) => {
-        this.#bodySent = true;
         this.abandon(isGatewayError(err) ? err : new GatewayError("CLIENT_CLOSED", `request body failed: ${String(err)}`, { cause: err }));
       },
     );
@@ -236,7 +230,9 @@ class Exchange {
   /**
    * The next chunk from the backend, within `timeoutMs`. Before the answer
    * has begun, a reset is the backend dropping the request (BackendDropped)
-   * and the time runs from the body sent whole; after, a reset cuts the answer.
+   * and the time runs from the body's last write (first_byte_timeout: "from
+   * the request body sent whole"), however long the read has waited while it
+   * moved; after, a reset cuts the answer.
    */
   async #read(timeoutMs: number, began: boolean): Promise<Uint8Array | null> {
     const code = began ? "BACKEND_IDLE_TIMEOUT" : "BACKEND_FIRST_BYTE_TIMEOUT";
@@ -244,7 +240,7 @@ class Exchange {
     const expired = new Promise<never>((_, reject) => {
       const expire = () => {
         const still = Date.now() - this.#bodyMovedAt;
-        if (!began && !this.#bodySent && still < timeoutMs) {
+        if (!began && still < timeoutMs) {
           timer = setTimeout(expire, timeoutMs - still);
           return;
         }
