@@ -2,9 +2,12 @@
 // from a hand-written one on loopback: a connection dropped before any
 // answer (an idempotent request goes to the other backend, a POST is never
 // sent twice), an answer cut short of its Content-Length or longer than it,
-// a malformed head, an answer sent before the body was read, a backend that
-// stalls mid-answer, and a client that leaves while the backend works.
+// a malformed or oversized head, an answer sent before the body was read, a
+// backend that answers late after reading a large body, one that stalls
+// mid-answer, a client that stops reading (backpressure reaches the backend)
+// and one that leaves while the backend works.
 
+import { get as httpGet } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
@@ -88,6 +91,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
       `[[routes]]\npath = "/huge/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nenv = { BIG = "${"x".repeat(70_000)}" }`,
       `[[routes]]\npath = "/upload/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "1s"\nmax_buffered_body = "64m"`,
       `[[routes]]\npath = "/fake/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nidle_timeout = "1s"\nfirst_byte_timeout = "30s"`,
+      `[[routes]]\npath = "/slowclient/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nresponse_buffer = "8m"`,
       `[[routes]]\npath = "/after/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "3s"\nmax_buffered_body = "64m"`,
     ];
     postern = await startPostern(routes.join("\n"));
@@ -150,6 +154,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     ["Transfer-Encoding after a status line", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
     ["a bad status line", "HTTP/1.1 2xx OK\r\n\r\n"],
     ["no blank line before the close", "Status: 200 OK\r\nX: 1\r\n"],
+    ["a head over max_response_header_size (64 KiB)", `HTTP/1.1 200 OK\r\nX: ${"a".repeat(70_000)}\r\n\r\n`],
   ])("%s: 502", async (_, answer) => {
     fake.behave((socket) => socket.end(answer));
     expect((await fetch(`${base}/fake/bad`)).status).toBe(502);
@@ -215,6 +220,53 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     await expect(res.text()).rejects.toThrow();
     expect(socketOf!.destroyed || socketOf!.readableEnded).toBe(true);
   });
+
+  test("a client that stops reading for 2 s: once response_buffer is full, the backend's writes stall (memory stays bounded)", async () => {
+    const MiB = 1024 * 1024;
+    const total = 256 * MiB;
+    let written = 0;
+    fake.behave((socket) => {
+      socket.write("Status: 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
+      const piece = Buffer.alloc(64 * 1024);
+      // Each write waits for the socket to take more: what it has taken is what postern read.
+      const more = () => {
+        while (written < total) {
+          written += piece.length;
+          if (!socket.write(piece)) return void socket.once("drain", more);
+        }
+        socket.end();
+      };
+      more();
+    });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    let paused: Promise<{ atPause: number; early: number; late: number }> | undefined;
+    const received = await new Promise<number>((resolve, reject) => {
+      const request = httpGet(`${base}/slowclient/big`, { agent: false }, (res) => {
+        let count = 0;
+        res.on("data", (chunk: Buffer) => {
+          count += chunk.length;
+          if (paused || count < 32 * MiB) return;
+          res.pause();
+          paused = (async () => {
+            await sleep(300); // the buffers on the way fill up
+            const early = written;
+            await sleep(1_700);
+            const late = written;
+            res.resume();
+            return { atPause: count, early, late };
+          })();
+        });
+        res.on("end", () => resolve(count));
+        res.on("error", reject);
+      });
+      request.on("error", reject);
+    });
+    expect(received).toBe(total);
+    const p = await paused!;
+    // Nothing more was taken from the backend while the client read nothing, and what sits between them stays small.
+    expect(p.late - p.early).toBe(0);
+    expect((p.late - p.atPause) / MiB).toBeLessThan(32);
+  }, 60_000);
 
   test("a client that leaves while the backend works: the backend's connection is closed", async () => {
     const before = fake.closed;
