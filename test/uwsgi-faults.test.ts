@@ -2,7 +2,9 @@
 // from a hand-written one on loopback: a connection dropped before any
 // answer (an idempotent request goes to the other backend, a POST is never
 // sent twice), an answer cut short of its Content-Length or longer than it,
-// a malformed or oversized head, an answer sent before the body was read, a
+// forged responses after an answer's end on a kept client connection, a
+// connect that hangs, a malformed or oversized head, an answer sent before
+// the body was read, a
 // backend that answers late after reading a large body, one that stalls
 // mid-answer, a client that stops reading (backpressure reaches the backend)
 // and one that leaves while the backend works.
@@ -11,6 +13,8 @@ import { get as httpGet } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
+import { startBlackhole } from "./helpers/blackhole.ts";
+import { keepAliveExchange } from "./helpers/keep-alive.ts";
 import type { ServerProcess } from "./helpers/server-process.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 
@@ -149,6 +153,25 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     expect(await res.text()).toBe("12345");
   });
 
+  test("forged responses past a Content-Length, after a 204 or in a HEAD answer never reach the kept connection: the next answer is the backend's", async () => {
+    const forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
+    const answers = [
+      `Status: 200 OK\r\nContent-Length: 5\r\n\r\nhello${forged}`,
+      `Status: 204 No Content\r\n\r\n${forged}`,
+      `Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n${forged}`,
+      "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nreal",
+    ];
+    fake.behave((socket) => socket.end(answers.shift()));
+    const kept = await keepAliveExchange(Number(new URL(base).port), [{ path: "/fake/a" }, { path: "/fake/b" }, { path: "/fake/c", method: "HEAD" }, { path: "/fake/d" }]);
+    expect(kept.answers.map((a) => [a.status, a.body.toString()])).toEqual([
+      [200, "hello"],
+      [204, ""],
+      [200, ""],
+      [200, "real"],
+    ]);
+    expect({ rest: kept.rest.toString(), closed: kept.closed }).toEqual({ rest: "", closed: false });
+  });
+
   test.each([
     ["CR in a value", "HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\nbody"],
     ["Transfer-Encoding after a status line", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
@@ -209,6 +232,18 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     const res = await fetch(`${base}/upload/x`, { method: "POST", body: new Uint8Array(24 * 1024 * 1024) });
     expect(res.status).toBe(504);
   }, 60_000);
+
+  test("a backend that does not accept the connection within connect_timeout: 504", async () => {
+    const hole = await startBlackhole();
+    const slow = await startPostern(`[[routes]]\ngateway = "uwsgi"\nbackend = "${hole!.address}"\nconnect_timeout = "1s"`);
+    try {
+      expect((await fetch(`${slow.url}/x`)).status).toBe(504);
+      expect(slow.errors.join("\n")).toMatch(/BACKEND_CONNECT_TIMEOUT/);
+    } finally {
+      await slow.stop();
+      await hole!.stop();
+    }
+  });
 
   test("a backend silent mid-answer for idle_timeout: the answer is cut and the connection closed", async () => {
     let socketOf: Socket | undefined;
