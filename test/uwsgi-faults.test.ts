@@ -4,10 +4,10 @@
 // sent twice), an answer cut short of its Content-Length or longer than it,
 // forged responses after an answer's end on a kept client connection, a
 // connect that hangs, a malformed or oversized head, an answer sent before
-// the body was read, a
-// backend that answers late after reading a large body, one that stalls
-// mid-answer, a client that stops reading (backpressure reaches the backend)
-// and one that leaves while the backend works.
+// the body was read, a backend that answers late after reading a large
+// body, one that stalls mid-answer, a client that stops reading
+// (backpressure reaches the backend) and one that leaves while the backend
+// works.
 
 import { get as httpGet } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
@@ -161,7 +161,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
       `Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n${forged}`,
       "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nreal",
     ];
-    fake.behave((socket) => socket.end(answers.shift()));
+    fake.behave((socket) => socket.end(answers.shift()!));
     const kept = await keepAliveExchange(Number(new URL(base).port), [{ path: "/fake/a" }, { path: "/fake/b" }, { path: "/fake/c", method: "HEAD" }, { path: "/fake/d" }]);
     expect(kept.answers.map((a) => [a.status, a.body.toString()])).toEqual([
       [200, "hello"],
