@@ -5,6 +5,7 @@
 // request's variables are encoded.
 
 import type { Context } from "hono";
+import { routePath } from "hono/route";
 import { formatAddress, parseAddress } from "../src/address.ts";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
@@ -121,7 +122,7 @@ class StreamGateway {
       const target = requestTarget(request.url, clientTargetOf(c.env));
       const safe = safePath(target.pathname);
       if (!safe.ok) return errorResponse(safe.status);
-      const { scriptName, pathInfo } = splitAtRoute(safe.path, c.req.routePath);
+      const { scriptName, pathInfo } = splitAtRoute(safe.path, routePath(c));
       const o = this.#options;
       const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
       const vars = cgiEnv({
