@@ -253,6 +253,9 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     });
     const res = await fetch(`${base}/fake/stall`);
     await expect(res.text()).rejects.toThrow();
+    // postern's close reaches the backend's socket on its own schedule, not the client's.
+    const deadline = Date.now() + 10_000;
+    while (!(socketOf!.destroyed || socketOf!.readableEnded) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(socketOf!.destroyed || socketOf!.readableEnded).toBe(true);
   });
 
