@@ -221,6 +221,9 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
     while (!postern!.errors.some((line) => line.includes("127.0.0.1:9: failed its health check /ping")) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // Retries alone would answer every GET too: the check itself must have run, failed the dead one and passed the live one.
+    expect(postern!.errors.some((line) => line.includes("127.0.0.1:9: failed its health check /ping"))).toBe(true);
+    expect(postern!.errors.some((line) => line.includes(`${at(a)}: failed its health check /ping`))).toBe(false);
     for (let i = 0; i < 6; i++) expect((await get(`${base}/checked/ping`)).text).toBe("pong");
   });
 
