@@ -1,7 +1,8 @@
 // Faults of a uwsgi backend that a real uWSGI does not produce on demand,
 // from a hand-written one on loopback: a connection dropped before any
 // answer (an idempotent request goes to the other backend, a POST is never
-// sent twice), an answer cut short of its Content-Length or longer than it,
+// sent twice), an answer cut short of its Content-Length, reset mid-way or
+// longer than its Content-Length,
 // forged responses after an answer's end on a kept client connection, a
 // connect that hangs, a malformed or oversized head, an answer sent before
 // the body was read, a backend that answers late after reading a large
@@ -145,6 +146,13 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
     expect(postern!.errors.join("\n")).toMatch(/\/fake\/x: answer cut short: BACKEND_MALFORMED: CGI response: output ended 5 bytes short/);
+  });
+
+  test("a backend that resets the connection mid-answer, without a Content-Length: the client's body fails, never ends as if whole", async () => {
+    fake.behave((socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart", () => setTimeout(() => socket.resetAndDestroy(), 100)));
+    const res = await fetch(`${base}/fake/reset`);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
   });
 
   test("bytes past the Content-Length are dropped", async () => {
