@@ -97,6 +97,7 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
       `[[routes]]\npath = "/upload/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "1s"\nmax_buffered_body = "64m"`,
       `[[routes]]\npath = "/fake/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nidle_timeout = "1s"\nfirst_byte_timeout = "30s"`,
       `[[routes]]\npath = "/slowclient/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nresponse_buffer = "8m"`,
+      `[[routes]]\npath = "/endless/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nqueue_timeout = "3s"`,
       `[[routes]]\npath = "/after/*"\ngateway = "uwsgi"\nbackend = "127.0.0.1:${fake.port}"\nfirst_byte_timeout = "3s"\nmax_buffered_body = "64m"`,
     ];
     postern = await startPostern(routes.join("\n"));
@@ -313,6 +314,26 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
     expect(p.late - p.early).toBe(0);
     expect((p.late - p.atPause) / MiB).toBeLessThan(32);
   }, 60_000);
+
+  test("a HEAD to an endless answer does not hold the backend once the client has its head: the next request is served", async () => {
+    const closedBefore = fake.closed;
+    fake.behave((socket, method) => {
+      if (method !== "HEAD") return void socket.end("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nnext");
+      // An event stream, say: it never ends, each write waits for the socket to take more.
+      socket.write("Status: 200 OK\r\nContent-Type: text/event-stream\r\n\r\n");
+      const piece = Buffer.alloc(16 * 1024, "x");
+      const more = (): void => {
+        while (!socket.destroyed) if (!socket.write(piece)) return void socket.once("drain", more);
+      };
+      more();
+    });
+    const head = await fetch(`${base}/endless/events`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    // The route serves one request at a time (max_conns = 1): this one waits for the HEAD's backend connection.
+    const next = await fetch(`${base}/endless/next`);
+    expect({ status: next.status, text: await next.text() }).toEqual({ status: 200, text: "next" });
+    expect(fake.closed).toBeGreaterThan(closedBefore);
+  }, 30_000);
 
   test("a client that leaves while the backend works: the backend's connection is closed", async () => {
     const before = fake.closed;
