@@ -9,7 +9,7 @@ import { routePath } from "hono/route";
 import { formatAddress, parseAddress } from "../src/address.ts";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
-import { backendFields, poolOptions, type BackendOptions } from "../src/backend/options.ts";
+import { backendFields, backendProblem, poolOptions, type BackendOptions } from "../src/backend/options.ts";
 import { mayRepeat } from "../src/backend/retry.ts";
 import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.ts";
 import { streamProbe } from "../src/backend/stream-probe.ts";
@@ -58,6 +58,19 @@ export const streamFields: Schema = {
   underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
   env: { type: "env", default: {}, doc: "extra variables, set last" },
 };
+
+/**
+ * The check of a uwsgi or SCGI route's keys: the request's framing is the
+ * gateway's. A CONTENT_LENGTH of `env` would replace the body's real length
+ * (env is set last), and the backend would read too few bytes or wait for
+ * bytes that never come.
+ */
+export function streamProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {
+  if (Object.hasOwn(options.env as Record<string, string>, "CONTENT_LENGTH")) {
+    return { key: "env.CONTENT_LENGTH", message: "is the request body's length, set by postern; it cannot be set here" };
+  }
+  return backendProblem(options);
+}
 
 export interface StreamOptions extends Omit<BackendOptions, "keepalive" | "keepalive_timeout">, BufferingOptions {
   backend: string[];
