@@ -2,13 +2,12 @@
 // from a hand-written one on loopback: a connection dropped before any
 // answer (an idempotent request goes to the other backend, a POST is never
 // sent twice), an answer cut short of its Content-Length, reset mid-way or
-// longer than its Content-Length,
-// forged responses after an answer's end on a kept client connection, a
-// connect that hangs, a malformed or oversized head, an answer sent before
-// the body was read, a backend that answers late after reading a large
-// body, one that stalls mid-answer, a client that stops reading
-// (backpressure reaches the backend) and one that leaves while the backend
-// works.
+// longer than declared, forged responses after an answer's end on a kept
+// client connection, a connect that hangs, a malformed or oversized head,
+// an answer sent before the body was read, a backend that answers late
+// after reading a large body, one that stalls mid-answer, one whose answer
+// to a HEAD never ends, a client that stops reading (backpressure reaches
+// the backend) and one that leaves while the backend works.
 
 import { get as httpGet } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
