@@ -12,7 +12,7 @@ import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
 import { backendFields, backendProblem, poolOptions, type BackendOptions } from "../src/backend/options.ts";
 import { mayRepeat } from "../src/backend/retry.ts";
 import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.ts";
-import { streamProbe } from "../src/backend/stream-probe.ts";
+import { probePathInfo, streamProbe } from "../src/backend/stream-probe.ts";
 import { Upstream } from "../src/backend/upstream.ts";
 import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts";
 import { cgiEnv } from "../src/cgi/env.ts";
@@ -63,11 +63,16 @@ export const streamFields: Schema = {
  * The check of a uwsgi or SCGI route's keys: the request's framing is the
  * gateway's. A CONTENT_LENGTH of `env` would replace the body's real length
  * (env is set last), and the backend would read too few bytes or wait for
- * bytes that never come.
+ * bytes that never come. A health check's path is decoded as a request's
+ * (src/backend/stream-probe.ts): one that cannot be is refused.
  */
 export function streamProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {
   if (Object.hasOwn(options.env as Record<string, string>, "CONTENT_LENGTH")) {
     return { key: "env.CONTENT_LENGTH", message: "is the request body's length, set by postern; it cannot be set here" };
+  }
+  const health = options.health as { path: string } | undefined;
+  if (health && health.path.startsWith("/") && probePathInfo(health.path) === undefined) {
+    return { key: "health.path", message: `${JSON.stringify(health.path)} is no path a request could have (a bad escape, an encoded slash, NUL, CR or LF)` };
   }
   return backendProblem(options);
 }
