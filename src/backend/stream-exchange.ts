@@ -57,7 +57,7 @@ export interface StreamRequest {
   parser(): HeadParser;
   /** The client did not get the answer as the backend sent it (src/cgi/framing.ts). */
   logCut(reason: GatewayError): void;
-  /** Once the client has its whole answer, the rest of the backend's is read and dropped; false where I/O ends with the request (workerd): the connection is closed instead. */
+  /** Once the client has its whole answer, the rest of the backend's is read and dropped (within RUN_ON_BYTES and RUN_ON_MS); false where I/O ends with the request (workerd): the connection is closed at once. */
   runOn: boolean;
 }
 
