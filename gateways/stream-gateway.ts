@@ -5,13 +5,14 @@
 // request's variables are encoded.
 
 import type { Context } from "hono";
+import { routePath } from "hono/route";
 import { formatAddress, parseAddress } from "../src/address.ts";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
-import { backendFields, poolOptions, type BackendOptions } from "../src/backend/options.ts";
+import { backendFields, backendProblem, poolOptions, type BackendOptions } from "../src/backend/options.ts";
 import { mayRepeat } from "../src/backend/retry.ts";
 import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.ts";
-import { streamProbe } from "../src/backend/stream-probe.ts";
+import { probePathInfo, streamProbe } from "../src/backend/stream-probe.ts";
 import { Upstream } from "../src/backend/upstream.ts";
 import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts";
 import { cgiEnv } from "../src/cgi/env.ts";
@@ -57,6 +58,24 @@ export const streamFields: Schema = {
   underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
   env: { type: "env", default: {}, doc: "extra variables, set last" },
 };
+
+/**
+ * The check of a uwsgi or SCGI route's keys: the request's framing is the
+ * gateway's. A CONTENT_LENGTH of `env` would replace the body's real length
+ * (env is set last), and the backend would read too few bytes or wait for
+ * bytes that never come. A health check's path is decoded as a request's
+ * (src/backend/stream-probe.ts): one that cannot be is refused.
+ */
+export function streamProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {
+  if (Object.hasOwn(options.env as Record<string, string>, "CONTENT_LENGTH")) {
+    return { key: "env.CONTENT_LENGTH", message: "is the request body's length, set by postern; it cannot be set here" };
+  }
+  const health = options.health as { path: string } | undefined;
+  if (health && health.path.startsWith("/") && probePathInfo(health.path) === undefined) {
+    return { key: "health.path", message: `${JSON.stringify(health.path)} is no path a request could have (a bad escape, an encoded slash, NUL, CR or LF)` };
+  }
+  return backendProblem(options);
+}
 
 export interface StreamOptions extends Omit<BackendOptions, "keepalive" | "keepalive_timeout">, BufferingOptions {
   backend: string[];
@@ -121,7 +140,7 @@ class StreamGateway {
       const target = requestTarget(request.url, clientTargetOf(c.env));
       const safe = safePath(target.pathname);
       if (!safe.ok) return errorResponse(safe.status);
-      const { scriptName, pathInfo } = splitAtRoute(safe.path, c.req.routePath);
+      const { scriptName, pathInfo } = splitAtRoute(safe.path, routePath(c));
       const o = this.#options;
       const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
       const vars = cgiEnv({

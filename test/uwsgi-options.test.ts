@@ -52,6 +52,8 @@ describe.each(["uwsgi", "scgi"])("%s route keys", (gateway) => {
     ['balance = "hash"', "balance", '"hash" needs `hash_key`'],
     ['health = { path = "ping" }', "health.path", 'must start with "/"'],
     ['env = { A = 1 }', "env.A", "1"],
+    ['env = { CONTENT_LENGTH = "5" }', "env.CONTENT_LENGTH", "the request body's length, set by postern"],
+    ['health = { path = "/a%2Fb" }', "health.path", "no path a request could have"],
   ])("%s is refused with its key and line", (line, key, message) => {
     const error = configError(route(gateway, line), gatewaySchemas);
     expect({ line: error.line, key: error.key }).toEqual({ line: 4, key: `routes[0].${key}` });

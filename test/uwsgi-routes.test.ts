@@ -58,6 +58,8 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
         route("/dead/*", protocol, ["127.0.0.1:9"], ['connect_timeout = "10s"']),
         route("/checked/*", protocol, [at(a), "127.0.0.1:9"], ['balance = "round_robin"', 'health = { path = "/ping", interval = "1s", timeout = "10s", fails = 1 }']),
         route("/wrong/*", protocol, [at(a)], ['health = { path = "/status?code=503", interval = "1s", timeout = "10s", fails = 1 }']),
+        // "%61" is "a": only with PATH_INFO /status, as a request for the same path gives it, does the app answer 503; any other path is a 200.
+        route("/escaped/*", protocol, [at(a), "127.0.0.1:9"], ['balance = "round_robin"', 'health = { path = "/st%61tus?code=503", status = 503, interval = "1s", timeout = "10s", fails = 1 }']),
       ].join("\n"),
     );
     base = postern.url;
@@ -221,7 +223,19 @@ describe.skipIf(!UWSGI).each(["uwsgi", "scgi"] as const)("%s routes to a real uW
     while (!postern!.errors.some((line) => line.includes("127.0.0.1:9: failed its health check /ping")) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // Retries alone would answer every GET too: the check itself must have run, failed the dead one and passed the live one.
+    expect(postern!.errors.some((line) => line.includes("127.0.0.1:9: failed its health check /ping"))).toBe(true);
+    expect(postern!.errors.some((line) => line.includes(`${at(a)}: failed its health check /ping`))).toBe(false);
     for (let i = 0; i < 6; i++) expect((await get(`${base}/checked/ping`)).text).toBe("pong");
+  });
+
+  test("a health check's path is decoded as a request's: an escaped path reaches the app's route, the live backend stays in", async () => {
+    const deadline = Date.now() + 15_000;
+    while (!postern!.errors.some((line) => line.includes("127.0.0.1:9: failed its health check /st%61tus")) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(postern!.errors.some((line) => line.includes("127.0.0.1:9: failed its health check /st%61tus"))).toBe(true);
+    expect(postern!.errors.some((line) => line.includes(`${at(a)}: failed its health check /st%61tus`))).toBe(false);
   });
 
   test("a health check answered with another status takes the backend out: 502", async () => {

@@ -4,8 +4,7 @@
 // header (netstring.ts): refused here, at startup.
 
 import type { GatewaySchema } from "../../src/config-schema.ts";
-import { backendProblem } from "../../src/backend/options.ts";
-import { streamFields, type StreamOptions } from "../stream-gateway.ts";
+import { streamFields, streamProblem, type StreamOptions } from "../stream-gateway.ts";
 
 export const scgiSchema: GatewaySchema = {
   fields: streamFields,
@@ -15,7 +14,7 @@ export const scgiSchema: GatewaySchema = {
         return { key: "env", message: `SCGI carries no empty name and no NUL byte; found ${JSON.stringify(name)} = ${JSON.stringify(value)}` };
       }
     }
-    return backendProblem(options);
+    return streamProblem(options);
   },
 };
 

@@ -3,8 +3,7 @@
 // packet's two modifiers (nginx's uwsgi_modifier1 and uwsgi_modifier2).
 
 import type { GatewaySchema } from "../../src/config-schema.ts";
-import { backendProblem } from "../../src/backend/options.ts";
-import { streamFields, type StreamOptions } from "../stream-gateway.ts";
+import { streamFields, streamProblem, type StreamOptions } from "../stream-gateway.ts";
 
 export const uwsgiSchema: GatewaySchema = {
   fields: {
@@ -12,7 +11,7 @@ export const uwsgiSchema: GatewaySchema = {
     modifier1: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's modifier1: which uWSGI plugin serves it (0: WSGI, 5: PSGI, 7: Rack)" },
     modifier2: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's modifier2" },
   },
-  check: backendProblem,
+  check: streamProblem,
 };
 
 export interface UwsgiOptions extends StreamOptions {

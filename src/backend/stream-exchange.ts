@@ -57,7 +57,7 @@ export interface StreamRequest {
   parser(): HeadParser;
   /** The client did not get the answer as the backend sent it (src/cgi/framing.ts). */
   logCut(reason: GatewayError): void;
-  /** Once the client has its whole answer, the rest of the backend's is read and dropped; false where I/O ends with the request (workerd): the connection is closed instead. */
+  /** Once the client has its whole answer, the rest of the backend's is read and dropped (within RUN_ON_BYTES and RUN_ON_MS); false where I/O ends with the request (workerd): the connection is closed at once. */
   runOn: boolean;
 }
 
@@ -65,6 +65,15 @@ export interface StreamRequest {
 const SMALL_BODY = 16 * 1024;
 /** A larger one in hand goes out in pieces of this size. */
 const PIECE = 64 * 1024;
+
+/**
+ * What runs on after the client has its whole answer (HEAD, 204, the declared
+ * bytes) is read and dropped, so the backend finishes as it would, but only
+ * this much, this long: an endless answer (an event stream) would hold the
+ * slot for good, and HEADs could pin a route's every slot. nginx closes at once.
+ */
+const RUN_ON_BYTES = 1024 * 1024;
+const RUN_ON_MS = 1_000;
 
 /**
  * Sends one request; resolves with the client's Response once the answer's
@@ -107,21 +116,21 @@ class Exchange {
   readonly #duplex: Duplex;
   readonly #req: StreamRequest;
   readonly #unsubscribe: () => void;
-  #bodySent: boolean;
-  /** When the body last moved: while it moves, the wait for the first byte has not begun. */
+  /** When the body last moved (or the head went, without one): the wait for the first byte runs from there. */
   #bodyMovedAt = Date.now();
   #done = false;
   /** The head has been answered: the client's going away is heard until the end of the answer. */
   #answered = false;
   /** Why the exchange was abandoned (the client left, its body failed): what a pending read reports. */
   #failure: GatewayError | undefined;
+  /** Once the client has its whole answer: how much more of the backend's may be read, and until when (RUN_ON_BYTES, RUN_ON_MS). */
+  #runOn: { bytesLeft: number; until: number } | undefined;
 
   constructor(lease: Lease<StreamConnection>, req: StreamRequest, unsubscribe: () => void) {
     this.#lease = lease;
     this.#duplex = lease.conn.duplex;
     this.#req = req;
     this.#unsubscribe = unsubscribe;
-    this.#bodySent = req.body === null;
   }
 
   async run(): Promise<Response> {
@@ -133,8 +142,8 @@ class Exchange {
       } catch (err) {
         throw this.#failure ?? new BackendDropped(`writing the request: ${(err as Error).message}`, err);
       }
-      if (inline) this.#bodySent = true;
-      else if (body !== null) this.#sendBody(body);
+      this.#bodyMovedAt = Date.now();
+      if (!inline && body !== null) this.#sendBody(body);
       return await this.#response();
     } catch (err) {
       this.abandon();
@@ -172,12 +181,8 @@ class Exchange {
       }
     };
     pipe().then(
-      () => {
-        this.#bodySent = true;
-        void reader?.cancel().catch(() => undefined);
-      },
+      () => void reader?.cancel().catch(() => undefined),
       (err: unknown) => {
-        this.#bodySent = true;
         this.abandon(isGatewayError(err) ? err : new GatewayError("CLIENT_CLOSED", `request body failed: ${String(err)}`, { cause: err }));
       },
     );
@@ -209,7 +214,11 @@ class Exchange {
       const output: CgiOutput = {
         read: () => this.#readBody(),
         cancel: (reason) => this.abandon(reason),
-        runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
+        runOn: (drain) => {
+          if (!this.#req.runOn) return this.abandon();
+          this.#runOn = { bytesLeft: RUN_ON_BYTES, until: Date.now() + RUN_ON_MS };
+          void drain();
+        },
       };
       const response = cgiResponse(head, { parts: rest.byteLength > 0 ? [rest] : [], ended: false }, output, {
         head: this.#req.isHead,
@@ -220,12 +229,17 @@ class Exchange {
     }
   }
 
-  /** The next bytes of the answer's body; null when the backend has closed the connection, which ends it. */
+  /** The next bytes of the answer's body; null when the backend has closed the connection, which ends it, or has run on too long. */
   async #readBody(): Promise<Uint8Array | null> {
     if (this.#done) throw this.#failure ?? new GatewayError("CLIENT_CLOSED", "the answer was abandoned");
+    const runOn = this.#runOn;
     try {
-      const chunk = await this.#read(this.#req.timeouts.idleMs, true);
+      const chunk = await this.#read(runOn ? Math.max(0, runOn.until - Date.now()) : this.#req.timeouts.idleMs, true);
       if (chunk === null) this.#finish();
+      else if (runOn && (runOn.bytesLeft -= chunk.byteLength) < 0) {
+        this.abandon();
+        return null;
+      }
       return chunk;
     } catch (err) {
       this.abandon();
@@ -236,7 +250,9 @@ class Exchange {
   /**
    * The next chunk from the backend, within `timeoutMs`. Before the answer
    * has begun, a reset is the backend dropping the request (BackendDropped)
-   * and the time runs from the body sent whole; after, a reset cuts the answer.
+   * and the time runs from the body's last write (first_byte_timeout: "from
+   * the request body sent whole"), however long the read has waited while it
+   * moved; after, a reset cuts the answer.
    */
   async #read(timeoutMs: number, began: boolean): Promise<Uint8Array | null> {
     const code = began ? "BACKEND_IDLE_TIMEOUT" : "BACKEND_FIRST_BYTE_TIMEOUT";
@@ -244,7 +260,7 @@ class Exchange {
     const expired = new Promise<never>((_, reject) => {
       const expire = () => {
         const still = Date.now() - this.#bodyMovedAt;
-        if (!began && !this.#bodySent && still < timeoutMs) {
+        if (!began && still < timeoutMs) {
           timer = setTimeout(expire, timeoutMs - still);
           return;
         }
