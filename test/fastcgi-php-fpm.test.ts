@@ -62,6 +62,17 @@ root = "${ROOT}"
     await fpm?.stop();
   });
 
+  test("HEAD to an endless answer: the head at once, the rest dropped within a bound, every php-fpm child free again", async () => {
+    // More HEADs than the pool has children: each child must be let go.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${unix.url}/endless.php`, { method: "HEAD", signal: AbortSignal.timeout(20_000) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("text/plain;charset=UTF-8");
+    }
+    const hello = await fetch(`${unix.url}/hello.php`, { signal: AbortSignal.timeout(20_000) });
+    expect(hello.status).toBe(200);
+  });
+
   test("GET: $_SERVER has the CGI variables", async () => {
     const { server, get } = await json(await fetch(`${unix.url}/env.php?a=1&b=two%20words`));
     expect(server).toMatchObject({

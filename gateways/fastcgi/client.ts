@@ -2,7 +2,7 @@
 // send BEGIN_REQUEST, PARAMS and STDIN, read STDOUT through the CGI response
 // parser, log STDERR, and hand the connection back only when it is clean.
 
-import { cgiResponse, hasBody, type CgiBody, type CgiOutput } from "../../src/cgi/answer.ts";
+import { cgiResponse, type CgiBody, type CgiOutput } from "../../src/cgi/answer.ts";
 import { CgiResponseParser, type CgiHead } from "../../src/cgi/response.ts";
 import { GatewayError, isGatewayError } from "../../src/errors.ts";
 import type { Address } from "../../src/address.ts";
@@ -205,14 +205,10 @@ class Call {
       runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
     };
     const options = { head: this.#req.head, onCut: (reason: GatewayError) => this.#req.logCut(reason) };
-    if (!hasBody(head, this.#req.head)) {
-      // Read to the end before answering, so that the connection is clean
-      // for the next request. The head is the whole answer: a backend that
-      // fails after it has still answered, so the client gets that answer
-      // (never the request sent again elsewhere), and the connection goes.
-      await this.#drain().catch(() => this.abandon());
-      return cgiResponse(head, { parts: [], ended: true }, output, options);
-    }
+    // A head that is the whole answer (HEAD, 204, 304) goes to the client at
+    // once; what the backend still sends is read and dropped behind it
+    // (src/cgi/framing.ts discardRest, bounded), and the connection is kept
+    // only if that ends cleanly.
     return cgiResponse(head, this.#bodyRead(first), output, options);
   }
 
@@ -246,15 +242,6 @@ class Call {
     } catch (err) {
       this.abandon();
       throw toGatewayError(err);
-    }
-  }
-
-  /** Reads and drops the rest of the answer (HEAD, 204, 304) so the connection stays reusable. */
-  async #drain(): Promise<void> {
-    for (;;) {
-      const event = await this.#next(this.#req.timeouts.idleMs, "BACKEND_IDLE_TIMEOUT");
-      if (event.type === "stderr") this.#keepStderr(event.data);
-      else if (event.type === "end") return this.#complete();
     }
   }
 

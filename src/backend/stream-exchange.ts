@@ -57,7 +57,7 @@ export interface StreamRequest {
   parser(): HeadParser;
   /** The client did not get the answer as the backend sent it (src/cgi/framing.ts). */
   logCut(reason: GatewayError): void;
-  /** Once the client has its whole answer, the rest of the backend's is read and dropped (within RUN_ON_BYTES and RUN_ON_MS); false where I/O ends with the request (workerd): the connection is closed at once. */
+  /** Once the client has its whole answer, the rest of the backend's is read and dropped (within src/cgi/framing.ts's RUN_ON_BYTES and RUN_ON_MS); false where I/O ends with the request (workerd): the connection is closed at once. */
   runOn: boolean;
 }
 
@@ -65,15 +65,6 @@ export interface StreamRequest {
 const SMALL_BODY = 16 * 1024;
 /** A larger one in hand goes out in pieces of this size. */
 const PIECE = 64 * 1024;
-
-/**
- * What runs on after the client has its whole answer (HEAD, 204, the declared
- * bytes) is read and dropped, so the backend finishes as it would, but only
- * this much, this long: an endless answer (an event stream) would hold the
- * slot for good, and HEADs could pin a route's every slot. nginx closes at once.
- */
-const RUN_ON_BYTES = 1024 * 1024;
-const RUN_ON_MS = 1_000;
 
 /**
  * Sends one request; resolves with the client's Response once the answer's
@@ -123,8 +114,6 @@ class Exchange {
   #answered = false;
   /** Why the exchange was abandoned (the client left, its body failed): what a pending read reports. */
   #failure: GatewayError | undefined;
-  /** Once the client has its whole answer: how much more of the backend's may be read, and until when (RUN_ON_BYTES, RUN_ON_MS). */
-  #runOn: { bytesLeft: number; until: number } | undefined;
 
   constructor(lease: Lease<StreamConnection>, req: StreamRequest, unsubscribe: () => void) {
     this.#lease = lease;
@@ -214,11 +203,7 @@ class Exchange {
       const output: CgiOutput = {
         read: () => this.#readBody(),
         cancel: (reason) => this.abandon(reason),
-        runOn: (drain) => {
-          if (!this.#req.runOn) return this.abandon();
-          this.#runOn = { bytesLeft: RUN_ON_BYTES, until: Date.now() + RUN_ON_MS };
-          void drain();
-        },
+        runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
       };
       const response = cgiResponse(head, { parts: rest.byteLength > 0 ? [rest] : [], ended: false }, output, {
         head: this.#req.isHead,
@@ -229,17 +214,12 @@ class Exchange {
     }
   }
 
-  /** The next bytes of the answer's body; null when the backend has closed the connection, which ends it, or has run on too long. */
+  /** The next bytes of the answer's body; null when the backend has closed the connection, which ends it. */
   async #readBody(): Promise<Uint8Array | null> {
     if (this.#done) throw this.#failure ?? new GatewayError("CLIENT_CLOSED", "the answer was abandoned");
-    const runOn = this.#runOn;
     try {
-      const chunk = await this.#read(runOn ? Math.max(0, runOn.until - Date.now()) : this.#req.timeouts.idleMs, true);
+      const chunk = await this.#read(this.#req.timeouts.idleMs, true);
       if (chunk === null) this.#finish();
-      else if (runOn && (runOn.bytesLeft -= chunk.byteLength) < 0) {
-        this.abandon();
-        return null;
-      }
       return chunk;
     } catch (err) {
       this.abandon();

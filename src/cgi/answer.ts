@@ -63,7 +63,7 @@ export function cgiResponse(head: CgiHead, body: CgiBody, output: CgiOutput, opt
   const headers = headToHeaders(head);
   const init = { status: head.status, statusText: head.statusText, headers };
   if (!hasBody(head, options.head)) {
-    if (!body.ended) discardRest(output, undefined, false, options);
+    if (!body.ended) discardRest(output, undefined, false, options, true);
     // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields, its length
     // included; §8.6: none on 204 (nor 205, 304, which have no body to measure).
     if (options.head && !NO_BODY.has(head.status) && length !== undefined) setLength(headers, length);

@@ -111,28 +111,53 @@ export function framedWhole(whole: Uint8Array, length: number | undefined, hooks
 }
 
 /**
+ * After the client has its whole answer, the backend is let finish, within
+ * bounds: its further output is read and dropped up to RUN_ON_BYTES and for
+ * RUN_ON_MS, then it is stopped (nginx stops it at once); so an endless
+ * answer (an event stream) cannot hold its slot for good. One whose answer
+ * was a head alone (HEAD, 204, 304) gets RUN_ON_MS to end, output or not (PHP
+ * writes nothing for a HEAD while its script loops on), so that a few HEADs
+ * cannot pin a route's every slot. One that sent its whole body runs on
+ * silently as long as it likes (a script that flushes its page and goes on
+ * indexing), within its own timeouts.
+ */
+export const RUN_ON_BYTES = 1024 * 1024;
+export const RUN_ON_MS = 1_000;
+
+/**
  * The answer is complete (a HEAD answer, a 204, or all the declared bytes
  * sent) but the backend's output is not: it is read to its end and dropped,
  * so that the backend finishes as it would, keeping its slot until then —
- * in the background, or as the gateway's `runOn` arranges. Bytes past a
- * declared length (`excessRead`: some were read already) are logged once.
+ * in the background, or as the gateway's `runOn` arranges — within the
+ * bounds above (`headOnly`: the answer had no body). Bytes past a declared length
+ * (`excessRead`: some were read already) are logged once.
  */
-export function discardRest(output: CgiOutput, length: number | undefined, excessRead: boolean, hooks: FramingHooks): void {
+export function discardRest(output: CgiOutput, length: number | undefined, excessRead: boolean, hooks: FramingHooks, headOnly = false): void {
   const drain = async (): Promise<void> => {
-    let excessSeen = excessRead;
     let logged = false;
+    let bytesLeft = RUN_ON_BYTES;
+    const until = Date.now() + RUN_ON_MS;
+    const stop = () => output.cancel(new GatewayError("CLIENT_CLOSED", "the client has its whole answer; the backend ran on past it"));
+    const timer = headOnly ? setTimeout(stop, RUN_ON_MS) : undefined;
+    if (length !== undefined && excessRead) {
+      logged = true;
+      hooks.onCut(excess(length));
+    }
     try {
       for (;;) {
-        if (length !== undefined && excessSeen && !logged) {
+        const chunk = await output.read();
+        if (chunk === null) return;
+        if (chunk.byteLength > 0 && length !== undefined && !logged) {
           logged = true;
           hooks.onCut(excess(length));
         }
-        const chunk = await output.read();
-        if (chunk === null) return;
-        if (chunk.byteLength > 0) excessSeen = true;
+        bytesLeft -= chunk.byteLength;
+        if (bytesLeft < 0 || Date.now() > until) return stop();
       }
     } catch {
       // The gateway stopped the backend; nobody waits for these bytes.
+    } finally {
+      clearTimeout(timer);
     }
   };
   if (output.runOn) output.runOn(drain);
