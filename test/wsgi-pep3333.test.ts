@@ -280,6 +280,17 @@ describe("errors the server catches", () => {
     expect(await answer.text()).not.toContain("never sent");
     await until("the reason", () => reason.test(unwrapped.errors.join("\n")));
   });
+
+  // Gunicorn copies the list when start_response is called, as the adapter does: what the
+  // application adds afterwards is neither checked nor sent.
+  test("a header added to the list after start_response is not sent", async () => {
+    const unwrapped = await rawServer();
+    const res = await fetch(unwrapped.url("/late-header"));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(res.headers.get("x-late")).toBeNull();
+    expect(await res.text()).toBe("late");
+  });
 });
 
 let raw: WsgiServer | undefined;

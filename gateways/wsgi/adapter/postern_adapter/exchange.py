@@ -90,6 +90,9 @@ class Exchange:
         elif self._status is not None:
             raise AssertionError("start_response() called again without exc_info (PEP 3333)")
         check_status(status)
+        # A copy, as Gunicorn takes: a field the application adds to its list
+        # later would go out unchecked (a CR LF in it splits the head, CWE-113).
+        headers = list(headers)
         check_headers(headers)
         self._status = status
         self._headers = headers
