@@ -194,6 +194,14 @@ describe("the iterable's close() is always called", () => {
   });
 });
 
+// PEP 3333, "Handling the Content-Length Header": the server "should stop
+// iterating over the response when enough data has been sent".
+test("an iterable that yields past its Content-Length: the answer ends there, iteration stops, close() is called", async () => {
+  const res = await fetch(server.url("/close?tag=length&length=12&chunks=100000&delay=0.02"));
+  expect(await res.text()).toBe("chunk 0\nchun");
+  expect(await until("close()", () => closeEvents("length").includes("closed") && closeEvents("length"))).toEqual(["sent 0", "closed"]);
+});
+
 describe("start_response with exc_info", () => {
   test("before output it replaces the status and headers", async () => {
     const res = await fetch(server.url("/exc-info?when=before"));

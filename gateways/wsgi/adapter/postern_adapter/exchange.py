@@ -11,7 +11,7 @@ import traceback
 from .errors_stream import Errors
 from .fastcgi import STDOUT, end_request, stream
 from .file_wrapper import FileWrapper
-from .headers import check_headers, check_status, cgi_head
+from .headers import cgi_head, check_headers, check_status, content_length
 from .wsgi_input import Input
 
 # A list or tuple is in memory already: its answer goes out in one send, up to this size.
@@ -33,7 +33,7 @@ class ClientGone(Exception):
 
 
 class Exchange:
-    __slots__ = ("_send", "_rid", "environ", "_errors", "_status", "_headers", "_head_out", "_sent", "_pending", "_pending_size")
+    __slots__ = ("_send", "_rid", "environ", "_errors", "_status", "_headers", "_left", "_head_out", "_sent", "_pending", "_pending_size")
 
     def __init__(self, send, rid, params, pull, flags):
         """send(bytes) writes to the connection; pull() gives the next STDIN bytes of the request."""
@@ -43,6 +43,7 @@ class Exchange:
         self.environ = _environ(params, self._errors, pull, flags)
         self._status = None
         self._headers = None
+        self._left = None  # body bytes the application's Content-Length still allows; None: no limit
         self._head_out = False  # the head is queued or sent: the status can no longer change
         self._sent = False  # bytes of the answer went out
         self._pending = []
@@ -96,6 +97,7 @@ class Exchange:
         check_headers(headers)
         self._status = status
         self._headers = headers
+        self._left = content_length(headers)
         return self.write
 
     def write(self, data):
@@ -109,6 +111,9 @@ class Exchange:
         in_memory = type(result) is list or type(result) is tuple
         for data in result:
             self._body(data)
+            if self._left == 0:
+                # PEP 3333, "Handling the Content-Length Header": stop iterating once that much is sent.
+                break
             if not in_memory or self._pending_size >= COALESCE_LIMIT:
                 self._flush()
         if not self._head_out:
@@ -122,6 +127,8 @@ class Exchange:
                 break
             self._body(data)
             self._flush()
+            if self._left == 0:
+                break
         if not self._head_out:
             self._start_output()
 
@@ -130,6 +137,12 @@ class Exchange:
             if not isinstance(data, (bytes, bytearray)):
                 raise TypeError("the application gave %s where PEP 3333 wants bytes" % type(data).__name__)
             data = bytes(data)
+        left = self._left
+        if left is not None:
+            # PEP 3333: no more bytes than the application's Content-Length allows.
+            if len(data) > left:
+                data = data[:left]
+            self._left = left - len(data)
         if not data:
             # PEP 3333: an empty bytestring does not make the head go out.
             return
