@@ -142,6 +142,18 @@ describe("wsgi.input ends at CONTENT_LENGTH in every reading mode", () => {
     expect(got.sha256).toBe(sha256(big));
   });
 
+  // A line longer than the bytes in hand is joined once, not grown record by record (quadratic: a
+  // 48 MiB line took tens of seconds). CPU time against read(64 KiB)'s of the same body, with room to spare.
+  test("readline() of a 48 MiB line costs about what read(64 KiB) of it does", async () => {
+    const line = Buffer.alloc(48 * 1024 * 1024, "x");
+    const cost = async (query: string) => (await (await fetch(server.url(`/input-cost${query}`), { method: "POST", body: line })).json()) as { bytes: number; cpu_s: number };
+    const byBlocks = await cost("?size=65536");
+    const byLine = await cost("");
+    expect(byLine.bytes).toBe(line.length);
+    expect(byBlocks.bytes).toBe(line.length);
+    expect(byLine.cpu_s).toBeLessThan(10 * byBlocks.cpu_s + 0.5);
+  }, 120_000);
+
   test("a 50 MiB upload read with read(64 KiB) leaves the worker's memory flat", async () => {
     const upload = randomBytes(50 * 1024 * 1024);
     const got = await (await fetch(server.url("/upload"), { method: "POST", body: upload })).json();
