@@ -182,6 +182,24 @@ test("--threads 2 serves two connections at once, each on its own thread", async
   }
 });
 
+test("an accept() that fails for want of descriptors (EMFILE) is tried again: the thread does not stop serving", async () => {
+  const p = await adapter();
+  const first = await open(p.socket);
+  try {
+    expect(bodyOf(await request(first, 1, "/fd-limit?seconds=2", { keep: false }))).toBe("limited");
+    await closed(first);
+    // The only thread comes back to accept() while no descriptor can be made.
+    const second = await open(p.socket);
+    try {
+      expect(bodyOf(await request(second, 1, "/hello"))).toBe("Hello, World!");
+    } finally {
+      second.destroy();
+    }
+  } finally {
+    first.destroy();
+  }
+});
+
 describe("wsgi.input", () => {
   test("stops at CONTENT_LENGTH even when FCGI_STDIN holds more", async () => {
     const p = await adapter();
