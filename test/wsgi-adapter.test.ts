@@ -262,6 +262,12 @@ test("SIGTERM: no new connection, the request in flight finishes, exit 0", async
   }
 });
 
+test("SIGTERM: exit 0 even when the application left a thread running that is not a daemon", async () => {
+  const p = await adapter("lingering");
+  p.child.kill("SIGTERM");
+  expect(await p.exited).toBe(0);
+});
+
 test("SIGINT exits at once, a request in flight or not", async () => {
   const p = await adapter();
   const sock = await open(p.socket);

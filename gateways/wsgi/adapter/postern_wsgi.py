@@ -32,6 +32,8 @@ from postern_adapter.lifecycle import Lifecycle, drain  # noqa: E402
 BOOT_ERROR = 3  # Gunicorn's WORKER_BOOT_ERROR / APP_LOAD_ERROR status
 BACKLOG = 1024
 ACCEPT_RETRY_S = 0.1
+# How long the exit may take once the requests are answered (atexit handlers, the application's threads).
+EXIT_GRACE_S = 2.0
 
 
 def main(argv):
@@ -52,7 +54,20 @@ def main(argv):
     # Stop accepting: no new connection can reach the path once it is gone.
     _unlink_socket(args.socket)
     drain(server, timeout)
+    _exit_after(EXIT_GRACE_S)
     return 0
+
+
+def _exit_after(seconds):
+    """Python's exit first waits for every thread that is not a daemon: one the
+    application left running would keep the worker alive, even orphaned."""
+
+    def stop():
+        time.sleep(seconds)
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=stop, name="postern-exit", daemon=True).start()
 
 
 def _arguments():
