@@ -222,6 +222,14 @@ test("an iterable that yields past its Content-Length: the answer ends there, it
   expect(await until("close()", () => closeEvents("length").includes("closed") && closeEvents("length"))).toEqual(["sent 0", "closed"]);
 });
 
+test("an iterable that ends before its Content-Length: the client's answer is cut, never passed off as whole", async () => {
+  const res = await fetch(server.url("/close?tag=short&length=100&chunks=3"));
+  // A 502 when the short end arrives before postern began the answer, a cut answer after.
+  if (res.status === 200) await expect(res.text()).rejects.toThrow();
+  else expect(res.status).toBe(502);
+  expect(await until("close()", () => closeEvents("short").includes("closed") && closeEvents("short"))).toEqual(["sent 0", "sent 1", "sent 2", "closed"]);
+});
+
 describe("start_response with exc_info", () => {
   test("before output it replaces the status and headers", async () => {
     const res = await fetch(server.url("/exc-info?when=before"));
