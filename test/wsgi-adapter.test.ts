@@ -200,6 +200,28 @@ test("an accept() that fails for want of descriptors (EMFILE) is tried again: th
   }
 });
 
+// postern drops a connection on which a record comes for a request that has ended.
+test("wsgi.errors written by a thread the application left running never follows its request's FCGI_END_REQUEST", async () => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  const ended = new Set<number>();
+  const late: string[] = [];
+  const reader = new RecordReader();
+  sock.on("data", (chunk: Buffer) =>
+    reader.push(chunk, (record) => {
+      if (ended.has(record.requestId)) late.push(`type ${record.type} after the end of request ${record.requestId}`);
+      if (record.type === RecordType.END_REQUEST) ended.add(record.requestId);
+    }),
+  );
+  try {
+    for (let id = 1; id <= 40; id++) expect(bodyOf(await request(sock, id, "/errors-flood?seconds=0.05"))).toBe("flooding");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(late).toEqual([]);
+  } finally {
+    sock.destroy();
+  }
+});
+
 describe("wsgi.input", () => {
   test("stops at CONTENT_LENGTH even when FCGI_STDIN holds more", async () => {
     const p = await adapter();

@@ -63,16 +63,16 @@ class Exchange:
                     except Exception:
                         self._log_exception()
         except ClientGone:
-            self._errors.open = False
+            self._errors.end()
             return False
         except BaseException:
             self._log_exception()
             if self._sent:
                 # The answer has begun: cutting it is the only way to say it is not whole.
-                self._errors.open = False
+                self._errors.end()
                 return False
             self._pending = [stream(STDOUT, self._rid, ERROR_PAGE)]
-        self._errors.open = False
+        self._errors.end()
         self._pending.append(end_request(self._rid))
         try:
             self._send(b"".join(self._pending))
