@@ -222,6 +222,25 @@ test("wsgi.errors written by a thread the application left running never follows
   }
 });
 
+test("FCGI_STDOUT ends with its empty record before FCGI_END_REQUEST (FastCGI spec §3.3)", async () => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  const types: string[] = [];
+  const reader = new RecordReader();
+  sock.on("data", (chunk: Buffer) => reader.push(chunk, (record) => types.push(`${record.type}:${record.content.length > 0 ? "data" : "empty"}`)));
+  try {
+    for (const [id, path] of [[1, "/hello"], [2, "/raise"], [3, "/write"]] as const) {
+      types.length = 0;
+      await request(sock, id, path);
+      const stdout = types.filter((t) => t.startsWith(`${RecordType.STDOUT}:`) || t.startsWith(`${RecordType.END_REQUEST}:`));
+      expect(stdout.slice(-2)).toEqual([`${RecordType.STDOUT}:empty`, `${RecordType.END_REQUEST}:data`]);
+      expect(stdout.filter((t) => t === `${RecordType.STDOUT}:empty`)).toHaveLength(1);
+    }
+  } finally {
+    sock.destroy();
+  }
+});
+
 describe("wsgi.input", () => {
   test("stops at CONTENT_LENGTH even when FCGI_STDIN holds more", async () => {
     const p = await adapter();

@@ -9,7 +9,7 @@ import sys
 import traceback
 
 from .errors_stream import Errors
-from .fastcgi import STDOUT, end_request, stream
+from .fastcgi import STDOUT, end_request, stream, stream_end
 from .file_wrapper import FileWrapper
 from .headers import cgi_head, check_headers, check_status, content_length
 from .wsgi_input import Input
@@ -73,7 +73,8 @@ class Exchange:
                 return False
             self._pending = [stream(STDOUT, self._rid, ERROR_PAGE)]
         self._errors.end()
-        self._pending.append(end_request(self._rid))
+        # FastCGI spec §3.3, §6.2: the empty record ends FCGI_STDOUT, then the request ends.
+        self._pending.append(stream_end(STDOUT, self._rid) + end_request(self._rid))
         try:
             self._send(b"".join(self._pending))
         except OSError:
