@@ -200,10 +200,8 @@ test("an accept() that fails for want of descriptors (EMFILE) is tried again: th
   }
 });
 
-// postern drops a connection on which a record comes for a request that has ended.
-test("wsgi.errors written by a thread the application left running never follows its request's FCGI_END_REQUEST", async () => {
-  const p = await adapter();
-  const sock = await open(p.socket);
+/** The records that come on `sock` for a request after its FCGI_END_REQUEST: postern drops a connection that sends one. */
+function lateRecords(sock: Socket): string[] {
   const ended = new Set<number>();
   const late: string[] = [];
   const reader = new RecordReader();
@@ -213,9 +211,19 @@ test("wsgi.errors written by a thread the application left running never follows
       if (record.type === RecordType.END_REQUEST) ended.add(record.requestId);
     }),
   );
+  return late;
+}
+
+test.each([
+  ["wsgi.errors", "/errors-flood?seconds=0.05", "flooding"],
+  ["write()", "/late-write", "on time"],
+])("%s used by a thread the application left running sends nothing after its request's FCGI_END_REQUEST", async (_name, path, body) => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  const late = lateRecords(sock);
   try {
-    for (let id = 1; id <= 40; id++) expect(bodyOf(await request(sock, id, "/errors-flood?seconds=0.05"))).toBe("flooding");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let id = 1; id <= 40; id++) expect(bodyOf(await request(sock, id, path))).toBe(body);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(late).toEqual([]);
   } finally {
     sock.destroy();

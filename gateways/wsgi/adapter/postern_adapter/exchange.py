@@ -29,7 +29,7 @@ ERROR_PAGE = (
 
 
 class ClientGone(Exception):
-    """postern closed the connection (its client left): nothing more can be sent."""
+    """postern closed the connection (its client left), or the request is over: nothing more can be sent."""
 
 
 class Exchange:
@@ -103,8 +103,13 @@ class Exchange:
 
     def write(self, data):
         """PEP 3333's write() callable: the bytes go out before it returns, in order before the iterable's."""
-        self._body(data)
-        self._flush()
+        errors = self._errors
+        with errors.gate:
+            if not errors.open:
+                # A thread the application left running: its request has ended.
+                raise ClientGone("write() after the request ended, or its connection was lost")
+            self._body(data)
+            self._flush()
 
     def _respond(self, result):
         if type(result) is FileWrapper:
