@@ -230,6 +230,22 @@ test.each([
   }
 });
 
+test("wsgi.input read by a thread the application left running takes nothing from the requests that follow", async () => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  try {
+    for (let id = 1; id <= 20; id += 2) {
+      const late = request(sock, id, "/late-read", { body: "x".repeat(100), params: { CONTENT_LENGTH: "100" } });
+      expect(bodyOf(await late)).toBe("on time");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const next = await request(sock, id + 1, "/input?mode=read", { body: "0123456789", params: { CONTENT_LENGTH: "10" } });
+      expect(JSON.parse(bodyOf(next))).toMatchObject({ body: "0123456789" });
+    }
+  } finally {
+    sock.destroy();
+  }
+});
+
 test("FCGI_STDOUT ends with its empty record before FCGI_END_REQUEST (FastCGI spec §3.3)", async () => {
   const p = await adapter();
   const sock = await open(p.socket);
