@@ -182,6 +182,89 @@ test("--threads 2 serves two connections at once, each on its own thread", async
   }
 });
 
+test("an accept() that fails for want of descriptors (EMFILE) is tried again: the thread does not stop serving", async () => {
+  const p = await adapter();
+  const first = await open(p.socket);
+  try {
+    expect(bodyOf(await request(first, 1, "/fd-limit?seconds=2", { keep: false }))).toBe("limited");
+    await closed(first);
+    // The only thread comes back to accept() while no descriptor can be made.
+    const second = await open(p.socket);
+    try {
+      expect(bodyOf(await request(second, 1, "/hello"))).toBe("Hello, World!");
+    } finally {
+      second.destroy();
+    }
+  } finally {
+    first.destroy();
+  }
+});
+
+/** The records that come on `sock` for a request after its FCGI_END_REQUEST: postern drops a connection that sends one. */
+function lateRecords(sock: Socket): string[] {
+  const ended = new Set<number>();
+  const late: string[] = [];
+  const reader = new RecordReader();
+  sock.on("data", (chunk: Buffer) =>
+    reader.push(chunk, (record) => {
+      if (ended.has(record.requestId)) late.push(`type ${record.type} after the end of request ${record.requestId}`);
+      if (record.type === RecordType.END_REQUEST) ended.add(record.requestId);
+    }),
+  );
+  return late;
+}
+
+test.each([
+  ["wsgi.errors", "/errors-flood?seconds=0.05", "flooding"],
+  ["write()", "/late-write", "on time"],
+])("%s used by a thread the application left running sends nothing after its request's FCGI_END_REQUEST", async (_name, path, body) => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  const late = lateRecords(sock);
+  try {
+    for (let id = 1; id <= 40; id++) expect(bodyOf(await request(sock, id, path))).toBe(body);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(late).toEqual([]);
+  } finally {
+    sock.destroy();
+  }
+});
+
+test("wsgi.input read by a thread the application left running takes nothing from the requests that follow", async () => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  try {
+    for (let id = 1; id <= 20; id += 2) {
+      const late = request(sock, id, "/late-read", { body: "x".repeat(100), params: { CONTENT_LENGTH: "100" } });
+      expect(bodyOf(await late)).toBe("on time");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const next = await request(sock, id + 1, "/input?mode=read", { body: "0123456789", params: { CONTENT_LENGTH: "10" } });
+      expect(JSON.parse(bodyOf(next))).toMatchObject({ body: "0123456789" });
+    }
+  } finally {
+    sock.destroy();
+  }
+});
+
+test("FCGI_STDOUT ends with its empty record before FCGI_END_REQUEST (FastCGI spec §3.3)", async () => {
+  const p = await adapter();
+  const sock = await open(p.socket);
+  const types: string[] = [];
+  const reader = new RecordReader();
+  sock.on("data", (chunk: Buffer) => reader.push(chunk, (record) => types.push(`${record.type}:${record.content.length > 0 ? "data" : "empty"}`)));
+  try {
+    for (const [id, path] of [[1, "/hello"], [2, "/raise"], [3, "/write"]] as const) {
+      types.length = 0;
+      await request(sock, id, path);
+      const stdout = types.filter((t) => t.startsWith(`${RecordType.STDOUT}:`) || t.startsWith(`${RecordType.END_REQUEST}:`));
+      expect(stdout.slice(-2)).toEqual([`${RecordType.STDOUT}:empty`, `${RecordType.END_REQUEST}:data`]);
+      expect(stdout.filter((t) => t === `${RecordType.STDOUT}:empty`)).toHaveLength(1);
+    }
+  } finally {
+    sock.destroy();
+  }
+});
+
 describe("wsgi.input", () => {
   test("stops at CONTENT_LENGTH even when FCGI_STDIN holds more", async () => {
     const p = await adapter();
@@ -242,6 +325,12 @@ test("SIGTERM: no new connection, the request in flight finishes, exit 0", async
     sock.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("SIGTERM: exit 0 even when the application left a thread running that is not a daemon", async () => {
+  const p = await adapter("lingering");
+  p.child.kill("SIGTERM");
+  expect(await p.exited).toBe(0);
 });
 
 test("SIGINT exits at once, a request in flight or not", async () => {

@@ -23,6 +23,7 @@ import importlib  # noqa: E402
 import socket  # noqa: E402
 import stat  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 import traceback  # noqa: E402
 
 from postern_adapter.connection import Server  # noqa: E402
@@ -30,6 +31,9 @@ from postern_adapter.lifecycle import Lifecycle, drain  # noqa: E402
 
 BOOT_ERROR = 3  # Gunicorn's WORKER_BOOT_ERROR / APP_LOAD_ERROR status
 BACKLOG = 1024
+ACCEPT_RETRY_S = 0.1
+# How long the exit may take once the requests are answered (atexit handlers, the application's threads).
+EXIT_GRACE_S = 2.0
 
 
 def main(argv):
@@ -50,7 +54,20 @@ def main(argv):
     # Stop accepting: no new connection can reach the path once it is gone.
     _unlink_socket(args.socket)
     drain(server, timeout)
+    _exit_after(EXIT_GRACE_S)
     return 0
+
+
+def _exit_after(seconds):
+    """Python's exit first waits for every thread that is not a daemon: one the
+    application left running would keep the worker alive, even orphaned."""
+
+    def stop():
+        time.sleep(seconds)
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=stop, name="postern-exit", daemon=True).start()
 
 
 def _arguments():
@@ -124,11 +141,21 @@ def _unlink_socket(path):
 
 
 def _accept_loop(listener, server):
+    failing = False
     while not server.stopping:
         try:
             sock, _ = listener.accept()
-        except OSError:
-            return
+        except OSError as err:
+            # accept(2): out of descriptors or memory (EMFILE, ENFILE, ENOBUFS),
+            # or a peer that gave up (ECONNABORTED). The listener is never
+            # closed, so the next try may succeed; a thread that stopped here
+            # would leave a worker that is up and serves no one.
+            if not failing:
+                print("postern_wsgi: accept() failed, trying again: %s" % err, file=sys.stderr, flush=True)
+            failing = True
+            time.sleep(ACCEPT_RETRY_S)
+            continue
+        failing = False
         server.serve(sock)
 
 

@@ -100,8 +100,19 @@ class _Connection:
                     return True
             self._rid = rid
             self._stdin_done = False
-            exchange = Exchange(self.send, rid, fcgi.decode_pairs(b"".join(params)), self._stdin, server.flags)
-            return exchange.run(server.app)
+            running = [True]
+
+            def pull():
+                # A thread the application left running must not read the next request's records.
+                if not running[0]:
+                    raise ConnectionError("wsgi.input read after its request ended")
+                return self._stdin()
+
+            exchange = Exchange(self.send, rid, fcgi.decode_pairs(b"".join(params)), pull, server.flags)
+            try:
+                return exchange.run(server.app)
+            finally:
+                running[0] = False
         finally:
             server.leave()
 

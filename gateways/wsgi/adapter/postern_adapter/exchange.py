@@ -9,9 +9,9 @@ import sys
 import traceback
 
 from .errors_stream import Errors
-from .fastcgi import STDOUT, end_request, stream
+from .fastcgi import STDOUT, end_request, stream, stream_end
 from .file_wrapper import FileWrapper
-from .headers import check_headers, check_status, cgi_head
+from .headers import cgi_head, check_headers, check_status, content_length
 from .wsgi_input import Input
 
 # A list or tuple is in memory already: its answer goes out in one send, up to this size.
@@ -29,11 +29,11 @@ ERROR_PAGE = (
 
 
 class ClientGone(Exception):
-    """postern closed the connection (its client left): nothing more can be sent."""
+    """postern closed the connection (its client left), or the request is over: nothing more can be sent."""
 
 
 class Exchange:
-    __slots__ = ("_send", "_rid", "environ", "_errors", "_status", "_headers", "_head_out", "_sent", "_pending", "_pending_size")
+    __slots__ = ("_send", "_rid", "environ", "_errors", "_status", "_headers", "_left", "_head_out", "_sent", "_pending", "_pending_size")
 
     def __init__(self, send, rid, params, pull, flags):
         """send(bytes) writes to the connection; pull() gives the next STDIN bytes of the request."""
@@ -43,6 +43,7 @@ class Exchange:
         self.environ = _environ(params, self._errors, pull, flags)
         self._status = None
         self._headers = None
+        self._left = None  # body bytes the application's Content-Length still allows; None: no limit
         self._head_out = False  # the head is queued or sent: the status can no longer change
         self._sent = False  # bytes of the answer went out
         self._pending = []
@@ -62,17 +63,18 @@ class Exchange:
                     except Exception:
                         self._log_exception()
         except ClientGone:
-            self._errors.open = False
+            self._errors.end()
             return False
         except BaseException:
             self._log_exception()
             if self._sent:
                 # The answer has begun: cutting it is the only way to say it is not whole.
-                self._errors.open = False
+                self._errors.end()
                 return False
             self._pending = [stream(STDOUT, self._rid, ERROR_PAGE)]
-        self._errors.open = False
-        self._pending.append(end_request(self._rid))
+        self._errors.end()
+        # FastCGI spec §3.3, §6.2: the empty record ends FCGI_STDOUT, then the request ends.
+        self._pending.append(stream_end(STDOUT, self._rid) + end_request(self._rid))
         try:
             self._send(b"".join(self._pending))
         except OSError:
@@ -90,15 +92,24 @@ class Exchange:
         elif self._status is not None:
             raise AssertionError("start_response() called again without exc_info (PEP 3333)")
         check_status(status)
+        # A copy, as Gunicorn takes: a field the application adds to its list
+        # later would go out unchecked (a CR LF in it splits the head, CWE-113).
+        headers = list(headers)
         check_headers(headers)
         self._status = status
         self._headers = headers
+        self._left = content_length(headers)
         return self.write
 
     def write(self, data):
         """PEP 3333's write() callable: the bytes go out before it returns, in order before the iterable's."""
-        self._body(data)
-        self._flush()
+        errors = self._errors
+        with errors.gate:
+            if not errors.open:
+                # A thread the application left running: its request has ended.
+                raise ClientGone("write() after the request ended, or its connection was lost")
+            self._body(data)
+            self._flush()
 
     def _respond(self, result):
         if type(result) is FileWrapper:
@@ -106,6 +117,9 @@ class Exchange:
         in_memory = type(result) is list or type(result) is tuple
         for data in result:
             self._body(data)
+            if self._left == 0:
+                # PEP 3333, "Handling the Content-Length Header": stop iterating once that much is sent.
+                break
             if not in_memory or self._pending_size >= COALESCE_LIMIT:
                 self._flush()
         if not self._head_out:
@@ -119,6 +133,8 @@ class Exchange:
                 break
             self._body(data)
             self._flush()
+            if self._left == 0:
+                break
         if not self._head_out:
             self._start_output()
 
@@ -127,6 +143,12 @@ class Exchange:
             if not isinstance(data, (bytes, bytearray)):
                 raise TypeError("the application gave %s where PEP 3333 wants bytes" % type(data).__name__)
             data = bytes(data)
+        left = self._left
+        if left is not None:
+            # PEP 3333: no more bytes than the application's Content-Length allows.
+            if len(data) > left:
+                data = data[:left]
+            self._left = left - len(data)
         if not data:
             # PEP 3333: an empty bytestring does not make the head go out.
             return

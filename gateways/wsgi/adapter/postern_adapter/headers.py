@@ -57,6 +57,15 @@ def check_headers(headers):
             raise HeaderError("a header named Status; give the status to start_response (PEP 3333)")
 
 
+def content_length(headers):
+    """The body length a Content-Length field gives, None without one or when it is not a plain number (postern refuses that answer)."""
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == "content-length":
+            value = value.strip()
+            return int(value) if value.isascii() and value.isdigit() else None
+    return None
+
+
 def cgi_head(status, headers):
     """The CGI head (RFC 3875 §6.3): Status, the application's fields, the blank line; latin-1 bytes."""
     lines = ["Status: ", status, "\r\n"]

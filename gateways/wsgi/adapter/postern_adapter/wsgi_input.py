@@ -10,9 +10,15 @@ class BodyCut(ConnectionError):
 
 
 class Input:
-    """read(), read(n), readline(), readline(size), readlines(hint) and iteration over lines."""
+    """read(), read(n), readline(), readline(size), readlines(hint) and iteration over lines.
 
-    __slots__ = ("_pull", "_left", "_buf")
+    The bytes in hand are one chunk of the stream and an offset into it: a
+    read takes a slice, and a line or read longer than the chunk joins the
+    pieces once, so that no call copies more than it returns (a loop of
+    `buf += data` or `buf = buf[n:]` would be quadratic in the body).
+    """
+
+    __slots__ = ("_pull", "_left", "_buf", "_pos")
 
     def __init__(self, pull, length):
         # pull(): the next STDIN bytes, b"" at the end of the stream.
@@ -20,6 +26,7 @@ class Input:
         # Bytes still to take from the stream; None: up to the stream's end (no CONTENT_LENGTH).
         self._left = length
         self._buf = b""
+        self._pos = 0
 
     def _more(self):
         left = self._left
@@ -37,50 +44,46 @@ class Input:
 
     def read(self, size=-1):
         if size is None or size < 0:
-            parts = [self._buf]
-            self._buf = b""
-            while True:
-                data = self._more()
-                if not data:
-                    return b"".join(parts)
-                parts.append(data)
-        buf = self._buf
-        if len(buf) < size:
-            parts = [buf]
-            have = len(buf)
-            while have < size:
-                data = self._more()
-                if not data:
-                    break
-                parts.append(data)
-                have += len(data)
-            buf = b"".join(parts)
-        self._buf = buf[size:]
-        return buf[:size]
+            return self._take(_NO_LIMIT, False)
+        return self._take(size, False)
 
     def readline(self, size=-1):
-        if size is None:
-            size = -1
+        if size is None or size < 0:
+            size = _NO_LIMIT
+        return self._take(size, True)
+
+    def _take(self, size, line):
+        """Up to `size` bytes, ending after the first LF when `line`."""
         buf = self._buf
-        scanned = 0
-        while True:
-            lf = buf.find(b"\n", scanned)
+        pos = self._pos
+        end = pos + size
+        if line:
+            lf = buf.find(b"\n", pos, end)
             if lf >= 0:
                 end = lf + 1
-                if 0 <= size < end:
-                    end = size
-                break
-            if 0 <= size <= len(buf):
-                end = size
-                break
-            scanned = len(buf)
+        if end <= len(buf):
+            self._pos = end
+            return buf[pos:end]
+        parts = [buf[pos:]]
+        want = end - len(buf)
+        while True:
             data = self._more()
             if not data:
-                end = len(buf)
-                break
-            buf += data
-        self._buf = buf[end:]
-        return buf[:end]
+                self._buf = b""
+                self._pos = 0
+                return b"".join(parts)
+            cut = want
+            if line:
+                lf = data.find(b"\n", 0, want)
+                if lf >= 0:
+                    cut = lf + 1
+            if cut <= len(data):
+                parts.append(data[:cut])
+                self._buf = data
+                self._pos = cut
+                return b"".join(parts)
+            parts.append(data)
+            want -= len(data)
 
     def readlines(self, hint=-1):
         if hint is None:
@@ -104,3 +107,7 @@ class Input:
         if not line:
             raise StopIteration
         return line
+
+
+# Larger than any body: read() and readline() without a size.
+_NO_LIMIT = 1 << 62
