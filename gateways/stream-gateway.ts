@@ -5,7 +5,6 @@
 // request's variables are encoded.
 
 import type { Context } from "hono";
-import { routePath } from "hono/route";
 import { formatAddress, parseAddress } from "../src/address.ts";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
@@ -15,17 +14,11 @@ import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.
 import { probePathInfo, streamProbe } from "../src/backend/stream-probe.ts";
 import { Upstream } from "../src/backend/upstream.ts";
 import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts";
-import { cgiEnv } from "../src/cgi/env.ts";
 import { StatusLineParser } from "../src/cgi/response.ts";
-import { requestTarget } from "../src/cgi/target.ts";
 import type { Schema } from "../src/config-schema.ts";
-import { errorResponse } from "../src/errors.ts";
-import { forwardedBody } from "../src/http/request-body.ts";
-import { safePath } from "../src/paths.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
-import { splitAtRoute } from "./mount.ts";
-import { clientTargetOf } from "./request-path.ts";
+import { mountedRequest } from "./mount.ts";
 
 /**
  * One request per connection: no connection is kept, so the keepalive keys
@@ -137,21 +130,10 @@ class StreamGateway {
     const request = c.req.raw;
     try {
       await this.ready;
-      const target = requestTarget(request.url, clientTargetOf(c.env));
-      const safe = safePath(target.pathname);
-      if (!safe.ok) return errorResponse(safe.status);
-      const { scriptName, pathInfo } = splitAtRoute(safe.path, routePath(c));
       const o = this.#options;
-      const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
-      const vars = cgiEnv({
-        request,
-        target,
-        conn: connOf(c),
-        scriptName,
-        pathInfo,
-        extra: contentLength === undefined ? o.env : { ...o.env, CONTENT_LENGTH: contentLength },
-        underscoresInHeaders: o.underscores_in_headers,
-      });
+      const mounted = await mountedRequest(c, o, o.env);
+      if (mounted instanceof Response) return mounted;
+      const { target, env: vars, body } = mounted;
       // Before a backend is taken: a head the protocol cannot carry is refused with nothing sent.
       const head = this.#encode(vars);
       // Only a body the backend was told the length of (never a GET's, RFC 9110 §9.3.1).

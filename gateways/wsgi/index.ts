@@ -8,25 +8,19 @@
 // the client's (behind trusted_proxies, the one they name).
 
 import type { Context } from "hono";
-import { routePath } from "hono/route";
 import { processUser } from "../../src/accounts.ts";
 import type { Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
-import { cgiEnv } from "../../src/cgi/env.ts";
-import { requestTarget } from "../../src/cgi/target.ts";
-import { errorResponse, GatewayError } from "../../src/errors.ts";
-import { forwardedBody } from "../../src/http/request-body.ts";
-import { safePath } from "../../src/paths.ts";
+import { GatewayError } from "../../src/errors.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
 import { fcgiRequest } from "../fastcgi/client.ts";
 import { FcgiConnection } from "../fastcgi/connection.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
-import { clientTargetOf } from "../request-path.ts";
-import { splitAtRoute } from "../mount.ts";
+import { mountedRequest } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
 import { startWorkers } from "./workers.ts";
 
@@ -97,24 +91,10 @@ class WsgiGateway {
     const request = c.req.raw;
     try {
       await this.ready;
-      const target = requestTarget(request.url, clientTargetOf(c.env));
-      const safe = safePath(target.pathname);
-      if (!safe.ok) return errorResponse(safe.status);
-      const { scriptName, pathInfo } = splitAtRoute(safe.path, routePath(c));
       const o = this.#options;
-      const { body, contentLength } = await forwardedBody(request, {
-        maxBodySize: o.max_body_size,
-        maxBufferedBody: o.max_buffered_body,
-      });
-      const params = cgiEnv({
-        request,
-        target,
-        conn: connOf(c),
-        scriptName,
-        pathInfo,
-        extra: contentLength === undefined ? undefined : { CONTENT_LENGTH: contentLength },
-        underscoresInHeaders: o.underscores_in_headers,
-      });
+      const mounted = await mountedRequest(c, o);
+      if (mounted instanceof Response) return mounted;
+      const { target, env: params, body } = mounted;
       const workers = this.#workers!;
       const what = `${request.method} ${target.pathname}`;
       return await fcgiRequest(this.#upstream, {
