@@ -16,6 +16,7 @@ import { reasonPhraseOf, withReasonPhrase } from "../src/http/reason-phrase.ts";
 import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-body.ts";
 import type { FileSystem, Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
+import { formatKey } from "../src/config.ts";
 
 export type GatewayHandler = MiddlewareHandler & {
   /** Settles when the route is set up (root checked, backends started); rejects on a setup error. */
@@ -87,10 +88,17 @@ export interface Router {
 
 /** Validates programmatic options the same way postern.toml route keys are validated. */
 export function gatewayOptions(name: string, schema: GatewaySchema, input: Record<string, unknown>): Record<string, unknown> {
-  const options = validateTable(schema.fields, input, [], { owner: `gateway "${name}"` });
-  const problem = schema.check?.(options);
-  if (problem) throw new SchemaError([problem.key], problem.message);
-  return options;
+  try {
+    const options = validateTable(schema.fields, input, [], { owner: `gateway "${name}"` });
+    const problem = schema.check?.(options);
+    if (problem) throw new SchemaError(problem.key.split("."), problem.message);
+    return options;
+  } catch (err) {
+    // A call has no file or line: the key names what is wrong, as in
+    // postern.toml's messages (`root: expected a string, found integer 5`).
+    if (err instanceof SchemaError) throw new SchemaError(err.path, `${formatKey(err.path)}: ${err.message}`, err.at);
+    throw err;
+  }
 }
 
 /** The client's answer for a failed request; the detail goes to the error log only. */

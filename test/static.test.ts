@@ -439,6 +439,8 @@ describe("setup", () => {
   });
 
   it("unknown option is a schema error", () => {
-    expect(() => createGateway("static", nodeRuntime, { root, listing: true })).toThrow(/unknown key/);
+    expect(() => createGateway("static", nodeRuntime, { root, listing: true })).toThrow(/^listing: unknown key/);
+    expect(() => createGateway("fastcgi", nodeRuntime, { root: 5, backend: "127.0.0.1:9000" })).toThrow(/^root: expected a string, found integer 5$/);
+    expect(() => createGateway("fastcgi", nodeRuntime, { root, spawn: { command: ["php-cgi"], procs: 0 } })).toThrow(/^spawn\.procs: /);
   });
 });
