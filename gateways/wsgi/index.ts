@@ -17,7 +17,7 @@ import { GatewayError } from "../../src/errors.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
-import { fcgiRequest } from "../fastcgi/client.ts";
+import { fcgiRequest, type FcgiTimeouts } from "../fastcgi/client.ts";
 import { FcgiConnection } from "../fastcgi/connection.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
 import { mountedRequest } from "../mount.ts";
@@ -51,6 +51,8 @@ class WsgiGateway {
   readonly #keepAlive: boolean;
   readonly #hashKey: HashKeyOf | undefined;
   readonly #timeoutMs: number;
+  /** `timeout` bounds the wait for an answer's first byte and every pause within it. */
+  readonly #timeouts: FcgiTimeouts;
   #workers: WorkerGroup<Pool> | undefined;
 
   constructor(runtime: Runtime, options: WsgiOptions, name: string) {
@@ -60,6 +62,7 @@ class WsgiGateway {
     this.#keepAlive = options.keepalive;
     this.#hashKey = options.hash_key === undefined ? undefined : hashKeyReader(options.hash_key);
     this.#timeoutMs = options.timeout === 0 ? NO_TIMEOUT_MS : options.timeout;
+    this.#timeouts = { firstByteMs: this.#timeoutMs, idleMs: this.#timeoutMs };
     // A worker serves `threads` connections at once (the adapter's FCGI_MAX_CONNS).
     this.#upstream = new Upstream<FcgiConnection>([], (addr) => this.#open(addr), poolOptions(options, this.#keepAlive, options.threads));
     this.ready = this.#init();
@@ -96,7 +99,6 @@ class WsgiGateway {
       if (mounted instanceof Response) return mounted;
       const { target, env: params, body } = mounted;
       const workers = this.#workers!;
-      const what = `${request.method} ${target.pathname}`;
       return await fcgiRequest(this.#upstream, {
         params,
         body,
@@ -106,14 +108,14 @@ class WsgiGateway {
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: this.#keepAlive,
-        timeouts: { firstByteMs: this.#timeoutMs, idleMs: this.#timeoutMs },
+        timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
         logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
         runOn: true,
         watch: {
           leased: (backend) => workers.leased(backend),
-          timedOut: (backend) => workers.timedOut(backend, what, this.#timeoutMs),
+          timedOut: (backend) => workers.timedOut(backend, `${request.method} ${target.pathname}`, this.#timeoutMs),
         },
       });
     } catch (err) {
