@@ -64,6 +64,8 @@ describe("what a caller writes", () => {
     expectTypeOf<NonNullable<FastCgiInput["health"]>["interval"]>().toEqualTypeOf<number | string | undefined>();
     expectTypeOf<StaticInput>().toHaveProperty("root");
     expectTypeOf<WasiInput["module"]>().toEqualTypeOf<string>();
+    // `env`, the old name of fastcgi's `params`, is still taken.
+    expectTypeOf<FastCgiInput["env"]>().toEqualTypeOf<FastCgiInput["params"]>();
   });
 
   test("a key the gateway does not have is a compile error, and the call names it", () => {
@@ -89,6 +91,8 @@ describe("what a caller writes", () => {
   test("a missing required key is a compile error, and the call names it", () => {
     // @ts-expect-error: static needs root.
     expect(() => staticFiles({ index: "index.html" })).toThrow(/^root: missing required key/);
+    // @ts-expect-error: fastcgi needs root.
+    expect(() => fastcgi({ backend })).toThrow(/^root: missing required key/);
   });
 });
 
@@ -99,6 +103,8 @@ describe("what a gateway receives", () => {
     expectTypeOf<FastCgiOptions["backend"]>().toEqualTypeOf<string[] | undefined>();
     expectTypeOf<FastCgiOptions["front_controller"]>().toEqualTypeOf<string | undefined>();
     expectTypeOf<NonNullable<FastCgiOptions["health"]>["interval"]>().toEqualTypeOf<number>();
+    expectTypeOf<FastCgiOptions["params"]>().toEqualTypeOf<Record<string, string>>();
+    expectTypeOf<FastCgiOptions>().not.toHaveProperty("env");
     expectTypeOf<StaticOptions["max_age"]>().toEqualTypeOf<number>();
     expectTypeOf<WsgiOptions["chdir"]>().toEqualTypeOf<string | undefined>();
     expectTypeOf<WsgiOptions>().not.toHaveProperty("backend");

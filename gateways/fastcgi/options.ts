@@ -68,7 +68,12 @@ export const fastcgiSchema = {
   },
 } as const satisfies GatewaySchema;
 
-/** What `fastcgi({...})` takes. */
-export type FastCgiInput = InputOf<typeof fastcgiSchema.fields>;
+type Fields = typeof fastcgiSchema.fields;
 
-export type FastCgiOptions = ValidatedOf<typeof fastcgiSchema.fields>;
+/** What `fastcgi({...})` takes; editors strike `env` through, as the old name it is. */
+export type FastCgiInput = Omit<InputOf<Fields>, "env"> & {
+  /** @deprecated The old name of `params`. */
+  env?: InputOf<Fields>["env"];
+};
+
+export type FastCgiOptions = ValidatedOf<Fields>;
