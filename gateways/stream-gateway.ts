@@ -37,7 +37,7 @@ const { keepalive: _keepalive, keepalive_timeout: _keepaliveTimeout, ...perConne
 const DEFAULT_MAX_CONNS = 1;
 
 /** The keys of a uwsgi or SCGI route (the protocol's own ones added by its options.ts). */
-export const streamFields: Schema = {
+export const streamFields = {
   ...perConnectionFields,
   backend: { type: "address[]", required: true, doc: "backend address(es); several are balanced (see `balance`)" },
   max_conns: {
@@ -50,7 +50,7 @@ export const streamFields: Schema = {
   max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block from the backend; beyond it 502" },
   underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
   env: { type: "env", default: {}, doc: "extra variables, set last" },
-};
+} as const satisfies Schema;
 
 /**
  * The check of a uwsgi or SCGI route's keys: the request's framing is the

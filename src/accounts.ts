@@ -12,13 +12,13 @@
 import type { Schema } from "./config-schema.ts";
 import type { FileSystem, ProcessUser, Runtime } from "./runtime.ts";
 
-export const PROCESS_USER_FIELDS: Schema = {
+export const PROCESS_USER_FIELDS = {
   user: {
     type: "string",
     doc: 'user (name or number) the processes postern starts run as; as root the default is "nobody", and root itself must be named: user = "root"',
   },
   group: { type: "string", doc: "group they run as; the default is the user's primary group" },
-};
+} as const satisfies Schema;
 
 /** The user and group names a config gives: a route's own, or the top level's. */
 export interface UserNames {
