@@ -168,8 +168,8 @@ schema on the file's first line:
 #:schema ./${JSON_SCHEMA_FILE}
 \`\`\`
 
-with the path of [\`${JSON_SCHEMA_FILE}\`](../${JSON_SCHEMA_FILE}) (in a
-checkout, or in \`node_modules/postern/\`), relative to the config file.
+with the path of [\`${JSON_SCHEMA_FILE}\`](../${JSON_SCHEMA_FILE}) (at the top of
+postern's source tree, or a copy of it), relative to the config file.
 `;
 
 /** docs/config.md: an introduction, then a table per table of keys. */
