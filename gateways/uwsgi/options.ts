@@ -8,8 +8,8 @@ import { streamFields, streamProblem } from "../stream-gateway.ts";
 export const uwsgiSchema = {
   fields: {
     ...streamFields,
-    modifier1: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's modifier1: which uWSGI plugin serves it (0: WSGI, 5: PSGI, 7: Rack)" },
-    modifier2: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's modifier2" },
+    modifier1: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's first modifier: which uWSGI plugin serves the request (`0` WSGI, `5` PSGI, `7` Rack); nginx's `uwsgi_modifier1`" },
+    modifier2: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's second modifier; nginx's `uwsgi_modifier2`" },
   },
   check: streamProblem,
 } as const satisfies GatewaySchema;

@@ -16,30 +16,30 @@ export const bufferingFields = {
     type: "size",
     default: 16 * MiB,
     min: 0,
-    doc: "bytes of a request body held in memory; past it a temporary file (413 where the runtime has no files). Without request_buffering: the largest body without Content-Length (chunked), beyond it 413",
+    doc: "the memory threshold per request: bytes of its body held in memory; the rest goes to a temporary file (where the runtime has none, Workers, a body past it is 413). Without `request_buffering`: the largest body without `Content-Length` (chunked), read into memory to send its length; beyond it 413",
   },
   request_buffering: {
     type: "boolean",
     default: true,
-    doc: "receive the whole request body before a backend is taken, so that a slow client holds none; false streams it to the backend as it comes",
+    doc: "receive the whole request body before a backend is taken, so that a slow uploader holds none; `false` streams a body with `Content-Length` to the backend as it arrives (a slow uploader then holds the backend)",
   },
   body_timeout: {
     type: "duration",
     default: DEFAULT_CLIENT_LIMITS.bodyTimeout,
     min: 1,
-    doc: "longest wait for the next bytes of a request body; beyond it 408. In postern.toml, [client]'s unless the route sets its own",
+    doc: "longest wait for the next bytes of a request body; beyond it 408 and the connection is closed. In postern.toml the default is `[client]`'s `body_timeout`",
   },
   response_buffer: {
     type: "size",
     default: 64 * MiB,
     min: 0,
-    doc: "bytes of an answer read ahead of a slow client (the first MiB in memory, the rest in a temporary file), so that the backend is free sooner; past it the backend waits for the client. 0: the backend keeps the client's pace",
+    doc: "bytes of an answer read ahead of a slow client (the first MiB in memory, the rest in a temporary file), so that the backend is free sooner; past it the backend waits for the client (backpressure). `0`: the backend keeps the client's pace",
   },
   send_timeout: {
     type: "duration",
     default: DEFAULT_CLIENT_LIMITS.sendTimeout,
     min: 1,
-    doc: "a client that takes none of its answer for this long is cut off. In postern.toml, [client]'s unless the route sets its own",
+    doc: "a client that takes none of its answer for this long is cut off (the connection is closed; the error log says so). In postern.toml the default is `[client]`'s `send_timeout`",
   },
 } as const satisfies Schema;
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { test } from "vitest";
 import { processRssBytes, processTree } from "../../bench/cpu.ts";
 import { COMPATIBILITY_DATE, WRANGLER_NODE, wranglerDev } from "../helpers/wrangler.ts";
-import { conformance, PUBLIC, type Target } from "./suite.ts";
+import { conformance, PUBLIC, ROOT, type Target } from "./suite.ts";
 
 const workerd: Target = {
   name: "workerd",
