@@ -2,7 +2,8 @@
 // line on Node, Deno and Bun (whose file writing differs: node:fs, Deno.open,
 // Bun's node:fs): lines land in the file a config names, "-" is stdout, "off"
 // nothing; logrotate's rename + SIGUSR1 moves the lines to a new file and loses
-// none; a backend's failure reaches error_log; a file that cannot be opened
+// none, and where no new file can be opened the old one goes on; a backend's
+// failure reaches error_log; a file that cannot be opened
 // stops the start; a log that takes no more (a pipe nobody reads) neither
 // holds requests nor grows without bound.
 
@@ -168,6 +169,17 @@ describe.each(RUNTIMES)("log destinations on %s", (runtime) => {
     expect([...old, ...fresh].filter((t) => t.includes("during")).sort()).toEqual([...during].sort());
     expect(lines(read(`${errors}.1`))).toHaveLength(1);
     expect(lines(read(errors))).toHaveLength(1);
+  });
+
+  test("SIGUSR1 where the path cannot be opened again: said on the error log, and the lines go on to the file open before", async () => {
+    const postern = await serve('access_log = "logs/access.log"');
+    expect(await get(postern, "/a.txt?before")).toBe(200);
+    renameSync(join(dir, "logs"), join(dir, "logs.old"));
+    process.kill(postern.proc.pid!, "SIGUSR1");
+    await until("the complaint", () => postern.stderr().includes(`access_log: cannot reopen ${JSON.stringify(join(dir, "logs/access.log"))}: a directory on its path does not exist (ENOENT); still writing to the file opened before`));
+    expect(await get(postern, "/a.txt?after")).toBe(200);
+    await until("the line of after", () => read(join(dir, "logs.old/access.log")).includes("?after"));
+    expect(lines(read(join(dir, "logs.old/access.log")))).toHaveLength(2);
   });
 
   test("a log nobody reads (a full pipe) holds no request; past its bound lines are dropped and counted in error_log", async () => {
