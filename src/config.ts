@@ -84,12 +84,12 @@ export const TOP_LEVEL_SCHEMA: Schema = {
   access_log: {
     type: "string",
     default: "-",
-    doc: 'where one line per request goes, in the combined log format: "-" (stdout), "off", or a file, appended to (created 0640 when missing, reopened on SIGUSR1 for logrotate); a relative path is taken from the config file\'s directory; true and false are kept for "-" and "off"',
+    doc: 'where one line per request goes, in the combined log format: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
   },
   error_log: {
     type: "string",
     default: "-",
-    doc: 'where postern\'s errors and the backends\' stderr go: "-" (stderr) or a file, as for access_log, each line after its time',
+    doc: 'where postern\'s errors go (its own, the backends\' failures, what scripts and workers write to stderr): `"-"` stderr, or a file, as for `access_log`. There is no `"off"`: it is refused rather than taken for a file named `off`, as nginx does',
   },
   ...PROCESS_USER_FIELDS,
   max_buffered_total: {
