@@ -21,7 +21,7 @@ const MODE = 0o640;
  * 20,000 requests a second: a disk slower than that for longer has stalled,
  * and holding more would only spend memory to drop the lines later.
  */
-export const MAX_QUEUED_CHARS = 1024 * 1024;
+const MAX_QUEUED_CHARS = 1024 * 1024;
 
 const openFiles = new Set<LogFile>();
 
@@ -158,7 +158,7 @@ export class LogFile {
     }
     this.#failing = false;
     if (this.#dropped > 0) {
-      this.#complain(`${this.#key}: ${this.#dropped} lines dropped: ${JSON.stringify(this.#path)} took no more for a while (at most ${MAX_QUEUED_CHARS / 1024} KiB of lines wait for it)`);
+      this.#complain(`${this.#key}: ${this.#dropped} lines dropped: ${JSON.stringify(this.#path)} took no more for a while (at most ${MAX_QUEUED_CHARS / 1024 ** 2} Mi characters of lines wait for it)`);
       this.#dropped = 0;
     }
   }
