@@ -71,7 +71,7 @@ describe("a cgi directory of its own", () => {
   }
 
   test("-e KEY=VALUE, repeated, sets the programs' environment; postern's own is not passed", async () => {
-    served = await startPostern(["cgi", cgiDir("env"), "-e", "A=1", "--env", "B=x=y", "-b", "127.0.0.1:0"], "node", { SECRET: "postern's" });
+    served = await startPostern(["cgi", cgiDir("env"), "-e", "A=1", "--env", "B=x=y", "-b", "127.0.0.1:0"], { env: { SECRET: "postern's" } });
     expect(await (await fetch(`${served.url}/env.cgi`)).text()).toBe("A=1 B=x=y SECRET=\n");
   });
 

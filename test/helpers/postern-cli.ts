@@ -31,10 +31,18 @@ export function spawnPostern(runtime: CliRuntime, args: string[], env: Record<st
   return { proc, log: () => log };
 }
 
-/** `postern ...args` on `runtime` to its end: its status and output. */
-export function runPostern(args: string[], runtime: CliRuntime = "node", env: Record<string, string> = {}): SpawnSyncReturns<string> {
+export interface RunAs {
+  runtime?: CliRuntime;
+  /** Variables added to the test's environment. */
+  env?: Record<string, string>;
+  /** Another user to run it as (the tests must run as root). */
+  user?: { uid: number; gid: number };
+}
+
+/** `postern ...args` to its end: its status and output. */
+export function runPostern(args: string[], { runtime = "node", env = {}, user }: RunAs = {}): SpawnSyncReturns<string> {
   const [file, ...before] = POSTERN_CLI[runtime];
-  return spawnSync(file!, [...before, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env } });
+  return spawnSync(file!, [...before, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env }, ...user });
 }
 
 export interface Served {
@@ -48,9 +56,9 @@ export interface Served {
 }
 
 /** Starts `postern ...args` (in its own process group) and waits for its "listening on" line. */
-export async function startPostern(args: string[], runtime: CliRuntime = "node", env: Record<string, string> = {}): Promise<Served> {
+export async function startPostern(args: string[], { runtime = "node", env = {}, user }: RunAs = {}): Promise<Served> {
   const [file, ...before] = POSTERN_CLI[runtime];
-  const proc = spawn(file!, [...before, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env } });
+  const proc = spawn(file!, [...before, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env }, ...user });
   let out = "";
   let err = "";
   proc.stdout!.on("data", (d) => (out += d));
