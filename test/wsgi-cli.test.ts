@@ -5,7 +5,7 @@
 // README's quick start and its postern.toml as the command serves them.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -15,7 +15,7 @@ import { parseConfig, type Config } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { POSTERN_CLI } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
-import { readmeBlock } from "./helpers/readme.ts";
+import { docSection, readmeBlock } from "./helpers/readme.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
@@ -224,10 +224,8 @@ test("every flag of the installed Gunicorn is taken, or refused as a Gunicorn se
   }
 });
 
-test("the README's table of Gunicorn settings has every setting of the installed Gunicorn", () => {
-  const readme = readFileSync(join(import.meta.dirname, "../README.md"), "utf8");
-  const start = readme.indexOf("## Gunicorn settings in postern");
-  const table = readme.slice(start, readme.indexOf("\n## ", start + 1));
+test("the documentation's table of Gunicorn settings has every setting of the installed Gunicorn", () => {
+  const table = docSection("docs/gateways/wsgi.md", "## Gunicorn settings in postern");
   for (const { name } of gunicornSettings() ?? []) expect(table, name).toContain(`\`${name}\``);
 });
 

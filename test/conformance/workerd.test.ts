@@ -31,6 +31,8 @@ const workerd: Target = {
         `directory = ${JSON.stringify(PUBLIC)}`,
         "[vars]",
         `POSTERN_TOML = ${JSON.stringify(routes)}`,
+        "[alias]",
+        `postern = ${JSON.stringify(join(ROOT, "runtimes/workers/index.ts"))}`,
         "",
       ].join("\n"),
     );
