@@ -53,10 +53,15 @@ export const COMMANDS: Record<string, Run> = {
   fastcgi: command("fastcgi", FASTCGI_FLAGS, async () => (await import("./quick-commands.ts")).fastcgiCommand),
   cgi: command("cgi", CGI_FLAGS, async () => (await import("./quick-commands.ts")).cgiCommand),
   wasi: command("wasi", SERVER_FLAGS, async () => (await import("./quick-commands.ts")).wasiCommand),
-  // Gunicorn's flags, read by gateways/wsgi/cli.ts (argparse's rules); only --help is answered before.
-  wsgi: async (argv) => {
-    const options = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length);
-    if (options.includes("-h") || options.includes("--help")) return usage("wsgi");
-    return (await import("./wsgi-command.ts")).wsgiCommand(argv);
-  },
+  // Gunicorn's flags, read by gateways/wsgi/cli.ts (argparse's rules).
+  wsgi: ownFlags("wsgi", async () => (await import("./wsgi-command.ts")).wsgiCommand),
 };
+
+/** A command that reads its own flags; only --help is answered before its code is loaded. */
+function ownFlags(name: string, load: () => Promise<Run>): Run {
+  return async (argv) => {
+    const options = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length);
+    if (options.includes("-h") || options.includes("--help")) return usage(name);
+    return (await load())(argv);
+  };
+}

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseFlags, UsageError } from "./args.ts";
 import { COMMANDS } from "./commands.ts";
-import { USAGE } from "./usage.ts";
+import { COMMAND_USAGE, USAGE } from "./usage.ts";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -23,7 +23,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`postern ${version()}\n`);
       return 0;
     case "check": {
-      const { values } = await parseFlags(rest, { config: { names: ["--config", "-c"] } });
+      const { values, help } = await parseFlags(rest, { config: { names: ["--config", "-c"] } });
+      if (help) {
+        process.stdout.write(`${COMMAND_USAGE.check}\n`);
+        return 0;
+      }
       const file = values.config ?? "postern.toml";
       const { loadConfig } = await import("./config-file.ts");
       const { configWarnings } = await import("./platform.ts");

@@ -39,6 +39,18 @@ Exit status: 0 after a drain; 1 for a failure at run time (an address that
 cannot be listened on, a drain cut short by graceful_timeout); 2 for a usage
 or config error; 3 when a wsgi app cannot be imported at startup.`;
 
+const CHECK = `postern check: read a config as postern serve would, report what is
+wrong with it (the file, the line, the key) and start nothing
+
+Usage:
+  postern check [options]
+
+Options:
+  -c, --config FILE           the config (./postern.toml)
+  -h, --help                  this text
+
+Exit status: 0 when the config is valid (warnings leave it 0), 2 when not.`;
+
 const SERVE = `postern serve: serve what a postern.toml says
 
 Usage:
@@ -162,4 +174,4 @@ Exit status 3: the app could not be imported at startup (the Python error
 is on stderr).`;
 
 /** Each command's usage, by name. */
-export const COMMAND_USAGE: Record<string, string> = { serve: SERVE, fastcgi: FASTCGI, cgi: CGI, wasi: WASI, wagi: WAGI, wsgi: WSGI };
+export const COMMAND_USAGE: Record<string, string> = { check: CHECK, serve: SERVE, fastcgi: FASTCGI, cgi: CGI, wasi: WASI, wagi: WAGI, wsgi: WSGI };

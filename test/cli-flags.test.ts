@@ -29,7 +29,7 @@ afterEach(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("--help", () => {
-  test.each(["serve", "fastcgi", "cgi", "wasi", "wagi", "wsgi"])("postern %s --help and -h print that command's usage, exit 0", (command) => {
+  test.each(["serve", "check", "fastcgi", "cgi", "wasi", "wagi", "wsgi"])("postern %s --help and -h print that command's usage, exit 0", (command) => {
     for (const flag of ["--help", "-h"]) {
       const { status, stdout, stderr } = runPostern([command, flag]);
       expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
