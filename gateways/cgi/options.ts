@@ -4,10 +4,9 @@
 import { indexNamesProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
-import type { ScriptRouteOptions } from "../script/gateway.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
-export const cgiSchema: GatewaySchema = {
+export const cgiSchema = {
   fields: {
     root: { type: "string", required: true, doc: "directory the scripts are in: `/a/b.cgi` runs root + `/a/b.cgi` (the whole request path: the route's `path` is not stripped)" },
     index: { type: "string[]", default: [], doc: 'scripts tried for a path that names a directory (`["index.cgi"]`); none: 403' },
@@ -45,18 +44,10 @@ export const cgiSchema: GatewaySchema = {
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },
-};
+} as const satisfies GatewaySchema;
+
+/** What `cgi({...})` takes. */
+export type CgiInput = InputOf<typeof cgiSchema.fields>;
 
 /** The validated keys; those every script gateway has are ScriptRouteOptions'. */
-export interface CgiOptions extends ScriptRouteOptions {
-  root: string;
-  index: string[];
-  interpreters: Record<string, string>;
-  executable_only: boolean;
-  pass_env: string[];
-  kill_grace: number;
-  max_procs: number;
-  spawn_helper: boolean;
-  user?: string;
-  group?: string;
-}
+export type CgiOptions = ValidatedOf<typeof cgiSchema.fields>;

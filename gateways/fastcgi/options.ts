@@ -3,14 +3,14 @@
 
 import { indexNamesProblem, rootPathProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
-import { backendFields, backendProblem, type BackendOptions } from "../../src/backend/options.ts";
-import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
+import { backendFields, backendProblem } from "../../src/backend/options.ts";
+import { bufferingFields } from "../../src/buffer/options.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
 
-export const fastcgiSchema: GatewaySchema = {
+export const fastcgiSchema = {
   fields: {
     ...backendFields,
     spawn: {
@@ -30,7 +30,8 @@ export const fastcgiSchema: GatewaySchema = {
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
     underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
-    env: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
+    params: { type: "env", default: {}, doc: "extra FastCGI params (nginx's `fastcgi_param`), set last: they override the CGI variables postern sets. Formerly `env`" },
+    env: { type: "env", aliasOf: "params", doc: "the old name of `params` (read as `params`, with a warning; both at once is an error): renamed so that it no longer shares a word with `spawn.env`, a process environment" },
     // Who the spawned backends run as.
     ...PROCESS_USER_FIELDS,
   },
@@ -65,17 +66,14 @@ export const fastcgiSchema: GatewaySchema = {
     }
     return undefined;
   },
+} as const satisfies GatewaySchema;
+
+type Fields = typeof fastcgiSchema.fields;
+
+/** What `fastcgi({...})` takes; editors strike `env` through, as the old name it is. */
+export type FastCgiInput = Omit<InputOf<Fields>, "env"> & {
+  /** @deprecated The old name of `params`. */
+  env?: InputOf<Fields>["env"];
 };
 
-export interface FastCgiOptions extends BackendOptions, BufferingOptions {
-  spawn?: { command: string[]; procs: number; env: Record<string, string> };
-  root: string;
-  index: string[];
-  split_path: string;
-  front_controller?: string;
-  max_response_header_size: number;
-  underscores_in_headers: boolean;
-  user?: string;
-  group?: string;
-  env: Record<string, string>;
-}
+export type FastCgiOptions = ValidatedOf<Fields>;

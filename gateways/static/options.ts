@@ -2,7 +2,7 @@
 // `staticFiles({...})` options: one schema, one set of names.
 
 import { indexNamesProblem } from "../root-names.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
 /**
  * The extensions PHP runs under Debian's handler (`.ph(ar|p|tml)`, its
@@ -12,7 +12,7 @@ import type { GatewaySchema } from "../../src/config-schema.ts";
  */
 export const DENY_EXTENSIONS = [".php", ".phtml", ".phar", ".pl", ".py", ".rb", ".cgi", ".sh"];
 
-export const staticSchema: GatewaySchema = {
+export const staticSchema = {
   fields: {
     root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path (the route's `path` is not stripped)" },
     index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory (there are no listings)" },
@@ -37,14 +37,9 @@ export const staticSchema: GatewaySchema = {
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },
-};
+} as const satisfies GatewaySchema;
 
-export interface StaticOptions {
-  root: string;
-  index: string[];
-  fallthrough: boolean;
-  etag: boolean;
-  max_age: number;
-  dotfiles: boolean;
-  deny_extensions: string[];
-}
+/** What `staticFiles({...})` takes. */
+export type StaticInput = InputOf<typeof staticSchema.fields>;
+
+export type StaticOptions = ValidatedOf<typeof staticSchema.fields>;

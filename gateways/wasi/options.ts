@@ -2,14 +2,13 @@
 // `wasi({...})` options: one schema, one set of names.
 
 import { bufferingFields } from "../../src/buffer/options.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
-import type { ScriptRouteOptions } from "../script/gateway.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { interpreters } from "./interpreter.ts";
 
 /** Where an interpreter route's root is in the guest: DOCUMENT_ROOT. */
 export const SCRIPT_ROOT = "/app";
 
-export const wasiSchema: GatewaySchema = {
+export const wasiSchema = {
   check(options) {
     for (const guest of Object.keys(options.volumes as Record<string, string>)) {
       // Written one way only: wasi-libc matches a path to the preopen with the longest name.
@@ -71,19 +70,10 @@ export const wasiSchema: GatewaySchema = {
     max_stderr: { type: "size", default: 8 * 1024, min: 0, doc: "bytes of a module's stderr logged per request; the rest is dropped" },
     underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
   },
-};
+} as const satisfies GatewaySchema;
+
+/** What `wasi({...})` takes. */
+export type WasiInput = InputOf<typeof wasiSchema.fields>;
 
 /** The validated keys; those every script gateway has are ScriptRouteOptions'. */
-export interface WasiOptions extends ScriptRouteOptions {
-  module: string;
-  entrypoint?: string;
-  argv?: string[];
-  interpreter?: string;
-  root?: string;
-  snapshot?: boolean;
-  volumes: Record<string, string>;
-  max_volume_size: number;
-  threads: number;
-  max_memory: number;
-  max_output: number;
-}
+export type WasiOptions = ValidatedOf<typeof wasiSchema.fields>;

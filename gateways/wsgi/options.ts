@@ -6,9 +6,9 @@
 // route shares for queueing, keep-alive and buffering.
 
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
-import { backendFields, backendProblem, type BackendOptions } from "../../src/backend/options.ts";
-import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
-import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
+import { backendFields, backendProblem } from "../../src/backend/options.ts";
+import { bufferingFields } from "../../src/buffer/options.ts";
+import type { GatewaySchema, InputOf, Schema, ValidatedOf } from "../../src/config-schema.ts";
 
 /**
  * "module:attr", attr a dotted name; ":attr" may be left out (Gunicorn's
@@ -25,7 +25,7 @@ const APP = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-
  */
 const { backend: _backend, max_conns: _maxConns, first_byte_timeout: _firstByte, idle_timeout: _idle, health: _health, ...sharedBackendFields } = backendFields;
 
-const wsgiFields: Schema = {
+const wsgiFields = {
   app: { type: "string", required: true, doc: 'the application, `"module:attr"` (`attr` defaults to `application` and may be dotted: `"pkg.web:create.app"`), imported by each worker; `"module:create_app()"` calls an application factory without arguments, as Gunicorn does' },
   workers: { type: "integer", default: 1, min: 1, max: 1024, doc: "worker processes, each listening on its own private socket (Gunicorn's `-w`); SIGTTIN and SIGTTOU add and remove one" },
   threads: { type: "integer", default: 1, min: 1, max: 1024, doc: "requests one worker serves at once, each in a thread (Gunicorn's `--threads`): postern sends a worker no more than this many, so the route serves `workers` × `threads` at once" },
@@ -49,9 +49,9 @@ const wsgiFields: Schema = {
   underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
   // Who the workers run as.
   ...PROCESS_USER_FIELDS,
-};
+} as const satisfies Schema;
 
-export const wsgiSchema: GatewaySchema = {
+export const wsgiSchema = {
   fields: wsgiFields,
   check(options) {
     if (!APP.test(options.app as string)) {
@@ -61,23 +61,9 @@ export const wsgiSchema: GatewaySchema = {
     if ((options.python as string) === "") return { key: "python", message: "must name the interpreter" };
     return backendProblem(options);
   },
-};
+} as const satisfies GatewaySchema;
 
-export interface WsgiOptions extends Omit<BackendOptions, "backend" | "max_conns" | "first_byte_timeout" | "idle_timeout" | "health">, BufferingOptions {
-  app: string;
-  workers: number;
-  threads: number;
-  timeout: number;
-  max_requests: number;
-  max_requests_jitter: number;
-  max_worker_memory: number;
-  chdir?: string;
-  pythonpath: string[];
-  python: string;
-  pass_env: string[];
-  env: Record<string, string>;
-  max_response_header_size: number;
-  underscores_in_headers: boolean;
-  user?: string;
-  group?: string;
-}
+/** What `wsgi({...})` takes. */
+export type WsgiInput = InputOf<typeof wsgiFields>;
+
+export type WsgiOptions = ValidatedOf<typeof wsgiFields>;

@@ -5,14 +5,14 @@
 // (nginx's upstream block: max_conns, max_fails/fail_timeout, keepalive,
 // hash; Caddy's reverse_proxy lb_policy and health_uri).
 
-import type { Schema } from "../config-schema.ts";
+import type { Schema, ValidatedOf } from "../config-schema.ts";
 import type { PoolOptions } from "../pool.ts";
 import { isToken } from "../http/token.ts";
 
 export const BALANCE_POLICIES = ["least_conn", "round_robin", "hash"] as const;
 export type BalancePolicy = (typeof BALANCE_POLICIES)[number];
 
-export const backendFields: Schema = {
+export const backendFields = {
   backend: { type: "address[]", doc: "the backend's address, or several, balanced by `balance`" },
   balance: {
     type: "string",
@@ -48,34 +48,12 @@ export const backendFields: Schema = {
     },
     doc: "active health checks: each backend is asked `path` every `interval`; one that fails is given no request",
   },
-};
-
-export interface HealthOptions {
-  path: string;
-  interval: number;
-  timeout: number;
-  status: number;
-  passes: number;
-  fails: number;
-}
+} as const satisfies Schema;
 
 /** The validated values of backendFields. */
-export interface BackendOptions {
-  backend?: string[];
-  balance: BalancePolicy;
-  hash_key?: string;
-  max_conns?: number;
-  max_queue: number;
-  queue_timeout: number;
-  keepalive: boolean;
-  keepalive_timeout: number;
-  connect_timeout: number;
-  first_byte_timeout: number;
-  idle_timeout: number;
-  fail_timeout: number;
-  health?: HealthOptions;
-}
+export type BackendOptions = ValidatedOf<typeof backendFields>;
 
+export type HealthOptions = NonNullable<BackendOptions["health"]>;
 
 /** The rules between backendFields' keys, for a gateway schema's check(). */
 export function backendProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {

@@ -6,11 +6,11 @@
 // in postern.toml (src/client-limits.ts), whose defaults they share.
 
 import { DEFAULT_CLIENT_LIMITS } from "../client-limits.ts";
-import type { Schema } from "../config-schema.ts";
+import type { Schema, ValidatedOf } from "../config-schema.ts";
 
 const MiB = 1024 ** 2;
 
-export const bufferingFields: Schema = {
+export const bufferingFields = {
   max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
   max_buffered_body: {
     type: "size",
@@ -41,14 +41,7 @@ export const bufferingFields: Schema = {
     min: 1,
     doc: "a client that takes none of its answer for this long is cut off (the connection is closed; the error log says so). In postern.toml the default is `[client]`'s `send_timeout`",
   },
-};
+} as const satisfies Schema;
 
 /** The validated values of bufferingFields. */
-export interface BufferingOptions {
-  max_body_size: number;
-  max_buffered_body: number;
-  request_buffering: boolean;
-  body_timeout: number;
-  response_buffer: number;
-  send_timeout: number;
-}
+export type BufferingOptions = ValidatedOf<typeof bufferingFields>;
