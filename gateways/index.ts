@@ -8,6 +8,7 @@ import type { BufferingOptions } from "../src/buffer/options.ts";
 import { DEFAULT_MAX_BUFFERED_TOTAL, formatKey, type Config, type GatewaySchema } from "../src/config.ts";
 import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
+import { openLogs } from "../src/logs.ts";
 import type { EncodedSlashes } from "../src/paths.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createCgi } from "./cgi/index.ts";
@@ -117,12 +118,15 @@ export interface App {
 }
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
-export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
+export function createApp(config: Config, platform: Runtime, baseDir: string): App {
+  // Every route logs where access_log and error_log say.
+  const logs = openLogs(platform, config, (path) => resolvePath(baseDir, path));
+  const runtime = logs.runtime;
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
-  if (config.accessLog) app.use(accessLog(runtime));
+  if (config.accessLog !== "off") app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -137,7 +141,11 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       app.all(route.path, handler);
     }
   } catch (err) {
-    void Promise.all(handlers.map((h) => h.close())).catch(() => undefined);
+    // The app never starts: whether its log files could be opened no longer matters.
+    logs.ready.catch(() => undefined);
+    void Promise.all(handlers.map((h) => h.close()))
+      .then(logs.close)
+      .catch(() => undefined);
     throw err;
   }
   app.notFound(() => errorResponse(404));
@@ -147,9 +155,11 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   });
   return {
     app,
-    ready: Promise.all(handlers.map((h) => h.ready)).then(() => undefined),
+    ready: Promise.all([logs.ready, ...handlers.map((h) => h.ready)]).then(() => undefined),
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
+      // Last: what the routes log as they stop is written.
+      await logs.close();
     },
     scale: (delta) => {
       for (const handler of handlers) handler.scale?.(delta);

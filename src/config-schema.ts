@@ -1,6 +1,7 @@
 // The value types of postern.toml and the validator that checks a parsed TOML
-// table against a schema: unknown keys, types, units, bounds, defaults
-// (DESIGN.md "postern.toml"). Gateways describe their route keys with it.
+// table against a schema: unknown keys, old names, types, units, bounds,
+// defaults (DESIGN.md "postern.toml"); and the TypeScript types a schema
+// gives the library's options. Gateways describe their route keys with it.
 
 import { AddressError, parseAddress } from "./address.ts";
 import type { KeyPath } from "./config-locate.ts";
