@@ -103,6 +103,7 @@ function typeText(field: Field): string {
   };
   const parts = [names[type]];
   if (field.oneOf) parts.push(`one of ${field.oneOf.map((v) => `\`${JSON.stringify(v)}\``).join(", ")}`);
+  if (field.booleans) parts.push(`or \`true\` (\`${JSON.stringify(field.booleans[0])}\`), \`false\` (\`${JSON.stringify(field.booleans[1])}\`)`);
   const floor = field.min !== undefined && !(field.min === 0 && (type === "size" || type === "duration"));
   if (floor && field.max !== undefined) parts.push(`${boundText(field, field.min!)} to ${boundText(field, field.max)}`);
   else if (floor) parts.push(`at least ${boundText(field, field.min!)}`);
