@@ -45,6 +45,11 @@ function anchors(text: string): Set<string> {
   return found;
 }
 
+test("the README links to every page of docs/", () => {
+  const readme = docText("README.md");
+  expect(DOC_FILES.filter((file) => file !== "README.md" && !readme.includes(`](${file})`) && !readme.includes(`](${file}#`))).toEqual([]);
+});
+
 describe.each(DOC_FILES)("links of %s", (file) => {
   test("lead to a file of the repository and a heading of it", () => {
     const broken: string[] = [];
