@@ -12,7 +12,9 @@ import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { checkWsgiRoutes, wsgiCommand, WsgiUsageError } from "../gateways/wsgi/cli.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
-import { configWarnings, createApp, serve } from "./platform.ts";
+import { checkCommand } from "./check.ts";
+import { createApp, serve } from "./platform.ts";
+import { printSetupError } from "./setup-errors.ts";
 
 const USAGE = `postern: a web gateway to FastCGI, CGI, WSGI, WASI and static backends
 
@@ -95,17 +97,8 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       process.stdout.write(`postern ${version()}\n`);
       return 0;
-    case "check": {
-      const { values } = parse(() => parseArgs({ args: rest, options: { config: { type: "string" } } }));
-      const file = values.config ?? "postern.toml";
-      const config = loadConfig(file);
-      // Warnings leave the exit status 0: the config is valid, and safe, as it is.
-      for (const { line, message } of await configWarnings(config, dirname(resolve(file)))) {
-        process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
-      }
-      process.stdout.write(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"})\n`);
-      return 0;
-    }
+    case "check":
+      return checkCommand(rest);
     case "serve": {
       const { values } = parse(() =>
         parseArgs({ args: rest, options: { config: { type: "string" }, listen: { type: "string", multiple: true } } }),
@@ -326,7 +319,9 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
   } catch (err) {
     // Never leave the backends it started behind.
     await closeAll();
-    throw err;
+    const status = printSetupError(err, config);
+    if (status === undefined) throw err;
+    return status;
   }
   for (const addr of server.addresses) {
     const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;

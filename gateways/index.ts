@@ -6,6 +6,7 @@ import { combinedLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
 import { DEFAULT_MAX_BUFFERED_TOTAL, type Config, type GatewaySchema } from "../src/config.ts";
+import { allSetUp, SetupError } from "../src/check/problems.ts";
 import { errorResponse } from "../src/errors.ts";
 import type { EncodedSlashes } from "../src/paths.ts";
 import type { Runtime } from "../src/runtime.ts";
@@ -104,7 +105,7 @@ export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
 
 export interface App {
   app: Hono;
-  /** Settles when every route is set up; rejects with the first setup error. */
+  /** Settles when every route is set up; rejects with a SetupError of every route's problems, or the first other error. */
   ready: Promise<void>;
   /** Closes every route: pools, spawned backends. */
   close(): Promise<void>;
@@ -134,7 +135,8 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
     }
   } catch (err) {
     void Promise.all(handlers.map((h) => h.close())).catch(() => undefined);
-    throw err;
+    // The route that failed is the one after those built.
+    throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
   app.notFound(() => errorResponse(404));
   app.onError((err) => {
@@ -143,7 +145,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   });
   return {
     app,
-    ready: Promise.all(handlers.map((h) => h.ready)).then(() => undefined),
+    ready: allSetUp(handlers.map((h) => h.ready)),
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
     },
@@ -154,7 +156,7 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
 }
 
 /** A route of a config, named as messages name it, its paths taken from `baseDir`. */
-interface ResolvedRoute {
+export interface ResolvedRoute {
   name: string;
   path: string;
   gateway: string;
@@ -162,7 +164,7 @@ interface ResolvedRoute {
   options: Record<string, unknown>;
 }
 
-function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): ResolvedRoute[] {
+export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): ResolvedRoute[] {
   return config.routes.map((route, i) => {
     const entry = gateways[route.gateway]!;
     const options = { ...route.options };

@@ -46,7 +46,7 @@ describe("routes a runtime like workerd cannot serve", () => {
   test("fastcgi to a unix socket: no unix sockets", async () => {
     const message = await refusal('path = "*"\ngateway = "fastcgi"\nbackend = "unix:/run/php/php-fpm.sock"\nroot = "/var/www"');
     expect(message).toContain("route 1 (fastcgi *)");
-    expect(message).toMatch(/cannot connect to unix sockets \(backend unix:\/run\/php\/php-fpm\.sock\); use a TCP address/);
+    expect(message).toMatch(/backend: the workerd runtime cannot connect to unix sockets \(unix:\/run\/php\/php-fpm\.sock\); use a TCP address/);
   });
 
   test("fastcgi with spawn: no processes", async () => {
