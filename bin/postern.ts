@@ -10,6 +10,7 @@ import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { AddressError, parseAddress } from "../src/address.ts";
 import { SchemaError } from "../src/config-schema.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
+import { reopenLogs } from "../src/log-file.ts";
 import { checkWsgiRoutes, wsgiCommand, WsgiUsageError } from "../gateways/wsgi/cli.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { checkCommand } from "./check.ts";
@@ -309,6 +310,7 @@ async function run(config: Config, baseDir: string, reload?: () => Config): Prom
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => void hangup());
+  process.on("SIGUSR1", () => void reopenLogs());
   // Gunicorn's: one worker more or fewer on every wsgi route (never fewer than one).
   process.on("SIGTTIN", () => gateway.scale(1));
   process.on("SIGTTOU", () => gateway.scale(-1));

@@ -1,4 +1,4 @@
-// A Host's IP literal (RFC 3986 §3.2.2): what isAuthority lets through to the URL a request is built with.
+// A Host's IP literal (RFC 3986 §3.2.2) and its Punycode labels: what isAuthority lets through to the URL a request is built with.
 
 import { describe, expect, test } from "vitest";
 import { isAuthority } from "../src/http/authority.ts";
@@ -27,5 +27,16 @@ describe("Host with an IP literal", () => {
     "[v1.x]",
   ])("%s is refused", (host) => {
     expect(isAuthority(host)).toBe(false);
+  });
+});
+
+// Refused by postern itself, whichever runtime's URL parser would take them (Node 22 takes "xn--ab-", Node 24 and 26 "xn--").
+describe("Host with an xn-- label that decodes to nothing or to ASCII (UTS #46 §4)", () => {
+  test.each(["xn--", "XN--", "a.xn--", "xn--.example", "xn--ab-", "xn--a-b-.example:80"])("%s is refused", (host) => {
+    expect(isAuthority(host)).toBe(false);
+  });
+
+  test.each(["xn--bcher-kva.example", "xn--nxasmq6b.com:443", "xn-a.example", "axn--.example"])("%s is a Host", (host) => {
+    expect(isAuthority(host)).toBe(true);
   });
 });

@@ -148,8 +148,8 @@ const ROOT = join(import.meta.dirname, "..");
 const ECHO_SERVER = join(import.meta.dirname, "helpers/echo-server.ts");
 const COMMANDS: Record<RuntimeName, string[]> = {
   node: [process.execPath, "--import", join(ROOT, "runtimes/node/register.mjs")],
-  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A"],
-  bun: [join(ROOT, "node_modules/.bin/bun")],
+  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--conditions=postern-source"],
+  bun: [join(ROOT, "node_modules/.bin/bun"), "--conditions=postern-source"],
 };
 
 /**

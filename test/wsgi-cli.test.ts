@@ -5,7 +5,7 @@
 // README's quick start and its postern.toml as the command serves them.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -15,7 +15,7 @@ import { parseConfig, type Config } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { POSTERN_CLI } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
-import { readmeBlock } from "./helpers/readme.ts";
+import { docSection, readmeBlock } from "./helpers/readme.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
@@ -54,7 +54,7 @@ describe("defaults, as Gunicorn's", () => {
   test("one worker, 127.0.0.1:8000, the app imported from the working directory, no access log, loopback proxies", () => {
     const config = quick(["myapp:app"]);
     expect(config.listen).toEqual(["127.0.0.1:8000"]);
-    expect(config.accessLog).toBe(false);
+    expect(config.accessLog).toBe("off");
     expect(config.trustedProxies).toEqual(["127.0.0.1", "::1"]);
     expect(config.routes[0]!.options).toMatchObject({ app: "myapp:app", workers: 1, chdir: CWD });
   });
@@ -133,7 +133,7 @@ describe("each flag", () => {
     expect(quick(["--forwarded-allow-ips", "*", "myapp:app"]).trustedProxies).toEqual(["0.0.0.0/0", "::/0"]);
   });
   test("--access-logfile - turns the access log on (stdout)", () => {
-    expect(quick(["--access-logfile", "-", "myapp:app"]).accessLog).toBe(true);
+    expect(quick(["--access-logfile", "-", "myapp:app"]).accessLog).toBe("-");
   });
   test("Gunicorn's request limits and keep-alive are [client]'s", () => {
     const config = quick(["--limit-request-line", "2048", "--limit-request-fields", "50", "--limit-request-field_size", "4096", "--keep-alive", "2", "myapp:app"]);
@@ -224,10 +224,8 @@ test("every flag of the installed Gunicorn is taken, or refused as a Gunicorn se
   }
 });
 
-test("the README's table of Gunicorn settings has every setting of the installed Gunicorn", () => {
-  const readme = readFileSync(join(import.meta.dirname, "../README.md"), "utf8");
-  const start = readme.indexOf("## Gunicorn settings in postern");
-  const table = readme.slice(start, readme.indexOf("\n## ", start + 1));
+test("the documentation's table of Gunicorn settings has every setting of the installed Gunicorn", () => {
+  const table = docSection("docs/gateways/wsgi.md", "## Gunicorn settings in postern");
   for (const { name } of gunicornSettings() ?? []) expect(table, name).toContain(`\`${name}\``);
 });
 

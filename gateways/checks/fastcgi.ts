@@ -55,7 +55,7 @@ function trimTrailingSlash(path: string): string {
  * A spawned backend sees PATH and what the route lists, nothing else of the
  * host. php-cgi would exit after 500 requests by default, racing a request
  * already sent on its kept connection; postern restarts a backend that dies,
- * so recycling is left to the route's env (PHP_FCGI_MAX_REQUESTS).
+ * so recycling is left to the route's spawn.env (PHP_FCGI_MAX_REQUESTS).
  */
 function spawnEnv(runtime: Runtime, env: Record<string, string>): Record<string, string> {
   const path = runtime.getEnv("PATH");

@@ -153,7 +153,7 @@ class FastCgiGateway {
         pathInfo: script.pathInfo,
         documentRoot: this.#routing.root,
         scriptFilename: script.scriptFilename,
-        extra: contentLength === undefined ? o.env : { ...o.env, CONTENT_LENGTH: contentLength },
+        extra: contentLength === undefined ? o.params : { ...o.params, CONTENT_LENGTH: contentLength },
         underscoresInHeaders: o.underscores_in_headers,
       });
       await this.#ensureCapacity();

@@ -11,8 +11,12 @@ import { encodeStrings } from "./host.ts";
 import type { ModuleSetup } from "./instance.ts";
 import { CHUNK, Control, CONTROL_BYTES, Held, JOB_BYTES, type FromWorker, type ThreadSetup } from "./messages.ts";
 
-/** The worker module's URL, made when threads start: a Worker bundle (workerd) has no import.meta.url to make it from. */
-const workerUrl = () => new URL("./worker.ts", import.meta.url);
+/**
+ * The worker module's URL, made when threads start: a Worker bundle (workerd)
+ * has no import.meta.url to make it from. Beside the sources it is
+ * worker.ts, in the built package worker.js.
+ */
+const workerUrl = () => new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
 /** How often the main thread takes a write a module holds back while it computes on. */
 const CLAIM_EVERY_MS = 5;
 

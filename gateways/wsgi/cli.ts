@@ -91,7 +91,7 @@ const FLAGS: readonly Flag[] = [
 
 /**
  * Gunicorn's other command-line flags (gunicorn --help): named, they are
- * refused with a pointer to the README's table of why, rather than taken for
+ * refused with a pointer to the table of why in docs/gateways/wsgi.md, rather than taken for
  * a typo. Gunicorn 20.1's, and those 22 and 23 added.
  */
 export const REFUSED_GUNICORN_FLAGS: readonly string[] = [
@@ -267,7 +267,7 @@ function unabbreviated(typed: string): string {
 
 function unknownFlag(typed: string): WsgiUsageError {
   if (REFUSED_GUNICORN_FLAGS.includes(typed)) {
-    return new WsgiUsageError(`${typed}: a Gunicorn setting postern wsgi does not take (see "Gunicorn settings in postern" in the README)`);
+    return new WsgiUsageError(`${typed}: a Gunicorn setting postern wsgi does not take (see "Gunicorn settings in postern" in docs/gateways/wsgi.md)`);
   }
   const hint = suggest(typed, WSGI_FLAGS);
   return new WsgiUsageError(`unknown option ${typed}${hint || "; see postern wsgi --help"}`);

@@ -1,5 +1,5 @@
-// `node --import postern/register app.ts`: Node runs
-// TypeScript sources, postern's and the app's (typescript-hooks.mjs).
+// `node --import postern/register app.ts`: Node runs TypeScript sources, the
+// app's and, in a checkout of postern, postern's own (typescript-hooks.mjs).
 import { register } from "node:module";
 
 register("./typescript-hooks.mjs", import.meta.url);

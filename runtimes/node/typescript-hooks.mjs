@@ -1,12 +1,22 @@
 // Module customization hooks (nodejs.org/api/module.html#customization-hooks)
-// that let Node load postern's TypeScript sources: each .ts file is turned
-// into JavaScript by esbuild as it is loaded, types removed and nothing else
+// that let Node load TypeScript sources: each .ts file is turned into
+// JavaScript by esbuild as it is loaded, types removed and nothing else
 // changed. (tsx does the same but keeps every function's name by wrapping it
 // at each creation, which cost a tenth of the throughput of a request path
 // that makes closures.)
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
+
+// In a checkout, where postern's TypeScript sources sit beside this file,
+// `import ... from "postern"` means those sources: the "postern-source"
+// condition of package.json's exports (the built package has none to offer).
+const SOURCE_CONDITIONS = existsSync(new URL("./index.ts", import.meta.url)) ? ["postern-source"] : [];
+
+export async function resolve(specifier, context, nextResolve) {
+  return nextResolve(specifier, { ...context, conditions: [...context.conditions, ...SOURCE_CONDITIONS] });
+}
 
 export async function load(url, context, nextLoad) {
   if (!url.startsWith("file:") || !url.endsWith(".ts")) return nextLoad(url, context);

@@ -48,10 +48,17 @@ function checkAuthority(value: string): boolean {
 // becomes 127.0.0.1) and decodes "xn--" labels as Punycode ("xn--" fails).
 const NUMERIC_LAST_LABEL = /(?:^|\.)(?:[0-9]+|0[xX][0-9A-Fa-f]*)\.?$/;
 const PUNYCODE_LABEL = /(?:^|\.)xn--/i;
+// An "xn--" label whose Punycode has no deltas (nothing, or basic code points
+// and the "-" delimiter: RFC 3492 §3.1) decodes to an empty or all-ASCII
+// label, an error in UTS #46 §4 Processing step 4 (Unicode 15.1 on), so in
+// URL host parsing. Not every runtime's parser applies it (Node 24 and 26
+// take "xn--", Node 22 "xn--ab-"): it is checked here, the same everywhere.
+const EMPTY_PUNYCODE_LABEL = /(?:^|\.)xn--(?:[A-Za-z0-9-]*-)?(?:\.|$)/i;
 
 /** True when a URL built from the reg-name `name` has it as its host, as written but for case. */
 function spelledAsInUrls(name: string): boolean {
   if (!NUMERIC_LAST_LABEL.test(name) && !PUNYCODE_LABEL.test(name)) return true;
+  if (EMPTY_PUNYCODE_LABEL.test(name)) return false;
   if (isIpv4(name)) return true; // RFC 3986 IPv4address, the usual case
   try {
     return new URL(`http://${name}/`).hostname === name.toLowerCase();

@@ -17,8 +17,8 @@ const run = (runtime: string, script: string) => {
 
 const COMMANDS: Record<string, string[]> = {
   node: [process.execPath, "--import", join(ROOT, "runtimes/node/register.mjs")],
-  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A"],
-  bun: [join(ROOT, "node_modules/.bin/bun")],
+  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--conditions=postern-source"],
+  bun: [join(ROOT, "node_modules/.bin/bun"), "--conditions=postern-source"],
 };
 
 test.each(["node", "deno", "bun"])("on %s, postern is that runtime's entry point", (name) => {
