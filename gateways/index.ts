@@ -204,7 +204,7 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       const value = options[key];
       if (typeof value === "string" && value.includes("/")) options[key] = resolvePath(baseDir, value);
     }
-    return { name: `route ${i + 1} (${route.gateway} ${route.path})`, path: route.path, gateway: route.gateway, line: route.line, options };
+    return { name: `routes[${i}] (${route.gateway} ${route.path})`, path: route.path, gateway: route.gateway, line: route.line, options };
   });
 }
 

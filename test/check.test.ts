@@ -10,6 +10,10 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { checkConfig } from "../gateways/checks/config.ts";
+import { gatewaySchemas } from "../gateways/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
+import { parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { POSTERN_CLI, type CliRuntime } from "./helpers/postern-cli.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -290,4 +294,11 @@ describe.skipIf(!PYTHON)("on each runtime", () => {
     ]);
     expect(status).toBe(2);
   });
+});
+
+test("a module name given to registerWasmModules stands for a file", async () => {
+  const runtime = { ...nodeRuntime, wasmModules: new Map([["hello", await WebAssembly.compile(readFileSync(HELLO_WASM))]]) };
+  const text = '[[routes]]\npath = "/a"\ngateway = "wasi"\nmodule = "hello"\n[[routes]]\npath = "/b"\ngateway = "wasi"\nmodule = "other"\n';
+  const problems = await checkConfig(parseConfig(text, "postern.toml", gatewaySchemas), runtime, dir);
+  expect(problems.map(({ route, key, message }) => ({ route, key, message }))).toEqual([{ route: 1, key: ["module"], message: `"${dir}/other" does not exist` }]);
 });

@@ -134,7 +134,7 @@ describe.each(RUNTIMES)("log destinations on %s", (runtime) => {
     expect(await get(postern, "/php/x.php")).toBe(502);
     const path = join(dir, "logs/error.log");
     await until("the error line", () => read(path).includes(`127.0.0.1:${deadPort}`));
-    expect(lines(read(path))[0]).toMatch(new RegExp(`^\\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] route 1 \\(fastcgi /php/\\*\\): .*127\\.0\\.0\\.1:${deadPort}`));
+    expect(lines(read(path))[0]).toMatch(new RegExp(`^\\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] routes\\[0\\] \\(fastcgi /php/\\*\\): .*127\\.0\\.0\\.1:${deadPort}`));
     expect(postern.stderr()).not.toContain(`127.0.0.1:${deadPort}`);
   });
 

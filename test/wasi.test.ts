@@ -323,7 +323,7 @@ describe("a WASI module mounted at /probe/*", () => {
     expect(answer.body).toBe("ok\n");
     const line = await logLine(p, /a line for the log/);
     expect(line).toBeDefined();
-    expect(line).toContain("route 1 (wasi /probe/*)");
+    expect(line).toContain("routes[0] (wasi /probe/*)");
     expect(line).toContain("/probe: stderr: a line for the log");
     // Only the error log: nothing of stderr in the answer.
     expect(answer.body).not.toContain("a line for the log");
