@@ -6,6 +6,7 @@
 import { SetupError, type SetupProblem } from "../src/check/problems.ts";
 import { configSource } from "../src/check/source.ts";
 import { formatKey, locate } from "../src/config-locate.ts";
+import { LogOpenError } from "../src/log-file.ts";
 import type { Config } from "../src/config.ts";
 
 /** The quick modes' configs are read from no file (bin/postern.ts quickConfig): no line to show. */
@@ -23,12 +24,18 @@ export function setupProblemLines(problems: readonly SetupProblem[], config: Con
 }
 
 /**
- * Prints a SetupError of `config`'s routes on stderr and gives the exit
- * status of a config error (2); undefined for any other error, which the
- * caller reports.
+ * Prints a SetupError of `config`'s routes, or a log file that cannot be
+ * opened, on stderr and gives the exit status of a config error (2);
+ * undefined for any other error, which the caller reports.
  */
 export function printSetupError(err: unknown, config: Config): number | undefined {
-  if (!(err instanceof SetupError)) return undefined;
-  for (const line of setupProblemLines(err.problems, config)) process.stderr.write(`postern: ${line}\n`);
+  const problems = err instanceof SetupError ? err.problems : err instanceof LogOpenError ? [logProblem(err)] : undefined;
+  if (!problems) return undefined;
+  for (const line of setupProblemLines(problems, config)) process.stderr.write(`postern: ${line}\n`);
   return 2;
+}
+
+/** A LogOpenError (`access_log: cannot open ...`) as the problem of its key. */
+function logProblem(err: LogOpenError): SetupProblem {
+  return { owner: "postern", key: [err.key], message: err.message.slice(err.key.length + 2) };
 }

@@ -208,6 +208,22 @@ describe.skipIf(!PYTHON || !PERL || !PHP_CGI)("postern check", () => {
     expect(status).toBe(2);
   });
 
+  test("log files: a directory that does not exist, a directory in the file's place; serve names the key's line too", () => {
+    const file = writeConfig(
+      "logs.toml",
+      [`access_log = "no-such-dir/access.log"`, `error_log = "www"`, "[[routes]]", 'gateway = "static"', 'root = "www"', ""].join("\n"),
+    );
+    const checked = postern(["check", "--config", file]);
+    expect(problemLines(checked.stderr, file)).toEqual([
+      `postern: ${file}:1: access_log: "${dir}/no-such-dir/access.log": the directory "${dir}/no-such-dir" does not exist`,
+      `postern: ${file}:2: error_log: "${dir}/www" is a directory`,
+    ]);
+    expect(checked.status).toBe(2);
+    const served = postern(["serve", "--config", file, "--listen", "127.0.0.1:0"]);
+    expect(served.stderr).toMatch(new RegExp(`^postern: ${file}:\\d: (access|error)_log: cannot open "${dir}/`, "m"));
+    expect(served.status).toBe(2);
+  });
+
   test("a static root a script route shares is a warning: exit 0", () => {
     const file = writeConfig(
       "warn.toml",

@@ -218,7 +218,7 @@ describe.each(RUNTIMES)("log destinations on %s", (runtime) => {
   ])("%s = %j that cannot be opened stops the start with status 2, naming the key and the path", async (key, value, why) => {
     const started = start(config(`${key} = ${JSON.stringify(value)}`));
     expect(await started.exit).toBe(2);
-    expect(started.stderr()).toContain(`postern: ${key}: cannot open ${JSON.stringify(join(dir, value))}: `);
+    expect(started.stderr()).toMatch(new RegExp(`^postern: .*\\.toml:2: ${key}: cannot open ${JSON.stringify(join(dir, value))}: `, "m"));
     expect(started.stderr()).toMatch(why);
     expect(started.stdout()).not.toContain("listening");
   });

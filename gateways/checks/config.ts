@@ -20,6 +20,7 @@ import { cgiSetup } from "./cgi.ts";
 import { backendSetup } from "./common.ts";
 import { fastcgiSetup } from "./fastcgi.ts";
 import { checkListen } from "./listen.ts";
+import { checkLogFiles } from "./logs.ts";
 import { staticRoot } from "./static.ts";
 import { wasiSetup } from "./wasi.ts";
 import { checkWsgiImport } from "./wsgi-import.ts";
@@ -50,8 +51,9 @@ const routeChecks: Record<string, RouteCheck> = {
  * command line's).
  */
 export async function checkConfig(config: Config, runtime: Runtime, baseDir: string): Promise<SetupProblem[]> {
-  const top = new Problems("listen");
+  const top = new Problems("postern");
   await checkListen(top, runtime.fs!, config.listen);
+  await checkLogFiles(top, runtime.fs!, config, baseDir);
   const found = [...(await problemsOf(async () => top.done()))];
   for (const [i, route] of resolvedRoutes(config, runtime, baseDir).entries()) {
     const check = routeChecks[route.gateway]!;
