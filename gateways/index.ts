@@ -5,28 +5,31 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { combinedLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
-import { DEFAULT_MAX_BUFFERED_TOTAL, type Config, type GatewaySchema } from "../src/config.ts";
+import { DEFAULT_MAX_BUFFERED_TOTAL, formatKey, type Config, type GatewaySchema } from "../src/config.ts";
+import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
+import { openLogs } from "../src/logs.ts";
 import type { EncodedSlashes } from "../src/paths.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createCgi } from "./cgi/index.ts";
-import { cgiSchema } from "./cgi/options.ts";
+import { cgiSchema, type CgiInput } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
-import { fastcgiSchema } from "./fastcgi/options.ts";
+import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
+import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
-import { staticSchema } from "./static/options.ts";
+import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
 import { createScgi } from "./scgi/index.ts";
-import { scgiSchema } from "./scgi/options.ts";
+import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
-import { uwsgiSchema } from "./uwsgi/options.ts";
+import { uwsgiSchema, type UwsgiInput } from "./uwsgi/options.ts";
 import { createWasi } from "./wasi/index.ts";
-import { wasiSchema } from "./wasi/options.ts";
+import { wasiSchema, type WasiInput } from "./wasi/options.ts";
 import { createWsgi } from "./wsgi/index.ts";
-import { wsgiSchema } from "./wsgi/options.ts";
+import { wsgiSchema, type WsgiInput } from "./wsgi/options.ts";
 
 export interface GatewayEntry {
   schema: GatewaySchema;
@@ -97,6 +100,8 @@ function build(
 }
 
 export { trustedProxies };
+export type { GatewayHandler };
+export type { CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
@@ -113,12 +118,15 @@ export interface App {
 }
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
-export function createApp(config: Config, runtime: Runtime, baseDir: string): App {
+export function createApp(config: Config, platform: Runtime, baseDir: string): App {
+  // Every route logs where access_log and error_log say.
+  const logs = openLogs(platform, config, (path) => resolvePath(baseDir, path));
+  const runtime = logs.runtime;
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
-  if (config.accessLog) app.use(accessLog(runtime));
+  if (config.accessLog !== "off") app.use(accessLog(runtime));
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -133,7 +141,11 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
       app.all(route.path, handler);
     }
   } catch (err) {
-    void Promise.all(handlers.map((h) => h.close())).catch(() => undefined);
+    // The app never starts: whether its log files could be opened no longer matters.
+    logs.ready.catch(() => undefined);
+    void Promise.all(handlers.map((h) => h.close()))
+      .then(logs.close)
+      .catch(() => undefined);
     throw err;
   }
   app.notFound(() => errorResponse(404));
@@ -143,9 +155,11 @@ export function createApp(config: Config, runtime: Runtime, baseDir: string): Ap
   });
   return {
     app,
-    ready: Promise.all(handlers.map((h) => h.ready)).then(() => undefined),
+    ready: Promise.all([logs.ready, ...handlers.map((h) => h.ready)]).then(() => undefined),
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
+      // Last: what the routes log as they stop is written.
+      await logs.close();
     },
     scale: (delta) => {
       for (const handler of handlers) handler.scale?.(delta);
@@ -207,10 +221,11 @@ export interface ConfigWarning {
  * block that holds every address of a family (any client could set its own
  * address); each static route whose root shares files with a script route's
  * (by real path). Those files are never served by the static route; the
- * warning says so, since a file meant to be downloaded would not be either.
+ * warning says so, since a file meant to be downloaded would not be either;
+ * a key written by its old name (fastcgi's `env`, now `params`).
  */
 export async function configWarnings(config: Config, runtime: Runtime, baseDir: string): Promise<ConfigWarning[]> {
-  const warnings: ConfigWarning[] = trustedProxiesWarnings(config.trustedProxies, config.trustedProxiesLine ?? 0);
+  const warnings: ConfigWarning[] = [...trustedProxiesWarnings(config.trustedProxies, config.trustedProxiesLine ?? 0), ...renamedWarnings(config)];
   const fs = runtime.fs;
   if (!fs) return warnings;
   const routes = resolvedRoutes(config, runtime, baseDir);
@@ -227,6 +242,16 @@ export async function configWarnings(config: Config, runtime: Runtime, baseDir: 
     }
   }
   return warnings;
+}
+
+/** Each route key written by its old name: it still works, and the warning gives the new one. */
+function renamedWarnings(config: Config): ConfigWarning[] {
+  return config.routes.flatMap((route, i) =>
+    renamedKeys(route.options).map(({ old, key }) => ({
+      line: route.line,
+      message: `${formatKey(["routes", i, old])}: the old name of \`${key}\`, which it still sets; write \`${key}\``,
+    })),
+  );
 }
 
 function accessLog(runtime: Runtime): MiddlewareHandler {
@@ -251,33 +276,35 @@ export function resolvePath(base: string, path: string): string {
   return `/${parts.join("/")}`;
 }
 
-type Options = Record<string, unknown>;
-
 /**
  * The gateways as route handlers bound to one runtime: what each runtime's
  * entry point (runtimes/<name>/index.ts) exports, so that
- * `import { fastcgi } from "postern"` is the same API everywhere.
+ * `import { fastcgi } from "postern"` is the same API everywhere. Options are
+ * typed from each gateway's schema and checked again when called.
  */
 export function bindGateways(runtime: Runtime) {
   // One cap on buffered bytes for the handlers made here (max_buffered_total's default).
   const budget = new BufferBudget(DEFAULT_MAX_BUFFERED_TOTAL);
+  const setups = new Setups();
+  const make = (gateway: string, options: object): GatewayHandler =>
+    setups.add(createGateway(gateway, runtime, options as Record<string, unknown>, gateway, budget));
   return {
     /** A FastCGI route handler: `app.all("*", fastcgi({ backend: "127.0.0.1:9000", root: "/var/www/html" }))`. */
-    fastcgi: (options: Options) => createGateway("fastcgi", runtime, options, "fastcgi", budget),
+    fastcgi: (options: FastCgiInput) => make("fastcgi", options),
     /** A CGI route handler: `app.all("/cgi-bin/*", cgi({ root: ".", interpreters: { ".pl": "perl" } }))`. */
-    cgi: (options: Options) => createGateway("cgi", runtime, options, "cgi", budget),
+    cgi: (options: CgiInput) => make("cgi", options),
     /** A WASI route handler: `app.all("/app/*", wasi({ module: "./app.wasm" }))`. */
-    wasi: (options: Options) => createGateway("wasi", runtime, options, "wasi", budget),
+    wasi: (options: WasiInput) => make("wasi", options),
     /** A WSGI route handler, its workers started and supervised: `app.all("/py/*", wsgi({ app: "myapp:app" }))` (mounted at /py). */
-    wsgi: (options: Options) => createGateway("wsgi", runtime, options, "wsgi", budget),
+    wsgi: (options: WsgiInput) => make("wsgi", options),
     /** A uwsgi route handler, to app servers such as uWSGI: `app.all("/app/*", uwsgi({ backend: ["127.0.0.1:3031"] }))`. */
-    uwsgi: (options: Options) => createGateway("uwsgi", runtime, options, "uwsgi", budget),
+    uwsgi: (options: UwsgiInput) => make("uwsgi", options),
     /** An SCGI route handler: `app.all("/app/*", scgi({ backend: ["127.0.0.1:4000"] }))`. */
-    scgi: (options: Options) => createGateway("scgi", runtime, options, "scgi", budget),
+    scgi: (options: ScgiInput) => make("scgi", options),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
-    staticFiles: (options: Options) => createGateway("static", runtime, options),
+    staticFiles: (options: StaticInput) => setups.add(createGateway("static", runtime, options)),
     /** The app a postern.toml describes. */
-    createApp: (config: Config, baseDir: string) => createApp(config, runtime, baseDir),
+    createApp: (config: Config, baseDir: string) => setups.add(createApp(config, runtime, baseDir)),
     /** What `postern check` warns about in a valid config (see configWarnings). */
     configWarnings: (config: Config, baseDir: string) => configWarnings(config, runtime, baseDir),
     /**
@@ -289,5 +316,11 @@ export function bindGateways(runtime: Runtime) {
       if (!runtime.wasmModules) throw new Error(`the ${runtime.name} runtime takes no bundled modules`);
       for (const [name, module] of Object.entries(bundled)) runtime.wasmModules.set(name, module);
     },
+    /**
+     * Settles when every handler made here, and every app's routes, not yet
+     * closed, is set up; rejects with the first setup error. serve() waits
+     * for it before it binds anything.
+     */
+    gatewaysReady: () => setups.ready(),
   };
 }

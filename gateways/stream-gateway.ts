@@ -37,20 +37,20 @@ const { keepalive: _keepalive, keepalive_timeout: _keepaliveTimeout, ...perConne
 const DEFAULT_MAX_CONNS = 1;
 
 /** The keys of a uwsgi or SCGI route (the protocol's own ones added by its options.ts). */
-export const streamFields: Schema = {
+export const streamFields = {
   ...perConnectionFields,
-  backend: { type: "address[]", required: true, doc: "backend address(es); several are balanced (see `balance`)" },
+  backend: { type: "address[]", required: true, doc: "the app server's address, or several, balanced by `balance`" },
   max_conns: {
     type: "integer",
     default: DEFAULT_MAX_CONNS,
     min: 1,
-    doc: "requests a backend serves at once: set it to its processes × threads (uWSGI --processes × --threads); beyond it requests wait in postern's queue",
+    doc: "requests postern sends each backend at once, one per connection: **set it to the backend's processes × threads** (uWSGI's `--processes` × `--threads`); more wait in postern's queue. Above the real number they would wait in the backend's listen backlog, out of reach of the queue's limits and of balancing",
   },
   ...bufferingFields,
   max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block from the backend; beyond it 502" },
-  underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
-  env: { type: "env", default: {}, doc: "extra variables, set last" },
-};
+  underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
+  env: { type: "env", default: {}, doc: "extra variables, set last (they override): nginx's `uwsgi_param` / `scgi_param`. `CONTENT_LENGTH` is refused: it is the body's length, which frames the request" },
+} as const satisfies Schema;
 
 /**
  * The check of a uwsgi or SCGI route's keys: the request's framing is the

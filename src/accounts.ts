@@ -12,13 +12,13 @@
 import type { Schema } from "./config-schema.ts";
 import type { FileSystem, ProcessUser, Runtime } from "./runtime.ts";
 
-export const PROCESS_USER_FIELDS: Schema = {
+export const PROCESS_USER_FIELDS = {
   user: {
     type: "string",
-    doc: 'user (name or number) the processes postern starts run as; as root the default is "nobody", and root itself must be named: user = "root"',
+    doc: "who the processes postern starts (CGI scripts and the CGI spawner, spawned FastCGI backends, WSGI workers) run as: a user name or number. As root the default is `\"nobody\"`, otherwise postern's own user; running them as root needs `user = \"root\"` written down. A route that names `user` or `group` ignores the top level's pair",
   },
-  group: { type: "string", doc: "group they run as; the default is the user's primary group" },
-};
+  group: { type: "string", doc: "the group they run as, a name or number; by default the user's primary group" },
+} as const satisfies Schema;
 
 /** The user and group names a config gives: a route's own, or the top level's. */
 export interface UserNames {

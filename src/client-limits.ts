@@ -47,11 +47,11 @@ export const CLIENT_SCHEMA: Schema = {
   max_request_line: { type: "size", default: d.maxRequestLine, min: 16, doc: "longest request line (method, target, version); beyond it 414" },
   max_header_size: { type: "size", default: d.maxHeaderSize, min: 16, doc: "longest header field line (`name: value`); beyond it 431" },
   max_headers: { type: "integer", default: d.maxHeaders, min: 1, doc: "most header field lines in a request; beyond it 431" },
-  max_header_bytes: { type: "size", default: d.maxHeaderBytes, min: 64, doc: "bytes of the whole request head (request line and header fields); beyond it 431" },
-  header_timeout: { type: "duration", default: d.headerTimeout, min: 1, doc: "the whole request head must arrive within this of its first byte (slowloris); else 408 and the connection closes" },
-  body_timeout: { type: "duration", default: d.bodyTimeout, min: 1, doc: "longest wait for the next bytes of a request body; every route's `body_timeout` unless the route sets its own" },
-  send_timeout: { type: "duration", default: d.sendTimeout, min: 1, doc: "longest wait for a client to take more of its answer; every route's `send_timeout` unless the route sets its own" },
-  keepalive_timeout: { type: "duration", default: d.keepaliveTimeout, min: 1, doc: "how long a kept client connection may sit idle between requests" },
+  max_header_bytes: { type: "size", default: d.maxHeaderBytes, min: 64, doc: "bytes of the whole request head (request line, field lines, line ends); beyond it 431. The smaller of this and `max_header_size` is what a single field can reach" },
+  header_timeout: { type: "duration", default: d.headerTimeout, min: 1, doc: "the whole request head must arrive within this of its first byte (a connection's first request: of the connection), however steadily it trickles in (slowloris); else 408 and the connection is closed" },
+  body_timeout: { type: "duration", default: d.bodyTimeout, min: 1, doc: "longest wait for the next bytes of a request body; beyond it 408 and the connection is closed. The default of every route's `body_timeout`" },
+  send_timeout: { type: "duration", default: d.sendTimeout, min: 1, doc: "longest wait for a client to take more of its answer; beyond it the connection is cut. The default of every route's `send_timeout`" },
+  keepalive_timeout: { type: "duration", default: d.keepaliveTimeout, min: 1, doc: "how long a kept client connection may sit idle between requests (a route's `keepalive_timeout` is about its backend connections)" },
   keepalive_requests: { type: "integer", default: d.keepaliveRequests, min: 1, doc: "requests one client connection may carry; the last answer says `Connection: close`" },
 };
 

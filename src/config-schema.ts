@@ -26,10 +26,72 @@ export interface Field {
   max?: number;
   /** Allowed values for string and string[]. */
   oneOf?: readonly string[];
+  /** An old name of the key this names: its value is taken as that key's, and both at once is an error. */
+  aliasOf?: string;
   doc: string;
 }
 
 export type Schema = Record<string, Field>;
+
+// The TypeScript types of a schema declared `as const satisfies Schema`:
+// what a caller writes (`fastcgi({ ... })`) and what validateTable gives
+// back, so that a key added to a schema is a key of both types.
+
+/** The values a field's `oneOf` allows, or any string. */
+type Choice<F extends Field> = F extends { oneOf: readonly (infer V extends string)[] } ? V : string;
+
+/** What a caller may write for a field: units as numbers or strings, one string for a list. */
+type InputValue<F extends Field> = F["type"] extends { table: infer S extends Schema }
+  ? InputOf<S>
+  : F["type"] extends "string"
+    ? Choice<F>
+    : F["type"] extends "boolean"
+      ? boolean
+      : F["type"] extends "integer"
+        ? number
+        : F["type"] extends "string[]"
+          ? Choice<F> | readonly Choice<F>[]
+          : F["type"] extends "size" | "duration"
+            ? number | string
+            : F["type"] extends "address[]"
+              ? string | readonly string[]
+              : F["type"] extends "env"
+                ? Readonly<Record<string, string>>
+                : never;
+
+/** A field's validated value: sizes in bytes, durations in ms, lists as arrays. */
+type ValidValue<F extends Field> = F["type"] extends { table: infer S extends Schema }
+  ? ValidatedOf<S>
+  : F["type"] extends "string"
+    ? Choice<F>
+    : F["type"] extends "boolean"
+      ? boolean
+      : F["type"] extends "integer" | "size" | "duration"
+        ? number
+        : F["type"] extends "string[]"
+          ? Choice<F>[]
+          : F["type"] extends "address[]"
+            ? string[]
+            : F["type"] extends "env"
+              ? Record<string, string>
+              : never;
+
+type KeysWhere<S extends Schema, Condition> = { [K in keyof S]: S[K] extends Condition ? K : never }[keyof S];
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
+/** The keys a caller writes: the required ones required, the rest optional. */
+export type InputOf<S extends Schema> = Flat<
+  { -readonly [K in KeysWhere<S, { required: true }>]: InputValue<S[K]> } & {
+    -readonly [K in Exclude<keyof S, KeysWhere<S, { required: true }>>]?: InputValue<S[K]>;
+  }
+>;
+
+/** What validateTable returns: keys with a default always there, old names (aliasOf) gone. */
+export type ValidatedOf<S extends Schema> = Flat<
+  { -readonly [K in KeysWhere<S, { required: true } | { default: unknown }>]: ValidValue<S[K]> } & {
+    -readonly [K in Exclude<keyof S, KeysWhere<S, { required: true } | { default: unknown } | { aliasOf: string }>>]?: ValidValue<S[K]>;
+  }
+>;
 
 export interface GatewaySchema {
   fields: Schema;
@@ -66,6 +128,7 @@ export function validateTable(
   const handled = context.handled ?? [];
   const known = [...handled, ...Object.keys(schema)];
   const out: Record<string, unknown> = {};
+  const renamed: Renamed[] = [];
   for (const [key, value] of Object.entries(input)) {
     if (handled.includes(key)) continue;
     if (!Object.hasOwn(schema, key)) {
@@ -73,14 +136,35 @@ export function validateTable(
       const hint = suggest(key, known) || `; known keys: ${known.join(", ")}`;
       throw new SchemaError([...path, key], `unknown key${owner}${hint}`);
     }
-    out[key] = validateValue(schema[key]!, value, [...path, key]);
+    const field = schema[key]!;
+    const name = field.aliasOf ?? key;
+    if (name !== key) {
+      if (Object.hasOwn(input, name)) throw new SchemaError([...path, key], `the old name of \`${name}\`, given too: write only \`${name}\``);
+      renamed.push({ old: key, key: name });
+    }
+    out[name] = validateValue(field, value, [...path, key]);
   }
+  // Not a key: seen by renamedKeys() only, never copied with the options.
+  if (renamed.length > 0) Object.defineProperty(out, RENAMED, { value: renamed });
   for (const [key, field] of Object.entries(schema)) {
     if (Object.hasOwn(out, key)) continue;
     if (field.required) throw new SchemaError([...path, key], `missing required key (${field.doc})`, path);
     if (field.default !== undefined) out[key] = structuredClone(field.default);
   }
   return out;
+}
+
+/** A key written by its old name (Field.aliasOf). */
+export interface Renamed {
+  old: string;
+  key: string;
+}
+
+const RENAMED = Symbol("renamed keys");
+
+/** The keys a validated table was written with by their old names, for a warning. */
+export function renamedKeys(options: Record<string, unknown>): readonly Renamed[] {
+  return (options as { [RENAMED]?: Renamed[] })[RENAMED] ?? [];
 }
 
 const ADDRESS_FORMS = "host:port, tcp://host:port, [::1]:port or unix:/path";

@@ -9,6 +9,7 @@ import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./
 import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
 import { locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
+import { destinationProblem } from "./logs.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
 import {
@@ -36,7 +37,10 @@ export interface RouteConfig {
 
 export interface Config {
   listen: string[];
-  accessLog: boolean;
+  /** Where a line per request goes: "-" (stdout), "off" or a file (src/logs.ts). */
+  accessLog: string;
+  /** Where postern's errors go: "-" (stderr) or a file. */
+  errorLog: string;
   /** Who the processes postern starts run as, unless a route names its own (src/accounts.ts). */
   user?: string;
   group?: string;
@@ -76,46 +80,55 @@ export const DEFAULT_MAX_BUFFERED_TOTAL = 64 * 1024 ** 2;
 
 /** The keys outside [[routes]]; `routes` itself is validated by parseConfig. */
 export const TOP_LEVEL_SCHEMA: Schema = {
-  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: "addresses to accept HTTP on" },
-  access_log: { type: "boolean", default: true, doc: "log one line per request" },
+  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `--listen` replaces them. A change needs a restart' },
+  access_log: {
+    type: "string",
+    default: "-",
+    doc: 'where one line per request goes, in the combined log format: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
+  },
+  error_log: {
+    type: "string",
+    default: "-",
+    doc: 'where postern\'s errors go (its own, the backends\' failures, what scripts and workers write to stderr): `"-"` stderr, or a file, as for `access_log`. There is no `"off"`: it is refused rather than taken for a file named `off`, as nginx does',
+  },
   ...PROCESS_USER_FIELDS,
   max_buffered_total: {
     type: "size",
     default: DEFAULT_MAX_BUFFERED_TOTAL,
     min: 0,
-    doc: "bytes held in memory for request bodies and answers read ahead, all routes together; past it they go to temporary files (or 503 with Retry-After where the runtime has no files)",
+    doc: "bytes held in memory for request bodies and answers read ahead, all routes together; past it they go to temporary files, or, where the runtime has no files (Workers), a request body that does not fit is refused with 503 and `Retry-After`",
   },
   trusted_proxies: {
     type: "string[]",
     default: [],
-    doc: "addresses and CIDR blocks of the proxies whose Forwarded / X-Forwarded-For / -Proto / -Port fields say who the client is",
+    doc: 'addresses and CIDR blocks (`"10.0.0.0/8"`, `"127.0.0.1"`, `"::1/128"`) of the proxies whose `X-Forwarded-For`, `-Proto` and `-Port` (or `Forwarded`, by `real_ip_header`) say who the client is and how it connected; from any other peer those fields change nothing. None by default',
   },
   real_ip_header: {
     type: "string",
     oneOf: REAL_IP_HEADERS,
     default: "X-Forwarded-For",
-    doc: 'the fields trusted proxies are believed through, the others ignored: "X-Forwarded-For" (with X-Forwarded-Proto and -Port) or "Forwarded" (RFC 7239)',
+    doc: 'the one family of fields `trusted_proxies` are believed through, the other ignored: `"X-Forwarded-For"` (with `X-Forwarded-Proto` and `-Port`) or `"Forwarded"` (RFC 7239: `for=`, its port, `proto=`)',
   },
   encoded_slashes: {
     type: "string",
     oneOf: ENCODED_SLASHES,
     default: "refuse",
-    doc: 'what "%2F" in a request path does: "refuse" (404), "decode" (a "/" before routing), "keep" (stays "%2F" in the path routes and PATH_INFO see)',
+    doc: "what `%2F` in a request path does, before routing: `\"refuse\"` answers 404; `\"decode\"` makes it a `/` (then `..%2F` is a `..` segment, which never climbs above `/`); `\"keep\"` leaves it `%2F` in the path routes, `PATH_INFO` and file names see, never a separator (Apache's `AllowEncodedSlashes Off`, `On`, `NoDecode`). `%5C` is refused whatever the value. A change needs a restart",
   },
   client: {
     type: { table: CLIENT_SCHEMA },
     default: Object.fromEntries(Object.entries(CLIENT_SCHEMA).map(([key, field]) => [key, field.default])),
-    doc: "limits and timeouts every client is held to",
+    doc: "the `[client]` table: how much of a request head postern reads and how long it waits for a client, on every connection (nginx's `client_*` family)",
   },
   graceful_timeout: {
     type: "duration",
     default: 30_000,
     min: 1,
-    doc: "how long requests in flight are waited for on SIGTERM or SIGINT, and after a SIGHUP for those the old config still serves",
+    doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts)",
   },
 };
 
-const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers" };
+const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers (`\"/app/*\"`, `\"*\"`); a gateway maps the whole request path onto its root, the route's path is not stripped" };
 
 /**
  * Parses and validates a config. With `accounts` (this machine's users and
@@ -145,7 +158,8 @@ export function parseConfig(text: string, file: string, gateways: Record<string,
 export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes"> {
   return {
     listen: top.listen as string[],
-    accessLog: top.access_log as boolean,
+    accessLog: top.access_log as string,
+    errorLog: top.error_log as string,
     maxBufferedTotal: top.max_buffered_total as number,
     trustedProxies: top.trusted_proxies as string[],
     realIpHeader: top.real_ip_header as RealIpHeader,
@@ -183,8 +197,12 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 }
 
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
-  const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
+  const common = validateTable(TOP_LEVEL_SCHEMA, withLogAliases(doc), [], { handled: ["routes"] });
   checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
+  for (const key of ["access_log", "error_log"] as const) {
+    const problem = destinationProblem(key, common[key] as string);
+    if (problem) throw new SchemaError([key], problem);
+  }
   const routes = doc.routes;
   if (routes === undefined || (Array.isArray(routes) && routes.length === 0)) {
     throw new SchemaError(["routes"], "at least one [[routes]] table is required");
@@ -195,6 +213,12 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   const trustedProxiesLine = doc.trusted_proxies === undefined ? undefined : locate(text, ["trusted_proxies"]);
   const top = { ...topLevelKeys(common), ...(trustedProxiesLine === undefined ? {} : { trustedProxiesLine }) };
   return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
+}
+
+/** access_log's booleans, from before it named a destination: true is "-", false "off". */
+function withLogAliases(doc: Record<string, unknown>): Record<string, unknown> {
+  const value = doc.access_log;
+  return typeof value === "boolean" ? { ...doc, access_log: value ? "-" : "off" } : doc;
 }
 
 /** Every trusted_proxies entry is an address or a CIDR block. */

@@ -138,6 +138,17 @@ export interface TempFile {
   remove(): Promise<void>;
 }
 
+/**
+ * A file opened for appending (O_APPEND, POSIX write(2)): every write lands at
+ * its end, even while another descriptor appends to it too.
+ */
+export interface AppendFile {
+  /** Appends all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes the file; a second call does nothing. */
+  close(): Promise<void>;
+}
+
 export interface FileSystem {
   /** Follows symlinks; resolves null when nothing is there. */
   stat(path: string): Promise<FileStat | null>;
@@ -163,6 +174,12 @@ export interface FileSystem {
   removeDir(path: string): Promise<void>;
   /** A new private scratch file in the system's temporary directory (TMPDIR), in a directory named `prefix` + a random suffix. */
   createTempFile(prefix: string): Promise<TempFile>;
+  /**
+   * Opens a file to append to, creating it with `mode` (less the umask) when
+   * it is missing; rejects with the platform's error, whose `code` names the
+   * errno (ENOENT, EACCES, EISDIR, ...).
+   */
+  openAppend(path: string, mode: number): Promise<AppendFile>;
 }
 
 /**
@@ -212,8 +229,8 @@ export interface Runtime {
   fs?: FileSystem;
   /** A variable of the gateway's own environment (for explicitly allow-listed pass-through only). */
   getEnv(name: string): string | undefined;
-  /** Writes one line to the access log (stdout). */
+  /** Writes one line to stdout, where `access_log = "-"` sends the access log. */
   logAccess(line: string): void;
-  /** Writes one line to the error log (stderr). */
+  /** Writes one line to stderr, where `error_log = "-"` sends the error log. */
   logError(line: string): void;
 }

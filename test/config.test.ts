@@ -79,7 +79,8 @@ index = ["index.php", "index.html"]
     );
     expect(config).toEqual({
       listen: ["127.0.0.1:8080", "unix:/run/postern.sock"],
-      accessLog: false,
+      accessLog: "off",
+      errorLog: "-",
       maxBufferedTotal: 64 * 1024 ** 2,
       trustedProxies: [],
       realIpHeader: "X-Forwarded-For",
@@ -116,10 +117,11 @@ index = ["index.php", "index.html"]
     });
   });
 
-  it("defaults listen and access_log", () => {
+  it("defaults listen, access_log and error_log", () => {
     const config = parseConfig(route(""), "postern.toml", GATEWAYS);
     expect(config.listen).toEqual(["127.0.0.1:8080"]);
-    expect(config.accessLog).toBe(true);
+    expect(config.accessLog).toBe("-");
+    expect(config.errorLog).toBe("-");
   });
 
   it("does not share default arrays between routes", () => {

@@ -122,13 +122,10 @@ describe.skipIf(!PHP_FPM)("the README's PHP examples never serve PHP source", ()
     let url = "";
     beforeAll(async () => {
       const { publicDir } = writeApp(join(dir, "toml"));
-      const legacy = join(dir, "toml/legacy");
-      mkdirSync(legacy);
       const toml = substitute(readmeBlock("toml", "Laravel"), {
         '"127.0.0.1:8080"': '"127.0.0.1:0"',
         "/var/www/app/public": publicDir,
         "unix:/run/php/php8.2-fpm.sock": `unix:${fpm.socket}`,
-        "/srv/legacy": legacy,
       });
       const config = parseConfig(`access_log = false\n${toml}`, "README.md", gatewaySchemas);
       const app = createApp(config, { ...nodeRuntime, logAccess: () => undefined }, dir);
@@ -155,7 +152,7 @@ describe.skipIf(!PHP_FPM)("the README's PHP examples never serve PHP source", ()
       const cgiRoot = join(dir, "library/cgi");
       mkdirSync(join(cgiRoot, "cgi-bin"), { recursive: true });
       writeFileSync(join(cgiRoot, "cgi-bin/hello.pl"), 'print "Content-Type: text/plain\\n\\nhello from perl\\n";\n');
-      const code = substitute(readmeBlock("ts", 'from "postern"'), {
+      const code = substitute(readmeBlock("js", 'from "postern"'), {
         '"127.0.0.1:8080"': '"127.0.0.1:0"',
         "/var/www/html/public": publicDir,
         "unix:/run/php/php8.2-fpm.sock": `unix:${fpm.socket}`,
@@ -187,7 +184,7 @@ test("every postern.toml of the README loads, and the one with a static route is
   const route = '\n[[routes]]\ngateway = "cgi"\nroot = "/srv/cgi-bin"\n';
   for (const block of blocks) parseConfig(block.includes("[[routes]]") ? block : block + route, "README.md", gatewaySchemas);
   expect(blocks.filter((block) => block.includes('gateway = "static"')).map((block) => block.includes("Laravel"))).toEqual([true]);
-  expect(readmeBlocks("ts").filter((block) => block.includes("staticFiles(")).map((block) => block.includes('from "postern"'))).toEqual([true]);
+  expect(readmeBlocks("js").filter((block) => block.includes("staticFiles(")).map((block) => block.includes('from "postern"'))).toEqual([true]);
 });
 
 test("the demo's static files, which the Worker example's assets binding serves before postern runs (wrangler.toml), hold no script", () => {

@@ -116,6 +116,7 @@ describe.each(["uwsgi", "scgi"] as const)("the library's %s()", (gateway) => {
     const library = await import("../runtimes/node/index.ts");
     const handler = library[gateway]({ backend: ["127.0.0.1:3031"] });
     await handler.close();
+    // @ts-expect-error: a wrong value given past the types is refused when called.
     expect(() => library[gateway]({ backend: ["127.0.0.1:3031"], max_conns: "many" })).toThrow(/^max_conns: expected an integer/);
   });
 });

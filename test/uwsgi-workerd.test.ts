@@ -4,22 +4,20 @@
 // backend connection belongs to its request, and health checks run within
 // requests (lazy).
 
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
-import { freePort } from "./helpers/ports.ts";
-import { stopProcessGroup, waitForPort, type ServerProcess } from "./helpers/server-process.ts";
+import type { ServerProcess } from "./helpers/server-process.ts";
+import { COMPATIBILITY_DATE, WRANGLER_NODE, wranglerDev } from "./helpers/wrangler.ts";
 
 const UWSGI = findUwsgi();
 const ROOT = join(import.meta.dirname, "..");
-const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const MiB = 1024 * 1024;
 
-describe.skipIf(!UWSGI)("uwsgi and SCGI routes on workerd", () => {
+describe.skipIf(!UWSGI || !WRANGLER_NODE)("uwsgi and SCGI routes on workerd", () => {
   let servers: ServerProcess[] = [];
   let dir = "";
   let base = "";
@@ -34,22 +32,14 @@ describe.skipIf(!UWSGI)("uwsgi and SCGI routes on workerd", () => {
       `[[routes]]\npath = "/sc/*"\ngateway = "scgi"\nbackend = "127.0.0.1:${scgi!.port}"\nmax_conns = 2`,
     ].join("\n");
     dir = mkdtempSync(join(tmpdir(), "postern-uwsgi-workerd-"));
-    const port = await freePort();
-    const config = join(dir, "wrangler.toml");
     const main = join(ROOT, "test/conformance/workerd/worker.ts");
-    writeFileSync(config, `name = "postern-uwsgi"\nmain = ${JSON.stringify(main)}\ncompatibility_date = "2026-04-01"\n[vars]\nPOSTERN_TOML = ${JSON.stringify(routes)}\n`);
-    const proc = spawn(WRANGLER, ["dev", "--config", config, "--ip", "127.0.0.1", "--port", String(port), "--log-level", "warn"], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-    });
-    let log = "";
-    proc.stdout!.on("data", (d) => (log += d));
-    proc.stderr!.on("data", (d) => (log += d));
-    stop = () => stopProcessGroup(proc, "SIGTERM");
-    await waitForPort(proc, port, "wrangler dev", () => log, 60_000);
-    base = `http://127.0.0.1:${port}`;
+    writeFileSync(
+      join(dir, "wrangler.toml"),
+      `name = "postern-uwsgi"\nmain = ${JSON.stringify(main)}\ncompatibility_date = "${COMPATIBILITY_DATE}"\n[vars]\nPOSTERN_TOML = ${JSON.stringify(routes)}\n`,
+    );
+    const dev = await wranglerDev(dir);
+    stop = dev.stop;
+    base = dev.url;
   }, 90_000);
 
   afterAll(async () => {

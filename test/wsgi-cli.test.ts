@@ -54,7 +54,7 @@ describe("defaults, as Gunicorn's", () => {
   test("one worker, 127.0.0.1:8000, the app imported from the working directory, no access log, loopback proxies", () => {
     const config = quick(["myapp:app"]);
     expect(config.listen).toEqual(["127.0.0.1:8000"]);
-    expect(config.accessLog).toBe(false);
+    expect(config.accessLog).toBe("off");
     expect(config.trustedProxies).toEqual(["127.0.0.1", "::1"]);
     expect(config.routes[0]!.options).toMatchObject({ app: "myapp:app", workers: 1, chdir: CWD });
   });
@@ -133,7 +133,7 @@ describe("each flag", () => {
     expect(quick(["--forwarded-allow-ips", "*", "myapp:app"]).trustedProxies).toEqual(["0.0.0.0/0", "::/0"]);
   });
   test("--access-logfile - turns the access log on (stdout)", () => {
-    expect(quick(["--access-logfile", "-", "myapp:app"]).accessLog).toBe(true);
+    expect(quick(["--access-logfile", "-", "myapp:app"]).accessLog).toBe("-");
   });
   test("Gunicorn's request limits and keep-alive are [client]'s", () => {
     const config = quick(["--limit-request-line", "2048", "--limit-request-fields", "50", "--limit-request-field_size", "4096", "--keep-alive", "2", "myapp:app"]);

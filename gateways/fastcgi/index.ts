@@ -164,7 +164,7 @@ class FastCgiGateway {
         pathInfo: script.pathInfo,
         documentRoot: this.#routing.root,
         scriptFilename: script.scriptFilename,
-        extra: contentLength === undefined ? o.env : { ...o.env, CONTENT_LENGTH: contentLength },
+        extra: contentLength === undefined ? o.params : { ...o.params, CONTENT_LENGTH: contentLength },
         underscoresInHeaders: o.underscores_in_headers,
       });
       await this.#ensureCapacity();
@@ -214,7 +214,7 @@ function trimTrailingSlash(path: string): string {
  * A spawned backend sees PATH and what the route lists, nothing else of the
  * host. php-cgi would exit after 500 requests by default, racing a request
  * already sent on its kept connection; postern restarts a backend that dies,
- * so recycling is left to the route's env (PHP_FCGI_MAX_REQUESTS).
+ * so recycling is left to the route's spawn.env (PHP_FCGI_MAX_REQUESTS).
  */
 function spawnEnv(runtime: Runtime, env: Record<string, string>): Record<string, string> {
   const path = runtime.getEnv("PATH");

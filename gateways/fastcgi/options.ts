@@ -3,34 +3,35 @@
 
 import { indexNamesProblem, rootPathProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
-import { backendFields, backendProblem, type BackendOptions } from "../../src/backend/options.ts";
-import { bufferingFields, type BufferingOptions } from "../../src/buffer/options.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
+import { backendFields, backendProblem } from "../../src/backend/options.ts";
+import { bufferingFields } from "../../src/buffer/options.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
 
-export const fastcgiSchema: GatewaySchema = {
+export const fastcgiSchema = {
   fields: {
     ...backendFields,
     spawn: {
       type: {
         table: {
-          command: { type: "string[]", required: true, doc: 'command line of the backend, e.g. ["php-cgi"]; "{socket}" is replaced by its socket path, else "-b SOCKET" is appended' },
-          procs: { type: "integer", default: 1, min: 1, max: 256, doc: "processes to run, each on its own socket" },
-          env: { type: "env", default: {}, doc: "environment of the processes (besides PATH)" },
+          command: { type: "string[]", required: true, doc: "the backend's command line, such as `[\"php-cgi\"]`: `\"{socket}\"` in it is replaced by the socket path, otherwise `-b SOCKET` is appended (as php-cgi expects); the program is looked up on `PATH` as `user` would find it" },
+          procs: { type: "integer", default: 1, min: 1, max: 256, doc: "processes started, each on its own private unix socket and serving one connection at a time (lighttpd's `max-procs`)" },
+          env: { type: "env", default: {}, doc: "their environment besides `PATH`; nothing else of postern's own reaches them. `PHP_FCGI_MAX_REQUESTS` is `\"0\"` unless set here" },
         },
       },
-      doc: "start and supervise the backend instead of connecting to `backend`",
+      doc: "start and supervise the backend processes instead of connecting to `backend` (the two exclude each other): `{ command = [...], procs = N, env = {...} }`",
     },
-    root: { type: "string", required: true, doc: "document root: SCRIPT_FILENAME = root + script path" },
-    index: { type: "string[]", default: ["index.php"], doc: "scripts tried for a path that names a directory" },
-    split_path: { type: "string", default: ".php", doc: 'extension, with its leading dot, that ends the script part of a path; the rest is PATH_INFO' },
-    front_controller: { type: "string", doc: 'script run when the path names no script, e.g. "/index.php" (nginx: try_files $uri /index.php)' },
+    root: { type: "string", required: true, doc: "document root: `SCRIPT_FILENAME` = root + script path (the whole request path: the route's `path` is not stripped)" },
+    index: { type: "string[]", default: ["index.php"], doc: "scripts tried, under the path, when the path has no script segment (`/blog/` runs `/blog/index.php`)" },
+    split_path: { type: "string", default: ".php", doc: 'extension, with its leading dot, that ends the script part of the path; the rest is `PATH_INFO` (`"php"` without the dot is refused: it would also end `/uploads/notes-php`)' },
+    front_controller: { type: "string", doc: "script run, with the original `REQUEST_URI`, when the path names no script file, such as `\"/index.php\"` (nginx's `try_files $uri /index.php?$query_string`)" },
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
-    underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
-    env: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
+    underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
+    params: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
+    env: { type: "env", aliasOf: "params", doc: "the old name of `params`" },
     // Who the spawned backends run as.
     ...PROCESS_USER_FIELDS,
   },
@@ -65,17 +66,14 @@ export const fastcgiSchema: GatewaySchema = {
     }
     return undefined;
   },
+} as const satisfies GatewaySchema;
+
+type Fields = typeof fastcgiSchema.fields;
+
+/** What `fastcgi({...})` takes; editors strike `env` through, as the old name it is. */
+export type FastCgiInput = Omit<InputOf<Fields>, "env"> & {
+  /** @deprecated The old name of `params`. */
+  env?: InputOf<Fields>["env"];
 };
 
-export interface FastCgiOptions extends BackendOptions, BufferingOptions {
-  spawn?: { command: string[]; procs: number; env: Record<string, string> };
-  root: string;
-  index: string[];
-  split_path: string;
-  front_controller?: string;
-  max_response_header_size: number;
-  underscores_in_headers: boolean;
-  user?: string;
-  group?: string;
-  env: Record<string, string>;
-}
+export type FastCgiOptions = ValidatedOf<Fields>;

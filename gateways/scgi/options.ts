@@ -3,10 +3,10 @@
 // value of `env` with a NUL byte cannot be sent in SCGI's NUL-separated
 // header (netstring.ts): refused here, at startup.
 
-import type { GatewaySchema } from "../../src/config-schema.ts";
-import { streamFields, streamProblem, type StreamOptions } from "../stream-gateway.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
+import { streamFields, streamProblem } from "../stream-gateway.ts";
 
-export const scgiSchema: GatewaySchema = {
+export const scgiSchema = {
   fields: streamFields,
   check(options) {
     for (const [name, value] of Object.entries(options.env as Record<string, string>)) {
@@ -16,6 +16,9 @@ export const scgiSchema: GatewaySchema = {
     }
     return streamProblem(options);
   },
-};
+} as const satisfies GatewaySchema;
 
-export type ScgiOptions = StreamOptions;
+/** What `scgi({...})` takes. */
+export type ScgiInput = InputOf<typeof scgiSchema.fields>;
+
+export type ScgiOptions = ValidatedOf<typeof scgiSchema.fields>;

@@ -2,7 +2,7 @@
 // `staticFiles({...})` options: one schema, one set of names.
 
 import { indexNamesProblem } from "../root-names.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
 /**
  * The extensions PHP runs under Debian's handler (`.ph(ar|p|tml)`, its
@@ -12,22 +12,22 @@ import type { GatewaySchema } from "../../src/config-schema.ts";
  */
 export const DENY_EXTENSIONS = [".php", ".phtml", ".phar", ".pl", ".py", ".rb", ".cgi", ".sh"];
 
-export const staticSchema: GatewaySchema = {
+export const staticSchema = {
   fields: {
-    root: { type: "string", required: true, doc: "directory the files are served from: file = root + URL path" },
-    index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory" },
+    root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path (the route's `path` is not stripped)" },
+    index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory (there are no listings)" },
     fallthrough: {
       type: "boolean",
       default: true,
-      doc: "hand a request no file answers (or not GET/HEAD) to the next route; false answers 404 (405)",
+      doc: "hand a request no file answers (or one that is not a GET or HEAD) to the next route; `false` answers 404 (405)",
     },
-    etag: { type: "boolean", default: true, doc: "send a weak ETag and answer If-None-Match with it" },
-    max_age: { type: "duration", default: 0, min: 0, doc: 'Cache-Control "public, max-age=N" (whole seconds); 0 sends none' },
-    dotfiles: { type: "boolean", default: false, doc: 'serve paths with a segment starting with "." (/.well-known/ is always served)' },
+    etag: { type: "boolean", default: true, doc: "send a weak `ETag` and answer `If-None-Match` with 304" },
+    max_age: { type: "duration", default: 0, min: 0, doc: "`Cache-Control: public, max-age=N` (whole seconds); `0` sends none" },
+    dotfiles: { type: "boolean", default: false, doc: "serve paths with a segment starting with `.` (`/.well-known/` always is)" },
     deny_extensions: {
       type: "string[]",
       default: DENY_EXTENSIONS,
-      doc: "files whose names end in one of these (any case) are never served, and go on to the next route: scripts a backend may run",
+      doc: "files whose names end in one of these (in any letter case) are never served and go on to the next route: the scripts a backend may run. A config's static route also never serves what a script route sharing its root would run; `[]` serves such files",
     },
   },
   check(options) {
@@ -37,14 +37,9 @@ export const staticSchema: GatewaySchema = {
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },
-};
+} as const satisfies GatewaySchema;
 
-export interface StaticOptions {
-  root: string;
-  index: string[];
-  fallthrough: boolean;
-  etag: boolean;
-  max_age: number;
-  dotfiles: boolean;
-  deny_extensions: string[];
-}
+/** What `staticFiles({...})` takes. */
+export type StaticInput = InputOf<typeof staticSchema.fields>;
+
+export type StaticOptions = ValidatedOf<typeof staticSchema.fields>;

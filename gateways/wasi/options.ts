@@ -2,14 +2,13 @@
 // `wasi({...})` options: one schema, one set of names.
 
 import { bufferingFields } from "../../src/buffer/options.ts";
-import type { GatewaySchema } from "../../src/config-schema.ts";
-import type { ScriptRouteOptions } from "../script/gateway.ts";
+import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { interpreters } from "./interpreter.ts";
 
 /** Where an interpreter route's root is in the guest: DOCUMENT_ROOT. */
 export const SCRIPT_ROOT = "/app";
 
-export const wasiSchema: GatewaySchema = {
+export const wasiSchema = {
   check(options) {
     for (const guest of Object.keys(options.volumes as Record<string, string>)) {
       // Written one way only: wasi-libc matches a path to the preopen with the longest name.
@@ -33,18 +32,18 @@ export const wasiSchema: GatewaySchema = {
     return undefined;
   },
   fields: {
-    module: { type: "string", required: true, doc: "the WebAssembly module (.wasm, a WASI preview1 command, or the interpreter's module) run for each request" },
-    entrypoint: { type: "string", doc: 'exported function called for each request (default "_start")' },
-    argv: { type: "string[]", doc: "the module's arguments (default: the script name alone; never the query string)" },
+    module: { type: "string", required: true, doc: "the WebAssembly module run for each request: a WASI preview1 command (`.wasm`), or with `interpreter` the interpreter's module" },
+    entrypoint: { type: "string", doc: 'exported function called for each request (default `"_start"`; not with `interpreter`)' },
+    argv: { type: "string[]", doc: "the module's arguments (default: the script name alone); never built from the query string. Not with `interpreter`" },
     interpreter: {
       type: "string",
       oneOf: Object.keys(interpreters),
-      doc: 'the module is this interpreter, which runs the scripts in root: "ruby" (@ruby/3.4-wasm-wasi\'s ruby+stdlib.wasm) runs .rb scripts',
+      doc: "the module is this interpreter, and runs the scripts in `root`: `\"ruby\"` (`@ruby/3.4-wasm-wasi`'s `ruby+stdlib.wasm`) runs `.rb` scripts",
     },
-    root: { type: "string", doc: `the interpreter's scripts, looked up as the cgi gateway does; the interpreter sees them, read-only, at ${SCRIPT_ROOT}` },
+    root: { type: "string", doc: "with `interpreter`: the scripts' directory, looked up as the cgi gateway does (root + the whole URL path), read into memory at startup; the interpreter sees it read-only at `/app` (`DOCUMENT_ROOT`)" },
     snapshot: {
       type: "boolean",
-      doc: "initialize the interpreter once at startup and start each request from a copy of it, instead of initializing per request (default true)",
+      doc: "with `interpreter`: initialize it once at startup and start every request from a copy of that instance, instead of initializing per request (default `true`)",
     },
     env: { type: "env", default: {}, doc: "extra variables for the module besides the CGI meta-variables, set last" },
     volumes: {
@@ -53,9 +52,9 @@ export const wasiSchema: GatewaySchema = {
       doc: 'read-only directories for the module, guest path -> host directory (WAGI\'s volumes), e.g. { "/data" = "./data" }; read into memory at startup',
     },
     max_volume_size: { type: "size", default: 64 * 1024 ** 2, min: 0, doc: "bytes of files all the route's volumes may hold" },
-    threads: { type: "integer", default: 4, min: 1, max: 256, doc: "worker threads, each running one request at a time (more than cores hides the hand-over between threads)" },
-    max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a thread; beyond it 503" },
-    queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a thread before 503" },
+    threads: { type: "integer", default: 4, min: 1, max: 256, doc: "worker threads, each running one request at a time: the requests this route runs at once (more than the cores hides the hand-over between threads); more wait in its queue" },
+    max_queue: { type: "integer", default: 1024, min: 0, doc: "requests that may wait for a free thread; beyond it 503 with `Retry-After`" },
+    queue_timeout: { type: "duration", default: 30_000, min: 1, doc: "longest wait for a free thread; beyond it 503 with `Retry-After`" },
     timeout: { type: "duration", default: 30_000, min: 1, doc: "longest a request may run; then the module's thread is ended and the answer is 504 (or cut, once started)" },
     max_memory: {
       type: "size",
@@ -63,27 +62,18 @@ export const wasiSchema: GatewaySchema = {
       min: 65536,
       // Up to 2 GiB every address a module passes fits a positive i32.
       max: 2 * 1024 ** 3,
-      doc: "linear memory a module may have; growing past it fails inside the module (at most 2g)",
+      doc: 'linear memory a module may have (at most `"2g"`): written into the module as its memory maximum, so growing past it fails inside the module; a module that needs more at start is refused at startup',
     },
     max_output: { type: "size", default: 1024 ** 3, min: 1, doc: "bytes a module may write to stdout; beyond it the answer is cut" },
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block a module may print; beyond it 502" },
     max_stderr: { type: "size", default: 8 * 1024, min: 0, doc: "bytes of a module's stderr logged per request; the rest is dropped" },
-    underscores_in_headers: { type: "boolean", default: false, doc: 'pass request headers whose names contain "_"' },
+    underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
   },
-};
+} as const satisfies GatewaySchema;
+
+/** What `wasi({...})` takes. */
+export type WasiInput = InputOf<typeof wasiSchema.fields>;
 
 /** The validated keys; those every script gateway has are ScriptRouteOptions'. */
-export interface WasiOptions extends ScriptRouteOptions {
-  module: string;
-  entrypoint?: string;
-  argv?: string[];
-  interpreter?: string;
-  root?: string;
-  snapshot?: boolean;
-  volumes: Record<string, string>;
-  max_volume_size: number;
-  threads: number;
-  max_memory: number;
-  max_output: number;
-}
+export type WasiOptions = ValidatedOf<typeof wasiSchema.fields>;

@@ -1,5 +1,5 @@
 // What every runtime's serve() takes and gives back, and what they share in
-// binding their listen addresses.
+// binding their listen addresses: the routes' setup first, then every address.
 
 import { parseAddress, type Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
@@ -41,6 +41,21 @@ export class ListenError extends Error {
     this.address = address;
     this.reason = reason;
   }
+}
+
+/** A runtime's serve(). */
+export type Serve = (app: Fetchable, options: ServeOptions) => Promise<RunningServer>;
+
+/**
+ * `serve` that binds nothing until `ready` settles: the routes' setup (their
+ * roots, interpreters, modules, spawned backends). A setup error rejects it,
+ * so that a server never starts only to answer 502 to every request.
+ */
+export function afterSetup(ready: () => Promise<void>, serve: Serve): Serve {
+  return async (app, options) => {
+    await ready();
+    return serve(app, options);
+  };
 }
 
 /**

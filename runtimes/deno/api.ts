@@ -88,7 +88,10 @@ export interface DenoNamespace {
   lstat(path: string): Promise<DenoFileInfo>;
   readDir(path: string): AsyncIterable<{ name: string }>;
   realPath(path: string): Promise<string>;
-  open(path: string, options: { read: true; write?: boolean; createNew?: boolean; mode?: number }): Promise<DenoFsFile>;
+  open(
+    path: string,
+    options: { read: true; write?: boolean; createNew?: boolean; mode?: number } | { append: true; create: true; mode: number },
+  ): Promise<DenoFsFile>;
   makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   uid(): number | null;

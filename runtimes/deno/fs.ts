@@ -1,6 +1,6 @@
 // The local filesystem for Deno, as the Runtime's FileSystem.
 
-import type { FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
+import type { AppendFile, FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
 import { fileStream } from "../common/file-stream.ts";
 import { orNull } from "../common/or-null.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
@@ -148,6 +148,20 @@ export const fs: FileSystem = {
           await Deno.remove(dir, { recursive: true }).catch(() => undefined);
         });
         return removed;
+      },
+    };
+  },
+  async openAppend(path, mode): Promise<AppendFile> {
+    const file = await Deno.open(path, { append: true, create: true, mode });
+    let closed = false;
+    return {
+      async write(bytes) {
+        for (let done = 0; done < bytes.byteLength; ) done += await file.write(bytes.subarray(done));
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        file.close();
       },
     };
   },

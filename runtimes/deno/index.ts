@@ -1,14 +1,27 @@
-// postern on Deno: the gateways bound to the Deno Runtime, and serve().
+// postern on Deno: the gateways bound to the Deno Runtime, and serve(), which
+// starts once their routes are set up.
 // `import { fastcgi } from "postern"` resolves here under the "deno" condition.
 
 import { bindGateways } from "../../gateways/index.ts";
+import { afterSetup } from "../common/serve.ts";
 import { denoRuntime } from "./runtime.ts";
+import { serve as serveNow } from "./serve.ts";
 
-export { serve, type RunningServer, type ServeOptions } from "./serve.ts";
+export type { Fetchable, RunningServer, ServeOptions } from "./serve.ts";
 export { denoRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
+export type { CgiInput, FastCgiInput, GatewayHandler, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput } from "../../gateways/index.ts";
 export { getPath } from "../../gateways/request-path.ts";
 export { trustedProxies } from "../../gateways/trusted-proxies.ts";
 
-export const { fastcgi, cgi, wasi, wsgi, uwsgi, scgi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(denoRuntime);
+const bound = bindGateways(denoRuntime);
+
+export const { fastcgi, cgi, wasi, wsgi, uwsgi, scgi, staticFiles, createApp, configWarnings, registerWasmModules } = bound;
+
+/**
+ * Serves `app` on `options.listen` once every route handler made here (and
+ * every createApp's routes) is set up; a setup error rejects it and nothing
+ * is bound.
+ */
+export const serve = afterSetup(bound.gatewaysReady, serveNow);

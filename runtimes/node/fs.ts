@@ -6,7 +6,7 @@ import { chown, lstat, mkdtemp, open, readdir, realpath, rm, stat } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import type { FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
+import type { AppendFile, FileStat, FileSystem, OpenedFile, TempFile } from "../../src/runtime.ts";
 import { fileStream } from "../common/file-stream.ts";
 import { orNull } from "../common/or-null.ts";
 import { ownedTempDirs } from "../common/temp-dirs.ts";
@@ -101,6 +101,16 @@ export const fs: FileSystem = {
         removed ??= file.close().catch(() => undefined).then(() => rm(dir, { recursive: true, force: true }));
         return removed;
       },
+    };
+  },
+  async openAppend(path, mode): Promise<AppendFile> {
+    const file = await open(path, "a", mode);
+    let closed: Promise<void> | undefined;
+    return {
+      async write(bytes) {
+        for (let done = 0; done < bytes.byteLength; ) done += (await file.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+      },
+      close: () => (closed ??= file.close().catch(() => undefined)),
     };
   },
 };

@@ -6,49 +6,42 @@
 // in postern.toml (src/client-limits.ts), whose defaults they share.
 
 import { DEFAULT_CLIENT_LIMITS } from "../client-limits.ts";
-import type { Schema } from "../config-schema.ts";
+import type { Schema, ValidatedOf } from "../config-schema.ts";
 
 const MiB = 1024 ** 2;
 
-export const bufferingFields: Schema = {
+export const bufferingFields = {
   max_body_size: { type: "size", default: 1024 ** 3, min: 0, doc: "largest request body; beyond it 413" },
   max_buffered_body: {
     type: "size",
     default: 16 * MiB,
     min: 0,
-    doc: "bytes of a request body held in memory; past it a temporary file (413 where the runtime has no files). Without request_buffering: the largest body without Content-Length (chunked), beyond it 413",
+    doc: "the memory threshold per request: bytes of its body held in memory; the rest goes to a temporary file (where the runtime has none, Workers, a body past it is 413). Without `request_buffering`: the largest body without `Content-Length` (chunked), read into memory to send its length; beyond it 413",
   },
   request_buffering: {
     type: "boolean",
     default: true,
-    doc: "receive the whole request body before a backend is taken, so that a slow client holds none; false streams it to the backend as it comes",
+    doc: "receive the whole request body before a backend is taken, so that a slow uploader holds none; `false` streams a body with `Content-Length` to the backend as it arrives (a slow uploader then holds the backend)",
   },
   body_timeout: {
     type: "duration",
     default: DEFAULT_CLIENT_LIMITS.bodyTimeout,
     min: 1,
-    doc: "longest wait for the next bytes of a request body; beyond it 408. In postern.toml, [client]'s unless the route sets its own",
+    doc: "longest wait for the next bytes of a request body; beyond it 408 and the connection is closed. In postern.toml the default is `[client]`'s `body_timeout`",
   },
   response_buffer: {
     type: "size",
     default: 64 * MiB,
     min: 0,
-    doc: "bytes of an answer read ahead of a slow client (the first MiB in memory, the rest in a temporary file), so that the backend is free sooner; past it the backend waits for the client. 0: the backend keeps the client's pace",
+    doc: "bytes of an answer read ahead of a slow client (the first MiB in memory, the rest in a temporary file), so that the backend is free sooner; past it the backend waits for the client (backpressure). `0`: the backend keeps the client's pace",
   },
   send_timeout: {
     type: "duration",
     default: DEFAULT_CLIENT_LIMITS.sendTimeout,
     min: 1,
-    doc: "a client that takes none of its answer for this long is cut off. In postern.toml, [client]'s unless the route sets its own",
+    doc: "a client that takes none of its answer for this long is cut off (the connection is closed; the error log says so). In postern.toml the default is `[client]`'s `send_timeout`",
   },
-};
+} as const satisfies Schema;
 
 /** The validated values of bufferingFields. */
-export interface BufferingOptions {
-  max_body_size: number;
-  max_buffered_body: number;
-  request_buffering: boolean;
-  body_timeout: number;
-  response_buffer: number;
-  send_timeout: number;
-}
+export type BufferingOptions = ValidatedOf<typeof bufferingFields>;

@@ -68,8 +68,8 @@ export interface ReloadFigures {
   fdAfter: number;
 }
 
-/** The route's `env` that tags its answers with `tag` (test/faults/fixtures/token.php). */
-export const taggedRoute = (tag: string): string => `env = { CONFIG = "${tag}" }`;
+/** The route's `params` that tag its answers with `tag` (test/faults/fixtures/token.php). */
+export const taggedRoute = (tag: string): string => `params = { CONFIG = "${tag}" }`;
 
 /**
  * A load that runs while postern reloads `reloads` times, `pauseMs` apart,

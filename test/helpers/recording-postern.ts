@@ -17,8 +17,8 @@ export function recordingPostern(): RecordingPostern {
   const handlers: GatewayHandler[] = [];
   const servers: postern.RunningServer[] = [];
   const kept =
-    (make: (options: Record<string, unknown>) => GatewayHandler) =>
-    (options: Record<string, unknown>): GatewayHandler => {
+    <Options>(make: (options: Options) => GatewayHandler) =>
+    (options: Options): GatewayHandler => {
       const handler = make(options);
       handlers.push(handler);
       return handler;

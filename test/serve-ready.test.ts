@@ -1,0 +1,92 @@
+// serve() starts only once every route the app's gateways made is set up: a
+// setup error (here a fastcgi root that does not exist) rejects it with the
+// error, and no address is bound; a good app is served. On Node, Deno and
+// Bun, each running test/serve-ready-app.ts; and on Node in this process,
+// for handlers and for createApp's routes.
+
+import { execFile } from "node:child_process";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createApp, fastcgi, parseConfig, gatewaySchemas, serve } from "../runtimes/node/index.ts";
+import { requireBinary } from "./helpers/binaries.ts";
+import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
+import { freePort } from "./helpers/ports.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const PHP_ROOT = join(import.meta.dirname, "fixtures/php");
+const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php8.2-fpm");
+const MISSING = "/does/not/exist";
+
+const RUNTIMES: Record<string, string[]> = {
+  node: [process.execPath, "--import", join(ROOT, "runtimes/node/register.mjs")],
+  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A"],
+  bun: [join(ROOT, "node_modules/.bin/bun")],
+};
+
+/** Whether something accepts connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
+  let fpm: PhpFpm;
+  let backend: string;
+  beforeAll(async () => {
+    fpm = await startPhpFpm(PHP_FPM!);
+    backend = `127.0.0.1:${fpm.port}`;
+  });
+  afterAll(async () => {
+    await fpm?.stop();
+  });
+
+  test.each(Object.keys(RUNTIMES))("on %s, a route with a missing root: serve() rejects naming it, then a good app serves", async (runtime) => {
+    const [file, ...args] = RUNTIMES[runtime]!;
+    const listen = `127.0.0.1:${await freePort()}`;
+    const { stdout } = await promisify(execFile)(file!, [...args, join(import.meta.dirname, "serve-ready-app.ts"), listen, backend, PHP_ROOT], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { rejected: string | null; status: number; body: string };
+    expect(result.rejected).toContain(`root ${JSON.stringify(MISSING)} is not a directory`);
+    expect(result).toMatchObject({ status: 200, body: "Hello, world!\n" });
+  });
+
+  test("on node, in this process: the port stays free while serve() rejects, and a closed route no longer counts", async () => {
+    const port = await freePort();
+    const broken = fastcgi({ root: MISSING, backend });
+    await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+    expect(await listening(port)).toBe(false);
+    await broken.close();
+    const good = fastcgi({ root: PHP_ROOT, backend });
+    const server = await serve(new Hono().all("*", good), { listen: [`127.0.0.1:${port}`] });
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/hello.php`);
+      expect(await response.text()).toBe("Hello, world!\n");
+    } finally {
+      await server.close();
+      await good.close();
+    }
+  });
+
+  test("on node, in this process: an app from createApp whose route cannot be set up is not served", async () => {
+    const port = await freePort();
+    const config = parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "${backend}"\nroot = "${MISSING}"\n`, "postern.toml", gatewaySchemas);
+    const app = createApp(config, "/");
+    try {
+      await expect(serve(app.app, { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`root "${MISSING}" is not a directory`);
+      expect(await listening(port)).toBe(false);
+    } finally {
+      await app.close();
+    }
+  });
+});
