@@ -36,7 +36,7 @@ export function serverSettings({ values, typed }: ServerFlags): ServerSettings {
   };
 }
 
-/** The run options of a command that reads no file again: no reload, the pid file. */
+/** run()'s options: the pid file, and `reload` where a SIGHUP reads the command's file again. */
 export function runOptions(settings: ServerSettings, reload?: () => Config): RunOptions {
   return { ...(reload ? { reload } : {}), ...(settings.pidFile === undefined ? {} : { pidFile: settings.pidFile }) };
 }

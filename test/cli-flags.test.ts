@@ -52,7 +52,7 @@ describe("mistakes", () => {
   test("an unknown flag: exit 2, a did-you-mean, not the whole usage", () => {
     const { status, stderr } = runPostern(["fastcgi", "--bakend", "127.0.0.1:9000", "--root", dir]);
     expect(status).toBe(2);
-    expect(stderr).toBe('postern: unknown option --bakend; did you mean "--backend"?\n(postern fastcgi --help lists the options)\n');
+    expect(stderr).toBe('postern: unknown option --bakend; did you mean "--backend"?\n(postern fastcgi --help lists its options)\n');
   });
 
   test("an unknown command: exit 2, a did-you-mean", () => {
