@@ -103,9 +103,9 @@ describe("serving flags", () => {
     expect(await (await fetch(`${served.url}/hello.txt`)).text()).toBe("hello\n");
   });
 
-  test("--pid FILE holds the process id once it listens, and is removed at exit", async () => {
-    const pidFile = join(dir, "postern.pid");
-    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+  test.each(["node", "deno", "bun"] as const)("on %s, --pid FILE holds the process id once it listens, and is removed at exit", async (runtime) => {
+    const pidFile = join(dir, `postern-${runtime}.pid`);
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile], { runtime });
     expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
     served.proc.kill("SIGTERM");
     expect(await served.exit).toBe(0);
