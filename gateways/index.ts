@@ -318,9 +318,10 @@ export function bindGateways(runtime: Runtime) {
     },
     /**
      * Settles when every handler made here, and every app's routes, not yet
-     * closed, is set up; rejects with the first setup error. serve() waits
-     * for it before it binds anything.
+     * closed, is set up; rejects with a setup error, one `served` routes to
+     * first (gateways/setups.ts says which). serve() waits for it before it
+     * binds anything.
      */
-    gatewaysReady: () => setups.ready(),
+    gatewaysReady: (served?: unknown) => setups.ready(served),
   };
 }
