@@ -11,6 +11,11 @@
 // its routes do not show (a hand-written wrapper around it, or an app that is
 // not a hono app) is still never served silently broken.
 //
+// Every gateway's setup ends, in success or an error: a backend that is not
+// up is no setup error (its requests get 502 until it is), a spawned one is
+// waited for by the requests, not the setup, and a wsgi worker's boot is
+// bounded by its timeout.
+//
 // serve() waits for what was made before it was called. A handler made
 // afterwards is set up on its own: its requests wait for the setup, and fail
 // with its error (logged) if it fails; the next serve() waits for it.
