@@ -47,13 +47,14 @@ export class ListenError extends Error {
 export type Serve = (app: Fetchable, options: ServeOptions) => Promise<RunningServer>;
 
 /**
- * `serve` that binds nothing until `ready` settles: the routes' setup (their
- * roots, interpreters, modules, spawned backends). A setup error rejects it,
- * so that a server never starts only to answer 502 to every request.
+ * `serve` that binds nothing until `ready(app)` settles: the routes' setup
+ * (their roots, interpreters, modules, spawned backends). A setup error
+ * rejects it, so that a server never starts only to answer 502 to every
+ * request.
  */
-export function afterSetup(ready: () => Promise<void>, serve: Serve): Serve {
+export function afterSetup(ready: (app: Fetchable) => Promise<void>, serve: Serve): Serve {
   return async (app, options) => {
-    await ready();
+    await ready(app);
     return serve(app, options);
   };
 }
