@@ -156,9 +156,12 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return errorResponse(500);
   });
+  const ready = Promise.all([logs.ready, ...handlers.map((h) => h.ready)]).then(() => undefined);
+  // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
+  ready.catch(() => undefined);
   return {
     app,
-    ready: Promise.all([logs.ready, ...handlers.map((h) => h.ready)]).then(() => undefined),
+    ready,
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
       // Last: what the routes log as they stop is written.

@@ -160,6 +160,22 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     }
   });
 
+  test("on node, in this process: an app from createApp whose route cannot be set up, its ready never awaited, leaves no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    const config = parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "${backend}"\nroot = "${MISSING}"\n`, "postern.toml", gatewaySchemas);
+    const app = createApp(config, "/");
+    try {
+      // What the route's setup does is done once close() returns; a rejection left unhandled is reported a turn later.
+      await app.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+  });
+
   test("on node, in this process: an app from createApp whose route cannot be set up is not served", async () => {
     const port = await freePort();
     const config = parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "${backend}"\nroot = "${MISSING}"\n`, "postern.toml", gatewaySchemas);
