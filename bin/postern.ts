@@ -3,7 +3,6 @@
 // runs, so that `postern --version` and `postern --help` load nothing else.
 
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { parseFlags, UsageError } from "./args.ts";
 import { COMMANDS } from "./commands.ts";
 import { COMMAND_USAGE, USAGE } from "./usage.ts";
@@ -23,21 +22,13 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`postern ${version()}\n`);
       return 0;
     case "check": {
-      const { values, help } = await parseFlags(rest, { config: { names: ["--config", "-c"] } });
+      const { help } = await parseFlags(rest, { config: { names: ["--config", "-c"] } });
       if (help) {
         process.stdout.write(`${COMMAND_USAGE.check}\n`);
         return 0;
       }
-      const file = values.config ?? "postern.toml";
-      const { loadConfig } = await import("./config-file.ts");
-      const { configWarnings } = await import("./platform.ts");
-      const config = loadConfig(file);
-      // Warnings leave the exit status 0: the config is valid, and safe, as it is.
-      for (const { line, message } of await configWarnings(config, dirname(resolve(file)))) {
-        process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
-      }
-      process.stdout.write(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"})\n`);
-      return 0;
+      const { checkCommand } = await import("./check.ts");
+      return checkCommand(rest);
     }
     default: {
       const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
@@ -63,16 +54,16 @@ function report(err: unknown, command: string | undefined): number {
   const message = err instanceof Error ? err.message : String(err);
   const name = err instanceof Error ? err.name : "";
   if (name === "UsageError") {
-    const help = command !== undefined && Object.hasOwn(COMMANDS, command) ? `postern ${command} --help` : "postern --help";
-    process.stderr.write(`postern: ${message}\n(${help} lists the options)\n`);
+    const known = command !== undefined && (Object.hasOwn(COMMANDS, command) || command === "check");
+    process.stderr.write(`postern: ${message}\n(${known ? `postern ${command} --help lists its options` : "postern --help lists the commands"})\n`);
     return 2;
   }
   if (name === "WsgiUsageError") {
-    process.stderr.write(`postern wsgi: ${message}\n(postern wsgi --help lists the options)\n`);
+    process.stderr.write(`postern wsgi: ${message}\n(postern wsgi --help lists its options)\n`);
     return 2;
   }
-  // The wsgi workers' message is already on stderr.
   process.stderr.write(`postern: ${message}\n`);
+  // The Python error that stopped the wsgi app is on stderr already, from its workers.
   if (name === "BootError") return 3;
   if (name === "RuntimeFailure") return 1;
   return 2;

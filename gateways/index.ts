@@ -5,6 +5,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { combinedLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
+import { allSetUp, SetupError } from "../src/check/problems.ts";
 import { DEFAULT_MAX_BUFFERED_TOTAL, formatKey, type Config, type GatewaySchema } from "../src/config.ts";
 import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
@@ -112,7 +113,7 @@ export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
 
 export interface App {
   app: Hono;
-  /** Settles when every route is set up; rejects with the first setup error. */
+  /** Settles when every route is set up; rejects with a SetupError of every route's problems, or the first other error. */
   ready: Promise<void>;
   /** Closes every route: pools, spawned backends. */
   close(): Promise<void>;
@@ -149,14 +150,15 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     void Promise.all(handlers.map((h) => h.close()))
       .then(logs.close)
       .catch(() => undefined);
-    throw err;
+    // The route that failed is the one after those built.
+    throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
   app.notFound(() => errorResponse(404));
   app.onError((err) => {
     runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return errorResponse(500);
   });
-  const ready = Promise.all([logs.ready, ...handlers.map((h) => h.ready)]).then(() => undefined);
+  const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
   // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
   ready.catch(() => undefined);
   return {
@@ -174,7 +176,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
 }
 
 /** A route of a config, named as messages name it, its paths taken from `baseDir`. */
-interface ResolvedRoute {
+export interface ResolvedRoute {
   name: string;
   path: string;
   gateway: string;
@@ -182,7 +184,7 @@ interface ResolvedRoute {
   options: Record<string, unknown>;
 }
 
-function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): ResolvedRoute[] {
+export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): ResolvedRoute[] {
   return config.routes.map((route, i) => {
     const entry = gateways[route.gateway]!;
     const options = { ...route.options };
@@ -208,7 +210,7 @@ function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string): Reso
       const value = options[key];
       if (typeof value === "string" && value.includes("/")) options[key] = resolvePath(baseDir, value);
     }
-    return { name: `route ${i + 1} (${route.gateway} ${route.path})`, path: route.path, gateway: route.gateway, line: route.line, options };
+    return { name: `routes[${i}] (${route.gateway} ${route.path})`, path: route.path, gateway: route.gateway, line: route.line, options };
   });
 }
 

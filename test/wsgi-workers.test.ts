@@ -204,14 +204,14 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     const { url, errors } = await start('app = "probe:application"');
     const { pid } = await probe(`${url}/py/print`);
     await until("logged", () => errors.length >= 2);
-    expect(errors).toEqual(expect.arrayContaining([`route 1 (wsgi /py/*): worker ${pid}: printed by the app`, `route 1 (wsgi /py/*): worker ${pid}: written to stderr by the app`]));
+    expect(errors).toEqual(expect.arrayContaining([`routes[0] (wsgi /py/*): worker ${pid}: printed by the app`, `routes[0] (wsgi /py/*): worker ${pid}: written to stderr by the app`]));
   });
 
   test("a worker that dies: its request gets 502, the next one 200 from its replacement", async () => {
     const { url, errors } = await start('app = "probe:application"');
     const before = await probe(`${url}/py/`);
     expect((await fetch(`${url}/py/crash`)).status).toBe(502);
-    // Once its exit is seen; in the instant before, a new connection may still reach the dying worker (README).
+    // Once its exit is seen; in the instant before, a new connection may still reach the dying worker (docs/gateways/wsgi.md).
     await until("exit seen", () => errors.some((line) => /exited with status \d+; restarting/.test(line)));
     const after = await probe(`${url}/py/`);
     expect(after.pid).not.toBe(before.pid);
