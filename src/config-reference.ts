@@ -208,7 +208,7 @@ function typeSchema(field: Field): Record<string, unknown> {
   if (typeof type === "object") return objectSchema(type.table);
   switch (type) {
     case "string":
-      return string;
+      return field.booleans ? { anyOf: [string, { type: "boolean" }] } : string;
     case "boolean":
       return { type: "boolean" };
     case "integer":

@@ -285,6 +285,22 @@ describe.skipIf(!PYTHON || !PERL || !PHP_CGI)("postern check", () => {
   });
 });
 
+describe("a quick mode that cannot start names what the user typed", () => {
+  test.each([
+    [["cgi", "nowhere"], "DIR"],
+    [["fastcgi", "--backend", "127.0.0.1:9", "--root", "nowhere"], "--root"],
+  ])("postern %j", (args, typed) => {
+    const { status, stdout, stderr } = spawnSync(POSTERN_CLI.node[0]!, [...POSTERN_CLI.node.slice(1), ...args, "--listen", "127.0.0.1:0"], {
+      encoding: "utf8",
+      cwd: dir,
+      timeout: 60_000,
+    });
+    expect(stdout).not.toMatch(/listening on/);
+    expect(stderr).toBe(`postern: ${typed}: "${dir}/nowhere" does not exist\n`);
+    expect(status).toBe(2);
+  });
+});
+
 describe.skipIf(!PYTHON)("on each runtime", () => {
   test.each(["node", "deno", "bun"] as const)("%s: the same problems, the same lines", (runtime) => {
     const file = writeConfig(

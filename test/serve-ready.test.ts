@@ -2,7 +2,7 @@
 // setup error (here a fastcgi root that does not exist) rejects it with the
 // error, and no address is bound; a good app is served. On Node, Deno and
 // Bun, each running test/serve-ready-app.ts; and on Node in this process,
-// for handlers and for createApp's routes.
+// for a missing root, interpreter or module, and for createApp's routes.
 
 import { execFile } from "node:child_process";
 import { connect } from "node:net";
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createApp, fastcgi, parseConfig, gatewaySchemas, serve } from "../runtimes/node/index.ts";
+import { cgi, createApp, fastcgi, parseConfig, gatewaySchemas, serve, wasi, wsgi, type GatewayHandler } from "../runtimes/node/index.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -57,14 +57,14 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
       timeout: 60_000,
     });
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { rejected: string | null; status: number; body: string };
-    expect(result.rejected).toContain(`root ${JSON.stringify(MISSING)} is not a directory`);
+    expect(result.rejected).toContain(`root: ${JSON.stringify(MISSING)} does not exist`);
     expect(result).toMatchObject({ status: 200, body: "Hello, world!\n" });
   });
 
   test("on node, in this process: the port stays free while serve() rejects, and a closed route no longer counts", async () => {
     const port = await freePort();
     const broken = fastcgi({ root: MISSING, backend });
-    await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+    await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`fastcgi: root: "${MISSING}" does not exist`);
     expect(await listening(port)).toBe(false);
     await broken.close();
     const good = fastcgi({ root: PHP_ROOT, backend });
@@ -78,12 +78,30 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     }
   });
 
+  const BROKEN: [string, () => GatewayHandler, string][] = [
+    ["a cgi root that does not exist", () => cgi({ root: MISSING }), `cgi: root: "${MISSING}" does not exist`],
+    ["a wsgi interpreter that is not installed", () => wsgi({ app: "myapp:app", python: "no-such-python3" }), 'wsgi: python: "no-such-python3" not found on PATH'],
+    ["a wasi module that does not exist", () => wasi({ module: `${MISSING}.wasm` }), `wasi: module: "${MISSING}.wasm" does not exist`],
+    ["a wasi module that is not WebAssembly", () => wasi({ module: join(ROOT, "package.json") }), "malformed module"],
+  ];
+
+  test.each(BROKEN)("on node, in this process: %s: serve() rejects naming it, the port stays free", async (_, make, message) => {
+    const port = await freePort();
+    const broken = make();
+    try {
+      await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(message);
+      expect(await listening(port)).toBe(false);
+    } finally {
+      await broken.close();
+    }
+  });
+
   test("on node, in this process: an app from createApp whose route cannot be set up is not served", async () => {
     const port = await freePort();
     const config = parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "${backend}"\nroot = "${MISSING}"\n`, "postern.toml", gatewaySchemas);
     const app = createApp(config, "/");
     try {
-      await expect(serve(app.app, { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`root "${MISSING}" is not a directory`);
+      await expect(serve(app.app, { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`root: "${MISSING}" does not exist`);
       expect(await listening(port)).toBe(false);
     } finally {
       await app.close();

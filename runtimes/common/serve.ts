@@ -46,9 +46,22 @@ export function afterSetup(ready: () => Promise<void>, serve: Serve): Serve {
   };
 }
 
+/** A listen address that could not be bound, named as it was written; `cause` is the runtime's own error. */
+export class ListenError extends Error {
+  readonly address: string;
+  readonly reason: string;
+  constructor(address: string, reason: string, options?: { cause: unknown }) {
+    super(`cannot listen on ${address}: ${reason}`, options);
+    this.name = "ListenError";
+    this.address = address;
+    this.reason = reason;
+  }
+}
+
 /**
  * Binds every listen address with `bind`; if one fails, those already bound
- * are stopped and the error goes on.
+ * are stopped and a ListenError naming the address is thrown (the runtimes'
+ * own errors do not all name it).
  */
 export async function listenAll<S>(
   listen: string[],
@@ -58,7 +71,13 @@ export async function listenAll<S>(
   const servers: S[] = [];
   const addresses: Address[] = [];
   try {
-    for (const text of listen) addresses.push(await bind(parseAddress(text), servers));
+    for (const text of listen) {
+      addresses.push(
+        await bind(parseAddress(text), servers).catch((err: unknown) => {
+          throw err instanceof ListenError ? err : new ListenError(text, err instanceof Error ? err.message : String(err), { cause: err });
+        }),
+      );
+    }
   } catch (err) {
     await Promise.all(servers.map(stop));
     throw err;
@@ -96,14 +115,14 @@ export interface SocketPath {
  */
 export async function clearSocketPath(path: string, socket: SocketPath): Promise<void> {
   const kind = await socket.kind(path);
-  if (kind === "other") throw new Error(`cannot listen on unix:${path}: a file that is not a socket is there`);
+  if (kind === "other") throw new ListenError(`unix:${path}`, "a file that is not a socket is there");
   if (kind === "none") return;
   let answers: boolean;
   try {
     answers = await socket.answers(path);
   } catch (err) {
-    throw new Error(`cannot listen on unix:${path}: cannot tell whether a server listens there (${err instanceof Error ? err.message : String(err)})`);
+    throw new ListenError(`unix:${path}`, `cannot tell whether a server listens there (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
-  if (answers) throw new Error(`cannot listen on unix:${path}: another server is listening there`);
+  if (answers) throw new ListenError(`unix:${path}`, "another server is listening there");
   await socket.remove(path);
 }

@@ -1,9 +1,11 @@
 // The postern CLI as each runtime runs it from this checkout (deno and bun
-// from npm): the command before its subcommand (`serve`, `cgi`, ...), and
-// that command started.
+// from npm): the command before its subcommand (`serve`, `cgi`, ...), that
+// command started, run to its end, or started and waited for until it
+// listens.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { join } from "node:path";
+import { stopProcessGroup } from "./server-process.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 
@@ -27,4 +29,54 @@ export function spawnPostern(runtime: CliRuntime, args: string[], env: Record<st
   let log = "";
   proc.stderr!.on("data", (d) => (log += d));
   return { proc, log: () => log };
+}
+
+export interface RunAs {
+  runtime?: CliRuntime;
+  /** Variables added to the test's environment. */
+  env?: Record<string, string>;
+  /** Another user to run it as (the tests must run as root). */
+  user?: { uid: number; gid: number };
+}
+
+/** `postern ...args` to its end: its status and output. */
+export function runPostern(args: string[], { runtime = "node", env = {}, user }: RunAs = {}): SpawnSyncReturns<string> {
+  const [file, ...before] = POSTERN_CLI[runtime];
+  return spawnSync(file!, [...before, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env }, ...user });
+}
+
+export interface Served {
+  proc: ChildProcess;
+  /** The first address it listens on, as `http://host:port` (no trailing "/"), or `unix:/path`. */
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Its exit status (null when a signal ended it). */
+  exit: Promise<number | null>;
+}
+
+/** Starts `postern ...args` (in its own process group) and waits for its "listening on" line. */
+export async function startPostern(args: string[], { runtime = "node", env = {}, user }: RunAs = {}): Promise<Served> {
+  const [file, ...before] = POSTERN_CLI[runtime];
+  const proc = spawn(file!, [...before, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env }, ...user });
+  let out = "";
+  let err = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  let listening: RegExpExecArray | null;
+  while (!(listening = /listening on (\S+?)\/?\n/.exec(out))) {
+    if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) {
+      await stopProcessGroup(proc, "SIGKILL");
+      throw new Error(`postern did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { proc, url: listening[1]!, stdout: () => out, stderr: () => err, exit };
+}
+
+/** SIGTERM to what startPostern started (SIGKILL to its group if it lingers); resolves once it has exited. */
+export async function stopPostern(served: Served | undefined): Promise<void> {
+  if (served) await stopProcessGroup(served.proc, "SIGTERM");
 }

@@ -1,0 +1,26 @@
+// A config file as the commands read it: the text, and this machine's users
+// and groups its `user` and `group` keys must name.
+
+import { existsSync, readFileSync } from "node:fs";
+import { parseAccounts, type Accounts } from "../src/accounts.ts";
+import { parseConfig, type Config } from "../src/config.ts";
+import { gatewaySchemas } from "../gateways/index.ts";
+import { UsageError } from "./args.ts";
+
+export function loadConfig(file: string): Config {
+  return parseConfig(readConfigFile(file), file, gatewaySchemas, machineAccounts());
+}
+
+/** This machine's users and groups: a config's `user` and `group` must name one. */
+export function machineAccounts(): Accounts {
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+  return parseAccounts(read("/etc/passwd"), read("/etc/group"));
+}
+
+export function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

@@ -1,0 +1,139 @@
+// Serving a config until SIGTERM/SIGINT (DESIGN.md, "CLI"): its backends
+// started, its addresses listened on, a SIGHUP reload that drops no request,
+// the graceful stop, and the pid file.
+
+import { parseAddress } from "../src/address.ts";
+import type { Config } from "../src/config.ts";
+import type { RunningServer } from "../runtimes/node/index.ts";
+import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
+import { RuntimeFailure, whyNot } from "./failure.ts";
+import { removePidFile, writePidFile } from "./pid-file.ts";
+import { reopenLogs } from "../src/log-file.ts";
+import { createApp, serve } from "./platform.ts";
+import { printSetupError } from "./setup-errors.ts";
+
+export interface RunOptions {
+  /** Reads the config again on SIGHUP; without it, a SIGHUP is only logged. */
+  reload?: () => Config;
+  /** Where the process id goes once postern listens (--pid). */
+  pidFile?: string;
+}
+
+/**
+ * Serves `config` until SIGTERM/SIGINT; resolves with the exit status. With
+ * `reload`, SIGHUP reads the config again, starts the new routes (and their
+ * backends), sends new requests to them, and closes the old ones once their
+ * requests in flight have finished: no request is dropped. A config that
+ * does not load leaves the running one in place. `graceful_timeout` bounds
+ * both waits.
+ */
+export async function run(config: Config, baseDir: string, { reload, pidFile }: RunOptions = {}): Promise<number> {
+  let gateway = createApp(config, baseDir);
+  // The running config's: a SIGHUP may change it.
+  let graceful = config.gracefulTimeout;
+  const retiring = new Set<Promise<void>>();
+  let server: RunningServer | undefined;
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (exit = resolve));
+  let stopping = false;
+  const closeAll = () => Promise.all([gateway.close(), ...retiring]).then(() => undefined);
+  // Installed before the backends start, so a signal never leaves them behind.
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`postern: ${signal} again: exiting now\n`);
+      return exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
+    // The first exit() decides the status: 1 if the deadline came first.
+    withDeadline(Promise.resolve(server?.close()).then(closeAll), graceful, () => {
+      process.stderr.write(`postern: requests still in flight after ${graceful} ms (graceful_timeout): exiting\n`);
+      exit(1);
+    }).then(
+      () => exit(0),
+      (err: unknown) => {
+        process.stderr.write(`postern: shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
+        exit(1);
+      },
+    );
+  };
+  const hangup = async () => {
+    if (stopping) return;
+    if (!reload) return void process.stderr.write("postern: SIGHUP: no config file to reload\n");
+    let next: ReturnType<typeof createApp> | undefined;
+    let fresh: Config;
+    try {
+      fresh = reload();
+      next = createApp(fresh, baseDir);
+      await next.ready;
+      if (fresh.listen.join(" ") !== config.listen.join(" ")) {
+        process.stderr.write("postern: SIGHUP: listen addresses change only on a restart\n");
+      }
+      if (JSON.stringify(fresh.client) !== JSON.stringify(config.client)) {
+        process.stderr.write("postern: SIGHUP: [client] limits change only on a restart (the routes' body_timeout and send_timeout follow it now)\n");
+      }
+    } catch (err) {
+      await next?.close();
+      process.stderr.write(`postern: SIGHUP: ${err instanceof Error ? err.message : String(err)}; the running config stays\n`);
+      return;
+    }
+    const old = gateway;
+    gateway = next;
+    process.stderr.write("postern: SIGHUP: config reloaded\n");
+    // The new config's graceful_timeout bounds the wait for the old one's requests.
+    const wait = (graceful = fresh.gracefulTimeout);
+    const closing = withDeadline(old.close(), wait, () =>
+      process.stderr.write(`postern: SIGHUP: the old config's requests still in flight after ${wait} ms (graceful_timeout): no longer waited for\n`),
+    );
+    retiring.add(closing);
+    await closing;
+    retiring.delete(closing);
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => void hangup());
+  process.on("SIGUSR1", () => void reopenLogs());
+  // Gunicorn's: one worker more or fewer on every wsgi route (never fewer than one).
+  process.on("SIGTTIN", () => gateway.scale(1));
+  process.on("SIGTTOU", () => gateway.scale(-1));
+  try {
+    await gateway.ready;
+    if (stopping) return await exited;
+    // The running gateway's, which a SIGHUP replaces.
+    server = await listen({ fetch: (request, env) => gateway.app.fetch(request, env) }, config);
+    if (pidFile !== undefined) writePidFile(pidFile);
+  } catch (err) {
+    // Never leave the backends it started, or the addresses it listens on, behind.
+    await server?.close();
+    await closeAll();
+    const status = printSetupError(err, config);
+    if (status === undefined) throw err;
+    return status;
+  }
+  for (const addr of server.addresses) {
+    const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;
+    process.stdout.write(`postern listening on ${where}\n`);
+  }
+  const code = await exited;
+  if (pidFile !== undefined) removePidFile(pidFile);
+  return code;
+}
+
+/** Listens on the config's addresses; one that cannot be is a RuntimeFailure saying which, and why. */
+async function listen(app: Fetchable, config: Config): Promise<RunningServer> {
+  try {
+    return await serve(app, { listen: config.listen, client: config.client, encodedSlashes: config.encodedSlashes });
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    const addr = parseAddress(err.address);
+    const why = err.cause === undefined ? err.reason : whyNot(err.cause, addr.kind === "unix" ? { path: addr.path } : { port: addr.port });
+    throw new RuntimeFailure(`cannot listen on ${err.address}: ${why}`);
+  }
+}
+
+/** Settles when `work` does, or after `ms` (calling `late`), whichever comes first. */
+function withDeadline(work: Promise<void>, ms: number, late: () => void): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(() => (late(), resolve()), ms)));
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,131 @@
+// The command line's idioms, as nginx, Caddy and Gunicorn users expect them:
+// every command answers --help with its own usage; a mistyped flag or
+// command gets a did-you-mean, not the whole usage; a quick mode's wrong
+// value is named by the flag the user typed; -c/--config, -b/--bind,
+// --graceful-timeout and --pid; exit status 2 for a usage or config error.
+
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { freePort } from "./helpers/ports.ts";
+import { runPostern, startPostern, stopPostern, type Served } from "./helpers/postern-cli.ts";
+import { giveToScriptUser } from "./helpers/script-user.ts";
+
+let dir: string;
+let served: Served | undefined;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "postern-cli-flags-"));
+  mkdirSync(join(dir, "www"));
+  writeFileSync(join(dir, "www/hello.txt"), "hello\n");
+  // Prints its head, then runs far longer than any graceful timeout here.
+  writeFileSync(join(dir, "www/slow.cgi"), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nstarted\\n'\nexec sleep 20\n`, { mode: 0o755 });
+  giveToScriptUser(dir);
+});
+afterEach(async () => {
+  await stopPostern(served);
+  served = undefined;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("--help", () => {
+  test.each(["serve", "check", "fastcgi", "cgi", "wasi", "wagi", "wsgi"])("postern %s --help and -h print that command's usage, exit 0", (command) => {
+    for (const flag of ["--help", "-h"]) {
+      const { status, stdout, stderr } = runPostern([command, flag]);
+      expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+      expect(stdout).toMatch(new RegExp(`^postern ${command}: `));
+      expect(stdout).toContain(`postern ${command} `);
+    }
+  });
+
+  test("each serving command's usage names the flags every one takes", () => {
+    for (const command of ["serve", "fastcgi", "cgi", "wasi", "wagi"]) {
+      const { stdout } = runPostern([command, "--help"]);
+      for (const flag of ["--bind", "--listen", "--graceful-timeout", "--pid"]) expect({ command, has: stdout.includes(flag) }).toEqual({ command, has: true });
+    }
+    expect(runPostern(["cgi", "--help"]).stdout).toMatch(/-e, --env KEY=VALUE/);
+    expect(runPostern(["fastcgi", "--help"]).stdout).toContain("--front-controller");
+  });
+});
+
+describe("mistakes", () => {
+  test("an unknown flag: exit 2, a did-you-mean, not the whole usage", () => {
+    const { status, stderr } = runPostern(["fastcgi", "--bakend", "127.0.0.1:9000", "--root", dir]);
+    expect(status).toBe(2);
+    expect(stderr).toBe('postern: unknown option --bakend; did you mean "--backend"?\n(postern fastcgi --help lists the options)\n');
+  });
+
+  test("an unknown command: exit 2, a did-you-mean", () => {
+    const { status, stderr } = runPostern(["serv"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('unknown command "serv"; did you mean "serve"?');
+    expect(stderr).not.toContain("Usage:");
+  });
+
+  test.each([
+    [["fastcgi", "--backend", "nonsense", "--root", "."], '--backend: not an address: "nonsense"'],
+    [["fastcgi", "--backend", "127.0.0.1:9000", "--root", ".", "--front-controller", "index.php"], "--front-controller: "],
+    [["cgi", ".", "--index", "a/b"], '--index: "a/b": entries are file names'],
+    [["cgi", ".", "-b", "nope"], '-b: not an address: "nope"'],
+    [["cgi", ".", "--bind=nope"], '--bind: not an address: "nope"'],
+    [["cgi", ".", "-e", "NOEQUALS"], '-e: expected KEY=VALUE, found "NOEQUALS"'],
+    [["wasi", "x.wasm", "--graceful-timeout", "soon"], '--graceful-timeout: expected a duration (seconds as a number, or a string such as "500ms"'],
+    [["serve", "-c", "postern.toml", "--graceful-timeout", "0"], "--graceful-timeout: must be at least 1 ms"],
+  ])("postern %j: exit 2, the flag typed named, no config line", (args, message) => {
+    const { status, stderr } = runPostern(args);
+    expect(status).toBe(2);
+    expect(stderr.startsWith(`postern: ${message}`), stderr).toBe(true);
+    expect(stderr).not.toMatch(/command line|routes\[/);
+  });
+
+  test("a flag's value missing: exit 2, the flag named", () => {
+    const { status, stderr } = runPostern(["cgi", ".", "--pid"]);
+    expect(status).toBe(2);
+    expect(stderr).toContain("postern: --pid needs a value");
+  });
+
+  test("a config error is exit 2", () => {
+    const file = join(dir, "bad.toml");
+    writeFileSync(file, `[[routes]]\ngateway = "static"\nroot = "."\nmax_age = "forever"\n`);
+    const { status, stderr } = runPostern(["serve", "-c", file]);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`${file}:4: routes[0].max_age:`);
+  });
+});
+
+describe("serving flags", () => {
+  test("serve -c FILE -b ADDR serves FILE on ADDR, not on the file's listen", async () => {
+    const file = join(dir, "static.toml");
+    const port = await freePort();
+    writeFileSync(file, `listen = "127.0.0.1:1"\naccess_log = false\n[[routes]]\ngateway = "static"\nroot = "www"\n`);
+    served = await startPostern(["serve", "-c", file, "-b", `127.0.0.1:${port}`]);
+    expect(served.url).toBe(`http://127.0.0.1:${port}`);
+    expect(await (await fetch(`${served.url}/hello.txt`)).text()).toBe("hello\n");
+  });
+
+  test("--pid FILE holds the process id once it listens, and is removed at exit", async () => {
+    const pidFile = join(dir, "postern.pid");
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+    expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
+    served.proc.kill("SIGTERM");
+    expect(await served.exit).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+  });
+
+  test("--pid in a directory that does not exist: exit 1, saying so", () => {
+    const { status, stderr } = runPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", join(dir, "missing/postern.pid")]);
+    expect(status).toBe(1);
+    expect(stderr).toContain(`postern: --pid ${join(dir, "missing/postern.pid")}: cannot write it: no such directory ${join(dir, "missing")}`);
+  });
+
+  test("--graceful-timeout bounds the wait for requests in flight on SIGTERM", async () => {
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--graceful-timeout", "0.5"]);
+    const response = await fetch(`${served.url}/slow.cgi`);
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("started\n");
+    served.proc.kill("SIGTERM");
+    expect(await served.exit).toBe(1);
+    expect(served.stderr()).toContain("requests still in flight after 500 ms (graceful_timeout)");
+    await reader.cancel().catch(() => undefined);
+  });
+});
