@@ -1,14 +1,14 @@
 // Serving a config until SIGTERM/SIGINT (DESIGN.md, "CLI"): its backends
 // started, its addresses listened on, a SIGHUP reload that drops no request,
-// the graceful stop, and the pid file.
+// SIGUSR1's log files opened anew, the graceful stop, and the pid file.
 
 import { parseAddress } from "../src/address.ts";
 import type { Config } from "../src/config.ts";
+import { reopenLogs } from "../src/log-file.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
-import { reopenLogs } from "../src/log-file.ts";
 import { createApp, serve } from "./platform.ts";
 import { printSetupError } from "./setup-errors.ts";
 
@@ -92,6 +92,7 @@ export async function run(config: Config, baseDir: string, { reload, pidFile }: 
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => void hangup());
+  // logrotate's postrotate (nginx's USR1): the log files are opened anew at their paths.
   process.on("SIGUSR1", () => void reopenLogs());
   // Gunicorn's: one worker more or fewer on every wsgi route (never fewer than one).
   process.on("SIGTTIN", () => gateway.scale(1));
