@@ -49,14 +49,15 @@ export function setupProblemLines(problems: readonly SetupProblem[], config: Con
 
 /**
  * Prints a SetupError of `config`'s routes, or a log file that cannot be
- * opened, on stderr and gives the exit status of a config error (2);
- * undefined for any other error, which the caller reports.
+ * opened, on stderr and gives the exit status: 3 when the only problems are
+ * wsgi apps that do not import (Gunicorn's boot error), else 2 (a config
+ * error); undefined for any other error, which the caller reports.
  */
 export function printSetupError(err: unknown, config: Config): number | undefined {
   const problems = err instanceof SetupError ? err.problems : err instanceof LogOpenError ? [logProblem(err)] : undefined;
   if (!problems) return undefined;
   for (const line of setupProblemLines(problems, config)) process.stderr.write(`postern: ${line}\n`);
-  return 2;
+  return problems.every((problem) => problem.boot) ? 3 : 2;
 }
 
 /** A LogOpenError (`access_log: cannot open ...`) as the problem of its key. */
