@@ -6,7 +6,9 @@ import { combinedLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
 import { allSetUp, SetupError } from "../src/check/problems.ts";
+import { configSource } from "../src/check/source.ts";
 import { DEFAULT_MAX_BUFFERED_TOTAL, formatKey, type Config, type GatewaySchema } from "../src/config.ts";
+import { locate } from "../src/config-locate.ts";
 import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
 import { openLogs } from "../src/logs.ts";
@@ -158,9 +160,12 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return errorResponse(500);
   });
+  const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
+  // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
+  ready.catch(() => undefined);
   return {
     app,
-    ready: Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined),
+    ready,
     close: async () => {
       await Promise.all(handlers.map((h) => h.close()));
       // Last: what the routes log as they stop is written.
@@ -249,11 +254,12 @@ export async function configWarnings(config: Config, runtime: Runtime, baseDir: 
   return warnings;
 }
 
-/** Each route key written by its old name: it still works, and the warning gives the new one. */
+/** Each route key written by its old name, at its own line: it still works, and the warning gives the new one. */
 function renamedWarnings(config: Config): ConfigWarning[] {
+  const text = configSource(config)?.text;
   return config.routes.flatMap((route, i) =>
     renamedKeys(route.options).map(({ old, key }) => ({
-      line: route.line,
+      line: (text === undefined ? undefined : locate(text, ["routes", i, old])) ?? route.line,
       message: `${formatKey(["routes", i, old])}: ${renamedMessage(key)}`,
     })),
   );

@@ -52,7 +52,8 @@ export class Setups {
     const settled = await Promise.allSettled(made.map((m) => m.ready));
     const failed = made.flatMap((m, i) => {
       const result = settled[i]!;
-      return result.status === "rejected" ? [{ made: m, reason: result.reason as unknown }] : [];
+      // One closed while this waited no longer counts.
+      return result.status === "rejected" && this.#open.has(m) ? [{ made: m, reason: result.reason as unknown }] : [];
     });
     if (failed.length === 0) return;
     const routed = routedHandlers(served);

@@ -80,7 +80,8 @@ type ValidValue<F extends Field> = F["type"] extends { table: infer S extends Sc
               : never;
 
 type KeysWhere<S extends Schema, Condition> = { [K in keyof S]: S[K] extends Condition ? K : never }[keyof S];
-type Flat<T> = { [K in keyof T]: T[K] } & {};
+/** T's keys as one object type, as an editor shows it (not `Omit<...> & {...}`); a key's JSDoc is kept. */
+export type Flat<T> = { [K in keyof T]: T[K] } & {};
 
 /** The keys a caller writes: the required ones required, the rest optional. */
 export type InputOf<S extends Schema> = Flat<

@@ -19,13 +19,13 @@ const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php8.2-fpm");
 const route = (extra: string) => `[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9000"\nroot = "/srv/www"\n${extra}\n`;
 
 describe("in postern.toml", () => {
-  test("`params` is the key, and `env` is read as it, with a warning at the route's line", async () => {
+  test("`params` is the key, and `env` is read as it, with a warning at its line", async () => {
     expect(parseConfig(route('params = { APP_MODE = "test" }'), "test.toml", gatewaySchemas).routes[0]!.options.params).toEqual({ APP_MODE: "test" });
     const config = parseConfig(`listen = "127.0.0.1:8080"\n\n${route('env = { APP_MODE = "test" }')}`, "test.toml", gatewaySchemas);
     expect(config.routes[0]!.options).toMatchObject({ params: { APP_MODE: "test" } });
     expect(config.routes[0]!.options).not.toHaveProperty("env");
     const warnings = await configWarnings(config, nodeRuntime, "/");
-    expect(warnings.map((w) => `${w.line}: ${w.message}`)).toEqual(["3: routes[0].env: the old name of `params`, which it still sets; write `params`"]);
+    expect(warnings.map((w) => `${w.line}: ${w.message}`)).toEqual(["7: routes[0].env: the old name of `params`, which it still sets; write `params`"]);
   });
 
   test("`params` and `env` at once: refused, naming both", () => {

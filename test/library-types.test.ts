@@ -75,6 +75,16 @@ describe("what a caller writes", () => {
     expect(() => staticFiles({ root: "/srv/www", max_body: 5 })).toThrow(/^max_body: unknown key for gateway "static"/);
     // @ts-expect-error: `healt` is no wsgi key.
     expect(() => wsgi({ app: "myapp:app", healt: {} })).toThrow(/^healt: unknown key for gateway "wsgi"/);
+    // @ts-expect-error: `interpreter` is no cgi key (it is `interpreters`).
+    expect(() => cgi({ root: "/srv/cgi", interpreter: {} })).toThrow(/^interpreter: unknown key for gateway "cgi"; did you mean "interpreters"\?/);
+    // @ts-expect-error: `volume` is no wasi key.
+    expect(() => wasi({ module: "/srv/app.wasm", volume: {} })).toThrow(/^volume: unknown key for gateway "wasi"/);
+    // @ts-expect-error: `modifier` is no uwsgi key.
+    expect(() => uwsgi({ backend, modifier: 5 })).toThrow(/^modifier: unknown key for gateway "uwsgi"/);
+    // @ts-expect-error: uwsgi and scgi keep no connection: no `keepalive`.
+    expect(() => scgi({ backend, keepalive: true })).toThrow(/^keepalive: unknown key for gateway "scgi"/);
+    // @ts-expect-error: a key inside a table is checked too.
+    expect(() => fastcgi({ root: "/srv/www", spawn: { comand: ["php-cgi"] } })).toThrow(/^spawn\.comand: unknown key/);
   });
 
   test("a value of the wrong type is a compile error, and the call names its key", () => {

@@ -104,6 +104,20 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     }
   });
 
+  test("on node, in this process: a failed route closed while serve() waits no longer counts", async () => {
+    const broken = fastcgi({ root: MISSING, backend });
+    const good = fastcgi({ root: PHP_ROOT, backend });
+    const port = await freePort();
+    const starting = serve(new Hono().all("*", good), { listen: [`127.0.0.1:${port}`] });
+    const closing = broken.close();
+    try {
+      const server = await starting;
+      await server.close();
+    } finally {
+      await Promise.all([closing, good.close()]);
+    }
+  });
+
   test("on node, in this process: an app that routes to a failed route is refused every time, a sub-app's route too", async () => {
     const broken = fastcgi({ root: MISSING, backend });
     // A sub-app with its own error handler: hono wraps its handlers when it mounts them.
@@ -143,6 +157,22 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
       expect(await listening(port)).toBe(false);
     } finally {
       await broken.close();
+    }
+  });
+
+  test("on node, in this process: an app from createApp whose route cannot be set up, its ready never awaited, leaves no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    const config = parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "${backend}"\nroot = "${MISSING}"\n`, "postern.toml", gatewaySchemas);
+    const app = createApp(config, "/");
+    try {
+      // What the route's setup does is done once close() returns; a rejection left unhandled is reported a turn later.
+      await app.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
     }
   });
 

@@ -5,7 +5,7 @@ import { indexNamesProblem, rootPathProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { backendFields, backendProblem } from "../../src/backend/options.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
-import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
+import type { Flat, GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
@@ -71,9 +71,11 @@ export const fastcgiSchema = {
 type Fields = typeof fastcgiSchema.fields;
 
 /** What `fastcgi({...})` takes; editors strike `env` through, as the old name it is. */
-export type FastCgiInput = Omit<InputOf<Fields>, "env"> & {
-  /** @deprecated The old name of `params`. */
-  env?: InputOf<Fields>["env"];
-};
+export type FastCgiInput = Flat<
+  Omit<InputOf<Fields>, "env"> & {
+    /** @deprecated The old name of `params`. */
+    env?: InputOf<Fields>["env"];
+  }
+>;
 
 export type FastCgiOptions = ValidatedOf<Fields>;
