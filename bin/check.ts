@@ -5,35 +5,28 @@
 // Every problem is printed, `file:line: routes[N].key: message`; exit status 2
 // if there is any, else 0 (warnings leave it 0).
 
-import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { checkConfig } from "../gateways/checks/config.ts";
-import { gatewaySchemas } from "../gateways/index.ts";
-import { parseAccounts, type Accounts } from "../src/accounts.ts";
-import { ConfigError, parseConfig, type Config } from "../src/config.ts";
+import { parseFlags } from "./args.ts";
+import { loadConfig } from "./config-file.ts";
 import { configWarnings, runtime } from "./platform.ts";
 import { setupProblemLines } from "./setup-errors.ts";
+import { COMMAND_USAGE } from "./usage.ts";
 
 /** Exit status of a config that serve would refuse, as of a usage error. */
 const INVALID = 2;
 
+/** Runs `postern check`; a config that does not parse is thrown (a ConfigError, or a UsageError for a file that cannot be read). */
 export async function checkCommand(args: string[]): Promise<number> {
-  let file: string;
-  try {
-    const { values } = parseArgs({ args, options: { config: { type: "string", short: "c" } } });
-    file = values.config ?? "postern.toml";
-  } catch (err) {
-    return fail((err as Error).message);
+  const { values, help } = await parseFlags(args, { config: { names: ["--config", "-c"] } });
+  if (help) {
+    process.stdout.write(`${COMMAND_USAGE.check}\n`);
+    return 0;
   }
-  let config: Config;
-  try {
-    config = parseConfig(readFileSync(file, "utf8"), file, gatewaySchemas, machineAccounts());
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(err.message);
-    return fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const file = values.config ?? "postern.toml";
+  const config = loadConfig(file);
   const baseDir = dirname(resolve(file));
+  // Warnings leave the exit status 0: the config is valid, and safe, as it is.
   for (const { line, message } of await configWarnings(config, baseDir)) {
     process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
   }
@@ -46,15 +39,4 @@ export async function checkCommand(args: string[]): Promise<number> {
   const routes = config.routes.length;
   process.stdout.write(`${file}: ok (${routes} route${routes === 1 ? "" : "s"})\n`);
   return 0;
-}
-
-function fail(message: string): number {
-  process.stderr.write(`postern: ${message}\n`);
-  return INVALID;
-}
-
-/** This machine's users and groups: a config's `user` and `group` must name one, as for serve. */
-function machineAccounts(): Accounts {
-  const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
-  return parseAccounts(read("/etc/passwd"), read("/etc/group"));
 }

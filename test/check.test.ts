@@ -285,6 +285,40 @@ describe.skipIf(!PYTHON || !PERL || !PHP_CGI)("postern check", () => {
   });
 });
 
+describe.skipIf(!PYTHON)("a wsgi app that does not import", () => {
+  test("serve says what check says, traceback included, and exits 3 (Gunicorn's boot error)", () => {
+    const file = writeConfig(
+      "boot.toml",
+      ['listen = "127.0.0.1:0"', "[[routes]]", 'path = "/py/*"', 'gateway = "wsgi"', 'app = "broken"', 'chdir = "py"', `python = "${PYTHON}"`, "workers = 2", ""].join("\n"),
+    );
+    const checked = postern(["check", "--config", file]);
+    const served = postern(["serve", "--config", file]);
+    const said = checked.stderr.slice(0, checked.stderr.indexOf(`postern: ${file}: 1 problem`));
+    expect(said).toMatch(new RegExp(`^postern: ${file}:5: routes\\[0\\]\\.app: "broken" does not load \\(${PYTHON} exited with status 3\\):\n  Traceback`));
+    expect(said).toContain("  RuntimeError: the database is not configured\n");
+    expect(served.stderr).toBe(said);
+    expect(served.stdout).not.toMatch(/listening on/);
+    expect(checked.status).toBe(2);
+    expect(served.status).toBe(3);
+  });
+});
+
+describe("a quick mode that cannot start names what the user typed", () => {
+  test.each([
+    [["cgi", "nowhere"], "DIR"],
+    [["fastcgi", "--backend", "127.0.0.1:9", "--root", "nowhere"], "--root"],
+  ])("postern %j", (args, typed) => {
+    const { status, stdout, stderr } = spawnSync(POSTERN_CLI.node[0]!, [...POSTERN_CLI.node.slice(1), ...args, "--listen", "127.0.0.1:0"], {
+      encoding: "utf8",
+      cwd: dir,
+      timeout: 60_000,
+    });
+    expect(stdout).not.toMatch(/listening on/);
+    expect(stderr).toBe(`postern: ${typed}: "${dir}/nowhere" does not exist\n`);
+    expect(status).toBe(2);
+  });
+});
+
 describe.skipIf(!PYTHON)("on each runtime", () => {
   test.each(["node", "deno", "bun"] as const)("%s: the same problems, the same lines", (runtime) => {
     const file = writeConfig(

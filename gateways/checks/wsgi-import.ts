@@ -8,13 +8,12 @@ import { readAllLimited } from "../../src/io/bytes.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WsgiOptions } from "../wsgi/options.ts";
 import { adapterCommand } from "../wsgi/workers.ts";
-import type { WsgiSetup } from "./wsgi.ts";
+import { notLoading, type WsgiSetup } from "./wsgi.ts";
 
 /** How long the import may take when the route's timeout is 0 (none): a worker's boot gets as long (src/supervisor/group.ts). */
 const DEFAULT_IMPORT_TIMEOUT_MS = 30_000;
-/** The end of the Python error kept for the message. */
+/** The most of the Python error read. */
 const MAX_STDERR_BYTES = 64 * 1024;
-const MAX_STDERR_LINES = 30;
 
 /** Imports the route's app once; a SetupError naming `app` when it does not load. */
 export async function checkWsgiImport(runtime: Runtime, o: WsgiOptions, setup: WsgiSetup, name: string): Promise<void> {
@@ -41,8 +40,8 @@ export async function checkWsgiImport(runtime: Runtime, o: WsgiOptions, setup: W
   const status = await child.exited.finally(() => clearTimeout(timer));
   // The adapter has exited: anything still in its group is the app's, left behind.
   child.kill("SIGKILL");
-  const said = (await stderr).trimEnd().split("\n").slice(-MAX_STDERR_LINES).map((line) => `  ${line}`).join("\n");
+  const said = (await stderr).trimEnd();
   if (timedOut) problems.add(["app"], `importing ${JSON.stringify(o.app)} took over ${ms} ms (the route's timeout)`);
-  else if (status !== 0) problems.add(["app"], `${JSON.stringify(o.app)} does not load (${setup.python} exited with status ${status})${said ? `:\n${said}` : ""}`);
+  else if (status !== 0) problems.add(["app"], notLoading(o.app, setup.python, status, said === "" ? [] : said.split("\n")));
   problems.done();
 }

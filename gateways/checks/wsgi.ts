@@ -38,3 +38,16 @@ function workerEnv(runtime: Runtime, o: WsgiOptions): Record<string, string> {
   }
   return { ...env, ...o.env };
 }
+
+/** The end of the Python error kept for the message. */
+const MAX_ERROR_LINES = 30;
+
+/**
+ * What is said of an app the adapter could not import (it exited with
+ * `status`, writing `stderr`), by `postern check` and by a serve whose
+ * workers cannot boot alike.
+ */
+export function notLoading(app: string, python: string, status: number, stderr: readonly string[]): string {
+  const said = stderr.slice(-MAX_ERROR_LINES).map((line) => `  ${line}`).join("\n");
+  return `${JSON.stringify(app)} does not load (${python} exited with status ${status})${said ? `:\n${said}` : ""}`;
+}

@@ -12,13 +12,14 @@ import type { Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
+import { SetupError } from "../../src/check/problems.ts";
 import { GatewayError } from "../../src/errors.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import type { WorkerGroup } from "../../src/supervisor.ts";
+import { BootError, type WorkerGroup } from "../../src/supervisor.ts";
 import { fcgiRequest, type FcgiTimeouts } from "../fastcgi/client.ts";
 import { FcgiConnection } from "../fastcgi/connection.ts";
-import { wsgiSetup } from "../checks/wsgi.ts";
+import { notLoading, wsgiSetup } from "../checks/wsgi.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
 import { mountedRequest } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
@@ -29,6 +30,9 @@ import { startWorkers } from "./workers.ts";
  * `timeout = 0` (none, as Gunicorn's) waits this long.
  */
 const NO_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The adapter's exit status for an app it cannot import (adapter/postern_wsgi.py BOOT_ERROR, Gunicorn's). */
+const BOOT_ERROR_STATUS = 3;
 
 /** The handler for validated options (see gateways/index.ts). */
 export function createWsgi(runtime: Runtime, options: WsgiOptions, name: string): GatewayHandler {
@@ -72,7 +76,14 @@ class WsgiGateway {
   async #init(): Promise<void> {
     const setup = await wsgiSetup(this.#runtime, this.#options, this.#name);
     this.#workers = await startWorkers<Pool>(this.#runtime, this.#options, this.#name, setup);
-    await this.#workers.start(this.#upstream);
+    try {
+      await this.#workers.start(this.#upstream);
+    } catch (err) {
+      // The adapter's status for an app that does not import: said as `postern check` says it, at the `app` key.
+      if (!(err instanceof BootError) || err.status !== BOOT_ERROR_STATUS) throw err;
+      const message = notLoading(this.#options.app, setup.python, err.status, err.output);
+      throw new SetupError([{ owner: this.#name, key: ["app"], message, boot: true }]);
+    }
   }
 
   async #open(addr: Address): Promise<FcgiConnection> {

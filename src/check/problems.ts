@@ -17,6 +17,8 @@ export interface SetupProblem {
   /** The route's index in the config's [[routes]], where the route came from a config. */
   route?: number;
   message: string;
+  /** An app that cannot be imported: serve exits with Gunicorn's boot-error status, 3. */
+  boot?: true;
 }
 
 /** A setup that cannot be completed; its message has a line per problem. */
@@ -24,7 +26,8 @@ export class SetupError extends Error {
   readonly problems: readonly SetupProblem[];
   constructor(problems: readonly SetupProblem[]) {
     super(problems.map((p) => `${p.owner}: ${formatKey(p.key)}: ${p.message}`).join("\n"));
-    this.name = "SetupError";
+    // Apps that do not import, alone, are what the supervisor calls a BootError (src/supervisor/boot-error.ts): so named.
+    this.name = problems.length > 0 && problems.every((p) => p.boot) ? "BootError" : "SetupError";
     this.problems = problems;
   }
 

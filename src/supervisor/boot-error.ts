@@ -4,8 +4,13 @@
 // does the same at startup, and keeps its running config on a reload.
 
 export class BootError extends Error {
-  constructor(message: string) {
+  /** The status the process exited with, and what it wrote to stderr before. */
+  readonly status: number | undefined;
+  readonly output: readonly string[];
+  constructor(message: string, status?: number, output: readonly string[] = []) {
     super(message);
     this.name = "BootError";
+    this.status = status;
+    this.output = output;
   }
 }

@@ -216,7 +216,7 @@ export class WorkerGroup<S extends Seat> {
   #bootError(worker: Worker<S>, code: number): BootError {
     const lines = worker.stderr.takeHeld();
     const said = lines.length > 0 ? `:\n${lines.join("\n")}` : "";
-    return new BootError(`${this.#spec.name}: ${this.#spec.label} ${worker.id} (${this.#spec.program}) could not boot: exited with status ${code} before it served${said}`);
+    return new BootError(`${this.#spec.name}: ${this.#spec.label} ${worker.id} (${this.#spec.program}) could not boot: exited with status ${code} before it served${said}`, code, lines);
   }
 
   #log(pid: number, line: string): void {

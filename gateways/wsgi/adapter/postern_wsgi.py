@@ -49,7 +49,7 @@ def main(argv):
     try:
         app = load_app(args.app)
     except BaseException as error:
-        sys.stderr.write(_app_traceback(error) if args.check else traceback.format_exc())
+        sys.stderr.write(_app_traceback(error))
         sys.stderr.flush()
         return BOOT_ERROR
     if args.check:
@@ -79,7 +79,7 @@ def _app_traceback(error):
         if not (frame.filename.startswith(machinery) or frame.filename.startswith("<frozen importlib"))
     ]
     lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
-    return "".join(["Traceback (most recent call last):\n"] + lines if frames else lines)
+    return "".join(["Traceback (most recent call last):\n"] + lines)
 
 
 def _exit_after(seconds):
