@@ -88,6 +88,7 @@ function boundText(field: Field, bound: number): string {
 /** The type column: the type, its allowed values and its bounds. */
 function typeText(field: Field): string {
   const type = field.type;
+  if (field.aliasOf !== undefined) return `old name of \`${field.aliasOf}\``;
   if (field === ROUTES) return "array of tables";
   if (typeof type === "object") return "table";
   const names: Record<typeof type, string> = {
@@ -102,6 +103,7 @@ function typeText(field: Field): string {
   };
   const parts = [names[type]];
   if (field.oneOf) parts.push(`one of ${field.oneOf.map((v) => `\`${JSON.stringify(v)}\``).join(", ")}`);
+  if (field.booleans) parts.push(`or \`true\` (\`${JSON.stringify(field.booleans[0])}\`), \`false\` (\`${JSON.stringify(field.booleans[1])}\`)`);
   const floor = field.min !== undefined && !(field.min === 0 && (type === "size" || type === "duration"));
   if (floor && field.max !== undefined) parts.push(`${boundText(field, field.min!)} to ${boundText(field, field.max)}`);
   else if (floor) parts.push(`at least ${boundText(field, field.min!)}`);
@@ -189,7 +191,8 @@ export function configReference({ top, gateways }: ReferenceSchemas): string {
 
 /** JSON Schema for a field (descriptions from the doc, defaults as TOML writes them). */
 function fieldSchema(field: Field): Record<string, unknown> {
-  const out: Record<string, unknown> = { description: field.doc, ...typeSchema(field) };
+  // An old name is still read, but an editor should say so (draft 2019-09's `deprecated`, which editors honour).
+  const out: Record<string, unknown> = { description: field.doc, ...typeSchema(field), ...(field.aliasOf === undefined ? {} : { deprecated: true }) };
   const value = defaultValue(field);
   if (value !== undefined && typeof field.type !== "object") out.default = value;
   return out;
@@ -208,7 +211,7 @@ function typeSchema(field: Field): Record<string, unknown> {
   if (typeof type === "object") return objectSchema(type.table);
   switch (type) {
     case "string":
-      return string;
+      return field.booleans ? { anyOf: [string, { type: "boolean" }] } : string;
     case "boolean":
       return { type: "boolean" };
     case "integer":

@@ -1,6 +1,7 @@
 // The value types of postern.toml and the validator that checks a parsed TOML
-// table against a schema: unknown keys, types, units, bounds, defaults
-// (DESIGN.md "postern.toml"). Gateways describe their route keys with it.
+// table against a schema: unknown keys, old names, types, units, bounds,
+// defaults (DESIGN.md "postern.toml"); and the TypeScript types a schema
+// gives the library's options. Gateways describe their route keys with it.
 
 import { AddressError, parseAddress } from "./address.ts";
 import type { KeyPath } from "./config-locate.ts";
@@ -28,6 +29,8 @@ export interface Field {
   oneOf?: readonly string[];
   /** An old name of the key this names: its value is taken as that key's, and both at once is an error. */
   aliasOf?: string;
+  /** A string key's old boolean values, still taken: `true` means the first string, `false` the second. */
+  booleans?: readonly [whenTrue: string, whenFalse: string];
   doc: string;
 }
 
@@ -44,7 +47,7 @@ type Choice<F extends Field> = F extends { oneOf: readonly (infer V extends stri
 type InputValue<F extends Field> = F["type"] extends { table: infer S extends Schema }
   ? InputOf<S>
   : F["type"] extends "string"
-    ? Choice<F>
+    ? Choice<F> | (F extends { booleans: readonly string[] } ? boolean : never)
     : F["type"] extends "boolean"
       ? boolean
       : F["type"] extends "integer"
@@ -178,6 +181,7 @@ export function validateValue(field: Field, value: unknown, path: KeyPath): unkn
   }
   switch (type) {
     case "string":
+      if (field.booleans && typeof value === "boolean") return field.booleans[value ? 0 : 1];
       return choice(field, text(value, path), path);
     case "boolean":
       if (typeof value !== "boolean") throw mismatch(path, "a boolean (true or false)", value);

@@ -84,6 +84,7 @@ export const TOP_LEVEL_SCHEMA: Schema = {
   access_log: {
     type: "string",
     default: "-",
+    booleans: ["-", "off"],
     doc: 'where one line per request goes, in the combined log format: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
   },
   error_log: {
@@ -197,7 +198,7 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 }
 
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
-  const common = validateTable(TOP_LEVEL_SCHEMA, withLogAliases(doc), [], { handled: ["routes"] });
+  const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
   checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
   for (const key of ["access_log", "error_log"] as const) {
     const problem = destinationProblem(key, common[key] as string);
@@ -213,12 +214,6 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   const trustedProxiesLine = doc.trusted_proxies === undefined ? undefined : locate(text, ["trusted_proxies"]);
   const top = { ...topLevelKeys(common), ...(trustedProxiesLine === undefined ? {} : { trustedProxiesLine }) };
   return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
-}
-
-/** access_log's booleans, from before it named a destination: true is "-", false "off". */
-function withLogAliases(doc: Record<string, unknown>): Record<string, unknown> {
-  const value = doc.access_log;
-  return typeof value === "boolean" ? { ...doc, access_log: value ? "-" : "off" } : doc;
 }
 
 /** Every trusted_proxies entry is an address or a CIDR block. */

@@ -365,7 +365,7 @@ describe.skipIf(!READY)("CGI gateway with real programs", () => {
 
   // Only the native spawner is held to this: Node's own spawn (spawn_helper =
   // false) cannot close descriptors its process inherited without
-  // close-on-exec, and the README says so.
+  // close-on-exec, and docs/gateways/cgi.md says so.
   describe.each([{ helper: true, name: "spawn_helper = true (native spawner)" }])("open descriptors, $name", ({ helper }) => {
     // postern runs as its own process here, given an extra descriptor
     // (INHERITED_FD, a socket without close-on-exec) as a supervisor or a

@@ -4,7 +4,7 @@
 // trust the path it was given. The native spawner opens the script's
 // directory beneath the root without following a symlink and refuses a
 // script that is a symlink (confine.c); the runtime's own spawn cannot, and
-// the README says so.
+// docs/gateways/cgi.md says so.
 
 import { renameSync, symlinkSync } from "node:fs";
 import { join } from "node:path";

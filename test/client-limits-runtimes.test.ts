@@ -1,7 +1,7 @@
 // The `[client]` limits as each runtime's server enforces them, through the
 // real CLI on Node, Deno and Bun: the head sizes everywhere, and the
 // timeouts and request count where the runtime's server can keep them; where
-// it cannot (README, "Runtimes"), the test pins what it does instead, so that
+// it cannot (docs/runtimes.md), the test pins what it does instead, so that
 // a runtime that starts to enforce one is noticed.
 
 import { writeFileSync } from "node:fs";
@@ -294,7 +294,7 @@ for (const runtime of ["node", "deno", "bun"] as const satisfies CliRuntime[]) {
       }
     }, 30_000);
 
-    // Bun closes a connection with pipelined requests unanswered, Deno counts none (README, "Runtimes").
+    // Bun closes a connection with pipelined requests unanswered, Deno counts none (docs/runtimes.md).
     test.runIf(runtime === "node")("keepalive_requests: a request pipelined behind the last is left unanswered, for the client to send again", async () => {
       const conn = await open(port);
       conn.socket.write(get("/") + get("/") + get("/"));

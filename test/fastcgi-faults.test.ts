@@ -218,6 +218,18 @@ describe("timeouts and unreachable backends", () => {
     await stillServes(base, fake);
   });
 
+  it("a head begun, then silence -> 504 after idle_timeout: nothing was sent yet", async () => {
+    const fake = await backend();
+    const base = await gateway(fake, { idle_timeout: "300ms", first_byte_timeout: "30s" });
+    fake.next(async (req) => {
+      await req.stdout("Status: 200 OK\r\nContent-Ty");
+    });
+    const answer = await get(`${base}/x.php`);
+    expectGatewayAnswer(answer, 504);
+    expect(answer.ms).toBeLessThan(10_000);
+    await stillServes(base, fake);
+  });
+
   it("connect refused -> 502", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postern-refused-"));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));

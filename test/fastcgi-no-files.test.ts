@@ -1,6 +1,6 @@
 // A FastCGI route on a runtime without files (Cloudflare Workers): the script
 // cannot be looked for, so the path's script is sent to the backend as named
-// and the backend answers for a missing one (README, "Cloudflare Workers").
+// and the backend answers for a missing one (docs/runtimes.md, "Cloudflare Workers").
 // Run here with the Node runtime minus its filesystem, against a real php-fpm.
 
 import { join } from "node:path";

@@ -194,9 +194,10 @@ describe.each(RUNTIMES)("log destinations on %s", (runtime) => {
       const requests = 800;
       for (let i = 0; i < requests; i++) expect(await get(postern, `/${long}?i=${i}`)).toBe(404);
       const drained = join(dir, "drained.log");
-      const reader = spawn("sh", ["-c", 'exec cat "$0" > "$1"', fifo, drained], { stdio: "ignore" });
+      // The reader has the pipe open before the holder goes: never a moment without one (EPIPE).
+      const reader = spawn("sh", ["-c", 'exec 3<"$0"; : > "$1.ready"; exec cat <&3 > "$1"', fifo, drained], { stdio: "ignore" });
       const readerExit = new Promise((resolve) => reader.once("exit", resolve));
-      await until("the reader", () => existsSync(drained));
+      await until("the reader", () => existsSync(`${drained}.ready`));
       holder.kill("SIGKILL");
       const errors = join(dir, "logs/error.log");
       await until("the count of dropped lines", () => /access_log: \d+ lines dropped/.test(read(errors)));

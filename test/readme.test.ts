@@ -45,6 +45,11 @@ function anchors(text: string): Set<string> {
   return found;
 }
 
+test("the README links to every page of docs/", () => {
+  const readme = docText("README.md");
+  expect(DOC_FILES.filter((file) => file !== "README.md" && !readme.includes(`](${file})`) && !readme.includes(`](${file}#`))).toEqual([]);
+});
+
 describe.each(DOC_FILES)("links of %s", (file) => {
   test("lead to a file of the repository and a heading of it", () => {
     const broken: string[] = [];
@@ -57,4 +62,25 @@ describe.each(DOC_FILES)("links of %s", (file) => {
     }
     expect(broken).toEqual([]);
   });
+});
+
+// docs/concurrency.md's table gives the defaults of the four concurrency
+// keys beside what each bounds: they are the schemas' defaults.
+test("the table of concurrency keys gives the schemas' defaults", () => {
+  const rows = new Map(
+    docText("docs/concurrency.md")
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .map((line) => [/^\| `([a-z_.]+)`/.exec(line)![1]!, line.split(" | ")[3]!] as const),
+  );
+  const spawn = gatewaySchemas.fastcgi!.fields.spawn!.type as { table: Schema };
+  const defaults: [string, unknown][] = [
+    ["max_procs", gatewaySchemas.cgi!.fields.max_procs!.default],
+    ["threads", gatewaySchemas.wasi!.fields.threads!.default],
+    ["spawn.procs", spawn.table.procs!.default],
+    ["max_conns", gatewaySchemas.uwsgi!.fields.max_conns!.default],
+    ["max_conns", gatewaySchemas.scgi!.fields.max_conns!.default],
+  ];
+  expect(gatewaySchemas.fastcgi!.fields.max_conns!.default).toBeUndefined();
+  for (const [key, value] of defaults) expect(rows.get(key), key).toContain(`\`${value}\``);
 });

@@ -2,7 +2,7 @@
 // setup error (here a fastcgi root that does not exist) rejects it with the
 // error, and no address is bound; a good app is served. On Node, Deno and
 // Bun, each running test/serve-ready-app.ts; and on Node in this process,
-// for handlers and for createApp's routes.
+// for a missing root, interpreter or module, and for createApp's routes.
 
 import { execFile } from "node:child_process";
 import { connect } from "node:net";
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createApp, fastcgi, parseConfig, gatewaySchemas, serve } from "../runtimes/node/index.ts";
+import { cgi, createApp, fastcgi, parseConfig, gatewaySchemas, serve, wasi, wsgi, type GatewayHandler } from "../runtimes/node/index.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -75,6 +75,24 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     } finally {
       await server.close();
       await good.close();
+    }
+  });
+
+  const BROKEN: [string, () => GatewayHandler, string][] = [
+    ["a cgi root that does not exist", () => cgi({ root: MISSING }), `cgi: root "${MISSING}" is not a directory`],
+    ["a wsgi interpreter that is not installed", () => wsgi({ app: "myapp:app", python: "no-such-python3" }), 'wsgi: python: "no-such-python3" not found on PATH'],
+    ["a wasi module that does not exist", () => wasi({ module: `${MISSING}.wasm` }), `wasi: module "${MISSING}.wasm" is not a file`],
+    ["a wasi module that is not WebAssembly", () => wasi({ module: join(ROOT, "package.json") }), "malformed module"],
+  ];
+
+  test.each(BROKEN)("on node, in this process: %s: serve() rejects naming it, the port stays free", async (_, make, message) => {
+    const port = await freePort();
+    const broken = make();
+    try {
+      await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(message);
+      expect(await listening(port)).toBe(false);
+    } finally {
+      await broken.close();
     }
   });
 

@@ -90,7 +90,7 @@ describe.skipIf(!PYTHON).each(["node", "deno", "bun"] as CliRuntime[])("wsgi wor
 
     expect((await fetch(`${url}/py/crash`)).status).toBe(502);
     // A connection made in the instant between the crash and its exit being
-    // seen can still reach the dying worker's backlog (a 502, README "Worker
+    // seen can still reach the dying worker's backlog (a 502, docs/gateways/wsgi.md "Worker
     // lifecycle and signals"); once postern has seen the exit, requests wait
     // for the restart.
     const seen = Date.now() + 20_000;

@@ -211,7 +211,7 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     const { url, errors } = await start('app = "probe:application"');
     const before = await probe(`${url}/py/`);
     expect((await fetch(`${url}/py/crash`)).status).toBe(502);
-    // Once its exit is seen; in the instant before, a new connection may still reach the dying worker (README).
+    // Once its exit is seen; in the instant before, a new connection may still reach the dying worker (docs/gateways/wsgi.md).
     await until("exit seen", () => errors.some((line) => /exited with status \d+; restarting/.test(line)));
     const after = await probe(`${url}/py/`);
     expect(after.pid).not.toBe(before.pid);

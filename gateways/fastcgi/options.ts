@@ -30,8 +30,8 @@ export const fastcgiSchema = {
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
     underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
-    params: { type: "env", default: {}, doc: "extra FastCGI params, set last" },
-    env: { type: "env", aliasOf: "params", doc: "the old name of `params`" },
+    params: { type: "env", default: {}, doc: "extra FastCGI params (nginx's `fastcgi_param`), set last: they override the CGI variables postern sets. Formerly `env`" },
+    env: { type: "env", aliasOf: "params", doc: "the old name of `params`, still read as `params` (`postern check` warns about it; both at once is an error): renamed so that it no longer shares a word with `spawn.env`, a process environment" },
     // Who the spawned backends run as.
     ...PROCESS_USER_FIELDS,
   },

@@ -31,18 +31,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A listen address that could not be bound, named as it was written; `cause` is the runtime's own error. */
-export class ListenError extends Error {
-  readonly address: string;
-  readonly reason: string;
-  constructor(address: string, reason: string, options?: { cause: unknown }) {
-    super(`cannot listen on ${address}: ${reason}`, options);
-    this.name = "ListenError";
-    this.address = address;
-    this.reason = reason;
-  }
-}
-
 /** A runtime's serve(). */
 export type Serve = (app: Fetchable, options: ServeOptions) => Promise<RunningServer>;
 
@@ -56,6 +44,18 @@ export function afterSetup(ready: () => Promise<void>, serve: Serve): Serve {
     await ready();
     return serve(app, options);
   };
+}
+
+/** A listen address that could not be bound, named as it was written; `cause` is the runtime's own error. */
+export class ListenError extends Error {
+  readonly address: string;
+  readonly reason: string;
+  constructor(address: string, reason: string, options?: { cause: unknown }) {
+    super(`cannot listen on ${address}: ${reason}`, options);
+    this.name = "ListenError";
+    this.address = address;
+    this.reason = reason;
+  }
 }
 
 /**

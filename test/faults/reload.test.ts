@@ -1,7 +1,7 @@
 // SIGHUP reloads under load: each one starts the new config's routes and
 // pools (and, for a spawned backend, its processes) and retires the old ones
 // once their requests in flight are done, so not one request fails or gets
-// an answer it should not (README "Signals"). `bench/faults.ts reload` runs more.
+// an answer it should not (docs/cli.md). `bench/faults.ts reload` runs more.
 
 import { afterEach, describe, expect, test } from "vitest";
 import { processTree } from "../../bench/cpu.ts";

@@ -2,7 +2,7 @@
 // FastCGI route that buffers request bodies, held while normal traffic runs:
 // the slow ones cost a connection each and nothing more. Normal requests keep
 // being answered right, php-fpm's few workers are never taken by a request
-// that is not whole (README "Slow clients"), postern does not crash, and it
+// that is not whole (docs/slow-clients.md), postern does not crash, and it
 // gives back every descriptor once the crowd leaves. The throughput ratio
 // comes from `bench/faults.ts slowloris`.
 

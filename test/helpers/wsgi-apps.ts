@@ -1,5 +1,5 @@
 // postern hosting the WSGI apps of test/fixtures/wsgi-apps: the `wsgi` routes
-// (README "wsgi routes") that mount them, run by Debian's /usr/bin/python3,
+// (docs/gateways/wsgi.md) that mount them, run by Debian's /usr/bin/python3,
 // and postern serving them, on a runtime's CLI or in the test's process. Tests and the
 // benchmark build their routes here, so an app is mounted one way everywhere;
 // the README's recipes are served as written, with the fixtures' paths.

@@ -1,5 +1,5 @@
 """The worker process's life around the server: signals, the parent watch and
-the drain (the contract with postern's supervisor, README "The WSGI adapter").
+the drain (the contract with postern's supervisor, docs/gateways/wsgi.md "The WSGI adapter").
 
 - SIGUSR1: faulthandler writes every thread's stack to stderr, at once, even
   while the application holds the interpreter in C code; postern sends it
