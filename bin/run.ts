@@ -3,12 +3,14 @@
 // SIGUSR1's log files opened anew, the graceful stop, and the pid file.
 
 import { parseAddress } from "../src/address.ts";
+import { SetupError, type SetupProblem } from "../src/check/problems.ts";
 import type { Config } from "../src/config.ts";
 import { reopenLogs } from "../src/log-file.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
+import { printSetupError, setupProblemLines } from "./setup-errors.ts";
 import { createApp, serve } from "./platform.ts";
 
 export interface RunOptions {
@@ -16,6 +18,8 @@ export interface RunOptions {
   reload?: () => Config;
   /** Where the process id goes once postern listens (--pid). */
   pidFile?: string;
+  /** A setup problem as the command line that set its key says it (quick modes); undefined: as a config's. */
+  describe?: (problem: SetupProblem) => string | undefined;
 }
 
 /**
@@ -26,7 +30,7 @@ export interface RunOptions {
  * does not load leaves the running one in place. `graceful_timeout` bounds
  * both waits.
  */
-export async function run(config: Config, baseDir: string, { reload, pidFile }: RunOptions = {}): Promise<number> {
+export async function run(config: Config, baseDir: string, { reload, pidFile, describe }: RunOptions = {}): Promise<number> {
   let gateway = createApp(config, baseDir);
   // The running config's: a SIGHUP may change it.
   let graceful = config.gracefulTimeout;
@@ -106,7 +110,11 @@ export async function run(config: Config, baseDir: string, { reload, pidFile }: 
     // Never leave the backends it started, or the addresses it listens on, behind.
     await server?.close();
     await closeAll();
-    throw err;
+    // A route that cannot be set up is a config error, shown as one (exit status 2).
+    if (describe && err instanceof SetupError) return printProblems(err.problems, config, describe);
+    const status = printSetupError(err, config);
+    if (status === undefined) throw err;
+    return status;
   }
   for (const addr of server.addresses) {
     const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;
@@ -127,6 +135,13 @@ async function listen(app: Fetchable, config: Config): Promise<RunningServer> {
     const why = err.cause === undefined ? err.reason : whyNot(err.cause, addr.kind === "unix" ? { path: addr.path } : { port: addr.port });
     throw new RuntimeFailure(`cannot listen on ${err.address}: ${why}`);
   }
+}
+
+/** Each problem as `describe` says it, else as a config's; the same line once. */
+function printProblems(problems: readonly SetupProblem[], config: Config, describe: (problem: SetupProblem) => string | undefined): number {
+  const lines = problems.map((problem) => describe(problem) ?? setupProblemLines([problem], config)[0]!);
+  for (const line of new Set(lines)) process.stderr.write(`postern: ${line}\n`);
+  return 2;
 }
 
 /** Settles when `work` does, or after `ms` (calling `late`), whichever comes first. */
