@@ -61,7 +61,7 @@ export function wasiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> 
 
 function serveQuick(routes: QuickRoute[], typed: Record<string, string | undefined>, args: Parsed<typeof SERVER_FLAGS>): Promise<number> {
   const settings = serverSettings(args);
-  return run(settings.apply(quickConfig(routes, typed)), process.cwd(), { ...runOptions(settings), describe: flagProblem(typed) });
+  return run(settings.apply(quickConfig(routes, typed)), process.cwd(), runOptions(settings, { route: flagProblem(typed) }));
 }
 
 function noPositionals(command: string, positionals: string[]): void {

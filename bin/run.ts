@@ -5,7 +5,7 @@
 import { parseAddress } from "../src/address.ts";
 import { SetupError, type SetupProblem } from "../src/check/problems.ts";
 import type { Config } from "../src/config.ts";
-import { reopenLogs } from "../src/log-file.ts";
+import { LogOpenError, reopenLogs } from "../src/log-file.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
@@ -18,7 +18,7 @@ export interface RunOptions {
   reload?: () => Config;
   /** Where the process id goes once postern listens (--pid). */
   pidFile?: string;
-  /** A setup problem as the command line that set its key says it (quick modes); undefined: as a config's. */
+  /** A setup problem as the command line that set its key says it (a flag); undefined: as a config's. */
   describe?: (problem: SetupProblem) => string | undefined;
 }
 
@@ -111,7 +111,8 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
     await server?.close();
     await closeAll();
     // A route that cannot be set up is a config error, shown as one (exit status 2).
-    if (describe && err instanceof SetupError) return printProblems(err.problems, config, describe);
+    const problems = err instanceof SetupError ? err.problems : err instanceof LogOpenError ? [logProblem(err)] : undefined;
+    if (describe && problems) return printProblems(problems, config, describe);
     const status = printSetupError(err, config);
     if (status === undefined) throw err;
     return status;
@@ -135,6 +136,11 @@ async function listen(app: Fetchable, config: Config): Promise<RunningServer> {
     const why = err.cause === undefined ? err.reason : whyNot(err.cause, addr.kind === "unix" ? { path: addr.path } : { port: addr.port });
     throw new RuntimeFailure(`cannot listen on ${err.address}: ${why}`);
   }
+}
+
+/** A log file that cannot be opened as the problem of its key, `access_log` or `error_log`. */
+function logProblem(err: LogOpenError): SetupProblem {
+  return { owner: "postern", key: [err.key], message: err.message.slice(`${err.key}: `.length) };
 }
 
 /** Each problem as `describe` says it, else as a config's; the same line once. */
