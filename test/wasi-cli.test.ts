@@ -101,7 +101,7 @@ describe("postern wasi FILE.wasm", () => {
     });
     expect(stdout).not.toMatch(/listening on/);
     expect(status, stderr).toBe(2);
-    expect(stderr).toContain(`routes[0].module: ${JSON.stringify(missing)} does not exist`);
+    expect(stderr).toContain(`postern: FILE.wasm: ${JSON.stringify(missing)} does not exist`);
   });
 
   test("no module, or two: a usage error", () => {
