@@ -27,5 +27,5 @@ export function wagiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> 
 function serveFile(file: string, args: Parsed<typeof SERVER_FLAGS>, read: () => Config): Promise<number> {
   const settings = serverSettings(args);
   const load = () => settings.apply(read());
-  return run(load(), dirname(resolve(file)), runOptions(settings, load));
+  return run(load(), dirname(resolve(file)), runOptions(settings, { reload: load }));
 }
