@@ -129,7 +129,8 @@ export const TOP_LEVEL_SCHEMA: Schema = {
   },
 };
 
-const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers (`\"/app/*\"`, `\"*\"`); a gateway maps the whole request path onto its root, the route's path is not stripped" };
+/** Every route's `path` (validated here, not by its gateway). */
+export const PATH_FIELD: Field = { type: "string", default: "*", doc: "hono path pattern the route answers (`\"/app/*\"`, `\"*\"`); a gateway maps the whole request path onto its root, the route's path is not stripped" };
 
 /**
  * Parses and validates a config. With `accounts` (this machine's users and
@@ -233,7 +234,7 @@ function validateRoute(
 ): RouteConfig {
   const gateway = gatewayName(route.gateway, at, Object.keys(gateways));
   const schema = gateways[gateway]!;
-  const path = validateValue(PATH_FIELD, route.path ?? "*", [...at, "path"]) as string;
+  const path = validateValue(PATH_FIELD, route.path ?? PATH_FIELD.default, [...at, "path"]) as string;
   if (path !== "*" && !path.startsWith("/")) {
     throw new SchemaError([...at, "path"], `must start with "/" or be "*", found ${JSON.stringify(path)}`);
   }
