@@ -64,7 +64,8 @@ export interface Scenario {
   metric: "rps" | "throughput";
 }
 
-export interface BenchCase {
+/** A case served load by wrk: servers started, scenarios run against each, measured and reported by bench/runner.ts. */
+export interface LoadCase {
   name: string;
   /** One paragraph: what is measured and why. */
   description: string;
@@ -75,3 +76,15 @@ export interface BenchCase {
   /** Starts every server (each registers its own stop with `cleanup`), in the order they are run. */
   start(settings: Settings, cleanup: Cleanup, binaries: Map<string, string>): Promise<Server[]>;
 }
+
+/** A case that times commands instead of serving load (e.g. how fast postern starts). */
+export interface CommandCase {
+  name: string;
+  /** One paragraph: what is measured and why. */
+  description: string;
+  requires: Requirement[];
+  /** Measures and prints its own tables; what it returns is written to .bench/results-<name>.json. */
+  measure(cleanup: Cleanup, binaries: Map<string, string>): Promise<unknown>;
+}
+
+export type BenchCase = LoadCase | CommandCase;

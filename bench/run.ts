@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { BenchCase, Requirement, Settings } from "./case.ts";
+import type { BenchCase, CommandCase, LoadCase, Requirement, Settings } from "./case.ts";
 import { Cleanup } from "./processes.ts";
 import { formatScenario, ratios, summarize, writeJson } from "./report.ts";
 import { measure } from "./runner.ts";
@@ -51,7 +51,8 @@ async function main(args: string[]): Promise<number> {
 
   const binaries = new Map<string, string>();
   const missing: Requirement[] = [];
-  for (const req of [WRK, ...selected.flatMap((c) => c.requires)]) {
+  const needsWrk = selected.some((c) => !("measure" in c));
+  for (const req of [...(needsWrk ? [WRK] : []), ...selected.flatMap((c) => c.requires)]) {
     const found = findBinary(req.names);
     if (found) binaries.set(req.names[0]!, found);
     else if (!missing.some((m) => m.apt === req.apt)) missing.push(req);
@@ -62,20 +63,38 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
 
-  const settings = readSettings(binaries.get("wrk")!);
-  for (const c of selected) await runCase(c, settings, binaries);
+  const settings = readSettings(binaries.get("wrk") ?? "wrk");
+  for (const c of selected) await ("measure" in c ? runCommandCase(c, binaries) : runCase(c, settings, binaries));
   return 0;
 }
 
-async function runCase(c: BenchCase, settings: Settings, binaries: Map<string, string>): Promise<void> {
+async function runCommandCase(c: CommandCase, binaries: Map<string, string>): Promise<void> {
+  const cleanup = (current = new Cleanup());
+  try {
+    console.log(`== bench ${c.name} ==`);
+    console.log(c.description);
+    const machine = machineInfo();
+    console.log(machineLine(machine));
+    const loadBefore = loadavg();
+    const results = await c.measure(cleanup, binaries);
+    const file = `${RESULTS_DIR}results-${c.name}.json`;
+    writeJson(file, { case: c.name, description: c.description, date: new Date().toISOString(), machine, load: { before: loadBefore, after: loadavg() }, results });
+    console.log(`\nresults: ${file}`);
+  } finally {
+    await cleanup.run();
+    current = undefined;
+  }
+}
+
+async function runCase(c: LoadCase, settings: Settings, binaries: Map<string, string>): Promise<void> {
   const cleanup = (current = new Cleanup());
   try {
     const scenarios = c.scenarios(settings);
     const versions = c.requires.concat(WRK).map((r) => versionOf(binaries.get(r.names[0]!)!, r.versionArgs ?? ["-v"]));
-    const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "?", kernel: release(), node: process.version };
+    const machine = machineInfo();
     console.log(`== bench ${c.name} ==`);
     console.log(c.description);
-    console.log(`machine: ${machine.cpus} CPUs (${machine.model}), Linux ${machine.kernel}, Node ${machine.node}, load ${loadText()}`);
+    console.log(machineLine(machine));
     console.log(`tools: ${versions.join("; ")}`);
 
     const servers = await c.start(settings, cleanup, binaries);
@@ -177,6 +196,14 @@ function versionOf(binary: string, args: string[]): string {
   const r = spawnSync(binary, args, { encoding: "utf8" });
   const lines = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n");
   return lines.find((l) => /\d+\.\d+/.test(l)) ?? (lines[0] || binary);
+}
+
+function machineInfo() {
+  return { cpus: cpus().length, model: cpus()[0]?.model ?? "?", kernel: release(), node: process.version };
+}
+
+function machineLine(m: ReturnType<typeof machineInfo>): string {
+  return `machine: ${m.cpus} CPUs (${m.model}), Linux ${m.kernel}, Node ${m.node}, load ${loadText()}`;
 }
 
 function loadText(): string {

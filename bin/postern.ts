@@ -3,7 +3,6 @@
 // runs, so that `postern --version` and `postern --help` load nothing else.
 
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { parseFlags, UsageError } from "./args.ts";
 import { COMMANDS } from "./commands.ts";
 import { COMMAND_USAGE, USAGE } from "./usage.ts";
@@ -23,21 +22,13 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`postern ${version()}\n`);
       return 0;
     case "check": {
-      const { values, help } = await parseFlags(rest, { config: { names: ["--config", "-c"] } });
+      const { help } = await parseFlags(rest, { config: { names: ["--config", "-c"] } });
       if (help) {
         process.stdout.write(`${COMMAND_USAGE.check}\n`);
         return 0;
       }
-      const file = values.config ?? "postern.toml";
-      const { loadConfig } = await import("./config-file.ts");
-      const { configWarnings } = await import("./platform.ts");
-      const config = loadConfig(file);
-      // Warnings leave the exit status 0: the config is valid, and safe, as it is.
-      for (const { line, message } of await configWarnings(config, dirname(resolve(file)))) {
-        process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
-      }
-      process.stdout.write(`${file}: ok (${config.routes.length} route${config.routes.length === 1 ? "" : "s"})\n`);
-      return 0;
+      const { checkCommand } = await import("./check.ts");
+      return checkCommand(rest);
     }
     default: {
       const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;

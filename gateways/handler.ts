@@ -14,7 +14,7 @@ import { GatewayError, responseForError } from "../src/errors.ts";
 import { isLiveResponse } from "../src/http/live-response.ts";
 import { reasonPhraseOf, withReasonPhrase } from "../src/http/reason-phrase.ts";
 import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-body.ts";
-import type { FileSystem, Runtime, ServeEnv } from "../src/runtime.ts";
+import type { Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 import { formatKey } from "../src/config.ts";
 
@@ -112,14 +112,6 @@ export function failure(runtime: Runtime, route: string, err: unknown): Response
 /** Logs that the client did not get a backend's answer as the backend sent it (src/cgi/framing.ts). */
 export function logCut(runtime: Runtime, route: string, what: string, reason: GatewayError): void {
   runtime.logError(`${route}: ${what}: answer cut short: ${reason.code}: ${reason.message}`);
-}
-
-/** The real path of a route's root, which must be a directory: a setup error otherwise. */
-export async function realRootDirectory(fs: FileSystem, root: string, route: string): Promise<string> {
-  const real = await fs.realpath(root);
-  const stat = real === null ? null : await fs.stat(real);
-  if (real === null || !stat?.isDirectory) throw new Error(`${route}: root ${JSON.stringify(root)} is not a directory`);
-  return real;
 }
 
 /** Bytes of an answer read ahead that are held in memory; past them a temporary file (nginx holds 32 to 64 KiB, proxy_buffers). */

@@ -10,7 +10,8 @@ export { reachableByAll };
 /**
  * The absolute path of `name` (searched in the directories of `path` unless
  * it contains "/"), or undefined. Relative paths are not taken: a program is
- * started from another directory than postern's (a CGI script's own).
+ * started from another directory than postern's (a CGI script's own). A
+ * file nobody may execute is skipped, as execvp(3) skips it.
  *
  * With `user` (the program runs as another user than postern), a match that
  * every user may run is preferred, as execvp(3) run as that user would skip
@@ -22,7 +23,8 @@ export async function findProgram(runtime: Runtime, name: string, path: string |
   const candidates = name.includes("/") ? [name] : (path ?? "").split(":").map((dir) => `${dir}/${name}`);
   let first: string | undefined;
   for (const candidate of candidates) {
-    if (!candidate.startsWith("/") || !(await runtime.fs!.stat(candidate))?.isFile) continue;
+    const stat = candidate.startsWith("/") ? await runtime.fs!.stat(candidate) : null;
+    if (!stat?.isFile || (stat.mode & 0o111) === 0) continue;
     if (!user || user.uid === 0 || (await reachableByAll(runtime.fs!, candidate))) return candidate;
     first ??= candidate;
   }

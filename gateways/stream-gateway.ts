@@ -5,7 +5,6 @@
 // request's variables are encoded.
 
 import type { Context } from "hono";
-import { formatAddress, parseAddress } from "../src/address.ts";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
 import { backendFields, backendProblem, poolOptions, type BackendOptions } from "../src/backend/options.ts";
@@ -17,6 +16,7 @@ import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts
 import { StatusLineParser } from "../src/cgi/response.ts";
 import type { Schema } from "../src/config-schema.ts";
 import type { Runtime } from "../src/runtime.ts";
+import { backendSetup } from "./checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
 import { mountedRequest } from "./mount.ts";
 
@@ -111,11 +111,7 @@ class StreamGateway {
 
   async #init(): Promise<void> {
     const o = this.#options;
-    const addresses = o.backend.map(parseAddress);
-    const unix = addresses.find((addr) => addr.kind === "unix");
-    if (unix && !this.#runtime.unixSockets) {
-      throw new Error(`${this.#name}: the ${this.#runtime.name} runtime cannot connect to unix sockets (backend ${formatAddress(unix)}); use a TCP address`);
-    }
+    const addresses = backendSetup(this.#runtime, o.backend, this.#name);
     const health = o.health && {
       probe: streamProbe(this.#runtime, this.#encode),
       options: o.health,

@@ -9,6 +9,7 @@
 // number as a uid, even one that names no user, and Node's takes -1 as
 // "leave it unchanged", which is root here.
 
+import { setupError } from "./check/problems.ts";
 import type { Schema } from "./config-schema.ts";
 import type { FileSystem, ProcessUser, Runtime } from "./runtime.ts";
 
@@ -129,12 +130,12 @@ export function resolveUser(accounts: Accounts, names: UserNames, ownUid: number
 export async function processUser(runtime: Runtime, names: UserNames, route: string): Promise<ProcessUser | undefined> {
   if (!runtime.uid || !runtime.fs) {
     if (names.user === undefined && names.group === undefined) return undefined;
-    throw new Error(`${route}: user: the ${runtime.name} runtime cannot start processes as another user`);
+    throw setupError(route, ["user"], `the ${runtime.name} runtime cannot start processes as another user`);
   }
   try {
     return resolveUser(await loadAccounts(runtime.fs), names, runtime.uid());
   } catch (err) {
-    if (err instanceof AccountError) throw new Error(`${route}: ${err.key}: ${err.message}`);
+    if (err instanceof AccountError) throw setupError(route, [err.key], err.message);
     throw err;
   }
 }

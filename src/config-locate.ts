@@ -8,6 +8,17 @@
 /** A key as TOML nests it: names, and indexes into arrays of tables. */
 export type KeyPath = readonly (string | number)[];
 
+/** `routes[1].spawn.procs`; keys that are not bare TOML keys are quoted. */
+export function formatKey(path: KeyPath): string {
+  return path
+    .map((part, i) =>
+      typeof part === "number"
+        ? `[${part}]`
+        : `${i === 0 ? "" : "."}${/^[A-Za-z0-9_-]+$/.test(part) ? part : JSON.stringify(part)}`,
+    )
+    .join("");
+}
+
 interface Entry {
   path: KeyPath;
   pos: number;

@@ -7,7 +7,8 @@
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
 import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
-import { locate, type KeyPath } from "./config-locate.ts";
+import { rememberSource } from "./check/source.ts";
+import { formatKey, locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
 import { destinationProblem } from "./logs.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
@@ -25,6 +26,7 @@ import {
 } from "./config-schema.ts";
 
 export type { Field, FieldType, GatewaySchema, Schema } from "./config-schema.ts";
+export { formatKey } from "./config-locate.ts";
 
 export interface RouteConfig {
   path: string;
@@ -149,6 +151,7 @@ export function parseConfig(text: string, file: string, gateways: Record<string,
   try {
     const config = validate(doc, text, gateways);
     if (accounts) checkAccounts(config, accounts);
+    rememberSource(config, { file, text });
     return config;
   } catch (error) {
     if (!(error instanceof SchemaError)) throw error;
@@ -171,17 +174,6 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
   };
-}
-
-/** `routes[1].spawn.procs`; keys that are not bare TOML keys are quoted. */
-export function formatKey(path: KeyPath): string {
-  return path
-    .map((part, i) =>
-      typeof part === "number"
-        ? `[${part}]`
-        : `${i === 0 ? "" : "."}${/^[A-Za-z0-9_-]+$/.test(part) ? part : JSON.stringify(part)}`,
-    )
-    .join("");
 }
 
 /** Every user and group named exists. */

@@ -131,7 +131,7 @@ describe("postern CLI", () => {
     writeFileSync(file, `listen = "127.0.0.1:0"\n[[routes]]\ngateway = "static"\nroot = "./nowhere"\n`);
     const { status, stderr } = run(["serve", "--config", file]);
     expect(status).toBe(2);
-    expect(stderr).toMatch(/root .*nowhere.* is not a directory/);
+    expect(stderr).toMatch(/noroot\.toml:4: routes\[0\]\.root: ".*nowhere" does not exist/);
   });
 
   describe.skipIf(!PHP_FPM)("fastcgi quick mode", () => {

@@ -39,31 +39,31 @@ async function refusal(route: string): Promise<string> {
 describe("routes a runtime like workerd cannot serve", () => {
   test("cgi: no processes", async () => {
     const message = await refusal('path = "/cgi-bin/*"\ngateway = "cgi"\nroot = "/srv/cgi-bin"');
-    expect(message).toContain("route 1 (cgi /cgi-bin/*)");
+    expect(message).toContain("routes[0] (cgi /cgi-bin/*)");
     expect(message).toMatch(/workerd runtime cannot run CGI scripts \(no processes\)/);
   });
 
   test("fastcgi to a unix socket: no unix sockets", async () => {
     const message = await refusal('path = "*"\ngateway = "fastcgi"\nbackend = "unix:/run/php/php-fpm.sock"\nroot = "/var/www"');
-    expect(message).toContain("route 1 (fastcgi *)");
-    expect(message).toMatch(/cannot connect to unix sockets \(backend unix:\/run\/php\/php-fpm\.sock\); use a TCP address/);
+    expect(message).toContain("routes[0] (fastcgi *)");
+    expect(message).toMatch(/backend: the workerd runtime cannot connect to unix sockets \(unix:\/run\/php\/php-fpm\.sock\); use a TCP address/);
   });
 
   test("fastcgi with spawn: no processes", async () => {
     const message = await refusal('path = "*"\ngateway = "fastcgi"\nroot = "/var/www"\nspawn = { command = ["php-cgi"] }');
-    expect(message).toContain("route 1 (fastcgi *)");
+    expect(message).toContain("routes[0] (fastcgi *)");
     expect(message).toMatch(/spawn needs a runtime that can start processes; workerd cannot/);
   });
 
   test("static: no files", async () => {
     const message = await refusal('path = "*"\ngateway = "static"\nroot = "/srv/www"');
-    expect(message).toContain("route 1 (static *)");
+    expect(message).toContain("routes[0] (static *)");
     expect(message).toMatch(/static files need a filesystem, which the workerd runtime has not/);
   });
 
   test("wasi with a module file: only bundled modules", async () => {
     const message = await refusal('path = "/app/*"\ngateway = "wasi"\nmodule = "app.wasm"');
-    expect(message).toContain("route 1 (wasi /app/*)");
+    expect(message).toContain("routes[0] (wasi /app/*)");
     expect(message).toMatch(/"app.wasm" is not among the modules bundled for workerd, which reads no files/);
   });
 

@@ -197,8 +197,8 @@ describe("postern check warns about a static root a script route shares", () => 
       route({ path: "/rb/*", gateway: "wasi", interpreter: "ruby", module: "ruby.wasm", root: "rb" }) +
       route({ path: "/s/*", gateway: "wasi", interpreter: "ruby", module: "ruby.wasm", root: "rb/scripts" });
     expect(await warningsOf(toml)).toEqual([
-      `1: route 1 (static *) shares files with route 2 (wasi /rb/*) (root ${dir}/rb): it never serves what that route runs (*.rb, index.rb); such requests go on to the next route`,
-      `1: route 1 (static *) shares files with route 3 (wasi /s/*) (root ${dir}/rb/scripts): it never serves what that route runs (*.rb, index.rb); such requests go on to the next route`,
+      `1: routes[0] (static *) shares files with routes[1] (wasi /rb/*) (root ${dir}/rb): it never serves what that route runs (*.rb, index.rb); such requests go on to the next route`,
+      `1: routes[0] (static *) shares files with routes[2] (wasi /s/*) (root ${dir}/rb/scripts): it never serves what that route runs (*.rb, index.rb); such requests go on to the next route`,
     ]);
   });
 
@@ -220,7 +220,7 @@ describe("postern check warns about a static root a script route shares", () => 
     const { status, stdout, stderr } = spawnSync(process.execPath, [BIN, "check", "--config", file], { encoding: "utf8", timeout: 20_000 });
     expect(status).toBe(0);
     expect(stdout).toBe(`${file}: ok (2 routes)\n`);
-    const shown = readmeBlock("", "warning: route 1 (static *)").trim();
+    const shown = readmeBlock("", "warning: routes[0] (static *)").trim();
     expect(stderr.trim()).toBe(shown.replace("postern.toml", file).replace("/var/www/app/public", app));
   });
 });

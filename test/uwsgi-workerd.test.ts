@@ -5,13 +5,13 @@
 // requests (lazy).
 
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
 import type { ServerProcess } from "./helpers/server-process.ts";
-import { COMPATIBILITY_DATE, WRANGLER_NODE, wranglerDev } from "./helpers/wrangler.ts";
+import { WRANGLER_NODE, wranglerDev, writeCheckoutWorkerConfig } from "./helpers/wrangler.ts";
 
 const UWSGI = findUwsgi();
 const ROOT = join(import.meta.dirname, "..");
@@ -32,11 +32,7 @@ describe.skipIf(!UWSGI || !WRANGLER_NODE)("uwsgi and SCGI routes on workerd", ()
       `[[routes]]\npath = "/sc/*"\ngateway = "scgi"\nbackend = "127.0.0.1:${scgi!.port}"\nmax_conns = 2`,
     ].join("\n");
     dir = mkdtempSync(join(tmpdir(), "postern-uwsgi-workerd-"));
-    const main = join(ROOT, "test/conformance/workerd/worker.ts");
-    writeFileSync(
-      join(dir, "wrangler.toml"),
-      `name = "postern-uwsgi"\nmain = ${JSON.stringify(main)}\ncompatibility_date = "${COMPATIBILITY_DATE}"\n[vars]\nPOSTERN_TOML = ${JSON.stringify(routes)}\n`,
-    );
+    writeCheckoutWorkerConfig(dir, "postern-uwsgi", join(ROOT, "test/conformance/workerd/worker.ts"), ["[vars]", `POSTERN_TOML = ${JSON.stringify(routes)}`]);
     const dev = await wranglerDev(dir);
     stop = dev.stop;
     base = dev.url;

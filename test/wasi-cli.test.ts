@@ -101,7 +101,7 @@ describe("postern wasi FILE.wasm", () => {
     });
     expect(stdout).not.toMatch(/listening on/);
     expect(status, stderr).toBe(2);
-    expect(stderr).toContain(`module ${JSON.stringify(missing)} is not a file`);
+    expect(stderr).toContain(`routes[0].module: ${JSON.stringify(missing)} does not exist`);
   });
 
   test("no module, or two: a usage error", () => {

@@ -204,7 +204,7 @@ describe.skipIf(!PYTHON)("wsgi workers", () => {
     const { url, errors } = await start('app = "probe:application"');
     const { pid } = await probe(`${url}/py/print`);
     await until("logged", () => errors.length >= 2);
-    expect(errors).toEqual(expect.arrayContaining([`route 1 (wsgi /py/*): worker ${pid}: printed by the app`, `route 1 (wsgi /py/*): worker ${pid}: written to stderr by the app`]));
+    expect(errors).toEqual(expect.arrayContaining([`routes[0] (wsgi /py/*): worker ${pid}: printed by the app`, `routes[0] (wsgi /py/*): worker ${pid}: written to stderr by the app`]));
   });
 
   test("a worker that dies: its request gets 502, the next one 200 from its replacement", async () => {

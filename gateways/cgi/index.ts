@@ -4,15 +4,16 @@
 // with what it prints. At most `max_procs` scripts run at once.
 
 import type { Context } from "hono";
-import { processUser } from "../../src/accounts.ts";
+import { setupError } from "../../src/check/problems.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
-import { realRootDirectory, type GatewayHandler, type Router } from "../handler.ts";
+import { cgiSetup } from "../checks/cgi.ts";
+import type { GatewayHandler, Router } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
-import { findProgram, reachableByAll } from "../program.ts";
+import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
 import { directLauncher } from "./direct.ts";
@@ -43,7 +44,7 @@ class CgiGateway extends ScriptGateway {
   #setup!: Setup;
 
   constructor(runtime: Runtime, options: CgiOptions, name: string, router: Router | undefined) {
-    if (!runtime.spawn || !runtime.fs) throw new Error(`${name}: the ${runtime.name} runtime cannot run CGI scripts (no processes)`);
+    if (!runtime.spawn || !runtime.fs) throw setupError(name, ["gateway"], `the ${runtime.name} runtime cannot run CGI scripts (no processes)`);
     super(runtime, options, name, router, options.max_procs);
     this.#options = options;
   }
@@ -51,22 +52,9 @@ class CgiGateway extends ScriptGateway {
   protected async setUp(): Promise<void> {
     const runtime = this.runtime;
     const o = this.#options;
-    const realRoot = await realRootDirectory(runtime.fs!, o.root, this.name);
-    const root = o.root.startsWith("/") ? o.root : realRoot;
-    const passed: Record<string, string> = {};
-    for (const name of o.pass_env) {
-      const value = runtime.getEnv(name);
-      if (value !== undefined) passed[name] = value;
-    }
-    const user = await processUser(runtime, o, this.name);
+    const { root, realRoot, user, interpreters, passed } = await cgiSetup(runtime, o, this.name);
     if (user && user.uid !== 0 && !(await reachableByAll(runtime.fs!, realRoot))) {
       runtime.logError(`${this.name}: root ${JSON.stringify(o.root)} may be out of reach of uid ${user.uid}, whom scripts run as: a directory on its way lacks the execute bit for others`);
-    }
-    const interpreters = new Map<string, string>();
-    for (const [ext, program] of Object.entries(o.interpreters)) {
-      const path = await findProgram(runtime, program, passed.PATH ?? runtime.getEnv("PATH"), user);
-      if (!path) throw new Error(`${this.name}: interpreters.${ext}: ${JSON.stringify(program)} not found`);
-      interpreters.set(ext, path);
     }
     const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {

@@ -2,8 +2,7 @@
 // environment, the backend pools and the Responder client.
 
 import type { Context } from "hono";
-import { processUser } from "../../src/accounts.ts";
-import { formatAddress, parseAddress, type Address } from "../../src/address.ts";
+import { formatAddress, type Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { mayRepeat } from "../../src/backend/retry.ts";
@@ -11,13 +10,13 @@ import { Upstream } from "../../src/backend/upstream.ts";
 import { cgiEnv } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
-import { FileCache } from "../../src/file-cache.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
-import { connOf, failure, logCut, onClientGone, realRootDirectory, type GatewayHandler } from "../handler.ts";
+import { fastcgiSetup } from "../checks/fastcgi.ts";
+import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest } from "./client.ts";
@@ -68,19 +67,9 @@ class FastCgiGateway {
 
   async #init(): Promise<void> {
     const o = this.#options;
-    this.#routing = await routingFor(this.#runtime, o, this.#name);
-    let addresses: Address[];
-    if (o.spawn) {
-      const user = await processUser(this.#runtime, o, this.#name);
-      this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, env: spawnEnv(this.#runtime, o.spawn.env), user }, this.#name);
-      addresses = [];
-    } else {
-      addresses = o.backend!.map(parseAddress);
-    }
-    const unix = addresses.find((addr) => addr.kind === "unix");
-    if (unix && !this.#runtime.unixSockets) {
-      throw new Error(`${this.#name}: the ${this.#runtime.name} runtime cannot connect to unix sockets (backend ${formatAddress(unix)}); use a TCP address`);
-    }
+    const { routing, addresses, spawn } = await fastcgiSetup(this.#runtime, o, this.#name);
+    this.#routing = routing;
+    if (o.spawn && spawn) this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, ...spawn }, this.#name);
     // A spawned php-cgi serves one connection at a time.
     const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
     const health = o.health && {
@@ -192,31 +181,4 @@ class FastCgiGateway {
     await this.#upstream?.close();
     await this.#spawned?.stop();
   }
-}
-
-async function routingFor(runtime: Runtime, o: FastCgiOptions, name: string): Promise<ScriptRouting> {
-  const fs = runtime.fs;
-  const files = fs ? new FileCache(fs) : undefined;
-  const base = { index: o.index, splitPath: o.split_path, frontController: o.front_controller, files };
-  if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root) };
-  const realRoot = await realRootDirectory(fs, o.root, name);
-  // Scripts are named under the root as configured (nginx's $document_root);
-  // a relative root is made absolute, as a backend needs.
-  const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;
-  return { ...base, root, realRoot };
-}
-
-function trimTrailingSlash(path: string): string {
-  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-}
-
-/**
- * A spawned backend sees PATH and what the route lists, nothing else of the
- * host. php-cgi would exit after 500 requests by default, racing a request
- * already sent on its kept connection; postern restarts a backend that dies,
- * so recycling is left to the route's spawn.env (PHP_FCGI_MAX_REQUESTS).
- */
-function spawnEnv(runtime: Runtime, env: Record<string, string>): Record<string, string> {
-  const path = runtime.getEnv("PATH");
-  return { ...(path === undefined ? {} : { PATH: path }), PHP_FCGI_MAX_REQUESTS: "0", ...env };
 }

@@ -9,10 +9,11 @@
 
 import type { ProcessUser, Runtime } from "../../src/runtime.ts";
 import { WorkerGroup, type Seat } from "../../src/supervisor.ts";
-import { findProgram } from "../program.ts";
 
 export interface SpawnConfig {
   command: string[];
+  /** The absolute path of command[0], found (gateways/checks/fastcgi.ts). */
+  program: string;
   procs: number;
   env: Record<string, string>;
   /** Who the processes run as; postern's own user when undefined. */
@@ -20,17 +21,12 @@ export interface SpawnConfig {
 }
 
 export async function spawnBackends<S extends Seat>(runtime: Runtime, config: SpawnConfig, routeName: string): Promise<WorkerGroup<S>> {
-  if (!runtime.spawn || !runtime.fs) {
-    throw new Error(`${routeName}: spawn needs a runtime that can start processes; ${runtime.name} cannot`);
-  }
-  const program = await findProgram(runtime, config.command[0]!, config.env.PATH, config.user);
-  if (!program) throw new Error(`${routeName}: spawn.command: ${JSON.stringify(config.command[0])} not found`);
   return WorkerGroup.create<S>(runtime, {
     name: routeName,
     label: "backend",
     program: config.command[0]!,
     dirPrefix: "postern-fcgi-",
-    command: (socket) => commandFor([program, ...config.command.slice(1)], socket),
+    command: (socket) => commandFor([config.program, ...config.command.slice(1)], socket),
     count: config.procs,
     env: config.env,
     user: config.user,

@@ -9,7 +9,9 @@ import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { isInside, safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, OpenedFile, Runtime } from "../../src/runtime.ts";
-import { failure, realRootDirectory, type GatewayHandler } from "../handler.ts";
+import { setupError } from "../../src/check/problems.ts";
+import { staticRoot } from "../checks/static.ts";
+import { failure, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
@@ -43,7 +45,7 @@ export function createStatic(
   app?: { scripts: readonly ScriptFiles[] },
 ): GatewayHandler {
   // DESIGN.md: a gateway needing a capability the runtime lacks fails at startup.
-  if (!runtime.fs) throw new Error(`${name}: static files need a filesystem, which the ${runtime.name} runtime has not`);
+  if (!runtime.fs) throw setupError(name, ["gateway"], `static files need a filesystem, which the ${runtime.name} runtime has not`);
   const gateway = new StaticGateway(runtime, runtime.fs, options, name, app?.scripts ?? []);
   return Object.assign((c: Context, next: Next) => gateway.handle(c, next), {
     ready: gateway.ready,
@@ -73,9 +75,7 @@ class StaticGateway {
   }
 
   async #init(scripts: readonly ScriptFiles[]): Promise<void> {
-    const root = this.#options.root;
-    const real = await realRootDirectory(this.#fs, root, this.#name);
-    this.#realRoot = real.endsWith("/") ? real.slice(0, -1) : real;
+    this.#realRoot = await staticRoot(this.#fs, this.#options, this.#name);
     this.#guard = new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, this.#realRoot, scripts));
   }
 

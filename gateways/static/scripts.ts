@@ -12,7 +12,7 @@ import { interpreters } from "../wasi/interpreter.ts";
 
 /** What a script route runs, from its options: the files it would execute rather than show. */
 export interface ScriptFiles {
-  /** The route, as messages name it: `route 2 (fastcgi *)`. */
+  /** The route, as messages name it: `routes[1] (fastcgi *)`. */
   route: string;
   /** Its root as configured (absolute). */
   root: string;

@@ -10,9 +10,10 @@
 import type { Context } from "hono";
 import { requestTarget, type RequestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
-import { readAllLimited } from "../../src/io/bytes.ts";
+import { setupError } from "../../src/check/problems.ts";
 import { safePath } from "../../src/paths.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { wasiSetup } from "../checks/wasi.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
 import { splitAtRoute } from "../mount.ts";
 import { clientTargetOf } from "../request-path.ts";
@@ -22,13 +23,10 @@ import { findInVolume } from "./lookup.ts";
 import type { MemoryImage } from "./messages.ts";
 import { SCRIPT_ROOT, type WasiOptions } from "./options.ts";
 import { takeSnapshot } from "./snapshot.ts";
-import { importMemory, limitMemory, MEMORY_IMPORT } from "./memory-limit.ts";
 import { InlineRunner } from "./inline.ts";
 import { WasiThreads } from "./threads.ts";
-import { readVolume, type Volume } from "./volume.ts";
+import type { Volume } from "./volume.ts";
 
-/** Largest module file read. */
-const MAX_MODULE_BYTES = 256 * 1024 ** 2;
 /** Most output a run without threads may write (it is held whole before it is sent). */
 const INLINE_MAX_OUTPUT = 32 * 1024 ** 2;
 
@@ -59,16 +57,7 @@ class WasiGateway extends ScriptGateway {
   protected async setUp(): Promise<void> {
     const o = this.#options;
     const interpreter = this.#interpreter;
-    const loaded = await loadModule(this.runtime, o.module, o.max_memory, this.name);
-    checkModule(loaded.module, interpreter ?? o.entrypoint ?? "_start", loaded.memory !== undefined, this.name);
-    const volumes: Volume[] = [];
-    const budget = { left: o.max_volume_size };
-    const directories = Object.entries(o.volumes);
-    if (o.root !== undefined) directories.unshift([SCRIPT_ROOT, o.root]);
-    for (const [guest, host] of directories) {
-      if (!this.runtime.fs) throw new Error(`${this.name}: volumes need a file system, which the ${this.runtime.name} runtime has not`);
-      volumes.push(await readVolume(this.runtime.fs, guest, host, budget));
-    }
+    const { loaded, volumes } = await wasiSetup(this.runtime, o, interpreter, this.name);
     if (o.root !== undefined) this.#scripts = volumes[0];
     let { module, memory } = loaded;
     let image: MemoryImage | undefined;
@@ -77,7 +66,7 @@ class WasiGateway extends ScriptGateway {
       try {
         ({ module, memory, image } = await takeSnapshot(loaded.bytes, memory, interpreter, volumes, log));
       } catch (err) {
-        throw new Error(`${this.name}: initializing ${interpreter.name} for its snapshot failed: ${(err as Error).message}`);
+        throw setupError(this.name, ["interpreter"], `initializing ${interpreter.name} for its snapshot failed: ${(err as Error).message}`);
       }
     }
     const setup = {
@@ -144,61 +133,5 @@ class WasiGateway extends ScriptGateway {
 
   protected async tearDown(): Promise<void> {
     await this.#launcher?.close();
-  }
-}
-
-interface LoadedModule {
-  module: WebAssembly.Module;
-  /** The limits of the memory it imports, when it was made to (see memory-limit.ts importMemory). */
-  memory?: { initial: number; maximum: number };
-  /** The bytes `module` was compiled from, when read from a file. */
-  bytes?: Uint8Array;
-}
-
-/**
- * The module compiled, with its memory capped and, where it defines one,
- * imported instead (so that threads can hand instances a memory they kept).
- */
-async function loadModule(runtime: Runtime, path: string, maxMemory: number, route: string): Promise<LoadedModule> {
-  const bundled = runtime.wasmModules?.get(path);
-  if (bundled) return { module: bundled };
-  const fs = runtime.fs;
-  if (!fs) throw new Error(`${route}: ${JSON.stringify(path)} is not among the modules bundled for ${runtime.name}, which reads no files`);
-  const stat = await fs.stat(path);
-  if (!stat?.isFile) throw new Error(`${route}: module ${JSON.stringify(path)} is not a file`);
-  const bytes = await readAllLimited(fs.readStream(path), MAX_MODULE_BYTES, () => new Error(`${route}: module over 256 MiB`));
-  try {
-    const limited = limitMemory(bytes, maxMemory);
-    const imported = importMemory(limited);
-    if (!imported) return { module: await WebAssembly.compile(limited as Uint8Array<ArrayBuffer>), bytes: limited };
-    const module = await WebAssembly.compile(imported.bytes as Uint8Array<ArrayBuffer>);
-    return { module, memory: { initial: imported.initial, maximum: imported.maximum }, bytes: imported.bytes };
-  } catch (err) {
-    throw new Error(`${route}: module ${JSON.stringify(path)}: ${(err as Error).message}`);
-  }
-}
-
-/**
- * A module this host can run: WASI preview1 imports (and the memory
- * importMemory made it import, and an interpreter's own), its memory and
- * the entrypoint, or the interpreter's functions, exported.
- */
-function checkModule(module: WebAssembly.Module, program: string | Interpreter, importsMemory: boolean, route: string): void {
-  const interpreterImports = typeof program === "string" ? [] : Object.keys(program.imports(() => undefined as never));
-  for (const item of WebAssembly.Module.imports(module)) {
-    if (importsMemory && item.kind === "memory" && item.module === MEMORY_IMPORT.module && item.name === MEMORY_IMPORT.name) continue;
-    if (interpreterImports.includes(item.module) && item.kind === "function") continue;
-    if (item.module !== "wasi_snapshot_preview1" || item.kind !== "function") {
-      throw new Error(`${route}: the module imports ${item.module}.${item.name} (${item.kind}); only WASI preview1 functions are provided`);
-    }
-  }
-  const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
-  if (exports.get("memory") !== "memory") throw new Error(`${route}: the module exports no memory`);
-  const wanted = typeof program === "string" ? [program] : program.exports;
-  for (const name of wanted) {
-    if (exports.get(name) !== "function") {
-      const what = typeof program === "string" ? "(entrypoint)" : `(is it ${program.name}?)`;
-      throw new Error(`${route}: the module exports no function ${JSON.stringify(name)} ${what}`);
-    }
   }
 }

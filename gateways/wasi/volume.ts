@@ -29,7 +29,7 @@ export interface Volume {
 export async function readVolume(fs: FileSystem, guestPath: string, hostDir: string, budget: { left: number }): Promise<Volume> {
   const realRoot = await fs.realpath(hostDir);
   const stat = realRoot === null ? null : await fs.stat(realRoot);
-  if (realRoot === null || !stat?.isDirectory) throw new Error(`volumes.${guestPath}: ${JSON.stringify(hostDir)} is not a directory`);
+  if (realRoot === null || !stat?.isDirectory) throw new Error(`${JSON.stringify(hostDir)} ${realRoot === null ? "does not exist" : "is not a directory"}`);
   // Directories already read: a symlink back up the tree would loop forever.
   const seen = new Set<string>([realRoot]);
   const readDir = async (dir: string): Promise<Extract<VolumeNode, { kind: "dir" }>> => {
@@ -47,8 +47,8 @@ export async function readVolume(fs: FileSystem, guestPath: string, hostDir: str
         entries[name] = await readDir(real);
       } else if (info?.isFile) {
         budget.left -= info.size;
-        if (budget.left < 0) throw new Error(`volumes.${guestPath}: over the route's volume size limit`);
-        const bytes = await readAllLimited(fs.readStream(real), info.size, () => new Error(`volumes.${guestPath}: ${name} grew while read`));
+        if (budget.left < 0) throw new Error(`over the route's volume size limit (max_volume_size)`);
+        const bytes = await readAllLimited(fs.readStream(real), info.size, () => new Error(`${name} grew while read`));
         entries[name] = { kind: "file", bytes, mtimeMs: info.mtimeMs };
       }
     }

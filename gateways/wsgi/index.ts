@@ -8,7 +8,6 @@
 // the client's (behind trusted_proxies, the one they name).
 
 import type { Context } from "hono";
-import { processUser } from "../../src/accounts.ts";
 import type { Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
@@ -19,6 +18,7 @@ import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
 import { fcgiRequest, type FcgiTimeouts } from "../fastcgi/client.ts";
 import { FcgiConnection } from "../fastcgi/connection.ts";
+import { wsgiSetup } from "../checks/wsgi.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
 import { mountedRequest } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
@@ -70,8 +70,8 @@ class WsgiGateway {
   }
 
   async #init(): Promise<void> {
-    const user = await processUser(this.#runtime, this.#options, this.#name);
-    this.#workers = await startWorkers<Pool>(this.#runtime, this.#options, this.#name, user);
+    const setup = await wsgiSetup(this.#runtime, this.#options, this.#name);
+    this.#workers = await startWorkers<Pool>(this.#runtime, this.#options, this.#name, setup);
     await this.#workers.start(this.#upstream);
   }
 

@@ -15,17 +15,15 @@
 //
 // Where a runtime still does otherwise, the case is marked `fails` (vitest
 // passes it while it fails), so it turns red, and must be unmarked, the day
-// that runtime does it right.
+// that runtime does it right. Node is each release postern supports.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeCgiTree, type CgiTree } from "../helpers/cgi-fixtures.ts";
-import { freePort } from "../helpers/ports.ts";
-import { spawnPostern, type CliRuntime } from "../helpers/postern-cli.ts";
+import type { CliRuntime } from "../helpers/postern-cli.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
-import { stopProcessGroup, waitForPort } from "../helpers/server-process.ts";
+import { posternClis, startPostern } from "./process-target.ts";
+import type { RunningTarget } from "./suite.ts";
 
 /** Whether the runtime's front end refuses the target today: Bun's URL has already turned `\` into `/`. */
 const REFUSED: Record<CliRuntime, boolean> = { node: true, deno: true, bun: false };
@@ -34,27 +32,21 @@ const RAW_TARGET: Record<CliRuntime, boolean> = { node: true, deno: true, bun: f
 /** Whether a HEAD answer without a length goes out without one today: Deno's and Bun's servers add `content-length: 0` to a null body. */
 const HEAD_LENGTH: Record<CliRuntime, boolean> = { node: true, deno: false, bun: false };
 
-describe.each(Object.keys(REFUSED) as CliRuntime[])("on %s", (runtime) => {
+describe.each(posternClis())("on $name", (cli) => {
+  const { runtime } = cli;
   let tree: CgiTree;
-  let dir: string;
+  let server: RunningTarget | undefined;
   let port: number;
-  let stop: () => Promise<void>;
 
   beforeAll(async () => {
     tree = makeCgiTree([{ path: "www/cgi-bin/env.sh", fixture: "env.sh", mode: 0o755 }]);
-    dir = mkdtempSync(join(tmpdir(), "postern-backslash-"));
-    const config = join(dir, "postern.toml");
-    writeFileSync(config, `access_log = false\n[[routes]]\npath = "/cgi-bin/*"\ngateway = "cgi"\nroot = "${tree.root}"\n`);
-    port = await freePort();
-    const { proc, log } = spawnPostern(runtime, ["serve", "--config", config, "--listen", `127.0.0.1:${port}`]);
-    stop = () => stopProcessGroup(proc, "SIGTERM");
-    await waitForPort(proc, port, `postern on ${runtime}`, log, 30_000);
+    server = await startPostern(cli, `[[routes]]\npath = "/cgi-bin/*"\ngateway = "cgi"\nroot = "${tree.root}"\n`, tmpdir());
+    port = Number(new URL(server.url).port);
   }, 40_000);
 
   afterAll(async () => {
-    await stop?.();
+    await server?.stop();
     tree?.remove();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   (REFUSED[runtime] ? test : test.fails)("GET /x\\..\\cgi-bin/env.sh is refused, not run as /cgi-bin/env.sh", async () => {

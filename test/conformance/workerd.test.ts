@@ -3,34 +3,25 @@
 // static files from the Workers assets binding, FastCGI to the real php-fpm
 // through cloudflare:sockets, the probe module bundled.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "vitest";
 import { processRssBytes, processTree } from "../../bench/cpu.ts";
-import { COMPATIBILITY_DATE, WRANGLER_NODE, wranglerDev } from "../helpers/wrangler.ts";
-import { conformance, PUBLIC, ROOT, type Target } from "./suite.ts";
+import { WRANGLER_NODE, wranglerDev, writeCheckoutWorkerConfig } from "../helpers/wrangler.ts";
+import { conformance, PUBLIC, type Target } from "./suite.ts";
 
 const workerd: Target = {
   name: "workerd",
   capabilities: { spawn: false, clientAddress: false, ownServer: false, threads: false, files: false, probeModule: "probe.wasm" },
   async start(routes) {
     const dir = mkdtempSync(join(tmpdir(), "postern-conformance-workerd-"));
-    writeFileSync(
-      join(dir, "wrangler.toml"),
-      [
-        'name = "postern-conformance"',
-        `main = ${JSON.stringify(join(import.meta.dirname, "workerd/worker.ts"))}`,
-        `compatibility_date = "${COMPATIBILITY_DATE}"`,
-        "[assets]",
-        `directory = ${JSON.stringify(PUBLIC)}`,
-        "[vars]",
-        `POSTERN_TOML = ${JSON.stringify(routes)}`,
-        "[alias]",
-        `postern = ${JSON.stringify(join(ROOT, "runtimes/workers/index.ts"))}`,
-        "",
-      ].join("\n"),
-    );
+    writeCheckoutWorkerConfig(dir, "postern-conformance", join(import.meta.dirname, "workerd/worker.ts"), [
+      "[assets]",
+      `directory = ${JSON.stringify(PUBLIC)}`,
+      "[vars]",
+      `POSTERN_TOML = ${JSON.stringify(routes)}`,
+    ]);
     const dev = await wranglerDev(dir).catch((err: unknown) => {
       rmSync(dir, { recursive: true, force: true });
       throw err;

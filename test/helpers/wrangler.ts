@@ -2,10 +2,13 @@
 // Worker tests use it: run by a Node it supports (it needs 22.12 or later,
 // the tests themselves may run on an older one: node-versions.ts), with the
 // compatibility date of the top-level wrangler.toml, and `wrangler dev`
-// started on a free loopback port in a process group of its own.
+// started on a free loopback port in a process group of its own. A Worker of
+// this checkout imports postern's TypeScript sources, as the top-level
+// wrangler.toml's alias has it; one in a project with postern installed
+// imports the package.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nodeAtLeast } from "./node-versions.ts";
 import { freePort } from "./ports.ts";
@@ -21,6 +24,13 @@ export const WRANGLER_NODE = nodeAtLeast(22);
 
 /** The compatibility date every Worker under test is given: the example's, in the top-level wrangler.toml. */
 export const COMPATIBILITY_DATE = /^compatibility_date = "([0-9-]+)"$/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"))![1]!;
+
+/** Writes `dir`/wrangler.toml for the Worker `main` of this checkout, with `tables` after its top-level keys ("[vars]\nX = ..."). */
+export function writeCheckoutWorkerConfig(dir: string, name: string, main: string, tables: string[]): void {
+  const lines = [`name = ${JSON.stringify(name)}`, `main = ${JSON.stringify(main)}`, `compatibility_date = "${COMPATIBILITY_DATE}"`, ...tables];
+  lines.push("[alias]", `postern = ${JSON.stringify(join(ROOT, "runtimes/workers/index.ts"))}`, "");
+  writeFileSync(join(dir, "wrangler.toml"), lines.join("\n"));
+}
 
 export interface WranglerDev {
   url: string;

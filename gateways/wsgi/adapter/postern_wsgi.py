@@ -5,10 +5,13 @@ Python 3.9 or later.
 
     python3 postern_wsgi.py --socket PATH --app MODULE:APP
         [--threads N] [--workers N] [--chdir DIR] [--pythonpath DIR]...
+    python3 postern_wsgi.py --check --app MODULE:APP [--chdir DIR] [--pythonpath DIR]...
 
 The application is imported before the socket is bound, so a socket that
 accepts means an application that loaded; one that cannot be loaded exits
 with status 3 (Gunicorn's boot-error status) and its traceback on stderr.
+With --check it imports the application the same way and exits, 0 when it
+loaded (`postern check`, as Gunicorn's --check-config).
 """
 
 import os
@@ -37,15 +40,23 @@ EXIT_GRACE_S = 2.0
 
 
 def main(argv):
-    args = _arguments().parse_args(argv)
+    parser = _arguments()
+    args = parser.parse_args(argv)
+    if not args.check and args.socket is None:
+        parser.error("--socket is required unless --check is given")
     lifecycle = Lifecycle()
     _set_path(args.chdir, args.pythonpath)
     try:
         app = load_app(args.app)
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as error:
+        sys.stderr.write(_app_traceback(error) if args.check else traceback.format_exc())
         sys.stderr.flush()
         return BOOT_ERROR
+    if args.check:
+        # Threads the application started at import would hold the exit back.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     listener = _listen(args.socket)
     server = Server(app, args.threads, args.workers)
     for _ in range(args.threads):
@@ -56,6 +67,19 @@ def main(argv):
     drain(server, timeout)
     _exit_after(EXIT_GRACE_S)
     return 0
+
+
+def _app_traceback(error):
+    """The traceback without the adapter's and importlib's frames, which are
+    no help to whoever fixes the application."""
+    machinery = (os.path.abspath(__file__), os.path.dirname(importlib.__file__))
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not (frame.filename.startswith(machinery) or frame.filename.startswith("<frozen importlib"))
+    ]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(type(error), error)
+    return "".join(["Traceback (most recent call last):\n"] + lines if frames else lines)
 
 
 def _exit_after(seconds):
@@ -72,7 +96,8 @@ def _exit_after(seconds):
 
 def _arguments():
     parser = argparse.ArgumentParser(prog="postern_wsgi.py", description="Serve a WSGI application to postern over FastCGI.")
-    parser.add_argument("--socket", required=True, help="unix socket path to listen on (created mode 0600)")
+    parser.add_argument("--socket", help="unix socket path to listen on (created mode 0600)")
+    parser.add_argument("--check", action="store_true", help="import the application and exit: 0 when it loaded, 3 when not")
     parser.add_argument("--app", required=True, help="MODULE:APP, APP a name or dotted path (default: application)")
     parser.add_argument("--threads", type=_positive, default=1, help="connections served at once (threads)")
     parser.add_argument("--workers", type=_positive, default=1, help="worker processes of the route (sets wsgi.multiprocess)")
