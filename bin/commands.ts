@@ -10,6 +10,8 @@ export const SERVER_FLAGS = {
   listen: { names: ["--listen", "--bind", "-b"], multiple: true },
   "graceful-timeout": { names: ["--graceful-timeout"] },
   pid: { names: ["--pid"] },
+  "access-log": { names: ["--access-log"] },
+  "error-log": { names: ["--error-log"] },
 } as const satisfies FlagSpec;
 
 export const SERVE_FLAGS = { ...SERVER_FLAGS, config: { names: ["--config", "-c"] } } as const satisfies FlagSpec;

@@ -54,16 +54,16 @@ function report(err: unknown, command: string | undefined): number {
   const message = err instanceof Error ? err.message : String(err);
   const name = err instanceof Error ? err.name : "";
   if (name === "UsageError") {
-    const help = command !== undefined && Object.hasOwn(COMMANDS, command) ? `postern ${command} --help` : "postern --help";
-    process.stderr.write(`postern: ${message}\n(${help} lists the options)\n`);
+    const known = command !== undefined && (Object.hasOwn(COMMANDS, command) || command === "check");
+    process.stderr.write(`postern: ${message}\n(${known ? `postern ${command} --help lists its options` : "postern --help lists the commands"})\n`);
     return 2;
   }
   if (name === "WsgiUsageError") {
-    process.stderr.write(`postern wsgi: ${message}\n(postern wsgi --help lists the options)\n`);
+    process.stderr.write(`postern wsgi: ${message}\n(postern wsgi --help lists its options)\n`);
     return 2;
   }
-  // The wsgi workers' message is already on stderr.
   process.stderr.write(`postern: ${message}\n`);
+  // The Python error that stopped the wsgi app is on stderr already, from its workers.
   if (name === "BootError") return 3;
   if (name === "RuntimeFailure") return 1;
   return 2;

@@ -1,16 +1,15 @@
 // Serving a config until SIGTERM/SIGINT (DESIGN.md, "CLI"): its backends
 // started, its addresses listened on, a SIGHUP reload that drops no request,
-// the graceful stop, and the pid file.
+// SIGUSR1's log files opened anew, the graceful stop, and the pid file.
 
 import { parseAddress } from "../src/address.ts";
 import type { Config } from "../src/config.ts";
+import { reopenLogs } from "../src/log-file.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
-import { reopenLogs } from "../src/log-file.ts";
 import { createApp, serve } from "./platform.ts";
-import { printSetupError } from "./setup-errors.ts";
 
 export interface RunOptions {
   /** Reads the config again on SIGHUP; without it, a SIGHUP is only logged. */
@@ -92,6 +91,7 @@ export async function run(config: Config, baseDir: string, { reload, pidFile }: 
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => void hangup());
+  // logrotate's postrotate (nginx's USR1): the log files are opened anew at their paths.
   process.on("SIGUSR1", () => void reopenLogs());
   // Gunicorn's: one worker more or fewer on every wsgi route (never fewer than one).
   process.on("SIGTTIN", () => gateway.scale(1));
@@ -106,9 +106,7 @@ export async function run(config: Config, baseDir: string, { reload, pidFile }: 
     // Never leave the backends it started, or the addresses it listens on, behind.
     await server?.close();
     await closeAll();
-    const status = printSetupError(err, config);
-    if (status === undefined) throw err;
-    return status;
+    throw err;
   }
   for (const addr of server.addresses) {
     const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;

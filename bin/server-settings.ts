@@ -1,11 +1,13 @@
-// What the flags every serving command takes do: -b/--bind/--listen and
-// --graceful-timeout replace the config's `listen` and `graceful_timeout`,
-// validated as those keys are, a wrong value named by the flag the user
-// typed; --pid names the file the process id goes to.
+// What the flags every serving command takes do: -b/--bind/--listen,
+// --graceful-timeout, --access-log and --error-log replace the config's
+// `listen`, `graceful_timeout`, `access_log` and `error_log`, validated as
+// those keys are, a wrong value named by the flag the user typed; --pid
+// names the file the process id goes to.
 
 import { resolve } from "node:path";
 import { TOP_LEVEL_SCHEMA, type Config } from "../src/config.ts";
 import { SchemaError, validateValue } from "../src/config-schema.ts";
+import { destinationProblem } from "../src/logs.ts";
 import { UsageError } from "./args.ts";
 import type { RunOptions } from "./run.ts";
 import type { ServerFlags } from "./commands.ts";
@@ -20,17 +22,21 @@ export function serverSettings({ values, typed }: ServerFlags): ServerSettings {
   const listen = values.listen === undefined ? undefined : (topLevel("listen", values.listen, typed.listen!) as string[]);
   const grace = values["graceful-timeout"];
   const gracefulTimeout = grace === undefined ? undefined : (topLevel("graceful_timeout", seconds(grace), typed["graceful-timeout"]!) as number);
+  const accessLog = logDestination("access_log", values["access-log"], typed["access-log"]);
+  const errorLog = logDestination("error_log", values["error-log"], typed["error-log"]);
   return {
     apply: (config) => ({
       ...config,
       ...(listen === undefined ? {} : { listen }),
       ...(gracefulTimeout === undefined ? {} : { gracefulTimeout }),
+      ...(accessLog === undefined ? {} : { accessLog }),
+      ...(errorLog === undefined ? {} : { errorLog }),
     }),
     ...(values.pid === undefined ? {} : { pidFile: resolve(values.pid) }),
   };
 }
 
-/** The run options of a command that reads no file again: no reload, the pid file. */
+/** run()'s options: the pid file, and `reload` where a SIGHUP reads the command's file again. */
 export function runOptions(settings: ServerSettings, reload?: () => Config): RunOptions {
   return { ...(reload ? { reload } : {}), ...(settings.pidFile === undefined ? {} : { pidFile: settings.pidFile }) };
 }
@@ -43,6 +49,15 @@ function topLevel(key: string, value: unknown, flag: string): unknown {
     if (err instanceof SchemaError) throw new UsageError(`${flag}: ${err.message}`);
     throw err;
   }
+}
+
+/** "-", "off" (access_log only) or a file, taken from the working directory as a command line's paths are. */
+function logDestination(key: "access_log" | "error_log", value: string | undefined, flag: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const destination = topLevel(key, value, flag!) as string;
+  const problem = destinationProblem(key, destination);
+  if (problem !== undefined) throw new UsageError(`${flag}: ${problem}`);
+  return destination === "-" || destination === "off" ? destination : resolve(destination);
 }
 
 /** Seconds as Gunicorn takes them (`30`, `0.5`), or a postern duration (`"500ms"`). */

@@ -6,6 +6,9 @@ const SERVER_OPTIONS = `  -b, --bind, --listen ADDR   listen there, repeatable (
                               SIGTERM or SIGINT, and after a SIGHUP (30; or "500ms")
   --pid FILE                  write postern's process id to FILE once it listens;
                               removed at exit
+  --access-log FILE|-|off     where a line per request goes (-: stdout)
+  --error-log FILE|-          where errors go (-: stderr); SIGUSR1 opens
+                              both files anew (logrotate)
   -h, --help                  this text`;
 
 const ADDRESSES = "ADDR is host:port, tcp://host:port, [::1]:port or unix:/path.";
@@ -34,7 +37,7 @@ ${ADDRESSES}
 The default config is ./postern.toml; the default listen address 127.0.0.1:8080.
 SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0; exit 1
 if some are still running after graceful_timeout (30 s by default).
-SIGHUP: reload the config (serve, wagi, wsgi).
+SIGHUP: reload the config (serve, wagi, wsgi). SIGUSR1: reopen the log files.
 Exit status: 0 after a drain; 1 for a failure at run time (an address that
 cannot be listened on, a drain cut short by graceful_timeout); 2 for a usage
 or config error; 3 when a wsgi app cannot be imported at startup.`;
@@ -60,7 +63,8 @@ Options:
   -c, --config FILE           the config (./postern.toml)
 ${SERVER_OPTIONS}
 
---bind and --graceful-timeout replace the config's listen and graceful_timeout.
+--bind, --graceful-timeout, --access-log and --error-log replace the config's
+listen, graceful_timeout, access_log and error_log.
 ${ADDRESSES}
 ${SIGNALS}
 SIGHUP reads the config again and replaces the routes without dropping a

@@ -83,7 +83,10 @@ export function createGateway(
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  return build(entry, runtime, gatewayOptions(gateway, entry.schema, input), name, budget);
+  const options = gatewayOptions(gateway, entry.schema, input);
+  // As `postern check` warns of them in postern.toml (renamedWarnings): code in plain JavaScript has no editor to strike the old name through.
+  for (const { old, key } of renamedKeys(options)) runtime.logError(`${name}: ${old}: ${renamedMessage(key)}`);
+  return build(entry, runtime, options, name, budget);
 }
 
 function build(
@@ -251,9 +254,14 @@ function renamedWarnings(config: Config): ConfigWarning[] {
   return config.routes.flatMap((route, i) =>
     renamedKeys(route.options).map(({ old, key }) => ({
       line: route.line,
-      message: `${formatKey(["routes", i, old])}: the old name of \`${key}\`, which it still sets; write \`${key}\``,
+      message: `${formatKey(["routes", i, old])}: ${renamedMessage(key)}`,
     })),
   );
+}
+
+/** What a warning says of a key written by its old name, after naming it. */
+function renamedMessage(key: string): string {
+  return `the old name of \`${key}\`, which it still sets; write \`${key}\``;
 }
 
 function accessLog(runtime: Runtime): MiddlewareHandler {
@@ -320,9 +328,10 @@ export function bindGateways(runtime: Runtime) {
     },
     /**
      * Settles when every handler made here, and every app's routes, not yet
-     * closed, is set up; rejects with the first setup error. serve() waits
-     * for it before it binds anything.
+     * closed, is set up; rejects with a setup error, one `served` routes to
+     * first (gateways/setups.ts says which). serve() waits for it before it
+     * binds anything.
      */
-    gatewaysReady: () => setups.ready(),
+    gatewaysReady: (served?: unknown) => setups.ready(served),
   };
 }

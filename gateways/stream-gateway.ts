@@ -7,14 +7,14 @@
 import type { Context } from "hono";
 import { connectBackend } from "../src/backend/connect.ts";
 import { hashKeyReader, type HashKeyOf } from "../src/backend/hash-key.ts";
-import { backendFields, backendProblem, poolOptions, type BackendOptions } from "../src/backend/options.ts";
+import { backendFields, backendProblem, poolOptions } from "../src/backend/options.ts";
 import { mayRepeat } from "../src/backend/retry.ts";
 import { StreamConnection, streamRequest } from "../src/backend/stream-exchange.ts";
 import { probePathInfo, streamProbe } from "../src/backend/stream-probe.ts";
 import { Upstream } from "../src/backend/upstream.ts";
-import { bufferingFields, type BufferingOptions } from "../src/buffer/options.ts";
+import { bufferingFields } from "../src/buffer/options.ts";
 import { StatusLineParser } from "../src/cgi/response.ts";
-import type { Schema } from "../src/config-schema.ts";
+import type { Schema, ValidatedOf } from "../src/config-schema.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { backendSetup } from "./checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
@@ -70,13 +70,8 @@ export function streamProblem(options: Record<string, unknown>): { key: string; 
   return backendProblem(options);
 }
 
-export interface StreamOptions extends Omit<BackendOptions, "keepalive" | "keepalive_timeout">, BufferingOptions {
-  backend: string[];
-  max_conns: number;
-  max_response_header_size: number;
-  underscores_in_headers: boolean;
-  env: Record<string, string>;
-}
+/** The validated keys of a uwsgi or SCGI route (their own ones aside). */
+export type StreamOptions = ValidatedOf<typeof streamFields>;
 
 /** A protocol's part: the request head for a request's variables. */
 export type EncodeHead = (vars: Record<string, string>) => Uint8Array;

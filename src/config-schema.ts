@@ -133,7 +133,10 @@ export function validateTable(
   const out: Record<string, unknown> = {};
   const renamed: Renamed[] = [];
   for (const [key, value] of Object.entries(input)) {
-    if (handled.includes(key)) continue;
+    // An options object written in code says `{ user: opts.user }` for a key
+    // it may leave unset, and its type (an optional key) allows undefined:
+    // absent, as in TOML, which has no such value.
+    if (handled.includes(key) || value === undefined) continue;
     if (!Object.hasOwn(schema, key)) {
       const owner = context.owner ? ` for ${context.owner}` : "";
       const hint = suggest(key, known) || `; known keys: ${known.join(", ")}`;
@@ -142,7 +145,7 @@ export function validateTable(
     const field = schema[key]!;
     const name = field.aliasOf ?? key;
     if (name !== key) {
-      if (Object.hasOwn(input, name)) throw new SchemaError([...path, key], `the old name of \`${name}\`, given too: write only \`${name}\``);
+      if (input[name] !== undefined) throw new SchemaError([...path, key], `the old name of \`${name}\`, given too: write only \`${name}\``);
       renamed.push({ old: key, key: name });
     }
     out[name] = validateValue(field, value, [...path, key]);
@@ -214,6 +217,8 @@ export function describe(value: unknown): string {
   if (typeof value === "boolean") return `boolean ${value}`;
   if (Array.isArray(value)) return "an array";
   if (value instanceof Date) return "a date-time";
+  // Only options written in code can hold these.
+  if (value === null || value === undefined) return String(value);
   return "a table";
 }
 

@@ -52,7 +52,7 @@ describe("mistakes", () => {
   test("an unknown flag: exit 2, a did-you-mean, not the whole usage", () => {
     const { status, stderr } = runPostern(["fastcgi", "--bakend", "127.0.0.1:9000", "--root", dir]);
     expect(status).toBe(2);
-    expect(stderr).toBe('postern: unknown option --bakend; did you mean "--backend"?\n(postern fastcgi --help lists the options)\n');
+    expect(stderr).toBe('postern: unknown option --bakend; did you mean "--backend"?\n(postern fastcgi --help lists its options)\n');
   });
 
   test("an unknown command: exit 2, a did-you-mean", () => {
@@ -103,9 +103,9 @@ describe("serving flags", () => {
     expect(await (await fetch(`${served.url}/hello.txt`)).text()).toBe("hello\n");
   });
 
-  test("--pid FILE holds the process id once it listens, and is removed at exit", async () => {
-    const pidFile = join(dir, "postern.pid");
-    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+  test.each(["node", "deno", "bun"] as const)("on %s, --pid FILE holds the process id once it listens, and is removed at exit", async (runtime) => {
+    const pidFile = join(dir, `postern-${runtime}.pid`);
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile], { runtime });
     expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
     served.proc.kill("SIGTERM");
     expect(await served.exit).toBe(0);

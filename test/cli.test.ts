@@ -2,7 +2,7 @@
 // the fastcgi and cgi quick modes, a spawned php-cgi that is restarted when it
 // dies, a graceful stop on SIGTERM, and the demo.
 
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,47 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
+import { runPostern as run, startPostern as serve, stopPostern as stop, type Served } from "./helpers/postern-cli.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 
-const BIN = join(import.meta.dirname, "../bin/postern.js");
 const ROOT = join(import.meta.dirname, "fixtures/php");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
-
-function run(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 20_000 });
-}
-
-interface Served {
-  proc: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-/** Starts `postern ...args` and waits for its "listening on" line. */
-async function serve(args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d) => (out += d));
-  proc.stderr!.on("data", (d) => (err += d));
-  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 20_000;
-  while (!/listening on (http:\/\/\S+)/.test(out)) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`postern did not start: ${err}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const url = /listening on (http:\/\/\S+?)\/?\n/.exec(out)![1]!;
-  return { proc, url, stdout: () => out, stderr: () => err, exit };
-}
-
-async function stop(served: Served | undefined): Promise<void> {
-  if (!served || served.proc.exitCode !== null) return;
-  served.proc.kill("SIGTERM");
-  await served.exit;
-}
 
 function childrenOf(pid: number): number[] {
   try {

@@ -1,6 +1,7 @@
 // A fastcgi route's `params` (extra FastCGI params, set last) reach the
 // script; `env`, their old name, still does, with a warning from
-// `postern check`, and both at once are refused naming both.
+// `postern check` (or in the error log, given in code), and both at once are
+// refused naming both.
 
 import { join } from "node:path";
 import { Hono } from "hono";
@@ -67,6 +68,17 @@ describe.skipIf(!PHP_FPM)("the library's fastcgi() with php-fpm", () => {
 
   test("`env`, their old name, still does", async () => {
     expect(await seen({ env: { APP_MODE: "old" } })).toMatchObject({ APP_MODE: "old" });
+  });
+
+  test("`env` given in code is warned of in the error log, as postern check warns of it in postern.toml", async () => {
+    const errors: string[] = [];
+    const runtime = { ...nodeRuntime, logError: (line: string) => errors.push(line) };
+    const handler = createGateway("fastcgi", runtime, { backend: [`unix:${fpm.socket}`], root: ROOT, env: { APP_MODE: "old" } });
+    handlers.push(handler);
+    expect(errors).toEqual(["fastcgi: env: the old name of `params`, which it still sets; write `params`"]);
+    errors.length = 0;
+    handlers.push(createGateway("fastcgi", runtime, { backend: [`unix:${fpm.socket}`], root: ROOT, params: { APP_MODE: "new" } }));
+    expect(errors).toEqual([]);
   });
 
   test("both at once: refused, naming both", () => {

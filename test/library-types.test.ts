@@ -88,6 +88,17 @@ describe("what a caller writes", () => {
     expect(() => fastcgi({ backend, root: "/srv/www", health: { interval: false } })).toThrow(/^health\.interval: expected a duration/);
   });
 
+  test("a key left undefined, as an optional key's type allows, is taken as absent", () => {
+    const unset: string | undefined = undefined;
+    const options = { backend, root: "/srv/www", front_controller: unset, user: unset, health: { path: unset } };
+    expect(() => fastcgi(options).close()).not.toThrow();
+    // The old name with the new one undefined is the old name alone.
+    expect(() => fastcgi({ backend, root: "/srv/www", params: undefined, env: { A: "1" } }).close()).not.toThrow();
+    // null is no value a key takes, and is named as what it is.
+    // @ts-expect-error: root is a string.
+    expect(() => fastcgi({ backend, root: null })).toThrow("root: expected a string, found null");
+  });
+
   test("a missing required key is a compile error, and the call names it", () => {
     // @ts-expect-error: static needs root.
     expect(() => staticFiles({ index: "index.html" })).toThrow(/^root: missing required key/);

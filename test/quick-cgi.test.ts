@@ -75,8 +75,8 @@ describe("a cgi directory of its own", () => {
     expect(await (await fetch(`${served.url}/env.cgi`)).text()).toBe("A=1 B=x=y SECRET=\n");
   });
 
-  test("other files are sent; a program, a script without an execute bit, a dotfile never are", async () => {
-    served = await startPostern(["cgi", cgiDir("files"), "-b", "127.0.0.1:0"]);
+  test.each(["node", "deno", "bun"] as const)("on %s, other files are sent; a program, a script without an execute bit, a dotfile never are", async (runtime) => {
+    served = await startPostern(["cgi", cgiDir(`files-${runtime}`), "-b", "127.0.0.1:0"], { runtime });
     const page = await fetch(`${served.url}/static/page.html`);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(await page.text()).toBe("<p>a page</p>\n");

@@ -1,8 +1,11 @@
 // serve() starts only once every route the app's gateways made is set up: a
 // setup error (here a fastcgi root that does not exist) rejects it with the
-// error, and no address is bound; a good app is served. On Node, Deno and
-// Bun, each running test/serve-ready-app.ts; and on Node in this process,
-// for a missing root, interpreter or module, and for createApp's routes.
+// error, and no address is bound; a good app is served. A failed route the
+// app routes to refuses every serve(); one it does not, left unclosed, only
+// the next. On Node, Deno and Bun, each running test/serve-ready-app.ts; and
+// on Node in this process, for a missing root, interpreter or module, for
+// createApp's routes, for a sub-app's, and for a backend that is not up
+// (no setup error).
 
 import { execFile } from "node:child_process";
 import { connect } from "node:net";
@@ -49,15 +52,15 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     await fpm?.stop();
   });
 
-  test.each(Object.keys(RUNTIMES))("on %s, a route with a missing root: serve() rejects naming it, then a good app serves", async (runtime) => {
+  test.each(Object.keys(RUNTIMES))("on %s, a route with a missing root: serve() rejects naming it, each time, and once more for an app without it; then a good app serves", async (runtime) => {
     const [file, ...args] = RUNTIMES[runtime]!;
     const listen = `127.0.0.1:${await freePort()}`;
     const { stdout } = await promisify(execFile)(file!, [...args, join(import.meta.dirname, "serve-ready-app.ts"), listen, backend, PHP_ROOT], {
       encoding: "utf8",
       timeout: 60_000,
     });
-    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { rejected: string | null; status: number; body: string };
-    expect(result.rejected).toContain(`root ${JSON.stringify(MISSING)} is not a directory`);
+    const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { rejected: (string | null)[]; status: number; body: string };
+    expect(result.rejected).toEqual(Array(3).fill(`fastcgi: root ${JSON.stringify(MISSING)} is not a directory`));
     expect(result).toMatchObject({ status: 200, body: "Hello, world!\n" });
   });
 
@@ -75,6 +78,53 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     } finally {
       await server.close();
       await good.close();
+    }
+  });
+
+  /** serve() of `app` on a free port: its answer to GET /hello.php, and it stopped again. */
+  const served = async (app: Hono): Promise<string> => {
+    const port = await freePort();
+    const server = await serve(app, { listen: [`127.0.0.1:${port}`] });
+    try {
+      return await (await fetch(`http://127.0.0.1:${port}/hello.php`)).text();
+    } finally {
+      await server.close();
+    }
+  };
+
+  test("on node, in this process: a failed route left unclosed and out of the app holds up one serve(), naming it, not the later ones", async () => {
+    const leftOver = fastcgi({ root: MISSING, backend });
+    const good = fastcgi({ root: PHP_ROOT, backend });
+    try {
+      await expect(served(new Hono().all("*", good))).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+      expect(await served(new Hono().all("*", good))).toBe("Hello, world!\n");
+      expect(await served(new Hono().all("*", good))).toBe("Hello, world!\n");
+    } finally {
+      await Promise.all([leftOver.close(), good.close()]);
+    }
+  });
+
+  test("on node, in this process: an app that routes to a failed route is refused every time, a sub-app's route too", async () => {
+    const broken = fastcgi({ root: MISSING, backend });
+    // A sub-app with its own error handler: hono wraps its handlers when it mounts them.
+    const sub = new Hono().onError(() => new Response("sub", { status: 500 })).all("*", broken);
+    const app = new Hono().route("/", sub);
+    try {
+      for (let i = 0; i < 2; i++) await expect(served(app)).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  test("on node, in this process: a backend that is not up is no setup error: serve() starts, its requests get 502", async () => {
+    const down = fastcgi({ root: PHP_ROOT, backend: `127.0.0.1:${await freePort()}` });
+    const port = await freePort();
+    const server = await serve(new Hono().all("*", down), { listen: [`127.0.0.1:${port}`] });
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/hello.php`)).status).toBe(502);
+    } finally {
+      await server.close();
+      await down.close();
     }
   });
 

@@ -3,14 +3,15 @@
 // request exchange (run.ts), RFC 3875 §6.2.2 local redirects through the
 // whole app, and a close that waits for the requests in flight.
 
-import type { BufferingOptions } from "../../src/buffer/options.ts";
 import { cgiEnv } from "../../src/cgi/env.ts";
 import type { RequestTarget } from "../../src/cgi/target.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { ConcurrencyLimiter } from "../../src/limiter.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import type { CgiOptions } from "../cgi/options.ts";
 import { connOfEnv, failure, logCut, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
+import type { WasiOptions } from "../wasi/options.ts";
 import type { ScriptLauncher } from "./launcher.ts";
 import { runScript, type ScriptOutcome } from "./run.ts";
 
@@ -20,16 +21,8 @@ const MAX_LOCAL_REDIRECTS = 5;
 /** A script's stderr is text for people: invalid UTF-8 shows as U+FFFD. */
 const STDERR_TEXT = new TextDecoder();
 
-/** The route keys every such gateway has, validated. */
-export interface ScriptRouteOptions extends BufferingOptions {
-  env: Record<string, string>;
-  timeout: number;
-  max_queue: number;
-  queue_timeout: number;
-  max_response_header_size: number;
-  max_stderr: number;
-  underscores_in_headers: boolean;
-}
+/** The validated route keys every such gateway has, as each holds them. */
+export type ScriptRouteOptions = Pick<CgiOptions, keyof CgiOptions & keyof WasiOptions> | Pick<WasiOptions, keyof CgiOptions & keyof WasiOptions>;
 
 /** One program run for one request. */
 export interface ScriptCall {

@@ -31,21 +31,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A runtime's serve(). */
-export type Serve = (app: Fetchable, options: ServeOptions) => Promise<RunningServer>;
-
-/**
- * `serve` that binds nothing until `ready` settles: the routes' setup (their
- * roots, interpreters, modules, spawned backends). A setup error rejects it,
- * so that a server never starts only to answer 502 to every request.
- */
-export function afterSetup(ready: () => Promise<void>, serve: Serve): Serve {
-  return async (app, options) => {
-    await ready();
-    return serve(app, options);
-  };
-}
-
 /** A listen address that could not be bound, named as it was written; `cause` is the runtime's own error. */
 export class ListenError extends Error {
   readonly address: string;
@@ -56,6 +41,22 @@ export class ListenError extends Error {
     this.address = address;
     this.reason = reason;
   }
+}
+
+/** A runtime's serve(). */
+export type Serve = (app: Fetchable, options: ServeOptions) => Promise<RunningServer>;
+
+/**
+ * `serve` that binds nothing until `ready(app)` settles: the routes' setup
+ * (their roots, interpreters, modules, spawned backends). A setup error
+ * rejects it, so that a server never starts only to answer 502 to every
+ * request.
+ */
+export function afterSetup(ready: (app: Fetchable) => Promise<void>, serve: Serve): Serve {
+  return async (app, options) => {
+    await ready(app);
+    return serve(app, options);
+  };
 }
 
 /**

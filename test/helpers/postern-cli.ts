@@ -3,7 +3,7 @@
 // command started, run to its end, or started and waited for until it
 // listens.
 
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions, type SpawnSyncReturns } from "node:child_process";
 import { join } from "node:path";
 import { stopProcessGroup } from "./server-process.ts";
 
@@ -37,12 +37,14 @@ export interface RunAs {
   env?: Record<string, string>;
   /** Another user to run it as (the tests must run as root). */
   user?: { uid: number; gid: number };
+  /** Its working directory (the test's, else). */
+  cwd?: string;
 }
 
 /** `postern ...args` to its end: its status and output. */
-export function runPostern(args: string[], { runtime = "node", env = {}, user }: RunAs = {}): SpawnSyncReturns<string> {
+export function runPostern(args: string[], { runtime = "node", env = {}, user, cwd }: RunAs = {}): SpawnSyncReturns<string> {
   const [file, ...before] = POSTERN_CLI[runtime];
-  return spawnSync(file!, [...before, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env }, ...user });
+  return spawnSync(file!, [...before, ...args], { encoding: "utf8", timeout: 30_000, env: { ...process.env, ...env }, ...user, ...(cwd ? { cwd } : {}) });
 }
 
 export interface Served {
@@ -56,9 +58,10 @@ export interface Served {
 }
 
 /** Starts `postern ...args` (in its own process group) and waits for its "listening on" line. */
-export async function startPostern(args: string[], { runtime = "node", env = {}, user }: RunAs = {}): Promise<Served> {
+export async function startPostern(args: string[], { runtime = "node", env = {}, user, cwd }: RunAs = {}): Promise<Served> {
   const [file, ...before] = POSTERN_CLI[runtime];
-  const proc = spawn(file!, [...before, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env }, ...user });
+  const options: SpawnOptions = { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env }, ...user, ...(cwd ? { cwd } : {}) };
+  const proc = spawn(file!, [...before, ...args], options);
   let out = "";
   let err = "";
   proc.stdout!.on("data", (d) => (out += d));
