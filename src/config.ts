@@ -82,7 +82,7 @@ export const DEFAULT_MAX_BUFFERED_TOTAL = 64 * 1024 ** 2;
 
 /** The keys outside [[routes]]; `routes` itself is validated by parseConfig. */
 export const TOP_LEVEL_SCHEMA: Schema = {
-  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `--listen` replaces them. A change needs a restart' },
+  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `-b`/`--listen` on the command line replaces them. A change needs a restart' },
   access_log: {
     type: "string",
     default: "-",
