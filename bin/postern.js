@@ -6,6 +6,12 @@
 import module from "node:module";
 import { existsSync } from "node:fs";
 
+// SIGUSR1 reopens the log files (bin/run.ts), as nginx's USR1 does; Node's
+// default for it would start the inspector on 127.0.0.1:9229, where any
+// local user could run code as postern. A listener, first thing, stops that
+// for commands that install none of their own (check) and until they do.
+process.on("SIGUSR1", () => {});
+
 // Node >= 22.1 keeps compiled code between runs (nodejs.org/api/module.html#module-compile-cache).
 module.enableCompileCache?.();
 

@@ -10,6 +10,7 @@ import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
 import { createApp, serve } from "./platform.ts";
+import { printSetupError } from "./setup-errors.ts";
 
 export interface RunOptions {
   /** Reads the config again on SIGHUP; without it, a SIGHUP is only logged. */
@@ -106,7 +107,9 @@ export async function run(config: Config, baseDir: string, { reload, pidFile }: 
     // Never leave the backends it started, or the addresses it listens on, behind.
     await server?.close();
     await closeAll();
-    throw err;
+    const status = printSetupError(err, config);
+    if (status === undefined) throw err;
+    return status;
   }
   for (const addr of server.addresses) {
     const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;

@@ -71,7 +71,7 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
     const installed = filesUnder(join(dir, "node_modules/postern"));
     expect(installed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     expect(installed.filter((f) => !/\.(js|mjs|d\.ts|json|md|c|h|py)$/.test(f))).toEqual([]);
-    expect(project!.files.filter((f) => !f.startsWith("dist/")).sort()).toEqual(["README.md", "bin/postern.js", "package.json"]);
+    expect(project!.files.filter((f) => !f.startsWith("dist/")).sort()).toEqual(["LICENSE", "README.md", "bin/postern.js", "package.json"]);
     for (const entry of ["dist/runtimes/node/index.js", "dist/runtimes/node/index.d.ts", "dist/runtimes/workers/index.js", "dist/gateways/wasi/worker.js", "dist/gateways/cgi/spawner/spawner.c"]) {
       expect(installed).toContain(entry);
     }

@@ -60,14 +60,14 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
       timeout: 60_000,
     });
     const result = JSON.parse(stdout.trim().split("\n").at(-1)!) as { rejected: (string | null)[]; status: number; body: string };
-    expect(result.rejected).toEqual(Array(3).fill(`fastcgi: root ${JSON.stringify(MISSING)} is not a directory`));
+    expect(result.rejected).toEqual(Array(3).fill(`fastcgi: root: ${JSON.stringify(MISSING)} does not exist`));
     expect(result).toMatchObject({ status: 200, body: "Hello, world!\n" });
   });
 
   test("on node, in this process: the port stays free while serve() rejects, and a closed route no longer counts", async () => {
     const port = await freePort();
     const broken = fastcgi({ root: MISSING, backend });
-    await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+    await expect(serve(new Hono().all("*", broken), { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`fastcgi: root: "${MISSING}" does not exist`);
     expect(await listening(port)).toBe(false);
     await broken.close();
     const good = fastcgi({ root: PHP_ROOT, backend });
@@ -96,7 +96,7 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     const leftOver = fastcgi({ root: MISSING, backend });
     const good = fastcgi({ root: PHP_ROOT, backend });
     try {
-      await expect(served(new Hono().all("*", good))).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+      await expect(served(new Hono().all("*", good))).rejects.toThrow(`fastcgi: root: "${MISSING}" does not exist`);
       expect(await served(new Hono().all("*", good))).toBe("Hello, world!\n");
       expect(await served(new Hono().all("*", good))).toBe("Hello, world!\n");
     } finally {
@@ -110,7 +110,7 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     const sub = new Hono().onError(() => new Response("sub", { status: 500 })).all("*", broken);
     const app = new Hono().route("/", sub);
     try {
-      for (let i = 0; i < 2; i++) await expect(served(app)).rejects.toThrow(`fastcgi: root "${MISSING}" is not a directory`);
+      for (let i = 0; i < 2; i++) await expect(served(app)).rejects.toThrow(`fastcgi: root: "${MISSING}" does not exist`);
     } finally {
       await broken.close();
     }
@@ -129,9 +129,9 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
   });
 
   const BROKEN: [string, () => GatewayHandler, string][] = [
-    ["a cgi root that does not exist", () => cgi({ root: MISSING }), `cgi: root "${MISSING}" is not a directory`],
+    ["a cgi root that does not exist", () => cgi({ root: MISSING }), `cgi: root: "${MISSING}" does not exist`],
     ["a wsgi interpreter that is not installed", () => wsgi({ app: "myapp:app", python: "no-such-python3" }), 'wsgi: python: "no-such-python3" not found on PATH'],
-    ["a wasi module that does not exist", () => wasi({ module: `${MISSING}.wasm` }), `wasi: module "${MISSING}.wasm" is not a file`],
+    ["a wasi module that does not exist", () => wasi({ module: `${MISSING}.wasm` }), `wasi: module: "${MISSING}.wasm" does not exist`],
     ["a wasi module that is not WebAssembly", () => wasi({ module: join(ROOT, "package.json") }), "malformed module"],
   ];
 
@@ -151,7 +151,7 @@ describe.skipIf(!PHP_FPM)("serve() and the routes' setup", () => {
     const config = parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "${backend}"\nroot = "${MISSING}"\n`, "postern.toml", gatewaySchemas);
     const app = createApp(config, "/");
     try {
-      await expect(serve(app.app, { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`root "${MISSING}" is not a directory`);
+      await expect(serve(app.app, { listen: [`127.0.0.1:${port}`] })).rejects.toThrow(`routes[0] (fastcgi *): root: "${MISSING}" does not exist`);
       expect(await listening(port)).toBe(false);
     } finally {
       await app.close();
