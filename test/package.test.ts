@@ -2,13 +2,16 @@
 // the tarball and hono installed into a fresh project), used with no flags:
 // `node server.mjs` with a hono app of postern's fastcgi() in front of a real
 // php-fpm, the same app.mjs under `bun` and `deno serve`, and the `postern`
-// command through npx. Node does not strip types inside node_modules and Deno
+// command through npx (the quick modes of the docs: a PHP site, a Flask app,
+// a WASI module, a cgi-bin), the `exports` map as each runtime, bundler and
+// TypeScript resolve it, and the declarations under moduleResolution
+// "bundler". Node does not strip types inside node_modules and Deno
 // refuses to (ERR_UNKNOWN_FILE_EXTENSION, ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING),
 // so each of these runs only if the package ships JavaScript; and nothing of
 // it is transpiled at start: no TypeScript in it, no esbuild process beside it.
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,12 +22,47 @@ import { npmEnv, packedProject, type PackedProject } from "./helpers/packed.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
+import { PYTHON } from "./helpers/wsgi.ts";
+import { requirePythonModule } from "./helpers/wsgi-apps.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 const run = promisify(execFile);
+const FLASK = requirePythonModule("flask", "python3-flask");
+
+/**
+ * The conditions each resolver of the package's `exports` sets, besides
+ * "default": Node, Deno, Bun, wrangler's esbuild for workerd, Vite for a
+ * browser, and TypeScript under moduleResolution nodenext and bundler.
+ */
+const RESOLVERS: Record<string, string[]> = {
+  node: ["node", "import"],
+  deno: ["deno", "node", "import"],
+  bun: ["bun", "node", "import"],
+  wrangler: ["workerd", "worker", "browser", "import", "module"],
+  vite: ["browser", "import", "module", "development"],
+  "tsc nodenext": ["types", "node", "import"],
+  "tsc bundler": ["types", "import"],
+};
+
+/** The target an `exports` entry gives under `conditions`, as Node's PACKAGE_TARGET_RESOLVE picks it: the first key that matches and resolves. */
+function exportTarget(entry: unknown, conditions: string[]): string | undefined {
+  if (typeof entry === "string") return entry;
+  for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+    if (key !== "default" && !conditions.includes(key)) continue;
+    const target = exportTarget(value, conditions);
+    if (target !== undefined) return target;
+  }
+  return undefined;
+}
+
+/** Every condition object of an `exports` entry, nested ones included. */
+function conditionObjects(entry: unknown): Record<string, unknown>[] {
+  if (typeof entry !== "object" || entry === null) return [];
+  return [entry as Record<string, unknown>, ...Object.values(entry).flatMap(conditionObjects)];
+}
 
 /** A PHP page whose answer only php-fpm can give: its SAPI, and arithmetic on the query. */
 const PAGE = '<?php echo php_sapi_name(), " says ", 6 * (int)$_GET["n"], "\\n";';
@@ -70,7 +108,7 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
   test("it holds JavaScript, declarations and the files read at run time: no TypeScript source, no tests", () => {
     const installed = filesUnder(join(dir, "node_modules/postern"));
     expect(installed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
-    expect(installed.filter((f) => !/\.(js|mjs|d\.ts|json|md|c|h|py)$/.test(f))).toEqual([]);
+    expect(installed.filter((f) => !/\.(js|mjs|d\.ts|json|md|c|h|py)$/.test(f) && f !== "LICENSE")).toEqual([]);
     expect(project!.files.filter((f) => !f.startsWith("dist/")).sort()).toEqual(["LICENSE", "README.md", "bin/postern.js", "package.json"]);
     for (const entry of ["dist/runtimes/node/index.js", "dist/runtimes/node/index.d.ts", "dist/runtimes/workers/index.js", "dist/gateways/wasi/worker.js", "dist/gateways/cgi/spawner/spawner.c"]) {
       expect(installed).toContain(entry);
@@ -126,6 +164,90 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
     } finally {
       await server.stop();
       rmSync(cgiDir, { recursive: true, force: true });
+    }
+  });
+
+  test("every export resolves to a file of the package for each runtime, bundler and TypeScript, and package.json is one", async () => {
+    const pkg = JSON.parse(readFileSync(join(dir, "node_modules/postern/package.json"), "utf8")) as { exports: Record<string, unknown> };
+    for (const [subpath, entry] of Object.entries(pkg.exports)) {
+      for (const [resolver, conditions] of Object.entries(RESOLVERS)) {
+        const target = exportTarget(entry, conditions);
+        expect(target, `${resolver}: postern${subpath.slice(1)}`).toBeDefined();
+        expect(existsSync(join(dir, "node_modules/postern", target!)), `${resolver}: postern${subpath.slice(1)} -> ${target}`).toBe(true);
+      }
+      // TypeScript takes the first condition it knows: "types" after "default" would never be read.
+      for (const object of conditionObjects(entry)) {
+        const keys = Object.keys(object).filter((key) => key !== "postern-source");
+        if (keys.includes("types")) expect(keys[0], `postern${subpath.slice(1)}: ${keys.join(", ")}`).toBe("types");
+      }
+    }
+    // Tools read an installed package's version through its exports.
+    const { stdout } = await run(process.execPath, ["-e", 'console.log(require("postern/package.json").version)'], { cwd: dir });
+    expect(stdout.trim()).toBe(VERSION);
+  });
+
+  test("the declarations type-check a user's app under moduleResolution bundler, and a mistyped option is an error", async () => {
+    const tsDir = join(dir, "bundler-app");
+    mkdirSync(tsDir);
+    writeFileSync(
+      join(tsDir, "app.ts"),
+      `import { Hono } from "hono";
+import type { FastCgiInput } from "postern";
+import { fastcgi, serve } from "postern";
+
+const options: FastCgiInput = { backend: "127.0.0.1:9000", root: "/srv/www", front_controller: "/index.php" };
+const app = new Hono();
+app.all("*", fastcgi(options));
+// @ts-expect-error: no such key.
+app.all("*", fastcgi({ backend: "127.0.0.1:9000", rot: "/srv/www" }));
+await serve(app, { listen: ["127.0.0.1:8080"] });
+`,
+    );
+    const compilerOptions = { module: "preserve", moduleResolution: "bundler", target: "es2022", strict: true, noEmit: true, types: [] };
+    writeFileSync(join(tsDir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["app.ts"] }));
+    const result = await run(join(ROOT, "node_modules/.bin/tsc"), ["-p", tsDir], { cwd: dir }).catch((err: { stdout: string }) => err);
+    expect(result.stdout).toBe("");
+  });
+
+  test("npx postern fastcgi serves a PHP site: its files first, its scripts, the front controller for every other path", async () => {
+    const site = join(dir, "site");
+    mkdirSync(site);
+    writeFileSync(join(site, "index.php"), '<?php echo "front controller for ", $_SERVER["REQUEST_URI"], "\\n";');
+    writeFileSync(join(site, "info.php"), PAGE);
+    writeFileSync(join(site, "style.css"), "body{}\n");
+    const server = await start((port) => ["npx", "postern", "fastcgi", "--backend", `unix:${fpm!.socket}`, "--root", site, "--front-controller", "/index.php", "--listen", `127.0.0.1:${port}`]);
+    try {
+      expect(await server.get("/style.css")).toBe("body{}\n");
+      expect(await server.get("/info.php?n=2")).toBe("fpm-fcgi says 12\n");
+      expect(await server.get("/blog/a-post")).toBe("front controller for /blog/a-post\n");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test.skipIf(!FLASK)("npx postern wsgi serves a Flask app, writing no bytecode into the installed package", async () => {
+    const appDir = mkdtempSync(join(tmpdir(), "postern-packed-flask-"));
+    writeFileSync(join(appDir, "hello.py"), 'from flask import Flask, request\n\napp = Flask(__name__)\n\n@app.get("/")\ndef hello():\n    return f"flask says {request.args[\'n\']}\\n"\n');
+    // The workers run as the package's owner (as root, root is named; else they run as the tests' user), so they could write there.
+    const asOwner = process.getuid?.() === 0 ? ["-u", "root"] : [];
+    const server = await start((port) => ["npx", "postern", "wsgi", ...asOwner, "--python", PYTHON, "--chdir", appDir, "-b", `127.0.0.1:${port}`, "hello:app"]);
+    try {
+      expect(await server.get("/?n=5")).toBe("flask says 5\n");
+      expect(filesUnder(join(dir, "node_modules/postern")).filter((f) => f.includes("__pycache__"))).toEqual([]);
+      // The app's own bytecode is written as Python writes it by default.
+      expect(existsSync(join(appDir, "__pycache__"))).toBe(true);
+    } finally {
+      await server.stop();
+      rmSync(appDir, { recursive: true, force: true });
+    }
+  });
+
+  test("npx postern wasi runs a WASI module in worker threads started from the package's JavaScript", async () => {
+    const server = await start((port) => ["npx", "postern", "wasi", join(ROOT, "examples/wasi/hello.wasm"), "--listen", `127.0.0.1:${port}`]);
+    try {
+      expect(await server.get("/")).toBe("Hello, world!\n");
+    } finally {
+      await server.stop();
     }
   });
 
