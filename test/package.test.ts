@@ -39,6 +39,11 @@ const NODES = nodeBinaries();
  * The conditions each resolver of the package's `exports` sets, besides
  * "default": Node, Deno, Bun, wrangler's esbuild for workerd, Vite for a
  * browser, and TypeScript under moduleResolution nodenext and bundler.
+ * "postern-source", the condition a checkout resolves its own TypeScript
+ * sources with (tsconfig.json's customConditions), stays in the published
+ * map: a resolver takes a condition only when told its name, and its targets
+ * are not in the package, so one told it fails to find the module rather
+ * than load anything but dist/.
  */
 const RESOLVERS: Record<string, string[]> = {
   node: ["node", "import"],
