@@ -5,7 +5,7 @@
 // serve, refusing the same config, says the same.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +78,22 @@ function problemLines(stderr: string, file: string): string[] {
   return stderr.split("\n").filter((line) => line.startsWith(prefix) && /^\d+: /.test(line.slice(prefix.length)) && !line.includes(": warning: "));
 }
 
+/** An argument no process but one a config starts has. */
+const MARKER = `postern_check_marker=${process.pid}`;
+
+/** The command lines of the machine's processes. */
+function commandLines(): string[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /** Whether `pid` runs (a zombie nobody reaped yet does not). */
 const alive = (pid: number) => {
   try {
@@ -102,7 +118,7 @@ describe.skipIf(!PYTHON || !PERL || !PHP_CGI)("postern check", () => {
         'path = "/php/*"',
         'gateway = "fastcgi"',
         `root = "www"`,
-        `spawn = { command = ["${PHP_CGI}"] }`,
+        `spawn = { command = ["${PHP_CGI}", "-d", "${MARKER}"] }`,
         "[[routes]]",
         'path = "/hello"',
         'gateway = "wasi"',
@@ -124,8 +140,9 @@ describe.skipIf(!PYTHON || !PERL || !PHP_CGI)("postern check", () => {
     expect(stderr).toBe("");
     expect(stdout).toBe(`${file}: ok (5 routes)\n`);
     expect(status).toBe(0);
-    // It bound nothing: the unix socket was not made.
+    // It bound nothing: the unix socket was not made; and it started no php-cgi.
     expect(existsSync(join(dir, "postern.sock"))).toBe(false);
+    expect(commandLines().filter((line) => line.includes(MARKER))).toEqual([]);
   });
 
   test("every problem at once, each at its key's line, exit 2", () => {

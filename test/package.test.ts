@@ -21,6 +21,7 @@ import { requireBinary } from "./helpers/binaries.ts";
 import { npmEnv, packedProject, type PackedProject } from "./helpers/packed.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
+import { nodeBinaries } from "./helpers/node-versions.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 import { PYTHON } from "./helpers/wsgi.ts";
 import { requirePythonModule } from "./helpers/wsgi-apps.ts";
@@ -31,11 +32,18 @@ const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 const run = promisify(execFile);
 const FLASK = requirePythonModule("flask", "python3-flask");
+/** The machine's Node and the releases test/node-versions installs: what `engines` promises. */
+const NODES = nodeBinaries();
 
 /**
  * The conditions each resolver of the package's `exports` sets, besides
  * "default": Node, Deno, Bun, wrangler's esbuild for workerd, Vite for a
  * browser, and TypeScript under moduleResolution nodenext and bundler.
+ * "postern-source", the condition a checkout resolves its own TypeScript
+ * sources with (tsconfig.json's customConditions), stays in the published
+ * map: a resolver takes a condition only when told its name, and its targets
+ * are not in the package, so one told it fails to find the module rather
+ * than load anything but dist/.
  */
 const RESOLVERS: Record<string, string[]> = {
   node: ["node", "import"],
@@ -115,8 +123,13 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
     }
   });
 
-  test("node server.mjs serves PHP through php-fpm, on Node's entry point, with no esbuild process", async () => {
-    const server = await start([process.execPath, "server.mjs"]);
+  test("engines names the oldest Node the package is tested on", () => {
+    const { engines } = JSON.parse(readFileSync(join(dir, "node_modules/postern/package.json"), "utf8")) as { engines: { node: string } };
+    expect(engines.node).toMatch(new RegExp(`^>=${Math.min(...NODES.map((node) => node.major))}\\.`));
+  });
+
+  test.each(NODES)("node $major: node server.mjs serves PHP through php-fpm, on Node's entry point, with no esbuild process", async ({ path }) => {
+    const server = await start([path, "server.mjs"]);
     try {
       expect(await server.get("/which")).toBe("nodeRuntime");
       expect(await server.get("/?n=7")).toBe("fpm-fcgi says 42\n");
