@@ -13,16 +13,17 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { ProcessUser } from "../src/runtime.ts";
 import { processTree } from "../bench/cpu.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { npmEnv, packedProject, type PackedProject } from "./helpers/packed.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
 import { nodeBinaries } from "./helpers/node-versions.ts";
-import { giveToScriptUser } from "./helpers/script-user.ts";
+import { giveToScriptUser, SCRIPT_USER } from "./helpers/script-user.ts";
 import { PYTHON } from "./helpers/wsgi.ts";
 import { requirePythonModule } from "./helpers/wsgi-apps.ts";
 import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
@@ -165,15 +166,26 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
   });
 
   test("npx postern cgi DIR runs a CGI script of DIR, with no esbuild process", async () => {
-    // Its own directory: the project's is private to root, and scripts run as nobody when the tests run as root.
-    const cgiDir = mkdtempSync(join(tmpdir(), "postern-packed-cgi-"));
-    writeFileSync(join(cgiDir, "hello.sh"), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nhello, %s, from %s\\n" "$QUERY_STRING" "$GATEWAY_INTERFACE"\n');
-    chmodSync(join(cgiDir, "hello.sh"), 0o755);
-    giveToScriptUser(cgiDir);
+    const cgiDir = cgiDirectory();
     const server = await start((port) => ["npx", "postern", "cgi", cgiDir, "--listen", `127.0.0.1:${port}`]);
     try {
       expect(await server.get("/hello.sh?world")).toBe("hello, world, from CGI/1.1\n");
       expect(commandsUnder(server.proc.pid!)).not.toContain("esbuild");
+    } finally {
+      await server.stop();
+      rmSync(cgiDir, { recursive: true, force: true });
+    }
+  });
+
+  test.skipIf(!SCRIPT_USER)("postern cgi run by a user who cannot write the installed package builds its native spawner all the same", async () => {
+    // The package stays root's; the directories above it are opened to the user.
+    for (const open of [dirname(dir), dir]) chmodSync(open, 0o755);
+    const cgiDir = cgiDirectory();
+    const server = await start((port) => [process.execPath, "node_modules/.bin/postern", "cgi", cgiDir, "--listen", `127.0.0.1:${port}`], SCRIPT_USER);
+    try {
+      expect(await server.get("/hello.sh?world")).toBe("hello, world, from CGI/1.1\n");
+      // Built from the package's C sources into a directory of its own, not beside them.
+      expect(commandsUnder(server.proc.pid!)).toContain("spawner");
     } finally {
       await server.stop();
       rmSync(cgiDir, { recursive: true, force: true });
@@ -264,11 +276,12 @@ await serve(app, { listen: ["127.0.0.1:8080"] });
     }
   });
 
-  /** Starts `command` (or the command made for a free port) in the project, in its own process group, PORT set; resolves once it listens. */
-  async function start(command: string[] | ((port: number) => string[])) {
+  /** Starts `command` (or the command made for a free port) in the project, in its own process group, PORT set, as `as` if given; resolves once it listens. */
+  async function start(command: string[] | ((port: number) => string[]), as?: ProcessUser) {
     const port = await freePort();
     const [file, ...args] = typeof command === "function" ? command(port) : command;
-    const proc: ChildProcess = spawn(file!, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...npmEnv(), PORT: String(port) } });
+    const user = as ? { uid: as.uid, gid: as.gid } : {};
+    const proc: ChildProcess = spawn(file!, args, { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...npmEnv(), PORT: String(port) }, ...user });
     let log = "";
     proc.stdout!.on("data", (d) => (log += d));
     proc.stderr!.on("data", (d) => (log += d));
@@ -285,6 +298,15 @@ await serve(app, { listen: ["127.0.0.1:8080"] });
     };
   }
 });
+
+/** A directory of its own with a CGI script, hello.sh: the project's is private to root, and scripts run as nobody when the tests run as root. */
+function cgiDirectory(): string {
+  const cgiDir = mkdtempSync(join(tmpdir(), "postern-packed-cgi-"));
+  writeFileSync(join(cgiDir, "hello.sh"), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nhello, %s, from %s\\n" "$QUERY_STRING" "$GATEWAY_INTERFACE"\n');
+  chmodSync(join(cgiDir, "hello.sh"), 0o755);
+  giveToScriptUser(cgiDir);
+  return cgiDir;
+}
 
 /** Every file under `dir`, relative to it. */
 function filesUnder(dir: string): string[] {
