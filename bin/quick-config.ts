@@ -7,7 +7,7 @@ import { stringify } from "smol-toml";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { UsageError } from "./args.ts";
-import { rememberTypedKeys } from "./setup-errors.ts";
+import { rememberTypedKeys } from "../src/check/source.ts";
 
 export interface QuickRoute {
   gateway: string;

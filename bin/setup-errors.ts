@@ -5,24 +5,10 @@
 // what the user typed (`DIR: "/srv/x" does not exist`).
 
 import { SetupError, type SetupProblem } from "../src/check/problems.ts";
-import { configSource } from "../src/check/source.ts";
+import { configSource, typedKeysOf } from "../src/check/source.ts";
 import { formatKey, locate } from "../src/config-locate.ts";
 import { LogOpenError } from "../src/log-file.ts";
 import type { Config } from "../src/config.ts";
-
-/** The file name the quick modes' configs are parsed under. */
-const QUICK_FILE = "command line";
-
-/**
- * What the user typed for each route key of a quick mode's config (postern
- * cgi DIR, fastcgi --root): its problems are named by it, as its schema
- * errors are (bin/quick-config.ts), rather than by a config line never written.
- */
-const typedKeys = new WeakMap<object, Record<string, string | undefined>>();
-
-export function rememberTypedKeys(config: Config, typed: Record<string, string | undefined>): void {
-  typedKeys.set(config.routes, typed);
-}
 
 /**
  * One line per problem (a multi-line message continues on the lines after
@@ -31,17 +17,15 @@ export function rememberTypedKeys(config: Config, typed: Record<string, string |
  */
 export function setupProblemLines(problems: readonly SetupProblem[], config: Config): string[] {
   const source = configSource(config);
-  const typed = typedKeys.get(config.routes);
+  const typed = typedKeysOf(config);
   const lines = problems.map((problem) => {
     const path = problem.route === undefined ? problem.key : ["routes", problem.route, ...problem.key];
     if (typed) {
       const flag = problem.route === undefined ? undefined : typed[String(problem.key[0])];
       return `${flag ?? formatKey(path)}: ${problem.message}`;
     }
-    // A config built from the command line (postern wsgi MODULE:APP) has no line to show.
-    const file = source && source.file !== QUICK_FILE ? source : undefined;
-    const line = file ? locate(file.text, path) : undefined;
-    const where = file ? `${file.file}${line === undefined ? "" : `:${line}`}: ` : "";
+    const line = source ? locate(source.text, path) : undefined;
+    const where = source ? `${source.file}${line === undefined ? "" : `:${line}`}: ` : "";
     return `${where}${formatKey(path)}: ${problem.message}`;
   });
   return [...new Set(lines)];

@@ -336,6 +336,17 @@ describe("a quick mode that cannot start names what the user typed", () => {
   });
 });
 
+test.skipIf(!PYTHON)("postern wsgi MODULE:APP whose app does not import: named as typed, exit 3", () => {
+  const [file, ...before] = POSTERN_CLI.node;
+  const { status, stdout, stderr } = spawnSync(file!, [...before, "wsgi", "--python", PYTHON!, "--chdir", join(dir, "py"), "-b", "127.0.0.1:0", "broken"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(stdout).not.toMatch(/listening on/);
+  expect(stderr.startsWith(`postern: MODULE:APP: "broken" does not load (${PYTHON} exited with status 3):\n  Traceback`), stderr).toBe(true);
+  expect(status).toBe(3);
+});
+
 describe.skipIf(!PYTHON)("on each runtime", () => {
   test.each(["node", "deno", "bun"] as const)("%s: the same problems, the same lines", (runtime) => {
     const file = writeConfig(

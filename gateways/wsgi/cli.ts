@@ -9,6 +9,7 @@
 import { stringify } from "smol-toml";
 import type { Accounts } from "../../src/accounts.ts";
 import { AddressError, parseAddress } from "../../src/address.ts";
+import { rememberTypedKeys } from "../../src/check/source.ts";
 import { ConfigError, parseConfig, type Config, type GatewaySchema } from "../../src/config.ts";
 import { suggest } from "../../src/config-schema.ts";
 import { resolvePath } from "../index.ts";
@@ -192,7 +193,11 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
   if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
   const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
   try {
-    return parseConfig(toml, "command line", context.gateways, context.accounts);
+    const config = parseConfig(toml, "command line", context.gateways, context.accounts);
+    // A route's setup problem (an app that does not import) is named by what set its key, too.
+    const routeKeys = [...typedFor].filter(([at]) => at.startsWith("routes[0].")).map(([at, typed]) => [at.slice("routes[0].".length), typed]);
+    rememberTypedKeys(config, Object.fromEntries(routeKeys));
+    return config;
   } catch (err) {
     if (!(err instanceof ConfigError) || err.key === undefined) throw err;
     const key = err.key;
