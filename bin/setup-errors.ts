@@ -19,7 +19,7 @@ export function setupProblemLines(problems: readonly SetupProblem[], config: Con
   const source = configSource(config);
   const typed = typedKeysOf(config);
   const lines = problems.map((problem) => {
-    const path = problem.route === undefined ? problem.key : ["routes", problem.route, ...problem.key];
+    const path = problem.route === undefined ? problem.key : [source?.routeTable ?? "routes", problem.route, ...problem.key];
     if (typed) {
       const flag = problem.route === undefined ? undefined : typed[String(problem.key[0])];
       return `${flag ?? formatKey(path)}: ${problem.message}`;

@@ -347,6 +347,15 @@ test.skipIf(!PYTHON)("postern wsgi MODULE:APP whose app does not import: named a
   expect(status).toBe(3);
 });
 
+test("postern wagi modules.toml: a module that does not exist, at its [[module]]'s key", () => {
+  const file = writeConfig("modules.toml", '[[module]]\nroute = "/hello"\nmodule = "hello.wasm"\n\n[[module]]\nroute = "/..."\nmodule = "missing.wasm"\n');
+  const [bin, ...before] = POSTERN_CLI.node;
+  const { status, stdout, stderr } = spawnSync(bin!, [...before, "wagi", file, "--listen", "127.0.0.1:0"], { encoding: "utf8", timeout: 60_000 });
+  expect(stdout).not.toMatch(/listening on/);
+  expect(stderr).toBe(`postern: ${file}:7: module[1].module: "${dir}/missing.wasm" does not exist\n`);
+  expect(status).toBe(2);
+});
+
 describe.skipIf(!PYTHON)("on each runtime", () => {
   test.each(["node", "deno", "bun"] as const)("%s: the same problems, the same lines", (runtime) => {
     const file = writeConfig(
