@@ -8,8 +8,8 @@
 import { dirname, resolve } from "node:path";
 import { checkConfig } from "../gateways/checks/config.ts";
 import { parseFlags } from "./args.ts";
-import { loadConfig } from "./config-file.ts";
-import { configWarnings, runtime } from "./platform.ts";
+import { loadConfig, printConfigWarnings } from "./config-file.ts";
+import { runtime } from "./platform.ts";
 import { setupProblemLines } from "./setup-errors.ts";
 import { COMMAND_USAGE } from "./usage.ts";
 
@@ -27,9 +27,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   const config = loadConfig(file);
   const baseDir = dirname(resolve(file));
   // Warnings leave the exit status 0: the config is valid, and safe, as it is.
-  for (const { line, message } of await configWarnings(config, baseDir)) {
-    process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
-  }
+  await printConfigWarnings(config, file, baseDir);
   const problems = await checkConfig(config, runtime, baseDir);
   for (const line of setupProblemLines(problems, config)) process.stderr.write(`postern: ${line}\n`);
   if (problems.length > 0) {

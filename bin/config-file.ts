@@ -6,6 +6,7 @@ import { parseAccounts, type Accounts } from "../src/accounts.ts";
 import { parseConfig, type Config } from "../src/config.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { UsageError } from "./args.ts";
+import { configWarnings } from "./platform.ts";
 
 export function loadConfig(file: string): Config {
   return parseConfig(readConfigFile(file), file, gatewaySchemas, machineAccounts());
@@ -22,5 +23,16 @@ export function readConfigFile(file: string): string {
     return readFileSync(file, "utf8");
   } catch (err) {
     throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * Prints what is valid in `config` but worth a second look (gateways/index.ts
+ * configWarnings), as `file:line: warning: ...`: by `postern check`, and by
+ * the commands that serve a file when they start, as nginx does.
+ */
+export async function printConfigWarnings(config: Config, file: string, baseDir: string): Promise<void> {
+  for (const { line, message } of await configWarnings(config, baseDir)) {
+    process.stderr.write(`postern: ${file}:${line}: warning: ${message}\n`);
   }
 }

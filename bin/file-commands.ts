@@ -7,7 +7,7 @@ import { wagiConfig } from "../gateways/wasi/wagi.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { UsageError, type Parsed } from "./args.ts";
 import type { SERVE_FLAGS, SERVER_FLAGS } from "./commands.ts";
-import { loadConfig, readConfigFile } from "./config-file.ts";
+import { loadConfig, printConfigWarnings, readConfigFile } from "./config-file.ts";
 import { run } from "./run.ts";
 import { runOptions, serverSettings } from "./server-settings.ts";
 
@@ -24,8 +24,11 @@ export function wagiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> 
 }
 
 /** Serves what `file` says, the flags over it, reading it again on SIGHUP. */
-function serveFile(file: string, args: Parsed<typeof SERVER_FLAGS>, read: () => Config): Promise<number> {
+async function serveFile(file: string, args: Parsed<typeof SERVER_FLAGS>, read: () => Config): Promise<number> {
   const settings = serverSettings(args);
   const load = () => settings.apply(read());
-  return run(load(), dirname(resolve(file)), runOptions(settings, load));
+  const config = load();
+  const baseDir = dirname(resolve(file));
+  await printConfigWarnings(config, file, baseDir);
+  return run(config, baseDir, runOptions(settings, { reload: load }));
 }

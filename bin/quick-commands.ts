@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UsageError, type Parsed } from "./args.ts";
 import type { CGI_FLAGS, FASTCGI_FLAGS, SERVER_FLAGS } from "./commands.ts";
-import { quickConfig, type QuickRoute } from "./quick-config.ts";
+import { flagProblem, quickConfig, type QuickRoute } from "./quick-config.ts";
 import { run } from "./run.ts";
 import { runOptions, serverSettings } from "./server-settings.ts";
 
@@ -61,7 +61,7 @@ export function wasiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> 
 
 function serveQuick(routes: QuickRoute[], typed: Record<string, string | undefined>, args: Parsed<typeof SERVER_FLAGS>): Promise<number> {
   const settings = serverSettings(args);
-  return run(settings.apply(quickConfig(routes, typed)), process.cwd(), runOptions(settings));
+  return run(settings.apply(quickConfig(routes, typed)), process.cwd(), runOptions(settings, { route: flagProblem(typed) }));
 }
 
 function noPositionals(command: string, positionals: string[]): void {

@@ -3,20 +3,23 @@
 // SIGUSR1's log files opened anew, the graceful stop, and the pid file.
 
 import { parseAddress } from "../src/address.ts";
+import type { SetupProblem } from "../src/check/problems.ts";
 import type { Config } from "../src/config.ts";
 import { reopenLogs } from "../src/log-file.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
-import { createApp, serve } from "./platform.ts";
 import { printSetupError } from "./setup-errors.ts";
+import { createApp, serve } from "./platform.ts";
 
 export interface RunOptions {
   /** Reads the config again on SIGHUP; without it, a SIGHUP is only logged. */
   reload?: () => Config;
   /** Where the process id goes once postern listens (--pid). */
   pidFile?: string;
+  /** A setup problem as the command line that set its key says it (a flag); undefined: as a config's. */
+  describe?: (problem: SetupProblem) => string | undefined;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface RunOptions {
  * does not load leaves the running one in place. `graceful_timeout` bounds
  * both waits.
  */
-export async function run(config: Config, baseDir: string, { reload, pidFile }: RunOptions = {}): Promise<number> {
+export async function run(config: Config, baseDir: string, { reload, pidFile, describe }: RunOptions = {}): Promise<number> {
   let gateway = createApp(config, baseDir);
   // The running config's: a SIGHUP may change it.
   let graceful = config.gracefulTimeout;
@@ -107,7 +110,8 @@ export async function run(config: Config, baseDir: string, { reload, pidFile }: 
     // Never leave the backends it started, or the addresses it listens on, behind.
     await server?.close();
     await closeAll();
-    const status = printSetupError(err, config);
+    // A route that cannot be set up is a config error, shown as one (exit status 2; 3 for a wsgi app that does not import).
+    const status = printSetupError(err, config, describe);
     if (status === undefined) throw err;
     return status;
   }

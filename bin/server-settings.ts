@@ -5,6 +5,7 @@
 // names the file the process id goes to.
 
 import { resolve } from "node:path";
+import type { SetupProblem } from "../src/check/problems.ts";
 import { TOP_LEVEL_SCHEMA, type Config } from "../src/config.ts";
 import { SchemaError, validateValue } from "../src/config-schema.ts";
 import { destinationProblem } from "../src/logs.ts";
@@ -15,6 +16,8 @@ import type { ServerFlags } from "./commands.ts";
 export interface ServerSettings {
   /** The flags' values over a config's: applied to the first and to every one a SIGHUP reads. */
   apply(config: Config): Config;
+  /** A setup problem of a top-level key a flag set (a log file that cannot be opened), named by that flag. */
+  describe(problem: SetupProblem): string | undefined;
   pidFile?: string;
 }
 
@@ -24,6 +27,7 @@ export function serverSettings({ values, typed }: ServerFlags): ServerSettings {
   const gracefulTimeout = grace === undefined ? undefined : (topLevel("graceful_timeout", seconds(grace), typed["graceful-timeout"]!) as number);
   const accessLog = logDestination("access_log", values["access-log"], typed["access-log"]);
   const errorLog = logDestination("error_log", values["error-log"], typed["error-log"]);
+  const flagOf: Record<string, string | undefined> = { access_log: typed["access-log"], error_log: typed["error-log"] };
   return {
     apply: (config) => ({
       ...config,
@@ -32,13 +36,25 @@ export function serverSettings({ values, typed }: ServerFlags): ServerSettings {
       ...(accessLog === undefined ? {} : { accessLog }),
       ...(errorLog === undefined ? {} : { errorLog }),
     }),
+    describe: ({ route, key, message }) => {
+      const flag = route === undefined && typeof key[0] === "string" ? flagOf[key[0]] : undefined;
+      return flag === undefined ? undefined : `${flag}: ${message}`;
+    },
     ...(values.pid === undefined ? {} : { pidFile: resolve(values.pid) }),
   };
 }
 
-/** run()'s options: the pid file, and `reload` where a SIGHUP reads the command's file again. */
-export function runOptions(settings: ServerSettings, reload?: () => Config): RunOptions {
-  return { ...(reload ? { reload } : {}), ...(settings.pidFile === undefined ? {} : { pidFile: settings.pidFile }) };
+/**
+ * run()'s options: the pid file, the flags' names for the problems of the
+ * keys they set (and `route`'s for a route's keys, in the quick modes), and
+ * `reload` where a SIGHUP reads the command's file again.
+ */
+export function runOptions(settings: ServerSettings, { reload, route }: { reload?: () => Config; route?: RunOptions["describe"] } = {}): RunOptions {
+  return {
+    ...(reload ? { reload } : {}),
+    ...(settings.pidFile === undefined ? {} : { pidFile: settings.pidFile }),
+    describe: (problem) => settings.describe(problem) ?? route?.(problem),
+  };
 }
 
 /** A top-level key's value, validated by its schema; wrong, it is named by `flag`. */

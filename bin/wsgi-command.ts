@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { checkWsgiRoutes, wsgiCommand as readWsgiCommand } from "../gateways/wsgi/cli.ts";
 import { loadConfig, machineAccounts } from "./config-file.ts";
+import { flagProblem } from "./quick-config.ts";
 import { run } from "./run.ts";
 import { COMMAND_USAGE } from "./usage.ts";
 
@@ -24,5 +25,5 @@ export async function wsgiCommand(argv: string[]): Promise<number> {
   }
   // No file to read again: a SIGHUP starts the same route anew, whose new
   // workers import the app's code as it is now (Gunicorn's HUP).
-  return run(wsgi.config, process.cwd(), { reload: () => wsgi.config });
+  return run(wsgi.config, process.cwd(), { reload: () => wsgi.config, describe: flagProblem(wsgi.typed) });
 }

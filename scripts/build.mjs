@@ -2,7 +2,9 @@
 // TypeScript source of src/, gateways/, runtimes/ and bin/ becomes a .js and
 // a .d.ts at the same place under dist/ (tsconfig.build.json: relative
 // imports rewritten from .ts to .js), and the files the code finds at run
-// time beside itself are copied next to it.
+// time beside itself are copied next to it. A type error stops it with no
+// dist/ left (tsconfig.build.json: noEmitOnError), so a failed build cannot
+// be packed by mistake.
 
 import { spawnSync } from "node:child_process";
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";

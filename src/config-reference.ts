@@ -9,19 +9,20 @@ import { backendFields } from "./backend/options.ts";
 import { bufferingFields } from "./buffer/options.ts";
 import type { Field, GatewaySchema, Schema } from "./config-schema.ts";
 
-/** The schemas a reference is made of: the top-level keys (with [client]) and each gateway's route keys. */
+/** The schemas a reference is made of: the top-level keys (with [client]), every route's `path`, and each gateway's route keys. */
 export interface ReferenceSchemas {
   top: Schema;
+  path: Field;
   gateways: Record<string, GatewaySchema>;
 }
 
 /** The file editors load (`#:schema`) and docs/config.md name, relative to the repository. */
 export const JSON_SCHEMA_FILE = "postern.schema.json";
 
-/** The keys every route has, whatever its gateway (validated by src/config.ts itself). */
-const ROUTE_FIELDS = (gateways: string[]): Schema => ({
-  path: { type: "string", default: "*", doc: 'hono path pattern the route answers: "/app/*", "*"; it is not stripped from the path a gateway maps onto its root' },
-  gateway: { type: "string", required: true, oneOf: gateways, doc: "what serves the route" },
+/** The keys every route has, whatever its gateway; `gateway` picks the schema of the others. */
+const ROUTE_FIELDS = (path: Field, gateways: string[]): Schema => ({
+  path,
+  gateway: { type: "string", required: true, oneOf: gateways, doc: "what serves the route, and so which keys it takes" },
 });
 
 const ROUTES: Field = { type: "string", required: true, doc: "the `[[routes]]` tables, tried in order; at least one" };
@@ -175,11 +176,11 @@ postern's source tree, or a copy of it), relative to the config file.
 `;
 
 /** docs/config.md: an introduction, then a table per table of keys. */
-export function configReference({ top, gateways }: ReferenceSchemas): string {
+export function configReference({ top, path, gateways }: ReferenceSchemas): string {
   const sections = [INTRO, "## Top level\n", table({ ...top, routes: ROUTES }, ["client"])];
   const client = top.client;
   if (client && typeof client.type === "object") sections.push("\n## `[client]`\n", table(client.type.table));
-  sections.push("\n## Every route\n", table(ROUTE_FIELDS(Object.keys(gateways))));
+  sections.push("\n## Every route\n", table(ROUTE_FIELDS(path, Object.keys(gateways))));
   for (const [name, schema] of Object.entries(gateways)) {
     const see = pages(name, schema.fields);
     sections.push(`\n## \`gateway = "${name}"\`\n`);
@@ -241,9 +242,9 @@ function objectSchema(schema: Schema, extra: Schema = {}): Record<string, unknow
 }
 
 /** The JSON Schema of postern.toml: a route's keys are its gateway's, chosen by `gateway` (if/then). */
-export function configJsonSchema({ top, gateways }: ReferenceSchemas): Record<string, unknown> {
+export function configJsonSchema({ top, path, gateways }: ReferenceSchemas): Record<string, unknown> {
   const names = Object.keys(gateways);
-  const routeFields = ROUTE_FIELDS(names);
+  const routeFields = ROUTE_FIELDS(path, names);
   const topSchema = objectSchema(top);
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

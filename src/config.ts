@@ -82,7 +82,7 @@ export const DEFAULT_MAX_BUFFERED_TOTAL = 64 * 1024 ** 2;
 
 /** The keys outside [[routes]]; `routes` itself is validated by parseConfig. */
 export const TOP_LEVEL_SCHEMA: Schema = {
-  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `--listen` replaces them. A change needs a restart' },
+  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `-b`/`--listen` on the command line replaces them. A change needs a restart' },
   access_log: {
     type: "string",
     default: "-",
@@ -127,11 +127,12 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     type: "duration",
     default: 30_000,
     min: 1,
-    doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts)",
+    doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
   },
 };
 
-const PATH_FIELD: Field = { type: "string", doc: "hono path pattern the route answers (`\"/app/*\"`, `\"*\"`); a gateway maps the whole request path onto its root, the route's path is not stripped" };
+/** Every route's `path` (validated here, not by its gateway). */
+export const PATH_FIELD: Field = { type: "string", default: "*", doc: "hono path pattern the route answers (`\"/app/*\"`, `\"*\"`); a gateway maps the whole request path onto its root, the route's path is not stripped" };
 
 /**
  * Parses and validates a config. With `accounts` (this machine's users and
@@ -225,7 +226,7 @@ function validateRoute(
 ): RouteConfig {
   const gateway = gatewayName(route.gateway, at, Object.keys(gateways));
   const schema = gateways[gateway]!;
-  const path = validateValue(PATH_FIELD, route.path ?? "*", [...at, "path"]) as string;
+  const path = validateValue(PATH_FIELD, route.path ?? PATH_FIELD.default, [...at, "path"]) as string;
   if (path !== "*" && !path.startsWith("/")) {
     throw new SchemaError([...at, "path"], `must start with "/" or be "*", found ${JSON.stringify(path)}`);
   }

@@ -78,6 +78,19 @@ describe("mistakes", () => {
     expect(stderr).not.toMatch(/command line|routes\[/);
   });
 
+  test.each([
+    [["cgi", "MISSING", "-b", "127.0.0.1:0"], 'DIR: "MISSING" does not exist'],
+    [["fastcgi", "--root", "MISSING", "--backend", "127.0.0.1:9", "-b", "127.0.0.1:0"], '--root: "MISSING" does not exist'],
+    [["wasi", "MISSING", "-b", "127.0.0.1:0"], 'FILE.wasm: "MISSING" does not exist'],
+    [["wsgi", "--chdir", "MISSING", "app:app", "-b", "127.0.0.1:0"], '--chdir: "MISSING" does not exist'],
+    [["wsgi", "--python", "no-such-python", "app:app", "-b", "127.0.0.1:0"], '--python: "no-such-python" not found on PATH'],
+  ])("postern %j, a route that cannot be set up: exit 2, once, named by what the user typed", (args, message) => {
+    const missing = join(dir, "missing");
+    const { status, stderr } = runPostern(args.map((arg) => arg.replace("MISSING", missing)));
+    expect(status).toBe(2);
+    expect(stderr).toBe(`postern: ${message.replace("MISSING", missing)}\n`);
+  });
+
   test("a flag's value missing: exit 2, the flag named", () => {
     const { status, stderr } = runPostern(["cgi", ".", "--pid"]);
     expect(status).toBe(2);

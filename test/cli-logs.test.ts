@@ -71,3 +71,15 @@ test.each([
   expect(status).toBe(2);
   expect(stderr).toContain(`postern: ${message}`);
 });
+
+test("a log file that cannot be opened: exit 2, named by its flag, not by the config's key", () => {
+  const config = join(dir, "logged.toml");
+  writeFileSync(config, `[[routes]]\ngateway = "static"\nroot = "www"\n`);
+  for (const [flag, args] of [["--access-log", ["cgi", join(dir, "www")]], ["--error-log", ["serve", "-c", config]]] as const) {
+    const file = join(dir, "missing", "postern.log");
+    const { status, stderr } = runPostern([...args, "-b", "127.0.0.1:0", flag, file]);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`postern: ${flag}: cannot open ${JSON.stringify(file)}: a directory on its path does not exist (ENOENT)\n`);
+    expect(stderr).not.toMatch(/_log:/);
+  }
+});

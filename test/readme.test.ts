@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
-import { TOP_LEVEL_SCHEMA, type Field, type Schema } from "../src/config.ts";
+import { PATH_FIELD, TOP_LEVEL_SCHEMA, type Field, type Schema } from "../src/config.ts";
 import { DOC_FILES, docText } from "./helpers/readme.ts";
 
 const REPO = join(import.meta.dirname, "..");
@@ -23,6 +23,7 @@ function fields(schema: Schema, prefix = ""): [string, Field][] {
 describe("every key has a doc", () => {
   const all: [string, Field][] = [
     ...fields(TOP_LEVEL_SCHEMA),
+    ["routes[].path", PATH_FIELD],
     ...Object.entries(gatewaySchemas).flatMap(([gateway, schema]) => fields(schema.fields, `${gateway} route: `)),
   ];
   test.each(all)("%s", (_, field) => expect(field.doc.trim()).not.toBe(""));

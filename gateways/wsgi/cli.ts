@@ -9,7 +9,6 @@
 import { stringify } from "smol-toml";
 import type { Accounts } from "../../src/accounts.ts";
 import { AddressError, parseAddress } from "../../src/address.ts";
-import { rememberTypedKeys } from "../../src/check/source.ts";
 import { ConfigError, parseConfig, type Config, type GatewaySchema } from "../../src/config.ts";
 import { suggest } from "../../src/config-schema.ts";
 import { resolvePath } from "../index.ts";
@@ -24,8 +23,12 @@ export class WsgiUsageError extends Error {
 
 /** What `postern wsgi ...` asks for. */
 export type WsgiCommand =
-  /** No config file: one wsgi route at `/*`, built from the flags. */
-  | { mode: "quick"; config: Config }
+  /**
+   * No config file: one wsgi route at `/*`, built from the flags; `typed`
+   * says which flag (or variable) set each of the route's keys, as typed,
+   * for the messages about them ("--chdir", "MODULE:APP").
+   */
+  | { mode: "quick"; config: Config; typed: Record<string, string> }
   /** `-c FILE`: that postern.toml, served as it is (`-b` replaces its listen). */
   | { mode: "file"; file: string; listen?: string[] }
   | { mode: "help" };
@@ -146,7 +149,7 @@ export function wsgiCommand(argv: readonly string[], context: WsgiContext): Wsgi
     const found = positionals.length === 0 ? "none" : positionals.map((p) => JSON.stringify(p)).join(", ");
     throw new WsgiUsageError(`wsgi needs one app, MODULE:APP (found ${found}): postern wsgi [options] myapp:app`);
   }
-  return { mode: "quick", config: quickConfig(positionals[0]!, given, context) };
+  return { mode: "quick", ...quickConfig(positionals[0]!, given, context) };
 }
 
 /** `-c postern.toml`: the file says everything but, as for `serve --listen`, the addresses `-b` gives. */
@@ -159,7 +162,7 @@ function fileCommand(file: string, given: { flag: Flag; typed: string; value: un
 }
 
 /** The quick mode's config: Gunicorn's defaults where no flag says, validated as a postern.toml. */
-function quickConfig(app: string, given: { flag: Flag; typed: string; value: unknown }[], context: WsgiContext): Config {
+function quickConfig(app: string, given: { flag: Flag; typed: string; value: unknown }[], context: WsgiContext): { config: Config; typed: Record<string, string> } {
   const { env } = context;
   // Gunicorn's defaults (gunicorn/config.py): they read the environment.
   const top: Record<string, unknown> = {
@@ -192,12 +195,9 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
   // Gunicorn takes --pythonpath from --chdir: it changes directory first (gunicorn/app/base.py).
   if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
   const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
+  const routeKeys = [...typedFor].filter(([at]) => at.startsWith("routes[0].")).map(([at, typed]) => [at.slice("routes[0].".length), typed]);
   try {
-    const config = parseConfig(toml, "command line", context.gateways, context.accounts);
-    // A route's setup problem (an app that does not import) is named by what set its key, too.
-    const routeKeys = [...typedFor].filter(([at]) => at.startsWith("routes[0].")).map(([at, typed]) => [at.slice("routes[0].".length), typed]);
-    rememberTypedKeys(config, Object.fromEntries(routeKeys));
-    return config;
+    return { config: parseConfig(toml, "command line", context.gateways, context.accounts), typed: Object.fromEntries(routeKeys) };
   } catch (err) {
     if (!(err instanceof ConfigError) || err.key === undefined) throw err;
     const key = err.key;

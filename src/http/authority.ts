@@ -51,8 +51,9 @@ const PUNYCODE_LABEL = /(?:^|\.)xn--/i;
 // An "xn--" label whose Punycode has no deltas (nothing, or basic code points
 // and the "-" delimiter: RFC 3492 §3.1) decodes to an empty or all-ASCII
 // label, an error in UTS #46 §4 Processing step 4 (Unicode 15.1 on), so in
-// URL host parsing. Not every runtime's parser applies it (Node 24 and 26
-// take "xn--", Node 22 "xn--ab-"): it is checked here, the same everywhere.
+// URL host parsing. Deno's and Bun's parsers refuse such labels, Node's do
+// not all ("xn--ab-" on Node 20 to 26, "xn--" too from 24): it is checked
+// here, the same everywhere.
 const EMPTY_PUNYCODE_LABEL = /(?:^|\.)xn--(?:[A-Za-z0-9-]*-)?(?:\.|$)/i;
 
 /** True when a URL built from the reg-name `name` has it as its host, as written but for case. */

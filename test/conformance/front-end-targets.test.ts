@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeCgiTree, type CgiTree } from "../helpers/cgi-fixtures.ts";
 import type { CliRuntime } from "../helpers/postern-cli.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
-import { posternClis, startPostern } from "./process-target.ts";
+import { posternClis, serveRoutes } from "./process-target.ts";
 import type { RunningTarget } from "./suite.ts";
 
 /** Whether the runtime's front end refuses the target today: Bun's URL has already turned `\` into `/`. */
@@ -40,7 +40,7 @@ describe.each(posternClis())("on $name", (cli) => {
 
   beforeAll(async () => {
     tree = makeCgiTree([{ path: "www/cgi-bin/env.sh", fixture: "env.sh", mode: 0o755 }]);
-    server = await startPostern(cli, `[[routes]]\npath = "/cgi-bin/*"\ngateway = "cgi"\nroot = "${tree.root}"\n`, tmpdir());
+    server = await serveRoutes(cli, `[[routes]]\npath = "/cgi-bin/*"\ngateway = "cgi"\nroot = "${tree.root}"\n`, tmpdir());
     port = Number(new URL(server.url).port);
   }, 40_000);
 

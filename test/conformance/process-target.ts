@@ -31,11 +31,11 @@ export function posternClis(runtimes: CliRuntime[] = ["node", "deno", "bun"]): P
 }
 
 export function processTarget(cli: PosternCli, capabilities: Capabilities): Target {
-  return { name: cli.name, capabilities, start: (routes, backends) => startPostern(cli, routes, backends.tmpDir) };
+  return { name: cli.name, capabilities, start: (routes, backends) => serveRoutes(cli, routes, backends.tmpDir) };
 }
 
 /** `postern serve` by `cli` of a postern.toml with `routes` on a free loopback port, its TMPDIR `tmpDir`; resolves once it listens. */
-export async function startPostern(cli: PosternCli, routes: string, tmpDir: string): Promise<RunningTarget> {
+export async function serveRoutes(cli: PosternCli, routes: string, tmpDir: string): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), `postern-conformance-${cli.runtime}-`));
   const port = await freePort();
   const config = join(dir, "postern.toml");

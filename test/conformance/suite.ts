@@ -333,8 +333,9 @@ export function conformance(target: Target): void {
       });
 
       test.skipIf(platformServer !== "")(`a Host no URL can hold: 400, not 500${platformServer}`, async () => {
-        // "a.1" and "999.1.1.1" end in a number, which the URL parser reads as IPv4; "xn--" is no Punycode.
-        for (const host of ["[", "a.1", "999.1.1.1", "xn--"]) expect((await withHost("/index.html", host)).status, host).toBe(400);
+        // "a.1" and "999.1.1.1" end in a number, which the URL parser reads as IPv4; "xn--" and "xn--ab-" are
+        // no Punycode of a label (UTS #46 §4), though Node's URL parser takes them (src/http/authority.ts).
+        for (const host of ["[", "a.1", "999.1.1.1", "xn--", "xn--ab-"]) expect((await withHost("/index.html", host)).status, host).toBe(400);
       });
 
       test.skipIf(platformServer !== "")(`markup or spaces in Host never reach SERVER_NAME: 400${platformServer}`, async () => {
@@ -350,8 +351,10 @@ export function conformance(target: Target): void {
       // Bun gives back the memory of chunks already sent late (55 to 175 MiB
       // above its baseline over 256 MiB passed, run after run, on the same
       // code): its bound still fails a gateway that reads the answer ahead
-      // while the client pauses (some 480 MiB more).
-      const SLOW_READ_RSS_MIB: Record<string, number> = { bun: 256 };
+      // while the client pauses (some 480 MiB more). Node 24 and 26 (V8 13
+      // and 14) also hold more than 20 and 22 on the same code: 73 to 113 MiB
+      // above their baseline for the PHP answer where 20 and 22 hold 53 to 69.
+      const SLOW_READ_RSS_MIB: Record<string, number> = { bun: 256, "node 24": 160, "node 26": 160 };
       /** Reads `url` with a pause at 32 MiB, up to 256 MiB: the server's memory grows by less than 96 MiB. */
       async function boundedWhileSlow(path: string): Promise<void> {
         const rss = running!.rss!;

@@ -71,6 +71,15 @@ async function makeProject(): Promise<PackedProject> {
  * checkout's node_modules (TypeScript); the tarball holds none of it.
  */
 async function pack(copy: string, destination: string): Promise<{ path: string; files: string[] }> {
+  await copyCheckout(copy);
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", destination], { cwd: copy, env: npmEnv(), maxBuffer: 16 << 20 });
+  // With --json, the prepack script's output goes to stderr.
+  const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+  return { path: join(destination, packed!.filename), files: packed!.files.map((f) => f.path) };
+}
+
+/** Copies the checkout's files (those git tracks or would track) to `copy`, with its node_modules linked: a tree that builds as the checkout does. */
+export async function copyCheckout(copy: string): Promise<void> {
   const { stdout: listed } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, maxBuffer: 16 << 20 });
   for (const file of listed.split("\0")) {
     // A tracked file deleted in the working tree is listed too.
@@ -79,8 +88,4 @@ async function pack(copy: string, destination: string): Promise<{ path: string; 
     cpSync(join(ROOT, file), join(copy, file));
   }
   symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
-  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", destination], { cwd: copy, env: npmEnv(), maxBuffer: 16 << 20 });
-  // With --json, the prepack script's output goes to stderr.
-  const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-  return { path: join(destination, packed!.filename), files: packed!.files.map((f) => f.path) };
 }

@@ -20,6 +20,14 @@ import sys
 # The adapter's own modules come from beside this file; the application's
 # path (--chdir, --pythonpath) is set up once they are loaded.
 sys.path[0] = os.path.dirname(os.path.abspath(__file__))
+# No bytecode of the adapter's own modules is written beside them: they are
+# an installed package (node_modules/postern/dist/...), which stays as it was
+# installed, and a __pycache__ that a worker running as another user left
+# there is one its owner cannot remove. Compiling them costs a worker start
+# about 10 ms. The application's imports write bytecode as the interpreter
+# was told to (-B, PYTHONDONTWRITEBYTECODE): the setting is restored below.
+_dont_write_bytecode = sys.dont_write_bytecode
+sys.dont_write_bytecode = True
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402
@@ -31,6 +39,8 @@ import traceback  # noqa: E402
 
 from postern_adapter.connection import Server  # noqa: E402
 from postern_adapter.lifecycle import Lifecycle, drain  # noqa: E402
+
+sys.dont_write_bytecode = _dont_write_bytecode
 
 BOOT_ERROR = 3  # Gunicorn's WORKER_BOOT_ERROR / APP_LOAD_ERROR status
 BACKLOG = 1024
