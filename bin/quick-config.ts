@@ -9,7 +9,6 @@ import type { SetupProblem } from "../src/check/problems.ts";
 import { ConfigError, parseConfig, type Config } from "../src/config.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { UsageError } from "./args.ts";
-import { rememberTypedKeys } from "./setup-errors.ts";
 
 export interface QuickRoute {
   gateway: string;
@@ -23,9 +22,7 @@ export interface QuickRoute {
 export function quickConfig(routes: QuickRoute[], typed: Record<string, string | undefined>): Config {
   const toml = stringify({ routes: routes.map(({ gateway, options }) => ({ gateway, ...options })) });
   try {
-    const config = parseConfig(toml, "command line", gatewaySchemas);
-    rememberTypedKeys(config, typed);
-    return config;
+    return parseConfig(toml, "command line", gatewaySchemas);
   } catch (err) {
     if (!(err instanceof ConfigError) || err.key === undefined) throw err;
     const key = /^routes\[\d+\]\.([A-Za-z0-9_-]+)/.exec(err.key)?.[1];

@@ -3,14 +3,14 @@
 // SIGUSR1's log files opened anew, the graceful stop, and the pid file.
 
 import { parseAddress } from "../src/address.ts";
-import { SetupError, type SetupProblem } from "../src/check/problems.ts";
+import type { SetupProblem } from "../src/check/problems.ts";
 import type { Config } from "../src/config.ts";
-import { LogOpenError, reopenLogs } from "../src/log-file.ts";
+import { reopenLogs } from "../src/log-file.ts";
 import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
-import { printSetupError, setupProblemLines } from "./setup-errors.ts";
+import { printSetupError } from "./setup-errors.ts";
 import { createApp, serve } from "./platform.ts";
 
 export interface RunOptions {
@@ -110,10 +110,8 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
     // Never leave the backends it started, or the addresses it listens on, behind.
     await server?.close();
     await closeAll();
-    // A route that cannot be set up is a config error, shown as one (exit status 2).
-    const problems = err instanceof SetupError ? err.problems : err instanceof LogOpenError ? [logProblem(err)] : undefined;
-    if (describe && problems) return printProblems(problems, config, describe);
-    const status = printSetupError(err, config);
+    // A route that cannot be set up is a config error, shown as one (exit status 2; 3 for a wsgi app that does not import).
+    const status = printSetupError(err, config, describe);
     if (status === undefined) throw err;
     return status;
   }
@@ -136,18 +134,6 @@ async function listen(app: Fetchable, config: Config): Promise<RunningServer> {
     const why = err.cause === undefined ? err.reason : whyNot(err.cause, addr.kind === "unix" ? { path: addr.path } : { port: addr.port });
     throw new RuntimeFailure(`cannot listen on ${err.address}: ${why}`);
   }
-}
-
-/** A log file that cannot be opened as the problem of its key, `access_log` or `error_log`. */
-function logProblem(err: LogOpenError): SetupProblem {
-  return { owner: "postern", key: [err.key], message: err.message.slice(`${err.key}: `.length) };
-}
-
-/** Each problem as `describe` says it, else as a config's; the same line once. */
-function printProblems(problems: readonly SetupProblem[], config: Config, describe: (problem: SetupProblem) => string | undefined): number {
-  const lines = problems.map((problem) => describe(problem) ?? setupProblemLines([problem], config)[0]!);
-  for (const line of new Set(lines)) process.stderr.write(`postern: ${line}\n`);
-  return 2;
 }
 
 /** Settles when `work` does, or after `ms` (calling `late`), whichever comes first. */

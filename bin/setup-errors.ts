@@ -1,8 +1,8 @@
 // How a setup problem is shown on the command line (`postern check`, and
 // `postern serve` when a route cannot start): as a schema error is,
 // `file:line: routes[N].key: message`, the line that of the key in the file
-// the config was read from (src/config.ts ConfigError); in a quick mode, by
-// what the user typed (`DIR: "/srv/x" does not exist`).
+// the config was read from (src/config.ts ConfigError); in a quick mode, as
+// the command says it (by the flag typed: `DIR: "/srv/x" does not exist`).
 
 import { SetupError, type SetupProblem } from "../src/check/problems.ts";
 import { configSource } from "../src/check/source.ts";
@@ -10,57 +10,34 @@ import { formatKey, locate } from "../src/config-locate.ts";
 import { LogOpenError } from "../src/log-file.ts";
 import type { Config } from "../src/config.ts";
 
-/** The file name the quick modes' configs are parsed under. */
-const QUICK_FILE = "command line";
-
-/**
- * What the user typed for each route key of a quick mode's config (postern
- * cgi DIR, fastcgi --root): its problems are named by it, as its schema
- * errors are (bin/quick-config.ts), rather than by a config line never written.
- */
-const typedKeys = new WeakMap<object, Record<string, string | undefined>>();
-
-export function rememberTypedKeys(config: Config, typed: Record<string, string | undefined>): void {
-  typedKeys.set(config.routes, typed);
-}
-
-/**
- * One line per problem (a multi-line message continues on the lines after
- * it); a problem said twice in the same words (a quick mode's two routes on
- * one DIR) once.
- */
+/** One line per problem (a multi-line message continues on the lines after it). */
 export function setupProblemLines(problems: readonly SetupProblem[], config: Config): string[] {
   const source = configSource(config);
-  const typed = typedKeys.get(config.routes);
-  const lines = problems.map((problem) => {
-    const path = problem.route === undefined ? problem.key : ["routes", problem.route, ...problem.key];
-    if (typed) {
-      const flag = problem.route === undefined ? undefined : typed[String(problem.key[0])];
-      return `${flag ?? formatKey(path)}: ${problem.message}`;
-    }
-    // A config built from the command line (postern wsgi MODULE:APP) has no line to show.
-    const file = source && source.file !== QUICK_FILE ? source : undefined;
-    const line = file ? locate(file.text, path) : undefined;
-    const where = file ? `${file.file}${line === undefined ? "" : `:${line}`}: ` : "";
+  return problems.map((problem) => {
+    const path = problem.route === undefined ? problem.key : [source?.routeTable ?? "routes", problem.route, ...problem.key];
+    const line = source ? locate(source.text, path) : undefined;
+    const where = source ? `${source.file}${line === undefined ? "" : `:${line}`}: ` : "";
     return `${where}${formatKey(path)}: ${problem.message}`;
   });
-  return [...new Set(lines)];
 }
 
 /**
  * Prints a SetupError of `config`'s routes, or a log file that cannot be
- * opened, on stderr and gives the exit status: 3 when the only problems are
- * wsgi apps that do not import (Gunicorn's boot error), else 2 (a config
- * error); undefined for any other error, which the caller reports.
+ * opened, on stderr, each problem as `describe` says it (a quick mode: by the
+ * flag that set its key) or else as a config's, the same line once; gives
+ * the exit status: 3 when the only problems are wsgi apps that do not import
+ * (Gunicorn's boot error), else 2 (a config error). Undefined for any other
+ * error, which the caller reports.
  */
-export function printSetupError(err: unknown, config: Config): number | undefined {
+export function printSetupError(err: unknown, config: Config, describe?: (problem: SetupProblem) => string | undefined): number | undefined {
   const problems = err instanceof SetupError ? err.problems : err instanceof LogOpenError ? [logProblem(err)] : undefined;
   if (!problems) return undefined;
-  for (const line of setupProblemLines(problems, config)) process.stderr.write(`postern: ${line}\n`);
+  const lines = problems.map((problem) => describe?.(problem) ?? setupProblemLines([problem], config)[0]!);
+  for (const line of new Set(lines)) process.stderr.write(`postern: ${line}\n`);
   return problems.every((problem) => problem.boot) ? 3 : 2;
 }
 
 /** A LogOpenError (`access_log: cannot open ...`) as the problem of its key. */
 function logProblem(err: LogOpenError): SetupProblem {
-  return { owner: "postern", key: [err.key], message: err.message.slice(err.key.length + 2) };
+  return { owner: "postern", key: [err.key], message: err.message.slice(`${err.key}: `.length) };
 }

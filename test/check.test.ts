@@ -336,6 +336,26 @@ describe("a quick mode that cannot start names what the user typed", () => {
   });
 });
 
+test.skipIf(!PYTHON)("postern wsgi MODULE:APP whose app does not import: named as typed, exit 3", () => {
+  const [file, ...before] = POSTERN_CLI.node;
+  const { status, stdout, stderr } = spawnSync(file!, [...before, "wsgi", "--python", PYTHON!, "--chdir", join(dir, "py"), "-b", "127.0.0.1:0", "broken"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(stdout).not.toMatch(/listening on/);
+  expect(stderr.startsWith(`postern: MODULE:APP: "broken" does not load (${PYTHON} exited with status 3):\n  Traceback`), stderr).toBe(true);
+  expect(status).toBe(3);
+});
+
+test("postern wagi modules.toml: a module that does not exist, at its [[module]]'s key", () => {
+  const file = writeConfig("modules.toml", '[[module]]\nroute = "/hello"\nmodule = "hello.wasm"\n\n[[module]]\nroute = "/..."\nmodule = "missing.wasm"\n');
+  const [bin, ...before] = POSTERN_CLI.node;
+  const { status, stdout, stderr } = spawnSync(bin!, [...before, "wagi", file, "--listen", "127.0.0.1:0"], { encoding: "utf8", timeout: 60_000 });
+  expect(stdout).not.toMatch(/listening on/);
+  expect(stderr).toBe(`postern: ${file}:7: module[1].module: "${dir}/missing.wasm" does not exist\n`);
+  expect(status).toBe(2);
+});
+
 describe.skipIf(!PYTHON)("on each runtime", () => {
   test.each(["node", "deno", "bun"] as const)("%s: the same problems, the same lines", (runtime) => {
     const file = writeConfig(

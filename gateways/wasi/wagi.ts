@@ -6,6 +6,7 @@
 
 import { parse, TomlError } from "smol-toml";
 import { ConfigError, formatKey, TOP_LEVEL_SCHEMA, topLevelKeys, type Config, type RouteConfig } from "../../src/config.ts";
+import { rememberSource } from "../../src/check/source.ts";
 import { locate } from "../../src/config-locate.ts";
 import { isTable, SchemaError, validateTable, type GatewaySchema, type Schema } from "../../src/config-schema.ts";
 
@@ -30,7 +31,10 @@ export function wagiConfig(text: string, file: string, gateways: Record<string, 
     throw err;
   }
   try {
-    return translate(doc, text, gateways);
+    const config = translate(doc, text, gateways);
+    // Its routes' setup problems are shown at their [[module]]'s keys (module, volumes, entrypoint: the same names).
+    rememberSource(config, { file, text, routeTable: "module" });
+    return config;
   } catch (error) {
     if (!(error instanceof SchemaError)) throw error;
     throw new ConfigError(file, locate(text, error.at), formatKey(error.path), error.message);

@@ -8,6 +8,8 @@ import type { Config } from "../config.ts";
 export interface ConfigSource {
   file: string;
   text: string;
+  /** The array of tables the routes are written as: "routes" (postern.toml), "module" (WAGI's modules.toml). */
+  routeTable?: string;
 }
 
 const sources = new WeakMap<object, ConfigSource>();
