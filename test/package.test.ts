@@ -114,11 +114,18 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
     await project?.cleanup();
   });
 
+  test("npm install postern brings hono, its peer, and not esbuild, which only postern/register needs", () => {
+    expect(existsSync(join(dir, "node_modules/hono/package.json"))).toBe(true);
+    expect(existsSync(join(dir, "node_modules/esbuild"))).toBe(false);
+  });
+
   test("it holds JavaScript, declarations and the files read at run time: no TypeScript source, no tests", () => {
     const installed = filesUnder(join(dir, "node_modules/postern"));
     expect(installed.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([]);
     expect(installed.filter((f) => !/\.(js|mjs|d\.ts|json|md|c|h|py)$/.test(f) && f !== "LICENSE")).toEqual([]);
-    expect(project!.files.filter((f) => !f.startsWith("dist/")).sort()).toEqual(["LICENSE", "README.md", "bin/postern.js", "package.json"]);
+    // The docs the README links to, and the JSON Schema editors are pointed at (#:schema), beside the code.
+    expect(project!.files.filter((f) => !f.startsWith("dist/") && !f.startsWith("docs/")).sort()).toEqual(["LICENSE", "README.md", "bin/postern.js", "package.json", "postern.schema.json"]);
+    expect(project!.files).toContain("docs/config.md");
     for (const entry of ["dist/runtimes/node/index.js", "dist/runtimes/node/index.d.ts", "dist/runtimes/workers/index.js", "dist/gateways/wasi/worker.js", "dist/gateways/cgi/spawner/spawner.c"]) {
       expect(installed).toContain(entry);
     }

@@ -1,10 +1,10 @@
 // postern as a user gets it: `npm pack` of this checkout (its prepack builds
-// dist/), then the tarball installed with hono into a fresh project in a
-// temporary directory, as `npm install postern hono` would, with nothing
+// dist/), then the tarball installed into a fresh project in a temporary
+// directory, as `npm install postern` would (hono with it, its peer), nothing
 // linked back to the checkout. Done once per test file.
 
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -47,8 +47,8 @@ async function makeProject(): Promise<PackedProject> {
     const dir = join(work, "project");
     mkdirSync(dir);
     writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "postern-user", private: true, type: "module" }, null, 2)}\n`);
-    const hono = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies.hono;
-    await run("npm", ["install", "--no-audit", "--no-fund", tarball.path, `hono@${hono}`], { cwd: dir, env: npmEnv() });
+    // hono comes as the package's peer dependency, which npm installs with it.
+    await run("npm", ["install", "--no-audit", "--no-fund", tarball.path], { cwd: dir, env: npmEnv() });
     return {
       dir,
       tarball: tarball.path,
