@@ -4,7 +4,7 @@
 // value is named by the flag the user typed; -c/--config, -b/--bind,
 // --graceful-timeout and --pid; exit status 2 for a usage or config error.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -123,6 +123,31 @@ describe("serving flags", () => {
     served.proc.kill("SIGTERM");
     expect(await served.exit).toBe(0);
     expect(existsSync(pidFile)).toBe(false);
+  });
+
+  // postern runs as root: a symlink planted where the pid file goes (a shared
+  // /run or /tmp) must not make it truncate the file the link points to. The
+  // link is replaced, as Gunicorn's pid file (written aside, then renamed) does.
+  test("--pid at a symlink replaces the link, leaving the file it points to as it was", async () => {
+    const target = join(dir, "precious.txt");
+    writeFileSync(target, "keep me\n");
+    const pidFile = join(dir, "linked.pid");
+    symlinkSync(target, pidFile);
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+    expect(readFileSync(target, "utf8")).toBe("keep me\n");
+    expect(lstatSync(pidFile).isSymbolicLink()).toBe(false);
+    expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
+    served.proc.kill("SIGTERM");
+    expect(await served.exit).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(readFileSync(target, "utf8")).toBe("keep me\n");
+  });
+
+  test("--pid at a stale file of another process replaces it, as nginx does", async () => {
+    const pidFile = join(dir, "stale.pid");
+    writeFileSync(pidFile, "1\n");
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+    expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
   });
 
   test("--pid in a directory that does not exist: exit 1, saying so", () => {
