@@ -139,7 +139,7 @@ with Gunicorn's flags and defaults
 
 Usage:
   postern wsgi [options] MODULE:APP      (APP defaults to "application")
-  postern wsgi -c postern.toml [-b ADDR]...
+  postern wsgi -c postern.toml [-b ADDR]... [-p FILE]
 
 Options (Gunicorn's):
   -w, --workers N            worker processes ($WEB_CONCURRENCY, else 1)
@@ -159,7 +159,11 @@ Options (Gunicorn's):
   --forwarded-allow-ips IPS  proxies whose X-Forwarded-For/-Proto are believed,
                              comma-separated, * for any ($FORWARDED_ALLOW_IPS,
                              else 127.0.0.1,::1)
-  --access-logfile -         log each request on stdout (no access log)
+  --access-logfile FILE      log each request to FILE, "-" for stdout (no access log)
+  --error-logfile FILE       postern's and the workers' errors to FILE ("-": stderr);
+  --log-file FILE            the same
+  -p, --pid FILE             write postern's process id to FILE once it listens;
+                             removed at exit
   --limit-request-line N, --limit-request-fields N, --limit-request-field_size N,
   --keep-alive SECONDS       postern's [client] limits
 Options (postern's):
