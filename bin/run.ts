@@ -143,11 +143,15 @@ function logProblem(err: LogOpenError): SetupProblem {
   return { owner: "postern", key: [err.key], message: err.message.slice(`${err.key}: `.length) };
 }
 
-/** Each problem as `describe` says it, else as a config's; the same line once. */
+/**
+ * Each problem as `describe` says it, else as a config's; the same line once.
+ * The status is printSetupError's: 3 when only apps fail to import (a quick
+ * `postern wsgi` exits as Gunicorn does), else 2.
+ */
 function printProblems(problems: readonly SetupProblem[], config: Config, describe: (problem: SetupProblem) => string | undefined): number {
   const lines = problems.map((problem) => describe(problem) ?? setupProblemLines([problem], config)[0]!);
   for (const line of new Set(lines)) process.stderr.write(`postern: ${line}\n`);
-  return 2;
+  return problems.every((problem) => problem.boot) ? 3 : 2;
 }
 
 /** Settles when `work` does, or after `ms` (calling `late`), whichever comes first. */

@@ -316,6 +316,14 @@ describe("the command", () => {
     }
   }, 60_000);
 
+  test("an app that cannot be imported: exit status 3, Gunicorn's boot error, named by MODULE:APP", () => {
+    const python = requireBinary(["python3"], "python3");
+    if (!python) return;
+    const { status, stderr } = postern(["-b", "127.0.0.1:0", "--python", python, "--chdir", tmpdir(), "no_such_module_here:app"]);
+    expect(stderr).toMatch(/^postern: MODULE:APP: "no_such_module_here:app" does not load/);
+    expect(status).toBe(3);
+  });
+
   test("an access log file that cannot be opened: exit status 2, naming --access-logfile", () => {
     const { status, stderr } = postern(["--access-logfile", "/nonexistent-dir/access.log", "myapp:app"]);
     expect(status).toBe(2);
