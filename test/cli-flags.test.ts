@@ -150,6 +150,12 @@ describe("serving flags", () => {
     expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
   });
 
+  test("--pid with no file is a usage error, before anything starts", () => {
+    const { status, stderr } = runPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid="]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('postern: --pid: expected a file path, found ""');
+  });
+
   test("--pid in a directory that does not exist: exit 1, saying so", () => {
     const { status, stderr } = runPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", join(dir, "missing/postern.pid")]);
     expect(status).toBe(1);

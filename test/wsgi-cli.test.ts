@@ -183,6 +183,7 @@ describe("usage errors name the flag as typed", () => {
     [["myapp:app", "--access-logfile", ""], /^--access-logfile: expected "-" \(stdout\), "off" or a file path/],
     [["myapp:app", "--log-file="], /^--log-file: expected "-" \(stderr\) or a file path/],
     [["myapp:app", "-p"], /^-p needs a value/],
+    [["myapp:app", "--pid="], /^--pid: expected a file path, found ""/],
     [["myapp:app", "--limit-request-line", "x"], /^--limit-request-line: /],
     [["myapp:app", "-w"], /^-w needs a value/],
     [["myapp:app", "--wokers", "2"], /^unknown option --wokers; did you mean "--workers"\?/],

@@ -93,7 +93,7 @@ const FLAGS: readonly Flag[] = [
   { names: ["--access-logfile"], target: { top: "access_log" }, read: logFile },
   // Gunicorn's --log-file is another name of --error-logfile (gunicorn/config.py ErrorLog).
   { names: ["--error-logfile", "--log-file"], target: { top: "error_log" }, read: logFile },
-  { names: ["-p", "--pid"], target: { pidFile: true }, read: path },
+  { names: ["-p", "--pid"], target: { pidFile: true }, read: pidFile },
   { names: ["--limit-request-line"], target: { client: "max_request_line" }, read: integer },
   { names: ["--limit-request-fields"], target: { client: "max_headers" }, read: integer },
   { names: ["--limit-request-field_size"], target: { client: "max_header_size" }, read: integer },
@@ -253,6 +253,12 @@ function bindAddress(value: string, flag: string, context: WsgiContext): string[
     throw err;
   }
   return [address];
+}
+
+/** A file, from the working directory; "" would name the directory itself. */
+function pidFile(value: string, flag: string, context: WsgiContext): string {
+  if (value === "") throw new WsgiUsageError(`${flag}: expected a file path, found ""`);
+  return path(value, flag, context);
 }
 
 /** `-e KEY=VALUE`, as Gunicorn's raw_env. */
