@@ -151,7 +151,8 @@ Options (Gunicorn's):
                              SIGTERM and SIGHUP (30)
   --max-requests N           recycle a worker after N requests (0 = never)
   --max-requests-jitter N    plus a random 0..N, so workers do not recycle together
-  --chdir DIR                import the app from DIR (the working directory)
+  --chdir DIR                import the app from DIR (the working directory); the
+                             relative paths of the other flags are taken from it
   --pythonpath DIR[,DIR]     add to sys.path, repeatable
   -e, --env KEY=VALUE        set in the workers' environment, repeatable
   -u, --user USER            run the workers as USER ("nobody" when root)

@@ -142,6 +142,14 @@ describe("each flag", () => {
     expect(quick(["--log-file", "-", "myapp:app"]).errorLog).toBe("-");
     expect(quick(["myapp:app"]).errorLog).toBe("-");
   });
+  // As the installed Gunicorn does: it changes to --chdir before it binds, opens its logs and writes its pid file.
+  test("with --chdir, wherever it is typed, relative -p, log files and unix: binds are taken from its directory", () => {
+    const command = wsgiCommand(["-p", "app.pid", "--access-logfile", "a.log", "--log-file", "e.log", "-b", "unix:s.sock", "--chdir", "/opt/app", "myapp:app"], context());
+    expect(command).toMatchObject({ mode: "quick", pidFile: "/opt/app/app.pid" });
+    expect(command.mode === "quick" && command.config).toMatchObject({ accessLog: "/opt/app/a.log", errorLog: "/opt/app/e.log", listen: ["unix:/opt/app/s.sock"] });
+    expect(quick(["--chdir", "app", "-p", "/run/app.pid", "--access-logfile", "-", "myapp:app"])).toMatchObject({ accessLog: "-" });
+    expect(wsgiCommand(["--chdir", "app", "--pid", "app.pid", "myapp:app"], context())).toMatchObject({ pidFile: "/srv/site/app/app.pid" });
+  });
   test("-p and --pid name the pid file, from the working directory; with -c too", () => {
     expect(wsgiCommand(["-p", "app.pid", "myapp:app"], context())).toMatchObject({ mode: "quick", pidFile: "/srv/site/app.pid" });
     expect(wsgiCommand(["--pid=/run/app.pid", "myapp:app"], context())).toMatchObject({ mode: "quick", pidFile: "/run/app.pid" });

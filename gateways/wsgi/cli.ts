@@ -57,6 +57,12 @@ interface Flag {
   read(value: string, flag: string, context: WsgiContext): unknown;
   /** Repeated flags add to a list (or a table) instead of replacing. */
   repeatable?: true;
+  /**
+   * Its relative paths are taken from --chdir's directory: Gunicorn changes
+   * to it before it binds, opens its log files, writes its pid file and
+   * imports the app (gunicorn/app/base.py load_config).
+   */
+  fromChdir?: true;
 }
 
 const integer = (value: string, flag: string): number => {
@@ -73,7 +79,7 @@ const path = (value: string, _flag: string, context: WsgiContext): string => res
 
 const FLAGS: readonly Flag[] = [
   { names: ["-w", "--workers"], target: { route: "workers" }, read: integer },
-  { names: ["-b", "--bind"], target: { top: "listen" }, read: bindAddress, repeatable: true },
+  { names: ["-b", "--bind"], target: { top: "listen" }, read: bindAddress, repeatable: true, fromChdir: true },
   { names: ["-u", "--user"], target: { route: "user" }, read: text },
   { names: ["-g", "--group"], target: { route: "group" }, read: text },
   { names: ["-t", "--timeout"], target: { route: "timeout" }, read: seconds },
@@ -84,16 +90,22 @@ const FLAGS: readonly Flag[] = [
   { names: ["--threads"], target: { route: "threads" }, read: integer },
   { names: ["--chdir"], target: { route: "chdir" }, read: path },
   // Gunicorn's is one comma-separated list; repeating it adds to the list here.
-  { names: ["--pythonpath"], target: { route: "pythonpath" }, read: (value) => value.split(",").filter(Boolean), repeatable: true },
+  {
+    names: ["--pythonpath"],
+    target: { route: "pythonpath" },
+    read: (value, flag, context) => value.split(",").filter(Boolean).map((dir) => path(dir, flag, context)),
+    repeatable: true,
+    fromChdir: true,
+  },
   { names: ["-e", "--env"], target: { route: "env" }, read: envPair, repeatable: true },
   // postern's own: the workers see PATH and these of postern's environment (Gunicorn's see all of it).
   { names: ["--pass-env"], target: { route: "pass_env" }, read: (value) => ["PATH", ...value.split(",").filter(Boolean)], repeatable: true },
   { names: ["--python"], target: { route: "python" }, read: (value, flag, context) => (value.includes("/") ? path(value, flag, context) : value) },
   { names: ["--forwarded-allow-ips"], target: { top: "trusted_proxies" }, read: allowedIps },
-  { names: ["--access-logfile"], target: { top: "access_log" }, read: logFile },
+  { names: ["--access-logfile"], target: { top: "access_log" }, read: logFile, fromChdir: true },
   // Gunicorn's --log-file is another name of --error-logfile (gunicorn/config.py ErrorLog).
-  { names: ["--error-logfile", "--log-file"], target: { top: "error_log" }, read: logFile },
-  { names: ["-p", "--pid"], target: { pidFile: true }, read: pidFile },
+  { names: ["--error-logfile", "--log-file"], target: { top: "error_log" }, read: logFile, fromChdir: true },
+  { names: ["-p", "--pid"], target: { pidFile: true }, read: pidFile, fromChdir: true },
   { names: ["--limit-request-line"], target: { client: "max_request_line" }, read: integer },
   { names: ["--limit-request-fields"], target: { client: "max_headers" }, read: integer },
   { names: ["--limit-request-field_size"], target: { client: "max_header_size" }, read: integer },
@@ -125,6 +137,8 @@ export const WSGI_FLAGS: readonly string[] = [...FLAGS.flatMap((flag) => flag.na
 /** Reads `postern wsgi`'s arguments (those after `wsgi`). */
 export function wsgiCommand(argv: readonly string[], context: WsgiContext): WsgiCommand {
   const given: { flag: Flag; typed: string; value: unknown }[] = [];
+  // The flags read once --chdir is known, wherever it comes on the line.
+  const later: { flag: Flag; typed: string; value: string }[] = [];
   const positionals: string[] = [];
   let configFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -149,8 +163,13 @@ export function wsgiCommand(argv: readonly string[], context: WsgiContext): Wsgi
     const value = inline ?? argv[++i];
     if (value === undefined) throw new WsgiUsageError(`${typed} needs a value`);
     if (!flag) configFile = value;
+    else if (flag.fromChdir) later.push({ flag, typed, value });
     else given.push({ flag, typed, value: flag.read(value, typed, context) });
   }
+  const chdir = given.filter(({ flag }) => "route" in flag.target && flag.target.route === "chdir").at(-1)?.value as string | undefined;
+  const fromChdir = { ...context, cwd: chdir ?? context.cwd };
+  // In the order typed, for repeated flags' lists.
+  for (const { flag, typed, value } of later) given.push({ flag, typed, value: flag.read(value, typed, fromChdir) });
   // The last -p counts, as for every flag that is not repeatable.
   const pid = given.filter(({ flag }) => "pidFile" in flag.target).at(-1);
   const pidFile = pid === undefined ? {} : { pidFile: pid.value as string };
@@ -208,8 +227,6 @@ function quickConfig(
     seen.add(flag);
     typedFor.set(at, typed);
   }
-  // Gunicorn takes --pythonpath from --chdir: it changes directory first (gunicorn/app/base.py).
-  if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
   const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
   const routeKeys = [...typedFor].filter(([at]) => at.startsWith("routes[0].")).map(([at, typed]) => [at.slice("routes[0].".length), typed]);
   const topKeys = [...typedFor].filter(([at]) => !at.includes(".") && !at.includes("["));
