@@ -97,6 +97,19 @@ describe("mistakes", () => {
     expect(stderr).toContain("postern: --pid needs a value");
   });
 
+  // nginx users type `nginx -c FILE` and `nginx -t`: the command postern needs first is named, not "unknown command".
+  test.each([
+    [["-c", "site.toml"], "options come after a command: postern serve -c site.toml"],
+    [["--bind", "127.0.0.1:9000"], "options come after a command: postern serve --bind 127.0.0.1:9000"],
+    [["-t"], "a config is checked by postern check"],
+    [["-t", "-c", "site.toml"], "a config is checked by postern check"],
+    [["--verison"], 'unknown option --verison; did you mean "--version"?'],
+  ])("postern %j names the command to use, exit 2", (args, message) => {
+    const { status, stderr } = runPostern(args);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`postern: ${message}`);
+  });
+
   test("a config error is exit 2", () => {
     const file = join(dir, "bad.toml");
     writeFileSync(file, `[[routes]]\ngateway = "static"\nroot = "."\nmax_age = "forever"\n`);
