@@ -6,6 +6,7 @@ import { parseAccounts, type Accounts } from "../src/accounts.ts";
 import { parseConfig, type Config } from "../src/config.ts";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { UsageError } from "./args.ts";
+import { whyNot } from "./failure.ts";
 import { configWarnings } from "./platform.ts";
 
 export function loadConfig(file: string): Config {
@@ -22,7 +23,7 @@ export function readConfigFile(file: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${whyNot(err, { path: file })}`);
   }
 }
 

@@ -30,10 +30,17 @@ async function main(argv: string[]): Promise<number> {
       const { checkCommand } = await import("./check.ts");
       return checkCommand(rest);
     }
+    // nginx's `-t` and `-c FILE` come without a command: the one postern needs is named.
+    case "-t":
+      throw new UsageError("a config is checked by postern check (-c FILE names it)");
     default: {
       const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
       if (run) return run(rest);
       const { suggest } = await import("../src/config-schema.ts");
+      if (command.startsWith("-")) {
+        const hint = suggest(command, ["--help", "--version"]);
+        throw new UsageError(hint ? `unknown option ${command}${hint}` : `options come after a command: postern serve ${argv.join(" ")}`);
+      }
       throw new UsageError(`unknown command ${JSON.stringify(command)}${suggest(command, [...Object.keys(COMMANDS), "check"])}`);
     }
   }

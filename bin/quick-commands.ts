@@ -4,6 +4,7 @@
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { DENY_EXTENSIONS } from "../gateways/static/options.ts";
 import { UsageError, type Parsed } from "./args.ts";
 import type { CGI_FLAGS, FASTCGI_FLAGS, SERVER_FLAGS } from "./commands.ts";
 import { flagProblem, quickConfig, type QuickRoute } from "./quick-config.ts";
@@ -24,7 +25,7 @@ export function fastcgiCommand(args: Parsed<typeof FASTCGI_FLAGS>): Promise<numb
   const fastcgi: Record<string, unknown> = { backend: values.backend, root: values.root };
   if (values.index) fastcgi.index = values.index;
   if (values["front-controller"] !== undefined) fastcgi.front_controller = values["front-controller"];
-  const routes = [{ gateway: "static", options: { root: values.root } }, { gateway: "fastcgi", options: fastcgi }];
+  const routes = [{ gateway: "static", options: staticFiles(values.root) }, { gateway: "fastcgi", options: fastcgi }];
   return serveQuick(routes, { backend: typed.backend, root: typed.root, index: typed.index, front_controller: typed["front-controller"] }, args);
 }
 
@@ -50,13 +51,27 @@ export function cgiCommand(args: Parsed<typeof CGI_FLAGS>): Promise<number> {
     executable_only: values["run-all"] !== true,
     env: envPairs(values.env ?? [], typed.env ?? "--env"),
   };
-  const routes = [{ gateway: "static", options: { root } }, { gateway: "cgi", options: cgi }];
+  const routes = [{ gateway: "static", options: staticFiles(root) }, { gateway: "cgi", options: cgi }];
   return serveQuick(routes, { root: "DIR", index: typed.index }, args);
 }
 
 export function wasiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> {
   if (args.positionals.length !== 1) throw new UsageError("wasi needs one module: postern wasi FILE.wasm");
   return serveQuick([{ gateway: "wasi", options: { module: resolve(args.positionals[0]!) } }], { module: "FILE.wasm" }, args);
+}
+
+/**
+ * What editors and deploys leave beside a script: vim's and emacs's `~`,
+ * emacs's `#name#`, nano's `.save`, a hand-made `.bak`, `.orig` or `.old`.
+ * Each holds the script's source (its database password) under a name no
+ * route runs; nginx, caddy php-server and frankenphp php-server send it as
+ * a file. The quick modes' static route never does.
+ */
+const BACKUP_SUFFIXES = ["~", "#", ".bak", ".orig", ".save", ".old"];
+
+/** The quick modes' static route: no script, nor a backup of one (dotfiles, .htaccess and .user.ini, are never sent). */
+function staticFiles(root: string): Record<string, unknown> {
+  return { root, deny_extensions: DENY_EXTENSIONS.flatMap((ext) => [ext, ...BACKUP_SUFFIXES.map((suffix) => ext + suffix)]) };
 }
 
 function serveQuick(routes: QuickRoute[], typed: Record<string, string | undefined>, args: Parsed<typeof SERVER_FLAGS>): Promise<number> {

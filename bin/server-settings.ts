@@ -40,7 +40,7 @@ export function serverSettings({ values, typed }: ServerFlags): ServerSettings {
       const flag = route === undefined && typeof key[0] === "string" ? flagOf[key[0]] : undefined;
       return flag === undefined ? undefined : `${flag}: ${message}`;
     },
-    ...(values.pid === undefined ? {} : { pidFile: resolve(values.pid) }),
+    ...(values.pid === undefined ? {} : { pidFile: pidFile(values.pid, typed.pid!) }),
   };
 }
 
@@ -74,6 +74,12 @@ function logDestination(key: "access_log" | "error_log", value: string | undefin
   const problem = destinationProblem(key, destination);
   if (problem !== undefined) throw new UsageError(`${flag}: ${problem}`);
   return destination === "-" || destination === "off" ? destination : resolve(destination);
+}
+
+/** A file, from the working directory; "" would name the directory itself, found only once postern listens. */
+function pidFile(value: string, flag: string): string {
+  if (value === "") throw new UsageError(`${flag}: expected a file path, found ""`);
+  return resolve(value);
 }
 
 /** Seconds as Gunicorn takes them (`30`, `0.5`), or a postern duration (`"500ms"`). */

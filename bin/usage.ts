@@ -139,7 +139,7 @@ with Gunicorn's flags and defaults
 
 Usage:
   postern wsgi [options] MODULE:APP      (APP defaults to "application")
-  postern wsgi -c postern.toml [-b ADDR]...
+  postern wsgi -c postern.toml [-b ADDR]... [-p FILE]
 
 Options (Gunicorn's):
   -w, --workers N            worker processes ($WEB_CONCURRENCY, else 1)
@@ -151,7 +151,8 @@ Options (Gunicorn's):
                              SIGTERM and SIGHUP (30)
   --max-requests N           recycle a worker after N requests (0 = never)
   --max-requests-jitter N    plus a random 0..N, so workers do not recycle together
-  --chdir DIR                import the app from DIR (the working directory)
+  --chdir DIR                import the app from DIR (the working directory); the
+                             relative paths of the other flags are taken from it
   --pythonpath DIR[,DIR]     add to sys.path, repeatable
   -e, --env KEY=VALUE        set in the workers' environment, repeatable
   -u, --user USER            run the workers as USER ("nobody" when root)
@@ -159,7 +160,11 @@ Options (Gunicorn's):
   --forwarded-allow-ips IPS  proxies whose X-Forwarded-For/-Proto are believed,
                              comma-separated, * for any ($FORWARDED_ALLOW_IPS,
                              else 127.0.0.1,::1)
-  --access-logfile -         log each request on stdout (no access log)
+  --access-logfile FILE      log each request to FILE, "-" for stdout (no access log)
+  --error-logfile FILE       postern's and the workers' errors to FILE ("-": stderr);
+  --log-file FILE            the same
+  -p, --pid FILE             write postern's process id to FILE once it listens;
+                             removed at exit
   --limit-request-line N, --limit-request-fields N, --limit-request-field_size N,
   --keep-alive SECONDS       postern's [client] limits
 Options (postern's):

@@ -4,7 +4,7 @@
 // value is named by the flag the user typed; -c/--config, -b/--bind,
 // --graceful-timeout and --pid; exit status 2 for a usage or config error.
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -97,6 +97,19 @@ describe("mistakes", () => {
     expect(stderr).toContain("postern: --pid needs a value");
   });
 
+  // nginx users type `nginx -c FILE` and `nginx -t`: the command postern needs first is named, not "unknown command".
+  test.each([
+    [["-c", "site.toml"], "options come after a command: postern serve -c site.toml"],
+    [["--bind", "127.0.0.1:9000"], "options come after a command: postern serve --bind 127.0.0.1:9000"],
+    [["-t"], "a config is checked by postern check"],
+    [["-t", "-c", "site.toml"], "a config is checked by postern check"],
+    [["--verison"], 'unknown option --verison; did you mean "--version"?'],
+  ])("postern %j names the command to use, exit 2", (args, message) => {
+    const { status, stderr } = runPostern(args);
+    expect(status).toBe(2);
+    expect(stderr).toContain(`postern: ${message}`);
+  });
+
   test("a config error is exit 2", () => {
     const file = join(dir, "bad.toml");
     writeFileSync(file, `[[routes]]\ngateway = "static"\nroot = "."\nmax_age = "forever"\n`);
@@ -123,6 +136,37 @@ describe("serving flags", () => {
     served.proc.kill("SIGTERM");
     expect(await served.exit).toBe(0);
     expect(existsSync(pidFile)).toBe(false);
+  });
+
+  // postern runs as root: a symlink planted where the pid file goes (a shared
+  // /run or /tmp) must not make it truncate the file the link points to. The
+  // link is replaced, as Gunicorn's pid file (written aside, then renamed) does.
+  test("--pid at a symlink replaces the link, leaving the file it points to as it was", async () => {
+    const target = join(dir, "precious.txt");
+    writeFileSync(target, "keep me\n");
+    const pidFile = join(dir, "linked.pid");
+    symlinkSync(target, pidFile);
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+    expect(readFileSync(target, "utf8")).toBe("keep me\n");
+    expect(lstatSync(pidFile).isSymbolicLink()).toBe(false);
+    expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
+    served.proc.kill("SIGTERM");
+    expect(await served.exit).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(readFileSync(target, "utf8")).toBe("keep me\n");
+  });
+
+  test("--pid at a stale file of another process replaces it, as nginx does", async () => {
+    const pidFile = join(dir, "stale.pid");
+    writeFileSync(pidFile, "1\n");
+    served = await startPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid", pidFile]);
+    expect(readFileSync(pidFile, "utf8")).toBe(`${served.proc.pid}\n`);
+  });
+
+  test("--pid with no file is a usage error, before anything starts", () => {
+    const { status, stderr } = runPostern(["cgi", join(dir, "www"), "-b", "127.0.0.1:0", "--pid="]);
+    expect(status).toBe(2);
+    expect(stderr).toContain('postern: --pid: expected a file path, found ""');
   });
 
   test("--pid in a directory that does not exist: exit 1, saying so", () => {

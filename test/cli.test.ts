@@ -72,7 +72,12 @@ describe("postern CLI", () => {
   test("check: a missing file", () => {
     const { status, stderr } = run(["check", "--config", join(dir, "absent.toml")]);
     expect(status).toBe(2);
-    expect(stderr).toContain("cannot read");
+    expect(stderr).toContain(`cannot read ${join(dir, "absent.toml")}: no such file or directory`);
+    const noDir = run(["serve", "--config", join(dir, "absent/postern.toml")]);
+    expect(noDir.status).toBe(2);
+    expect(noDir.stderr).toContain(`cannot read ${join(dir, "absent/postern.toml")}: no such directory ${join(dir, "absent")}`);
+    const isDir = run(["serve", "--config", dir]);
+    expect(isDir.stderr).toContain(`cannot read ${dir}: a directory is there`);
   });
 
   test("check: an empty spawn command names the key", () => {

@@ -66,6 +66,11 @@ describe("a cgi directory of its own", () => {
     writeFileSync(join(www, "hello.pl"), 'print "Content-Type: text/plain\\n\\nby perl\\n"; # the source\n');
     writeFileSync(join(www, "static/page.html"), "<p>a page</p>\n");
     writeFileSync(join(www, ".htpasswd"), "admin:secret\n");
+    // An editor's backups of a script, and a repository's config.
+    writeFileSync(join(www, "hello.pl~"), 'print "old"; # the source\n');
+    writeFileSync(join(www, "env.cgi.bak"), '#!/bin/sh\necho the source\n');
+    mkdirSync(join(www, ".git"));
+    writeFileSync(join(www, ".git/config"), "[remote] url = https://admin:secret@example.com/\n");
     giveToScriptUser(www);
     return www;
   }
@@ -75,12 +80,13 @@ describe("a cgi directory of its own", () => {
     expect(await (await fetch(`${served.url}/env.cgi`)).text()).toBe("A=1 B=x=y SECRET=\n");
   });
 
-  test.each(["node", "deno", "bun"] as const)("on %s, other files are sent; a program, a script without an execute bit, a dotfile never are", async (runtime) => {
+  test.each(["node", "deno", "bun"] as const)("on %s, other files are sent; a program, a script without an execute bit, a backup of a script, a dotfile never are", async (runtime) => {
     served = await startPostern(["cgi", cgiDir(`files-${runtime}`), "-b", "127.0.0.1:0"], { runtime });
     const page = await fetch(`${served.url}/static/page.html`);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
     expect(await page.text()).toBe("<p>a page</p>\n");
-    for (const [path, source] of [["/env.cgi", "#!/bin/sh"], ["/hello.pl", "the source"], ["/.htpasswd", "admin:secret"]] as const) {
+    const hidden = [["/env.cgi", "#!/bin/sh"], ["/hello.pl", "the source"], ["/.htpasswd", "admin:secret"], ["/hello.pl~", "the source"], ["/env.cgi.bak", "the source"], ["/.git/config", "admin:secret"]] as const;
+    for (const [path, source] of hidden) {
       const answer = await (await fetch(`${served.url}${path}`)).text();
       expect({ path, leaked: answer.includes(source) }).toEqual({ path, leaked: false });
     }

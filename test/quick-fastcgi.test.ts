@@ -28,6 +28,13 @@ describe.skipIf(!PHP_FPM)("postern fastcgi: a PHP site", () => {
     writeFileSync(join(site, "page.php"), '<?php /* page-source */ echo "page ran\\n";\n');
     writeFileSync(join(site, "index.php"), '<?php /* front-source */ echo "front: ", $_SERVER["REQUEST_URI"], "\\n";\n');
     writeFileSync(join(site, "config.inc.php"), '<?php /* secret-source */ $password = "hunter2";\n');
+    // What editors and deploys leave beside a script: its source under a name no longer ending in .php.
+    for (const backup of ["config.inc.php~", "config.inc.php.bak", "config.inc.php.orig", "config.inc.php.save", "config.inc.php.old", "#config.inc.php#", ".config.inc.php.swp"]) {
+      writeFileSync(join(site, backup), '<?php /* secret-source */ $password = "hunter2";\n');
+    }
+    // PHP's and Apache's per-directory settings: php-fpm reads them, no client may.
+    writeFileSync(join(site, ".user.ini"), "; hunter2-source\nupload_max_filesize = 1M\n");
+    writeFileSync(join(site, ".htaccess"), "# hunter2-source\nDeny from all\n");
   });
   afterEach(async () => {
     await stopPostern(served);
@@ -57,6 +64,14 @@ describe.skipIf(!PHP_FPM)("postern fastcgi: a PHP site", () => {
     for (const path of ["/page.php", "/index.php", "/config.inc.php", "/PAGE.PHP", "/page.php.", "/page.php%20", "/page.php/x", "/./config.inc.php"]) {
       const text = await (await fetch(`${served.url}${path}`)).text();
       expect({ path, leaked: /-source|hunter2/.test(text) }).toEqual({ path, leaked: false });
+    }
+  });
+
+  test("an editor's backup of a script and the per-directory settings files are never sent", async () => {
+    served = await startPostern(["fastcgi", "--backend", `unix:${fpm.socket}`, "--root", site, "--front-controller", "/index.php", "-b", "127.0.0.1:0"]);
+    for (const name of ["config.inc.php~", "config.inc.php.bak", "config.inc.php.orig", "config.inc.php.save", "config.inc.php.old", "#config.inc.php#", ".config.inc.php.swp", ".user.ini", ".htaccess", "CONFIG.INC.PHP.BAK"]) {
+      const text = await (await fetch(`${served.url}/${encodeURIComponent(name)}`)).text();
+      expect({ name, leaked: /-source|hunter2/.test(text) }).toEqual({ name, leaked: false });
     }
   });
 

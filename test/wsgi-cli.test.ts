@@ -5,7 +5,7 @@
 // README's quick start and its postern.toml as the command serves them.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -135,6 +135,26 @@ describe("each flag", () => {
   test("--access-logfile - turns the access log on (stdout)", () => {
     expect(quick(["--access-logfile", "-", "myapp:app"]).accessLog).toBe("-");
   });
+  test("--access-logfile, --error-logfile and --log-file take a file from the working directory, as Gunicorn does", () => {
+    expect(quick(["--access-logfile", "logs/access.log", "myapp:app"]).accessLog).toBe("/srv/site/logs/access.log");
+    expect(quick(["--access-logfile", "/var/log/a.log", "myapp:app"]).accessLog).toBe("/var/log/a.log");
+    expect(quick(["--error-logfile", "error.log", "myapp:app"]).errorLog).toBe("/srv/site/error.log");
+    expect(quick(["--log-file", "-", "myapp:app"]).errorLog).toBe("-");
+    expect(quick(["myapp:app"]).errorLog).toBe("-");
+  });
+  // As the installed Gunicorn does: it changes to --chdir before it binds, opens its logs and writes its pid file.
+  test("with --chdir, wherever it is typed, relative -p, log files and unix: binds are taken from its directory", () => {
+    const command = wsgiCommand(["-p", "app.pid", "--access-logfile", "a.log", "--log-file", "e.log", "-b", "unix:s.sock", "--chdir", "/opt/app", "myapp:app"], context());
+    expect(command).toMatchObject({ mode: "quick", pidFile: "/opt/app/app.pid" });
+    expect(command.mode === "quick" && command.config).toMatchObject({ accessLog: "/opt/app/a.log", errorLog: "/opt/app/e.log", listen: ["unix:/opt/app/s.sock"] });
+    expect(quick(["--chdir", "app", "-p", "/run/app.pid", "--access-logfile", "-", "myapp:app"])).toMatchObject({ accessLog: "-" });
+    expect(wsgiCommand(["--chdir", "app", "--pid", "app.pid", "myapp:app"], context())).toMatchObject({ pidFile: "/srv/site/app/app.pid" });
+  });
+  test("-p and --pid name the pid file, from the working directory; with -c too", () => {
+    expect(wsgiCommand(["-p", "app.pid", "myapp:app"], context())).toMatchObject({ mode: "quick", pidFile: "/srv/site/app.pid" });
+    expect(wsgiCommand(["--pid=/run/app.pid", "myapp:app"], context())).toMatchObject({ mode: "quick", pidFile: "/run/app.pid" });
+    expect(wsgiCommand(["-c", "postern.toml", "-p", "app.pid"], context())).toEqual({ mode: "file", file: "postern.toml", pidFile: "/srv/site/app.pid" });
+  });
   test("Gunicorn's request limits and keep-alive are [client]'s", () => {
     const config = quick(["--limit-request-line", "2048", "--limit-request-fields", "50", "--limit-request-field_size", "4096", "--keep-alive", "2", "myapp:app"]);
     expect(config.client).toMatchObject({ maxRequestLine: 2048, maxHeaders: 50, maxHeaderSize: 4096, keepaliveTimeout: 2000 });
@@ -168,7 +188,10 @@ describe("usage errors name the flag as typed", () => {
     [["myapp:app", "--bind", "fd://3"], /^--bind: postern opens its own sockets/],
     [["myapp:app", "-e", "NOVALUE"], /^-e: expected KEY=VALUE/],
     [["myapp:app", "--forwarded-allow-ips", "not-an-ip"], /^--forwarded-allow-ips: /],
-    [["myapp:app", "--access-logfile", "/var/log/access.log"], /^--access-logfile: postern writes its access log to stdout/],
+    [["myapp:app", "--access-logfile", ""], /^--access-logfile: expected "-" \(stdout\), "off" or a file path/],
+    [["myapp:app", "--log-file="], /^--log-file: expected "-" \(stderr\) or a file path/],
+    [["myapp:app", "-p"], /^-p needs a value/],
+    [["myapp:app", "--pid="], /^--pid: expected a file path, found ""/],
     [["myapp:app", "--limit-request-line", "x"], /^--limit-request-line: /],
     [["myapp:app", "-w"], /^-w needs a value/],
     [["myapp:app", "--wokers", "2"], /^unknown option --wokers; did you mean "--workers"\?/],
@@ -272,6 +295,49 @@ describe("the command", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  test("--access-logfile, --error-logfile and -p, relative to the working directory: requests logged to the file, the app's stderr to the other, the pid file removed at exit", async () => {
+    const python = requireBinary(["python3"], "python3");
+    if (!python) return;
+    const dir = mkdtempSync(join(tmpdir(), "postern-wsgi-logs-"));
+    writeFileSync(join(dir, "app.py"), `import sys\ndef application(environ, start_response):\n    print("app says hi", file=sys.stderr, flush=True)\n    start_response("200 OK", [("Content-Type", "text/plain")])\n    return [b"ok\\n"]\n`);
+    giveToScriptUser(dir);
+    const port = await freePort();
+    const [file, ...before] = POSTERN_CLI.node;
+    const args = ["wsgi", "-b", `127.0.0.1:${port}`, "--python", python, "--access-logfile", "access.log", "--log-file", "error.log", "-p", "app.pid", "app:application"];
+    const proc = spawn(file!, [...before, ...args], { cwd: dir, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    proc.stderr!.on("data", (d) => (log += d));
+    const exited = new Promise<number | null>((resolve) => proc.once("exit", resolve));
+    try {
+      await waitForPort(proc, port, "postern wsgi", () => log, 30_000);
+      expect(readFileSync(join(dir, "app.pid"), "utf8")).toBe(`${proc.pid}\n`);
+      expect(await (await fetch(`http://127.0.0.1:${port}/hello?x=1`)).text()).toBe("ok\n");
+      proc.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(readFileSync(join(dir, "access.log"), "utf8")).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/hello\?x=1 HTTP\/1\.1" 200 /);
+      expect(readFileSync(join(dir, "error.log"), "utf8")).toContain("app says hi");
+      expect(log).not.toContain("app says hi");
+      expect(existsSync(join(dir, "app.pid"))).toBe(false);
+    } finally {
+      await stopProcessGroup(proc, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test("an app that cannot be imported: exit status 3, Gunicorn's boot error, named by MODULE:APP", () => {
+    const python = requireBinary(["python3"], "python3");
+    if (!python) return;
+    const { status, stderr } = postern(["-b", "127.0.0.1:0", "--python", python, "--chdir", tmpdir(), "no_such_module_here:app"]);
+    expect(stderr).toMatch(/^postern: MODULE:APP: "no_such_module_here:app" does not load/);
+    expect(status).toBe(3);
+  });
+
+  test("an access log file that cannot be opened: exit status 2, naming --access-logfile", () => {
+    const { status, stderr } = postern(["--access-logfile", "/nonexistent-dir/access.log", "myapp:app"]);
+    expect(status).toBe(2);
+    expect(stderr).toMatch(/^postern: --access-logfile: /m);
+  });
 
   test("-c with a config that has no wsgi route: exit status 2, naming the file", () => {
     const dir = mkdtempSync(join(tmpdir(), "postern-wsgi-c-"));

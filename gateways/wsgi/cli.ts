@@ -26,11 +26,12 @@ export type WsgiCommand =
   /**
    * No config file: one wsgi route at `/*`, built from the flags; `typed`
    * says which flag (or variable) set each of the route's keys, as typed,
-   * for the messages about them ("--chdir", "MODULE:APP").
+   * for the messages about them ("--chdir", "MODULE:APP"); `typedTop` the
+   * same for the top-level keys ("--access-logfile").
    */
-  | { mode: "quick"; config: Config; typed: Record<string, string> }
+  | { mode: "quick"; config: Config; typed: Record<string, string>; typedTop: Record<string, string>; pidFile?: string }
   /** `-c FILE`: that postern.toml, served as it is (`-b` replaces its listen). */
-  | { mode: "file"; file: string; listen?: string[] }
+  | { mode: "file"; file: string; listen?: string[]; pidFile?: string }
   | { mode: "help" };
 
 export interface WsgiContext {
@@ -43,8 +44,11 @@ export interface WsgiContext {
   accounts?: Accounts;
 }
 
-/** Where a flag's value goes: a key of the wsgi route, of the top level, or of `[client]`. */
-type Target = { route: string } | { top: string } | { client: string };
+/**
+ * Where a flag's value goes: a key of the wsgi route, of the top level, or of
+ * `[client]`; or the pid file, which is the command's, not the config's.
+ */
+type Target = { route: string } | { top: string } | { client: string } | { pidFile: true };
 
 interface Flag {
   names: readonly string[];
@@ -53,6 +57,12 @@ interface Flag {
   read(value: string, flag: string, context: WsgiContext): unknown;
   /** Repeated flags add to a list (or a table) instead of replacing. */
   repeatable?: true;
+  /**
+   * Its relative paths are taken from --chdir's directory: Gunicorn changes
+   * to it before it binds, opens its log files, writes its pid file and
+   * imports the app (gunicorn/app/base.py load_config).
+   */
+  fromChdir?: true;
 }
 
 const integer = (value: string, flag: string): number => {
@@ -69,7 +79,7 @@ const path = (value: string, _flag: string, context: WsgiContext): string => res
 
 const FLAGS: readonly Flag[] = [
   { names: ["-w", "--workers"], target: { route: "workers" }, read: integer },
-  { names: ["-b", "--bind"], target: { top: "listen" }, read: bindAddress, repeatable: true },
+  { names: ["-b", "--bind"], target: { top: "listen" }, read: bindAddress, repeatable: true, fromChdir: true },
   { names: ["-u", "--user"], target: { route: "user" }, read: text },
   { names: ["-g", "--group"], target: { route: "group" }, read: text },
   { names: ["-t", "--timeout"], target: { route: "timeout" }, read: seconds },
@@ -80,13 +90,22 @@ const FLAGS: readonly Flag[] = [
   { names: ["--threads"], target: { route: "threads" }, read: integer },
   { names: ["--chdir"], target: { route: "chdir" }, read: path },
   // Gunicorn's is one comma-separated list; repeating it adds to the list here.
-  { names: ["--pythonpath"], target: { route: "pythonpath" }, read: (value) => value.split(",").filter(Boolean), repeatable: true },
+  {
+    names: ["--pythonpath"],
+    target: { route: "pythonpath" },
+    read: (value, flag, context) => value.split(",").filter(Boolean).map((dir) => path(dir, flag, context)),
+    repeatable: true,
+    fromChdir: true,
+  },
   { names: ["-e", "--env"], target: { route: "env" }, read: envPair, repeatable: true },
   // postern's own: the workers see PATH and these of postern's environment (Gunicorn's see all of it).
   { names: ["--pass-env"], target: { route: "pass_env" }, read: (value) => ["PATH", ...value.split(",").filter(Boolean)], repeatable: true },
   { names: ["--python"], target: { route: "python" }, read: (value, flag, context) => (value.includes("/") ? path(value, flag, context) : value) },
   { names: ["--forwarded-allow-ips"], target: { top: "trusted_proxies" }, read: allowedIps },
-  { names: ["--access-logfile"], target: { top: "access_log" }, read: accessLogfile },
+  { names: ["--access-logfile"], target: { top: "access_log" }, read: logFile, fromChdir: true },
+  // Gunicorn's --log-file is another name of --error-logfile (gunicorn/config.py ErrorLog).
+  { names: ["--error-logfile", "--log-file"], target: { top: "error_log" }, read: logFile, fromChdir: true },
+  { names: ["-p", "--pid"], target: { pidFile: true }, read: pidFile, fromChdir: true },
   { names: ["--limit-request-line"], target: { client: "max_request_line" }, read: integer },
   { names: ["--limit-request-fields"], target: { client: "max_headers" }, read: integer },
   { names: ["--limit-request-field_size"], target: { client: "max_header_size" }, read: integer },
@@ -101,8 +120,8 @@ const FLAGS: readonly Flag[] = [
 export const REFUSED_GUNICORN_FLAGS: readonly string[] = [
   "--backlog", "-k", "--worker-class", "--worker-connections", "--reload", "--reload-engine", "--reload-extra-file",
   "--spew", "--check-config", "--print-config", "--preload", "--no-sendfile", "--reuse-port", "-D", "--daemon",
-  "-p", "--pid", "--worker-tmp-dir", "-m", "--umask", "--initgroups", "--disable-redirect-access-to-syslog",
-  "--access-logformat", "--error-logfile", "--log-file", "--log-level", "--capture-output", "--logger-class",
+  "--worker-tmp-dir", "-m", "--umask", "--initgroups", "--disable-redirect-access-to-syslog",
+  "--access-logformat", "--log-level", "--capture-output", "--logger-class",
   "--log-config", "--log-config-dict", "--log-syslog-to", "--log-syslog", "--log-syslog-prefix", "--log-syslog-facility",
   "-R", "--enable-stdio-inheritance", "--statsd-host", "--dogstatsd-tags", "--statsd-prefix", "-n", "--name",
   "--paste", "--paster", "--proxy-protocol", "--proxy-allow-from", "--keyfile", "--certfile", "--ssl-version",
@@ -118,6 +137,8 @@ export const WSGI_FLAGS: readonly string[] = [...FLAGS.flatMap((flag) => flag.na
 /** Reads `postern wsgi`'s arguments (those after `wsgi`). */
 export function wsgiCommand(argv: readonly string[], context: WsgiContext): WsgiCommand {
   const given: { flag: Flag; typed: string; value: unknown }[] = [];
+  // The flags read once --chdir is known, wherever it comes on the line.
+  const later: { flag: Flag; typed: string; value: string }[] = [];
   const positionals: string[] = [];
   let configFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -142,27 +163,40 @@ export function wsgiCommand(argv: readonly string[], context: WsgiContext): Wsgi
     const value = inline ?? argv[++i];
     if (value === undefined) throw new WsgiUsageError(`${typed} needs a value`);
     if (!flag) configFile = value;
+    else if (flag.fromChdir) later.push({ flag, typed, value });
     else given.push({ flag, typed, value: flag.read(value, typed, context) });
   }
-  if (configFile !== undefined) return fileCommand(configFile, given, positionals);
+  const chdir = given.filter(({ flag }) => "route" in flag.target && flag.target.route === "chdir").at(-1)?.value as string | undefined;
+  const fromChdir = { ...context, cwd: chdir ?? context.cwd };
+  // In the order typed, for repeated flags' lists.
+  for (const { flag, typed, value } of later) given.push({ flag, typed, value: flag.read(value, typed, fromChdir) });
+  // The last -p counts, as for every flag that is not repeatable.
+  const pid = given.filter(({ flag }) => "pidFile" in flag.target).at(-1);
+  const pidFile = pid === undefined ? {} : { pidFile: pid.value as string };
+  const settings = given.filter(({ flag }) => !("pidFile" in flag.target));
+  if (configFile !== undefined) return { ...fileCommand(configFile, settings, positionals), ...pidFile };
   if (positionals.length !== 1) {
     const found = positionals.length === 0 ? "none" : positionals.map((p) => JSON.stringify(p)).join(", ");
     throw new WsgiUsageError(`wsgi needs one app, MODULE:APP (found ${found}): postern wsgi [options] myapp:app`);
   }
-  return { mode: "quick", ...quickConfig(positionals[0]!, given, context) };
+  return { mode: "quick", ...quickConfig(positionals[0]!, settings, context), ...pidFile };
 }
 
-/** `-c postern.toml`: the file says everything but, as for `serve --listen`, the addresses `-b` gives. */
-function fileCommand(file: string, given: { flag: Flag; typed: string; value: unknown }[], positionals: string[]): WsgiCommand {
+/** `-c postern.toml`: the file says everything but, as for `serve --listen`, the addresses `-b` gives (and the pid file). */
+function fileCommand(file: string, given: { flag: Flag; typed: string; value: unknown }[], positionals: string[]): WsgiCommand & { mode: "file" } {
   const other = given.find(({ flag }) => !("top" in flag.target && flag.target.top === "listen"));
-  if (other) throw new WsgiUsageError(`${other.typed}: with -c, ${file} says it (only -b adds to a config file)`);
+  if (other) throw new WsgiUsageError(`${other.typed}: with -c, ${file} says it (only -b and -p add to a config file)`);
   if (positionals.length > 0) throw new WsgiUsageError(`with -c, ${file} names the app: found ${JSON.stringify(positionals[0])} too`);
   const listen = given.flatMap(({ value }) => value as string[]);
   return listen.length > 0 ? { mode: "file", file, listen } : { mode: "file", file };
 }
 
 /** The quick mode's config: Gunicorn's defaults where no flag says, validated as a postern.toml. */
-function quickConfig(app: string, given: { flag: Flag; typed: string; value: unknown }[], context: WsgiContext): { config: Config; typed: Record<string, string> } {
+function quickConfig(
+  app: string,
+  given: { flag: Flag; typed: string; value: unknown }[],
+  context: WsgiContext,
+): { config: Config; typed: Record<string, string>; typedTop: Record<string, string> } {
   const { env } = context;
   // Gunicorn's defaults (gunicorn/config.py): they read the environment.
   const top: Record<string, unknown> = {
@@ -184,20 +218,21 @@ function quickConfig(app: string, given: { flag: Flag; typed: string; value: unk
   ]);
   const seen = new Set<Flag>();
   for (const { flag, typed, value } of given) {
+    const target = flag.target as Exclude<Target, { pidFile: true }>;
     const [table, key, at] =
-      "route" in flag.target ? [route, flag.target.route, `routes[0].${flag.target.route}`]
-      : "top" in flag.target ? [top, flag.target.top, flag.target.top]
-      : [client, flag.target.client, `client.${flag.target.client}`];
+      "route" in target ? [route, target.route, `routes[0].${target.route}`]
+      : "top" in target ? [top, target.top, target.top]
+      : [client, target.client, `client.${target.client}`];
     table[key] = flag.repeatable && seen.has(flag) ? merge(table[key], value) : value;
     seen.add(flag);
     typedFor.set(at, typed);
   }
-  // Gunicorn takes --pythonpath from --chdir: it changes directory first (gunicorn/app/base.py).
-  if (Array.isArray(route.pythonpath)) route.pythonpath = route.pythonpath.map((dir: string) => resolvePath(route.chdir as string, dir));
   const toml = stringify({ ...top, ...(Object.keys(client).length > 0 ? { client } : {}), routes: [route] });
   const routeKeys = [...typedFor].filter(([at]) => at.startsWith("routes[0].")).map(([at, typed]) => [at.slice("routes[0].".length), typed]);
+  const topKeys = [...typedFor].filter(([at]) => !at.includes(".") && !at.includes("["));
   try {
-    return { config: parseConfig(toml, "command line", context.gateways, context.accounts), typed: Object.fromEntries(routeKeys) };
+    const config = parseConfig(toml, "command line", context.gateways, context.accounts);
+    return { config, typed: Object.fromEntries(routeKeys), typedTop: Object.fromEntries(topKeys) };
   } catch (err) {
     if (!(err instanceof ConfigError) || err.key === undefined) throw err;
     const key = err.key;
@@ -237,6 +272,12 @@ function bindAddress(value: string, flag: string, context: WsgiContext): string[
   return [address];
 }
 
+/** A file, from the working directory; "" would name the directory itself. */
+function pidFile(value: string, flag: string, context: WsgiContext): string {
+  if (value === "") throw new WsgiUsageError(`${flag}: expected a file path, found ""`);
+  return path(value, flag, context);
+}
+
 /** `-e KEY=VALUE`, as Gunicorn's raw_env. */
 function envPair(value: string, flag: string): Record<string, string> {
   const eq = value.indexOf("=");
@@ -250,12 +291,9 @@ function allowedIps(value: string): string[] {
   return entries.includes("*") ? ["0.0.0.0/0", "::/0"] : entries;
 }
 
-/** `-` is stdout, where postern's access log goes (`access_log = true`); it writes to no file of its own. */
-function accessLogfile(value: string, flag: string): boolean {
-  if (value !== "-") {
-    throw new WsgiUsageError(`${flag}: postern writes its access log to stdout: give "-" and redirect stdout to ${JSON.stringify(value)}`);
-  }
-  return true;
+/** `-` (stdout for the access log, stderr for errors), or a file taken from the working directory, as Gunicorn does. */
+function logFile(value: string, flag: string, context: WsgiContext): string {
+  return value === "-" || value === "" ? value : path(value, flag, context);
 }
 
 /**
