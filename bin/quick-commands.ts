@@ -4,7 +4,6 @@
 
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DENY_EXTENSIONS } from "../gateways/static/options.ts";
 import { UsageError, type Parsed } from "./args.ts";
 import type { CGI_FLAGS, FASTCGI_FLAGS, SERVER_FLAGS } from "./commands.ts";
 import { flagProblem, quickConfig, type QuickRoute } from "./quick-config.ts";
@@ -60,18 +59,9 @@ export function wasiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> 
   return serveQuick([{ gateway: "wasi", options: { module: resolve(args.positionals[0]!) } }], { module: "FILE.wasm" }, args);
 }
 
-/**
- * What editors and deploys leave beside a script: vim's and emacs's `~`,
- * emacs's `#name#`, nano's `.save`, a hand-made `.bak`, `.orig` or `.old`.
- * Each holds the script's source (its database password) under a name no
- * route runs; nginx, caddy php-server and frankenphp php-server send it as
- * a file. The quick modes' static route never does.
- */
-const BACKUP_SUFFIXES = ["~", "#", ".bak", ".orig", ".save", ".old"];
-
-/** The quick modes' static route: no script, nor a backup of one (dotfiles, .htaccess and .user.ini, are never sent). */
+/** The quick modes' static route: no script, nor a backup of one (the default deny_extensions); dotfiles, .htaccess and .user.ini, are never sent. */
 function staticFiles(root: string): Record<string, unknown> {
-  return { root, deny_extensions: DENY_EXTENSIONS.flatMap((ext) => [ext, ...BACKUP_SUFFIXES.map((suffix) => ext + suffix)]) };
+  return { root };
 }
 
 function serveQuick(routes: QuickRoute[], typed: Record<string, string | undefined>, args: Parsed<typeof SERVER_FLAGS>): Promise<number> {

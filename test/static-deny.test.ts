@@ -137,6 +137,12 @@ describe("deny_extensions (staticFiles in a hand-written app)", () => {
       "old.php. .": SOURCE,
       "c.pl::$DATA": SOURCE,
       "ｄ.ｐｈｐ": SOURCE,
+      "config.php~": SOURCE,
+      "#config.php#": SOURCE,
+      "wp-config.php.bak": SOURCE,
+      "settings.py.orig": SOURCE,
+      "index.php.save": SOURCE,
+      "run.cgi.old": SOURCE,
       "page.html": "<p>page</p>",
       "notes.txt": "plain",
     });
@@ -148,7 +154,9 @@ describe("deny_extensions (staticFiles in a hand-written app)", () => {
     return new Hono().get("*", handler).get("*", (c) => c.text("next route"));
   }
 
-  test.each(["/a.php", "/b.PhTmL", "/install.sh", "/old.php.%20.", "/c.pl::$DATA", "/%EF%BD%84.%EF%BD%90%EF%BD%88%EF%BD%90"])(
+  test.each(["/a.php", "/b.PhTmL", "/install.sh", "/old.php.%20.", "/c.pl::$DATA", "/%EF%BD%84.%EF%BD%90%EF%BD%88%EF%BD%90",
+    // What editors and deploys leave beside a script holds its source under a name no route runs.
+    "/config.php~", "/%23config.php%23", "/wp-config.php.bak", "/settings.py.orig", "/index.php.save", "/run.cgi.old"])(
     "by default %s goes on to the next route",
     async (path) => {
       expect(await (await (await app()).request(path)).text()).toBe("next route");

@@ -10,7 +10,19 @@ import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schem
  * interpreter: a static route that cannot see the routes beside it
  * (staticFiles in a hand-written app) leaves such files to the next route.
  */
-export const DENY_EXTENSIONS = [".php", ".phtml", ".phar", ".pl", ".py", ".rb", ".cgi", ".sh"];
+/** The scripts a backend may run. */
+const SCRIPT_EXTENSIONS = [".php", ".phtml", ".phar", ".pl", ".py", ".rb", ".cgi", ".sh"];
+
+/**
+ * What editors and deploys leave beside a script: vim's and emacs's `~`,
+ * emacs's `#name#`, nano's `.save`, a hand-made `.bak`, `.orig` or `.old`.
+ * Each holds the script's source (its database password) under a name no
+ * route runs; nginx, caddy and frankenphp send it as a file.
+ */
+const BACKUP_SUFFIXES = ["~", "#", ".bak", ".orig", ".save", ".old"];
+
+/** Never served by default: the scripts, and their editors' and deploys' copies. */
+export const DENY_EXTENSIONS = SCRIPT_EXTENSIONS.flatMap((ext) => [ext, ...BACKUP_SUFFIXES.map((suffix) => ext + suffix)]);
 
 export const staticSchema = {
   fields: {
@@ -27,7 +39,7 @@ export const staticSchema = {
     deny_extensions: {
       type: "string[]",
       default: DENY_EXTENSIONS,
-      doc: "files whose names end in one of these (in any letter case) are never served and go on to the next route: the scripts a backend may run. A config's static route also never serves what a script route sharing its root would run; `[]` serves such files",
+      doc: "files whose names end in one of these (in any letter case) are never served and go on to the next route: the scripts a backend may run, and the backups editors and deploys leave of them (`.php~`, `.php#`, `.php.bak`, `.php.orig`, `.php.save`, `.php.old`). A config's static route also never serves what a script route sharing its root would run; `[]` serves such files",
     },
   },
   check(options) {
