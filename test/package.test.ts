@@ -1,7 +1,8 @@
 // The package as a user installs it (test/helpers/packed.ts: npm pack, then
 // the tarball and hono installed into a fresh project), used with no flags:
-// `node server.mjs` with a hono app of postern's fastcgi() in front of a real
-// php-fpm, the same app.mjs under `bun` and `deno serve`, and the `postern`
+// `node server.mjs` (on every Node the tests have: node-versions.ts) with a
+// hono app of postern's fastcgi() in front of a real php-fpm, the same
+// app.mjs under `bun` and `deno serve`, and the `postern`
 // command through npx. Node does not strip types inside node_modules and Deno
 // refuses to (ERR_UNKNOWN_FILE_EXTENSION, ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING),
 // so each of these runs only if the package ships JavaScript; and nothing of
@@ -15,6 +16,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { processTree } from "../bench/cpu.ts";
 import { requireBinary } from "./helpers/binaries.ts";
+import { nodeBinaries } from "./helpers/node-versions.ts";
 import { npmEnv, packedProject, type PackedProject } from "./helpers/packed.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { freePort } from "./helpers/ports.ts";
@@ -77,8 +79,8 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
     }
   });
 
-  test("node server.mjs serves PHP through php-fpm, on Node's entry point, with no esbuild process", async () => {
-    const server = await start([process.execPath, "server.mjs"]);
+  test.each(nodeBinaries().map((node) => [node.major, node.path] as const))("node server.mjs on Node %i serves PHP through php-fpm, on Node's entry point, with no esbuild process", async (_major, node) => {
+    const server = await start([node, "server.mjs"]);
     try {
       expect(await server.get("/which")).toBe("nodeRuntime");
       expect(await server.get("/?n=7")).toBe("fpm-fcgi says 42\n");
