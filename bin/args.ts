@@ -4,6 +4,8 @@
 // asks for the command's usage. An unknown flag is named with the nearest
 // known one (as git and cargo do), not answered with the whole usage.
 
+import { optionOf } from "../src/command-line.ts";
+
 /** A command line that cannot be run as written: exit status 2. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -45,14 +47,12 @@ export async function parseFlags<S extends FlagSpec>(argv: readonly string[], sp
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith("-") || arg === "-") {
+    const option = optionOf(arg);
+    if (!option) {
       positionals.push(arg);
       continue;
     }
-    const long = arg.startsWith("--");
-    const eq = long ? arg.indexOf("=") : -1;
-    const name = long ? (eq < 0 ? arg : arg.slice(0, eq)) : arg.slice(0, 2);
-    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2) : undefined;
+    const { name, inline } = option;
     if (name === "-h" || name === "--help") return { values: {}, typed: {}, positionals: [], help: true } as Parsed<S>;
     const found = byName.get(name);
     if (!found) throw await unknownFlag(name, [...byName.keys(), "--help"]);

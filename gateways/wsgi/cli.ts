@@ -11,6 +11,7 @@ import type { Accounts } from "../../src/accounts.ts";
 import { AddressError, parseAddress } from "../../src/address.ts";
 import { ConfigError, parseConfig, type Config, type GatewaySchema } from "../../src/config.ts";
 import { suggest } from "../../src/config-schema.ts";
+import { optionOf } from "../../src/command-line.ts";
 import { resolvePath } from "../index.ts";
 
 /** A command line that does not say what to serve; the message names the flag as typed. */
@@ -147,16 +148,14 @@ export function wsgiCommand(argv: readonly string[], context: WsgiContext): Wsgi
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith("-") || arg === "-") {
+    const option = optionOf(arg);
+    if (!option) {
       positionals.push(arg);
       continue;
     }
     // `--workers=4`, `--workers 4`, `--work 4`, `-w4`, `-w=4`, `-w 4`, as Python's argparse takes them.
-    const long = arg.startsWith("--");
-    const eq = long ? arg.indexOf("=") : -1;
-    const typed = long ? (eq < 0 ? arg : arg.slice(0, eq)) : arg.slice(0, 2);
-    const inline = long ? (eq < 0 ? undefined : arg.slice(eq + 1)) : arg.length > 2 ? arg.slice(2).replace(/^=/, "") : undefined;
-    const name = long ? unabbreviated(typed) : typed;
+    const { name: typed, inline } = option;
+    const name = typed.startsWith("--") ? unabbreviated(typed) : typed;
     if (name === "-h" || name === "--help") return { mode: "help" };
     const flag = FLAGS.find((f) => f.names.includes(name));
     if (!flag && name !== "-c" && name !== "--config") throw unknownFlag(name);
