@@ -234,32 +234,36 @@ class Exchange {
    * the request body sent whole"), however long the read has waited while it
    * moved; after, a reset cuts the answer.
    */
-  async #read(timeoutMs: number, began: boolean): Promise<Uint8Array | null> {
+  #read(timeoutMs: number, began: boolean): Promise<Uint8Array | null> {
     const code = began ? "BACKEND_IDLE_TIMEOUT" : "BACKEND_FIRST_BYTE_TIMEOUT";
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
+    // One promise settled by the first of the read and the timer (a
+    // Promise.race would add a promise of its own and two reactions per chunk).
+    return new Promise<Uint8Array | null>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout>;
       const expire = () => {
         const still = Date.now() - this.#bodyMovedAt;
         if (!began && still < timeoutMs) {
           timer = setTimeout(expire, timeoutMs - still);
           return;
         }
-        reject(new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
+        reject(this.#failure ?? new GatewayError(code, `no answer from the backend in ${timeoutMs} ms`));
       };
       timer = setTimeout(expire, timeoutMs);
+      this.#duplex.read().then(
+        (chunk) => {
+          clearTimeout(timer);
+          if (this.#failure) reject(this.#failure);
+          else resolve(chunk);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          if (this.#failure) return reject(this.#failure);
+          if (isGatewayError(err)) return reject(err);
+          const detail = `connection reset: ${(err as Error).message}`;
+          reject(began ? new GatewayError("BACKEND_UNREACHABLE", detail, { cause: err }) : new BackendDropped(detail, err));
+        },
+      );
     });
-    try {
-      const chunk = await Promise.race([this.#duplex.read(), expired]);
-      if (this.#failure) throw this.#failure;
-      return chunk;
-    } catch (err) {
-      if (this.#failure) throw this.#failure;
-      if (isGatewayError(err)) throw err;
-      const detail = `connection reset: ${(err as Error).message}`;
-      throw began ? new GatewayError("BACKEND_UNREACHABLE", detail, { cause: err }) : new BackendDropped(detail, err);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** The backend closed the connection: the answer is complete. */
