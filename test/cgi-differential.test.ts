@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { makeCgiTree, parseEnvReport, type CgiTree } from "./helpers/cgi-fixtures.ts";
+import { ANY, matches, UNSET, withoutKnown as withoutKnownKeys } from "./helpers/known-differences.ts";
 import { startLighttpd, type Lighttpd } from "./helpers/lighttpd.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { buildRequest, rawRequest, type RawResponse } from "./helpers/raw-http.ts";
@@ -18,11 +19,6 @@ const PERL = requireBinary(["perl"], "perl");
 
 /** The two configurations compared: plain, and "only files with an execute bit run". */
 type Setup = "default" | "x-only";
-
-/** The variable is not in the script's environment at all. */
-const UNSET = "(unset)";
-/** Any value, as long as the variable is set. */
-const ANY = "(any value)";
 
 /**
  * What kind of answer a request got, with its status (the "outcome" key):
@@ -187,12 +183,6 @@ function seen(response: RawResponse, shape: Shape): Seen {
   return out;
 }
 
-function matches(pattern: string, value: string | undefined): boolean {
-  if (pattern === UNSET) return value === undefined;
-  if (pattern === ANY) return value !== undefined;
-  return value === pattern;
-}
-
 function knownDifference(setup: Setup, key: string, ours: string | undefined, theirs: string | undefined): KnownDifference | undefined {
   return KNOWN_DIFFERENCES.find((d) => (d.setup ?? setup) === setup && d.key === key && matches(d.postern, ours) && matches(d.lighttpd, theirs));
 }
@@ -209,17 +199,7 @@ function withoutKnown(setup: Setup, ours: Seen, theirs: Seen, used: Set<KnownDif
     used.add(known);
     return [{}, {}];
   }
-  const a = { ...ours };
-  const b = { ...theirs };
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[key] === b[key]) continue;
-    const known = knownDifference(setup, key, a[key], b[key]);
-    if (!known) continue;
-    used.add(known);
-    delete a[key];
-    delete b[key];
-  }
-  return [a, b];
+  return withoutKnownKeys(ours, theirs, (key, a, b) => knownDifference(setup, key, a, b), used);
 }
 
 describe.skipIf(!LIGHTTPD || !PERL)("CGI differential: postern and lighttpd mod_cgi run the same scripts", () => {

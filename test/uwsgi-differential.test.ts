@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
 import { requireBinary } from "./helpers/binaries.ts";
+import { ANY, matches, UNSET, withoutKnown } from "./helpers/known-differences.ts";
 import { startNginxServer } from "./helpers/nginx.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 import { buildRequest, rawRequest } from "./helpers/raw-http.ts";
@@ -20,11 +21,6 @@ const UWSGI = findUwsgi();
 const NGINX = requireBinary(["nginx"], "nginx");
 
 type Protocol = "uwsgi" | "scgi";
-
-/** The variable is not in the environ at all. */
-const UNSET = "(unset)";
-/** Any value, as long as the variable is set. */
-const ANY = "(any value)";
 
 interface KnownDifference {
   protocol: Protocol | "both";
@@ -113,12 +109,6 @@ async function seen(port: number, shape: Shape): Promise<Seen> {
   return out;
 }
 
-function matches(pattern: string, value: string | undefined): boolean {
-  if (pattern === UNSET) return value === undefined;
-  if (pattern === ANY) return value !== undefined;
-  return value === pattern;
-}
-
 describe.skipIf(!UWSGI || !NGINX).each(["uwsgi", "scgi"] as const)("%s differential: postern and nginx in front of one uWSGI", (protocol) => {
   let uwsgi: ServerProcess | undefined;
   let nginx: ServerProcess | undefined;
@@ -140,15 +130,13 @@ describe.skipIf(!UWSGI || !NGINX).each(["uwsgi", "scgi"] as const)("%s different
   test.each(SHAPES)("$name", async (shape) => {
     const ours = await seen(Number(new URL(postern!.url).port), shape);
     const theirs = await seen(nginx!.port, shape);
-    for (const key of new Set([...Object.keys(ours), ...Object.keys(theirs)])) {
-      if (ours[key] === theirs[key]) continue;
-      const known = KNOWN_DIFFERENCES.find((d) => (d.protocol === protocol || d.protocol === "both") && d.key === key && matches(d.postern, ours[key]) && matches(d.nginx, theirs[key]));
-      if (!known) continue;
-      used.add(known);
-      delete ours[key];
-      delete theirs[key];
-    }
-    expect(ours).toEqual(theirs);
+    const [a, b] = withoutKnown(
+      ours,
+      theirs,
+      (key, x, y) => KNOWN_DIFFERENCES.find((d) => (d.protocol === protocol || d.protocol === "both") && d.key === key && matches(d.postern, x) && matches(d.nginx, y)),
+      used,
+    );
+    expect(a).toEqual(b);
   });
 
   test("every known difference still shows", () => {

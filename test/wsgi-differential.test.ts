@@ -14,6 +14,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
+import { ANY, matches, UNSET, withoutKnown } from "./helpers/known-differences.ts";
 import type { CliRuntime } from "./helpers/postern-cli.ts";
 import { startGunicorn, type PythonServer } from "./helpers/python-servers.ts";
 import { buildRequest, parseResponse, rawRequest, type RawResponse } from "./helpers/raw-http.ts";
@@ -25,11 +26,6 @@ const GUNICORN = requireBinary(["gunicorn"], "gunicorn");
 const TRUSTED_PEER = "127.0.0.1";
 /** Another loopback address: a client connecting from it is no trusted proxy. */
 const UNTRUSTED_PEER = "127.0.0.2";
-
-/** The key is not in the environ at all. */
-const UNSET = "(unset)";
-/** Any value, as long as the key is set. */
-const ANY = "(any value)";
 
 interface KnownDifference {
   /** An environ key, or "status" / "body". */
@@ -192,29 +188,11 @@ function seen(response: RawResponse): Seen {
   return { status: String(response.status), ...report.environ, body: `${report.body_length} bytes, md5 ${report.body_md5}` };
 }
 
-function matches(pattern: string, value: string | undefined): boolean {
-  if (pattern === UNSET) return value === undefined;
-  if (pattern === ANY) return value !== undefined;
-  return value === pattern;
-}
-
 const appliesTo = (d: KnownDifference, runtime: CliRuntime) => (d.runtimes ?? RUNTIMES).includes(runtime);
 
-/** Both maps without the keys whose difference is a KNOWN_DIFFERENCES entry of `runtime`; records the entries used. */
-function withoutKnown(runtime: CliRuntime, ours: Seen, theirs: Seen, used: Set<KnownDifference>): [Seen, Seen] {
-  const a = { ...ours };
-  const b = { ...theirs };
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-    if (a[key] === b[key]) continue;
-    const known = KNOWN_DIFFERENCES.find(
-      (d) => appliesTo(d, runtime) && d.key === key && matches(d.postern, a[key]) && matches(d.gunicorn, b[key]),
-    );
-    if (!known) continue;
-    used.add(known);
-    delete a[key];
-    delete b[key];
-  }
-  return [a, b];
+/** The KNOWN_DIFFERENCES entry of `runtime` accounting for a key's two values. */
+function knownDifference(runtime: CliRuntime, key: string, ours: string | undefined, theirs: string | undefined): KnownDifference | undefined {
+  return KNOWN_DIFFERENCES.find((d) => appliesTo(d, runtime) && d.key === key && matches(d.postern, ours) && matches(d.gunicorn, theirs));
 }
 
 describe.skipIf(!GUNICORN)("WSGI differential: the environ an app sees under postern and under Gunicorn", () => {
@@ -256,7 +234,7 @@ describe.skipIf(!GUNICORN)("WSGI differential: the environ an app sees under pos
         const gunicorn = shape.target.startsWith("/py/") ? atPy! : atRoot!;
         const ours = seen(await send(postern!.port, shape));
         const theirs = seen(await send(gunicorn.port, shape));
-        const [a, b] = withoutKnown(runtime, ours, theirs, used);
+        const [a, b] = withoutKnown(ours, theirs, (key, x, y) => knownDifference(runtime, key, x, y), used);
         expect(a, `the environ under postern (received) and under Gunicorn (expected); postern's log: ${postern!.log()}`).toEqual(b);
       });
     }
