@@ -24,7 +24,8 @@ export function fastcgiCommand(args: Parsed<typeof FASTCGI_FLAGS>): Promise<numb
   const fastcgi: Record<string, unknown> = { backend: values.backend, root: values.root };
   if (values.index) fastcgi.index = values.index;
   if (values["front-controller"] !== undefined) fastcgi.front_controller = values["front-controller"];
-  const routes = [{ gateway: "static", options: staticFiles(values.root) }, { gateway: "fastcgi", options: fastcgi }];
+  // The static route's defaults send no script, nor a backup of one (deny_extensions), and no dotfile (.htaccess, .user.ini).
+  const routes = [{ gateway: "static", options: { root: values.root } }, { gateway: "fastcgi", options: fastcgi }];
   return serveQuick(routes, { backend: typed.backend, root: typed.root, index: typed.index, front_controller: typed["front-controller"] }, args);
 }
 
@@ -50,18 +51,13 @@ export function cgiCommand(args: Parsed<typeof CGI_FLAGS>): Promise<number> {
     executable_only: values["run-all"] !== true,
     env: envPairs(values.env ?? [], typed.env ?? "--env"),
   };
-  const routes = [{ gateway: "static", options: staticFiles(root) }, { gateway: "cgi", options: cgi }];
+  const routes = [{ gateway: "static", options: { root } }, { gateway: "cgi", options: cgi }];
   return serveQuick(routes, { root: "DIR", index: typed.index }, args);
 }
 
 export function wasiCommand(args: Parsed<typeof SERVER_FLAGS>): Promise<number> {
   if (args.positionals.length !== 1) throw new UsageError("wasi needs one module: postern wasi FILE.wasm");
   return serveQuick([{ gateway: "wasi", options: { module: resolve(args.positionals[0]!) } }], { module: "FILE.wasm" }, args);
-}
-
-/** The quick modes' static route: no script, nor a backup of one (the default deny_extensions); dotfiles, .htaccess and .user.ini, are never sent. */
-function staticFiles(root: string): Record<string, unknown> {
-  return { root };
 }
 
 function serveQuick(routes: QuickRoute[], typed: Record<string, string | undefined>, args: Parsed<typeof SERVER_FLAGS>): Promise<number> {

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import type { SetupProblem } from "../src/check/problems.ts";
 import { TOP_LEVEL_SCHEMA, type Config } from "../src/config.ts";
 import { SchemaError, validateValue } from "../src/config-schema.ts";
-import { destinationProblem } from "../src/logs.ts";
+import { destinationProblem, isLogFile } from "../src/logs.ts";
 import { UsageError } from "./args.ts";
 import type { RunOptions } from "./run.ts";
 import type { ServerFlags } from "./commands.ts";
@@ -73,7 +73,7 @@ function logDestination(key: "access_log" | "error_log", value: string | undefin
   const destination = topLevel(key, value, flag!) as string;
   const problem = destinationProblem(key, destination);
   if (problem !== undefined) throw new UsageError(`${flag}: ${problem}`);
-  return destination === "-" || destination === "off" ? destination : resolve(destination);
+  return isLogFile(destination) ? resolve(destination) : destination;
 }
 
 /** A file, from the working directory; "" would name the directory itself, found only once postern listens. */

@@ -22,6 +22,11 @@ export function destinationProblem(key: "access_log" | "error_log", value: strin
   return undefined;
 }
 
+/** Whether a destination is a file's path: neither "-" nor "off". */
+export function isLogFile(destination: string): boolean {
+  return destination !== "-" && destination !== "off";
+}
+
 export interface Logs {
   /** `runtime`, its logAccess and logError writing where the destinations say. */
   runtime: Runtime;
@@ -55,7 +60,7 @@ export function openLogs(runtime: Runtime, where: LogDestinations, resolve: (pat
   }
   let logAccess = runtime.logAccess;
   if (where.accessLog === "off") logAccess = () => undefined;
-  else if (where.accessLog !== "-") {
+  else if (isLogFile(where.accessLog)) {
     const file = open("access_log", where.accessLog, logError);
     logAccess = (line) => file.write(line);
   }

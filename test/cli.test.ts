@@ -46,7 +46,7 @@ describe("postern CLI", () => {
     expect(stdout).toContain("postern serve [-c postern.toml]");
   });
 
-  test("unknown command -> exit 2 with the usage", () => {
+  test("unknown command -> exit 2, the command named", () => {
     const { status, stderr } = run(["frobnicate"]);
     expect(status).toBe(2);
     expect(stderr).toContain('unknown command "frobnicate"');

@@ -28,6 +28,9 @@ import { wsgiSetup } from "./wsgi.ts";
 
 type RouteCheck = (runtime: Runtime, options: Record<string, unknown>, name: string) => Promise<unknown>;
 
+/** A uwsgi or scgi route's setup: its backends' addresses (stream-gateway.ts). */
+const streamCheck: RouteCheck = async (runtime, o, name) => backendSetup(runtime, (o as unknown as StreamOptions).backend, name);
+
 /** What each gateway's setup checks, by gateway name. */
 const routeChecks: Record<string, RouteCheck> = {
   cgi: (runtime, o, name) => cgiSetup(runtime, o as unknown as CgiOptions, name),
@@ -41,8 +44,8 @@ const routeChecks: Record<string, RouteCheck> = {
     const options = o as unknown as WsgiOptions;
     await checkWsgiImport(runtime, options, await wsgiSetup(runtime, options, name), name);
   },
-  uwsgi: async (runtime, o, name) => backendSetup(runtime, (o as unknown as StreamOptions).backend, name),
-  scgi: async (runtime, o, name) => backendSetup(runtime, (o as unknown as StreamOptions).backend, name),
+  uwsgi: streamCheck,
+  scgi: streamCheck,
 };
 
 /**

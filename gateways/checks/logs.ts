@@ -4,6 +4,7 @@
 
 import type { Problems } from "../../src/check/problems.ts";
 import type { Config } from "../../src/config.ts";
+import { isLogFile } from "../../src/logs.ts";
 import type { FileSystem } from "../../src/runtime.ts";
 import { resolvePath } from "../index.ts";
 
@@ -11,7 +12,7 @@ import { resolvePath } from "../index.ts";
 export async function checkLogFiles(problems: Problems, fs: FileSystem, config: Config, baseDir: string): Promise<void> {
   const files = [["access_log", config.accessLog], ["error_log", config.errorLog]] as const;
   for (const [key, value] of files) {
-    if (value === "-" || value === "off") continue;
+    if (!isLogFile(value)) continue;
     const path = resolvePath(baseDir, value);
     const dir = path.slice(0, path.lastIndexOf("/")) || "/";
     const parent = await fs.stat(dir);

@@ -19,7 +19,7 @@ import { fastcgiSetup } from "../checks/fastcgi.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { probeValues } from "./capacity.ts";
-import { fcgiRequest } from "./client.ts";
+import { fcgiRequest, type FcgiTimeouts } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
 import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
@@ -52,6 +52,8 @@ class FastCgiGateway {
   readonly #keepAlive: boolean;
   /** The request's hash key, for `balance = "hash"`. */
   readonly #hashKey: HashKeyOf | undefined;
+  /** The waits for an answer's first byte and within it, the same for every request. */
+  readonly #timeouts: FcgiTimeouts;
   /** Backends to ask again, and from when. */
   readonly #reprobe = new Map<BackendPool<FcgiConnection>, number>();
 
@@ -61,6 +63,7 @@ class FastCgiGateway {
     this.#name = name;
     this.#keepAlive = options.keepalive && runtime.requestScopedIO !== true;
     this.#hashKey = options.hash_key === undefined ? undefined : hashKeyReader(options.hash_key);
+    this.#timeouts = { firstByteMs: options.first_byte_timeout, idleMs: options.idle_timeout };
     this.ready = this.#init();
     this.ready.catch(() => undefined);
   }
@@ -165,7 +168,7 @@ class FastCgiGateway {
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: this.#keepAlive,
-        timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
+        timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
         logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
         logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),

@@ -5,12 +5,12 @@ import { indexNamesProblem } from "../root-names.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 
 /**
- * The extensions PHP runs under Debian's handler (`.ph(ar|p|tml)`, its
- * apache2 php8.2.conf) and those CGI servers conventionally give an
- * interpreter: a static route that cannot see the routes beside it
- * (staticFiles in a hand-written app) leaves such files to the next route.
+ * The scripts a backend may run: the extensions PHP runs under Debian's
+ * handler (`.ph(ar|p|tml)`, its apache2 php8.2.conf) and those CGI servers
+ * conventionally give an interpreter. A static route that cannot see the
+ * routes beside it (staticFiles in a hand-written app) leaves such files to
+ * the next route.
  */
-/** The scripts a backend may run. */
 const SCRIPT_EXTENSIONS = [".php", ".phtml", ".phar", ".pl", ".py", ".rb", ".cgi", ".sh"];
 
 /**
