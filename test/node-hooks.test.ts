@@ -15,14 +15,16 @@ const WASM = join(ROOT, "examples/wasi/hello.wasm");
 mkdirSync(join(ROOT, ".scratch"), { recursive: true });
 const dir = mkdtempSync(join(ROOT, ".scratch/node-hooks-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** Each tested Node as [major, path]. */
+const NODES = nodeBinaries().map((node) => [node.major, node.path] as const);
 
-test.each(nodeBinaries().map((node) => [node.major, node.path] as const))("on Node %i, postern from the sources warns of nothing", (_, node) => {
+test.each(NODES)("on Node %i, postern from the sources warns of nothing", (_, node) => {
   const run = spawnSync(node, [join(ROOT, "bin/postern.js"), "--version"], { encoding: "utf8", timeout: 60_000 });
   expect(run.stderr).toBe("");
   expect(run.stdout).toMatch(/^postern \d+\.\d+\.\d+\n$/);
 });
 
-test.each(nodeBinaries().map((node) => [node.major, node.path] as const))("on Node %i, a worker thread loads a TypeScript module through the hooks", (_, node) => {
+test.each(NODES)("on Node %i, a worker thread loads a TypeScript module through the hooks", (_, node) => {
   // A wasi route runs its module in worker threads (gateways/wasi/worker.ts).
   const app = join(dir, `app-${node.replaceAll("/", "_")}.mjs`);
   writeFileSync(

@@ -147,20 +147,13 @@ describe.skipIf(!PHP_FPM)("the packed package installed in a fresh project", { t
     }
   });
 
-  test("bun app.mjs serves the same app on Bun's entry point", async () => {
-    const server = await start([join(ROOT, "node_modules/.bin/bun"), "app.mjs"]);
+  test.each([
+    ["bun app.mjs", "Bun", "bunRuntime", () => [join(ROOT, "node_modules/.bin/bun"), "app.mjs"]],
+    ["deno serve -A app.mjs", "Deno", "denoRuntime", (port: number) => [join(ROOT, "node_modules/.bin/deno"), "serve", "-A", "--host", "127.0.0.1", "--port", String(port), "app.mjs"]],
+  ] as const)("%s serves the same app on %s's entry point", async (_command, _runtime, which, argv) => {
+    const server = await start(argv);
     try {
-      expect(await server.get("/which")).toBe("bunRuntime");
-      expect(await server.get("/?n=7")).toBe("fpm-fcgi says 42\n");
-    } finally {
-      await server.stop();
-    }
-  });
-
-  test("deno serve -A app.mjs serves the same app on Deno's entry point", async () => {
-    const server = await start((port) => [join(ROOT, "node_modules/.bin/deno"), "serve", "-A", "--host", "127.0.0.1", "--port", String(port), "app.mjs"]);
-    try {
-      expect(await server.get("/which")).toBe("denoRuntime");
+      expect(await server.get("/which")).toBe(which);
       expect(await server.get("/?n=7")).toBe("fpm-fcgi says 42\n");
     } finally {
       await server.stop();

@@ -19,10 +19,9 @@ const options = (path) => ({ loader: "ts", format: "esm", target: "node20", sour
 
 const isTypeScript = (url) => url.startsWith("file:") && url.endsWith(".ts");
 
-// The hooks as module.register() runs them, off the main thread.
-export async function resolve(specifier, context, nextResolve) {
-  return nextResolve(specifier, { ...context, conditions: [...context.conditions, ...SOURCE_CONDITIONS] });
-}
+// The hooks as module.register() runs them, off the main thread. Its resolve
+// may answer with nextResolve's promise as it is: resolveSync does the same.
+export const resolve = resolveSync;
 
 export async function load(url, context, nextLoad) {
   if (!isTypeScript(url)) return nextLoad(url, context);
