@@ -7,7 +7,8 @@ import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
 import { allSetUp, SetupError } from "../src/check/problems.ts";
 import { configSource } from "../src/check/source.ts";
-import { DEFAULT_MAX_BUFFERED_TOTAL, formatKey, type Config, type GatewaySchema } from "../src/config.ts";
+import { DEFAULT_MAX_BUFFERED_TOTAL, formatKey, PATH_FIELD, TOP_LEVEL_SCHEMA, type Config, type GatewaySchema } from "../src/config.ts";
+import type { ReferenceSchemas } from "../src/config-reference.ts";
 import { locate } from "../src/config-locate.ts";
 import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
@@ -20,6 +21,8 @@ import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
+import { routeFields } from "./route/fields.ts";
+import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
@@ -102,7 +105,8 @@ function build(
 ): GatewayHandler {
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
   const handler = (entry.create as Create)(runtime, options, name, app);
-  return onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
+  const served = onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
+  return withRouteModules(served, options, { runtime, name });
 }
 
 export { trustedProxies };
@@ -112,6 +116,9 @@ export type { CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiIn
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
 );
+
+/** Every schema of postern.toml, as its reference (docs/config.md, the JSON Schema) is made from them. */
+export const configSchemas: ReferenceSchemas = { top: TOP_LEVEL_SCHEMA, path: PATH_FIELD, route: routeFields, gateways: gatewaySchemas };
 
 export interface App {
   app: Hono;

@@ -9,10 +9,15 @@ import { backendFields } from "./backend/options.ts";
 import { bufferingFields } from "./buffer/options.ts";
 import type { Field, GatewaySchema, Schema } from "./config-schema.ts";
 
-/** The schemas a reference is made of: the top-level keys (with [client]), every route's `path`, and each gateway's route keys. */
+/**
+ * The schemas a reference is made of: the top-level keys (with [client]),
+ * every route's `path`, the keys every gateway's schema shares (the route
+ * modules', listed once), and each gateway's route keys.
+ */
 export interface ReferenceSchemas {
   top: Schema;
   path: Field;
+  route: Schema;
   gateways: Record<string, GatewaySchema>;
 }
 
@@ -176,16 +181,17 @@ postern's source tree, or a copy of it), relative to the config file.
 `;
 
 /** docs/config.md: an introduction, then a table per table of keys. */
-export function configReference({ top, path, gateways }: ReferenceSchemas): string {
+export function configReference({ top, path, route, gateways }: ReferenceSchemas): string {
   const sections = [INTRO, "## Top level\n", table({ ...top, routes: ROUTES }, ["client"])];
   const client = top.client;
   if (client && typeof client.type === "object") sections.push("\n## `[client]`\n", table(client.type.table));
-  sections.push("\n## Every route\n", table(ROUTE_FIELDS(path, Object.keys(gateways))));
+  sections.push("\n## Every route\n", table({ ...ROUTE_FIELDS(path, Object.keys(gateways)), ...route }));
   for (const [name, schema] of Object.entries(gateways)) {
-    const see = pages(name, schema.fields);
+    const own = Object.fromEntries(Object.entries(schema.fields).filter(([key]) => !Object.hasOwn(route, key)));
+    const see = pages(name, own);
     sections.push(`\n## \`gateway = "${name}"\`\n`);
     if (see.length > 0) sections.push(`How it behaves: ${see.join(", ")}.\n`);
-    sections.push(table(schema.fields));
+    sections.push(table(own));
   }
   return `${sections.join("\n")}\n`;
 }
@@ -242,9 +248,9 @@ function objectSchema(schema: Schema, extra: Schema = {}): Record<string, unknow
 }
 
 /** The JSON Schema of postern.toml: a route's keys are its gateway's, chosen by `gateway` (if/then). */
-export function configJsonSchema({ top, path, gateways }: ReferenceSchemas): Record<string, unknown> {
+export function configJsonSchema({ top, path, route, gateways }: ReferenceSchemas): Record<string, unknown> {
   const names = Object.keys(gateways);
-  const routeFields = ROUTE_FIELDS(path, names);
+  const routeFields = { ...ROUTE_FIELDS(path, names), ...route };
   const topSchema = objectSchema(top);
   return {
     $schema: "http://json-schema.org/draft-07/schema#",

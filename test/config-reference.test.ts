@@ -7,14 +7,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { describe, expect, test } from "vitest";
-import { gatewaySchemas } from "../gateways/index.ts";
+import { configSchemas, gatewaySchemas } from "../gateways/index.ts";
 import { configJsonSchema, configReference, JSON_SCHEMA_FILE } from "../src/config-reference.ts";
-import { parseConfig, PATH_FIELD, TOP_LEVEL_SCHEMA } from "../src/config.ts";
+import { parseConfig } from "../src/config.ts";
 import { schemaProblems } from "./helpers/json-schema.ts";
 import { readmeBlocks } from "./helpers/readme.ts";
 
 const REPO = join(import.meta.dirname, "..");
-const SCHEMAS = { top: TOP_LEVEL_SCHEMA, path: PATH_FIELD, gateways: gatewaySchemas };
+const SCHEMAS = configSchemas;
 const jsonSchema = configJsonSchema(SCHEMAS);
 
 

@@ -5,9 +5,11 @@ import { indexNamesProblem } from "../root-names.ts";
 import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
+import { routeFields } from "../route/fields.ts";
 
 export const cgiSchema = {
   fields: {
+    ...routeFields,
     root: { type: "string", required: true, doc: "directory the scripts are in: `/a/b.cgi` runs root + `/a/b.cgi` (the whole request path: the route's `path` is not stripped)" },
     index: { type: "string[]", default: [], doc: 'scripts tried for a path that names a directory (`["index.cgi"]`); none: 403' },
     interpreters: {

@@ -6,12 +6,14 @@ import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { backendFields, backendProblem } from "../../src/backend/options.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { Flat, GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
+import { routeFields } from "../route/fields.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
 
 export const fastcgiSchema = {
   fields: {
+    ...routeFields,
     ...backendFields,
     spawn: {
       type: {

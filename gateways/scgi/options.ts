@@ -5,9 +5,10 @@
 
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { streamFields, streamProblem } from "../stream-gateway.ts";
+import { routeFields } from "../route/fields.ts";
 
 export const scgiSchema = {
-  fields: streamFields,
+  fields: { ...streamFields, ...routeFields },
   check(options) {
     for (const [name, value] of Object.entries(options.env as Record<string, string>)) {
       if (name === "" || name.includes("\0") || value.includes("\0")) {

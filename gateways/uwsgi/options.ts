@@ -4,9 +4,11 @@
 
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { streamFields, streamProblem } from "../stream-gateway.ts";
+import { routeFields } from "../route/fields.ts";
 
 export const uwsgiSchema = {
   fields: {
+    ...routeFields,
     ...streamFields,
     modifier1: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's first modifier: which uWSGI plugin serves the request (`0` WSGI, `5` PSGI, `7` Rack); nginx's `uwsgi_modifier1`" },
     modifier2: { type: "integer", default: 0, min: 0, max: 255, doc: "the packet's second modifier; nginx's `uwsgi_modifier2`" },

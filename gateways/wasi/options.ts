@@ -4,6 +4,7 @@
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { interpreters } from "./interpreter.ts";
+import { routeFields } from "../route/fields.ts";
 
 /** Where an interpreter route's root is in the guest: DOCUMENT_ROOT. */
 export const SCRIPT_ROOT = "/app";
@@ -32,6 +33,7 @@ export const wasiSchema = {
     return undefined;
   },
   fields: {
+    ...routeFields,
     module: { type: "string", required: true, doc: "the WebAssembly module run for each request: a WASI preview1 command (`.wasm`), or with `interpreter` the interpreter's module" },
     entrypoint: { type: "string", doc: 'exported function called for each request (default `"_start"`; not with `interpreter`)' },
     argv: { type: "string[]", doc: "the module's arguments (default: the script name alone); never built from the query string. Not with `interpreter`" },

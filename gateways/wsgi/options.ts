@@ -9,6 +9,7 @@ import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { backendFields, backendProblem } from "../../src/backend/options.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, Schema, ValidatedOf } from "../../src/config-schema.ts";
+import { routeFields } from "../route/fields.ts";
 
 /**
  * "module:attr", attr a dotted name; ":attr" may be left out (Gunicorn's
@@ -52,7 +53,7 @@ const wsgiFields = {
 } as const satisfies Schema;
 
 export const wsgiSchema = {
-  fields: wsgiFields,
+  fields: { ...wsgiFields, ...routeFields },
   check(options) {
     if (!APP.test(options.app as string)) {
       return { key: "app", message: `must be "module:attr" (a Python module and an attribute of it) or "module:factory()"; found ${JSON.stringify(options.app)}` };

@@ -1,0 +1,9 @@
+// The keys every route takes, whatever its gateway: what the route modules
+// (gateways/route/index.ts) read. Each gateway's schema spreads them into
+// its own, so that postern.toml and the library's `fastcgi({...})` take
+// them alike, checked and typed the same way. Each module declares its keys
+// in its own file; this file only gathers them.
+
+import type { Schema } from "../../src/config-schema.ts";
+
+export const routeFields = {} as const satisfies Schema;
