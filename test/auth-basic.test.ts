@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { basic } from "./helpers/auth-php.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
@@ -15,8 +16,6 @@ import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const HTPASSWD = requireBinary(["htpasswd"], "apache2-utils");
 const ROOT = join(import.meta.dirname, "fixtures/php");
-
-const basic = (user: string, password: string) => "Basic " + Buffer.from(`${user}:${password}`, "utf8").toString("base64");
 
 describe.skipIf(!PHP_FPM || !HTPASSWD)("auth: Basic against an htpasswd file", () => {
   let fpm: PhpFpm;
