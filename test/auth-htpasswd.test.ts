@@ -85,6 +85,28 @@ describe.skipIf(!HTPASSWD)("htpasswd files made by Apache's htpasswd", () => {
     }
   });
 
+  test("with a cache time, a password that passed is not hashed again; a wrong one always is, and a changed file is read as new", async () => {
+    const file = join(dir, "cached");
+    execFileSync(HTPASSWD!, ["-c", "-b", "-B", file, "alice", "right"], { stdio: "ignore" });
+    let computed = 0;
+    const hashes: PasswordHashes = { ...nodeRuntime.passwordHashes, bcrypt: (password, stored) => (computed++, nodeRuntime.passwordHashes.bcrypt(password, stored)) };
+    const htpasswd = new HtpasswdFile({ fs: nodeRuntime.fs, path: file, allowPlaintext: false, hashes, route: "test", log: () => undefined });
+    await htpasswd.ready;
+    const auth = new BasicAuth(htpasswd, "r", hashes, 60_000);
+    const ask = async (password: string) => {
+      const result = await auth.authenticate(new Request("http://x/", { headers: { authorization: "Basic " + btoa(`alice:${password}`) } }));
+      return typeof result === "string" ? result : result.status;
+    };
+    expect([await ask("right"), await ask("right"), await ask("right")]).toEqual(["alice", "alice", "alice"]);
+    expect(computed).toBe(1);
+    expect([await ask("wrong"), await ask("wrong")]).toEqual([401, 401]);
+    expect(computed).toBe(3);
+    // A new password: the old one no longer passes, though it passed a moment ago.
+    execFileSync(HTPASSWD!, ["-b", "-B", file, "alice", "changed"], { stdio: "ignore" });
+    await expect.poll(() => ask("right"), { timeout: 5_000, interval: 200 }).toBe(401);
+    expect(await ask("changed")).toBe("alice");
+  });
+
   test("sameBytes: equal only for the same bytes, whatever the lengths", () => {
     const b = (s: string) => new TextEncoder().encode(s);
     expect(sameBytes(b("abc"), b("abc"))).toBe(true);

@@ -81,7 +81,7 @@ function authSetup(options: Record<string, unknown>, route: RouteContext, inner?
       route: route.name,
       log: (line) => runtime.logError(`${route.name}: auth: ${line}`),
     });
-    setup.basic = new BasicAuth(file, auth.realm, runtime.passwordHashes);
+    setup.basic = new BasicAuth(file, auth.realm, runtime.passwordHashes, auth.cache);
     waits.push(() => file.ready);
   }
   if (authorizerOptions) {
