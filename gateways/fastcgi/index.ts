@@ -25,6 +25,7 @@ import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
 import { spawnBackends } from "./spawn.ts";
+import { recordOf } from "../../src/request-record.ts";
 
 /** How long a backend may take to answer FCGI_GET_VALUES before its capacity counts as unknown. */
 const PROBE_TIMEOUT_MS = 1_000;
@@ -167,6 +168,7 @@ class FastCgiGateway {
         repeatable: mayRepeat(request.method, body),
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
