@@ -23,7 +23,7 @@ import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { observeRequests, recordingRoute } from "./request-observation.ts";
-import { routeFields } from "./route/fields.ts";
+import { routeFields, routePathKeys } from "./route/fields.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
@@ -221,6 +221,11 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
         options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
       }
+    }
+    // A path in a route module's table (auth.htpasswd).
+    for (const [table, key] of runtime.fs ? routePathKeys : []) {
+      const value = options[table] as Record<string, unknown> | undefined;
+      if (typeof value?.[key] === "string") options[table] = { ...value, [key]: resolvePath(baseDir, value[key]) };
     }
     for (const key of runtime.fs ? (entry.programKeys ?? []) : []) {
       const value = options[key];

@@ -7,7 +7,7 @@ import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { mayRepeat } from "../../src/backend/retry.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
-import { cgiEnv } from "../../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
@@ -159,6 +159,7 @@ class FastCgiGateway {
         scriptFilename: script.scriptFilename,
         extra: contentLength === undefined ? o.params : { ...o.params, CONTENT_LENGTH: contentLength },
         underscoresInHeaders: o.underscores_in_headers,
+        variables: variablesOf(c.env),
       });
       await this.#ensureCapacity();
       return await fcgiRequest(this.#upstream, {

@@ -3,7 +3,7 @@
 // request exchange (run.ts), RFC 3875 §6.2.2 local redirects through the
 // whole app, and a close that waits for the requests in flight.
 
-import { cgiEnv } from "../../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../../src/cgi/env.ts";
 import type { RequestTarget } from "../../src/cgi/target.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
@@ -121,6 +121,7 @@ export abstract class ScriptGateway {
         scriptFilename: call.scriptFilename,
         extra,
         underscoresInHeaders: o.underscores_in_headers,
+        variables: variablesOf(env),
       });
       started = true;
       outcome = await runScript({

@@ -1,6 +1,7 @@
 // The Runtime for Node: every node:* call postern makes lives under runtimes/node/.
 
 import type { Runtime } from "../../src/runtime.ts";
+import { passwordHashes } from "../common/password-hashes.ts";
 import { connect } from "./connect.ts";
 import { fs } from "./fs.ts";
 import { lineWriter } from "./log.ts";
@@ -16,6 +17,7 @@ export const nodeRuntime = {
   uid: () => process.getuid!(),
   startWorker,
   fs,
+  passwordHashes,
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
