@@ -5,5 +5,10 @@
 // in its own file; this file only gathers them.
 
 import type { Schema } from "../../src/config-schema.ts";
+import { compressFields } from "./compress/fields.ts";
+import { headersFields } from "./headers.ts";
 
-export const routeFields = {} as const satisfies Schema;
+export const routeFields = {
+  ...headersFields,
+  ...compressFields,
+} as const satisfies Schema;

@@ -4,6 +4,7 @@
 // (runtimes/node/fs.ts runs there unchanged).
 
 import type { Runtime } from "../../src/runtime.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { connect } from "./connect.ts";
 import { fs } from "../node/fs.ts";
@@ -23,4 +24,5 @@ export const bunRuntime = {
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  compression: zlibCompression,
 } satisfies Runtime;

@@ -1,6 +1,7 @@
 // The Runtime for Deno: every Deno.* call postern makes lives under runtimes/deno/.
 
 import type { Runtime } from "../../src/runtime.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { Deno } from "./api.ts";
 import { connect } from "./connect.ts";
@@ -20,4 +21,5 @@ export const denoRuntime = {
   getEnv: (name) => Deno.env.get(name),
   logAccess: lineWriter(Deno.stdout),
   logError: lineWriter(Deno.stderr),
+  compression: zlibCompression,
 } satisfies Runtime;

@@ -1,6 +1,7 @@
 // The Runtime for Node: every node:* call postern makes lives under runtimes/node/.
 
 import type { Runtime } from "../../src/runtime.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { connect } from "./connect.ts";
 import { fs } from "./fs.ts";
 import { lineWriter } from "./log.ts";
@@ -19,4 +20,5 @@ export const nodeRuntime = {
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  compression: zlibCompression,
 } satisfies Runtime;
