@@ -209,6 +209,8 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       if (config.user !== undefined) options.user = config.user;
       if (config.group !== undefined) options.group = config.group;
     }
+    // A route that says nothing of compression takes the top level's.
+    if (options.compress === undefined) options.compress = config.compress;
     // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
     for (const key of runtime.fs ? entry.pathKeys : []) {
       const value = options[key];
