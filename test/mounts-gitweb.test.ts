@@ -12,8 +12,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+import { readmeBlock, substitute } from "./helpers/readme.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 
+/** Where Debian's gitweb package puts it, as the recipe names it. */
 const GITWEB = "/usr/share/gitweb";
 const GIT = requireBinary(["git"], "git");
 const HAS_GITWEB = existsSync(join(GITWEB, "gitweb.cgi"));
@@ -32,22 +34,9 @@ describe.skipIf(!HAS_GITWEB || !GIT)("gitweb at /git/", () => {
     writeFileSync(join(dir, "gitweb.conf"), `$projectroot = "${repos}";\n`);
     // gitweb runs as nobody here (the tests run as root), and git reads only repositories its user owns.
     giveToScriptUser(dir);
-    postern = await startPostern(`
-[[routes]]
-path = "/git/*"
-gateway = "cgi"
-root = "${GITWEB}"
-strip_prefix = true
-index = ["gitweb.cgi"]
-fallthrough = true
-env = { GITWEB_CONFIG = "${join(dir, "gitweb.conf")}" }
-
-[[routes]]
-path = "/git/*"
-gateway = "static"
-root = "${GITWEB}"
-strip_prefix = true
-`);
+    // The recipe of docs/mounts.md, as written.
+    const recipe = readmeBlock("toml", 'root = "/usr/share/gitweb"');
+    postern = await startPostern(substitute(recipe, { "/etc/gitweb.conf": join(dir, "gitweb.conf") }));
   });
   afterAll(async () => {
     await postern?.stop();

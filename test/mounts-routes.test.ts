@@ -13,6 +13,7 @@ import { requireBinary } from "./helpers/binaries.ts";
 import { CGI_FIXTURES, parseEnvReport } from "./helpers/cgi-fixtures.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+import { readmeBlock, substitute } from "./helpers/readme.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
@@ -109,21 +110,7 @@ ${backend}
 root = "${dir}/site"
 strip_prefix = true
 
-[[routes]]
-path = "/blog/*"
-gateway = "static"
-root = "${dir}/site"
-strip_prefix = true
-
-[[routes]]
-path = "/blog/*"
-gateway = "fastcgi"
-${backend}
-root = "${dir}/site"
-strip_prefix = true
-extensions = [".php"]
-front_controller = "/index.php"
-`);
+${substitute(readmeBlock("toml", 'root = "/usr/share/wordpress"'), { "/usr/share/wordpress": `${dir}/site`, "/run/php/php8.2-fpm.sock": fpm.socket })}`);
   });
   afterAll(async () => {
     await postern?.stop();
@@ -181,7 +168,7 @@ front_controller = "/index.php"
     expect((await fetch(`${postern.url}/nofall/style.css`)).status).toBe(404);
   });
 
-  test("static first, then .php to php-fpm (the WordPress / DokuWiki recipe)", async () => {
+  test("static first, then .php to php-fpm: docs/mounts.md's WordPress recipe", async () => {
     const css = await fetch(`${postern.url}/blog/style.css`);
     expect([css.status, await css.text()]).toEqual([200, CSS]);
     // Never served as a file: the static route leaves it to the next.
