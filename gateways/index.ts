@@ -25,6 +25,7 @@ import { routeFields } from "./route/fields.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
+import { observability } from "./status/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
@@ -106,7 +107,9 @@ function build(
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
   const handler = (entry.create as Create)(runtime, options, name, app);
   const served = onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
-  return withRouteModules(served, options, { runtime, name });
+  const wrapped = withRouteModules(served, options, { runtime, name });
+  // What the route holds, read by the metrics, whatever modules wrap it.
+  return handler.stats && !wrapped.stats ? Object.assign(wrapped, { stats: handler.stats }) : wrapped;
 }
 
 export { trustedProxies };
@@ -134,12 +137,15 @@ export interface App {
 export function createApp(config: Config, platform: Runtime, baseDir: string): App {
   // Every route logs where access_log and error_log say.
   const logs = openLogs(platform, config, (path) => resolvePath(baseDir, path));
-  const runtime = logs.runtime;
+  // [metrics] and [status]: the error lines logged are kept for the page, the routes read when asked.
+  const observed = observability(config, logs.runtime);
+  const runtime = observed?.runtime ?? logs.runtime;
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   if (config.accessLog !== "off") app.use(accessLog(runtime));
+  if (observed) app.use(observed.endpoints);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -151,6 +157,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     for (const route of routes) {
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
+      observed?.routes.push({ name: route.name, gateway: route.gateway, path: route.path, handler });
       app.all(route.path, handler);
     }
   } catch (err) {

@@ -233,4 +233,6 @@ export interface Runtime {
   logAccess(line: string): void;
   /** Writes one line to stderr, where `error_log = "-"` sends the error log. */
   logError(line: string): void;
+  /** The bytes of this process resident in memory, for the metrics; absent where the platform does not tell (workerd). */
+  residentMemory?(): number;
 }

@@ -9,6 +9,7 @@ import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { cgiSetup } from "../checks/cgi.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
@@ -16,6 +17,7 @@ import { clientTargetOf } from "../request-path.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
+import { runningOn } from "../script/run.ts";
 import { directLauncher } from "./direct.ts";
 import { findScript, type ScriptLocation } from "./lookup.ts";
 import type { CgiOptions } from "./options.ts";
@@ -27,6 +29,7 @@ export function createCgi(runtime: Runtime, options: CgiOptions, name: string, r
   return Object.assign((c: Context) => gateway.serve(c.req.raw, c.env), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -105,6 +108,10 @@ class CgiGateway extends ScriptGateway {
     const interpreter = dot > real.lastIndexOf("/") ? this.#setup.interpreters.get(real.slice(dot)) : undefined;
     if (interpreter) return [interpreter, real];
     return executable ? [real] : null;
+  }
+
+  override stats(): RouteStats {
+    return { ...super.stats(), processes: this.#setup ? runningOn(this.#setup.launcher) : 0 };
   }
 
   protected async tearDown(): Promise<void> {

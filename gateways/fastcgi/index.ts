@@ -12,6 +12,7 @@ import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
@@ -35,6 +36,7 @@ export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: s
   return Object.assign((c: Context) => gateway.handle(c), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -177,6 +179,10 @@ class FastCgiGateway {
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats(), ...this.#spawned?.stats() };
   }
 
   async close(): Promise<void> {

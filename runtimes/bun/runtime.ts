@@ -23,4 +23,5 @@ export const bunRuntime = {
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

@@ -20,4 +20,5 @@ export const denoRuntime = {
   getEnv: (name) => Deno.env.get(name),
   logAccess: lineWriter(Deno.stdout),
   logError: lineWriter(Deno.stderr),
+  residentMemory: () => Deno.memoryUsage().rss,
 } satisfies Runtime;

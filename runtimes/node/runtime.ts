@@ -19,4 +19,5 @@ export const nodeRuntime = {
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;
