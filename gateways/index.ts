@@ -27,6 +27,7 @@ import { routeFields, routePathKeys } from "./route/fields.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
+import { observability } from "./status/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
@@ -108,7 +109,9 @@ function build(
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
   const handler = (entry.create as Create)(runtime, options, name, app);
   const served = onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
-  return recordingRoute(withRouteModules(served, options, { runtime, name }), name);
+  const wrapped = withRouteModules(served, options, { runtime, name });
+  // What the route holds, read by the metrics, whatever modules wrap it.
+  return recordingRoute(handler.stats && !wrapped.stats ? Object.assign(wrapped, { stats: handler.stats }) : wrapped, name);
 }
 
 export { trustedProxies };
@@ -138,7 +141,9 @@ export interface App {
 export function createApp(config: Config, platform: Runtime, baseDir: string): App {
   // Every route logs where access_log and error_log say.
   const logs = openLogs(platform, config, (path) => resolvePath(baseDir, path));
-  const runtime = logs.runtime;
+  // [metrics] and [status]: the error lines logged are kept for the page, the routes read when asked.
+  const observed = observability(config, logs.runtime);
+  const runtime = observed?.runtime ?? logs.runtime;
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
@@ -146,6 +151,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
   app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  if (observed) app.use(observed.endpoints);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -157,6 +163,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     for (const route of routes) {
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
+      observed?.routes.push({ name: route.name, gateway: route.gateway, path: route.path, handler });
       app.all(route.path, handler);
     }
   } catch (err) {

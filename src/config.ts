@@ -11,6 +11,7 @@ import { rememberSource } from "./check/source.ts";
 import { formatKey, locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
 import { destinationProblem } from "./logs.ts";
+import { checkEndpoints, METRICS_SCHEMA, STATUS_SCHEMA, type EndpointOptions } from "./metrics/options.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
 import type { Encoding } from "./runtime.ts";
@@ -63,6 +64,9 @@ export interface Config {
   gracefulTimeout: number;
   /** The encodings routes compress answers to unless they say (gateways/route/compress/). */
   compress: Encoding[];
+  /** `[metrics]` and `[status]`: where the Prometheus metrics and the status page are answered, and to whom; absent: off (src/metrics/options.ts). */
+  metrics?: EndpointOptions;
+  status?: EndpointOptions;
   routes: RouteConfig[];
 }
 
@@ -138,6 +142,14 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: [],
     doc: 'the `compress` of every route that does not set its own: encodings answers are compressed to, in order of preference (`["zstd", "br", "gzip"]`); none by default (see [Compression](compression.md))',
   },
+  metrics: {
+    type: { table: METRICS_SCHEMA },
+    doc: "the `[metrics]` table: Prometheus metrics (text format 0.0.4) of every route, backend and worker at `path`, to the clients in `allow`. Off unless written; `[metrics]` alone turns it on with the defaults (see [Metrics and status](metrics.md))",
+  },
+  status: {
+    type: { table: STATUS_SCHEMA },
+    doc: "the `[status]` table: a status page (lighttpd's mod_status) at `path`, to the clients in `allow`, refreshing itself: routes, backends with their health and queues, workers, recent errors; `?json` gives the same as JSON. Off unless written (see [Metrics and status](metrics.md))",
+  },
 };
 
 /** Every route's `path` (validated here, not by its gateway). */
@@ -183,6 +195,8 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     compress: top.compress as Encoding[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
+    ...(top.metrics === undefined ? {} : { metrics: top.metrics as EndpointOptions }),
+    ...(top.status === undefined ? {} : { status: top.status as EndpointOptions }),
   };
 }
 
@@ -203,6 +217,7 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
   checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
+  checkEndpoints(common as { metrics?: EndpointOptions; status?: EndpointOptions });
   for (const key of ["access_log", "error_log"] as const) {
     const problem = destinationProblem(key, common[key] as string);
     if (problem) throw new SchemaError([key], problem);

@@ -273,4 +273,6 @@ export interface Runtime {
   logError(line: string): void;
   /** Compressors for answers; absent where the platform has none. */
   compression?: Compression;
+  /** The bytes of this process resident in memory, for the metrics; absent where the platform does not tell (workerd). */
+  residentMemory?(): number;
 }

@@ -13,6 +13,7 @@ import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
@@ -39,6 +40,7 @@ export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: s
   return Object.assign(async (c: Context, next: Next) => (await gateway.handle(c)) ?? next(), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -187,6 +189,10 @@ class FastCgiGateway {
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats(), ...this.#spawned?.stats() };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { RequestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { ConcurrencyLimiter } from "../../src/limiter.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
 import { connOfEnv, failure, logCut, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
@@ -181,6 +182,11 @@ export abstract class ScriptGateway {
     setRedirectDepth(next, depth);
     if (this.#router) return this.#router.fetch(next, env);
     return (await this.route(next, env, routePath)) ?? errorResponse(404);
+  }
+
+  /** The requests waiting for a slot (read-only, for the metrics); a gateway adds what it runs. */
+  stats(): RouteStats {
+    return { queued: this.#limiter.queued };
   }
 
   async close(): Promise<void> {

@@ -27,4 +27,5 @@ export const bunRuntime = {
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
   compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

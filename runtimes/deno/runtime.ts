@@ -24,4 +24,5 @@ export const denoRuntime = {
   logAccess: lineWriter(Deno.stdout),
   logError: lineWriter(Deno.stderr),
   compression: zlibCompression,
+  residentMemory: () => Deno.memoryUsage().rss,
 } satisfies Runtime;

@@ -23,4 +23,5 @@ export const nodeRuntime = {
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
   compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;
