@@ -214,6 +214,23 @@ export interface PasswordHashes {
   apr1(password: string, stored: string): string;
 }
 
+/** A content coding postern compresses answers to (RFC 9110 §8.4.1; zstd: RFC 8878, br: RFC 7932, gzip: RFC 1952). */
+export type Encoding = "zstd" | "br" | "gzip";
+
+/** The compressors a runtime has natively (Node's zlib, CompressionStream). */
+export interface Compression {
+  /** The encodings it compresses to: zstd only where the platform's zlib has it (Node >= 22.15, Bun, Deno). */
+  readonly formats: readonly Encoding[];
+  /**
+   * A stream compressing to `format` (one of `formats`) at `level`. With
+   * `flush`, what each chunk written compresses to is sent out before the
+   * next chunk arrives (zlib's Z_SYNC_FLUSH and its brotli and zstd
+   * equivalents), so that a backend's streamed answer reaches the client as
+   * it is produced.
+   */
+  compressor(format: Encoding, options: { level: number; flush: boolean }): TransformStream<Uint8Array, Uint8Array>;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   /**
@@ -254,4 +271,8 @@ export interface Runtime {
   logAccess(line: string): void;
   /** Writes one line to stderr, where `error_log = "-"` sends the error log. */
   logError(line: string): void;
+  /** Compressors for answers; absent where the platform has none. */
+  compression?: Compression;
+  /** The bytes of this process resident in memory, for the metrics; absent where the platform does not tell (workerd). */
+  residentMemory?(): number;
 }

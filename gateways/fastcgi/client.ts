@@ -9,6 +9,7 @@ import type { Address } from "../../src/address.ts";
 import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
 import type { Upstream } from "../../src/backend/upstream.ts";
 import type { Lease } from "../../src/pool.ts";
+import type { RequestRecord } from "../../src/request-record.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";
@@ -47,6 +48,8 @@ export interface FcgiRequest {
    * backend's request is then stopped instead.
    */
   runOn: boolean;
+  /** The request's record (src/request-record.ts). */
+  record?: RequestRecord;
   /** Told which backend each try goes to, and which one passed a timeout (the WSGI supervisor counts and kills its workers). */
   watch?: BackendWatch;
   /** FCGI_AUTHORIZER for an Authorizer request (spec §6.3); Responder when absent. */
@@ -113,7 +116,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
       listen();
       onGone = cancel;
     };
-    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable }, send);
+    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable, record: req.record }, send);
   } catch (err) {
     stopListening();
     if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });

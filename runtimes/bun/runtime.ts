@@ -5,6 +5,7 @@
 
 import type { Runtime } from "../../src/runtime.ts";
 import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { connect } from "./connect.ts";
 import { fs } from "../node/fs.ts";
@@ -25,4 +26,6 @@ export const bunRuntime = {
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

@@ -2,6 +2,7 @@
 
 import type { Runtime } from "../../src/runtime.ts";
 import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { Deno } from "./api.ts";
 import { connect } from "./connect.ts";
@@ -22,4 +23,6 @@ export const denoRuntime = {
   getEnv: (name) => Deno.env.get(name),
   logAccess: lineWriter(Deno.stdout),
   logError: lineWriter(Deno.stderr),
+  compression: zlibCompression,
+  residentMemory: () => Deno.memoryUsage().rss,
 } satisfies Runtime;
