@@ -65,6 +65,13 @@ authorizer = { backend = "127.0.0.1:${fpm.port}", script = "${join(dir, "authori
     expect(await res.text()).toBe("no entry\n");
   });
 
+  test("HEAD: the refusal's head, without its body", async () => {
+    const res = await send("bad-token", { method: "HEAD" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("x-reason")).toBe("bad token");
+    expect(await res.text()).toBe("");
+  });
+
   test("an authorizer that cannot be reached lets nobody in: 502", async () => {
     const port = await freePort();
     const closed = await startPostern(`

@@ -83,7 +83,8 @@ export class FastCgiAuthorizer {
       response = await fcgiRequest(this.#upstream, {
         params,
         body: null,
-        head: false,
+        // A refusal of a HEAD is sent without its body, as the route's own answer would be.
+        head: request.method === "HEAD",
         repeatable: true,
         onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: this.#keepAlive,
