@@ -28,6 +28,7 @@ import { createStatic } from "./static/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
+import { redirectHttps } from "./redirect-https.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -140,6 +141,8 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   if (config.accessLog !== "off") app.use(accessLog(runtime));
+  const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
+  if (toHttps) app.use(toHttps);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {

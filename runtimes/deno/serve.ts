@@ -7,6 +7,7 @@
 
 import type { Address } from "../../src/address.ts";
 import { errorResponse } from "../../src/errors.ts";
+import type { ServeEnv } from "../../src/runtime.ts";
 import { admit, fetchEnv } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
 import { peerOf } from "../common/peers.ts";
@@ -58,8 +59,9 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const handler = (request: Request, info: DenoServeInfo): Response | Promise<Response> => {
     const peer = peerOf(info.remoteAddr.hostname, info.remoteAddr.port);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
-    const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
-    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
+    const h2 = local.secure === true && !request.headers.has("host");
+    const admitted = admit(h2 ? withHost(request) : request, options.client, localAuthority, options.encodedSlashes);
+    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, h2 ? asH2(fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local)) : fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {
@@ -91,4 +93,20 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     });
   }
   return bound;
+}
+
+/**
+ * Deno.serve does not say which HTTP version a request came in. Over TLS, a
+ * request without Host is taken for HTTP/2 (an HTTP/1.0 client without Host
+ * is the other case, and rare over TLS): RFC 9113 §8.3.1 names its host in
+ * :authority, which Deno puts in the URL, and Host is made from it.
+ */
+function withHost(request: Request): Request {
+  const headers = new Headers(request.headers);
+  headers.set("host", new URL(request.url).host);
+  return new Request(request, { headers });
+}
+
+function asH2(env: ServeEnv): ServeEnv {
+  return { ...env, conn: { ...env.conn, httpVersion: "2.0" } };
 }
