@@ -30,7 +30,7 @@ export function readTlsFiles(config: Config, baseDir: string): TlsMaterial | und
     key: read("tls.key", tls.key, "PRIVATE KEY"),
     ...(tls.ca === undefined ? {} : { ca: read("tls.ca", tls.ca, "CERTIFICATE") }),
     clientAuth: tls.clientAuth,
-    certs: (tls.certs ?? []).map((pair, i) => ({
+    certs: tls.certs.map((pair, i) => ({
       hosts: pair.host,
       cert: read(`tls.certs[${i}].cert`, pair.cert, "CERTIFICATE"),
       key: read(`tls.certs[${i}].key`, pair.key, "PRIVATE KEY"),

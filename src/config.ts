@@ -11,8 +11,10 @@ import { rememberSource } from "./check/source.ts";
 import { formatKey, locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
 import { destinationProblem } from "./logs.ts";
+import { checkEndpoints, METRICS_SCHEMA, STATUS_SCHEMA, type EndpointOptions } from "./metrics/options.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
+import type { Encoding } from "./runtime.ts";
 import { listenProblem, parseListen } from "./tls/listen.ts";
 import { TLS_SCHEMA, tlsConfig, tlsProblem, type TlsConfig } from "./tls/options.ts";
 import {
@@ -62,6 +64,11 @@ export interface Config {
   client: ClientLimits;
   /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
   gracefulTimeout: number;
+  /** The encodings routes compress answers to unless they say (gateways/route/compress/). */
+  compress: Encoding[];
+  /** `[metrics]` and `[status]`: where the Prometheus metrics and the status page are answered, and to whom; absent: off (src/metrics/options.ts). */
+  metrics?: EndpointOptions;
+  status?: EndpointOptions;
   /** The `[tls]` table, its paths as written (src/tls/options.ts). */
   tls?: TlsConfig;
   /** Plain-HTTP listeners answer 308 to the HTTPS one (absent: false). */
@@ -135,6 +142,20 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     min: 1,
     doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
   },
+  compress: {
+    type: "string[]",
+    oneOf: ["zstd", "br", "gzip"],
+    default: [],
+    doc: 'the `compress` of every route that does not set its own: encodings answers are compressed to, in order of preference (`["zstd", "br", "gzip"]`); none by default (see [Compression](compression.md))',
+  },
+  metrics: {
+    type: { table: METRICS_SCHEMA },
+    doc: "the `[metrics]` table: Prometheus metrics (text format 0.0.4) of every route, backend and worker at `path`, to the clients in `allow`. Off unless written; `[metrics]` alone turns it on with the defaults (see [Metrics and status](metrics.md))",
+  },
+  status: {
+    type: { table: STATUS_SCHEMA },
+    doc: "the `[status]` table: a status page (lighttpd's mod_status) at `path`, to the clients in `allow`, refreshing itself: routes, backends with their health and queues, workers, recent errors; `?json` gives the same as JSON. Off unless written (see [Metrics and status](metrics.md))",
+  },
   tls: {
     type: { table: TLS_SCHEMA },
     doc: "the `[tls]` table: the certificate and key the `https://` listen addresses present, and client certificates (see [TLS](tls.md))",
@@ -186,8 +207,11 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
+    compress: top.compress as Encoding[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
+    ...(top.metrics === undefined ? {} : { metrics: top.metrics as EndpointOptions }),
+    ...(top.status === undefined ? {} : { status: top.status as EndpointOptions }),
     ...(top.tls === undefined ? {} : { tls: tlsConfig(top.tls as Record<string, unknown>) }),
     ...(top.redirect_https === true ? { redirectHttps: true as const } : {}),
   };
@@ -210,6 +234,7 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
   checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
+  checkEndpoints(common as { metrics?: EndpointOptions; status?: EndpointOptions });
   checkListen(common, Array.isArray(doc.listen));
   for (const key of ["access_log", "error_log"] as const) {
     const problem = destinationProblem(key, common[key] as string);
