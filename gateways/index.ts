@@ -24,6 +24,7 @@ import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./ha
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { observeRequests, recordingRoute } from "./request-observation.ts";
 import { routeFields, routePathKeys } from "./route/fields.ts";
+import { basicAuthMiddleware, type BasicAuthInput } from "./route/auth/middleware.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
@@ -117,7 +118,7 @@ function build(
 
 export { trustedProxies };
 export type { GatewayHandler };
-export type { CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
+export type { BasicAuthInput, CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
@@ -339,6 +340,8 @@ export function bindGateways(runtime: Runtime) {
     uwsgi: (options: UwsgiInput) => make("uwsgi", options),
     /** An SCGI route handler: `app.all("/app/*", scgi({ backend: ["127.0.0.1:4000"] }))`. */
     scgi: (options: ScgiInput) => make("scgi", options),
+    /** HTTP Basic authentication against an htpasswd file, before any handler: `app.use("/admin/*", basicAuth({ htpasswd: "./admin.htpasswd" }))`. */
+    basicAuth: (options: BasicAuthInput) => setups.add(basicAuthMiddleware(runtime, options)),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: StaticInput) => setups.add(createGateway("static", runtime, options)),
     /** The app a postern.toml describes. */
