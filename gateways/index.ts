@@ -21,7 +21,7 @@ import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
-import { routeFields } from "./route/fields.ts";
+import { routeFields, withRouteChecks } from "./route/fields.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
@@ -88,7 +88,7 @@ export function createGateway(
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  const options = gatewayOptions(gateway, entry.schema, input);
+  const options = gatewayOptions(gateway, gatewaySchemas[gateway]!, input);
   // As `postern check` warns of them in postern.toml (renamedWarnings): code in plain JavaScript has no editor to strike the old name through.
   for (const { old, key } of renamedKeys(options)) runtime.logError(`${name}: ${old}: ${renamedMessage(key)}`);
   return build(entry, runtime, options, name, budget);
@@ -114,7 +114,7 @@ export type { GatewayHandler };
 export type { CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
-  Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
+  Object.entries(gateways).map(([name, entry]) => [name, withRouteChecks(entry.schema)]),
 );
 
 /** Every schema of postern.toml, as its reference (docs/config.md, the JSON Schema) is made from them. */
