@@ -23,7 +23,7 @@ import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { observeRequests, recordingRoute } from "./request-observation.ts";
-import { routeFields, routePathKeys } from "./route/fields.ts";
+import { routeFields, routePathKeys, withRouteChecks } from "./route/fields.ts";
 import { basicAuthMiddleware, type BasicAuthInput } from "./route/auth/middleware.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
@@ -93,7 +93,7 @@ export function createGateway(
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  const options = gatewayOptions(gateway, entry.schema, input);
+  const options = gatewayOptions(gateway, gatewaySchemas[gateway]!, input);
   // As `postern check` warns of them in postern.toml (renamedWarnings): code in plain JavaScript has no editor to strike the old name through.
   for (const { old, key } of renamedKeys(options)) runtime.logError(`${name}: ${old}: ${renamedMessage(key)}`);
   return build(entry, runtime, options, name, budget);
@@ -121,7 +121,7 @@ export type { GatewayHandler };
 export type { BasicAuthInput, CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
-  Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
+  Object.entries(gateways).map(([name, entry]) => [name, withRouteChecks(entry.schema)]),
 );
 
 /** Every schema of postern.toml, as its reference (docs/config.md, the JSON Schema) is made from them. */
