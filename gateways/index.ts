@@ -22,6 +22,7 @@ import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { routeFields } from "./route/fields.ts";
+import { urlRules } from "./rewrites.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
@@ -140,6 +141,10 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   if (config.accessLog !== "off") app.use(accessLog(runtime));
+  // [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
+  const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
+  if (rules) app.use(rules);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -151,7 +156,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     for (const route of routes) {
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
-      app.all(route.path, handler);
+      for (const router of [app, routesAlone]) router.all(route.path, handler);
     }
   } catch (err) {
     // The app never starts: whether its log files could be opened no longer matters.
@@ -162,11 +167,13 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     // The route that failed is the one after those built.
     throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
-  app.notFound(() => errorResponse(404));
-  app.onError((err) => {
-    runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return errorResponse(500);
-  });
+  for (const router of [app, routesAlone]) {
+    router.notFound(() => errorResponse(404));
+    router.onError((err) => {
+      runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse(500);
+    });
+  }
   const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
   // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
   ready.catch(() => undefined);

@@ -13,6 +13,7 @@ import { parseCidr } from "./http/cidr.ts";
 import { destinationProblem } from "./logs.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
+import { redirectFields, rewriteFields, type RedirectOptions, type RewriteOptions } from "./rewrite/options.ts";
 import {
   describe,
   isTable,
@@ -60,6 +61,9 @@ export interface Config {
   client: ClientLimits;
   /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
   gracefulTimeout: number;
+  /** `[[redirects]]` and `[[rewrites]]`, in order (src/rewrite/). */
+  redirects: RedirectOptions[];
+  rewrites: RewriteOptions[];
   routes: RouteConfig[];
 }
 
@@ -129,6 +133,16 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     min: 1,
     doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
   },
+  redirects: {
+    type: { tables: redirectFields },
+    default: [],
+    doc: "the `[[redirects]]` tables, tried in order before the rewrites and the routes: the first whose `match` and `host` fit the request answers with its `status` and `Location` (lighttpd's `url.redirect`; see [Rewrites and redirects](rewrites.md))",
+  },
+  rewrites: {
+    type: { tables: rewriteFields },
+    default: [],
+    doc: "the `[[rewrites]]` tables: the first whose `match` and `host` fit the request gives it a new path before routing, and the list is tried again on the result, at most 10 times (then 500); a rule that gives back its own input ends it (lighttpd's `url.rewrite-once`; see [Rewrites and redirects](rewrites.md))",
+  },
 };
 
 /** Every route's `path` (validated here, not by its gateway). */
@@ -171,6 +185,8 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
+    redirects: top.redirects as RedirectOptions[],
+    rewrites: top.rewrites as RewriteOptions[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
   };

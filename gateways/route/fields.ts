@@ -5,5 +5,8 @@
 // in its own file; this file only gathers them.
 
 import type { Schema } from "../../src/config-schema.ts";
+import { hostFields } from "./host.ts";
 
-export const routeFields = {} as const satisfies Schema;
+export const routeFields = {
+  ...hostFields,
+} as const satisfies Schema;

@@ -6,6 +6,7 @@
 
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler } from "../handler.ts";
+import { hostModule } from "./host.ts";
 
 /** What a module knows of the route it wraps. */
 export interface RouteContext {
@@ -23,7 +24,9 @@ export interface RouteModule {
  * The modules, outermost first: a request meets them in this order before
  * the gateway, and the answer meets them in the reverse order after it.
  */
-const routeModules: readonly RouteModule[] = [];
+const routeModules: readonly RouteModule[] = [
+  hostModule,
+];
 
 /** `handler` inside every module its route's `options` use. */
 export function withRouteModules(handler: GatewayHandler, options: Record<string, unknown>, route: RouteContext): GatewayHandler {
