@@ -11,9 +11,11 @@ import { rememberSource } from "./check/source.ts";
 import { formatKey, locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
 import { destinationProblem } from "./logs.ts";
+import { checkEndpoints, METRICS_SCHEMA, STATUS_SCHEMA, type EndpointOptions } from "./metrics/options.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
 import { redirectFields, rewriteFields, type RedirectOptions, type RewriteOptions } from "./rewrite/options.ts";
+import type { Encoding } from "./runtime.ts";
 import {
   describe,
   isTable,
@@ -64,6 +66,11 @@ export interface Config {
   /** `[[redirects]]` and `[[rewrites]]`, in order (src/rewrite/). */
   redirects: RedirectOptions[];
   rewrites: RewriteOptions[];
+  /** The encodings routes compress answers to unless they say (gateways/route/compress/). */
+  compress: Encoding[];
+  /** `[metrics]` and `[status]`: where the Prometheus metrics and the status page are answered, and to whom; absent: off (src/metrics/options.ts). */
+  metrics?: EndpointOptions;
+  status?: EndpointOptions;
   routes: RouteConfig[];
 }
 
@@ -143,6 +150,20 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: [],
     doc: "the `[[rewrites]]` tables: the first whose `match` and `host` fit the request gives it a new path before routing, and the list is tried again on the result, at most 10 times (then 500); a rule that gives back its own input ends it (lighttpd's `url.rewrite-once`; see [Rewrites and redirects](rewrites.md))",
   },
+  compress: {
+    type: "string[]",
+    oneOf: ["zstd", "br", "gzip"],
+    default: [],
+    doc: 'the `compress` of every route that does not set its own: encodings answers are compressed to, in order of preference (`["zstd", "br", "gzip"]`); none by default (see [Compression](compression.md))',
+  },
+  metrics: {
+    type: { table: METRICS_SCHEMA },
+    doc: "the `[metrics]` table: Prometheus metrics (text format 0.0.4) of every route, backend and worker at `path`, to the clients in `allow`. Off unless written; `[metrics]` alone turns it on with the defaults (see [Metrics and status](metrics.md))",
+  },
+  status: {
+    type: { table: STATUS_SCHEMA },
+    doc: "the `[status]` table: a status page (lighttpd's mod_status) at `path`, to the clients in `allow`, refreshing itself: routes, backends with their health and queues, workers, recent errors; `?json` gives the same as JSON. Off unless written (see [Metrics and status](metrics.md))",
+  },
 };
 
 /** Every route's `path` (validated here, not by its gateway). */
@@ -187,8 +208,11 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     gracefulTimeout: top.graceful_timeout as number,
     redirects: top.redirects as RedirectOptions[],
     rewrites: top.rewrites as RewriteOptions[],
+    compress: top.compress as Encoding[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
+    ...(top.metrics === undefined ? {} : { metrics: top.metrics as EndpointOptions }),
+    ...(top.status === undefined ? {} : { status: top.status as EndpointOptions }),
   };
 }
 
@@ -209,6 +233,7 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
   checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
+  checkEndpoints(common as { metrics?: EndpointOptions; status?: EndpointOptions });
   for (const key of ["access_log", "error_log"] as const) {
     const problem = destinationProblem(key, common[key] as string);
     if (problem) throw new SchemaError([key], problem);

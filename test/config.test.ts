@@ -89,6 +89,7 @@ index = ["index.php", "index.html"]
       gracefulTimeout: 30_000,
       redirects: [],
       rewrites: [],
+      compress: [],
       routes: [
         { path: "/cgi-bin/*", gateway: "cgi", line: 5, options: { root: "./cgi-bin" } },
         {

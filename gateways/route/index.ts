@@ -7,6 +7,9 @@
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler } from "../handler.ts";
 import { hostModule } from "./host.ts";
+import { authModule } from "./auth/index.ts";
+import { compressModule } from "./compress/index.ts";
+import { headersModule } from "./headers.ts";
 
 /** What a module knows of the route it wraps. */
 export interface RouteContext {
@@ -26,6 +29,9 @@ export interface RouteModule {
  */
 const routeModules: readonly RouteModule[] = [
   hostModule,
+  authModule,
+  headersModule,
+  compressModule,
 ];
 
 /** `handler` inside every module its route's `options` use. */

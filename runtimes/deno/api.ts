@@ -95,6 +95,7 @@ export interface DenoNamespace {
   makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   uid(): number | null;
+  memoryUsage(): { rss: number };
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
   errors: { NotFound: new () => Error; ConnectionRefused: new () => Error; WouldBlock: new () => Error };
   env: { get(name: string): string | undefined };
