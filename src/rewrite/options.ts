@@ -49,14 +49,23 @@ function statusProblem(status: string | number): string | undefined {
   return (REDIRECT_STATUSES as readonly (string | number)[]).includes(status) ? undefined : `expected one of ${REDIRECT_STATUSES.join(", ")}, found ${status}`;
 }
 
-const MATCH_DOC =
-  'a JavaScript regular expression tried on the request path, normalised (no `..`, no `//`) and still percent-encoded, without the query (`"^/blog/([0-9]+)$"`); `$1`…`$9` in `to` are its groups, `$0` the whole match';
-
-const HOST_DOC = 'the rule applies only to requests for these hosts (`"example.com"`, `"*.example.org"`, as a route\'s `host`); every host when absent';
+/** What a rewrite and a redirect both match on. */
+const ruleFields = {
+  match: {
+    type: "string",
+    required: true,
+    check: regexProblem,
+    doc: 'a JavaScript regular expression tried on the request path, normalised (no `..`, no `//`) and still percent-encoded, without the query (`"^/blog/([0-9]+)$"`); `$1`…`$9` in `to` are its groups, `$0` the whole match',
+  },
+  host: {
+    type: "string[]",
+    check: hostPatternProblem,
+    doc: 'the rule applies only to requests for these hosts (`"example.com"`, `"*.example.org"`, as a route\'s `host`); every host when absent',
+  },
+} as const satisfies Schema;
 
 export const rewriteFields = {
-  match: { type: "string", required: true, check: regexProblem, doc: MATCH_DOC },
-  host: { type: "string[]", check: hostPatternProblem, doc: HOST_DOC },
+  ...ruleFields,
   to: {
     type: "string",
     required: true,
@@ -66,8 +75,7 @@ export const rewriteFields = {
 } as const satisfies Schema;
 
 export const redirectFields = {
-  match: { type: "string", required: true, check: regexProblem, doc: MATCH_DOC },
-  host: { type: "string[]", check: hostPatternProblem, doc: HOST_DOC },
+  ...ruleFields,
   to: {
     type: "string",
     required: true,
