@@ -23,6 +23,7 @@ import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { observeRequests, recordingRoute } from "./request-observation.ts";
+import { urlRules } from "./rewrites.ts";
 import { routeFields, routePathKeys, withRouteChecks } from "./route/fields.ts";
 import { basicAuthMiddleware, type BasicAuthInput } from "./route/auth/middleware.ts";
 import { withRouteModules } from "./route/index.ts";
@@ -156,6 +157,10 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
   if (toHttps) app.use(toHttps);
   if (observed) app.use(observed.endpoints);
+  // [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
+  const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
+  if (rules) app.use(rules);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -168,7 +173,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
       observed?.routes.push({ name: route.name, gateway: route.gateway, path: route.path, handler });
-      app.all(route.path, handler);
+      for (const router of [app, routesAlone]) router.all(route.path, handler);
     }
   } catch (err) {
     // The app never starts: whether its log files could be opened no longer matters.
@@ -179,11 +184,13 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     // The route that failed is the one after those built.
     throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
-  app.notFound(() => errorResponse(404));
-  app.onError((err) => {
-    runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return errorResponse(500);
-  });
+  for (const router of [app, routesAlone]) {
+    router.notFound(() => errorResponse(404));
+    router.onError((err) => {
+      runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse(500);
+    });
+  }
   const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
   // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
   ready.catch(() => undefined);

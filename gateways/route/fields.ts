@@ -8,8 +8,10 @@ import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
 import { authFields } from "./auth/fields.ts";
 import { compressFields } from "./compress/fields.ts";
 import { headersFields, headersProblem } from "./headers.ts";
+import { hostFields } from "./host.ts";
 
 export const routeFields = {
+  ...hostFields,
   ...authFields,
   ...headersFields,
   ...compressFields,
