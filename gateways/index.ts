@@ -23,7 +23,8 @@ import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { observeRequests, recordingRoute } from "./request-observation.ts";
-import { routeFields, routePathKeys } from "./route/fields.ts";
+import { urlRules } from "./rewrites.ts";
+import { routeFields, routePathKeys, withRouteChecks } from "./route/fields.ts";
 import { basicAuthMiddleware, type BasicAuthInput } from "./route/auth/middleware.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
@@ -32,6 +33,7 @@ import { observability } from "./status/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
+import { redirectHttps } from "./redirect-https.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -92,7 +94,7 @@ export function createGateway(
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  const options = gatewayOptions(gateway, entry.schema, input);
+  const options = gatewayOptions(gateway, gatewaySchemas[gateway]!, input);
   // As `postern check` warns of them in postern.toml (renamedWarnings): code in plain JavaScript has no editor to strike the old name through.
   for (const { old, key } of renamedKeys(options)) runtime.logError(`${name}: ${old}: ${renamedMessage(key)}`);
   return build(entry, runtime, options, name, budget);
@@ -120,7 +122,7 @@ export type { GatewayHandler };
 export type { BasicAuthInput, CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
-  Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
+  Object.entries(gateways).map(([name, entry]) => [name, withRouteChecks(entry.schema)]),
 );
 
 /** Every schema of postern.toml, as its reference (docs/config.md, the JSON Schema) is made from them. */
@@ -152,7 +154,13 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
   app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
+  if (toHttps) app.use(toHttps);
   if (observed) app.use(observed.endpoints);
+  // [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
+  const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
+  if (rules) app.use(rules);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -165,7 +173,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
       observed?.routes.push({ name: route.name, gateway: route.gateway, path: route.path, handler });
-      app.all(route.path, handler);
+      for (const router of [app, routesAlone]) router.all(route.path, handler);
     }
   } catch (err) {
     // The app never starts: whether its log files could be opened no longer matters.
@@ -176,11 +184,13 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     // The route that failed is the one after those built.
     throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
-  app.notFound(() => errorResponse(404));
-  app.onError((err) => {
-    runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return errorResponse(500);
-  });
+  for (const router of [app, routesAlone]) {
+    router.notFound(() => errorResponse(404));
+    router.onError((err) => {
+      runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse(500);
+    });
+  }
   const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
   // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
   ready.catch(() => undefined);

@@ -17,6 +17,7 @@ import { redirectToDirectory } from "../directory-redirect.ts";
 import { rootedPath } from "../rooted-path.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
+import { encodedAnswer, findPrecompressed, type Precompressed } from "./precompressed.ts";
 import { parseRange, type ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
 import { ScriptGuard, sharingRoot, type ScriptFiles } from "./scripts.ts";
@@ -113,15 +114,17 @@ class StaticGateway {
     const target = path === "" ? ({ kind: "directory", real: this.#realRoot } as const) : await this.#resolve(path);
     switch (target.kind) {
       case "file": {
-        const opened = await this.#open(target);
+        const precompressed = await this.#precompressed(request, target);
+        const opened = await this.#open(precompressed?.file ?? target);
         if (opened === "missing") return null;
         if (opened === "moved") return errorResponse(404);
         let streaming = false;
         try {
-          return this.#serve(request, opened, (range) => {
+          const response = this.#serve(request, opened, (range) => {
             streaming = true;
             return opened.file.readStream(range);
           });
+          return this.#options.precompressed.length > 0 ? encodedAnswer(response, precompressed?.encoding) : response;
         } finally {
           // The stream closes the file once sent or cancelled (a client gone); any other answer closes it here.
           if (!streaming) await opened.file.close();
@@ -159,6 +162,15 @@ class StaticGateway {
     }
     // No directory listings.
     return { kind: "missing" };
+  }
+
+  /** A pre-compressed file (precompressed.ts) to serve for `target`, under `target`'s name (its Content-Type). */
+  async #precompressed(request: Request, target: FileTarget): Promise<Precompressed<FileTarget> | undefined> {
+    if (this.#options.precompressed.length === 0) return undefined;
+    return findPrecompressed(request, this.#options.precompressed, target.real, target.stat, async (path) => {
+      const found = await this.#lookup(path);
+      return found.kind === "file" ? { ...found, name: target.name } : undefined;
+    });
   }
 
   /** What is at `path`, symlinks resolved, refused when the real path is outside the real root. */

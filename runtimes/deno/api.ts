@@ -72,6 +72,11 @@ export interface DenoServeOptions {
   port?: number;
   path?: string;
   transport?: "unix";
+  /** PEM text: with both, the server speaks TLS, offering h2 and http/1.1 in ALPN. */
+  cert?: string;
+  key?: string;
+  /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
+  reusePort?: boolean;
   onListen?(addr: { hostname?: string; port?: number; path?: string }): void;
   onError?(error: unknown): Response | Promise<Response>;
 }
