@@ -8,13 +8,14 @@ import { routePath } from "hono/route";
 import { getMimeType } from "hono/utils/mime";
 import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
-import { isInside, safePath } from "../../src/paths.ts";
+import { safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, OpenedFile, Runtime } from "../../src/runtime.ts";
 import { setupError } from "../../src/check/problems.ts";
 import { staticRoot } from "../checks/static.ts";
 import { failure, type GatewayHandler } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { rootedPath } from "../rooted-path.ts";
+import { SymlinkPolicy } from "../symlinks.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { parseRange, type ByteRange } from "./range.ts";
@@ -65,6 +66,7 @@ class StaticGateway {
   readonly #cacheControl: string | undefined;
   #realRoot = "";
   #guard!: ScriptGuard;
+  #symlinks!: SymlinkPolicy;
 
   constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string, scripts: readonly ScriptFiles[]) {
     this.#runtime = runtime;
@@ -79,6 +81,7 @@ class StaticGateway {
 
   async #init(scripts: readonly ScriptFiles[]): Promise<void> {
     this.#realRoot = await staticRoot(this.#fs, this.#options, this.#name);
+    this.#symlinks = new SymlinkPolicy(this.#fs, this.#options.follow_symlinks, this.#realRoot, (line) => this.#runtime.logError(`${this.#name}: ${line}`));
     this.#guard = new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, this.#realRoot, scripts));
   }
 
@@ -130,7 +133,7 @@ class StaticGateway {
       case "directory":
         return redirectToDirectory(requestTarget(request.url, client).requestUri);
       case "outside":
-        // DESIGN.md "Security defaults": a symlink that leaves the root is never followed.
+        // DESIGN.md "Security defaults": a symlink that leaves the root is followed only as follow_symlinks says.
         return errorResponse(404);
       case "missing":
         return null;
@@ -142,7 +145,7 @@ class StaticGateway {
    * it names. A script (scripts.ts) is no file: the next route runs it.
    */
   async #resolve(path: string): Promise<Target> {
-    const target = await this.#lookup(this.#realRoot + path);
+    const target = await this.#lookup(this.#realRoot, path);
     if (target.kind === "file") {
       // "/file.txt/" names no file (ENOTDIR), whatever the platform's realpath says.
       const file = { ...target, name: path };
@@ -150,7 +153,7 @@ class StaticGateway {
     }
     if (target.kind !== "directory" || !path.endsWith("/")) return target;
     for (const index of this.#options.index) {
-      const candidate = await this.#lookup(`${target.real}/${index}`);
+      const candidate = await this.#lookup(target.real, `/${index}`);
       if (candidate.kind === "file") {
         const file = { ...candidate, name: path + index };
         if (!this.#guard.isScript(file)) return file;
@@ -161,11 +164,11 @@ class StaticGateway {
     return { kind: "missing" };
   }
 
-  /** What is at `path`, symlinks resolved, refused when the real path is outside the real root. */
-  async #lookup(path: string): Promise<Found> {
-    const real = await this.#fs.realpath(path);
+  /** What is at `base + path`, symlinks resolved, refused when the real path leaves the real root through a refused symlink. */
+  async #lookup(base: string, path: string): Promise<Found> {
+    const real = await this.#fs.realpath(base + path);
     if (real === null) return { kind: "missing" };
-    if (real !== this.#realRoot && !isInside(this.#realRoot, real)) return { kind: "outside" };
+    if (!(await this.#symlinks.allows(base, path, real))) return { kind: "outside" };
     const stat = await this.#fs.stat(real);
     if (stat?.isFile) return { kind: "file", real, stat };
     if (stat?.isDirectory) return { kind: "directory", real };
@@ -191,7 +194,7 @@ class StaticGateway {
     let verdict: Served | "missing" | "moved" = "moved";
     try {
       const real = await this.#fs.realpath(target.real);
-      const named = real === null || !isInside(this.#realRoot, real) ? null : await this.#fs.lstat(real);
+      const named = real === null || !(await this.#symlinks.allows(this.#realRoot, target.name, real)) ? null : await this.#fs.lstat(real);
       if (real !== null && named?.isFile && file.stat.isFile && named.dev === file.stat.dev && named.ino === file.stat.ino) {
         const served = { ...target, real, stat: file.stat, file };
         // #resolve found no script at the same real name and mode: asked again only when either changed.
