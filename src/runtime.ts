@@ -112,6 +112,8 @@ export interface FileStat {
   /** stat(2) st_dev and st_ino: together they name one file, whatever path leads to it. */
   dev: bigint;
   ino: bigint;
+  /** stat(2) st_uid: the owner, which `follow_symlinks = "owner"` compares between a symlink and its target. */
+  uid: number;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface DenoFileInfo {
   dev: number;
   /** Null where the platform has no inode numbers (Windows). */
   ino: number | null;
+  /** Null on Windows. */
+  uid: number | null;
 }
 
 export interface DenoFsFile {
