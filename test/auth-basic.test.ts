@@ -128,6 +128,23 @@ root = "${ROOT}"
   });
 });
 
+describe.skipIf(!PHP_FPM || !HTPASSWD)("auth: the route behind it as the metrics see it", () => {
+  test("a route with auth still reports its backend (postern_backend_up)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-auth-metrics-"));
+    const fpm = await startPhpFpm(PHP_FPM!);
+    htpasswd("-cs", join(dir, "users"), "alice", "pw");
+    const postern = await startPostern(`[metrics]\n\n[[routes]]\ngateway = "fastcgi"\nbackend = "unix:${fpm.socket}"\nroot = "${ROOT}"\nauth = { htpasswd = "users" }\n`, dir);
+    try {
+      const text = await (await fetch(`${postern.url}/metrics`)).text();
+      expect(text).toMatch(new RegExp(`^postern_backend_up\\{[^}]*${fpm.socket.replaceAll("/", "\\/")}[^}]*\\} 1$`, "m"));
+    } finally {
+      await postern.stop();
+      await fpm.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("auth: a file postern refuses stops the route from starting", () => {
   test.skipIf(!HTPASSWD)("crypt(3) DES (htpasswd -d): the route's key and the file's line in the message", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postern-auth-des-"));
