@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { basic } from "./helpers/auth-php.ts";
 import { checkConfig } from "../gateways/checks/config.ts";
-import { gatewaySchemas } from "../gateways/index.ts";
+import { createApp, gatewaySchemas } from "../gateways/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
@@ -172,6 +172,12 @@ describe("auth: a file postern refuses stops the route from starting", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("a runtime without files (Workers): the route says why it cannot start", async () => {
+    const app = createApp(parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9"\nroot = "/srv"\nauth = { htpasswd = "users" }\n`, "postern.toml", gatewaySchemas), { ...nodeRuntime, fs: undefined }, "/");
+    await expect(app.ready).rejects.toThrow(/auth\.htpasswd: this runtime has no files to read/);
+    await app.close();
   });
 
   test("a missing file", async () => {
