@@ -28,6 +28,8 @@ import { createStatic } from "./static/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
+import { createProxy } from "./proxy/index.ts";
+import { proxySchema, type ProxyInput } from "./proxy/options.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -73,6 +75,7 @@ export const gateways: Record<string, GatewayEntry> = {
   uwsgi: { schema: uwsgiSchema, create: createUwsgi, pathKeys: [], buffered: true },
   scgi: { schema: scgiSchema, create: createScgi, pathKeys: [], buffered: true },
   wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], programKeys: ["python"], buffered: true },
+  proxy: { schema: proxySchema, create: createProxy, pathKeys: [], buffered: true },
 };
 
 /**
@@ -111,7 +114,7 @@ function build(
 
 export { trustedProxies };
 export type { GatewayHandler };
-export type { CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
+export type { CgiInput, FastCgiInput, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
   Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
@@ -324,6 +327,8 @@ export function bindGateways(runtime: Runtime) {
     uwsgi: (options: UwsgiInput) => make("uwsgi", options),
     /** An SCGI route handler: `app.all("/app/*", scgi({ backend: ["127.0.0.1:4000"] }))`. */
     scgi: (options: ScgiInput) => make("scgi", options),
+    /** An HTTP reverse proxy route handler: `app.all("/api/*", proxy({ backend: ["http://127.0.0.1:3000"] }))`. */
+    proxy: (options: ProxyInput) => make("proxy", options),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: StaticInput) => setups.add(createGateway("static", runtime, options)),
     /** The app a postern.toml describes. */
