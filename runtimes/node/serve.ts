@@ -15,6 +15,7 @@ import { countRequest, lingerOnUnreadBody, onClientError, onConnect, refused, re
 import type { ServeEnv } from "../../src/runtime.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
+import { upgradeListener } from "./upgrade.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -124,6 +125,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       server.maxHeadersCount = limits.maxHeaders + 1;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
+      server.on("upgrade", upgradeListener(app, options));
       // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
       // (Node would send it at once), so a request refused on its head (413
       // on its declared length) gets its final answer alone.
