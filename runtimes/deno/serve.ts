@@ -10,6 +10,7 @@ import { peerOf } from "../common/peers.ts";
 import { RefusedPeers } from "./refused-peers.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "./socket-file.ts";
+import { fetchUpgrading } from "./websocket.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -36,7 +37,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     const peer = peerOf(info.remoteAddr.hostname, info.remoteAddr.port);
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
-    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
+    const answer = admitted instanceof Response ? admitted : fetchUpgrading(app, request, admitted.request, fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {
