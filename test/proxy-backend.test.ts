@@ -108,3 +108,58 @@ describe("proxy routes to real HTTP servers", () => {
     expect((await res.arrayBuffer()).byteLength).toBe(64 * MiB);
   });
 });
+
+describe("proxy balancing and health with backends going down", () => {
+  let a: Backend;
+  let b: Backend;
+  let postern: RunningPostern;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([startBackend("a"), startBackend("b")]);
+    postern = await startPostern(
+      [
+        route("/pair/*", [`http://127.0.0.1:${a.port}`, `http://127.0.0.1:${b.port}`], ['balance = "round_robin"']),
+        route("/checked/*", [`http://127.0.0.1:${a.port}`, `http://127.0.0.1:${b.port}`], ['health = { path = "/health", interval = "200ms", timeout = "2s", fails = 1 }']),
+        // Port 9 (discard) on loopback: nothing listens there.
+        route("/dead/*", ["http://127.0.0.1:9", "unix:/nonexistent/postern-test.sock"]),
+      ].join("\n"),
+    );
+  });
+
+  afterAll(async () => {
+    await postern?.stop();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  test("every backend down: 502 at once", async () => {
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) expect((await fetch(`${postern.url}/dead/x`)).status).toBe(502);
+    // Refused connections, not timeouts: well under connect_timeout (5 s).
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  test("a backend killed: the other serves every request, GETs included that were on their way to it", async () => {
+    // Warm both backends' kept connections, then kill b.
+    for (let i = 0; i < 4; i++) expect((await fetch(`${postern.url}/pair/x`)).status).toBe(200);
+    await b.stop();
+    const names = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${postern.url}/pair/x`);
+      expect(res.status).toBe(200);
+      names.push(((await res.json()) as Seen).name);
+    }
+    expect(new Set(names)).toEqual(new Set(["a"]));
+    await expect.poll(() => postern.errors.some((line) => /127\.0\.0\.1:\d+/.test(line)), { timeout: 5_000 }).toBe(true);
+  });
+
+  test("health checks keep requests off a backend that is down", async () => {
+    // b is down since the test above: the checks have taken it out.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${postern.url}/checked/x`);
+      const body = await res.text();
+      expect(res.status, `${body} ${postern.errors.join("\n")}`).toBe(200);
+      expect((JSON.parse(body) as Seen).name).toBe("a");
+    }
+  });
+});

@@ -55,7 +55,11 @@ class ProxyGateway {
     // The schema's check refused every entry that has no address text.
     const addresses = backendSetup(this.#runtime, o.backend.map((entry) => backendAddressText(entry) as string), this.#name);
     const health = o.health && {
-      probe: streamProbe(this.#runtime, (vars) => encodeRequestHead("GET", vars.REQUEST_URI!, [["host", o.host_header ?? vars.SERVER_NAME!], ["connection", "close"]])),
+      probe: streamProbe(
+        this.#runtime,
+        (vars) => encodeRequestHead("GET", vars.REQUEST_URI!, [["host", o.host_header ?? vars.SERVER_NAME!], ["connection", "close"]]),
+        (maxHead) => new HttpAnswer(maxHead, false),
+      ),
       options: o.health,
       lazy: this.#runtime.requestScopedIO === true,
       log: (line: string) => this.#runtime.logError(`${this.#name}: ${line}`),
