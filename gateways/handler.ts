@@ -47,9 +47,10 @@ export function derivedEnv(env: unknown, fields: Partial<ServeEnv> & Record<symb
   const base = (typeof env === "object" && env !== null ? env : {}) as Partial<ServeEnv>;
   const derived = Object.create(base) as ServeEnv;
   for (const key of Reflect.ownKeys(fields)) Object.defineProperty(derived, key, { value: fields[key as keyof typeof fields], enumerable: true });
-  // A runtime's env may keep its state in private fields, which only answer to the env itself.
+  // A runtime's env may keep its state in private fields, which only answer to the env itself: its getters and methods are called on it.
   const gone = base.onClientGone;
   if (typeof gone === "function" && !Object.hasOwn(fields, "onClientGone")) Object.defineProperty(derived, "onClientGone", { value: gone.bind(base) });
+  if ("conn" in base && !Object.hasOwn(fields, "conn")) Object.defineProperty(derived, "conn", { get: () => base.conn, enumerable: true });
   return derived;
 }
 

@@ -1,7 +1,7 @@
 // The gateway registry (name -> factory and option schema) and createApp: a
 // hono app built from a parsed postern.toml.
 
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { combinedLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
@@ -14,14 +14,16 @@ import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
 import { openLogs } from "../src/logs.ts";
 import type { EncodedSlashes } from "../src/paths.ts";
+import { RequestObserver } from "../src/request-record.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createCgi } from "./cgi/index.ts";
 import { cgiSchema, type CgiInput } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
-import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
+import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
-import { routeFields } from "./route/fields.ts";
+import { observeRequests, recordingRoute } from "./request-observation.ts";
+import { routeFields, routePathKeys } from "./route/fields.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
@@ -107,7 +109,7 @@ function build(
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
   const handler = (entry.create as Create)(runtime, options, name, app);
   const served = onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
-  const wrapped = withRouteModules(served, options, { runtime, name });
+  const wrapped = recordingRoute(withRouteModules(served, options, { runtime, name }), name);
   // What the route holds, read by the metrics, whatever modules wrap it.
   return handler.stats && !wrapped.stats ? Object.assign(wrapped, { stats: handler.stats }) : wrapped;
 }
@@ -131,6 +133,8 @@ export interface App {
   close(): Promise<void>;
   /** One worker more or fewer on every route that runs workers (wsgi), never fewer than one: SIGTTIN and SIGTTOU. */
   scale(delta: 1 | -1): void;
+  /** Calls `listener` with each request's record (src/request-record.ts) once its answer is over; returns the unsubscribe function. */
+  onRequestDone: RequestObserver["onRequestDone"];
 }
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
@@ -144,8 +148,14 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
-  if (config.accessLog !== "off") app.use(accessLog(runtime));
-  if (observed) app.use(observed.endpoints);
+  // Second: each request's record, for the access log and the observer's listeners.
+  const observer = new RequestObserver();
+  app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  // Fourth: [metrics] and [status], counting every finished request.
+  if (observed) {
+    observer.onRequestDone((record) => observed.requests.observe(record));
+    app.use(observed.endpoints);
+  }
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -188,6 +198,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     scale: (delta) => {
       for (const handler of handlers) handler.scale?.(delta);
     },
+    onRequestDone: (listener) => observer.onRequestDone(listener),
   };
 }
 
@@ -209,6 +220,8 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       if (config.user !== undefined) options.user = config.user;
       if (config.group !== undefined) options.group = config.group;
     }
+    // A route that says nothing of compression takes the top level's.
+    if (options.compress === undefined) options.compress = config.compress;
     // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
     for (const key of runtime.fs ? entry.pathKeys : []) {
       const value = options[key];
@@ -221,6 +234,11 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
         options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
       }
+    }
+    // A path in a route module's table (auth.htpasswd).
+    for (const [table, key] of runtime.fs ? routePathKeys : []) {
+      const value = options[table] as Record<string, unknown> | undefined;
+      if (typeof value?.[key] === "string") options[table] = { ...value, [key]: resolvePath(baseDir, value[key]) };
     }
     for (const key of runtime.fs ? (entry.programKeys ?? []) : []) {
       const value = options[key];
@@ -282,15 +300,6 @@ function renamedWarnings(config: Config): ConfigWarning[] {
 /** What a warning says of a key written by its old name, after naming it. */
 function renamedMessage(key: string): string {
   return `the old name of \`${key}\`, which it still sets; write \`${key}\``;
-}
-
-function accessLog(runtime: Runtime): MiddlewareHandler {
-  return async (c, next) => {
-    await next();
-    // A local redirect's inner request is part of the client's one, logged once.
-    if (redirectDepth(c.req.raw) > 0) return;
-    runtime.logAccess(combinedLine(c.req.raw, c.res, connOf(c), Date.now()));
-  };
 }
 
 /** `base` (an absolute directory) + `path` unless `path` is absolute; both POSIX paths. */

@@ -20,6 +20,7 @@ import type { Runtime } from "../src/runtime.ts";
 import { backendSetup } from "./checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
 import { mountedRequest } from "./mount.ts";
+import { recordOf } from "../src/request-record.ts";
 
 /**
  * One request per connection: no connection is kept, so the keepalive keys
@@ -139,6 +140,7 @@ class StreamGateway {
         repeatable: mayRepeat(request.method, sent),
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         parser: () => new StatusLineParser({ maxHeaderBytes: o.max_response_header_size, statusLine: "optional" }),
         logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),

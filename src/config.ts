@@ -14,6 +14,7 @@ import { destinationProblem } from "./logs.ts";
 import { checkEndpoints, METRICS_SCHEMA, STATUS_SCHEMA, type EndpointOptions } from "./metrics/options.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
+import type { Encoding } from "./runtime.ts";
 import {
   describe,
   isTable,
@@ -61,6 +62,8 @@ export interface Config {
   client: ClientLimits;
   /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
   gracefulTimeout: number;
+  /** The encodings routes compress answers to unless they say (gateways/route/compress/). */
+  compress: Encoding[];
   /** `[metrics]` and `[status]`: where the Prometheus metrics and the status page are answered, and to whom; absent: off (src/metrics/options.ts). */
   metrics?: EndpointOptions;
   status?: EndpointOptions;
@@ -133,6 +136,12 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     min: 1,
     doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
   },
+  compress: {
+    type: "string[]",
+    oneOf: ["zstd", "br", "gzip"],
+    default: [],
+    doc: 'the `compress` of every route that does not set its own: encodings answers are compressed to, in order of preference (`["zstd", "br", "gzip"]`); none by default (see [Compression](compression.md))',
+  },
   metrics: {
     type: { table: METRICS_SCHEMA },
     doc: "the `[metrics]` table: Prometheus metrics (text format 0.0.4) of every route, backend and worker at `path`, to the clients in `allow`. Off unless written; `[metrics]` alone turns it on with the defaults (see [Metrics and status](metrics.md))",
@@ -183,6 +192,7 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
+    compress: top.compress as Encoding[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
     ...(top.metrics === undefined ? {} : { metrics: top.metrics as EndpointOptions }),

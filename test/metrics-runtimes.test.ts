@@ -115,6 +115,28 @@ describe.skipIf(!PHP_FPM || !PHP_CGI || !prometheusParser).each(RUNTIMES)("[metr
     expect(sampleValue(families, "process_resident_memory_bytes")).toBeGreaterThan(1024 * 1024);
   });
 
+  test("requests are counted by route and status class, with their times and their backend's", async () => {
+    const before = await metrics();
+    const count = (families: ParsedFamily[], name: string, labels: Record<string, string>) => sampleValue(families, name, labels) ?? 0;
+    for (let i = 0; i < 3; i++) expect((await get(`${server.url}/php/hello.php`)).status).toBe(200);
+    expect((await get(`${server.url}/php/missing.php`)).status).toBe(404);
+    expect((await get(`${server.url}/nowhere`)).status).toBe(404);
+    const backend = `127.0.0.1:${fpm.port}`;
+    // The record of a request is handed on once its answer is over: the last one may finish just after the client has it.
+    const after = await until(async () => {
+      const families = await metrics();
+      return count(families, "postern_requests_total", { route: "(none)", code: "4xx" }) > count(before, "postern_requests_total", { route: "(none)", code: "4xx" }) ? families : undefined;
+    }, "the requests to be counted");
+    const grew = (name: string, labels: Record<string, string>) => count(after, name, labels) - count(before, name, labels);
+    expect(grew("postern_requests_total", { route: PHP_ROUTE, code: "2xx" })).toBe(3);
+    expect(grew("postern_requests_total", { route: PHP_ROUTE, code: "4xx" })).toBe(1);
+    expect(grew("postern_request_duration_seconds_count", { route: PHP_ROUTE })).toBe(4);
+    expect(grew("postern_request_duration_seconds_bucket", { route: PHP_ROUTE, le: "+Inf" })).toBe(4);
+    expect(grew("postern_upstream_duration_seconds_count", { route: PHP_ROUTE, backend })).toBeGreaterThanOrEqual(3);
+    const status = JSON.parse((await get(`${server.url}/server-status?json`)).text) as { routes: { name: string; requests: number; errors: number }[] };
+    expect(status.routes.find((r) => r.name === PHP_ROUTE)!.requests).toBeGreaterThanOrEqual(5);
+  });
+
   test("a supervised php-cgi killed is counted as a restart, and serves again", async () => {
     const pidOf = async () => {
       const status = JSON.parse((await get(`${server.url}/server-status?json`)).text) as { routes: { name: string; workers?: { pid?: number; up: boolean }[] }[] };

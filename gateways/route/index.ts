@@ -6,6 +6,9 @@
 
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler } from "../handler.ts";
+import { authModule } from "./auth/index.ts";
+import { compressModule } from "./compress/index.ts";
+import { headersModule } from "./headers.ts";
 
 /** What a module knows of the route it wraps. */
 export interface RouteContext {
@@ -23,7 +26,11 @@ export interface RouteModule {
  * The modules, outermost first: a request meets them in this order before
  * the gateway, and the answer meets them in the reverse order after it.
  */
-const routeModules: readonly RouteModule[] = [];
+const routeModules: readonly RouteModule[] = [
+  authModule,
+  headersModule,
+  compressModule,
+];
 
 /** `handler` inside every module its route's `options` use. */
 export function withRouteModules(handler: GatewayHandler, options: Record<string, unknown>, route: RouteContext): GatewayHandler {

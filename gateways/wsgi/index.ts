@@ -25,6 +25,7 @@ import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../h
 import { mountedRequest } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
 import { startWorkers } from "./workers.ts";
+import { recordOf } from "../../src/request-record.ts";
 
 /**
  * The longest a timer can wait (setTimeout's 32-bit limit, about 24.8 days):
@@ -124,6 +125,7 @@ class WsgiGateway {
         repeatable: false,
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
