@@ -22,9 +22,10 @@ const PHP_CGI = requireBinary(["php-cgi"], "php-cgi");
 const ALLOWED = { "x-forwarded-for": "10.1.2.3" };
 
 const SPAWNED_ROUTE = "routes[0] (fastcgi /php/env.php)";
-const PHP_ROUTE = "routes[1] (fastcgi /php/*)";
-const CGI_ROUTE = "routes[2] (cgi /cgi/*)";
-const WASI_ROUTE = "routes[3] (wasi /probe/*)";
+const ONE_ROUTE = "routes[1] (fastcgi /php/sleep.php)";
+const PHP_ROUTE = "routes[2] (fastcgi /php/*)";
+const CGI_ROUTE = "routes[3] (cgi /cgi/*)";
+const WASI_ROUTE = "routes[4] (wasi /probe/*)";
 
 function config(phpPort: number): string {
   return `trusted_proxies = ["127.0.0.1"]
@@ -36,6 +37,12 @@ path = "/php/env.php"
 gateway = "fastcgi"
 root = ${JSON.stringify(FIXTURES)}
 spawn = { command = [${JSON.stringify(PHP_CGI)}] }
+[[routes]]
+path = "/php/sleep.php"
+gateway = "fastcgi"
+backend = "127.0.0.1:${phpPort}"
+root = ${JSON.stringify(FIXTURES)}
+max_conns = 1
 [[routes]]
 path = "/php/*"
 gateway = "fastcgi"
@@ -135,6 +142,23 @@ describe.skipIf(!PHP_FPM || !PHP_CGI || !prometheusParser).each(RUNTIMES)("[metr
     expect(grew("postern_upstream_duration_seconds_count", { route: PHP_ROUTE, backend })).toBeGreaterThanOrEqual(3);
     const status = JSON.parse((await get(`${server.url}/server-status?json`)).text) as { routes: { name: string; requests: number; errors: number }[] };
     expect(status.routes.find((r) => r.name === PHP_ROUTE)!.requests).toBeGreaterThanOrEqual(5);
+  });
+
+  test("a request in flight holds a connection in use, and the next waits in the route's queue", async () => {
+    const backend = `127.0.0.1:${fpm.port}`;
+    // max_conns = 1: the second request waits for the first one's connection.
+    const slow = [0, 1].map(() => get(`${server.url}/php/sleep.php?ms=5000`));
+    const seen = await until(async () => {
+      const families = await metrics();
+      const inUse = sampleValue(families, "postern_backend_connections", { route: ONE_ROUTE, backend, state: "in_use" });
+      const queued = sampleValue(families, "postern_route_queued_requests", { route: ONE_ROUTE });
+      return inUse === 1 && queued === 1 ? { inUse, queued } : undefined;
+    }, "one request in flight and one queued");
+    expect(seen).toEqual({ inUse: 1, queued: 1 });
+    for (const answer of await Promise.all(slow)) expect(answer.status).toBe(200);
+    const after = await metrics();
+    expect(sampleValue(after, "postern_route_queued_requests", { route: ONE_ROUTE })).toBe(0);
+    expect(sampleValue(after, "postern_backend_connections", { route: ONE_ROUTE, backend, state: "in_use" })).toBe(0);
   });
 
   test("a supervised php-cgi killed is counted as a restart, and serves again", async () => {
