@@ -3,7 +3,7 @@
 // while a real php-fpm, a php-cgi postern supervises, CGI scripts and a WASI
 // module serve; who is let in by CIDR, as trusted proxies make the client out.
 
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -159,6 +159,24 @@ describe.skipIf(!PHP_FPM || !PHP_CGI || !prometheusParser).each(RUNTIMES)("[metr
     const after = await metrics();
     expect(sampleValue(after, "postern_route_queued_requests", { route: ONE_ROUTE })).toBe(0);
     expect(sampleValue(after, "postern_backend_connections", { route: ONE_ROUTE, backend, state: "in_use" })).toBe(0);
+  });
+
+  test("a CGI program running and a WASI thread computing are counted while they run", async () => {
+    // flush-wait.sh runs until this file exists; the probe computes for 5 s.
+    const release = join(tmpDir, `release-${runtime}`);
+    const running = [get(`${server.url}/cgi/flush-wait.sh?${release}`), get(`${server.url}/probe/pause?5000`)];
+    const seen = await until(async () => {
+      const families = await metrics();
+      const processes = sampleValue(families, "postern_cgi_processes", { route: CGI_ROUTE });
+      const busy = sampleValue(families, "postern_wasi_threads", { route: WASI_ROUTE, state: "busy" });
+      return processes === 1 && busy === 1 ? { processes, busy } : undefined;
+    }, "the program and the thread at work");
+    expect(seen).toEqual({ processes: 1, busy: 1 });
+    writeFileSync(release, "");
+    for (const answer of await Promise.all(running)) expect(answer.status).toBe(200);
+    const after = await metrics();
+    expect(sampleValue(after, "postern_cgi_processes", { route: CGI_ROUTE })).toBe(0);
+    expect(sampleValue(after, "postern_wasi_threads", { route: WASI_ROUTE, state: "idle" })).toBe(2);
   });
 
   test("a supervised php-cgi killed is counted as a restart, and serves again", async () => {
