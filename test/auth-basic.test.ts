@@ -180,6 +180,12 @@ describe("auth: a file postern refuses stops the route from starting", () => {
     await app.close();
   });
 
+  test("an authorizer on a unix socket where the runtime has none (Workers): named at its key", async () => {
+    const app = createApp(parseConfig(`[[routes]]\ngateway = "static"\nroot = "/tmp"\nauthorizer = { backend = "unix:/run/auth.sock", script = "/srv/a.php" }\n`, "postern.toml", gatewaySchemas), { ...nodeRuntime, unixSockets: false }, "/");
+    await expect(app.ready).rejects.toThrow(/authorizer\.backend: the node runtime cannot connect to unix sockets/);
+    await app.close();
+  });
+
   test("a missing file", async () => {
     const started = startPostern(`[[routes]]\ngateway = "static"\nroot = "/tmp"\nauth = { htpasswd = "/nonexistent/users" }\n`);
     await expect(started).rejects.toThrow(/auth\.htpasswd.*\/nonexistent\/users: cannot be read/);
