@@ -99,6 +99,22 @@ authorizer = { backend = "127.0.0.1:${fpm.port}", script = "${join(dir, "authori
     }
   });
 
+  test("an authorizer slower than its first_byte_timeout lets nobody in: 504", async () => {
+    const slow = await startPostern(`
+[[routes]]
+gateway = "fastcgi"
+backend = "unix:${fpm.socket}"
+root = "${ROOT}"
+authorizer = { backend = "127.0.0.1:${fpm.port}", script = "${join(dir, "authorizer.php")}", first_byte_timeout = "300ms" }
+`);
+    try {
+      const res = await fetch(`${slow.url}/env.php`, { headers: { authorization: "Bearer slow" }, signal: AbortSignal.timeout(10_000) });
+      expect(res.status).toBe(504);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   test("an authorizer that cannot be reached lets nobody in: 502", async () => {
     const port = await freePort();
     const closed = await startPostern(`

@@ -8,6 +8,7 @@ $asked = [
   'body' => file_get_contents('php://input'),
   'unsent' => array_values(array_intersect(['CONTENT_LENGTH', 'PATH_INFO', 'PATH_TRANSLATED', 'SCRIPT_NAME'], array_keys($_SERVER))),
 ];
+if (($_SERVER['HTTP_AUTHORIZATION'] ?? '') === 'Bearer slow') sleep(3);
 // After Basic authentication by postern, the user it found instead.
 $allowed = ($_SERVER['HTTP_AUTHORIZATION'] ?? '') === 'Bearer good-token' || ($_SERVER['REMOTE_USER'] ?? '') === 'alice';
 if ($allowed && $asked['role'] === 'AUTHORIZER') {
