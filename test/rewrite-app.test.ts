@@ -23,9 +23,18 @@ describe("in the app", () => {
   let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    tree = makeCgiTree([{ path: "www/cgi-bin/env.sh", fixture: "env.sh", mode: 0o755 }]);
+    tree = makeCgiTree([
+      { path: "www/cgi-bin/env.sh", fixture: "env.sh", mode: 0o755 },
+      { path: "www/cgi-bin/local.sh", text: "#!/bin/sh\nprintf 'Location: /pretty/from-local\\r\\n\\r\\n'\n", mode: 0o755 },
+    ]);
     const runtime: Runtime = { ...nodeRuntime, logError: (line) => errors.push(line), logAccess: (line) => access.push(line) };
     const toml = `listen = ["127.0.0.1:0"]
+
+[metrics]
+
+[[rewrites]]
+match = "^/m$"
+to = "/metrics"
 
 [[rewrites]]
 match = "^/pretty/(.*)$"
@@ -75,6 +84,17 @@ root = "${tree.root}"
     for (let i = 0; i < 100 && !access.some((line) => line.includes("/pretty/logged")); i++) await new Promise((r) => setTimeout(r, 20));
     expect(access.filter((line) => line.includes('"GET /pretty/logged?x=1 HTTP/1.1"'))).toHaveLength(1);
     expect(access.some((line) => line.includes("/cgi-bin/env.sh/logged"))).toBe(false);
+  });
+
+  test("a rewrite never leads to the [metrics] endpoint, which answers the client's own path only", async () => {
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${url}/m`)).status).toBe(404);
+  });
+
+  test("a CGI local redirect's path goes through the rewrites again", async () => {
+    const res = await fetch(`${url}/cgi-bin/local.sh`);
+    const { values } = parseShellReport(await res.text());
+    expect(values).toMatchObject({ SCRIPT_NAME: "/cgi-bin/env.sh", PATH_INFO: "/from-local", REQUEST_URI: "/pretty/from-local" });
   });
 
   test("HEAD of a rewritten path: the GET's status and fields, no body", async () => {
