@@ -35,6 +35,7 @@ const MINIMAL: Record<string, string> = {
   uwsgi: 'gateway = "uwsgi"\nbackend = "127.0.0.1:3031"',
   scgi: 'gateway = "scgi"\nbackend = "127.0.0.1:4000"',
   wsgi: 'gateway = "wsgi"\napp = "myapp:app"',
+  proxy: 'gateway = "proxy"\nbackend = "http://127.0.0.1:3000"',
 };
 
 interface Branch {
