@@ -157,10 +157,15 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
   app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  // Third: plain HTTP sent on to the HTTPS listener (redirect_https).
   const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
   if (toHttps) app.use(toHttps);
-  if (observed) app.use(observed.endpoints);
-  // [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  // Fourth: [metrics] and [status], counting every finished request.
+  if (observed) {
+    observer.onRequestDone((record) => observed.requests.observe(record));
+    app.use(observed.endpoints);
+  }
+  // Fifth: [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
   const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
   const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
   if (rules) app.use(rules);
