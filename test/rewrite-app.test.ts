@@ -1,9 +1,11 @@
 // Rewrites and route hosts inside the app (Node, in process): what only the
 // app shows — the error log line of a rewrite cycle, the access log's
-// request line, HEAD — and a route host list given to a gateway written in
-// code (`staticFiles({ host })`) in an app of one's own.
+// request line, HEAD — a route host list given to a gateway written in
+// code (`staticFiles({ host })`) in an app of one's own, and a proxy route
+// sending its backend the new path, as nginx's proxy_pass after a rewrite.
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -14,6 +16,7 @@ import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve } from "../runtimes/node/serve.ts";
 import { staticFiles } from "../runtimes/node/index.ts";
 import { makeCgiTree, parseShellReport, type CgiTree } from "./helpers/cgi-fixtures.ts";
+import { startPostern } from "./helpers/postern.ts";
 
 describe("in the app", () => {
   let tree: CgiTree;
@@ -130,4 +133,18 @@ describe("a route host list written in code", () => {
   test("a host pattern that is none is refused, naming the key", () => {
     expect(() => staticFiles({ root: dir.dir, host: ["*.*.example"] })).toThrow(/host\[0\].*a wildcard stands only as the first label/);
   });
+});
+
+test("a proxy route sends the rewritten path and query to its backend", async () => {
+  const backend = createServer((req, res) => res.end(req.url));
+  await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+  const { port } = backend.address() as { port: number };
+  const postern = await startPostern(`[[rewrites]]\nmatch = "^/p/(.*)$"\nto = "/api/$1"\n\n[[routes]]\npath = "/api/*"\ngateway = "proxy"\nbackend = "http://127.0.0.1:${port}"\n`);
+  try {
+    const res = await fetch(`${postern.url}/p/x?y=1`);
+    expect(await res.text()).toBe("/api/x?y=1");
+  } finally {
+    await postern.stop();
+    await new Promise((resolve) => backend.close(resolve));
+  }
 });
