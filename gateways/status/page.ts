@@ -59,10 +59,10 @@ ${statusSection(snapshot)}
 }
 
 function statusSection(s: StatusSnapshot): string {
-  const uptime = Math.max(0, Math.round(s.time - s.startTime));
+  const uptime = s.startTime === undefined ? "" : `, up ${formatDuration(Math.max(0, Math.round(s.time - s.startTime)))}`;
   const memory = s.residentBytes === undefined ? "" : `, ${(s.residentBytes / 1024 / 1024).toFixed(1)} MiB resident`;
   return `<div id="status">
-<p>${escapeHtml(s.runtime)}, up ${escapeHtml(formatDuration(uptime))}${escapeHtml(memory)}; as of ${escapeHtml(new Date(s.time * 1000).toISOString())}</p>
+<p>${escapeHtml(`${s.runtime}${uptime}${memory}`)}; as of ${escapeHtml(new Date(s.time * 1000).toISOString())}</p>
 <h2>Routes</h2>
 ${table(
   ["route", "gateway", "path", "requests", "errors", "queued", "running"],
