@@ -5,7 +5,7 @@
 // standard process_* names).
 
 import type { Family, Sample } from "../../src/metrics/exposition.ts";
-import type { RequestMetrics } from "./requests.ts";
+import type { RequestMetrics } from "../../src/metrics/requests.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
 
 export function metricFamilies(snapshot: StatusSnapshot, requests: RequestMetrics): Family[] {

@@ -6,7 +6,7 @@ import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler } from "../handler.ts";
 import type { ErrorLine, RecentErrors } from "./recent-errors.ts";
-import type { RequestMetrics } from "./requests.ts";
+import type { RequestMetrics } from "../../src/metrics/requests.ts";
 
 /** A route of the app, as the status page lists it. */
 export interface RouteEntry {

@@ -4,9 +4,9 @@
 // costs one lookup by route name: the series are held per route, and turned
 // into samples only when the metrics are asked for.
 
-import type { Sample } from "../../src/metrics/exposition.ts";
-import { Histogram } from "../../src/metrics/histogram.ts";
-import type { RequestRecord } from "../../src/request-record.ts";
+import type { Sample } from "./exposition.ts";
+import { Histogram } from "./histogram.ts";
+import type { RequestRecord } from "../request-record.ts";
 
 /**
  * A request once its answer is over, as the metrics read it: the route that
