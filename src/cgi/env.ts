@@ -4,6 +4,7 @@
 // host environment never does (DESIGN.md, "Security defaults").
 
 import { type ConnInfo, normalizeAddress } from "./conn.ts";
+import { sslVariables } from "../tls/variables.ts";
 import { authorityHost, authorityPort, type RequestTarget } from "./target.ts";
 import type { ServeEnv } from "../runtime.ts";
 
@@ -53,6 +54,7 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   env.REQUEST_METHOD = request.method; // §4.1.12
   env.REQUEST_SCHEME = conn.tls ? "https" : "http";
   if (conn.tls) env.HTTPS = "on";
+  if (conn.tls && conn.tlsFacts !== undefined) Object.assign(env, sslVariables(conn.tlsFacts));
   env.QUERY_STRING = target.search.slice(1); // §4.1.7: raw, still URL-encoded
   // nginx's $request_uri: path and query still encoded, "?" of an empty query
   // included, as the client's URL held them before the path was normalised
