@@ -43,6 +43,13 @@ export interface ServeEnv {
    * runtime makes that costly (Node).
    */
   onClientGone?(listener: () => void): () => void;
+  /**
+   * CGI meta-variables a route module set for the backend: REMOTE_USER and
+   * AUTH_TYPE once Basic authentication passed (RFC 3875 §4.1.1, §4.1.11),
+   * a FastCGI authorizer's `Variable-*` (FastCGI spec §6.3). Every gateway's
+   * environment takes them (src/cgi/env.ts).
+   */
+  variables?: Readonly<Record<string, string>>;
 }
 
 export interface SpawnOptions {
@@ -195,6 +202,18 @@ export interface WorkerThread {
   terminate(): Promise<void>;
 }
 
+/**
+ * The hashes of Apache's htpasswd that WebCrypto cannot compute: each gives
+ * the hash of `password` with the salt and parameters of `stored`, for the
+ * caller to compare in constant time.
+ */
+export interface PasswordHashes {
+  /** bcrypt ($2y$, $2a$, $2b$): `password` as UTF-8, its first 72 bytes. */
+  bcrypt(password: string, stored: string): Promise<string>;
+  /** Apache's MD5 crypt ($apr1$): `password` as the bytes it is given, one char per byte (codes 0-255). */
+  apr1(password: string, stored: string): string;
+}
+
 /** A content coding postern compresses answers to (RFC 9110 §8.4.1; zstd: RFC 8878, br: RFC 7932, gzip: RFC 1952). */
 export type Encoding = "zstd" | "br" | "gzip";
 
@@ -244,6 +263,8 @@ export interface Runtime {
   startWorker?(url: URL): WorkerThread;
   /** The local filesystem; absent where there is none (workerd). */
   fs?: FileSystem;
+  /** Apache htpasswd's hash formats that WebCrypto lacks; absent where no library for them loads (workerd). */
+  passwordHashes?: PasswordHashes;
   /** A variable of the gateway's own environment (for explicitly allow-listed pass-through only). */
   getEnv(name: string): string | undefined;
   /** Writes one line to stdout, where `access_log = "-"` sends the access log. */
@@ -252,4 +273,6 @@ export interface Runtime {
   logError(line: string): void;
   /** Compressors for answers; absent where the platform has none. */
   compression?: Compression;
+  /** The bytes of this process resident in memory, for the metrics; absent where the platform does not tell (workerd). */
+  residentMemory?(): number;
 }

@@ -122,10 +122,8 @@ describe("scripts", () => {
 
 describe("directories", () => {
   it.each([
-    ["", "/index.cgi"],
     ["/", "/index.cgi"],
     ["/both/", "/both/index.cgi"],
-    ["/both", "/both/index.cgi"],
     ["/second/", "/second/index.pl"],
     // An index name that is a directory is no script: the next one is tried.
     ["/dir-index/", "/dir-index/index.pl"],
@@ -135,8 +133,13 @@ describe("directories", () => {
     expect(result.ok && result.scriptFilename).toBe(root + scriptName);
   });
 
-  it.each(["/noindex/", "/noindex", "/cgi-bin/", "/cgi-bin/deep/er"])("%s without an index is 403", async (path) => {
+  it.each(["/noindex/", "/cgi-bin/", "/cgi-bin/deep/er/"])("%s without an index is 403", async (path) => {
     expect(await lookup(path)).toBe(403);
+  });
+
+  // lighttpd's and nginx's answer: the index's relative links (gitweb's static/gitweb.css) then resolve inside it.
+  it.each(["/both", "/noindex", "/cgi-bin/deep/er", ""])("%j, a directory without its trailing slash, is a 301 to it", async (path) => {
+    expect(await lookup(path)).toBe(301);
   });
 
   it("is 403 for every directory when no index is configured", async () => {

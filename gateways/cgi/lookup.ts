@@ -3,6 +3,7 @@
 // The first prefix of the path, segment by segment, that is a regular file is
 // the script, whatever its name: unlike FastCGI routes (routing.ts), nothing
 // runs that is not a file under the root, so there is no extension to split at.
+// A route with `script` runs that one file for every path (mountedScript).
 //
 // Security rules (DESIGN.md, "Security defaults"):
 // - segments starting with "." (.git, .htpasswd) and segments ending in "." or
@@ -32,7 +33,7 @@ export interface ScriptLocation {
 export type ScriptLookup =
   | {
       ok: true;
-      /** The URL path of the script (not its symlink target), as SCRIPT_NAME. */
+      /** The URL path of the script under the root (not its symlink target): SCRIPT_NAME after the route's stripped prefix. */
       scriptName: string;
       /** "" or the rest of the path after the script, starting with "/". */
       pathInfo: string;
@@ -42,17 +43,21 @@ export type ScriptLookup =
       real: string;
       stat: FileStat;
     }
-  | { ok: false; status: 403 | 404 };
+  /** 301: the path names a directory without its trailing slash; `noIndex`: a directory without an index script. */
+  | { ok: false; status: 301 | 403 | 404; noIndex?: true };
 
 const NOT_FOUND: ScriptLookup = { ok: false, status: 404 };
 const FORBIDDEN: ScriptLookup = { ok: false, status: 403 };
+const DIRECTORY: ScriptLookup = { ok: false, status: 301 };
+const NO_INDEX: ScriptLookup = { ok: false, status: 403, noIndex: true };
 
 /**
  * Finds the script for `path`, a request path already decoded and checked by
- * safePath (src/paths.ts). "" stands for "/", the root directory.
+ * safePath (src/paths.ts), as `rootedPath` (../rooted-path.ts) gives it under
+ * the root; "" is the root itself asked without its slash (a stripped prefix).
  */
 export async function findScript(path: string, location: ScriptLocation): Promise<ScriptLookup> {
-  if (path === "") path = "/";
+  if (path === "") return DIRECTORY;
   if (!path.startsWith("/") || path.split("/").some(isRefusedSegment)) return NOT_FOUND;
   const base = location.root.replace(/\/+$/, "");
 
@@ -61,7 +66,7 @@ export async function findScript(path: string, location: ScriptLocation): Promis
   // directory, so no shorter script can come first.
   const whole = await find(base + path, location);
   if (whole === "outside") return FORBIDDEN;
-  if (whole?.stat.isDirectory) return indexScript(path, base, location);
+  if (whole?.stat.isDirectory) return path.endsWith("/") ? indexScript(path, base, location) : DIRECTORY;
   // "/app.pl/" is the script with PATH_INFO "/", found by the walk below
   // (whether or not the platform's realpath accepts a file with a slash).
   if (whole?.stat.isFile && !path.endsWith("/")) return script(path, "", base, whole);
@@ -78,6 +83,20 @@ export async function findScript(path: string, location: ScriptLocation): Promis
   return NOT_FOUND;
 }
 
+/**
+ * The route's one `script` (a path from the root) for `pathInfo`, the path
+ * within the mount; PATH_INFO follows the rules of a looked-up path, since it
+ * maps onto the root as PATH_TRANSLATED too (§4.1.6).
+ */
+export async function mountedScript(scriptPath: string, pathInfo: string, location: ScriptLocation): Promise<ScriptLookup> {
+  if (pathInfo.split("/").some(isRefusedSegment)) return NOT_FOUND;
+  const base = location.root.replace(/\/+$/, "");
+  const found = await find(base + scriptPath, location);
+  if (found === "outside") return FORBIDDEN;
+  if (!found?.stat.isFile) return NOT_FOUND;
+  return { ok: true, scriptName: "", pathInfo, scriptFilename: base + scriptPath, real: found.real, stat: found.stat };
+}
+
 /** The first index script of the directory `path` names; without one 403, as lighttpd (no listings). */
 async function indexScript(path: string, base: string, location: ScriptLocation): Promise<ScriptLookup> {
   const dir = path.endsWith("/") ? path : `${path}/`;
@@ -86,7 +105,7 @@ async function indexScript(path: string, base: string, location: ScriptLocation)
     if (found === "outside") return FORBIDDEN;
     if (found?.stat.isFile) return script(dir + name, "", base, found);
   }
-  return FORBIDDEN;
+  return NO_INDEX;
 }
 
 /** What is at `file`: null when nothing is, "outside" when its real path leaves the real root. */

@@ -38,7 +38,7 @@ export async function fastcgiSetup(runtime: Runtime, o: FastCgiOptions, name: st
 async function routingFor(problems: Problems, runtime: Runtime, o: FastCgiOptions): Promise<ScriptRouting> {
   const fs = runtime.fs;
   const files = fs ? new FileCache(fs) : undefined;
-  const base = { index: o.index, splitPath: o.split_path, frontController: o.front_controller, files };
+  const base = { index: o.index, splitPaths: o.extensions ?? [o.split_path], script: o.script, frontController: o.front_controller, files };
   if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root) };
   const realRoot = (await realDirectory(problems, fs, ["root"], o.root)) ?? "";
   // Scripts are named under the root as configured (nginx's $document_root);

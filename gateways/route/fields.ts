@@ -5,10 +5,12 @@
 // in its own file; this file only gathers them.
 
 import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
+import { authFields } from "./auth/fields.ts";
 import { compressFields } from "./compress/fields.ts";
 import { headersFields, headersProblem } from "./headers.ts";
 
 export const routeFields = {
+  ...authFields,
   ...headersFields,
   ...compressFields,
 } as const satisfies Schema;
@@ -23,3 +25,8 @@ export function withRouteChecks(schema: GatewaySchema): GatewaySchema {
     check: (options) => routeChecks.reduce<ReturnType<NonNullable<GatewaySchema["check"]>>>((found, check) => found ?? check(options), undefined) ?? schema.check?.(options),
   };
 }
+
+/** Keys of route modules' tables that hold a file path, taken from the config file's directory as gateways' pathKeys are. */
+export const routePathKeys: readonly (readonly [table: string, key: string])[] = [
+  ["auth", "htpasswd"],
+];

@@ -4,6 +4,7 @@
 // Runtime's FileSystem only, and streamed from the descriptor that was checked.
 
 import type { Context, Next } from "hono";
+import { routePath } from "hono/route";
 import { getMimeType } from "hono/utils/mime";
 import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
@@ -12,6 +13,8 @@ import type { FileStat, FileSystem, OpenedFile, Runtime } from "../../src/runtim
 import { setupError } from "../../src/check/problems.ts";
 import { staticRoot } from "../checks/static.ts";
 import { failure, type GatewayHandler } from "../handler.ts";
+import { redirectToDirectory } from "../directory-redirect.ts";
+import { rootedPath } from "../rooted-path.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
 import { encodedAnswer, findPrecompressed, type Precompressed } from "./precompressed.ts";
@@ -85,7 +88,7 @@ class StaticGateway {
     let response: Response | null;
     try {
       await this.ready;
-      response = await this.#answer(request, clientTargetOf(c.env));
+      response = await this.#answer(request, clientTargetOf(c.env), routePath(c));
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
@@ -95,14 +98,20 @@ class StaticGateway {
     return errorResponse(405, { headers: { allow: "GET, HEAD" } });
   }
 
-  /** The answer for a request (`client`: its target as the client sent it, where the server rewrote it), or null when no file matches it. */
-  async #answer(request: Request, client: ClientTarget | undefined): Promise<Response | null> {
+  /**
+   * The answer for a request (`client`: its target as the client sent it,
+   * where the server rewrote it; `pattern`: the route's), or null when no
+   * file matches it.
+   */
+  async #answer(request: Request, client: ClientTarget | undefined, pattern: string): Promise<Response | null> {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const url = new URL(request.url);
     const safe = safePath(url.pathname);
     if (!safe.ok) return errorResponse(safe.status);
-    if (!this.#options.dotfiles && isHidden(safe.path)) return errorResponse(404);
-    const target = await this.#resolve(safe.path);
+    const { path } = rootedPath(safe.path, pattern, this.#options.strip_prefix);
+    if (!this.#options.dotfiles && isHidden(path)) return errorResponse(404);
+    // The mount itself, asked without its slash: its directory.
+    const target = path === "" ? ({ kind: "directory", real: this.#realRoot } as const) : await this.#resolve(path);
     switch (target.kind) {
       case "file": {
         const precompressed = await this.#precompressed(request, target);
@@ -256,20 +265,4 @@ function requestedRange(request: Request, size: number, validators: Validators):
  */
 function isHidden(path: string): boolean {
   return path.replace(/^\/\.well-known(?=\/|$)/, "").includes("/.");
-}
-
-/**
- * 301 to the directory's path with a trailing slash, so relative links in its
- * index resolve inside it. The path is spelt as the client sent it (`target`,
- * path and query), as Apache does: with encoded_slashes = "keep" the
- * normalised path has "%252F" where the client wrote "%2F". Leading slashes
- * are collapsed so "//host" cannot become a protocol-relative Location (an
- * open redirect).
- */
-function redirectToDirectory(target: string): Response {
-  const query = target.indexOf("?");
-  const path = query < 0 ? target : target.slice(0, query);
-  const search = query < 0 ? "" : target.slice(query);
-  const location = `/${path.replace(/^\/+/, "")}/${search}`;
-  return new Response(null, { status: 301, headers: { location } });
 }

@@ -4,6 +4,7 @@
 import { indexNamesProblem } from "../root-names.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
+import { stripPrefixField } from "../rooted-path.ts";
 import { precompressedFields } from "./precompressed.ts";
 
 /**
@@ -29,7 +30,8 @@ export const DENY_EXTENSIONS = SCRIPT_EXTENSIONS.flatMap((ext) => [ext, ...BACKU
 export const staticSchema = {
   fields: {
     ...routeFields,
-    root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path (the route's `path` is not stripped)" },
+    root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path, or the path after the route's prefix with `strip_prefix`" },
+    strip_prefix: stripPrefixField,
     index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory (there are no listings)" },
     fallthrough: {
       type: "boolean",

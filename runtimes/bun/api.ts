@@ -42,6 +42,17 @@ export interface BunServer {
   stop(closeActiveConnections?: boolean): Promise<void>;
 }
 
+export interface BunTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  serverName?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  /** OpenSSL's SSL_OP_* bits (node:constants), here to turn TLS 1.0 and 1.1 off. */
+  secureOptions?: number;
+}
+
 export interface BunServeOptions {
   hostname?: string;
   port?: number;
@@ -50,6 +61,10 @@ export interface BunServeOptions {
   /** Seconds a connection may be idle, at most 255 (not while its head arrives: Bun's own 10 s hold then). */
   idleTimeout?: number;
   development?: boolean;
+  /** PEM text; several, each with its serverName, for SNI. */
+  tls?: BunTls | BunTls[];
+  /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
+  reusePort?: boolean;
   error?(error: Error): Response;
   fetch(request: Request, server: BunServer): Response | Promise<Response>;
 }
