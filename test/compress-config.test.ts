@@ -50,6 +50,15 @@ describe("compress", () => {
     expect(config.routes[1]!.options.compress).toEqual([]);
   });
 
+  test.each(["text/html; charset=utf-8", "html", "*/*", "text/ html"])("compress_types refuses %j, naming the key", (type) => {
+    expect(refusal(route(`compress_types = ${JSON.stringify(["text/*", type])}`))).toContain("postern.toml:5: routes[0].compress_types:");
+  });
+
+  test("compress_types takes types and patterns", () => {
+    const types = ["text/*", "application/*+json", "image/svg+xml", "application/vnd.ms-fontobject"];
+    expect(parseConfig(route(`compress_types = ${JSON.stringify(types)}`), "postern.toml", gatewaySchemas).routes[0]!.options.compress_types).toEqual(types);
+  });
+
   test("an unknown encoding is refused with the ones known", () => {
     expect(refusal(route('compress = ["brotli"]'))).toContain('routes[0].compress[0]: expected one of "zstd", "br", "gzip", found "brotli"');
     expect(refusal(`compress = "deflate"\n${route("")}`)).toContain("postern.toml:1: compress:");
