@@ -1,11 +1,8 @@
-// The runtimes' compressors (src/runtime.ts Compression) on their own: the
-// node:zlib one Node, Bun and Deno share, and the CompressionStream one of
-// Workers (run here on Node, which has the same Web API), each checked with
-// Debian's decoders.
+// The runtimes' compressor (src/runtime.ts Compression) on its own: the
+// node:zlib one Node, Bun and Deno share, checked with Debian's decoders.
 
 import { describe, expect, test } from "vitest";
 import { zlibCompression } from "../runtimes/common/zlib-compression.ts";
-import { workersCompression } from "../runtimes/workers/compression.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { decode, decodeStart, text } from "./helpers/compress-site.ts";
 
@@ -43,18 +40,5 @@ describe.runIf(tools)("node:zlib", () => {
       got = new Uint8Array([...got, ...value!]);
     }
     await writer.abort();
-  });
-});
-
-describe.runIf(tools)("CompressionStream (Workers)", () => {
-  test("gzip only", async () => {
-    expect(workersCompression.formats).toEqual(["gzip"]);
-    const input = text(300);
-    const stream = workersCompression.compressor("gzip", { level: 5, flush: true });
-    const writer = stream.writable.getWriter();
-    const output = readAll(stream.readable);
-    await writer.write(bytes(input));
-    await writer.close();
-    expect(decode("gzip", await output)).toBe(input);
   });
 });

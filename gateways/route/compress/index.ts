@@ -36,7 +36,9 @@ export const compressModule: RouteModule = {
     const compression = route.runtime.compression;
     const offered = wanted.filter((encoding) => compression?.formats.includes(encoding));
     const missing = wanted.filter((encoding) => !offered.includes(encoding));
-    if (missing.length > 0) {
+    if (compression === undefined) {
+      route.runtime.logError(`${route.name}: compress: postern compresses nothing on the ${route.runtime.name} runtime; answers go as the platform sends them`);
+    } else if (missing.length > 0) {
       const rest = offered.length > 0 ? `it offers ${offered.join(", ")}` : "its answers go uncompressed";
       route.runtime.logError(`${route.name}: compress: the ${route.runtime.name} runtime has no ${missing.join(", ")} compressor; ${rest}`);
     }
