@@ -8,12 +8,19 @@ import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
 import { authFields } from "./auth/fields.ts";
 import { compressFields, compressTypesProblem } from "./compress/fields.ts";
 import { headersFields, headersProblem } from "./headers.ts";
+import { hostFields } from "./host.ts";
 
 export const routeFields = {
+  ...hostFields,
   ...authFields,
   ...headersFields,
   ...compressFields,
 } as const satisfies Schema;
+
+/** Keys of route modules' tables that hold a file path, taken from the config file's directory as gateways' pathKeys are. */
+export const routePathKeys: readonly (readonly [table: string, key: string])[] = [
+  ["auth", "htpasswd"],
+];
 
 /** The checks of the route fields' values that their types cannot say, each giving the key to blame and why. */
 const routeChecks: readonly ((options: Record<string, unknown>) => { key: string; message: string } | undefined)[] = [headersProblem, compressTypesProblem];
@@ -25,8 +32,3 @@ export function withRouteChecks(schema: GatewaySchema): GatewaySchema {
     check: (options) => routeChecks.reduce<ReturnType<NonNullable<GatewaySchema["check"]>>>((found, check) => found ?? check(options), undefined) ?? schema.check?.(options),
   };
 }
-
-/** Keys of route modules' tables that hold a file path, taken from the config file's directory as gateways' pathKeys are. */
-export const routePathKeys: readonly (readonly [table: string, key: string])[] = [
-  ["auth", "htpasswd"],
-];

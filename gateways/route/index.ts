@@ -6,6 +6,7 @@
 
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler } from "../handler.ts";
+import { hostModule } from "./host.ts";
 import { authModule } from "./auth/index.ts";
 import { compressModule } from "./compress/index.ts";
 import { headersModule } from "./headers.ts";
@@ -29,6 +30,7 @@ export interface RouteModule {
  * the gateway, and the answer meets them in the reverse order after it.
  */
 const routeModules: readonly RouteModule[] = [
+  hostModule,
   authModule,
   headersModule,
   compressModule,

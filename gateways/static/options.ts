@@ -6,6 +6,7 @@ import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schem
 import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
 import { precompressedFields } from "./precompressed.ts";
+import { followSymlinksField } from "../symlinks.ts";
 
 /**
  * The scripts a backend may run: the extensions PHP runs under Debian's
@@ -32,6 +33,7 @@ export const staticSchema = {
     ...routeFields,
     root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path, or the path after the route's prefix with `strip_prefix`" },
     strip_prefix: stripPrefixField,
+    follow_symlinks: followSymlinksField,
     index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory (there are no listings)" },
     fallthrough: {
       type: "boolean",
