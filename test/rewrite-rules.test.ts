@@ -137,6 +137,14 @@ describe("redirect", () => {
     expect(redirect(redirects({ match: "^/go/(.*)$", to: "/x/../..//$1" }), "/go/evil.example", "", "h")?.location).toBe("/evil.example");
   });
 
+  test("a group after an absolute URL's host never changes the host (CWE-601)", () => {
+    const rules = redirects({ match: "^/go(.*)$", to: "https://example.com$1" });
+    expect(redirect(rules, "/go/a", "?q", "h")?.location).toBe("https://example.com/a?q");
+    expect(redirect(rules, "/go.evil.example/", "", "h")).toBeUndefined();
+    expect(redirect(rules, "/go@evil.example/", "", "h")).toBeUndefined();
+    expect(redirect(rules, "/go:8443/", "", "h")).toBeUndefined();
+  });
+
   test("only for its hosts", () => {
     const rules = redirects({ match: "^(.*)$", host: ["www.example.com"], to: "https://example.com$1" });
     expect(redirect(rules, "/a", "", "www.example.com")?.location).toBe("https://example.com/a");
@@ -175,6 +183,11 @@ describe("refused when the config is read, naming the key and the line", () => {
 
   test("a redirect to //host without a scheme", () => {
     expect(refused('[[redirects]]\nmatch = "^/a"\nto = "//evil.example/"\n')).toBe('6 redirects[0].to: "//evil.example/" names another host without a scheme: write "https://evil.example/"');
+  });
+
+  test("a redirect whose host a group would write", () => {
+    expect(refused('[[redirects]]\nmatch = "^/(.*)$"\nto = "https://$1.example.com/"\n')).toBe('6 redirects[0].to: the host of "https://$1.example.com/" must be written out, a $N only after it');
+    expect(refused('[[redirects]]\nmatch = "^/(.*)$"\nto = "https://ex$1ample.com/"\n')).toBe('6 redirects[0].to: the host of "https://ex$1ample.com/" must be written out, a $N only after it');
   });
 
   test("a redirect to neither a path nor an http(s) URL", () => {

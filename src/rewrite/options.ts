@@ -40,6 +40,8 @@ function redirectToProblem(value: string | number): string | undefined {
   const to = String(value);
   if (to.startsWith("//")) return `${JSON.stringify(to)} names another host without a scheme: write "https:${to}"`;
   if (!to.startsWith("/") && !/^https?:\/\/[^/?]/i.test(to)) return `must be a path starting with "/" or an http(s) URL, found ${JSON.stringify(to)}`;
+  // The host is the rule's own (redirect.ts): a group may follow it, not stand in it.
+  if (!to.startsWith("/") && !/^https?:\/\/[^/?#$]+(?:\$[0-9])*(?:[/?]|$)/i.test(to)) return `the host of ${JSON.stringify(to)} must be written out, a $N only after it`;
   return toCharProblem(to);
 }
 
@@ -81,7 +83,7 @@ export const redirectFields = {
     type: "string",
     required: true,
     check: redirectToProblem,
-    doc: 'where the client is sent (`Location`): a path (`"/new/$1"`) or an http(s) URL (`"https://example.com/$1"`); the query as for a rewrite',
+    doc: 'where the client is sent (`Location`): a path (`"/new/$1"`) or an http(s) URL whose host is written out (`"https://example.com/$1"`; a `$N` may follow the host, never stand in it); the query as for a rewrite',
   },
   status: { type: "integer", default: 301, min: 301, max: 308, check: statusProblem, doc: "the redirection's status: 301 and 308 are permanent, 302, 303 and 307 not; 307 and 308 keep the method and body" },
 } as const satisfies Schema;
