@@ -1,0 +1,60 @@
+// A flood of wrong passwords against a Basic-auth route: the password checks
+// (bcrypt computed in JavaScript, on the event loop) run a few at a time,
+// and past the queue the answer is 503 at once instead of more CPU. The
+// bcrypt of the runtime is held back until the test lets it go, so that the
+// checks are all running or waiting at the same time whatever the machine's
+// speed; the htpasswd file is Debian's `htpasswd`.
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { afterAll, expect, test } from "vitest";
+import { CHECKS_AT_ONCE, CHECKS_QUEUED } from "../gateways/route/auth/basic-auth.ts";
+import { basicAuthMiddleware } from "../gateways/route/auth/middleware.ts";
+import { passwordHashes } from "../runtimes/common/password-hashes.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
+import { requireBinary } from "./helpers/binaries.ts";
+
+const HTPASSWD = requireBinary(["htpasswd"], "apache2-utils");
+const dir = mkdtempSync(join(tmpdir(), "postern-review-flood-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test.skipIf(!HTPASSWD)("wrong passwords past the running and queued checks are answered 503 without a check", async () => {
+  const file = join(dir, "users");
+  execFileSync(HTPASSWD!, ["-cbB", "-C", "4", file, "alice", "right"], { stdio: "ignore" });
+  let started = 0;
+  let letGo!: () => void;
+  const gate = new Promise<void>((resolve) => (letGo = resolve));
+  const runtime = {
+    ...nodeRuntime,
+    passwordHashes: {
+      ...passwordHashes,
+      bcrypt: async (password: string, stored: string) => {
+        started++;
+        await gate;
+        return passwordHashes.bcrypt(password, stored);
+      },
+    },
+  };
+  const auth = basicAuthMiddleware(runtime, { htpasswd: file });
+  await auth.ready;
+  const app = new Hono();
+  app.use("/*", auth);
+  app.get("/", (c) => c.text("in"));
+  const ask = async (password: string) => app.request("/", { headers: { authorization: `Basic ${btoa(`alice:${password}`)}` } });
+
+  const flood = Array.from({ length: CHECKS_AT_ONCE + CHECKS_QUEUED + 5 }, () => ask("wrong"));
+  // Five answers come while every check still waits for the gate: 503, sent at once.
+  const answered: Response[] = [];
+  for (const request of flood) void request.then((answer) => answered.push(answer));
+  for (let waited = 0; answered.length < 5 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(answered.map((a) => [a.status, a.headers.get("retry-after")])).toEqual(Array.from({ length: 5 }, () => [503, "1"]));
+  expect(started).toBe(CHECKS_AT_ONCE);
+  letGo();
+  const statuses = (await Promise.all(flood)).map((r) => r.status);
+  expect(statuses.filter((s) => s === 401)).toHaveLength(CHECKS_AT_ONCE + CHECKS_QUEUED);
+  expect(statuses.filter((s) => s === 503)).toHaveLength(5);
+  expect((await ask("right")).status).toBe(200);
+});
