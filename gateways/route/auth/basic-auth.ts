@@ -17,7 +17,7 @@ import { ConcurrencyLimiter } from "../../../src/limiter.ts";
 import type { PasswordHashes } from "../../../src/runtime.ts";
 import { basicCredentials, challenge } from "./basic.ts";
 import type { HtpasswdFile } from "./file.ts";
-import type { HtpasswdEntry } from "./htpasswd.ts";
+import { checkCost, type HtpasswdEntry } from "./htpasswd.ts";
 import { verifyPassword } from "./verify.ts";
 
 /** Credentials remembered at most, the oldest forgotten first. */
@@ -35,6 +35,8 @@ export class BasicAuth {
   readonly #cacheMs: number;
   /** SHA-256 of a secret of this process, the user, the password and its stored hash -> when it is forgotten. */
   readonly #passed = new Map<string, number>();
+  /** Per copy of the file: the entry an unknown user's password is checked against. */
+  readonly #decoys = new WeakMap<ReadonlyMap<string, HtpasswdEntry>, HtpasswdEntry | undefined>();
   readonly #secret = crypto.getRandomValues(new Uint8Array(32));
 
   constructor(file: HtpasswdFile, realm: string, hashes: PasswordHashes | undefined, cacheMs = 0) {
@@ -61,8 +63,10 @@ export class BasicAuth {
     const entry = users.get(credentials.user);
     if (entry === undefined) {
       // An unknown user costs what a known one does (CWE-204): a password is
-      // checked against the file's first hash, and the answer is no whatever it says.
-      const decoy = users.values().next().value;
+      // checked against the file's costliest hash, and the answer is no
+      // whatever it says. The first hash could be a {SHA} one, answered in
+      // microseconds where every bcrypt user takes milliseconds.
+      const decoy = this.#decoy(users);
       if (decoy !== undefined) await this.#check(credentials.password, decoy);
       return challenge(this.#realm);
     }
@@ -80,6 +84,15 @@ export class BasicAuth {
     if (this.#passed.size >= CACHE_ENTRIES) this.#passed.delete(this.#passed.keys().next().value!);
     this.#passed.set(key, Date.now() + this.#cacheMs);
     return true;
+  }
+
+  #decoy(users: ReadonlyMap<string, HtpasswdEntry>): HtpasswdEntry | undefined {
+    if (!this.#decoys.has(users)) {
+      let costliest: HtpasswdEntry | undefined;
+      for (const entry of users.values()) if (costliest === undefined || checkCost(entry) > checkCost(costliest)) costliest = entry;
+      this.#decoys.set(users, costliest);
+    }
+    return this.#decoys.get(users);
   }
 
   async #check(password: string, entry: HtpasswdEntry): Promise<boolean> {

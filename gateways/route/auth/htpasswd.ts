@@ -58,3 +58,17 @@ function formatOf(hash: string, allowPlaintext: boolean): HashFormat | { problem
   if (allowPlaintext) return "plain";
   return { problem: "plaintext password: refused unless `allow_plaintext = true`; hash it with `htpasswd -B`" };
 }
+
+/** How costly checking a password against `entry` is, to compare entries: bcrypt by its cost, then $apr1$ (1000 rounds of MD5), {SHA}, plaintext. */
+export function checkCost(entry: HtpasswdEntry): number {
+  switch (entry.format) {
+    case "bcrypt":
+      return 3 + Number(entry.hash.slice(4, 6));
+    case "apr1":
+      return 2;
+    case "sha1":
+      return 1;
+    case "plain":
+      return 0;
+  }
+}

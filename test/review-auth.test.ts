@@ -1,9 +1,10 @@
-// A flood of wrong passwords against a Basic-auth route: the password checks
-// (bcrypt computed in JavaScript, on the event loop) run a few at a time,
-// and past the queue the answer is 503 at once instead of more CPU. The
-// bcrypt of the runtime is held back until the test lets it go, so that the
-// checks are all running or waiting at the same time whatever the machine's
-// speed; the htpasswd file is Debian's `htpasswd`.
+// What an attacker learns from, or costs, a Basic-auth route: a flood of
+// wrong passwords (bcrypt computed in JavaScript, on the event loop) is
+// checked a few at a time, and past the queue answered 503 at once instead
+// of more CPU; an unknown user costs a bcrypt check when the file has bcrypt
+// users. The runtime's bcrypt is the real one, counted, and held back until
+// the test lets it go where checks must be running or waiting at the same
+// time whatever the machine's speed; htpasswd files are Debian's `htpasswd`.
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -57,4 +58,21 @@ test.skipIf(!HTPASSWD)("wrong passwords past the running and queued checks are a
   expect(statuses.filter((s) => s === 401)).toHaveLength(CHECKS_AT_ONCE + CHECKS_QUEUED);
   expect(statuses.filter((s) => s === 503)).toHaveLength(5);
   expect((await ask("right")).status).toBe(200);
+});
+
+test.skipIf(!HTPASSWD)("an unknown user's password is checked against the costliest hash, not the first one", async () => {
+  const file = join(dir, "mixed");
+  execFileSync(HTPASSWD!, ["-cbs", file, "carol", "sha pass"], { stdio: "ignore" });
+  execFileSync(HTPASSWD!, ["-bm", file, "bob", "md5 pass"], { stdio: "ignore" });
+  execFileSync(HTPASSWD!, ["-bB", "-C", "5", file, "alice", "bcrypt pass"], { stdio: "ignore" });
+  let bcrypts = 0;
+  const runtime = { ...nodeRuntime, passwordHashes: { ...passwordHashes, bcrypt: async (password: string, stored: string) => (bcrypts++, passwordHashes.bcrypt(password, stored)) } };
+  const auth = basicAuthMiddleware(runtime, { htpasswd: file });
+  await auth.ready;
+  const app = new Hono();
+  app.use("/*", auth);
+  app.get("/", (c) => c.text("in"));
+  const answer = await app.request("/", { headers: { authorization: `Basic ${btoa("mallory:guess")}` } });
+  expect(answer.status).toBe(401);
+  expect(bcrypts).toBe(1);
 });
