@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, expect, test } from "vitest";
+import { parseHtpasswd } from "../gateways/route/auth/htpasswd.ts";
 import { CHECKS_AT_ONCE, CHECKS_QUEUED } from "../gateways/route/auth/basic-auth.ts";
 import { basicAuthMiddleware } from "../gateways/route/auth/middleware.ts";
 import { passwordHashes } from "../runtimes/common/password-hashes.ts";
@@ -75,4 +76,11 @@ test.skipIf(!HTPASSWD)("an unknown user's password is checked against the costli
   const answer = await app.request("/", { headers: { authorization: `Basic ${btoa("mallory:guess")}` } });
   expect(answer.status).toBe(401);
   expect(bcrypts).toBe(1);
+});
+
+test("a bcrypt hash of a cost htpasswd would not make is refused: each check would hold a password slot for minutes or days", () => {
+  const salt = "$2y$10$" + "a".repeat(53);
+  expect(parseHtpasswd(`alice:${salt}\n`, false).ok).toBe(true);
+  expect(parseHtpasswd(`alice:${salt.replace("$10$", "$31$")}\n`, false)).toEqual({ ok: false, line: 1, message: 'user "alice": bcrypt cost 31: htpasswd -C takes 4 to 17' });
+  expect(parseHtpasswd(`alice:${salt.replace("$10$", "$03$")}\n`, false)).toEqual({ ok: false, line: 1, message: 'user "alice": bcrypt cost 3: htpasswd -C takes 4 to 17' });
 });

@@ -18,6 +18,9 @@ export type HtpasswdParse = { ok: true; users: Map<string, HtpasswdEntry> } | { 
 
 // bcrypt: $2a$/$2b$/$2y$, a two-digit cost, 22 salt and 31 hash characters of bcrypt's base64.
 const BCRYPT = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
+// htpasswd -C's upper bound. Each step doubles the work: computed in
+// JavaScript, cost 10 takes 0.3 s of CPU, 17 would take 40 s, 31 a week.
+const MAX_BCRYPT_COST = 17;
 // Apache MD5: $apr1$, up to 8 salt characters, $, 22 hash characters.
 const APR1 = /^\$apr1\$[^$]{1,8}\$[./A-Za-z0-9]{22}$/;
 // {SHA}: base64 of the 20 bytes of SHA-1.
@@ -47,7 +50,11 @@ export function parseHtpasswd(text: string, allowPlaintext: boolean): HtpasswdPa
 }
 
 function formatOf(hash: string, allowPlaintext: boolean): HashFormat | { problem: string } {
-  if (hash.startsWith("$2")) return BCRYPT.test(hash) ? "bcrypt" : { problem: "malformed bcrypt hash" };
+  if (hash.startsWith("$2")) {
+    if (!BCRYPT.test(hash)) return { problem: "malformed bcrypt hash" };
+    const cost = Number(hash.slice(4, 6));
+    return cost >= 4 && cost <= MAX_BCRYPT_COST ? "bcrypt" : { problem: `bcrypt cost ${cost}: htpasswd -C takes 4 to ${MAX_BCRYPT_COST}` };
+  }
   if (hash.startsWith("$apr1$")) return APR1.test(hash) ? "apr1" : { problem: "malformed $apr1$ (Apache MD5) hash" };
   if (hash.startsWith("{SHA}")) return SHA1.test(hash) ? "sha1" : { problem: "malformed {SHA} hash" };
   if (hash.startsWith("$")) return { problem: `hash format ${JSON.stringify(hash.slice(0, hash.indexOf("$", 1) + 1))} is not one of htpasswd's (bcrypt, $apr1$, {SHA})` };
