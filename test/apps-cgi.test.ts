@@ -5,20 +5,16 @@
 // with their types, and the programs run, never sent.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { get, serveApp } from "./helpers/apps.ts";
+import { get, installed, serveApp } from "./helpers/apps.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import type { RunningPostern } from "./helpers/postern.ts";
 import { giveToScriptUser } from "./helpers/script-user.ts";
 
 const GIT = requireBinary(["git"], "git");
-const installed = (file: string) => {
-  if (!existsSync(file) && process.env.CI) throw new Error(`${file} not found: .ci/run installs it from Debian`);
-  return existsSync(file);
-};
 
 let dir: string;
 let repos: string;

@@ -4,18 +4,13 @@
 // directory's slash), and what nobody may see (a script's source, the
 // library and tool directories lighttpd's shipped config denies).
 
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DEBIAN_FPM, get, serveApp } from "./helpers/apps.ts";
+import { DEBIAN_FPM, get, installed, serveApp } from "./helpers/apps.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import type { RunningPostern } from "./helpers/postern.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
-const installed = (file: string) => {
-  if (!existsSync(file) && process.env.CI) throw new Error(`${file} not found: .ci/run installs it from Debian`);
-  return existsSync(file);
-};
 
 let fpm: PhpFpm;
 beforeAll(async () => {

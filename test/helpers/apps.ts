@@ -2,7 +2,7 @@
 // only the addresses a test must choose replaced (the php-fpm socket, a
 // config file of its own): a key an example no longer holds is an error.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startPostern, type RunningPostern } from "./postern.ts";
 import { substitute } from "./readme.ts";
@@ -24,4 +24,10 @@ export function serveApp(app: string, replacements: Record<string, string> = {})
 export async function get(url: string): Promise<{ status: number; type: string; location: string | null; body: string }> {
   const res = await fetch(url, { redirect: "manual" });
   return { status: res.status, type: res.headers.get("content-type") ?? "", location: res.headers.get("location"), body: await res.text() };
+}
+
+/** Whether a Debian package's file is here; under CI its absence is an error, not a skip. */
+export function installed(file: string): boolean {
+  if (!existsSync(file) && process.env.CI) throw new Error(`${file} not found: .ci/run installs it from Debian`);
+  return existsSync(file);
 }
