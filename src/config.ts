@@ -4,6 +4,7 @@
 // Unknown keys, wrong types and impossible combinations are errors: postern
 // never starts half-configured. The caller reads the file; this stays runtime-free.
 
+import { ACCESS_LOG_FORMATS, type AccessLogFormat } from "./access-log.ts";
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
 import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
@@ -60,6 +61,8 @@ export interface Config {
   client: ClientLimits;
   /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
   gracefulTimeout: number;
+  /** The access log's line format (src/access-log.ts). */
+  accessLogFormat: AccessLogFormat;
   routes: RouteConfig[];
 }
 
@@ -87,7 +90,7 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     type: "string",
     default: "-",
     booleans: ["-", "off"],
-    doc: 'where one line per request goes, in the combined log format: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
+    doc: 'where one line per request goes, once its answer is sent, in `access_log_format`: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
   },
   error_log: {
     type: "string",
@@ -128,6 +131,12 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: 30_000,
     min: 1,
     doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
+  },
+  access_log_format: {
+    type: "string",
+    oneOf: ACCESS_LOG_FORMATS,
+    default: "combined",
+    doc: '`access_log`\'s line format: `"combined"` (Apache\'s and nginx\'s, the bytes being those of the body actually sent) or `"json"`, one object per line with `time`, `client`, `method`, `target`, `protocol`, `status`, `bytes_sent`, `duration` (ms), `route`, `backend`, `upstream_time` (ms to the backend\'s answer head), `referer` and `user_agent` (see [Logs](logs.md))',
   },
 };
 
@@ -171,6 +180,7 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
+    accessLogFormat: top.access_log_format as AccessLogFormat,
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
   };

@@ -26,6 +26,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, "cgi"));
   writeFileSync(join(dir, "pub/a.txt"), "0123456789\n");
   writeFileSync(join(dir, "cgi/redirect.sh"), "printf 'Location: /a.txt\\r\\n\\r\\n'\n");
+  writeFileSync(join(dir, "cgi/err.sh"), "echo 'a complaint' >&2\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'\n");
   writeFileSync(join(dir, "cgi/big.sh"), `printf 'Content-Type: application/octet-stream\\r\\n\\r\\n'\nhead -c ${BIG} /dev/zero\n`);
   giveToScriptUser(dir);
   postern = await startLogging(
@@ -99,6 +100,13 @@ describe("request record", () => {
     expect(record.bytesSent).toBeGreaterThanOrEqual(received);
     expect(record.bytesSent).toBeLessThan(BIG);
     expect(postern.access.at(-1)).toMatch(new RegExp(`"GET /cgi/big.sh HTTP/1.1" 200 ${record.bytesSent} `));
+  });
+
+  test("a script's stderr is an error line that names its client and request line", async () => {
+    expect(await (await fetch(`${postern.url}/cgi/err.sh?q="x"`)).text()).toBe("ok\n");
+    const deadline = Date.now() + 20_000;
+    while (!postern.errors.some((l) => l.includes("a complaint")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(postern.errors.find((l) => l.includes("a complaint"))).toBe(String.raw`routes[0] (cgi /cgi/*): /cgi/err.sh: stderr: a complaint, client: 127.0.0.1, request: "GET /cgi/err.sh?q=%22x%22 HTTP/1.1"`);
   });
 
   test("the access line has the bytes sent", async () => {

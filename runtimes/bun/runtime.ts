@@ -3,6 +3,7 @@
 // processes, Web Workers for threads, files through Bun's node:fs
 // (runtimes/node/fs.ts runs there unchanged).
 
+import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { connect } from "./connect.ts";
@@ -22,5 +23,5 @@ export const bunRuntime = {
   fs,
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
-  logError: lineWriter(process.stderr),
+  logError: datedErrors(lineWriter(process.stderr)),
 } satisfies Runtime;

@@ -1,5 +1,6 @@
 // The Runtime for Deno: every Deno.* call postern makes lives under runtimes/deno/.
 
+import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { Deno } from "./api.ts";
@@ -19,5 +20,5 @@ export const denoRuntime = {
   fs,
   getEnv: (name) => Deno.env.get(name),
   logAccess: lineWriter(Deno.stdout),
-  logError: lineWriter(Deno.stderr),
+  logError: datedErrors(lineWriter(Deno.stderr)),
 } satisfies Runtime;

@@ -1,5 +1,6 @@
 // The Runtime for Node: every node:* call postern makes lives under runtimes/node/.
 
+import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { connect } from "./connect.ts";
 import { fs } from "./fs.ts";
@@ -18,5 +19,5 @@ export const nodeRuntime = {
   fs,
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
-  logError: lineWriter(process.stderr),
+  logError: datedErrors(lineWriter(process.stderr)),
 } satisfies Runtime;
