@@ -14,6 +14,7 @@ import { GatewayError, responseForError } from "../src/errors.ts";
 import { isLiveResponse } from "../src/http/live-response.ts";
 import { reasonPhraseOf, withReasonPhrase } from "../src/http/reason-phrase.ts";
 import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-body.ts";
+import type { RouteStats } from "../src/metrics/stats.ts";
 import type { Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 import { requestContext } from "../src/logs.ts";
@@ -27,6 +28,8 @@ export type GatewayHandler = MiddlewareHandler & {
   close(): Promise<void>;
   /** One worker process more or fewer, never fewer than one (SIGTTIN, SIGTTOU): routes that run workers. */
   scale?(delta: 1 | -1): void;
+  /** What the route holds and runs now (backends, workers, threads, programs), for the metrics and the status page: read-only. */
+  stats?(): RouteStats;
 };
 
 /** The connection facts the runtime put in the request's env (each runtime serves with a ServeEnv). */
@@ -178,6 +181,6 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
     const init = { status: response.status, statusText: response.statusText, headers: response.headers };
     return withReasonPhrase(new Response(stream, init), reasonPhraseOf(response) ?? "");
   };
-  const scale = handler.scale;
-  return Object.assign(front, { ready: handler.ready, close: () => handler.close() }, scale ? { scale } : {});
+  const { scale, stats } = handler;
+  return Object.assign(front, { ready: handler.ready, close: () => handler.close() }, scale ? { scale } : {}, stats ? { stats } : {});
 }

@@ -15,6 +15,7 @@ import { Upstream } from "../src/backend/upstream.ts";
 import { bufferingFields } from "../src/buffer/options.ts";
 import { StatusLineParser } from "../src/cgi/response.ts";
 import type { Schema, ValidatedOf } from "../src/config-schema.ts";
+import type { RouteStats } from "../src/metrics/stats.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { backendSetup } from "./checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
@@ -83,6 +84,7 @@ export function createStreamGateway(runtime: Runtime, options: StreamOptions, na
   return Object.assign((c: Context) => gateway.handle(c), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -147,6 +149,10 @@ class StreamGateway {
     } catch (err) {
       return failure(this.#runtime, this.#name, err, c.env);
     }
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats() };
   }
 
   async close(): Promise<void> {

@@ -75,7 +75,7 @@ describe.each(RUNTIMES)("access log on %s", (runtime) => {
     const served = await startPostern(["serve", "--config", config], { runtime, cwd: dir });
     started.push(served);
     const lines = () => read(log).split("\n").filter(Boolean);
-    return { url: served.url, port: Number(new URL(served.url).port), lines };
+    return { url: served.url, port: Number(new URL(served.url).port), lines, served };
   }
 
   describe("json", () => {
@@ -154,6 +154,13 @@ describe.each(RUNTIMES)("access log on %s", (runtime) => {
       expect(line.status).toBe(200);
     });
   });
+
+  test("postern's own lines on stderr (a reload) are dated and levelled as error lines", async () => {
+    const { served } = await serve("combined");
+    served.proc.kill("SIGHUP");
+    await until("the reload", () => served.stderr().includes("config reloaded"));
+    expect(served.stderr()).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[notice\] postern: SIGHUP: config reloaded$/m);
+  }, 90_000);
 
   test("combined: a hostile User-Agent stays inside its quotes, on its own line", async () => {
     const postern = await serve("combined");

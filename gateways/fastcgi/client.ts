@@ -13,7 +13,7 @@ import type { RequestRecord } from "../../src/request-record.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";
-import { encodeAbortRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, ProtocolStatus, RecordType } from "./record.ts";
+import { encodeAbortRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, ProtocolStatus, RecordType, type Role } from "./record.ts";
 import { encodeRequestStart } from "./request.ts";
 
 export interface FcgiTimeouts {
@@ -52,6 +52,10 @@ export interface FcgiRequest {
   record?: RequestRecord;
   /** Told which backend each try goes to, and which one passed a timeout (the WSGI supervisor counts and kills its workers). */
   watch?: BackendWatch;
+  /** FCGI_AUTHORIZER for an Authorizer request (spec §6.3); Responder when absent. */
+  role?: Role;
+  /** Given the CGI head as the backend wrote it (names in their case), before the Response is made of it. */
+  onHead?(head: CgiHead): void;
 }
 
 export interface BackendWatch {
@@ -98,7 +102,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     onGone = () => call.abandon();
     try {
       const body = req.body instanceof ReadableStream ? "stream" : req.body;
-      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, req.params, body));
+      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, req.params, body, req.role));
       if (req.body instanceof ReadableStream) call.sendBody(req.body);
       return await call.response();
     } catch (err) {
@@ -201,6 +205,7 @@ class Call {
       head.status = 302;
       head.statusText = "Found";
     }
+    this.#req.onHead?.(head);
     const first = parser.takeRest();
     const output: CgiOutput = {
       read: () => this.#read(),

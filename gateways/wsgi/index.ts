@@ -12,6 +12,7 @@ import type { Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import { SetupError } from "../../src/check/problems.ts";
 import { GatewayError } from "../../src/errors.ts";
 import type { BackendPool } from "../../src/pool.ts";
@@ -42,6 +43,7 @@ export function createWsgi(runtime: Runtime, options: WsgiOptions, name: string)
     ready: gateway.ready,
     close: () => gateway.close(),
     scale: (delta: 1 | -1) => gateway.scale(delta),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -100,6 +102,10 @@ class WsgiGateway {
 
   scale(delta: 1 | -1): void {
     this.#workers?.scale(delta);
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream.stats(), ...this.#workers?.stats() };
   }
 
   async handle(c: Context): Promise<Response> {

@@ -5,6 +5,8 @@
 
 import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { connect } from "./connect.ts";
 import { fs } from "../node/fs.ts";
@@ -21,7 +23,10 @@ export const bunRuntime = {
   uid: () => process.getuid!(),
   startWorker: startWebWorker,
   fs,
+  passwordHashes,
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
   logError: datedErrors(lineWriter(process.stderr)),
+  compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

@@ -2,6 +2,8 @@
 
 import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
+import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { connect } from "./connect.ts";
 import { fs } from "./fs.ts";
 import { lineWriter } from "./log.ts";
@@ -17,7 +19,10 @@ export const nodeRuntime = {
   uid: () => process.getuid!(),
   startWorker,
   fs,
+  passwordHashes,
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
   logError: datedErrors(lineWriter(process.stderr)),
+  compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;
