@@ -117,6 +117,21 @@ describe("request record", () => {
   });
 });
 
+describe("error lines of the app's own middleware", () => {
+  test("a rewrite cycle's line names the client and the request line", async () => {
+    const looping = await startLogging(
+      `[[rewrites]]\nmatch = "^/a/(.*)$"\nto = "/b/$1"\n[[rewrites]]\nmatch = "^/b/(.*)$"\nto = "/a/$1"\n[[routes]]\ngateway = "static"\nroot = "pub"\n`,
+      dir,
+    );
+    try {
+      expect((await fetch(`${looping.url}/a/x`)).status).toBe(500);
+      expect(looping.errors.find((line) => line.startsWith("rewrites: "))).toMatch(/, client: 127\.0\.0\.1, request: "GET \/a\/x HTTP\/1\.1"$/);
+    } finally {
+      await looping.stop();
+    }
+  });
+});
+
 describe.skipIf(!PHP_FPM)("request record with php-fpm", () => {
   let fpm: PhpFpm;
   let php: LoggingPostern;
