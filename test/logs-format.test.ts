@@ -53,6 +53,8 @@ describe.each(RUNTIMES)("access log on %s", (runtime) => {
     mkdirSync(join(dir, "cgi"));
     mkdirSync(join(dir, "logs"));
     writeFileSync(join(dir, "pub/a.txt"), "0123456789\n");
+    // Its first line, then the second once the file its query names exists.
+    writeFileSync(join(dir, "cgi/wait.sh"), `printf 'Content-Type: text/plain\\r\\n\\r\\nfirst\\n'\nwhile [ ! -e "$QUERY_STRING" ]; do sleep 0.05; done\necho second\n`);
     writeFileSync(join(dir, "cgi/big.sh"), `printf 'Content-Type: application/octet-stream\\r\\n\\r\\n'\nhead -c ${BIG} /dev/zero\n`);
     giveToScriptUser(dir);
   });
@@ -111,6 +113,21 @@ describe.each(RUNTIMES)("access log on %s", (runtime) => {
       expect(Math.abs(Date.parse(line.time as string) - sent)).toBeLessThan(60_000);
       expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(line.duration).toBeGreaterThanOrEqual(0);
+    });
+
+    test("the line is written once the answer is over, not when its head goes out", async () => {
+      const before = postern.lines().length;
+      const flag = join(dir, `go-${Date.now()}`);
+      const { res } = await open(`${postern.url}/cgi/wait.sh?${flag}`);
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk));
+      await until("the first line", () => body === "first\n");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(postern.lines()).toHaveLength(before);
+      writeFileSync(flag, "");
+      await until("the access line", () => postern.lines().length > before);
+      expect(body).toBe("first\nsecond\n");
+      expect(JSON.parse(postern.lines()[before]!)).toMatchObject({ target: `/cgi/wait.sh?${flag}`, bytes_sent: 13 });
     });
 
     test("HEAD: no byte sent", async () => {
