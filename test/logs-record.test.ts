@@ -5,6 +5,7 @@
 // whole answer, none for HEAD, fewer than the answer had when the client left.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -114,6 +115,24 @@ describe("request record", () => {
     await (await fetch(`${postern.url}/a.txt`)).text();
     await postern.done(before + 1);
     expect(postern.access.at(-1)).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/a\.txt HTTP\/1\.1" 200 11 "-" "[^"]*"$/);
+  });
+});
+
+describe("request record of a proxy route", () => {
+  test("the HTTP backend's address and its time to the answer's head", async () => {
+    const backend: Server = createServer((_, res) => res.end("from the backend\n"));
+    await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+    const port = (backend.address() as { port: number }).port;
+    const proxied = await startLogging(`[[routes]]\ngateway = "proxy"\nbackend = ["http://127.0.0.1:${port}"]\n`, dir);
+    try {
+      expect(await (await fetch(`${proxied.url}/x`)).text()).toBe("from the backend\n");
+      await proxied.done(1);
+      expect(proxied.records[0]).toMatchObject({ route: "routes[0] (proxy *)", backend: `127.0.0.1:${port}`, status: 200, bytesSent: 17 });
+      expect(proxied.records[0]!.upstreamMs).toBeGreaterThanOrEqual(0);
+    } finally {
+      await proxied.stop();
+      backend.close();
+    }
   });
 });
 
