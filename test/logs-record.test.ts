@@ -110,6 +110,25 @@ describe("request record", () => {
     expect(postern.errors.find((l) => l.includes("a complaint"))).toBe(String.raw`routes[0] (cgi /cgi/*): /cgi/err.sh: stderr: a complaint, client: 127.0.0.1, request: "GET /cgi/err.sh?q=%22x%22 HTTP/1.1"`);
   });
 
+  test("a listener that throws is said on the error log; the access log and later listeners still get the record", async () => {
+    const seen: string[] = [];
+    const broken = () => {
+      throw new Error("a broken listener");
+    };
+    const off = [postern.onRequestDone(broken), postern.onRequestDone((record) => seen.push(record.target))];
+    try {
+      const before = postern.records.length;
+      const access = postern.access.length;
+      await (await fetch(`${postern.url}/a.txt?listeners`)).text();
+      await postern.done(before + 1);
+      expect(seen).toEqual(["/a.txt?listeners"]);
+      expect(postern.access.length).toBe(access + 1);
+      expect(postern.errors).toContain("request observation: a broken listener");
+    } finally {
+      for (const unsubscribe of off) unsubscribe();
+    }
+  });
+
   test("the access line has the bytes sent", async () => {
     const before = postern.records.length;
     await (await fetch(`${postern.url}/a.txt`)).text();
