@@ -16,6 +16,7 @@ import type { GatewayHandler, Router } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
+import { Sendfile } from "../sendfile.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
@@ -28,7 +29,12 @@ import { nativeLauncher } from "./spawner/index.ts";
 /** The handler for validated options (see gateways/index.ts). */
 export function createCgi(runtime: Runtime, options: CgiOptions, name: string, router?: Router): GatewayHandler {
   const gateway = new CgiGateway(runtime, options, name, router);
-  return Object.assign(async (c: Context, next: Next) => (await gateway.serve(c.req.raw, c.env, routePath(c))) ?? next(), {
+  const sendfile = new Sendfile(runtime, options.x_sendfile, name);
+  const handler = async (c: Context, next: Next) => {
+    const response = await gateway.serve(c.req.raw, c.env, routePath(c));
+    return response ? sendfile.answer(c.req.raw, response) : next();
+  };
+  return Object.assign(handler, {
     ready: gateway.ready,
     close: () => gateway.close(),
   });

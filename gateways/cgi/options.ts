@@ -7,6 +7,7 @@ import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
+import { xSendfileField, xSendfileProblem } from "../sendfile.ts";
 import { followSymlinksField } from "../symlinks.ts";
 import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 
@@ -22,6 +23,7 @@ export const cgiSchema = {
     },
     strip_prefix: stripPrefixField,
     follow_symlinks: followSymlinksField,
+    x_sendfile: xSendfileField,
     script: { type: "string", doc: scriptDoc("/cgit.cgi") },
     extensions: { type: "string[]", doc: extensionsDoc("cgi") },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
@@ -54,7 +56,7 @@ export const cgiSchema = {
     for (const ext of (options.extensions as string[] | undefined) ?? []) {
       if (!ext.startsWith(".") || ext.includes("/")) return { key: "extensions", message: `${JSON.stringify(ext)}: entries are file extensions with their dot, e.g. ".cgi"` };
     }
-    const mount = scriptRouteProblem(options, []);
+    const mount = scriptRouteProblem(options, []) ?? xSendfileProblem(options);
     if (mount !== undefined) return mount;
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };

@@ -21,6 +21,7 @@ import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../h
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
+import { Sendfile } from "../sendfile.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest, type FcgiTimeouts } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
@@ -35,7 +36,12 @@ const PROBE_TIMEOUT_MS = 1_000;
 /** The handler for validated options (see gateways/index.ts). */
 export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: string): GatewayHandler {
   const gateway = new FastCgiGateway(runtime, options, name);
-  return Object.assign(async (c: Context, next: Next) => (await gateway.handle(c)) ?? next(), {
+  const sendfile = new Sendfile(runtime, options.x_sendfile, name);
+  const handler = async (c: Context, next: Next) => {
+    const response = await gateway.handle(c);
+    return response ? sendfile.answer(c.req.raw, response) : next();
+  };
+  return Object.assign(handler, {
     ready: gateway.ready,
     close: () => gateway.close(),
   });

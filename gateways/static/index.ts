@@ -5,7 +5,6 @@
 
 import type { Context, Next } from "hono";
 import { routePath } from "hono/route";
-import { getMimeType } from "hono/utils/mime";
 import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { safePath } from "../../src/paths.ts";
@@ -17,8 +16,8 @@ import { redirectToDirectory } from "../directory-redirect.ts";
 import { rootedPath } from "../rooted-path.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
 import { clientTargetOf } from "../request-path.ts";
-import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
-import { parseRange, type ByteRange } from "./range.ts";
+import { fileResponse } from "./file-response.ts";
+import type { ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
 import { ScriptGuard, sharingRoot, type ScriptFiles } from "./scripts.ts";
 
@@ -209,45 +208,8 @@ class StaticGateway {
 
   /** The answer for `file`; `body` gives its bytes from the opened file, and is called only for an answer that has them. */
   #serve(request: Request, file: FileTarget, body: (range: ByteRange) => ReadableStream<Uint8Array>): Response {
-    const { size } = file.stat;
-    const validators = validatorsOf(file.stat, this.#options.etag);
-    const headers = new Headers({ "last-modified": new Date(validators.lastModified).toUTCString() });
-    if (validators.etag) headers.set("etag", validators.etag);
-    if (this.#cacheControl) headers.set("cache-control", this.#cacheControl);
-    // RFC 9110 §13.2.2: preconditions come before Range; §15.4.5: a 304 carries
-    // the validators and Cache-Control a 200 would, and no content.
-    if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
-
-    // The type follows the name asked for (nginx: the URI's extension), not a symlink's target.
-    headers.set("content-type", getMimeType(file.name) ?? "application/octet-stream");
-    headers.set("accept-ranges", "bytes");
-    const range = requestedRange(request, size, validators);
-    if (range === "unsatisfiable") {
-      // RFC 9110 §15.5.17: 416 names the current length.
-      return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}`, "content-length": "0" } });
-    }
-    const { start, end } = range ?? { start: 0, end: size - 1 };
-    headers.set("content-length", String(end - start + 1));
-    if (range) headers.set("content-range", `bytes ${start}-${end}/${size}`);
-    const status = range ? 206 : 200;
-    if (request.method === "HEAD" || size === 0) return new Response(null, { status, headers });
-    // The range is given even for the whole file: a file grown since stat
-    // must not send more bytes than Content-Length announced.
-    return new Response(body({ start, end }), { status, headers });
+    return fileResponse(request, file, { etag: this.#options.etag, cacheControl: this.#cacheControl }, body);
   }
-}
-
-/**
- * The Range to honour, if any. RFC 9110 §14.2: Range is defined for GET only;
- * §13.1.5: If-Range decides between the range and the whole file. A zero-length
- * file has no byte to select, so its Range is ignored.
- */
-function requestedRange(request: Request, size: number, validators: Validators): ByteRange | "unsatisfiable" | undefined {
-  const header = request.headers.get("range");
-  if (request.method !== "GET" || header === null || size === 0) return undefined;
-  const ifRange = request.headers.get("if-range");
-  if (ifRange !== null && !ifRangeMatches(ifRange, validators)) return undefined;
-  return parseRange(header, size);
 }
 
 /**
