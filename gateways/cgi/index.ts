@@ -18,6 +18,7 @@ import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
 import { Sendfile } from "../sendfile.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
+import { VhostRoots } from "../vhost-root.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
@@ -42,6 +43,8 @@ export function createCgi(runtime: Runtime, options: CgiOptions, name: string, r
 
 interface Setup {
   location: ScriptLocation;
+  /** Per-host roots (`vhost_root`). */
+  vhosts: VhostRoots | undefined;
   launcher: ScriptLauncher;
   /** Extension -> absolute path of its interpreter. */
   interpreters: Map<string, string>;
@@ -68,10 +71,11 @@ class CgiGateway extends ScriptGateway {
     }
     const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {
+      vhosts: o.vhost_root === undefined ? undefined : new VhostRoots(runtime.fs!, o.vhost_root),
       location: {
         root,
         realRoot,
-        symlinks: new SymlinkPolicy(runtime.fs!, o.follow_symlinks, realRoot, (line) => runtime.logError(`${this.name}: ${line}`)),
+        symlinks: SymlinkPolicy.forRoute(runtime, o.follow_symlinks, realRoot, this.name),
         index: o.index,
         files: new FileCache(runtime.fs!),
       },
@@ -89,7 +93,8 @@ class CgiGateway extends ScriptGateway {
     if (!safe.ok) return errorResponse(safe.status);
     // A `script` route is mounted at its prefix whatever strip_prefix says.
     const { mount, path } = rootedPath(safe.path, routePath, o.strip_prefix || o.script !== undefined);
-    const script = o.script === undefined ? await findScript(path, setup.location) : await mountedScript(o.script, path, setup.location);
+    const location = await this.#locationFor(request);
+    const script = o.script === undefined ? await findScript(path, location) : await mountedScript(o.script, path, location);
     if (script.ok && o.extensions && !o.extensions.some((ext) => script.scriptName.endsWith(ext))) return undefined;
     // No script here (no file, a directory without an index script, a file that may not run): the next route's, where it may take it.
     const passes = o.fallthrough || o.extensions !== undefined;
@@ -105,7 +110,7 @@ class CgiGateway extends ScriptGateway {
       target,
       scriptName: mount + script.scriptName,
       pathInfo: script.pathInfo,
-      documentRoot: setup.location.root,
+      documentRoot: location.root,
       scriptFilename: script.scriptFilename,
       argv,
       // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
@@ -117,6 +122,15 @@ class CgiGateway extends ScriptGateway {
       killGraceMs: o.kill_grace,
       routePath,
     });
+  }
+
+  /** Where the request's scripts are: under its host's `vhost_root` where there is one, else `root`. */
+  async #locationFor(request: Request): Promise<ScriptLocation> {
+    const { location, vhosts } = this.#setup;
+    const vhost = await vhosts?.rootFor(request);
+    if (!vhost) return location;
+    const symlinks = SymlinkPolicy.forRoute(this.runtime, this.#options.follow_symlinks, vhost.realRoot, this.name);
+    return { ...location, ...vhost, symlinks };
   }
 
   /**

@@ -9,6 +9,7 @@ import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
 import { xSendfileField, xSendfileProblem } from "../sendfile.ts";
 import { followSymlinksField } from "../symlinks.ts";
+import { vhostRootField, vhostRootProblem } from "../vhost-root.ts";
 import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 
 export const cgiSchema = {
@@ -24,6 +25,7 @@ export const cgiSchema = {
     strip_prefix: stripPrefixField,
     follow_symlinks: followSymlinksField,
     x_sendfile: xSendfileField,
+    vhost_root: vhostRootField,
     script: { type: "string", doc: scriptDoc("/cgit.cgi") },
     extensions: { type: "string[]", doc: extensionsDoc("cgi") },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
@@ -58,6 +60,8 @@ export const cgiSchema = {
     }
     const mount = scriptRouteProblem(options, []) ?? xSendfileProblem(options);
     if (mount !== undefined) return mount;
+    const vhost = typeof options.vhost_root === "string" ? vhostRootProblem(options.vhost_root) : undefined;
+    if (vhost !== undefined) return { key: "vhost_root", message: vhost };
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },

@@ -44,7 +44,7 @@ async function routingFor(problems: Problems, runtime: Runtime, o: FastCgiOption
   // Scripts are named under the root as configured (nginx's $document_root);
   // a relative root is made absolute, as a backend needs.
   const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;
-  const symlinks = new SymlinkPolicy(fs, o.follow_symlinks, realRoot, (line) => runtime.logError(`${name}: ${line}`));
+  const symlinks = SymlinkPolicy.forRoute(runtime, o.follow_symlinks, realRoot, name);
   return { ...base, root, realRoot, files: { cache: new FileCache(fs), symlinks } };
 }
 

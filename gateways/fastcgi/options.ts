@@ -11,6 +11,7 @@ import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "..
 import { stripPrefixField } from "../rooted-path.ts";
 import { xSendfileField, xSendfileProblem } from "../sendfile.ts";
 import { followSymlinksField } from "../symlinks.ts";
+import { vhostRootField, vhostRootProblem } from "../vhost-root.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
@@ -36,6 +37,7 @@ export const fastcgiSchema = {
     strip_prefix: stripPrefixField,
     follow_symlinks: followSymlinksField,
     x_sendfile: xSendfileField,
+    vhost_root: vhostRootField,
     script: { type: "string", doc: scriptDoc("/wp-login.php") },
     extensions: { type: "string[]", doc: extensionsDoc("fastcgi") + "; they replace `split_path`" },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
@@ -70,6 +72,8 @@ export const fastcgiSchema = {
     if (fc !== undefined) return { key: "front_controller", message: fc };
     const mount = scriptRouteProblem(options, ["front_controller"]) ?? xSendfileProblem(options);
     if (mount !== undefined) return mount;
+    const vhost = typeof options.vhost_root === "string" ? vhostRootProblem(options.vhost_root) : undefined;
+    if (vhost !== undefined) return { key: "vhost_root", message: vhost };
     const index = indexNamesProblem(options.index as string[]);
     if (index !== undefined) return { key: "index", message: index };
     // Without its dot, "php" would also end segments such as "/uploads/notes-php" and

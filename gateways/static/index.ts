@@ -15,6 +15,7 @@ import { failure, type GatewayHandler } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { rootedPath } from "../rooted-path.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
+import { VhostRoots } from "../vhost-root.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { fileResponse } from "./file-response.ts";
 import type { ByteRange } from "./range.ts";
@@ -32,6 +33,16 @@ type Found =
 type FileTarget = { kind: "file"; real: string; stat: FileStat; name: string };
 
 type Target = Exclude<Found, { kind: "file" }> | FileTarget;
+
+/** A root directory the route serves from: `root`, or a host's `vhost_root`. */
+interface Root {
+  realRoot: string;
+  symlinks: SymlinkPolicy;
+  guard: ScriptGuard;
+}
+
+/** Per-host roots kept, each with the script routes sharing its files. */
+const MAX_VHOST_ROOTS = 1024;
 
 /** A file opened to be served: the checked name and stat are those of `file`. */
 type Served = FileTarget & { file: OpenedFile };
@@ -63,9 +74,11 @@ class StaticGateway {
   readonly #options: StaticOptions;
   readonly #name: string;
   readonly #cacheControl: string | undefined;
-  #realRoot = "";
-  #guard!: ScriptGuard;
-  #symlinks!: SymlinkPolicy;
+  #root!: Root;
+  #scripts: readonly ScriptFiles[] = [];
+  /** Per-host roots (`vhost_root`), and what each is to the static route. */
+  readonly #vhosts: VhostRoots | undefined;
+  readonly #vhostRoots = new Map<string, Promise<Root>>();
 
   constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string, scripts: readonly ScriptFiles[]) {
     this.#runtime = runtime;
@@ -74,14 +87,33 @@ class StaticGateway {
     this.#name = name;
     const seconds = Math.floor(options.max_age / 1000);
     this.#cacheControl = seconds > 0 ? `public, max-age=${seconds}` : undefined;
+    this.#vhosts = options.vhost_root === undefined ? undefined : new VhostRoots(fs, options.vhost_root);
     this.ready = this.#init(scripts);
     this.ready.catch(() => undefined);
   }
 
   async #init(scripts: readonly ScriptFiles[]): Promise<void> {
-    this.#realRoot = await staticRoot(this.#fs, this.#options, this.#name);
-    this.#symlinks = new SymlinkPolicy(this.#fs, this.#options.follow_symlinks, this.#realRoot, (line) => this.#runtime.logError(`${this.#name}: ${line}`));
-    this.#guard = new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, this.#realRoot, scripts));
+    this.#scripts = scripts;
+    this.#root = await this.#rootAt(await staticRoot(this.#fs, this.#options, this.#name));
+  }
+
+  /** What a real root directory is to the route: where links may lead, which files are scripts. */
+  async #rootAt(realRoot: string): Promise<Root> {
+    const symlinks = SymlinkPolicy.forRoute(this.#runtime, this.#options.follow_symlinks, realRoot, this.#name);
+    return { realRoot, symlinks, guard: new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, realRoot, this.#scripts)) };
+  }
+
+  /** The root for `request`: its host's `vhost_root` where there is one, else `root`. */
+  async #rootFor(request: Request): Promise<Root> {
+    const vhost = await this.#vhosts?.rootFor(request);
+    if (!vhost) return this.#root;
+    let root = this.#vhostRoots.get(vhost.realRoot);
+    if (!root) {
+      if (this.#vhostRoots.size >= MAX_VHOST_ROOTS) this.#vhostRoots.clear();
+      root = this.#rootAt(vhost.realRoot);
+      this.#vhostRoots.set(vhost.realRoot, root);
+    }
+    return root;
   }
 
   async handle(c: Context, next: Next): Promise<Response | void> {
@@ -112,10 +144,11 @@ class StaticGateway {
     const { path } = rootedPath(safe.path, pattern, this.#options.strip_prefix);
     if (!this.#options.dotfiles && isHidden(path)) return errorResponse(404);
     // The mount itself, asked without its slash: its directory.
-    const target = path === "" ? ({ kind: "directory", real: this.#realRoot } as const) : await this.#resolve(path);
+    const root = await this.#rootFor(request);
+    const target = path === "" ? ({ kind: "directory", real: root.realRoot } as const) : await this.#resolve(root, path);
     switch (target.kind) {
       case "file": {
-        const opened = await this.#open(target);
+        const opened = await this.#open(root, target);
         if (opened === "missing") return null;
         if (opened === "moved") return errorResponse(404);
         let streaming = false;
@@ -143,19 +176,19 @@ class StaticGateway {
    * The file a decoded path names: itself, or an index file of the directory
    * it names. A script (scripts.ts) is no file: the next route runs it.
    */
-  async #resolve(path: string): Promise<Target> {
-    const target = await this.#lookup(this.#realRoot, path);
+  async #resolve(root: Root, path: string): Promise<Target> {
+    const target = await this.#lookup(root, root.realRoot, path);
     if (target.kind === "file") {
       // "/file.txt/" names no file (ENOTDIR), whatever the platform's realpath says.
       const file = { ...target, name: path };
-      return path.endsWith("/") || this.#guard.isScript(file) ? { kind: "missing" } : file;
+      return path.endsWith("/") || root.guard.isScript(file) ? { kind: "missing" } : file;
     }
     if (target.kind !== "directory" || !path.endsWith("/")) return target;
     for (const index of this.#options.index) {
-      const candidate = await this.#lookup(target.real, `/${index}`);
+      const candidate = await this.#lookup(root, target.real, `/${index}`);
       if (candidate.kind === "file") {
         const file = { ...candidate, name: path + index };
-        if (!this.#guard.isScript(file)) return file;
+        if (!root.guard.isScript(file)) return file;
       }
       if (candidate.kind === "outside") return candidate;
     }
@@ -164,10 +197,10 @@ class StaticGateway {
   }
 
   /** What is at `base + path`, symlinks resolved, refused when the real path leaves the real root through a refused symlink. */
-  async #lookup(base: string, path: string): Promise<Found> {
+  async #lookup(root: Root, base: string, path: string): Promise<Found> {
     const real = await this.#fs.realpath(base + path);
     if (real === null) return { kind: "missing" };
-    if (!(await this.#symlinks.allows(base, path, real))) return { kind: "outside" };
+    if (!(await root.symlinks.allows(base, path, real))) return { kind: "outside" };
     const stat = await this.#fs.stat(real);
     if (stat?.isFile) return { kind: "file", real, stat };
     if (stat?.isDirectory) return { kind: "directory", real };
@@ -187,18 +220,18 @@ class StaticGateway {
    * nothing to open, or a script (the next route runs it); "moved": the name
    * changed under the open.
    */
-  async #open(target: FileTarget): Promise<Served | "missing" | "moved"> {
+  async #open(root: Root, target: FileTarget): Promise<Served | "missing" | "moved"> {
     const file = await this.#fs.openRead(target.real);
     if (!file) return "missing";
     let verdict: Served | "missing" | "moved" = "moved";
     try {
       const real = await this.#fs.realpath(target.real);
-      const named = real === null || !(await this.#symlinks.allows(this.#realRoot, target.name, real)) ? null : await this.#fs.lstat(real);
+      const named = real === null || !(await root.symlinks.allows(root.realRoot, target.name, real)) ? null : await this.#fs.lstat(real);
       if (real !== null && named?.isFile && file.stat.isFile && named.dev === file.stat.dev && named.ino === file.stat.ino) {
         const served = { ...target, real, stat: file.stat, file };
         // #resolve found no script at the same real name and mode: asked again only when either changed.
         const changed = real !== target.real || file.stat.mode !== target.stat.mode;
-        verdict = changed && this.#guard.isScript(served) ? "missing" : served;
+        verdict = changed && root.guard.isScript(served) ? "missing" : served;
       }
     } finally {
       if (verdict === "missing" || verdict === "moved") await file.close();
