@@ -183,8 +183,7 @@ test("every postern.toml of the docs loads, and the README's one with a static r
   // A block without routes shows top-level keys: it is loaded with one route after it.
   const route = '\n[[routes]]\ngateway = "cgi"\nroot = "/srv/cgi-bin"\n';
   for (const block of blocks) parseConfig(block.includes("[[routes]]") ? block : block + route, "README.md", gatewaySchemas);
-  // docs/mounts.md's static routes (mounted at a prefix, or per host) are served by test/mounts-*.test.ts.
-  const readme = blocks.filter((block) => block.includes('gateway = "static"') && !/strip_prefix = true|vhost_root/.test(block));
+  const readme = readmeBlocks("toml", ["README.md"]).filter((block) => block.includes('gateway = "static"'));
   expect(readme.map((block) => block.includes("Laravel"))).toEqual([true]);
   expect(readmeBlocks("js").filter((block) => block.includes("staticFiles(")).map((block) => block.includes('from "postern"'))).toEqual([true]);
 });

@@ -10,6 +10,7 @@ import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { cgiSetup } from "../checks/cgi.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
@@ -22,6 +23,7 @@ import { VhostRoots } from "../vhost-root.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
+import { runningOn } from "../script/run.ts";
 import { directLauncher } from "./direct.ts";
 import { findScript, mountedScript, type ScriptLocation } from "./lookup.ts";
 import type { CgiOptions } from "./options.ts";
@@ -38,6 +40,7 @@ export function createCgi(runtime: Runtime, options: CgiOptions, name: string, r
   return Object.assign(handler, {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -146,6 +149,10 @@ class CgiGateway extends ScriptGateway {
     const interpreter = dot > real.lastIndexOf("/") ? this.#setup.interpreters.get(real.slice(dot)) : undefined;
     if (interpreter) return [interpreter, real];
     return executable ? [real] : null;
+  }
+
+  override stats(): RouteStats {
+    return { ...super.stats(), processes: this.#setup ? runningOn(this.#setup.launcher) : 0 };
   }
 
   protected async tearDown(): Promise<void> {

@@ -8,11 +8,12 @@ import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { mayRepeat } from "../../src/backend/retry.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
-import { cgiEnv } from "../../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
@@ -31,6 +32,7 @@ import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
 import { spawnBackends } from "./spawn.ts";
+import { recordOf } from "../../src/request-record.ts";
 
 /** How long a backend may take to answer FCGI_GET_VALUES before its capacity counts as unknown. */
 const PROBE_TIMEOUT_MS = 1_000;
@@ -46,6 +48,7 @@ export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: s
   return Object.assign(handler, {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -177,6 +180,7 @@ class FastCgiGateway {
         scriptFilename: script.scriptFilename,
         extra: contentLength === undefined ? o.params : { ...o.params, CONTENT_LENGTH: contentLength },
         underscoresInHeaders: o.underscores_in_headers,
+        variables: variablesOf(c.env),
       });
       await this.#ensureCapacity();
       return await fcgiRequest(this.#upstream, {
@@ -186,6 +190,7 @@ class FastCgiGateway {
         repeatable: mayRepeat(request.method, body),
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
@@ -205,6 +210,10 @@ class FastCgiGateway {
     if (!vhost || !routing.files) return routing;
     const symlinks = SymlinkPolicy.forRoute(this.#runtime, this.#options.follow_symlinks, vhost.realRoot, this.#name);
     return { ...routing, ...vhost, files: { ...routing.files, symlinks } };
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats(), ...this.#spawned?.stats() };
   }
 
   async close(): Promise<void> {

@@ -3,11 +3,12 @@
 // request exchange (run.ts), RFC 3875 §6.2.2 local redirects through the
 // whole app, and a close that waits for the requests in flight.
 
-import { cgiEnv } from "../../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../../src/cgi/env.ts";
 import type { RequestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { ConcurrencyLimiter } from "../../src/limiter.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
 import { connOfEnv, failure, logCut, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
@@ -127,6 +128,7 @@ export abstract class ScriptGateway {
         scriptFilename: call.scriptFilename,
         extra,
         underscoresInHeaders: o.underscores_in_headers,
+        variables: variablesOf(env),
       });
       started = true;
       outcome = await runScript({
@@ -180,6 +182,11 @@ export abstract class ScriptGateway {
     setRedirectDepth(next, depth);
     if (this.#router) return this.#router.fetch(next, env);
     return (await this.route(next, env, routePath)) ?? errorResponse(404);
+  }
+
+  /** The requests waiting for a slot (read-only, for the metrics); a gateway adds what it runs. */
+  stats(): RouteStats {
+    return { queued: this.#limiter.queued };
   }
 
   async close(): Promise<void> {

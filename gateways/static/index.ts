@@ -18,6 +18,7 @@ import { SymlinkPolicy } from "../symlinks.ts";
 import { VhostRoots } from "../vhost-root.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { fileResponse } from "./file-response.ts";
+import { encodedAnswer, findPrecompressed, type Precompressed } from "./precompressed.ts";
 import type { ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
 import { ScriptGuard, sharingRoot, type ScriptFiles } from "./scripts.ts";
@@ -148,15 +149,17 @@ class StaticGateway {
     const target = path === "" ? ({ kind: "directory", real: root.realRoot } as const) : await this.#resolve(root, path);
     switch (target.kind) {
       case "file": {
-        const opened = await this.#open(root, target);
+        const precompressed = await this.#precompressed(request, root, target);
+        const opened = await this.#open(root, precompressed?.file ?? target);
         if (opened === "missing") return null;
         if (opened === "moved") return errorResponse(404);
         let streaming = false;
         try {
-          return this.#serve(request, opened, (range) => {
+          const response = this.#serve(request, opened, (range) => {
             streaming = true;
             return opened.file.readStream(range);
           });
+          return this.#options.precompressed.length > 0 ? encodedAnswer(response, precompressed?.encoding) : response;
         } finally {
           // The stream closes the file once sent or cancelled (a client gone); any other answer closes it here.
           if (!streaming) await opened.file.close();
@@ -194,6 +197,17 @@ class StaticGateway {
     }
     // No directory listings.
     return { kind: "missing" };
+  }
+
+  /** A pre-compressed file (precompressed.ts) to serve for `target`, under `target`'s name (its Content-Type). */
+  async #precompressed(request: Request, root: Root, target: FileTarget): Promise<Precompressed<FileTarget> | undefined> {
+    if (this.#options.precompressed.length === 0) return undefined;
+    return findPrecompressed(request, this.#options.precompressed, target.real, target.stat, async (path) => {
+      // A sibling of the file: its directory is the base its symlinks are judged from.
+      const slash = path.lastIndexOf("/");
+      const found = await this.#lookup(root, path.slice(0, slash), path.slice(slash));
+      return found.kind === "file" ? { ...found, name: target.name } : undefined;
+    });
   }
 
   /** What is at `base + path`, symlinks resolved, refused when the real path leaves the real root through a refused symlink. */

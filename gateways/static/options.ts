@@ -5,6 +5,7 @@ import { indexNamesProblem } from "../root-names.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
+import { precompressedFields } from "./precompressed.ts";
 import { followSymlinksField } from "../symlinks.ts";
 import { vhostRootField, vhostRootProblem } from "../vhost-root.ts";
 
@@ -49,6 +50,7 @@ export const staticSchema = {
       default: DENY_EXTENSIONS,
       doc: "files whose names end in one of these (in any letter case) are never served and go on to the next route: the scripts a backend may run, and the backups editors and deploys leave of them (`.php~`, `.php#`, `.php.bak`, `.php.orig`, `.php.save`, `.php.old`). A config's static route also never serves what a script route sharing its root would run; `[]` serves such files",
     },
+    ...precompressedFields,
   },
   check(options) {
     for (const ext of options.deny_extensions as string[]) {

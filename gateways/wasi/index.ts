@@ -12,6 +12,7 @@ import { requestTarget, type RequestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { setupError } from "../../src/check/problems.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { wasiSetup } from "../checks/wasi.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
@@ -36,6 +37,7 @@ export function createWasi(runtime: Runtime, options: WasiOptions, name: string,
   return Object.assign((c: Context) => gateway.serve(c.req.raw, c.env, c.req.routePath), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -124,6 +126,10 @@ class WasiGateway extends ScriptGateway {
       killGraceMs: 0,
       routePath,
     });
+  }
+
+  override stats(): RouteStats {
+    return { ...super.stats(), ...(this.#launcher instanceof WasiThreads ? { threads: this.#launcher.stats() } : {}) };
   }
 
   protected async tearDown(): Promise<void> {

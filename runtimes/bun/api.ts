@@ -40,6 +40,33 @@ export interface BunServer {
   readonly hostname: string;
   requestIP(request: Request): { address: string; port: number } | null;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  /** Answers a WebSocket upgrade request with a 101 carrying `headers`; the socket's `data` is `data`. False when the request is no upgrade. */
+  upgrade(request: Request, options: { data: unknown; headers?: Record<string, string> }): boolean;
+}
+
+/** A server-side WebSocket of Bun.serve. */
+export interface BunWebSocket<T> {
+  readonly data: T;
+  send(data: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+}
+
+/** Bun.serve's `websocket` handlers. */
+export interface BunWebSocketHandlers<T> {
+  open(ws: BunWebSocket<T>): void;
+  message(ws: BunWebSocket<T>, message: string | Uint8Array): void;
+  close(ws: BunWebSocket<T>, code: number, reason: string): void;
+}
+
+export interface BunTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  serverName?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  /** OpenSSL's SSL_OP_* bits (node:constants), here to turn TLS 1.0 and 1.1 off. */
+  secureOptions?: number;
 }
 
 export interface BunServeOptions {
@@ -50,8 +77,14 @@ export interface BunServeOptions {
   /** Seconds a connection may be idle, at most 255 (not while its head arrives: Bun's own 10 s hold then). */
   idleTimeout?: number;
   development?: boolean;
+  /** PEM text; several, each with its serverName, for SNI. */
+  tls?: BunTls | BunTls[];
+  /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
+  reusePort?: boolean;
   error?(error: Error): Response;
-  fetch(request: Request, server: BunServer): Response | Promise<Response>;
+  /** Undefined: the request was upgraded (server.upgrade). */
+  fetch(request: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
+  websocket?: BunWebSocketHandlers<never>;
 }
 
 export interface BunSocket {

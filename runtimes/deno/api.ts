@@ -74,6 +74,11 @@ export interface DenoServeOptions {
   port?: number;
   path?: string;
   transport?: "unix";
+  /** PEM text: with both, the server speaks TLS, offering h2 and http/1.1 in ALPN. */
+  cert?: string;
+  key?: string;
+  /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
+  reusePort?: boolean;
   onListen?(addr: { hostname?: string; port?: number; path?: string }): void;
   onError?(error: unknown): Response | Promise<Response>;
 }
@@ -97,6 +102,7 @@ export interface DenoNamespace {
   makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   uid(): number | null;
+  memoryUsage(): { rss: number };
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
   errors: { NotFound: new () => Error; ConnectionRefused: new () => Error; WouldBlock: new () => Error };
   env: { get(name: string): string | undefined };
@@ -104,6 +110,8 @@ export interface DenoNamespace {
   stderr: { writeSync(bytes: Uint8Array): number };
   serve(options: DenoServeOptions, handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>): DenoHttpServer;
   SeekMode: { Start: number };
+  /** Answers a WebSocket upgrade request from Deno.serve with the 101 (`response`) and the socket. */
+  upgradeWebSocket(request: Request, options?: { protocol?: string }): { socket: WebSocket; response: Response };
 }
 
 export const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
