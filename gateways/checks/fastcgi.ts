@@ -10,7 +10,7 @@ import type { ProcessUser, Runtime } from "../../src/runtime.ts";
 import type { FastCgiOptions } from "../fastcgi/options.ts";
 import type { ScriptRouting } from "../fastcgi/routing.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
-import { backendAddresses, canSpawn, programPath, realDirectory } from "./common.ts";
+import { backendAddresses, canSpawn, programPath, realDirectory, scriptFile } from "./common.ts";
 
 export interface FastCgiSetup {
   routing: ScriptRouting;
@@ -41,6 +41,7 @@ async function routingFor(problems: Problems, runtime: Runtime, o: FastCgiOption
   const base = { index: o.index, splitPaths: o.extensions ?? [o.split_path], script: o.script, frontController: o.front_controller };
   if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root), files: undefined };
   const realRoot = (await realDirectory(problems, fs, ["root"], o.root)) ?? "";
+  if (realRoot !== "") await scriptFile(problems, fs, realRoot, o.script);
   // Scripts are named under the root as configured (nginx's $document_root);
   // a relative root is made absolute, as a backend needs.
   const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;
