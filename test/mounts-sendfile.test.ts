@@ -1,5 +1,6 @@
 // X-Sendfile, X-LIGHTTPD-send-file and X-Accel-Redirect from real backends
-// (php-fpm, a Perl CGI script): never passed on to the client, and with
+// (php-fpm, a Perl CGI script, a Python WSGI app): never passed on to the
+// client, whatever the gateway, and on cgi and fastcgi routes with
 // `x_sendfile = { allow = [...] }` the file named is sent in place of the
 // body, as the static route sends files (Range, HEAD, conditional requests),
 // when its real path lies in an allowed directory; anything else is a 502,
@@ -17,6 +18,7 @@ import { giveToScriptUser } from "./helpers/script-user.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const PERL = requireBinary(["perl"], "perl");
+const PYTHON = requireBinary(["python3"], "python3");
 const REPORT = randomBytes(100_000);
 
 let dir: string;
@@ -34,7 +36,12 @@ beforeAll(async () => {
   // The field and its value from the query: ?h=X-Sendfile&f=/path.
   writeFileSync(join(dir, "www/send.php"), '<?php header("Content-Type: application/pdf"); setcookie("seen", "1"); header($_GET["h"] . ": " . $_GET["f"]); echo "backend body";');
   writeFileSync(join(dir, "www/send.pl"), `print "Content-Type: text/plain\\r\\nX-LIGHTTPD-send-file: ${dir}/files/report.bin\\r\\n\\r\\nbackend body";\n`);
+  writeFileSync(
+    join(dir, "app.py"),
+    `def application(environ, start_response):\n    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Sendfile", "${dir}/secret.txt"), ("X-Accel-Redirect", "/internal/x")])\n    return [b"wsgi body"]\n`,
+  );
   giveToScriptUser(join(dir, "www"));
+  giveToScriptUser(join(dir, "app.py"));
   if (PHP_FPM) fpm = await startPhpFpm(PHP_FPM);
   const php = (path: string, extra: string) =>
     fpm ? `[[routes]]\npath = "${path}/*"\ngateway = "fastcgi"\nbackend = "unix:${fpm.socket}"\nroot = "${dir}/www"\nstrip_prefix = true\n${extra}\n` : "";
@@ -48,7 +55,7 @@ root = "${dir}/www"
 strip_prefix = true
 interpreters = { ".pl" = "perl" }
 x_sendfile = { allow = ["${dir}/files"] }
-`);
+${PYTHON ? `\n[[routes]]\npath = "/py/*"\ngateway = "wsgi"\napp = "app:application"\npython = "${PYTHON}"\nchdir = "${dir}"\nenv = { PYTHONDONTWRITEBYTECODE = "1" }\n` : ""}`);
 });
 afterAll(async () => {
   await postern?.stop();
@@ -118,5 +125,13 @@ describe.skipIf(!PERL)("a Perl CGI script", () => {
     noSendfileFields(res);
     expect([res.status, res.headers.get("content-type")]).toEqual([200, "text/plain"]);
     expect(Buffer.from(await res.arrayBuffer()).equals(REPORT)).toBe(true);
+  });
+});
+
+describe.skipIf(!PYTHON)("a Python WSGI app", () => {
+  test("its X-Sendfile and X-Accel-Redirect are not passed on: the app's body is", async () => {
+    const res = await fetch(`${postern.url}/py/`);
+    noSendfileFields(res);
+    expect([res.status, await res.text()]).toEqual([200, "wsgi body"]);
   });
 });
