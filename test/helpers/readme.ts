@@ -31,10 +31,10 @@ export function docSection(file: string, heading: string): string {
   return end < 0 ? text.slice(start) : text.slice(start, start + 1 + end);
 }
 
-/** Every fenced block of `lang` ("" for those without one) in the documentation, or in `files` of it. */
-export function readmeBlocks(lang: string, files: readonly string[] = DOC_FILES): string[] {
+/** Every fenced block of `lang` ("" for those without one) in the documentation. */
+export function readmeBlocks(lang: string): string[] {
   const blocks: string[] = [];
-  for (const file of files) {
+  for (const file of DOC_FILES) {
     let open: { lang: string; lines: string[] } | undefined;
     for (const line of docText(file).split("\n")) {
       if (!line.startsWith("```")) open?.lines.push(line);
