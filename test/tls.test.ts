@@ -236,6 +236,27 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
     }
   }, 60_000);
 
+  test(`[[tls.certs]] ${can.sni ? "picks the certificate by SNI (openssl s_client -servername, curl --resolve)" : "is refused at start"}`, async () => {
+    const sni = { tls: ["[[tls.certs]]", 'host = ["other.test", "*.wild.test"]', `cert = "${certs.path("other.pem")}"`, `key = "${certs.path("other.key")}"`] };
+    if (!can.sni) {
+      await expect(serveTls(runtime, sni)).rejects.toThrow(/presents one certificate only/);
+      return;
+    }
+    const own = await serveTls(runtime, sni);
+    try {
+      expect(presentedSubject(own.https, "other.test").subject).toMatch(/CN = other.test/);
+      expect(presentedSubject(own.https, "x.wild.test").subject).toMatch(/CN = other.test/);
+      // nginx's "*.example.org" covers names of more labels too; Bun's SNI match covers one label only.
+      expect(presentedSubject(own.https, "a.b.wild.test").subject).toMatch(runtime === "bun" ? /CN = localhost/ : /CN = other.test/);
+      expect(presentedSubject(own.https, "localhost").subject).toMatch(/O = postern, CN = localhost/);
+      expect(presentedSubject(own.https, "unknown.test").subject).toMatch(/CN = localhost/);
+      const r = curl(["--resolve", `other.test:${own.https}:127.0.0.1`, "--cacert", certs.path("ca.pem"), `https://other.test:${own.https}/index.html`]);
+      expect(r.out).toBe("hello\n");
+    } finally {
+      await stopProcessGroup(own.served.proc, "SIGTERM");
+    }
+  }, 60_000);
+
   test.skipIf(!can.clientAuth || !PHP_FPM)('client_auth = "request": a client without a certificate gets in, and the backend sees SSL_CLIENT_VERIFY=NONE', async () => {
     const own = await serveTls(runtime, { tls: [`ca = "${certs.path("ca.pem")}"`, 'client_auth = "request"'] });
     try {
