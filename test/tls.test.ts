@@ -26,7 +26,7 @@ const PHP_ROOT = join(import.meta.dirname, "fixtures/php");
 const CAN: Record<CliRuntime, { h2: boolean; sslVariables: boolean; clientAuth: boolean; sni: boolean; reloadKeepsIdle: boolean }> = {
   node: { h2: true, sslVariables: true, clientAuth: true, sni: true, reloadKeepsIdle: true },
   deno: { h2: true, sslVariables: false, clientAuth: false, sni: false, reloadKeepsIdle: false },
-  bun: { h2: false, sslVariables: false, clientAuth: false, sni: true, reloadKeepsIdle: false },
+  bun: { h2: false, sslVariables: false, clientAuth: true, sni: true, reloadKeepsIdle: false },
 };
 
 let certs: TestCertificates;
@@ -219,7 +219,9 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
       expect(without.out).toBe("");
       const withCert = curl(["--cacert", certs.path("ca.pem"), "--cert", certs.path("client.pem"), "--key", certs.path("client.key"), `https://localhost:${own.https}/index.html`]);
       expect(withCert.out).toBe("hello\n");
-      if (fpm) {
+      const selfSigned = curl(["--cacert", certs.path("ca.pem"), "--cert", certs.path("rogue.pem"), "--key", certs.path("rogue.key"), `https://localhost:${own.https}/index.html`]);
+      expect(selfSigned.out).toBe("");
+      if (fpm && can.sslVariables) {
         const env = curl(["--cacert", certs.path("ca.pem"), "--cert", certs.path("client.pem"), "--key", certs.path("client.key"), `https://localhost:${own.https}/env.php`]);
         const server = (JSON.parse(env.out) as { server: Record<string, string> }).server;
         expect(server).toMatchObject({
@@ -257,7 +259,11 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
     }
   }, 60_000);
 
-  test.skipIf(!can.clientAuth || !PHP_FPM)('client_auth = "request": a client without a certificate gets in, and the backend sees SSL_CLIENT_VERIFY=NONE', async () => {
+  test.skipIf(can.sslVariables || !can.clientAuth)('client_auth = "request" is refused at start: the backend could not tell who gave a certificate', async () => {
+    await expect(serveTls(runtime, { tls: [`ca = "${certs.path("ca.pem")}"`, 'client_auth = "request"'] })).rejects.toThrow(/cannot tell the backend/);
+  });
+
+  test.skipIf(!can.sslVariables || !PHP_FPM)('client_auth = "request": a client without a certificate gets in, and the backend sees SSL_CLIENT_VERIFY=NONE', async () => {
     const own = await serveTls(runtime, { tls: [`ca = "${certs.path("ca.pem")}"`, 'client_auth = "request"'] });
     try {
       const env = curl(["--cacert", certs.path("ca.pem"), `https://localhost:${own.https}/env.php`]);

@@ -13,14 +13,14 @@ import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
 import { peerOf } from "../common/peers.ts";
 import { RefusedPeers } from "./refused-peers.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
-import { checkTlsSupport, relistenAfter, type Relisten } from "../common/tls-relisten.ts";
+import { checkTlsSupport, relistenAfter, type Relisten, type TlsAbilities } from "../common/tls-relisten.ts";
 import type { TlsMaterial } from "../../src/tls/material.ts";
 import { socketPath } from "./socket-file.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
 /** What Deno.serve's TLS offers: one certificate, no client certificates. */
-const DENO_TLS = { sni: false, clientAuth: false };
+const DENO_TLS: TlsAbilities = { sni: false, clientAuth: ["off"] };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   if (options.tls !== undefined) options.listen.forEach((text) => checkTlsSupport(text, options.tls!, "Deno", DENO_TLS));
