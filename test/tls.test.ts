@@ -178,6 +178,12 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
     expect(server.SERVER_PROTOCOL).toMatch(/^HTTP\/2(\.0)?$/);
   });
 
+  test.skipIf(!can.h2)("an HTTP/2 request over max_headers is refused with 431, as an HTTP/1.1 one is", () => {
+    const many = Array.from({ length: 150 }, (_, i) => ["-H", `X-Field-${i}: ${i}`]).flat();
+    const r = curl(["--http2", "--cacert", certs.path("ca.pem"), "-o", "/dev/null", "-w", "%{http_version} %{http_code}", ...many, `https://localhost:${run.https}/index.html`]);
+    expect(r.out).toBe("2 431");
+  });
+
   test("redirect_https: the plain address answers 308 to the https one, path and query kept", () => {
     const r = curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://localhost:${run.http}/a/b.html?x=1&y=%20`]);
     expect(r.out).toBe(`308 https://localhost:${run.https}/a/b.html?x=1&y=%20`);

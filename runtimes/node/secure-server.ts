@@ -24,7 +24,19 @@ const connections = new WeakMap<object, { h2: Set<Http2Session>; http1: Set<Http
  * come through the compatibility API with the same listener.
  */
 export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, listener: Listener): Server {
-  const server = createSecureServer({ ...contexts.serverOptions(), allowHTTP1: true }, listener as never);
+  const server = createSecureServer(
+    {
+      ...contexts.serverOptions(),
+      allowHTTP1: true,
+      // Node resets an HTTP/2 stream past 128 fields (its default) before the
+      // app sees it: as many as HTTP/1.1 keeps (2000), so that h2Refused
+      // answers 431 as checkRequestHead does; the head's bytes are bounded as
+      // HTTP/1.1's are (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE).
+      maxHeaderListPairs: 2000,
+      settings: { maxHeaderListSize: options.maxHeaderSize },
+    },
+    listener as never,
+  );
   // Read by the HTTP/1.1 connection handling from the server object, where http.createServer stores them.
   Object.assign(server, {
     maxHeaderSize: options.maxHeaderSize,

@@ -167,6 +167,8 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     },
     async reloadTls(material: TlsMaterial) {
       if (contexts === undefined) return ["no https:// address was listened on at start"];
+      // Whether a client certificate is asked for is the server's setting, not its context's.
+      if (material.clientAuth !== options.tls!.clientAuth) return ["client_auth changes only on a restart; the certificates were not changed either"];
       contexts.replace(material);
       for (const [i, server] of servers.entries()) {
         if (schemes[i] === "https") (server as unknown as { setSecureContext(o: object): void }).setSecureContext(contexts.defaultOptions());
