@@ -23,7 +23,9 @@ import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
 import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
 import { observeRequests, recordingRoute } from "./request-observation.ts";
-import { routeFields, routePathKeys } from "./route/fields.ts";
+import { urlRules } from "./rewrites.ts";
+import { routeFields, routePathKeys, withRouteChecks } from "./route/fields.ts";
+import { basicAuthMiddleware, type BasicAuthInput } from "./route/auth/middleware.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
@@ -32,6 +34,8 @@ import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
 import { redirectHttps } from "./redirect-https.ts";
+import { createProxy } from "./proxy/index.ts";
+import { proxySchema, type ProxyInput } from "./proxy/options.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -77,6 +81,7 @@ export const gateways: Record<string, GatewayEntry> = {
   uwsgi: { schema: uwsgiSchema, create: createUwsgi, pathKeys: [], buffered: true },
   scgi: { schema: scgiSchema, create: createScgi, pathKeys: [], buffered: true },
   wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], programKeys: ["python"], buffered: true },
+  proxy: { schema: proxySchema, create: createProxy, pathKeys: [], buffered: true },
 };
 
 /**
@@ -92,7 +97,7 @@ export function createGateway(
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  const options = gatewayOptions(gateway, entry.schema, input);
+  const options = gatewayOptions(gateway, gatewaySchemas[gateway]!, input);
   // As `postern check` warns of them in postern.toml (renamedWarnings): code in plain JavaScript has no editor to strike the old name through.
   for (const { old, key } of renamedKeys(options)) runtime.logError(`${name}: ${old}: ${renamedMessage(key)}`);
   return build(entry, runtime, options, name, budget);
@@ -117,10 +122,10 @@ function build(
 
 export { trustedProxies };
 export type { GatewayHandler };
-export type { CgiInput, FastCgiInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
+export type { BasicAuthInput, CgiInput, FastCgiInput, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
-  Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
+  Object.entries(gateways).map(([name, entry]) => [name, withRouteChecks(entry.schema)]),
 );
 
 /** Every schema of postern.toml, as its reference (docs/config.md, the JSON Schema) is made from them. */
@@ -152,9 +157,18 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
   app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  // Third: plain HTTP sent on to the HTTPS listener (redirect_https).
   const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
   if (toHttps) app.use(toHttps);
-  if (observed) app.use(observed.endpoints);
+  // Fourth: [metrics] and [status], counting every finished request.
+  if (observed) {
+    observer.onRequestDone((record) => observed.requests.observe(record));
+    app.use(observed.endpoints);
+  }
+  // Fifth: [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
+  const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
+  if (rules) app.use(rules);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -167,7 +181,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
       observed?.routes.push({ name: route.name, gateway: route.gateway, path: route.path, handler });
-      app.all(route.path, handler);
+      for (const router of [app, routesAlone]) router.all(route.path, handler);
     }
   } catch (err) {
     // The app never starts: whether its log files could be opened no longer matters.
@@ -178,11 +192,13 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     // The route that failed is the one after those built.
     throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
-  app.notFound(() => errorResponse(404));
-  app.onError((err) => {
-    runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return errorResponse(500);
-  });
+  for (const router of [app, routesAlone]) {
+    router.notFound(() => errorResponse(404));
+    router.onError((err) => {
+      runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse(500);
+    });
+  }
   const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
   // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
   ready.catch(() => undefined);
@@ -339,6 +355,10 @@ export function bindGateways(runtime: Runtime) {
     uwsgi: (options: UwsgiInput) => make("uwsgi", options),
     /** An SCGI route handler: `app.all("/app/*", scgi({ backend: ["127.0.0.1:4000"] }))`. */
     scgi: (options: ScgiInput) => make("scgi", options),
+    /** HTTP Basic authentication against an htpasswd file, before any handler: `app.use("/admin/*", basicAuth({ htpasswd: "./admin.htpasswd" }))`. */
+    basicAuth: (options: BasicAuthInput) => setups.add(basicAuthMiddleware(runtime, options)),
+    /** An HTTP reverse proxy route handler: `app.all("/api/*", proxy({ backend: ["http://127.0.0.1:3000"] }))`. */
+    proxy: (options: ProxyInput) => make("proxy", options),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: StaticInput) => setups.add(createGateway("static", runtime, options)),
     /** The app a postern.toml describes. */

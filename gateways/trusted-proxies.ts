@@ -6,12 +6,18 @@
 import type { MiddlewareHandler } from "hono";
 import { AddressSet, everyAddressIn, parseCidr } from "../src/http/cidr.ts";
 import { REAL_IP_HEADERS, realClient, type RealIpHeader } from "../src/http/real-client.ts";
+import type { ConnInfo } from "../src/cgi/conn.ts";
 import { connOf, derivedEnv } from "./handler.ts";
 
 // Set on an env made for a client, and so on every env made from it: a
 // local redirect serves its inner request with one, and the chain must not
-// be walked twice.
+// be walked twice. Its value is the peer whose fields were believed.
 const RESOLVED = Symbol("client resolved");
+
+/** The trusted proxy a request came through when its forwarding fields were believed (a proxy route appends its own hop to them). */
+export function forwardedBy(env: unknown): ConnInfo | undefined {
+  return (env as Record<symbol, ConnInfo | undefined> | undefined)?.[RESOLVED];
+}
 
 /** What trustedProxies() is told besides the proxies. */
 export interface TrustedProxiesOptions {
@@ -35,10 +41,10 @@ export function trustedProxies(entries: readonly string[], options: TrustedProxi
   const header = options.realIpHeader ?? "X-Forwarded-For";
   if (!REAL_IP_HEADERS.includes(header)) throw new Error(`realIpHeader: expected ${REAL_IP_HEADERS.map((h) => JSON.stringify(h)).join(" or ")}, found ${JSON.stringify(header)}`);
   return async (c, next) => {
-    if (trusted.size > 0 && (c.env as Record<symbol, unknown> | undefined)?.[RESOLVED] !== true) {
+    if (trusted.size > 0 && forwardedBy(c.env) === undefined) {
       const peer = connOf(c);
       const client = realClient(peer, c.req.raw.headers, trusted, header);
-      if (client !== peer) c.env = derivedEnv(c.env, { conn: client, [RESOLVED]: true });
+      if (client !== peer) c.env = derivedEnv(c.env, { conn: client, [RESOLVED]: peer });
     }
     await next();
   };

@@ -33,11 +33,12 @@ export interface Field {
   /** A string key's old boolean values, still taken: `true` means the first string, `false` the second. */
   booleans?: readonly [whenTrue: string, whenFalse: string];
   /**
-   * A rule a string (each string of a string[]) must follow beyond its type,
-   * such as a host pattern or a regular expression: why it is wrong, or
-   * undefined. The error names that string's key and index.
+   * A rule a string (each string of a string[]) or an integer must follow
+   * beyond its type, such as a host pattern, a regular expression or a
+   * status code: why it is wrong, or undefined. The error names that value's
+   * key and index. (A method, so that a check of strings alone fits.)
    */
-  check?: (value: string) => string | undefined;
+  check?(value: string | number): string | undefined;
   doc: string;
 }
 
@@ -200,7 +201,7 @@ export function validateValue(field: Field, value: unknown, path: KeyPath): unkn
       return value;
     case "integer":
       if (!Number.isInteger(value)) throw mismatch(path, "an integer", value);
-      return bounded(field, value as number, path, value, "");
+      return checked(field, bounded(field, value as number, path, value, ""), path);
     case "string[]":
       return list(value, path, "a string or an array of strings").map(([v, at]) => checked(field, choice(field, text(v, at), at), at));
     case "size":
@@ -270,7 +271,7 @@ function subTables(schema: Schema, value: unknown, path: KeyPath): Record<string
   return value.map((item, i) => subTable(schema, item, [...path, i]));
 }
 
-function checked(field: Field, value: string, path: KeyPath): string {
+function checked<T extends string | number>(field: Field, value: T, path: KeyPath): T {
   const problem = field.check?.(value);
   if (problem !== undefined) throw new SchemaError(path, problem);
   return value;

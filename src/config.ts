@@ -14,6 +14,7 @@ import { destinationProblem } from "./logs.ts";
 import { checkEndpoints, METRICS_SCHEMA, STATUS_SCHEMA, type EndpointOptions } from "./metrics/options.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
+import { redirectFields, rewriteFields, type RedirectOptions, type RewriteOptions } from "./rewrite/options.ts";
 import type { Encoding } from "./runtime.ts";
 import { listenProblem, parseListen } from "./tls/listen.ts";
 import { TLS_SCHEMA, tlsConfig, tlsProblem, type TlsConfig } from "./tls/options.ts";
@@ -64,6 +65,9 @@ export interface Config {
   client: ClientLimits;
   /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
   gracefulTimeout: number;
+  /** `[[redirects]]` and `[[rewrites]]`, in order (src/rewrite/). */
+  redirects: RedirectOptions[];
+  rewrites: RewriteOptions[];
   /** The encodings routes compress answers to unless they say (gateways/route/compress/). */
   compress: Encoding[];
   /** `[metrics]` and `[status]`: where the Prometheus metrics and the status page are answered, and to whom; absent: off (src/metrics/options.ts). */
@@ -142,6 +146,16 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     min: 1,
     doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
   },
+  redirects: {
+    type: { tables: redirectFields },
+    default: [],
+    doc: "the `[[redirects]]` tables, tried in order before the rewrites and the routes: the first whose `match` and `host` fit the request answers with its `status` and `Location` (lighttpd's `url.redirect`; see [Rewrites and redirects](rewrites.md))",
+  },
+  rewrites: {
+    type: { tables: rewriteFields },
+    default: [],
+    doc: "the `[[rewrites]]` tables: the first whose `match` and `host` fit the request gives it a new path before routing, and the list is tried again on the result, at most 10 times (then 500); a rule that gives back its own input ends it (lighttpd's `url.rewrite-once`; see [Rewrites and redirects](rewrites.md))",
+  },
   compress: {
     type: "string[]",
     oneOf: ["zstd", "br", "gzip"],
@@ -207,6 +221,8 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
+    redirects: top.redirects as RedirectOptions[],
+    rewrites: top.rewrites as RewriteOptions[],
     compress: top.compress as Encoding[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),

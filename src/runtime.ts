@@ -50,6 +50,29 @@ export interface ServeEnv {
    * environment takes them (src/cgi/env.ts).
    */
   variables?: Readonly<Record<string, string>>;
+  /**
+   * Present where the server can hand the client's connection over to a
+   * route (an HTTP/1.1 request with `Upgrade`, such as a WebSocket's): a
+   * route that got the backend's 101 calls it, and the server then relays
+   * the connection both ways, ignoring the Response the app returns.
+   */
+  upgrade?: UpgradeHandoff;
+}
+
+/** How a route hands an upgraded connection to the server (ServeEnv.upgrade). */
+export interface UpgradeHandoff {
+  /** The backend switched protocols: `tunnel` is its answer and connection, now the server's to relay and close. */
+  accept(tunnel: UpgradeTunnel): void;
+}
+
+/** A backend connection that switched protocols (RFC 9110 §7.8). */
+export interface UpgradeTunnel {
+  /** The 101 answer's fields for the client (Connection and Upgrade among them). */
+  headers: [string, string][];
+  /** Bytes the backend sent after its 101, first of the new protocol. */
+  rest: Uint8Array;
+  /** The backend connection; closing it ends the tunnel's hold on the backend. */
+  duplex: Duplex;
 }
 
 export interface SpawnOptions {
@@ -112,6 +135,8 @@ export interface FileStat {
   /** stat(2) st_dev and st_ino: together they name one file, whatever path leads to it. */
   dev: bigint;
   ino: bigint;
+  /** stat(2) st_uid: the owner, which `follow_symlinks = "owner"` compares between a symlink and its target. */
+  uid: number;
 }
 
 /**

@@ -11,29 +11,11 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
+import { AUTHORIZER_PHP } from "./helpers/auth-php.ts";
 import { freePort } from "./helpers/ports.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const ROOT = join(import.meta.dirname, "fixtures/php");
-
-/** Lets in `Bearer good-token` only, and only when asked as an Authorizer; tells what it was sent. */
-const AUTHORIZER_PHP = `<?php
-$asked = [
-  'role' => $_SERVER['FCGI_ROLE'] ?? '',
-  'body' => file_get_contents('php://input'),
-  'unsent' => array_values(array_intersect(['CONTENT_LENGTH', 'PATH_INFO', 'PATH_TRANSLATED', 'SCRIPT_NAME'], array_keys($_SERVER))),
-];
-if (($_SERVER['HTTP_AUTHORIZATION'] ?? '') === 'Bearer good-token' && $asked['role'] === 'AUTHORIZER') {
-  header('Variable-USER_ID: 42');
-  header('Variable-Asked: ' . base64_encode(json_encode($asked)));
-  header('Variable-SCRIPT_FILENAME: /etc/passwd');
-  exit;
-}
-http_response_code(403);
-header('X-Reason: bad token');
-header('Variable-Leak: secret');
-echo "no entry\\n";
-`;
 
 describe.skipIf(!PHP_FPM)("authorizer: a FastCGI Authorizer under php-fpm", () => {
   let fpm: PhpFpm;

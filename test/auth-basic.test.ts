@@ -8,6 +8,11 @@ import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { basic } from "./helpers/auth-php.ts";
+import { checkConfig } from "../gateways/checks/config.ts";
+import { gatewaySchemas } from "../gateways/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
+import { parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
@@ -15,15 +20,13 @@ import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
 const HTPASSWD = requireBinary(["htpasswd"], "apache2-utils");
 const ROOT = join(import.meta.dirname, "fixtures/php");
-
-const basic = (user: string, password: string) => "Basic " + Buffer.from(`${user}:${password}`, "utf8").toString("base64");
+const htpasswd = (...args: string[]) => execFileSync(HTPASSWD!, ["-b", ...args], { stdio: "ignore" });
 
 describe.skipIf(!PHP_FPM || !HTPASSWD)("auth: Basic against an htpasswd file", () => {
   let fpm: PhpFpm;
   let postern: RunningPostern;
   let dir: string;
   let file: string;
-  const htpasswd = (...args: string[]) => execFileSync(HTPASSWD!, ["-b", ...args], { stdio: "ignore" });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "postern-auth-"));
@@ -138,9 +141,24 @@ describe("auth: a file postern refuses stops the route from starting", () => {
     }
   });
 
+  test.skipIf(!HTPASSWD)("postern check finds the same, and a realm or authorizer script it cannot use, at their keys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-auth-check-"));
+    try {
+      htpasswd("-cd", join(dir, "users"), "erin", "des12345");
+      const toml = `[[routes]]\ngateway = "static"\nroot = "${dir}"\nauth = { htpasswd = "users", realm = "Zoë" }\nauthorizer = { backend = "127.0.0.1:9", script = "auth.php" }\n`;
+      const problems = await checkConfig(parseConfig(toml, join(dir, "postern.toml"), gatewaySchemas), nodeRuntime, dir);
+      expect(problems.map((p) => [p.route, p.key.join("."), p.message])).toEqual([
+        [0, "auth.realm", expect.stringContaining("printable ASCII")],
+        [0, "authorizer.script", expect.stringContaining("absolute path")],
+        [0, "auth.htpasswd", expect.stringContaining("users:1: user \"erin\": crypt(3) DES")],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a missing file", async () => {
     const started = startPostern(`[[routes]]\ngateway = "static"\nroot = "/tmp"\nauth = { htpasswd = "/nonexistent/users" }\n`);
     await expect(started).rejects.toThrow(/auth\.htpasswd.*\/nonexistent\/users: cannot be read/);
   });
-  const htpasswd = (...args: string[]) => execFileSync(HTPASSWD!, ["-b", ...args], { stdio: "ignore" });
 });

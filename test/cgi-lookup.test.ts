@@ -8,6 +8,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findScript, type ScriptLocation, type ScriptLookup } from "../gateways/cgi/lookup.ts";
+import { SymlinkPolicy } from "../gateways/symlinks.ts";
 import { FileCache, type FileFacts } from "../src/file-cache.ts";
 import { isInside } from "../src/paths.ts";
 import type { FileSystem } from "../src/runtime.ts";
@@ -61,7 +62,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function location(overrides: Partial<ScriptLocation> = {}): ScriptLocation {
-  return { root, realRoot, index: INDEX, files: new FileCache(fs), ...overrides };
+  return { root, realRoot, symlinks: new SymlinkPolicy(fs, "never", realRoot, () => undefined), index: INDEX, files: new FileCache(fs), ...overrides };
 }
 
 /** The found script's SCRIPT_NAME and PATH_INFO, or the status of a refusal. */

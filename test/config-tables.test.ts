@@ -15,7 +15,7 @@ import { schemaProblems } from "./helpers/json-schema.ts";
 const RULE = {
   match: { type: "string", required: true, check: (v: string) => (v.startsWith("^") ? undefined : "must start with ^"), doc: "a pattern" },
   to: { type: "string", required: true, doc: "where to" },
-  status: { type: "integer", default: 301, min: 301, max: 308, doc: "status" },
+  status: { type: "integer", default: 301, min: 301, max: 308, check: (v: number) => (v === 303 ? "not 303" : undefined), doc: "status" },
   host: { type: "string[]", check: (v: string) => (v.includes("*") ? "no wildcard here" : undefined), doc: "hosts" },
 } as const satisfies Schema;
 
@@ -105,6 +105,10 @@ describe("Field.check: a string's own rule", () => {
 
   it("blames the item of a string[]", () => {
     expect(failure(`[[rules]]\nmatch = "^/"\nto = "/"\nhost = ["a.example", "*.example"]\n`)).toBe("4 rules[0].host[1]: no wildcard here");
+  });
+
+  it("blames an integer", () => {
+    expect(failure(`[[rules]]\nto = "/"\nmatch = "^/a"\nstatus = 303\n`)).toBe("4 rules[0].status: not 303");
   });
 
   it("takes what it accepts", () => {

@@ -17,6 +17,7 @@ import type { GatewayHandler, Router } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
+import { SymlinkPolicy } from "../symlinks.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
@@ -64,7 +65,13 @@ class CgiGateway extends ScriptGateway {
     }
     const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {
-      location: { root, realRoot, index: o.index, files: new FileCache(runtime.fs!) },
+      location: {
+        root,
+        realRoot,
+        symlinks: new SymlinkPolicy(runtime.fs!, o.follow_symlinks, realRoot, (line) => runtime.logError(`${this.name}: ${line}`)),
+        index: o.index,
+        files: new FileCache(runtime.fs!),
+      },
       launcher,
       interpreters,
       passed,
@@ -100,7 +107,7 @@ class CgiGateway extends ScriptGateway {
       argv,
       // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
       cwd: script.real.slice(0, slash) || "/",
-      root: setup.location.realRoot,
+      root: script.beneath,
       extraEnv: setup.passed,
       nph: script.real.startsWith("nph-", slash + 1),
       launcher: setup.launcher,

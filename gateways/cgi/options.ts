@@ -7,6 +7,7 @@ import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
+import { followSymlinksField } from "../symlinks.ts";
 import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 
 export const cgiSchema = {
@@ -20,6 +21,7 @@ export const cgiSchema = {
       doc: "extension → program that runs a script with that extension, as lighttpd's `cgi.assign`: `{ \".pl\" = \"perl\", \".py\" = \"python3\" }`, looked up on `PATH` at startup; other files run themselves when they have an execute bit",
     },
     strip_prefix: stripPrefixField,
+    follow_symlinks: followSymlinksField,
     script: { type: "string", doc: scriptDoc("/cgit.cgi") },
     extensions: { type: "string[]", doc: extensionsDoc("cgi") },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },

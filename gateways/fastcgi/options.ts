@@ -9,6 +9,7 @@ import type { Flat, GatewaySchema, InputOf, ValidatedOf } from "../../src/config
 import { routeFields } from "../route/fields.ts";
 import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 import { stripPrefixField } from "../rooted-path.ts";
+import { followSymlinksField } from "../symlinks.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
@@ -32,6 +33,7 @@ export const fastcgiSchema = {
     split_path: { type: "string", default: ".php", doc: 'extension, with its leading dot, that ends the script part of the path; the rest is `PATH_INFO` (`"php"` without the dot is refused: it would also end `/uploads/notes-php`)' },
     front_controller: { type: "string", doc: "script run, with the original `REQUEST_URI`, when the path names no script file, such as `\"/index.php\"` (nginx's `try_files $uri /index.php?$query_string`)" },
     strip_prefix: stripPrefixField,
+    follow_symlinks: followSymlinksField,
     script: { type: "string", doc: scriptDoc("/wp-login.php") },
     extensions: { type: "string[]", doc: extensionsDoc("fastcgi") + "; they replace `split_path`" },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },

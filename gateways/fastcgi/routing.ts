@@ -8,10 +8,11 @@
 //   case-sensitive, so `/uploads/a.jpg/x.php` can never run `a.jpg`
 //   (the php-fpm `cgi.fix_pathinfo` class of bugs);
 // - the script must be a regular file whose real path (symlinks resolved)
-//   lies inside the real root, when the runtime has a filesystem.
+//   lies inside the real root, or is let out by `follow_symlinks`
+//   (../symlinks.ts), when the runtime has a filesystem.
 
 import type { FileCache } from "../../src/file-cache.ts";
-import { isInside } from "../../src/paths.ts";
+import type { SymlinkPolicy } from "../symlinks.ts";
 
 export interface ScriptRouting {
   /** The document root as configured (absolute): SCRIPT_FILENAME starts with it, as nginx's $document_root. */
@@ -25,8 +26,8 @@ export interface ScriptRouting {
   script: string | undefined;
   /** Script run when the path names no existing script, e.g. "/index.php" (nginx: try_files ... /index.php). */
   frontController: string | undefined;
-  /** Lookups on the runtime's filesystem; undefined where there is none (scripts are then not checked). */
-  files: FileCache | undefined;
+  /** Lookups on the runtime's filesystem and what may leave the root; undefined where there is none (scripts are then not checked). */
+  files: { cache: FileCache; symlinks: SymlinkPolicy } | undefined;
 }
 
 export interface ResolvedScript {
@@ -62,8 +63,8 @@ export async function resolveScript(mount: string, path: string, routing: Script
 /** True when `path`, without a trailing slash and without a script segment, names a directory under the root. */
 async function namesDirectory(path: string, routing: ScriptRouting): Promise<boolean> {
   if (path.endsWith("/") || !routing.files || splitPoint(path, routing.splitPaths) >= 0) return false;
-  const found = await routing.files.lookup(routing.root + path);
-  return found !== null && found.stat.isDirectory && isInside(routing.realRoot, found.real);
+  const found = await routing.files.cache.lookup(routing.root + path);
+  return found !== null && found.stat.isDirectory && (await routing.files.symlinks.allows(routing.root, path, found.real));
 }
 
 /** End of the first segment that ends in one of `extensions`, or -1. */
@@ -111,7 +112,7 @@ async function existing(
 ): Promise<ResolvedScript | undefined> {
   const joined = routing.root + candidate.scriptName;
   if (!routing.files) return { kind: "script", ...candidate, scriptFilename: joined };
-  const found = await routing.files.lookup(joined);
-  if (!found?.stat.isFile || !isInside(routing.realRoot, found.real)) return undefined;
+  const found = await routing.files.cache.lookup(joined);
+  if (!found?.stat.isFile || !(await routing.files.symlinks.allows(routing.root, candidate.scriptName, found.real))) return undefined;
   return { kind: "script", ...candidate, scriptFilename: joined };
 }

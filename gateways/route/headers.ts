@@ -3,9 +3,7 @@
 // proxy_hide_header, Caddy's header directive): applied to every answer the
 // route gives, error pages included.
 
-import type { KeyPath } from "../../src/config-locate.ts";
 import type { Schema } from "../../src/config-schema.ts";
-import { setupError } from "../../src/check/problems.ts";
 import { isToken } from "../../src/http/token.ts";
 import { changingAnswers, reanswer } from "./answer-module.ts";
 import type { RouteModule } from "./index.ts";
@@ -48,21 +46,29 @@ interface HeaderRules {
   remove: string[];
 }
 
+/** What is wrong with a route's `headers`, if anything: the key to blame (under the route) and why. */
+export function headersProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {
+  const rules = options.headers as HeaderRules | undefined;
+  if (rules === undefined) return undefined;
+  for (const [name, value] of Object.entries(rules.set)) {
+    const refusal = nameProblem(name);
+    if (refusal) return { key: `headers.set.${name}`, message: refusal };
+    // RFC 9110 §5.5: a field value has no CR, LF or NUL, and no white space at its ends.
+    if (/[\r\n\0]/.test(value) || value !== value.trim()) {
+      return { key: `headers.set.${name}`, message: `${JSON.stringify(value)} is no field value (a line break, NUL, or white space at an end)` };
+    }
+  }
+  for (const name of rules.remove) {
+    const refusal = nameProblem(name);
+    if (refusal) return { key: "headers.remove", message: refusal };
+  }
+  return undefined;
+}
+
 export const headersModule: RouteModule = {
-  wrap(handler, options, route) {
+  wrap(handler, options) {
     const rules = options.headers as HeaderRules | undefined;
     if (rules === undefined) return handler;
-    const problem = (key: KeyPath, message: string) => setupError(route.name, ["headers", ...key], message);
-    for (const [name, value] of Object.entries(rules.set)) {
-      const refusal = nameProblem(name);
-      if (refusal) throw problem(["set", name], refusal);
-      // RFC 9110 §5.5: a field value has no CR, LF or NUL, and no white space at its ends.
-      if (/[\r\n\0]/.test(value) || value !== value.trim()) throw problem(["set", name], `the value ${JSON.stringify(value)} is no valid field value (line breaks, NUL, or white space at an end)`);
-    }
-    rules.remove.forEach((name, i) => {
-      const refusal = nameProblem(name);
-      if (refusal) throw problem(["remove", i], refusal);
-    });
     const set = Object.entries(rules.set);
     return changingAnswers(handler, (response) => {
       const headers = new Headers(response.headers);
@@ -75,6 +81,6 @@ export const headersModule: RouteModule = {
 
 function nameProblem(name: string): string | undefined {
   if (!isToken(name)) return `${JSON.stringify(name)} is no field name (RFC 9110 §5.1: a token)`;
-  if (REFUSED.has(name.toLowerCase())) return `${name} frames the message or belongs to one connection: postern sets it, a route cannot`;
+  if (REFUSED.has(name.toLowerCase())) return `${name} frames the message or belongs to one connection: only postern sets or removes it`;
   return undefined;
 }

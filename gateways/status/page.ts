@@ -83,7 +83,7 @@ ${table(
 <h2>Recent errors</h2>
 ${table(
   ["time", "line"],
-  s.errors.map((e) => [text(new Date(e.time).toISOString()), `<pre>${escapeHtml(e.line)}</pre>`]),
+  s.errors.map((e) => [text(new Date(e.time).toISOString()), `<td><pre>${escapeHtml(e.line)}</pre></td>`]),
 )}
 </div>`;
 }

@@ -3,19 +3,15 @@
 // at a time by the request observation (src/request-record.ts).
 
 import { CounterSeries, HistogramSeries } from "../../src/metrics/registry.ts";
+import type { RequestRecord } from "../../src/request-record.ts";
 
-/** A request once its answer has been sent, as the metrics read it. */
-export interface FinishedRequest {
-  /** The route that answered, as messages name it; undefined when none did (404, or postern's own pages). */
-  route?: string;
-  /** The status sent; undefined when the client went away before any. */
-  status?: number;
-  /** From its arrival to its last byte sent, ms. */
-  durationMs: number;
-  /** The backend that answered it and how long it took (first byte), where a backend did. */
-  backend?: string;
-  upstreamMs?: number;
-}
+/**
+ * A request once its answer is over, as the metrics read it: the route that
+ * answered (none for a 404 or postern's own pages), the status sent (none
+ * when the client left first), the time to the last byte, and the backend
+ * and its time to the answer's head where a backend answered.
+ */
+export type FinishedRequest = Pick<RequestRecord, "route" | "status" | "durationMs" | "backend" | "upstreamMs">;
 
 /** The route label of requests no route answered. */
 export const NO_ROUTE = "(none)";
@@ -32,7 +28,7 @@ export class RequestMetrics {
     // No status was sent: the client left first (nginx logs 499).
     const code = request.status === undefined ? "none" : `${Math.floor(request.status / 100)}xx`;
     this.requests.add({ route, code });
-    this.latency.observe({ route }, request.durationMs / 1000);
+    this.latency.observe({ route }, (request.durationMs ?? 0) / 1000);
     if (request.backend !== undefined && request.upstreamMs !== undefined) {
       this.upstream.observe({ route, backend: request.backend }, request.upstreamMs / 1000);
     }

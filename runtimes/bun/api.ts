@@ -40,6 +40,22 @@ export interface BunServer {
   readonly hostname: string;
   requestIP(request: Request): { address: string; port: number } | null;
   stop(closeActiveConnections?: boolean): Promise<void>;
+  /** Answers a WebSocket upgrade request with a 101 carrying `headers`; the socket's `data` is `data`. False when the request is no upgrade. */
+  upgrade(request: Request, options: { data: unknown; headers?: Record<string, string> }): boolean;
+}
+
+/** A server-side WebSocket of Bun.serve. */
+export interface BunWebSocket<T> {
+  readonly data: T;
+  send(data: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+}
+
+/** Bun.serve's `websocket` handlers. */
+export interface BunWebSocketHandlers<T> {
+  open(ws: BunWebSocket<T>): void;
+  message(ws: BunWebSocket<T>, message: string | Uint8Array): void;
+  close(ws: BunWebSocket<T>, code: number, reason: string): void;
 }
 
 export interface BunTls {
@@ -66,7 +82,9 @@ export interface BunServeOptions {
   /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
   reusePort?: boolean;
   error?(error: Error): Response;
-  fetch(request: Request, server: BunServer): Response | Promise<Response>;
+  /** Undefined: the request was upgraded (server.upgrade). */
+  fetch(request: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
+  websocket?: BunWebSocketHandlers<never>;
 }
 
 export interface BunSocket {

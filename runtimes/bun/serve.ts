@@ -9,13 +9,14 @@ import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { admit, fetchEnv } from "../common/fetch-serve.ts";
 import { peerOf } from "../common/peers.ts";
-import { Bun, type BunServer } from "./api.ts";
+import { Bun, type BunServer, type BunWebSocketHandlers } from "./api.ts";
 import { RequestCounts } from "./request-counts.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { checkTlsSupport, relisten, type Relisten } from "../common/tls-relisten.ts";
 import type { TlsMaterial } from "../../src/tls/material.ts";
 import { BUN_TLS, bunTls } from "./tls.ts";
 import { socketPath } from "../common/socket-file.ts";
+import { fetchUpgrading, webSocketHandlers } from "./websocket.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -55,15 +56,15 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
   const idleTimeout = idleSeconds(client);
   // A count outlives its connection by no more than this: the soonest Bun may close an idle one.
   const counts = new RequestCounts(client.keepaliveRequests, (idleTimeout - BUN_TICK_S) * 1000);
-  const fetch = (request: Request, server: BunServer): Response | Promise<Response> => {
+  const fetch = (request: Request, server: BunServer): Response | undefined | Promise<Response | undefined> => {
     const ip = server.requestIP(request);
     // A unix socket's peers have no name: their requests are not counted.
     const peer = peerOf(ip?.address, ip?.port);
     const admitted = admit(request, options.client, localAuthority, options.encodedSlashes);
     if (admitted instanceof Response) return counts.answer(peer, request, admitted, false);
     const last = peer !== undefined && counts.last(peer);
-    const answer = app.fetch(admitted.request, fetchEnv(admitted, ip?.address, ip?.port, local));
-    const send = (response: Response) => counts.answer(peer, request, response, last);
+    const answer = fetchUpgrading(app, server, request, admitted.request, fetchEnv(admitted, ip?.address, ip?.port, local));
+    const send = (response: Response | undefined) => response && counts.answer(peer, request, response, last);
     return answer instanceof Response ? send(answer) : answer.then(send);
   };
   const settings = {
@@ -73,6 +74,7 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     development: false,
     error: () => errorResponse(500),
     idleTimeout,
+    websocket: webSocketHandlers as BunWebSocketHandlers<never>,
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
   const tls = (material: TlsMaterial | undefined) => (material === undefined ? {} : { tls: bunTls(material), reusePort: true });

@@ -45,6 +45,8 @@ export interface DenoFileInfo {
   dev: number;
   /** Null where the platform has no inode numbers (Windows). */
   ino: number | null;
+  /** Null on Windows. */
+  uid: number | null;
 }
 
 export interface DenoFsFile {
@@ -108,6 +110,8 @@ export interface DenoNamespace {
   stderr: { writeSync(bytes: Uint8Array): number };
   serve(options: DenoServeOptions, handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>): DenoHttpServer;
   SeekMode: { Start: number };
+  /** Answers a WebSocket upgrade request from Deno.serve with the 101 (`response`) and the socket. */
+  upgradeWebSocket(request: Request, options?: { protocol?: string }): { socket: WebSocket; response: Response };
 }
 
 export const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;

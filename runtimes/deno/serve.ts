@@ -16,6 +16,7 @@ import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningSe
 import { checkTlsSupport, relistenAfter, type Relisten, type TlsAbilities } from "../common/tls-relisten.ts";
 import type { TlsMaterial } from "../../src/tls/material.ts";
 import { socketPath } from "./socket-file.ts";
+import { fetchUpgrading } from "./websocket.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -61,7 +62,10 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const h2 = local.secure === true && !request.headers.has("host");
     const admitted = admit(h2 ? withHost(request) : request, options.client, localAuthority, options.encodedSlashes);
-    const answer = admitted instanceof Response ? admitted : app.fetch(admitted.request, h2 ? asH2(fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local)) : fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
+    const answer =
+      admitted instanceof Response
+        ? admitted
+        : fetchUpgrading(app, request, admitted.request, h2 ? asH2(fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local)) : fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {

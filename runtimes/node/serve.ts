@@ -20,6 +20,7 @@ import { closeSecureServer, h2Refused, isH2, secureServer, tlsSocketOf } from ".
 import { NodeTlsContexts, tlsFactsOf } from "./tls.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
+import { upgradeListener } from "./upgrade.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
@@ -142,6 +143,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       server.maxHeadersCount = limits.maxHeaders + 1;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
+      server.on("upgrade", upgradeListener(app, options));
       // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
       // (Node would send it at once), so a request refused on its head (413
       // on its declared length) gets its final answer alone.

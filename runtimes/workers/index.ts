@@ -9,8 +9,8 @@ import { workersRuntime } from "./runtime.ts";
 export { workersRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
-export type { CgiInput, FastCgiInput, GatewayHandler, ScgiInput, StaticInput, UwsgiInput, WasiInput } from "../../gateways/index.ts";
+export type { CgiInput, FastCgiInput, GatewayHandler, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput } from "../../gateways/index.ts";
 export { getPath } from "../../gateways/request-path.ts";
 export { trustedProxies } from "../../gateways/trusted-proxies.ts";
 
-export const { fastcgi, cgi, wasi, uwsgi, scgi, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(workersRuntime);
+export const { fastcgi, cgi, wasi, uwsgi, scgi, proxy, staticFiles, createApp, configWarnings, registerWasmModules } = bindGateways(workersRuntime);

@@ -1,13 +1,16 @@
-// One request per connection over a byte stream, the way the uwsgi and SCGI
-// protocols carry it: lease a connection to a backend (src/backend/upstream.ts),
-// write the request's encoded head, send the body after it with backpressure,
-// and read the answer — a CGI head, or one opened by an HTTP status line —
-// until the backend closes the connection, which ends the answer. Nothing is
-// multiplexed and nothing is kept: the protocol's codec is the only
-// difference between the gateways that use this.
+// One request at a time over a byte stream, the way the uwsgi and SCGI
+// protocols carry it, and HTTP/1.1 to a proxied server: lease a connection to
+// a backend (src/backend/upstream.ts), write the request's encoded head, send
+// the body after it with backpressure, and read the answer — a CGI head, or
+// one opened by an HTTP status line — until the backend closes the
+// connection, which ends the answer, or, where the protocol frames the body
+// (a BodyDecoder: HTTP's Content-Length or chunked coding), until its end,
+// after which a clean connection is kept for the next request. Nothing is
+// multiplexed: the protocol's codec is the only difference between the
+// gateways that use this.
 
 import { cgiResponse, type CgiOutput } from "../cgi/answer.ts";
-import type { HeadParser } from "../cgi/response.ts";
+import type { CgiHead, HeadParser } from "../cgi/response.ts";
 import { GatewayError, isGatewayError } from "../errors.ts";
 import { concatBytes } from "../io/bytes.ts";
 import type { Closable, Lease } from "../pool.ts";
@@ -33,6 +36,16 @@ export class StreamConnection implements Closable {
   }
 }
 
+/** Where the answer's body ends, for a protocol that frames it; without one, the backend's close ends it. */
+export interface BodyDecoder {
+  /** The body's bytes in `chunk` (subarrays of it); throws a GatewayError on a framing error. Bytes past the end make the connection unfit to keep. */
+  push(chunk: Uint8Array): Uint8Array[];
+  /** The body has ended. */
+  readonly done: boolean;
+  /** Once done: nothing followed the body and the backend keeps the connection open, so it may carry another request. */
+  readonly reusable: boolean;
+}
+
 export interface StreamTimeouts {
   /** From the request sent whole to the first byte of the answer. */
   firstByteMs: number;
@@ -56,6 +69,8 @@ export interface StreamRequest {
   timeouts: StreamTimeouts;
   /** A parser for the answer's head. */
   parser(): HeadParser;
+  /** Where the body after `head` ends (the parser's protocol frames it); absent or undefined: at the backend's close. */
+  decoder?(head: CgiHead): BodyDecoder | undefined;
   /** The client did not get the answer as the backend sent it (src/cgi/framing.ts). */
   logCut(reason: GatewayError): void;
   /** The request's record (src/request-record.ts). */
@@ -117,6 +132,13 @@ class Exchange {
   #answered = false;
   /** Why the exchange was abandoned (the client left, its body failed): what a pending read reports. */
   #failure: GatewayError | undefined;
+  /** The request body has been written whole: the connection holds nothing of this request unsent. */
+  #bodySent = false;
+  #decoder: BodyDecoder | undefined;
+  /** Body bytes decoded and not yet read. */
+  readonly #pending: Uint8Array[] = [];
+  /** The decoder found the body's end: reads return null. */
+  #bodyEnded = false;
 
   constructor(lease: Lease<StreamConnection>, req: StreamRequest, unsubscribe: () => void) {
     this.#lease = lease;
@@ -136,6 +158,7 @@ class Exchange {
       }
       this.#bodyMovedAt = Date.now();
       if (!inline && body !== null) this.#sendBody(body);
+      else this.#bodySent = true;
       return await this.#response();
     } catch (err) {
       this.abandon();
@@ -163,7 +186,8 @@ class Exchange {
       return r.done ? undefined : r.value;
     };
     const pipe = async () => {
-      for (let piece = await next(); piece !== undefined && !this.#done; piece = await next()) {
+      let piece = await next();
+      for (; piece !== undefined && !this.#done; piece = await next()) {
         try {
           await this.#duplex.write(piece);
         } catch {
@@ -171,6 +195,7 @@ class Exchange {
         }
         this.#bodyMovedAt = Date.now();
       }
+      this.#bodySent = piece === undefined;
     };
     pipe().then(
       () => void reader?.cancel().catch(() => undefined),
@@ -203,27 +228,59 @@ class Exchange {
         head.statusText = "Found";
       }
       const rest = parser.takeRest();
+      this.#answered = true;
+      const parts = this.#decode(head, rest);
       const output: CgiOutput = {
         read: () => this.#readBody(),
         cancel: (reason) => this.abandon(reason),
         runOn: (drain) => (this.#req.runOn ? void drain() : this.abandon()),
       };
-      const response = cgiResponse(head, { parts: rest.byteLength > 0 ? [rest] : [], ended: false }, output, {
+      return cgiResponse(head, { parts, ended: this.#bodyEnded }, output, {
         head: this.#req.isHead,
         onCut: (reason) => this.#req.logCut(reason),
       });
-      this.#answered = true;
-      return response;
     }
   }
 
-  /** The next bytes of the answer's body; null when the backend has closed the connection, which ends it. */
+  /** The body bytes of the chunk after the head, through the request's decoder when it has one. */
+  #decode(head: CgiHead, rest: Uint8Array): Uint8Array[] {
+    this.#decoder = this.#req.decoder?.(head);
+    if (this.#decoder === undefined) return rest.byteLength > 0 ? [rest] : [];
+    return this.#decodeChunk(rest);
+  }
+
+  /** Decodes `chunk`; at the body's end the connection is released, kept when it is clean. */
+  #decodeChunk(chunk: Uint8Array): Uint8Array[] {
+    const decoder = this.#decoder!;
+    const parts = decoder.push(chunk).filter((part) => part.byteLength > 0);
+    if (decoder.done) {
+      this.#bodyEnded = true;
+      this.#finish(decoder.reusable);
+    }
+    return parts;
+  }
+
+  /** The next bytes of the answer's body; null at its end: the decoder's, or else the backend closing the connection. */
   async #readBody(): Promise<Uint8Array | null> {
+    const pending = this.#pending.shift();
+    if (pending !== undefined) return pending;
+    if (this.#bodyEnded) return null;
     if (this.#done) throw this.#failure ?? new GatewayError("CLIENT_CLOSED", "the answer was abandoned");
     try {
-      const chunk = await this.#read(this.#req.timeouts.idleMs, true);
-      if (chunk === null) this.#finish();
-      return chunk;
+      for (;;) {
+        const chunk = await this.#read(this.#req.timeouts.idleMs, true);
+        if (chunk === null) {
+          // A framed body cut short by the backend's close: the client must not take it for a whole one.
+          if (this.#decoder !== undefined) throw new GatewayError("BACKEND_UNREACHABLE", "connection closed before the end of the body");
+          this.#finish();
+          return null;
+        }
+        if (this.#decoder === undefined) return chunk;
+        this.#pending.push(...this.#decodeChunk(chunk));
+        const next = this.#pending.shift();
+        if (next !== undefined) return next;
+        if (this.#bodyEnded) return null;
+      }
     } catch (err) {
       this.abandon();
       throw err;
@@ -269,11 +326,11 @@ class Exchange {
     });
   }
 
-  /** The backend closed the connection: the answer is complete. */
-  #finish(): void {
+  /** The answer is complete: the backend closed the connection, or (`reusable`) its body ended cleanly. */
+  #finish(reusable = false): void {
     if (this.#done) return;
     this.#done = true;
-    this.#release();
+    this.#release(reusable && this.#bodySent);
   }
 
   /** Stops the request: the connection is closed, so the backend sees it end. */
@@ -284,9 +341,9 @@ class Exchange {
     this.#release();
   }
 
-  #release(): void {
+  #release(keep = false): void {
     if (this.#answered) this.#unsubscribe();
-    this.#duplex.close();
-    this.#lease.release(false);
+    if (!keep) this.#duplex.close();
+    this.#lease.release(keep);
   }
 }

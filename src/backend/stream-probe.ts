@@ -7,7 +7,7 @@
 // WSGI app mounted at the root sees it (PEP 3333).
 
 import type { Address } from "../address.ts";
-import { StatusLineParser } from "../cgi/response.ts";
+import { StatusLineParser, type HeadParser } from "../cgi/response.ts";
 import { safePath } from "../paths.ts";
 import type { Duplex, Runtime } from "../runtime.ts";
 import type { Probe } from "./health.ts";
@@ -16,9 +16,13 @@ import { onProbeConnection } from "./probe-connection.ts";
 /** A check's answer head may be as large as this; past it the check fails. */
 const MAX_HEAD = 64 * 1024;
 
-/** The probe for `runtime`'s connections, the request encoded by `encode`. */
-export function streamProbe(runtime: Runtime, encode: (vars: Record<string, string>) => Uint8Array): Probe {
-  return (address, path, timeoutMs, stop) => onProbeConnection(runtime, address, timeoutMs, stop, (duplex) => ask(duplex, encode(probeVars(address, path))));
+/** The probe for `runtime`'s connections, the request encoded by `encode`, the answer's head read by `parser` (a CGI head or one opened by a status line, unless told). */
+export function streamProbe(
+  runtime: Runtime,
+  encode: (vars: Record<string, string>) => Uint8Array,
+  parser: (maxHead: number) => HeadParser = (maxHead) => new StatusLineParser({ maxHeaderBytes: maxHead, statusLine: "optional" }),
+): Probe {
+  return (address, path, timeoutMs, stop) => onProbeConnection(runtime, address, timeoutMs, stop, (duplex) => ask(duplex, encode(probeVars(address, path)), parser(MAX_HEAD)));
 }
 
 /** The variables of a GET of `path` (a query after "?") and nothing else: what a WSGI app needs (PEP 3333's required keys). */
@@ -45,9 +49,8 @@ export function probePathInfo(path: string): string | undefined {
   return safe.ok ? safe.path : undefined;
 }
 
-async function ask(duplex: Duplex, request: Uint8Array): Promise<number> {
+async function ask(duplex: Duplex, request: Uint8Array, parser: HeadParser): Promise<number> {
   await duplex.write(request);
-  const parser = new StatusLineParser({ maxHeaderBytes: MAX_HEAD, statusLine: "optional" });
   for (;;) {
     const chunk = await duplex.read();
     if (chunk === null) throw new Error("the backend closed the connection before an answer");

@@ -11,7 +11,7 @@ const { backend, max_conns, max_queue, queue_timeout, keepalive, keepalive_timeo
 const authorizerFields = {
   backend: { ...backend, required: true, doc: "the FastCGI authorizer's address, or several, balanced by the fewest requests in flight" },
   script: { type: "string", required: true, doc: "its `SCRIPT_FILENAME`, an absolute path on the authorizer's side (php-fpm runs no request without one)" },
-  max_conns,
+  max_conns: { ...max_conns, doc: "requests postern sends each authorizer at once, on as many connections; more wait in postern's queue. Unset, learned from its answers as for a `fastcgi` route's backends" },
   max_queue,
   queue_timeout,
   keepalive,
@@ -29,6 +29,7 @@ export const authFields = {
         htpasswd: { type: "string", required: true, doc: "the user file, as Apache's `htpasswd` writes it (bcrypt `-B`, MD5 `-m`, SHA-1 `-s`), relative to the config file; read again when it changes" },
         realm: { type: "string", default: "Restricted", doc: "the realm the browser shows when it asks for a password (printable ASCII)" },
         allow_plaintext: { type: "boolean", default: false, doc: "take plaintext passwords in the file (`htpasswd -p`); refused otherwise" },
+        cache: { type: "duration", default: 0, min: 0, doc: "how long a user and password that passed are remembered, so that the hash is not computed again for every request (lighttpd's `auth.cache`); `0`: never" },
       },
     },
     doc: "HTTP Basic authentication (RFC 7617): `{ htpasswd = \"users.htpasswd\", realm = \"...\" }`. The backend gets `REMOTE_USER` and `AUTH_TYPE = \"Basic\"`, and no `HTTP_AUTHORIZATION` (see docs/auth.md)",

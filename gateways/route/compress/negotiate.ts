@@ -23,22 +23,23 @@ function qualities(field: string): Map<string, number> {
 }
 
 /**
- * The encoding to send: of `offered` (best first), the one with the
- * highest q-value, ties going to the earlier; a coding the field does not
- * name has `*`'s weight, or none. No field, or none acceptable: undefined,
- * and the answer goes as it is (identity is always acceptable unless
- * refused, §12.5.3; a client refusing it too gets it all the same, as
- * nginx and Caddy do, rather than a 406).
+ * The encodings of `offered` (best first) the client takes, by its q-values
+ * (highest first), ties going to the earlier in `offered`; a coding the
+ * field does not name has `*`'s weight, or none. No field: none, and the
+ * answer goes as it is (identity is always acceptable unless refused,
+ * §12.5.3; a client refusing it too gets it all the same, as nginx and
+ * Caddy do, rather than a 406).
  */
-export function chooseEncoding(acceptEncoding: string | null, offered: readonly Encoding[]): Encoding | undefined {
-  if (acceptEncoding === null || offered.length === 0) return undefined;
+export function acceptedEncodings(acceptEncoding: string | null, offered: readonly Encoding[]): Encoding[] {
+  if (acceptEncoding === null || offered.length === 0) return [];
   const weights = qualities(acceptEncoding);
   const any = weights.get("*") ?? 0;
-  let best: Encoding | undefined;
-  let bestQ = 0;
-  for (const encoding of offered) {
-    const q = weights.get(encoding) ?? any;
-    if (q > bestQ) [best, bestQ] = [encoding, q];
-  }
-  return best;
+  const weight = (encoding: Encoding) => weights.get(encoding) ?? any;
+  // Array.prototype.sort is stable: equal weights keep the route's order.
+  return offered.filter((encoding) => weight(encoding) > 0).sort((a, b) => weight(b) - weight(a));
+}
+
+/** The encoding to send: the first of acceptedEncodings, if any. */
+export function chooseEncoding(acceptEncoding: string | null, offered: readonly Encoding[]): Encoding | undefined {
+  return acceptedEncodings(acceptEncoding, offered)[0];
 }

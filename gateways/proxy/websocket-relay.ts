@@ -1,0 +1,101 @@
+// A WebSocket relayed message by message, for servers that hand a route the
+// client's socket as messages rather than bytes (Deno.upgradeWebSocket,
+// Bun's server.upgrade): the backend's side is the tunnel a proxy route got
+// (upgrade.ts), spoken to as a client (websocket-frames.ts). Pings from the
+// backend are answered here (RFC 6455 §5.5.2); the close handshake is
+// relayed both ways with its code and reason (§5.5.1, §7).
+
+import type { UpgradeTunnel } from "../../src/runtime.ts";
+import { BINARY, CLOSE, closePayload, encodeFrame, FrameDecoder, parseClose, PING, PONG, TEXT } from "./websocket-frames.ts";
+
+/** The client's socket as the server offers it. */
+export interface MessageSocket {
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** What the server tells the relay of the client's side. */
+export interface ClientSide {
+  message(data: string | Uint8Array): void;
+  closed(code: number, reason: string): void;
+}
+
+/** The largest message relayed from the backend; a larger one closes the relay (1009, §7.4.1). */
+const MAX_MESSAGE = 64 * 1024 * 1024;
+/** After a close frame is sent, how long the backend's reply is waited for before its connection is closed. */
+const CLOSE_WAIT_MS = 5_000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The subprotocol the backend chose, for the server to accept the client's upgrade with. */
+export function chosenProtocol(tunnel: UpgradeTunnel): string | undefined {
+  return tunnel.headers.find(([name]) => name.toLowerCase() === "sec-websocket-protocol")?.[1];
+}
+
+/** Starts relaying between `client` and the backend; returns what the server calls as the client's side moves. */
+export function relayMessages(tunnel: UpgradeTunnel, client: MessageSocket): ClientSide {
+  const duplex = tunnel.duplex;
+  let writes = Promise.resolve();
+  let closeSent = false;
+  let clientClosed = false;
+  const frames = new FrameDecoder(MAX_MESSAGE);
+  const mask = () => crypto.getRandomValues(new Uint8Array(4));
+  // Frames go out in order, each write waited for (the backend's backpressure).
+  const send = (opcode: number, payload: Uint8Array) => {
+    writes = writes.then(() => duplex.write(encodeFrame(opcode, payload, mask()))).catch(() => duplex.close());
+    return writes;
+  };
+  const closeClient = (code?: number, reason?: string) => {
+    if (clientClosed) return;
+    clientClosed = true;
+    try {
+      client.close(code, reason);
+    } catch {
+      // Codes a server's API will not send (1001, 1011...): closed without one.
+      client.close();
+    }
+  };
+  const sendClose = (code: number | undefined, reason: string) => {
+    if (closeSent) return;
+    closeSent = true;
+    void send(CLOSE, closePayload(code, reason)).then(() => setTimeout(() => duplex.close(), CLOSE_WAIT_MS));
+  };
+  const fromBackend = async () => {
+    let chunk: Uint8Array | null = tunnel.rest;
+    while (chunk !== null) {
+      for (const message of frames.push(chunk)) {
+        if (message.opcode === TEXT) client.send(decoder.decode(message.payload));
+        else if (message.opcode === BINARY) client.send(message.payload);
+        else if (message.opcode === PING) void send(PONG, message.payload);
+        else if (message.opcode === CLOSE) {
+          const { code, reason } = parseClose(message.payload);
+          // §5.5.1: the close is answered; the backend then ends the connection.
+          sendClose(code === 1005 ? undefined : code, reason);
+          closeClient(code === 1005 ? undefined : code, reason);
+        }
+      }
+      chunk = await duplex.read();
+    }
+  };
+  fromBackend().then(
+    () => {
+      duplex.close();
+      closeClient();
+    },
+    () => {
+      // A protocol violation or a broken connection: both sides end (1011, §7.4.1).
+      sendClose(1011, "");
+      duplex.close();
+      closeClient(1011, "backend error");
+    },
+  );
+  return {
+    message: (data) => void send(typeof data === "string" ? TEXT : BINARY, typeof data === "string" ? encoder.encode(data) : data),
+    closed: (code, reason) => {
+      clientClosed = true;
+      // 1005 and 1006 are never sent in a close frame (§7.4.1).
+      sendClose(code === 1005 || code === 1006 ? undefined : code, reason);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// HTTP/1.1 Upgrade requests (WebSocket, RFC 6455 §4) on Node's servers: Node
+// hands them to the server's "upgrade" event, outside the request handler.
+// The request goes through the app as any other (routing, trusted proxies,
+// route modules) with a ServeEnv.upgrade handoff; a route that gets a 101
+// from its backend hands the backend connection over, and the bytes are then
+// relayed both ways as they come, with backpressure, until either side
+// closes. Otherwise the app's answer is written and the connection closed.
+// Attach to any server (http, https): `server.on("upgrade", upgradeListener(app, options))`.
+
+import type { IncomingMessage } from "node:http";
+import type { Duplex as NodeDuplex } from "node:stream";
+import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import { normalTarget, pathAndQuery } from "../../src/paths.ts";
+import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
+import type { Duplex, ServeEnv, UpgradeTunnel } from "../../src/runtime.ts";
+import { authorityOf, type Fetchable, type ServeOptions } from "../common/serve.ts";
+
+/** The "upgrade" listener serving `app`. */
+export function upgradeListener(app: Fetchable, options: Pick<ServeOptions, "encodedSlashes">) {
+  return (incoming: IncomingMessage, socket: NodeDuplex, head: Buffer): void => {
+    socket.on("error", () => socket.destroy());
+    void upgrade(app, options, incoming, socket, head).catch(() => socket.destroy());
+  };
+}
+
+async function upgrade(app: Fetchable, options: Pick<ServeOptions, "encodedSlashes">, incoming: IncomingMessage, socket: NodeDuplex, head: Buffer): Promise<void> {
+  const sent = incoming.url!;
+  const normal = normalTarget(sent, options.encodedSlashes);
+  const net = incoming.socket;
+  const headers = new Headers();
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const host = headers.get("host") ?? authorityOf(net.localAddress, net.localPort);
+  const request = new Request(`http://${host}${pathAndQuery(normal ?? sent)}`, { method: incoming.method, headers });
+  let tunnel: UpgradeTunnel | undefined;
+  const conn: ConnInfo = {
+    remoteAddress: normalizeAddress(net.remoteAddress ?? ""),
+    remotePort: net.remotePort ?? 0,
+    localAddress: normalizeAddress(net.localAddress ?? ""),
+    localPort: net.localPort ?? 0,
+    tls: "encrypted" in net && net.encrypted === true,
+    httpVersion: incoming.httpVersion,
+  };
+  const env: ServeEnv = {
+    conn,
+    ...(normal === undefined ? {} : { clientTarget: { url: request.url, target: pathAndQuery(sent) } }),
+    onClientGone(listener) {
+      if (socket.destroyed) {
+        queueMicrotask(listener);
+        return () => undefined;
+      }
+      socket.once("close", listener);
+      return () => socket.off("close", listener);
+    },
+    upgrade: { accept: (t) => void (tunnel = t) },
+  };
+  const response = await app.fetch(request, env);
+  if (tunnel === undefined) return answer(socket, response);
+  let text = "HTTP/1.1 101 Switching Protocols\r\n";
+  for (const [name, value] of tunnel.headers) text += `${name}: ${value}\r\n`;
+  socket.write(Buffer.from(`${text}\r\n`, "latin1"));
+  if (tunnel.rest.byteLength > 0) socket.write(tunnel.rest);
+  relay(socket, tunnel.duplex, head);
+}
+
+/** The app did not upgrade: its answer, and the connection closed (RFC 9110 §7.8: the client may not send more on it). */
+async function answer(socket: NodeDuplex, response: Response): Promise<void> {
+  const body = new Uint8Array(await response.arrayBuffer());
+  let text = `HTTP/1.1 ${response.status} ${reasonPhraseOf(response) ?? response.statusText}\r\n`;
+  for (const [name, value] of response.headers) {
+    if (name !== "content-length" && name !== "connection" && name !== "transfer-encoding") text += `${name}: ${value}\r\n`;
+  }
+  text += `content-length: ${body.byteLength}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(text, "latin1"), body]));
+}
+
+/** Bytes both ways, each side's reads paused while the other has not taken its last write. */
+function relay(socket: NodeDuplex, backend: Duplex, first: Buffer): void {
+  let done = false;
+  const close = () => {
+    if (done) return;
+    done = true;
+    backend.close();
+    socket.destroy();
+  };
+  const toBackend = (chunk: Buffer) => {
+    socket.pause();
+    backend.write(chunk).then(() => socket.resume(), close);
+  };
+  if (first.byteLength > 0) toBackend(first);
+  socket.on("data", toBackend);
+  socket.on("end", close);
+  socket.on("close", close);
+  const toClient = async () => {
+    for (let chunk = await backend.read(); chunk !== null && !done; chunk = await backend.read()) {
+      if (!socket.write(chunk)) await new Promise((resolve) => socket.once("drain", resolve).once("close", resolve));
+    }
+  };
+  toClient().then(
+    () => {
+      // The backend closed: what was written reaches the client before its connection ends.
+      backend.close();
+      socket.end();
+    },
+    close,
+  );
+}
