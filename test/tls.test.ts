@@ -6,8 +6,8 @@
 // redirect_https. What a runtime's TLS server cannot do is pinned
 // (docs/tls.md), so that a change is noticed.
 
-import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -87,7 +87,7 @@ function curl(args: string[]): { status: number; out: string; err: string } {
 
 /** GET over a TLS socket kept open, HTTP/1.1 keep-alive: each call one request on the same connection. */
 async function keptConnection(port: number, ca: string): Promise<{ get(path: string): Promise<string>; socket: TLSSocket }> {
-  const socket = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: execFileSync("cat", [ca], { encoding: "utf8" }), ALPNProtocols: ["http/1.1"] });
+  const socket = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: readFileSync(ca, "utf8"), ALPNProtocols: ["http/1.1"] });
   await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
   let received = "";
   socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
@@ -213,6 +213,25 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
       writeFileSync(join(own.dir, "key.pem"), "not a key\n");
       await signalAndWait(own.served, /certificates: .* the running ones stay/);
       expect(presentedSubject(own.https, "localhost").subject).toMatch(/O = postern renewed/);
+    } finally {
+      await stopProcessGroup(own.served.proc, "SIGTERM");
+    }
+  }, 60_000);
+
+  test.skipIf(runtime !== "node")("header_timeout holds on HTTPS too: a head still incomplete after it gets 408 (slowloris over TLS)", async () => {
+    const own = await serveTls(runtime, { top: ["[client]", 'header_timeout = "2s"'] });
+    try {
+      const socket = tlsConnect({ host: "127.0.0.1", port: own.https, servername: "localhost", ca: readFileSync(certs.path("ca.pem"), "utf8"), ALPNProtocols: ["http/1.1"] });
+      let received = "";
+      socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
+      await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+      socket.write("GET /index.html HTTP/1.1\r\nHost: localhost\r\n");
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 20_000);
+        socket.once("close", () => (clearTimeout(timer), resolve(true)));
+      });
+      expect(closed).toBe(true);
+      expect(received).toMatch(/^HTTP\/1.1 408 /);
     } finally {
       await stopProcessGroup(own.served.proc, "SIGTERM");
     }

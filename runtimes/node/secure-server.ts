@@ -43,6 +43,8 @@ export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, 
     requireHostHeader: options.requireHostHeader,
     headersTimeout: options.headersTimeout,
     requestTimeout: options.requestTimeout,
+    // How often late heads are looked for, set before listen() starts the checks.
+    connectionsCheckingInterval: options.connectionsCheckingInterval,
   });
   const open = { h2: new Set<Http2Session>(), http1: new Set<HttpSocket>() };
   connections.set(server, open);
