@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { connect as http2Connect } from "node:http2";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
@@ -232,6 +233,26 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
       });
       expect(closed).toBe(true);
       expect(received).toMatch(/^HTTP\/1.1 408 /);
+    } finally {
+      await stopProcessGroup(own.served.proc, "SIGTERM");
+    }
+  }, 60_000);
+
+  test.skipIf(runtime !== "node")("keepalive_timeout closes an idle HTTP/2 connection (GOAWAY)", async () => {
+    const own = await serveTls(runtime, { top: ["[client]", 'keepalive_timeout = "1s"'] });
+    try {
+      const session = http2Connect(`https://localhost:${own.https}`, { ca: readFileSync(certs.path("ca.pem"), "utf8") });
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ":path": "/index.html" });
+        stream.on("response", (headers) => resolve(headers[":status"] as number)).on("error", reject);
+        stream.resume();
+      });
+      expect(status).toBe(200);
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 20_000);
+        session.once("close", () => (clearTimeout(timer), resolve(true)));
+      });
+      expect(closed).toBe(true);
     } finally {
       await stopProcessGroup(own.served.proc, "SIGTERM");
     }

@@ -23,7 +23,7 @@ const connections = new WeakMap<object, { h2: Set<Http2Session>; http1: Set<Http
  * parser, events and settings, read from the server object), HTTP/2 streams
  * come through the compatibility API with the same listener.
  */
-export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, listener: Listener): Server {
+export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, keepaliveTimeout: number, listener: Listener): Server {
   const server = createSecureServer(
     {
       ...contexts.serverOptions(),
@@ -50,6 +50,9 @@ export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, 
   connections.set(server, open);
   server.on("session", (session: Http2Session) => {
     open.h2.add(session);
+    // keepalive_timeout for HTTP/2: a session with no frame either way for
+    // that long is closed with GOAWAY (RFC 9113 §6.8), its streams finishing.
+    session.setTimeout(keepaliveTimeout, () => session.close());
     session.once("close", () => open.h2.delete(session));
   });
   server.on("secureConnection", (socket: HttpSocket) => {

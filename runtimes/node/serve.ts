@@ -134,7 +134,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     options.listen,
     (addr, servers, secure) => {
       if (secure) contexts ??= new NodeTlsContexts(options.tls!);
-      const server = secure ? secureServer(contexts!, serverOptions(limits), listener) : createServer(serverOptions(limits), listener);
+      const server = secure ? secureServer(contexts!, serverOptions(limits), limits.keepaliveTimeout, listener) : createServer(serverOptions(limits), listener);
       server.keepAliveTimeout = limits.keepaliveTimeout;
       // Node keeps the first 2000 field lines (its default) and drops the
       // rest unseen, though its parser still frames the request by them: one
