@@ -51,6 +51,18 @@ describe("the command line", () => {
     }
   });
 
+  test("postern check takes an https:// address", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-tls-cli-"));
+    try {
+      writeFileSync(join(dir, "postern.toml"), `listen = ["https://127.0.0.1:8443", "127.0.0.1:8080"]\n${TLS}${ROUTE.replace("/srv/www", dir)}`);
+      const r = runPostern(["check", "-c", join(dir, "postern.toml")]);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a certificate file that cannot be read is named by its key", () => {
     const dir = mkdtempSync(join(tmpdir(), "postern-tls-cli-"));
     try {
