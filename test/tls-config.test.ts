@@ -10,7 +10,8 @@ import { describe, expect, test } from "vitest";
 import { parseConfig } from "../src/config.ts";
 import { keyPairFor, type TlsMaterial } from "../src/tls/material.ts";
 import { sslVariables } from "../src/tls/variables.ts";
-import { gatewaySchemas } from "../gateways/index.ts";
+import { createApp, gatewaySchemas } from "../gateways/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { configError } from "./helpers/config-error.ts";
 import { runPostern } from "./helpers/postern-cli.ts";
 
@@ -121,5 +122,26 @@ describe("lighttpd's SSL_* variables", () => {
   });
   test("no client certificate: NONE, nothing else", () => {
     expect(sslVariables({ client: { verify: "NONE" } })).toEqual({ SSL_CLIENT_VERIFY: "NONE" });
+  });
+});
+
+describe("redirect_https where the platform holds the connection (Workers: no conn in the env)", () => {
+  test("an https: URL is served, an http: one redirected", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-tls-app-"));
+    try {
+      writeFileSync(join(dir, "a.txt"), "a\n");
+      const config = parseConfig(`listen = ["https://127.0.0.1:8443"]\nredirect_https = true\naccess_log = "off"\n${TLS}${ROUTE.replace("/srv/www", dir)}`, "postern.toml", gatewaySchemas);
+      const gateway = createApp(config, nodeRuntime, dir);
+      await gateway.ready;
+      try {
+        expect((await gateway.app.fetch(new Request("https://example.org/a.txt"))).status).toBe(200);
+        const plain = await gateway.app.fetch(new Request("http://example.org/a.txt?q=1"));
+        expect([plain.status, plain.headers.get("location")]).toEqual([308, "https://example.org:8443/a.txt?q=1"]);
+      } finally {
+        await gateway.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
