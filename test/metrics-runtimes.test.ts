@@ -4,6 +4,7 @@
 // module serve; who is let in by CIDR, as trusted proxies make the client out.
 
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -26,8 +27,9 @@ const ONE_ROUTE = "routes[1] (fastcgi /php/sleep.php)";
 const PHP_ROUTE = "routes[2] (fastcgi /php/*)";
 const CGI_ROUTE = "routes[3] (cgi /cgi/*)";
 const WASI_ROUTE = "routes[4] (wasi /probe/*)";
+const PROXY_ROUTE = "routes[5] (proxy /proxied/*)";
 
-function config(phpPort: number): string {
+function config(phpPort: number, httpPort: number): string {
   return `trusted_proxies = ["127.0.0.1"]
 [metrics]
 allow = ["10.0.0.0/8"]
@@ -58,6 +60,10 @@ path = "/probe/*"
 gateway = "wasi"
 module = ${JSON.stringify(PROBE)}
 threads = 2
+[[routes]]
+path = "/proxied/*"
+gateway = "proxy"
+backend = "http://127.0.0.1:${httpPort}"
 `;
 }
 
@@ -83,6 +89,7 @@ describe.skipIf(!PHP_FPM || !PHP_CGI || !prometheusParser).each(RUNTIMES)("[metr
   let fpm: PhpFpm;
   let server: RunningTarget;
   let tmpDir: string;
+  let http: Server;
   const metrics = async (): Promise<ParsedFamily[]> => {
     const answer = await get(`${server.url}/metrics`, ALLOWED);
     expect(answer.status).toBe(200);
@@ -94,17 +101,22 @@ describe.skipIf(!PHP_FPM || !PHP_CGI || !prometheusParser).each(RUNTIMES)("[metr
     tmpDir = mkdtempSync(join(tmpdir(), "postern-metrics-"));
     // The php-cgi runs as nobody: its socket's directory is made in here.
     chmodSync(tmpDir, 0o711);
-    server = await serveRoutes({ name: runtime, runtime, command: POSTERN_CLI[runtime] }, config(fpm.port), tmpDir);
+    // An HTTP backend for the proxy route.
+    http = createServer((_, res) => res.end("proxied\n"));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const httpPort = (http.address() as { port: number }).port;
+    server = await serveRoutes({ name: runtime, runtime, command: POSTERN_CLI[runtime] }, config(fpm.port, httpPort), tmpDir);
   }, 60_000);
 
   afterAll(async () => {
     await server?.stop();
+    await new Promise((resolve) => http?.close(resolve));
     await fpm?.stop();
     rmSync(tmpDir, { recursive: true, force: true });
   });
 
   test("the metrics parse, with every route's backends, threads and programs, and the process", async () => {
-    for (const path of ["/php/hello.php", "/php/env.php", "/cgi/echo.sh", "/probe/env"]) expect((await get(server.url + path)).status).toBe(200);
+    for (const path of ["/php/hello.php", "/php/env.php", "/cgi/echo.sh", "/probe/env", "/proxied/x"]) expect((await get(server.url + path)).status).toBe(200);
     const answer = await get(`${server.url}/metrics`, ALLOWED);
     expect(answer.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = parsePrometheus(answer.text);
@@ -114,6 +126,7 @@ describe.skipIf(!PHP_FPM || !PHP_CGI || !prometheusParser).each(RUNTIMES)("[metr
     expect(sampleValue(families, "postern_backend_connections", { route: PHP_ROUTE, backend, state: "in_use" })).toBe(0);
     expect(sampleValue(families, "postern_backend_connections", { route: PHP_ROUTE, backend, state: "idle" })).toBeGreaterThanOrEqual(0);
     expect(sampleValue(families, "postern_workers", { route: SPAWNED_ROUTE })).toBe(1);
+    expect(sampleValue(families, "postern_backend_up", { route: PROXY_ROUTE })).toBe(1);
     expect(sampleValue(families, "postern_cgi_processes", { route: CGI_ROUTE })).toBe(0);
     expect(sampleValue(families, "postern_wasi_threads", { route: WASI_ROUTE, state: "idle" })).toBe(2);
     const started = sampleValue(families, "process_start_time_seconds")!;

@@ -34,7 +34,7 @@ describe.skipIf(!PHP_FPM || !CHROMIUM).each(["node", "deno", "bun"] as CliRuntim
   let dir: string;
   const backend = () => `127.0.0.1:${fpm.port}`;
   /** The backend's row of the Backends table. */
-  const backendRow = () => page.locator("tr", { hasText: backend() });
+  const backendRow = () => page.locator("#backends tr", { hasText: backend() });
 
   beforeAll(async () => {
     // php-fpm answers its ping itself; it runs as root here (helpers/php-fpm.ts).
@@ -85,11 +85,14 @@ root = ${JSON.stringify(dir)}
   test("a killed php-fpm shows as down, and as up once it is back, with nobody reloading the page", async () => {
     await page.goto(`${server.url}/server-status`);
     await backendRow().locator("td.up").waitFor({ timeout: 20_000 });
+    // php-fpm answers its ping itself: the last check's status.
+    await backendRow().getByText(/^200, \d+ s ago$/).waitFor({ timeout: 20_000 });
     // Marks the document: a reload would make a new one without it.
     await page.evaluate(() => ((window as unknown as { kept: boolean }).kept = true));
     await fpm.crash();
     await backendRow().locator("td.down").waitFor({ timeout: 20_000 });
     expect(await backendRow().locator("td.down").textContent()).toContain("down");
+    expect(await backendRow().textContent()).toMatch(/no answer, \d+ s ago/);
     await page.screenshot({ path: join(SCREENSHOTS, `status-${runtime}-down.png`), fullPage: true });
     await fpm.restart();
     await backendRow().locator("td.up").waitFor({ timeout: 20_000 });
