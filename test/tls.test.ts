@@ -107,6 +107,14 @@ async function keptConnection(port: number, ca: string): Promise<{ get(path: str
   };
 }
 
+/** True when `conn` closes within `ms`, false if it is still open then. */
+function closesWithin(conn: { once(event: "close", listener: () => void): unknown }, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    conn.once("close", () => (clearTimeout(timer), resolve(true)));
+  });
+}
+
 async function signalAndWait(served: Served, line: RegExp): Promise<void> {
   process.kill(served.proc.pid!, "SIGHUP");
   const deadline = Date.now() + 20_000;
@@ -227,11 +235,7 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
       socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
       await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
       socket.write("GET /index.html HTTP/1.1\r\nHost: localhost\r\n");
-      const closed = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 20_000);
-        socket.once("close", () => (clearTimeout(timer), resolve(true)));
-      });
-      expect(closed).toBe(true);
+      expect(await closesWithin(socket, 20_000)).toBe(true);
       expect(received).toMatch(/^HTTP\/1.1 408 /);
     } finally {
       await stopProcessGroup(own.served.proc, "SIGTERM");
@@ -248,11 +252,7 @@ describe.skipIf(!CURL).each(["node", "deno", "bun"] as const)("TLS on %s", (runt
         stream.resume();
       });
       expect(status).toBe(200);
-      const closed = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), 20_000);
-        session.once("close", () => (clearTimeout(timer), resolve(true)));
-      });
-      expect(closed).toBe(true);
+      expect(await closesWithin(session, 20_000)).toBe(true);
     } finally {
       await stopProcessGroup(own.served.proc, "SIGTERM");
     }
