@@ -1,8 +1,8 @@
 // Serving a config until SIGTERM/SIGINT (DESIGN.md, "CLI"): its backends
-// started, its addresses listened on, a SIGHUP reload that drops no request,
-// SIGUSR1's log files opened anew, the graceful stop, and the pid file.
+// started, its addresses listened on, a SIGHUP reload that drops no request
+// (the TLS certificates read again too), SIGUSR1's log files opened anew,
+// the graceful stop, and the pid file.
 
-import { parseAddress } from "../src/address.ts";
 import type { SetupProblem } from "../src/check/problems.ts";
 import type { Config } from "../src/config.ts";
 import { reopenLogs } from "../src/log-file.ts";
@@ -10,6 +10,8 @@ import type { RunningServer } from "../runtimes/node/index.ts";
 import { ListenError, type Fetchable } from "../runtimes/common/serve.ts";
 import { RuntimeFailure, whyNot } from "./failure.ts";
 import { removePidFile, writePidFile } from "./pid-file.ts";
+import { parseListen } from "../src/tls/listen.ts";
+import { readTlsFiles } from "./tls-files.ts";
 import { printSetupError } from "./setup-errors.ts";
 import { createApp, serve } from "./platform.ts";
 
@@ -83,6 +85,7 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
     const old = gateway;
     gateway = next;
     process.stderr.write("postern: SIGHUP: config reloaded\n");
+    await reloadCertificates(server, fresh, baseDir);
     // The new config's graceful_timeout bounds the wait for the old one's requests.
     const wait = (graceful = fresh.gracefulTimeout);
     const closing = withDeadline(old.close(), wait, () =>
@@ -104,7 +107,7 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
     await gateway.ready;
     if (stopping) return await exited;
     // The running gateway's, which a SIGHUP replaces.
-    server = await listen({ fetch: (request, env) => gateway.app.fetch(request, env) }, config);
+    server = await listen({ fetch: (request, env) => gateway.app.fetch(request, env) }, config, baseDir);
     if (pidFile !== undefined) writePidFile(pidFile);
   } catch (err) {
     // Never leave the backends it started, or the addresses it listens on, behind.
@@ -115,8 +118,8 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
     if (status === undefined) throw err;
     return status;
   }
-  for (const addr of server.addresses) {
-    const where = addr.kind === "unix" ? `unix:${addr.path}` : `http://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;
+  for (const [i, addr] of server.addresses.entries()) {
+    const where = addr.kind === "unix" ? `unix:${addr.path}` : `${server.schemes[i]}://${addr.host.includes(":") ? `[${addr.host}]` : addr.host}:${addr.port}/`;
     process.stdout.write(`postern listening on ${where}\n`);
   }
   const code = await exited;
@@ -125,14 +128,32 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
 }
 
 /** Listens on the config's addresses; one that cannot be is a RuntimeFailure saying which, and why. */
-async function listen(app: Fetchable, config: Config): Promise<RunningServer> {
+async function listen(app: Fetchable, config: Config, baseDir: string): Promise<RunningServer> {
+  const tls = readTlsFiles(config, baseDir);
   try {
-    return await serve(app, { listen: config.listen, client: config.client, encodedSlashes: config.encodedSlashes });
+    return await serve(app, { listen: config.listen, client: config.client, encodedSlashes: config.encodedSlashes, ...(tls ? { tls } : {}) });
   } catch (err) {
     if (!(err instanceof ListenError)) throw err;
-    const addr = parseAddress(err.address);
+    const addr = parseListen(err.address).address;
     const why = err.cause === undefined ? err.reason : whyNot(err.cause, addr.kind === "unix" ? { path: addr.path } : { port: addr.port });
     throw new RuntimeFailure(`cannot listen on ${err.address}: ${why}`);
+  }
+}
+
+/**
+ * SIGHUP: the `[tls]` files are read again and new handshakes get them;
+ * connections open keep theirs. A file that does not load leaves the
+ * running certificates in place.
+ */
+async function reloadCertificates(server: RunningServer | undefined, config: Config, baseDir: string): Promise<void> {
+  if (server === undefined || !server.schemes.includes("https")) return;
+  try {
+    const tls = readTlsFiles(config, baseDir);
+    if (tls === undefined) return void process.stderr.write("postern: SIGHUP: [tls] is gone; the running certificates stay until a restart\n");
+    for (const note of await server.reloadTls(tls)) process.stderr.write(`postern: SIGHUP: certificates: ${note}\n`);
+    process.stderr.write("postern: SIGHUP: certificates reloaded\n");
+  } catch (err) {
+    process.stderr.write(`postern: SIGHUP: certificates: ${err instanceof Error ? err.message : String(err)}; the running ones stay\n`);
   }
 }
 

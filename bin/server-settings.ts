@@ -9,6 +9,7 @@ import type { SetupProblem } from "../src/check/problems.ts";
 import { TOP_LEVEL_SCHEMA, type Config } from "../src/config.ts";
 import { SchemaError, validateValue } from "../src/config-schema.ts";
 import { destinationProblem, isLogFile } from "../src/logs.ts";
+import { listenProblem } from "../src/tls/listen.ts";
 import { UsageError } from "./args.ts";
 import type { RunOptions } from "./run.ts";
 import type { ServerFlags } from "./commands.ts";
@@ -22,7 +23,7 @@ export interface ServerSettings {
 }
 
 export function serverSettings({ values, typed }: ServerFlags): ServerSettings {
-  const listen = values.listen === undefined ? undefined : (topLevel("listen", values.listen, typed.listen!) as string[]);
+  const listen = values.listen === undefined ? undefined : listenFlag(values.listen, typed.listen!);
   const grace = values["graceful-timeout"];
   const gracefulTimeout = grace === undefined ? undefined : (topLevel("graceful_timeout", seconds(grace), typed["graceful-timeout"]!) as number);
   const accessLog = logDestination("access_log", values["access-log"], typed["access-log"]);
@@ -65,6 +66,16 @@ function topLevel(key: string, value: unknown, flag: string): unknown {
     if (err instanceof SchemaError) throw new UsageError(`${flag}: ${err.message}`);
     throw err;
   }
+}
+
+/** The listen addresses of -b/--listen, each an address (`https://` ones served with the config's [tls]). */
+function listenFlag(values: string[], flag: string): string[] {
+  const listen = topLevel("listen", values, flag) as string[];
+  for (const text of listen) {
+    const problem = listenProblem(text);
+    if (problem !== undefined) throw new UsageError(`${flag}: ${problem}`);
+  }
+  return listen;
 }
 
 /** "-", "off" (access_log only) or a file, taken from the working directory as a command line's paths are. */

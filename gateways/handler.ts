@@ -14,6 +14,7 @@ import { GatewayError, responseForError } from "../src/errors.ts";
 import { isLiveResponse } from "../src/http/live-response.ts";
 import { reasonPhraseOf, withReasonPhrase } from "../src/http/reason-phrase.ts";
 import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-body.ts";
+import type { RouteStats } from "../src/metrics/stats.ts";
 import type { Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
 import { formatKey } from "../src/config.ts";
@@ -25,6 +26,8 @@ export type GatewayHandler = MiddlewareHandler & {
   close(): Promise<void>;
   /** One worker process more or fewer, never fewer than one (SIGTTIN, SIGTTOU): routes that run workers. */
   scale?(delta: 1 | -1): void;
+  /** What the route holds and runs now (backends, workers, threads, programs), for the metrics and the status page: read-only. */
+  stats?(): RouteStats;
 };
 
 /** The connection facts the runtime put in the request's env (each runtime serves with a ServeEnv). */
@@ -44,9 +47,10 @@ export function derivedEnv(env: unknown, fields: Partial<ServeEnv> & Record<symb
   const base = (typeof env === "object" && env !== null ? env : {}) as Partial<ServeEnv>;
   const derived = Object.create(base) as ServeEnv;
   for (const key of Reflect.ownKeys(fields)) Object.defineProperty(derived, key, { value: fields[key as keyof typeof fields], enumerable: true });
-  // A runtime's env may keep its state in private fields, which only answer to the env itself.
+  // A runtime's env may keep its state in private fields, which only answer to the env itself: its getters and methods are called on it.
   const gone = base.onClientGone;
   if (typeof gone === "function" && !Object.hasOwn(fields, "onClientGone")) Object.defineProperty(derived, "onClientGone", { value: gone.bind(base) });
+  if ("conn" in base && !Object.hasOwn(fields, "conn")) Object.defineProperty(derived, "conn", { get: () => base.conn, enumerable: true });
   return derived;
 }
 
@@ -165,6 +169,6 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
     const init = { status: response.status, statusText: response.statusText, headers: response.headers };
     return withReasonPhrase(new Response(stream, init), reasonPhraseOf(response) ?? "");
   };
-  const scale = handler.scale;
-  return Object.assign(front, { ready: handler.ready, close: () => handler.close() }, scale ? { scale } : {});
+  const { scale, stats } = handler;
+  return Object.assign(front, { ready: handler.ready, close: () => handler.close() }, scale ? { scale } : {}, stats ? { stats } : {});
 }

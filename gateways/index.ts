@@ -1,7 +1,7 @@
 // The gateway registry (name -> factory and option schema) and createApp: a
 // hono app built from a parsed postern.toml.
 
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { combinedLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
@@ -14,22 +14,28 @@ import { renamedKeys } from "../src/config-schema.ts";
 import { errorResponse } from "../src/errors.ts";
 import { openLogs } from "../src/logs.ts";
 import type { EncodedSlashes } from "../src/paths.ts";
+import { RequestObserver } from "../src/request-record.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { createCgi } from "./cgi/index.ts";
 import { cgiSchema, type CgiInput } from "./cgi/options.ts";
 import { createFastCgi } from "./fastcgi/index.ts";
 import { fastcgiSchema, type FastCgiInput } from "./fastcgi/options.ts";
-import { buffered, connOf, gatewayOptions, redirectDepth, type GatewayHandler, type Router } from "./handler.ts";
+import { buffered, gatewayOptions, type GatewayHandler, type Router } from "./handler.ts";
 import { onNormalPathOnly, routingPath } from "./request-path.ts";
-import { routeFields } from "./route/fields.ts";
+import { observeRequests, recordingRoute } from "./request-observation.ts";
+import { urlRules } from "./rewrites.ts";
+import { routeFields, routePathKeys, withRouteChecks } from "./route/fields.ts";
+import { basicAuthMiddleware, type BasicAuthInput } from "./route/auth/middleware.ts";
 import { withRouteModules } from "./route/index.ts";
 import { Setups } from "./setups.ts";
 import { createStatic } from "./static/index.ts";
+import { observability } from "./status/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
 import { createProxy } from "./proxy/index.ts";
 import { proxySchema, type ProxyInput } from "./proxy/options.ts";
+import { redirectHttps } from "./redirect-https.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -91,7 +97,7 @@ export function createGateway(
 ): GatewayHandler {
   const entry = gateways[gateway];
   if (!entry) throw new Error(`unknown gateway ${JSON.stringify(gateway)}`);
-  const options = gatewayOptions(gateway, entry.schema, input);
+  const options = gatewayOptions(gateway, gatewaySchemas[gateway]!, input);
   // As `postern check` warns of them in postern.toml (renamedWarnings): code in plain JavaScript has no editor to strike the old name through.
   for (const { old, key } of renamedKeys(options)) runtime.logError(`${name}: ${old}: ${renamedMessage(key)}`);
   return build(entry, runtime, options, name, budget);
@@ -109,15 +115,17 @@ function build(
   type Create = (runtime: Runtime, options: Record<string, unknown>, name: string, app?: AppContext) => GatewayHandler;
   const handler = (entry.create as Create)(runtime, options, name, app);
   const served = onNormalPathOnly(entry.buffered ? buffered(handler, options as unknown as BufferingOptions, runtime, budget, name) : handler, slashes);
-  return withRouteModules(served, options, { runtime, name });
+  const wrapped = withRouteModules(served, options, { runtime, name });
+  // What the route holds, read by the metrics, whatever modules wrap it.
+  return recordingRoute(handler.stats && !wrapped.stats ? Object.assign(wrapped, { stats: handler.stats }) : wrapped, name);
 }
 
 export { trustedProxies };
 export type { GatewayHandler };
-export type { CgiInput, FastCgiInput, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
+export type { BasicAuthInput, CgiInput, FastCgiInput, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput };
 
 export const gatewaySchemas: Record<string, GatewaySchema> = Object.fromEntries(
-  Object.entries(gateways).map(([name, entry]) => [name, entry.schema]),
+  Object.entries(gateways).map(([name, entry]) => [name, withRouteChecks(entry.schema)]),
 );
 
 /** Every schema of postern.toml, as its reference (docs/config.md, the JSON Schema) is made from them. */
@@ -131,18 +139,31 @@ export interface App {
   close(): Promise<void>;
   /** One worker more or fewer on every route that runs workers (wsgi), never fewer than one: SIGTTIN and SIGTTOU. */
   scale(delta: 1 | -1): void;
+  /** Calls `listener` with each request's record (src/request-record.ts) once its answer is over; returns the unsubscribe function. */
+  onRequestDone: RequestObserver["onRequestDone"];
 }
 
 /** Builds the app for a config; `baseDir` is the directory relative paths in it are taken from. */
 export function createApp(config: Config, platform: Runtime, baseDir: string): App {
   // Every route logs where access_log and error_log say.
   const logs = openLogs(platform, config, (path) => resolvePath(baseDir, path));
-  const runtime = logs.runtime;
+  // [metrics] and [status]: the error lines logged are kept for the page, the routes read when asked.
+  const observed = observability(config, logs.runtime);
+  const runtime = observed?.runtime ?? logs.runtime;
   // Routes match the normalised path (src/paths.ts), whoever serves the app.
   const app = new Hono({ getPath: routingPath(config.encodedSlashes) });
   // First: every route, and the access log, see the client behind a trusted proxy.
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
-  if (config.accessLog !== "off") app.use(accessLog(runtime));
+  // Second: each request's record, for the access log and the observer's listeners.
+  const observer = new RequestObserver();
+  app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
+  if (toHttps) app.use(toHttps);
+  if (observed) app.use(observed.endpoints);
+  // [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
+  const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
+  if (rules) app.use(rules);
   const handlers: GatewayHandler[] = [];
   const routes = resolvedRoutes(config, runtime, baseDir);
   const context: AppContext = {
@@ -154,7 +175,8 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     for (const route of routes) {
       const handler = build(gateways[route.gateway]!, runtime, route.options, route.name, budget, context, config.encodedSlashes);
       handlers.push(handler);
-      app.all(route.path, handler);
+      observed?.routes.push({ name: route.name, gateway: route.gateway, path: route.path, handler });
+      for (const router of [app, routesAlone]) router.all(route.path, handler);
     }
   } catch (err) {
     // The app never starts: whether its log files could be opened no longer matters.
@@ -165,11 +187,13 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     // The route that failed is the one after those built.
     throw err instanceof SetupError ? err.inRoute(handlers.length) : err;
   }
-  app.notFound(() => errorResponse(404));
-  app.onError((err) => {
-    runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return errorResponse(500);
-  });
+  for (const router of [app, routesAlone]) {
+    router.notFound(() => errorResponse(404));
+    router.onError((err) => {
+      runtime.logError(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse(500);
+    });
+  }
   const ready = Promise.all([logs.ready, allSetUp(handlers.map((h) => h.ready))]).then(() => undefined);
   // Not awaited by an app served some other way (a Worker's): its failure must not end the process as an unhandled rejection.
   ready.catch(() => undefined);
@@ -184,6 +208,7 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
     scale: (delta) => {
       for (const handler of handlers) handler.scale?.(delta);
     },
+    onRequestDone: (listener) => observer.onRequestDone(listener),
   };
 }
 
@@ -205,6 +230,8 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       if (config.user !== undefined) options.user = config.user;
       if (config.group !== undefined) options.group = config.group;
     }
+    // A route that says nothing of compression takes the top level's.
+    if (options.compress === undefined) options.compress = config.compress;
     // Without a file system (workerd) a path names nothing on disk (a bundled module, a backend's root): kept as written.
     for (const key of runtime.fs ? entry.pathKeys : []) {
       const value = options[key];
@@ -217,6 +244,11 @@ export function resolvedRoutes(config: Config, runtime: Runtime, baseDir: string
       else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
         options[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePath(baseDir, v as string)]));
       }
+    }
+    // A path in a route module's table (auth.htpasswd).
+    for (const [table, key] of runtime.fs ? routePathKeys : []) {
+      const value = options[table] as Record<string, unknown> | undefined;
+      if (typeof value?.[key] === "string") options[table] = { ...value, [key]: resolvePath(baseDir, value[key]) };
     }
     for (const key of runtime.fs ? (entry.programKeys ?? []) : []) {
       const value = options[key];
@@ -280,15 +312,6 @@ function renamedMessage(key: string): string {
   return `the old name of \`${key}\`, which it still sets; write \`${key}\``;
 }
 
-function accessLog(runtime: Runtime): MiddlewareHandler {
-  return async (c, next) => {
-    await next();
-    // A local redirect's inner request is part of the client's one, logged once.
-    if (redirectDepth(c.req.raw) > 0) return;
-    runtime.logAccess(combinedLine(c.req.raw, c.res, connOf(c), Date.now()));
-  };
-}
-
 /** `base` (an absolute directory) + `path` unless `path` is absolute; both POSIX paths. */
 export function resolvePath(base: string, path: string): string {
   if (path.startsWith("/")) return path;
@@ -329,6 +352,8 @@ export function bindGateways(runtime: Runtime) {
     scgi: (options: ScgiInput) => make("scgi", options),
     /** An HTTP reverse proxy route handler: `app.all("/api/*", proxy({ backend: ["http://127.0.0.1:3000"] }))`. */
     proxy: (options: ProxyInput) => make("proxy", options),
+    /** HTTP Basic authentication against an htpasswd file, before any handler: `app.use("/admin/*", basicAuth({ htpasswd: "./admin.htpasswd" }))`. */
+    basicAuth: (options: BasicAuthInput) => setups.add(basicAuthMiddleware(runtime, options)),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: StaticInput) => setups.add(createGateway("static", runtime, options)),
     /** The app a postern.toml describes. */

@@ -12,7 +12,7 @@
 
 import type { Context } from "hono";
 import { routePath } from "hono/route";
-import { cgiEnv } from "../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../src/cgi/env.ts";
 import { requestTarget, type RequestTarget } from "../src/cgi/target.ts";
 import { errorResponse } from "../src/errors.ts";
 import { forwardedBody, type ForwardedBody } from "../src/http/request-body.ts";
@@ -71,6 +71,7 @@ export async function mountedRequest(c: Context, o: MountedOptions, extra?: Reco
     pathInfo,
     extra: contentLength === undefined ? extra : { ...extra, CONTENT_LENGTH: contentLength },
     underscoresInHeaders: o.underscores_in_headers,
+    variables: variablesOf(c.env),
   });
   return { target, env, body };
 }

@@ -15,10 +15,12 @@ import { Upstream } from "../src/backend/upstream.ts";
 import { bufferingFields } from "../src/buffer/options.ts";
 import { StatusLineParser } from "../src/cgi/response.ts";
 import type { Schema, ValidatedOf } from "../src/config-schema.ts";
+import type { RouteStats } from "../src/metrics/stats.ts";
 import type { Runtime } from "../src/runtime.ts";
 import { backendSetup } from "./checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "./handler.ts";
 import { mountedRequest } from "./mount.ts";
+import { recordOf } from "../src/request-record.ts";
 
 /**
  * One request per connection: no connection is kept, so the keepalive keys
@@ -82,6 +84,7 @@ export function createStreamGateway(runtime: Runtime, options: StreamOptions, na
   return Object.assign((c: Context) => gateway.handle(c), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -137,6 +140,7 @@ class StreamGateway {
         repeatable: mayRepeat(request.method, sent),
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         parser: () => new StatusLineParser({ maxHeaderBytes: o.max_response_header_size, statusLine: "optional" }),
         logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
@@ -145,6 +149,10 @@ class StreamGateway {
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats() };
   }
 
   async close(): Promise<void> {

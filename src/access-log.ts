@@ -1,7 +1,8 @@
 // Access log lines in the combined log format (Apache/nginx "combined"):
-// host ident user [time] "request line" status bytes "referer" "user-agent".
+// host ident user [time] "request line" status bytes "referer" "user-agent",
+// made from a request's record (src/request-record.ts) once its answer is over.
 
-import type { ConnInfo } from "./cgi/conn.ts";
+import type { RequestRecord } from "./request-record.ts";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -26,12 +27,8 @@ function quote(value: string | null): string {
   return `"${value.replace(/[\\"\x00-\x1f\x7f]/g, (ch) => (ch === '"' || ch === "\\" ? `\\${ch}` : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))}"`;
 }
 
-export function combinedLine(request: Request, response: Response, conn: ConnInfo, ms: number): string {
-  const url = request.url;
-  // The path and query as in the request line: everything after the authority.
-  const target = url.slice(url.indexOf("/", url.indexOf("//") + 2));
-  const host = conn.remoteAddress || "-";
-  const bytes = response.headers.get("content-length") ?? "-";
-  const requestLine = quote(`${request.method} ${target} HTTP/${conn.httpVersion}`);
-  return `${host} - - [${logTime(ms)}] ${requestLine} ${response.status} ${bytes} ${quote(request.headers.get("referer"))} ${quote(request.headers.get("user-agent"))}`;
+/** The record's line; bytes are those of the body actually sent, as nginx's $body_bytes_sent. */
+export function combinedLine(record: RequestRecord): string {
+  const requestLine = quote(`${record.method} ${record.target} ${record.protocol}`);
+  return `${record.client || "-"} - - [${logTime(record.start)}] ${requestLine} ${record.status ?? 0} ${record.bytesSent} ${quote(record.referer)} ${quote(record.userAgent)}`;
 }

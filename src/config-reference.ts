@@ -7,7 +7,7 @@
 
 import { backendFields } from "./backend/options.ts";
 import { bufferingFields } from "./buffer/options.ts";
-import type { Field, GatewaySchema, Schema } from "./config-schema.ts";
+import { nestedKeyPrefix, tableSchema, type Field, type GatewaySchema, type Schema } from "./config-schema.ts";
 
 /**
  * The schemas a reference is made of: the top-level keys (with [client]),
@@ -96,7 +96,7 @@ function typeText(field: Field): string {
   const type = field.type;
   if (field.aliasOf !== undefined) return `old name of \`${field.aliasOf}\``;
   if (field === ROUTES) return "array of tables";
-  if (typeof type === "object") return "table";
+  if (typeof type === "object") return "table" in type ? "table" : "array of tables";
   const names: Record<typeof type, string> = {
     string: "string",
     boolean: "boolean",
@@ -136,7 +136,8 @@ function rows(schema: Schema, apart: readonly string[], prefix = ""): string[] {
   return Object.entries(schema).flatMap(([key, field]) => {
     const name = `${prefix}${key}`;
     const row = `| \`${name}\` | ${typeText(field)} | ${defaultText(field)} | ${field.doc.replaceAll("|", "\\|")} |`;
-    return typeof field.type === "object" && !apart.includes(name) ? [row, ...rows(field.type.table, apart, `${name}.`)] : [row];
+    const nested = tableSchema(field);
+    return nested && !apart.includes(name) ? [row, ...rows(nested, apart, nestedKeyPrefix(field, name))] : [row];
   });
 }
 
@@ -167,6 +168,7 @@ config file's directory; addresses and commands are used as written. What
 | size | bytes as an integer, or a string: \`"512"\`, \`"64k"\`, \`"16m"\`, \`"1g"\` (binary units; \`"64kb"\`, \`"64KiB"\` too) |
 | address | \`"127.0.0.1:9000"\`, \`"tcp://host:port"\`, \`"[::1]:9000"\` or \`"unix:/path/to.sock"\` |
 | table of strings | an inline table, \`{ NAME = "value" }\`, or a sub-table |
+| array of tables | a \`[[name]]\` table per item, in order (or an inline array, \`name = [{ ... }, { ... }]\`); the keys of each are listed as \`name[].key\` |
 
 Editors that read JSON Schema for TOML (taplo, VS Code's Even Better TOML)
 complete and check these keys, with this page's text on hover, given the
@@ -184,7 +186,8 @@ postern's source tree, or a copy of it), relative to the config file.
 export function configReference({ top, path, route, gateways }: ReferenceSchemas): string {
   const sections = [INTRO, "## Top level\n", table({ ...top, routes: ROUTES }, ["client"])];
   const client = top.client;
-  if (client && typeof client.type === "object") sections.push("\n## `[client]`\n", table(client.type.table));
+  const clientSchema = client && tableSchema(client);
+  if (clientSchema) sections.push("\n## `[client]`\n", table(clientSchema));
   sections.push("\n## Every route\n", table({ ...ROUTE_FIELDS(path, Object.keys(gateways)), ...route }));
   for (const [name, schema] of Object.entries(gateways)) {
     const own = Object.fromEntries(Object.entries(schema.fields).filter(([key]) => !Object.hasOwn(route, key)));
@@ -215,7 +218,7 @@ function typeSchema(field: Field): Record<string, unknown> {
     ...(field.max === undefined ? {} : { maximum: field.max / scale }),
   });
   const string = field.oneOf ? { type: "string", enum: [...field.oneOf] } : { type: "string" };
-  if (typeof type === "object") return objectSchema(type.table);
+  if (typeof type === "object") return "table" in type ? objectSchema(type.table) : { type: "array", items: objectSchema(type.tables) };
   switch (type) {
     case "string":
       return field.booleans ? { anyOf: [string, { type: "boolean" }] } : string;

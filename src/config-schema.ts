@@ -15,7 +15,8 @@ export type FieldType =
   | "duration" // seconds as a number, or "500ms", "30s", "2m", "1h" → number of milliseconds
   | "address[]" // one or more backend addresses (src/address.ts) → string[] as written
   | "env" // a table of string values → Record<string, string>
-  | { table: Schema }; // an inline table or sub-table, validated recursively
+  | { table: Schema } // an inline table or sub-table, validated recursively
+  | { tables: Schema }; // an array of tables (`[[key]]`), each validated like a { table }
 
 export interface Field {
   type: FieldType;
@@ -31,6 +32,13 @@ export interface Field {
   aliasOf?: string;
   /** A string key's old boolean values, still taken: `true` means the first string, `false` the second. */
   booleans?: readonly [whenTrue: string, whenFalse: string];
+  /**
+   * A rule a string (each string of a string[]) or an integer must follow
+   * beyond its type, such as a host pattern, a regular expression or a
+   * status code: why it is wrong, or undefined. The error names that value's
+   * key and index. (A method, so that a check of strings alone fits.)
+   */
+  check?(value: string | number): string | undefined;
   doc: string;
 }
 
@@ -46,7 +54,9 @@ type Choice<F extends Field> = F extends { oneOf: readonly (infer V extends stri
 /** What a caller may write for a field: units as numbers or strings, one string for a list. */
 type InputValue<F extends Field> = F["type"] extends { table: infer S extends Schema }
   ? InputOf<S>
-  : F["type"] extends "string"
+  : F["type"] extends { tables: infer S extends Schema }
+    ? readonly InputOf<S>[]
+    : F["type"] extends "string"
     ? Choice<F> | (F extends { booleans: readonly string[] } ? boolean : never)
     : F["type"] extends "boolean"
       ? boolean
@@ -65,7 +75,9 @@ type InputValue<F extends Field> = F["type"] extends { table: infer S extends Sc
 /** A field's validated value: sizes in bytes, durations in ms, lists as arrays. */
 type ValidValue<F extends Field> = F["type"] extends { table: infer S extends Schema }
   ? ValidatedOf<S>
-  : F["type"] extends "string"
+  : F["type"] extends { tables: infer S extends Schema }
+    ? ValidatedOf<S>[]
+    : F["type"] extends "string"
     ? Choice<F>
     : F["type"] extends "boolean"
       ? boolean
@@ -179,22 +191,19 @@ const ADDRESS_FORMS = "host:port, tcp://host:port, [::1]:port or unix:/path";
 /** Checks one value against its field and returns it in its validated form. */
 export function validateValue(field: Field, value: unknown, path: KeyPath): unknown {
   const type = field.type;
-  if (typeof type === "object") {
-    if (!isTable(value)) throw mismatch(path, "a table", value);
-    return validateTable(type.table, value, path);
-  }
+  if (typeof type === "object") return "table" in type ? subTable(type.table, value, path) : subTables(type.tables, value, path);
   switch (type) {
     case "string":
       if (field.booleans && typeof value === "boolean") return field.booleans[value ? 0 : 1];
-      return choice(field, text(value, path), path);
+      return checked(field, choice(field, text(value, path), path), path);
     case "boolean":
       if (typeof value !== "boolean") throw mismatch(path, "a boolean (true or false)", value);
       return value;
     case "integer":
       if (!Number.isInteger(value)) throw mismatch(path, "an integer", value);
-      return bounded(field, value as number, path, value, "");
+      return checked(field, bounded(field, value as number, path, value, ""), path);
     case "string[]":
-      return list(value, path, "a string or an array of strings").map(([v, at]) => choice(field, text(v, at), at));
+      return list(value, path, "a string or an array of strings").map(([v, at]) => checked(field, choice(field, text(v, at), at), at));
     case "size":
       return bounded(field, size(value, path), path, value, " bytes");
     case "duration":
@@ -205,6 +214,18 @@ export function validateValue(field: Field, value: unknown, path: KeyPath): unkn
       if (!isTable(value)) throw mismatch(path, 'a table of strings, such as { NAME = "value" }', value);
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, text(v, [...path, k])]));
   }
+}
+
+/** The schema of a { table } or { tables } field's tables, else undefined. */
+export function tableSchema(field: Field): Schema | undefined {
+  const type = field.type;
+  if (typeof type !== "object") return undefined;
+  return "table" in type ? type.table : type.tables;
+}
+
+/** How the reference names a key of a field's tables: `client.header_timeout`, `rewrites[].match`. */
+export function nestedKeyPrefix(field: Field, name: string): string {
+  return typeof field.type === "object" && "tables" in field.type ? `${name}[].` : `${name}.`;
 }
 
 export function isTable(value: unknown): value is Record<string, unknown> {
@@ -236,6 +257,24 @@ export function suggest(word: string, candidates: readonly string[]): string {
 
 function mismatch(path: KeyPath, expected: string, found: unknown): SchemaError {
   return new SchemaError(path, `expected ${expected}, found ${describe(found)}`);
+}
+
+function subTable(schema: Schema, value: unknown, path: KeyPath): Record<string, unknown> {
+  if (!isTable(value)) throw mismatch(path, "a table", value);
+  return validateTable(schema, value, path);
+}
+
+/** `[[key]]` tables (or, written in code or inline, an array of tables): each checked, its errors at `key[N].name`. */
+function subTables(schema: Schema, value: unknown, path: KeyPath): Record<string, unknown>[] {
+  const key = path.at(-1);
+  if (!Array.isArray(value)) throw mismatch(path, `an array of tables ([[${String(key)}]])`, value);
+  return value.map((item, i) => subTable(schema, item, [...path, i]));
+}
+
+function checked<T extends string | number>(field: Field, value: T, path: KeyPath): T {
+  const problem = field.check?.(value);
+  if (problem !== undefined) throw new SchemaError(path, problem);
+  return value;
 }
 
 function text(value: unknown, path: KeyPath): string {

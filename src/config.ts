@@ -11,8 +11,13 @@ import { rememberSource } from "./check/source.ts";
 import { formatKey, locate, type KeyPath } from "./config-locate.ts";
 import { parseCidr } from "./http/cidr.ts";
 import { destinationProblem } from "./logs.ts";
+import { checkEndpoints, METRICS_SCHEMA, STATUS_SCHEMA, type EndpointOptions } from "./metrics/options.ts";
 import { REAL_IP_HEADERS, type RealIpHeader } from "./http/real-client.ts";
 import { ENCODED_SLASHES, type EncodedSlashes } from "./paths.ts";
+import { redirectFields, rewriteFields, type RedirectOptions, type RewriteOptions } from "./rewrite/options.ts";
+import type { Encoding } from "./runtime.ts";
+import { listenProblem, parseListen } from "./tls/listen.ts";
+import { TLS_SCHEMA, tlsConfig, tlsProblem, type TlsConfig } from "./tls/options.ts";
 import {
   describe,
   isTable,
@@ -60,6 +65,18 @@ export interface Config {
   client: ClientLimits;
   /** How long (ms) requests in flight are waited for on SIGTERM/SIGINT, and by a config SIGHUP replaced. */
   gracefulTimeout: number;
+  /** `[[redirects]]` and `[[rewrites]]`, in order (src/rewrite/). */
+  redirects: RedirectOptions[];
+  rewrites: RewriteOptions[];
+  /** The encodings routes compress answers to unless they say (gateways/route/compress/). */
+  compress: Encoding[];
+  /** `[metrics]` and `[status]`: where the Prometheus metrics and the status page are answered, and to whom; absent: off (src/metrics/options.ts). */
+  metrics?: EndpointOptions;
+  status?: EndpointOptions;
+  /** The `[tls]` table, its paths as written (src/tls/options.ts). */
+  tls?: TlsConfig;
+  /** Plain-HTTP listeners answer 308 to the HTTPS one (absent: false). */
+  redirectHttps?: true;
   routes: RouteConfig[];
 }
 
@@ -82,7 +99,7 @@ export const DEFAULT_MAX_BUFFERED_TOTAL = 64 * 1024 ** 2;
 
 /** The keys outside [[routes]]; `routes` itself is validated by parseConfig. */
 export const TOP_LEVEL_SCHEMA: Schema = {
-  listen: { type: "address[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `-b`/`--listen` on the command line replaces them. A change needs a restart' },
+  listen: { type: "string[]", default: ["127.0.0.1:8080"], doc: 'addresses to accept HTTP on, one or more (`"127.0.0.1:8080"`, `"[::1]:8080"`, `"unix:/run/postern.sock"`); `"https://127.0.0.1:8443"` accepts HTTPS there, with the `[tls]` certificate (see [TLS](tls.md)); `-b`/`--listen` on the command line replaces them. A change needs a restart' },
   access_log: {
     type: "string",
     default: "-",
@@ -129,6 +146,39 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     min: 1,
     doc: "on SIGTERM or SIGINT, how long requests in flight are waited for before postern exits anyway (exit status 1); after a SIGHUP, how long the old config's requests in flight are waited for before postern stops waiting and logs so (they are not cut: each ends by its route's own timeouts). `--graceful-timeout` on the command line replaces it",
   },
+  redirects: {
+    type: { tables: redirectFields },
+    default: [],
+    doc: "the `[[redirects]]` tables, tried in order before the rewrites and the routes: the first whose `match` and `host` fit the request answers with its `status` and `Location` (lighttpd's `url.redirect`; see [Rewrites and redirects](rewrites.md))",
+  },
+  rewrites: {
+    type: { tables: rewriteFields },
+    default: [],
+    doc: "the `[[rewrites]]` tables: the first whose `match` and `host` fit the request gives it a new path before routing, and the list is tried again on the result, at most 10 times (then 500); a rule that gives back its own input ends it (lighttpd's `url.rewrite-once`; see [Rewrites and redirects](rewrites.md))",
+  },
+  compress: {
+    type: "string[]",
+    oneOf: ["zstd", "br", "gzip"],
+    default: [],
+    doc: 'the `compress` of every route that does not set its own: encodings answers are compressed to, in order of preference (`["zstd", "br", "gzip"]`); none by default (see [Compression](compression.md))',
+  },
+  metrics: {
+    type: { table: METRICS_SCHEMA },
+    doc: "the `[metrics]` table: Prometheus metrics (text format 0.0.4) of every route, backend and worker at `path`, to the clients in `allow`. Off unless written; `[metrics]` alone turns it on with the defaults (see [Metrics and status](metrics.md))",
+  },
+  status: {
+    type: { table: STATUS_SCHEMA },
+    doc: "the `[status]` table: a status page (lighttpd's mod_status) at `path`, to the clients in `allow`, refreshing itself: routes, backends with their health and queues, workers, recent errors; `?json` gives the same as JSON. Off unless written (see [Metrics and status](metrics.md))",
+  },
+  tls: {
+    type: { table: TLS_SCHEMA },
+    doc: "the `[tls]` table: the certificate and key the `https://` listen addresses present, and client certificates (see [TLS](tls.md))",
+  },
+  redirect_https: {
+    type: "boolean",
+    default: false,
+    doc: "plain-HTTP listen addresses answer every request with 308 to the same host, path and query on the first `https://` listen address's port",
+  },
 };
 
 /** Every route's `path` (validated here, not by its gateway). */
@@ -171,8 +221,15 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     encodedSlashes: top.encoded_slashes as EncodedSlashes,
     client: clientLimits(top.client as Record<string, unknown>),
     gracefulTimeout: top.graceful_timeout as number,
+    redirects: top.redirects as RedirectOptions[],
+    rewrites: top.rewrites as RewriteOptions[],
+    compress: top.compress as Encoding[],
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
+    ...(top.metrics === undefined ? {} : { metrics: top.metrics as EndpointOptions }),
+    ...(top.status === undefined ? {} : { status: top.status as EndpointOptions }),
+    ...(top.tls === undefined ? {} : { tls: tlsConfig(top.tls as Record<string, unknown>) }),
+    ...(top.redirect_https === true ? { redirectHttps: true as const } : {}),
   };
 }
 
@@ -193,6 +250,8 @@ function checkAccounts(config: Config, accounts: Accounts): void {
 function validate(doc: Record<string, unknown>, text: string, gateways: Record<string, GatewaySchema>): Config {
   const common = validateTable(TOP_LEVEL_SCHEMA, doc, [], { handled: ["routes"] });
   checkTrustedProxies(common.trusted_proxies as string[], Array.isArray(doc.trusted_proxies));
+  checkEndpoints(common as { metrics?: EndpointOptions; status?: EndpointOptions });
+  checkListen(common, Array.isArray(doc.listen));
   for (const key of ["access_log", "error_log"] as const) {
     const problem = destinationProblem(key, common[key] as string);
     if (problem) throw new SchemaError([key], problem);
@@ -207,6 +266,19 @@ function validate(doc: Record<string, unknown>, text: string, gateways: Record<s
   const trustedProxiesLine = doc.trusted_proxies === undefined ? undefined : locate(text, ["trusted_proxies"]);
   const top = { ...topLevelKeys(common), ...(trustedProxiesLine === undefined ? {} : { trustedProxiesLine }) };
   return { ...top, routes: routes.map((route, i) => validateRoute(route, ["routes", i], text, gateways, top.client)) };
+}
+
+/** Every listen entry is an address, and the https:// ones have a [tls] table. */
+function checkListen(common: Record<string, unknown>, asArray: boolean): void {
+  const listen = common.listen as string[];
+  if (listen.length === 0) throw new SchemaError(["listen"], "expected at least one address, found an empty array");
+  listen.forEach((entry, i) => {
+    const problem = listenProblem(entry);
+    if (problem !== undefined) throw new SchemaError(asArray ? ["listen", i] : ["listen"], problem);
+  });
+  const top = topLevelKeys(common);
+  const problem = tlsProblem(top.tls, listen.map(parseListen), top.redirectHttps === true);
+  if (problem) throw new SchemaError(problem.key, problem.message);
 }
 
 /** Every trusted_proxies entry is an address or a CIDR block. */

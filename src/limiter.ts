@@ -30,6 +30,11 @@ export class ConcurrencyLimiter {
     return this.#active;
   }
 
+  /** Requests waiting for a slot. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   /**
    * A slot: resolves with its release function. `onCancel` receives a function
    * that withdraws a waiting request (its client went away).

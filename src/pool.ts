@@ -27,6 +27,7 @@
 import type { Address } from "./address.ts";
 import type { BalancePolicy } from "./backend/options.ts";
 import type { Upstream } from "./backend/upstream.ts";
+import type { BackendStats } from "./metrics/stats.ts";
 
 export interface Closable {
   close(): void;
@@ -391,6 +392,17 @@ export class BackendPool<C extends Closable> {
     if (this.#sweep !== undefined) clearTimeout(this.#sweep);
     this.#sweep = undefined;
     this.#dropIdle();
+  }
+
+  /** Its connections and health now, for the metrics (read-only). */
+  stats(): Omit<BackendStats, "address" | "queued"> {
+    let inUse = 0;
+    let idle = 0;
+    for (const entry of this.#entries) {
+      if (entry.inUse > 0) inUse++;
+      else if (!entry.conn.broken) idle++;
+    }
+    return { inUse, idle, opening: this.#opening.length, healthy: this.#available && this.healthy, checkedOut: !this.#checkedUp };
   }
 
   /** True when no connection is in use or being opened. */

@@ -44,6 +44,13 @@ export interface ServeEnv {
    */
   onClientGone?(listener: () => void): () => void;
   /**
+   * CGI meta-variables a route module set for the backend: REMOTE_USER and
+   * AUTH_TYPE once Basic authentication passed (RFC 3875 §4.1.1, §4.1.11),
+   * a FastCGI authorizer's `Variable-*` (FastCGI spec §6.3). Every gateway's
+   * environment takes them (src/cgi/env.ts).
+   */
+  variables?: Readonly<Record<string, string>>;
+  /**
    * Present where the server can hand the client's connection over to a
    * route (an HTTP/1.1 request with `Upgrade`, such as a WebSocket's): a
    * route that got the backend's 101 calls it, and the server then relays
@@ -128,6 +135,8 @@ export interface FileStat {
   /** stat(2) st_dev and st_ino: together they name one file, whatever path leads to it. */
   dev: bigint;
   ino: bigint;
+  /** stat(2) st_uid: the owner, which `follow_symlinks = "owner"` compares between a symlink and its target. */
+  uid: number;
 }
 
 /**
@@ -218,6 +227,35 @@ export interface WorkerThread {
   terminate(): Promise<void>;
 }
 
+/**
+ * The hashes of Apache's htpasswd that WebCrypto cannot compute: each gives
+ * the hash of `password` with the salt and parameters of `stored`, for the
+ * caller to compare in constant time.
+ */
+export interface PasswordHashes {
+  /** bcrypt ($2y$, $2a$, $2b$): `password` as UTF-8, its first 72 bytes. */
+  bcrypt(password: string, stored: string): Promise<string>;
+  /** Apache's MD5 crypt ($apr1$): `password` as the bytes it is given, one char per byte (codes 0-255). */
+  apr1(password: string, stored: string): string;
+}
+
+/** A content coding postern compresses answers to (RFC 9110 §8.4.1; zstd: RFC 8878, br: RFC 7932, gzip: RFC 1952). */
+export type Encoding = "zstd" | "br" | "gzip";
+
+/** The compressors a runtime has natively (Node's zlib, CompressionStream). */
+export interface Compression {
+  /** The encodings it compresses to: zstd only where the platform's zlib has it (Node >= 22.15, Bun, Deno). */
+  readonly formats: readonly Encoding[];
+  /**
+   * A stream compressing to `format` (one of `formats`) at `level`. With
+   * `flush`, what each chunk written compresses to is sent out before the
+   * next chunk arrives (zlib's Z_SYNC_FLUSH and its brotli and zstd
+   * equivalents), so that a backend's streamed answer reaches the client as
+   * it is produced.
+   */
+  compressor(format: Encoding, options: { level: number; flush: boolean }): TransformStream<Uint8Array, Uint8Array>;
+}
+
 export interface Runtime {
   readonly name: RuntimeName;
   /**
@@ -250,10 +288,16 @@ export interface Runtime {
   startWorker?(url: URL): WorkerThread;
   /** The local filesystem; absent where there is none (workerd). */
   fs?: FileSystem;
+  /** Apache htpasswd's hash formats that WebCrypto lacks; absent where no library for them loads (workerd). */
+  passwordHashes?: PasswordHashes;
   /** A variable of the gateway's own environment (for explicitly allow-listed pass-through only). */
   getEnv(name: string): string | undefined;
   /** Writes one line to stdout, where `access_log = "-"` sends the access log. */
   logAccess(line: string): void;
   /** Writes one line to stderr, where `error_log = "-"` sends the error log. */
   logError(line: string): void;
+  /** Compressors for answers; absent where the platform has none. */
+  compression?: Compression;
+  /** The bytes of this process resident in memory, for the metrics; absent where the platform does not tell (workerd). */
+  residentMemory?(): number;
 }

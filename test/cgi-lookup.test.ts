@@ -8,6 +8,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findScript, type ScriptLocation, type ScriptLookup } from "../gateways/cgi/lookup.ts";
+import { SymlinkPolicy } from "../gateways/symlinks.ts";
 import { FileCache, type FileFacts } from "../src/file-cache.ts";
 import { isInside } from "../src/paths.ts";
 import type { FileSystem } from "../src/runtime.ts";
@@ -61,7 +62,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function location(overrides: Partial<ScriptLocation> = {}): ScriptLocation {
-  return { root, realRoot, index: INDEX, files: new FileCache(fs), ...overrides };
+  return { root, realRoot, symlinks: new SymlinkPolicy(fs, "never", realRoot, () => undefined), index: INDEX, files: new FileCache(fs), ...overrides };
 }
 
 /** The found script's SCRIPT_NAME and PATH_INFO, or the status of a refusal. */
@@ -122,10 +123,8 @@ describe("scripts", () => {
 
 describe("directories", () => {
   it.each([
-    ["", "/index.cgi"],
     ["/", "/index.cgi"],
     ["/both/", "/both/index.cgi"],
-    ["/both", "/both/index.cgi"],
     ["/second/", "/second/index.pl"],
     // An index name that is a directory is no script: the next one is tried.
     ["/dir-index/", "/dir-index/index.pl"],
@@ -135,8 +134,13 @@ describe("directories", () => {
     expect(result.ok && result.scriptFilename).toBe(root + scriptName);
   });
 
-  it.each(["/noindex/", "/noindex", "/cgi-bin/", "/cgi-bin/deep/er"])("%s without an index is 403", async (path) => {
+  it.each(["/noindex/", "/cgi-bin/", "/cgi-bin/deep/er/"])("%s without an index is 403", async (path) => {
     expect(await lookup(path)).toBe(403);
+  });
+
+  // lighttpd's and nginx's answer: the index's relative links (gitweb's static/gitweb.css) then resolve inside it.
+  it.each(["/both", "/noindex", "/cgi-bin/deep/er", ""])("%j, a directory without its trailing slash, is a 301 to it", async (path) => {
+    expect(await lookup(path)).toBe(301);
   });
 
   it("is 403 for every directory when no index is configured", async () => {

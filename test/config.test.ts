@@ -87,6 +87,9 @@ index = ["index.php", "index.html"]
       encodedSlashes: "refuse",
       client: DEFAULT_CLIENT_LIMITS,
       gracefulTimeout: 30_000,
+      redirects: [],
+      rewrites: [],
+      compress: [],
       routes: [
         { path: "/cgi-bin/*", gateway: "cgi", line: 5, options: { root: "./cgi-bin" } },
         {

@@ -7,15 +7,17 @@ import { dirname, join, normalize } from "node:path";
 import { describe, expect, test } from "vitest";
 import { gatewaySchemas } from "../gateways/index.ts";
 import { PATH_FIELD, TOP_LEVEL_SCHEMA, type Field, type Schema } from "../src/config.ts";
+import { nestedKeyPrefix, tableSchema } from "../src/config-schema.ts";
 import { DOC_FILES, docText } from "./helpers/readme.ts";
 
 const REPO = join(import.meta.dirname, "..");
 
-/** Every key of a schema, a sub-table's as `table.key`, with its field. */
+/** Every key of a schema, a sub-table's as `table.key` (`tables[].key`), with its field. */
 function fields(schema: Schema, prefix = ""): [string, Field][] {
-  return Object.entries(schema).flatMap(([key, field]): [string, Field][] =>
-    typeof field.type === "object" ? [[prefix + key, field], ...fields(field.type.table, `${prefix}${key}.`)] : [[prefix + key, field]],
-  );
+  return Object.entries(schema).flatMap(([key, field]): [string, Field][] => {
+    const nested = tableSchema(field);
+    return nested ? [[prefix + key, field], ...fields(nested, nestedKeyPrefix(field, prefix + key))] : [[prefix + key, field]];
+  });
 }
 
 // The reference (docs/config.md, postern.schema.json) is made of these docs:

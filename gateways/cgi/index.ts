@@ -3,30 +3,37 @@
 // maps to) with the CGI meta-variables as its whole environment, and answers
 // with what it prints. At most `max_procs` scripts run at once.
 
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
+import { routePath } from "hono/route";
 import { setupError } from "../../src/check/problems.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { FileCache } from "../../src/file-cache.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { cgiSetup } from "../checks/cgi.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
+import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
+import { rootedPath } from "../rooted-path.ts";
+import { SymlinkPolicy } from "../symlinks.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
+import { runningOn } from "../script/run.ts";
 import { directLauncher } from "./direct.ts";
-import { findScript, type ScriptLocation } from "./lookup.ts";
+import { findScript, mountedScript, type ScriptLocation } from "./lookup.ts";
 import type { CgiOptions } from "./options.ts";
 import { nativeLauncher } from "./spawner/index.ts";
 
 /** The handler for validated options (see gateways/index.ts). */
 export function createCgi(runtime: Runtime, options: CgiOptions, name: string, router?: Router): GatewayHandler {
   const gateway = new CgiGateway(runtime, options, name, router);
-  return Object.assign((c: Context) => gateway.serve(c.req.raw, c.env), {
+  return Object.assign(async (c: Context, next: Next) => (await gateway.serve(c.req.raw, c.env, routePath(c))) ?? next(), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -58,37 +65,54 @@ class CgiGateway extends ScriptGateway {
     }
     const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {
-      location: { root, realRoot, index: o.index, files: new FileCache(runtime.fs!) },
+      location: {
+        root,
+        realRoot,
+        symlinks: new SymlinkPolicy(runtime.fs!, o.follow_symlinks, realRoot, (line) => runtime.logError(`${this.name}: ${line}`)),
+        index: o.index,
+        files: new FileCache(runtime.fs!),
+      },
       launcher,
       interpreters,
       passed,
     };
   }
 
-  protected async route(request: Request, env: unknown): Promise<Response> {
+  protected async route(request: Request, env: unknown, routePath: string): Promise<Response | undefined> {
     const setup = this.#setup;
+    const o = this.#options;
     const target = requestTarget(request.url, clientTargetOf(env));
     const safe = safePath(target.pathname);
     if (!safe.ok) return errorResponse(safe.status);
-    const script = await findScript(safe.path, setup.location);
-    if (!script.ok) return errorResponse(script.status);
+    // A `script` route is mounted at its prefix whatever strip_prefix says.
+    const { mount, path } = rootedPath(safe.path, routePath, o.strip_prefix || o.script !== undefined);
+    const script = o.script === undefined ? await findScript(path, setup.location) : await mountedScript(o.script, path, setup.location);
+    if (script.ok && o.extensions && !o.extensions.some((ext) => script.scriptName.endsWith(ext))) return undefined;
+    // No script here (no file, a directory without an index script, a file that may not run): the next route's, where it may take it.
+    const passes = o.fallthrough || o.extensions !== undefined;
+    if (!script.ok) {
+      if (script.status === 301) return redirectToDirectory(target.requestUri);
+      if ((script.status === 404 || script.noIndex) && passes) return undefined;
+      return errorResponse(script.status);
+    }
     const argv = this.#command(script.real, script.stat.mode);
-    if (!argv) return errorResponse(403);
+    if (!argv) return passes ? undefined : errorResponse(403);
     const slash = script.real.lastIndexOf("/");
     return this.call(request, env, {
       target,
-      scriptName: script.scriptName,
+      scriptName: mount + script.scriptName,
       pathInfo: script.pathInfo,
       documentRoot: setup.location.root,
       scriptFilename: script.scriptFilename,
       argv,
       // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
       cwd: script.real.slice(0, slash) || "/",
-      root: setup.location.realRoot,
+      root: script.beneath,
       extraEnv: setup.passed,
       nph: script.real.startsWith("nph-", slash + 1),
       launcher: setup.launcher,
-      killGraceMs: this.#options.kill_grace,
+      killGraceMs: o.kill_grace,
+      routePath,
     });
   }
 
@@ -105,6 +129,10 @@ class CgiGateway extends ScriptGateway {
     const interpreter = dot > real.lastIndexOf("/") ? this.#setup.interpreters.get(real.slice(dot)) : undefined;
     if (interpreter) return [interpreter, real];
     return executable ? [real] : null;
+  }
+
+  override stats(): RouteStats {
+    return { ...super.stats(), processes: this.#setup ? runningOn(this.#setup.launcher) : 0 };
   }
 
   protected async tearDown(): Promise<void> {

@@ -6,17 +6,25 @@ import { PROCESS_USER_FIELDS } from "../../src/accounts.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
+import { stripPrefixField } from "../rooted-path.ts";
+import { followSymlinksField } from "../symlinks.ts";
+import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 
 export const cgiSchema = {
   fields: {
     ...routeFields,
-    root: { type: "string", required: true, doc: "directory the scripts are in: `/a/b.cgi` runs root + `/a/b.cgi` (the whole request path: the route's `path` is not stripped)" },
+    root: { type: "string", required: true, doc: "directory the scripts are in: `/a/b.cgi` runs root + `/a/b.cgi` (the whole request path, or the path after the route's prefix with `strip_prefix`)" },
     index: { type: "string[]", default: [], doc: 'scripts tried for a path that names a directory (`["index.cgi"]`); none: 403' },
     interpreters: {
       type: "env",
       default: {},
       doc: "extension → program that runs a script with that extension, as lighttpd's `cgi.assign`: `{ \".pl\" = \"perl\", \".py\" = \"python3\" }`, looked up on `PATH` at startup; other files run themselves when they have an execute bit",
     },
+    strip_prefix: stripPrefixField,
+    follow_symlinks: followSymlinksField,
+    script: { type: "string", doc: scriptDoc("/cgit.cgi") },
+    extensions: { type: "string[]", doc: extensionsDoc("cgi") },
+    fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
     executable_only: { type: "boolean", default: false, doc: "run only files with an execute bit, even those with an interpreter (lighttpd's `cgi.execute-x-only`); others are 403" },
     pass_env: { type: "string[]", default: ["PATH"], doc: "variables of postern's own environment that scripts get; nothing else of it reaches them" },
     env: { type: "env", default: {}, doc: "extra variables for every script, set last" },
@@ -43,6 +51,11 @@ export const cgiSchema = {
         return { key: `interpreters.${ext}`, message: 'keys are file extensions with their dot, e.g. ".pl"' };
       }
     }
+    for (const ext of (options.extensions as string[] | undefined) ?? []) {
+      if (!ext.startsWith(".") || ext.includes("/")) return { key: "extensions", message: `${JSON.stringify(ext)}: entries are file extensions with their dot, e.g. ".cgi"` };
+    }
+    const mount = scriptRouteProblem(options, []);
+    if (mount !== undefined) return mount;
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },

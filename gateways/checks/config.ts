@@ -11,6 +11,7 @@ import type { Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
 import type { FastCgiOptions } from "../fastcgi/options.ts";
 import { resolvedRoutes } from "../index.ts";
+import { checkRouteModules } from "../route/index.ts";
 import type { StaticOptions } from "../static/options.ts";
 import type { StreamOptions } from "../stream-gateway.ts";
 import { interpreters } from "../wasi/interpreter.ts";
@@ -61,6 +62,7 @@ export async function checkConfig(config: Config, runtime: Runtime, baseDir: str
   for (const [i, route] of resolvedRoutes(config, runtime, baseDir).entries()) {
     const check = routeChecks[route.gateway]!;
     found.push(...(await problemsOf(() => check(runtime, route.options, route.name), i)));
+    found.push(...(await problemsOf(() => checkRouteModules(route.options, { runtime, name: route.name }), i)));
   }
   return found;
 }

@@ -9,6 +9,7 @@ import { FileCache } from "../../src/file-cache.ts";
 import type { ProcessUser, Runtime } from "../../src/runtime.ts";
 import type { FastCgiOptions } from "../fastcgi/options.ts";
 import type { ScriptRouting } from "../fastcgi/routing.ts";
+import { SymlinkPolicy } from "../symlinks.ts";
 import { backendAddresses, canSpawn, programPath, realDirectory } from "./common.ts";
 
 export interface FastCgiSetup {
@@ -22,7 +23,7 @@ export interface FastCgiSetup {
 /** The route's setup; a SetupError with every problem found otherwise. */
 export async function fastcgiSetup(runtime: Runtime, o: FastCgiOptions, name: string): Promise<FastCgiSetup> {
   const problems = new Problems(name);
-  const routing = await routingFor(problems, runtime, o);
+  const routing = await routingFor(problems, runtime, o, name);
   let spawn: FastCgiSetup["spawn"];
   if (o.spawn && canSpawn(problems, runtime, ["spawn"], "spawn")) {
     const user = await problems.check(() => processUser(runtime, o, name));
@@ -35,16 +36,16 @@ export async function fastcgiSetup(runtime: Runtime, o: FastCgiOptions, name: st
   return { routing, addresses, ...(spawn ? { spawn } : {}) };
 }
 
-async function routingFor(problems: Problems, runtime: Runtime, o: FastCgiOptions): Promise<ScriptRouting> {
+async function routingFor(problems: Problems, runtime: Runtime, o: FastCgiOptions, name: string): Promise<ScriptRouting> {
   const fs = runtime.fs;
-  const files = fs ? new FileCache(fs) : undefined;
-  const base = { index: o.index, splitPath: o.split_path, frontController: o.front_controller, files };
-  if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root) };
+  const base = { index: o.index, splitPaths: o.extensions ?? [o.split_path], script: o.script, frontController: o.front_controller };
+  if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root), files: undefined };
   const realRoot = (await realDirectory(problems, fs, ["root"], o.root)) ?? "";
   // Scripts are named under the root as configured (nginx's $document_root);
   // a relative root is made absolute, as a backend needs.
   const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;
-  return { ...base, root, realRoot };
+  const symlinks = new SymlinkPolicy(fs, o.follow_symlinks, realRoot, (line) => runtime.logError(`${name}: ${line}`));
+  return { ...base, root, realRoot, files: { cache: new FileCache(fs), symlinks } };
 }
 
 function trimTrailingSlash(path: string): string {

@@ -9,10 +9,11 @@ import type { Address } from "../../src/address.ts";
 import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
 import type { Upstream } from "../../src/backend/upstream.ts";
 import type { Lease } from "../../src/pool.ts";
+import type { RequestRecord } from "../../src/request-record.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { FcgiConnection, FcgiEvent, RequestEvents } from "./connection.ts";
 import { FastCgiProtocolError } from "./errors.ts";
-import { encodeAbortRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, ProtocolStatus, RecordType } from "./record.ts";
+import { encodeAbortRequest, encodeStream, encodeStreamEnd, FCGI_KEEP_CONN, ProtocolStatus, RecordType, type Role } from "./record.ts";
 import { encodeRequestStart } from "./request.ts";
 
 export interface FcgiTimeouts {
@@ -47,8 +48,14 @@ export interface FcgiRequest {
    * backend's request is then stopped instead.
    */
   runOn: boolean;
+  /** The request's record (src/request-record.ts). */
+  record?: RequestRecord;
   /** Told which backend each try goes to, and which one passed a timeout (the WSGI supervisor counts and kills its workers). */
   watch?: BackendWatch;
+  /** FCGI_AUTHORIZER for an Authorizer request (spec §6.3); Responder when absent. */
+  role?: Role;
+  /** Given the CGI head as the backend wrote it (names in their case), before the Response is made of it. */
+  onHead?(head: CgiHead): void;
 }
 
 export interface BackendWatch {
@@ -95,7 +102,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
     onGone = () => call.abandon();
     try {
       const body = req.body instanceof ReadableStream ? "stream" : req.body;
-      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, req.params, body));
+      await conn.write(encodeRequestStart(events.id, req.keepAlive ? FCGI_KEEP_CONN : 0, req.params, body, req.role));
       if (req.body instanceof ReadableStream) call.sendBody(req.body);
       return await call.response();
     } catch (err) {
@@ -109,7 +116,7 @@ export async function fcgiRequest(upstream: Upstream<FcgiConnection>, req: FcgiR
       listen();
       onGone = cancel;
     };
-    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable }, send);
+    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable, record: req.record }, send);
   } catch (err) {
     stopListening();
     if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });
@@ -198,6 +205,7 @@ class Call {
       head.status = 302;
       head.statusText = "Found";
     }
+    this.#req.onHead?.(head);
     const first = parser.takeRest();
     const output: CgiOutput = {
       read: () => this.#read(),

@@ -1,23 +1,27 @@
 // The FastCGI gateway: wires a route's options to script routing, the CGI
 // environment, the backend pools and the Responder client.
 
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
+import { routePath } from "hono/route";
 import { formatAddress, type Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { mayRepeat } from "../../src/backend/retry.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
-import { cgiEnv } from "../../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../../src/cgi/env.ts";
 import { requestTarget } from "../../src/cgi/target.ts";
 import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
 import { fastcgiSetup } from "../checks/fastcgi.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
+import { rootedPath } from "../rooted-path.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest, type FcgiTimeouts } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
@@ -25,6 +29,7 @@ import { fastcgiProbe } from "./health.ts";
 import type { FastCgiOptions } from "./options.ts";
 import { resolveScript, type ScriptRouting } from "./routing.ts";
 import { spawnBackends } from "./spawn.ts";
+import { recordOf } from "../../src/request-record.ts";
 
 /** How long a backend may take to answer FCGI_GET_VALUES before its capacity counts as unknown. */
 const PROBE_TIMEOUT_MS = 1_000;
@@ -32,9 +37,10 @@ const PROBE_TIMEOUT_MS = 1_000;
 /** The handler for validated options (see gateways/index.ts). */
 export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: string): GatewayHandler {
   const gateway = new FastCgiGateway(runtime, options, name);
-  return Object.assign((c: Context) => gateway.handle(c), {
+  return Object.assign(async (c: Context, next: Next) => (await gateway.handle(c)) ?? next(), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -134,16 +140,20 @@ class FastCgiGateway {
     }
   }
 
-  async handle(c: Context): Promise<Response> {
+  /** The answer to a request; undefined hands it to the next route. */
+  async handle(c: Context): Promise<Response | undefined> {
     const request = c.req.raw;
     try {
       await this.ready;
+      const o = this.#options;
       const target = requestTarget(request.url, clientTargetOf(c.env));
       const safe = safePath(target.pathname);
       if (!safe.ok) return errorResponse(safe.status);
-      const script = await resolveScript(safe.path, this.#routing);
-      if (!script) return errorResponse(404);
-      const o = this.#options;
+      // A `script` route is mounted at its prefix whatever strip_prefix says.
+      const { mount, path } = rootedPath(safe.path, routePath(c), o.strip_prefix || o.script !== undefined);
+      const script = await resolveScript(mount, path, this.#routing);
+      if (script.kind === "directory") return redirectToDirectory(target.requestUri);
+      if (script.kind === "none") return o.fallthrough || o.extensions ? undefined : errorResponse(404);
       const { body, contentLength } = await forwardedBody(request, {
         maxBodySize: o.max_body_size,
         maxBufferedBody: o.max_buffered_body,
@@ -158,6 +168,7 @@ class FastCgiGateway {
         scriptFilename: script.scriptFilename,
         extra: contentLength === undefined ? o.params : { ...o.params, CONTENT_LENGTH: contentLength },
         underscoresInHeaders: o.underscores_in_headers,
+        variables: variablesOf(c.env),
       });
       await this.#ensureCapacity();
       return await fcgiRequest(this.#upstream, {
@@ -167,6 +178,7 @@ class FastCgiGateway {
         repeatable: mayRepeat(request.method, body),
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
@@ -177,6 +189,10 @@ class FastCgiGateway {
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats(), ...this.#spawned?.stats() };
   }
 
   async close(): Promise<void> {

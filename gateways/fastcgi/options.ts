@@ -7,6 +7,9 @@ import { backendFields, backendProblem } from "../../src/backend/options.ts";
 import { bufferingFields } from "../../src/buffer/options.ts";
 import type { Flat, GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
+import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
+import { stripPrefixField } from "../rooted-path.ts";
+import { followSymlinksField } from "../symlinks.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
@@ -25,10 +28,15 @@ export const fastcgiSchema = {
       },
       doc: "start and supervise the backend processes instead of connecting to `backend` (the two exclude each other): `{ command = [...], procs = N, env = {...} }`",
     },
-    root: { type: "string", required: true, doc: "document root: `SCRIPT_FILENAME` = root + script path (the whole request path: the route's `path` is not stripped)" },
+    root: { type: "string", required: true, doc: "document root: `SCRIPT_FILENAME` = root + script path (the whole request path, or the path after the route's prefix with `strip_prefix`)" },
     index: { type: "string[]", default: ["index.php"], doc: "scripts tried, under the path, when the path has no script segment (`/blog/` runs `/blog/index.php`)" },
     split_path: { type: "string", default: ".php", doc: 'extension, with its leading dot, that ends the script part of the path; the rest is `PATH_INFO` (`"php"` without the dot is refused: it would also end `/uploads/notes-php`)' },
     front_controller: { type: "string", doc: "script run, with the original `REQUEST_URI`, when the path names no script file, such as `\"/index.php\"` (nginx's `try_files $uri /index.php?$query_string`)" },
+    strip_prefix: stripPrefixField,
+    follow_symlinks: followSymlinksField,
+    script: { type: "string", doc: scriptDoc("/wp-login.php") },
+    extensions: { type: "string[]", doc: extensionsDoc("fastcgi") + "; they replace `split_path`" },
+    fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest CGI header block from the backend; beyond it 502" },
     underscores_in_headers: { type: "boolean", default: false, doc: "pass request headers whose names contain `_` (dropped by default, so that `X_Forwarded_For` cannot pose as `X-Forwarded-For`)" },
@@ -58,13 +66,18 @@ export const fastcgiSchema = {
     }
     const fc = typeof options.front_controller === "string" ? rootPathProblem(options.front_controller) : undefined;
     if (fc !== undefined) return { key: "front_controller", message: fc };
+    const mount = scriptRouteProblem(options, ["front_controller"]);
+    if (mount !== undefined) return mount;
     const index = indexNamesProblem(options.index as string[]);
     if (index !== undefined) return { key: "index", message: index };
     // Without its dot, "php" would also end segments such as "/uploads/notes-php" and
     // hand files that are not scripts to the backend (the cgi.fix_pathinfo class of bugs).
-    const split = options.split_path;
-    if (typeof split === "string" && !SCRIPT_EXTENSION.test(split)) {
-      return { key: "split_path", message: `must be an extension with its leading dot, such as ".php"; found ${JSON.stringify(split)}` };
+    for (const [key, list] of [["split_path", [options.split_path]], ["extensions", options.extensions ?? []]] as const) {
+      for (const split of list as unknown[]) {
+        if (typeof split === "string" && !SCRIPT_EXTENSION.test(split)) {
+          return { key, message: `must be an extension with its leading dot, such as ".php"; found ${JSON.stringify(split)}` };
+        }
+      }
     }
     return undefined;
   },

@@ -8,7 +8,7 @@ import { streamFields, streamProblem } from "../stream-gateway.ts";
 import { routeFields } from "../route/fields.ts";
 
 export const scgiSchema = {
-  fields: { ...streamFields, ...routeFields },
+  fields: { ...routeFields, ...streamFields },
   check(options) {
     for (const [name, value] of Object.entries(options.env as Record<string, string>)) {
       if (name === "" || name.includes("\0") || value.includes("\0")) {

@@ -3,11 +3,12 @@
 // request exchange (run.ts), RFC 3875 §6.2.2 local redirects through the
 // whole app, and a close that waits for the requests in flight.
 
-import { cgiEnv } from "../../src/cgi/env.ts";
+import { cgiEnv, variablesOf } from "../../src/cgi/env.ts";
 import type { RequestTarget } from "../../src/cgi/target.ts";
-import { GatewayError } from "../../src/errors.ts";
+import { errorResponse, GatewayError } from "../../src/errors.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import { ConcurrencyLimiter } from "../../src/limiter.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
 import { connOfEnv, failure, logCut, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
@@ -40,6 +41,8 @@ export interface ScriptCall {
   nph: boolean;
   launcher: ScriptLauncher;
   killGraceMs: number;
+  /** The route's hono pattern, for a local redirect answered without the app (no router). */
+  routePath: string;
 }
 
 export abstract class ScriptGateway {
@@ -72,19 +75,23 @@ export abstract class ScriptGateway {
   /** Checks the route's setup and starts what it needs; runs once, from the constructor. */
   protected abstract setUp(): Promise<void>;
 
-  /** Answers a request: a program to run (through `call`), or an error page. */
-  protected abstract route(request: Request, env: unknown): Promise<Response>;
+  /**
+   * Answers a request: a program to run (through `call`), or an error page;
+   * undefined hands it to the next route. `routePath` is the hono pattern of
+   * the route it matched (`/cgi-bin/*`): where the route is mounted.
+   */
+  protected abstract route(request: Request, env: unknown, routePath: string): Promise<Response | undefined>;
 
   /** Lets go of what setUp started, once no request is in flight. */
   protected abstract tearDown(): Promise<void>;
 
-  async serve(request: Request, env: unknown): Promise<Response> {
+  async serve(request: Request, env: unknown, routePath = "*"): Promise<Response | undefined> {
     // Counted until it has a slot (or its answer): close() waits for both.
     this.#arriving++;
     try {
       await this.ready;
       if (this.#closing) throw new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 });
-      return await this.route(request, env);
+      return await this.route(request, env, routePath);
     } catch (err) {
       return failure(this.runtime, this.name, err);
     } finally {
@@ -121,6 +128,7 @@ export abstract class ScriptGateway {
         scriptFilename: call.scriptFilename,
         extra,
         underscoresInHeaders: o.underscores_in_headers,
+        variables: variablesOf(env),
       });
       started = true;
       outcome = await runScript({
@@ -154,11 +162,11 @@ export abstract class ScriptGateway {
       throw err;
     }
     if (outcome.kind === "response") return outcome.response;
-    return this.#redirect(request, env, outcome.location);
+    return this.#redirect(request, env, outcome.location, call.routePath);
   }
 
   /** RFC 3875 §6.2.2: answers as for a GET of `location` through the whole app. */
-  async #redirect(request: Request, env: unknown, location: string): Promise<Response> {
+  async #redirect(request: Request, env: unknown, location: string, routePath: string): Promise<Response> {
     const depth = redirectDepth(request) + 1;
     if (depth > MAX_LOCAL_REDIRECTS) {
       throw new GatewayError("INTERNAL", `more than ${MAX_LOCAL_REDIRECTS} local redirects, the last to ${location}`);
@@ -173,7 +181,12 @@ export abstract class ScriptGateway {
     const next = new Request(url, { method: "GET", headers, signal: request.signal });
     setRedirectDepth(next, depth);
     if (this.#router) return this.#router.fetch(next, env);
-    return this.route(next, env);
+    return (await this.route(next, env, routePath)) ?? errorResponse(404);
+  }
+
+  /** The requests waiting for a slot (read-only, for the metrics); a gateway adds what it runs. */
+  stats(): RouteStats {
+    return { queued: this.#limiter.queued };
   }
 
   async close(): Promise<void> {

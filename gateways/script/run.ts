@@ -53,6 +53,14 @@ interface CollectedOutput {
   pending?: Promise<Uint8Array | null>;
 }
 
+/** Programs running now, by the launcher that started them (one per route). */
+const running = new WeakMap<ScriptLauncher, number>();
+
+/** How many programs `launcher` runs now (read-only, for the metrics). */
+export function runningOn(launcher: ScriptLauncher): number {
+  return running.get(launcher) ?? 0;
+}
+
 export async function runScript(run: ScriptRun): Promise<ScriptOutcome> {
   let proc: ScriptProcess;
   try {
@@ -61,7 +69,15 @@ export async function runScript(run: ScriptRun): Promise<ScriptOutcome> {
     run.onEnded();
     throw err;
   }
-  return new ScriptExchange(proc, run).result();
+  const launcher = run.launcher;
+  running.set(launcher, runningOn(launcher) + 1);
+  // #settle calls onEnded once, when the program has exited and its output is done with.
+  const onEnded = () => {
+    running.set(launcher, runningOn(launcher) - 1);
+    run.onEnded();
+  };
+  const counted = { ...run, onEnded };
+  return new ScriptExchange(proc, counted).result();
 }
 
 class ScriptExchange {

@@ -4,16 +4,21 @@
 // Runtime's FileSystem only, and streamed from the descriptor that was checked.
 
 import type { Context, Next } from "hono";
+import { routePath } from "hono/route";
 import { getMimeType } from "hono/utils/mime";
 import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
-import { isInside, safePath } from "../../src/paths.ts";
+import { safePath } from "../../src/paths.ts";
 import type { FileStat, FileSystem, OpenedFile, Runtime } from "../../src/runtime.ts";
 import { setupError } from "../../src/check/problems.ts";
 import { staticRoot } from "../checks/static.ts";
 import { failure, type GatewayHandler } from "../handler.ts";
+import { redirectToDirectory } from "../directory-redirect.ts";
+import { rootedPath } from "../rooted-path.ts";
+import { SymlinkPolicy } from "../symlinks.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
+import { encodedAnswer, findPrecompressed, type Precompressed } from "./precompressed.ts";
 import { parseRange, type ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
 import { ScriptGuard, sharingRoot, type ScriptFiles } from "./scripts.ts";
@@ -62,6 +67,7 @@ class StaticGateway {
   readonly #cacheControl: string | undefined;
   #realRoot = "";
   #guard!: ScriptGuard;
+  #symlinks!: SymlinkPolicy;
 
   constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string, scripts: readonly ScriptFiles[]) {
     this.#runtime = runtime;
@@ -76,6 +82,7 @@ class StaticGateway {
 
   async #init(scripts: readonly ScriptFiles[]): Promise<void> {
     this.#realRoot = await staticRoot(this.#fs, this.#options, this.#name);
+    this.#symlinks = new SymlinkPolicy(this.#fs, this.#options.follow_symlinks, this.#realRoot, (line) => this.#runtime.logError(`${this.#name}: ${line}`));
     this.#guard = new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, this.#realRoot, scripts));
   }
 
@@ -84,7 +91,7 @@ class StaticGateway {
     let response: Response | null;
     try {
       await this.ready;
-      response = await this.#answer(request, clientTargetOf(c.env));
+      response = await this.#answer(request, clientTargetOf(c.env), routePath(c));
     } catch (err) {
       return failure(this.#runtime, this.#name, err);
     }
@@ -94,25 +101,33 @@ class StaticGateway {
     return errorResponse(405, { headers: { allow: "GET, HEAD" } });
   }
 
-  /** The answer for a request (`client`: its target as the client sent it, where the server rewrote it), or null when no file matches it. */
-  async #answer(request: Request, client: ClientTarget | undefined): Promise<Response | null> {
+  /**
+   * The answer for a request (`client`: its target as the client sent it,
+   * where the server rewrote it; `pattern`: the route's), or null when no
+   * file matches it.
+   */
+  async #answer(request: Request, client: ClientTarget | undefined, pattern: string): Promise<Response | null> {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     const url = new URL(request.url);
     const safe = safePath(url.pathname);
     if (!safe.ok) return errorResponse(safe.status);
-    if (!this.#options.dotfiles && isHidden(safe.path)) return errorResponse(404);
-    const target = await this.#resolve(safe.path);
+    const { path } = rootedPath(safe.path, pattern, this.#options.strip_prefix);
+    if (!this.#options.dotfiles && isHidden(path)) return errorResponse(404);
+    // The mount itself, asked without its slash: its directory.
+    const target = path === "" ? ({ kind: "directory", real: this.#realRoot } as const) : await this.#resolve(path);
     switch (target.kind) {
       case "file": {
-        const opened = await this.#open(target);
+        const precompressed = await this.#precompressed(request, target);
+        const opened = await this.#open(precompressed?.file ?? target);
         if (opened === "missing") return null;
         if (opened === "moved") return errorResponse(404);
         let streaming = false;
         try {
-          return this.#serve(request, opened, (range) => {
+          const response = this.#serve(request, opened, (range) => {
             streaming = true;
             return opened.file.readStream(range);
           });
+          return this.#options.precompressed.length > 0 ? encodedAnswer(response, precompressed?.encoding) : response;
         } finally {
           // The stream closes the file once sent or cancelled (a client gone); any other answer closes it here.
           if (!streaming) await opened.file.close();
@@ -121,7 +136,7 @@ class StaticGateway {
       case "directory":
         return redirectToDirectory(requestTarget(request.url, client).requestUri);
       case "outside":
-        // DESIGN.md "Security defaults": a symlink that leaves the root is never followed.
+        // DESIGN.md "Security defaults": a symlink that leaves the root is followed only as follow_symlinks says.
         return errorResponse(404);
       case "missing":
         return null;
@@ -133,7 +148,7 @@ class StaticGateway {
    * it names. A script (scripts.ts) is no file: the next route runs it.
    */
   async #resolve(path: string): Promise<Target> {
-    const target = await this.#lookup(this.#realRoot + path);
+    const target = await this.#lookup(this.#realRoot, path);
     if (target.kind === "file") {
       // "/file.txt/" names no file (ENOTDIR), whatever the platform's realpath says.
       const file = { ...target, name: path };
@@ -141,7 +156,7 @@ class StaticGateway {
     }
     if (target.kind !== "directory" || !path.endsWith("/")) return target;
     for (const index of this.#options.index) {
-      const candidate = await this.#lookup(`${target.real}/${index}`);
+      const candidate = await this.#lookup(target.real, `/${index}`);
       if (candidate.kind === "file") {
         const file = { ...candidate, name: path + index };
         if (!this.#guard.isScript(file)) return file;
@@ -152,11 +167,22 @@ class StaticGateway {
     return { kind: "missing" };
   }
 
-  /** What is at `path`, symlinks resolved, refused when the real path is outside the real root. */
-  async #lookup(path: string): Promise<Found> {
-    const real = await this.#fs.realpath(path);
+  /** A pre-compressed file (precompressed.ts) to serve for `target`, under `target`'s name (its Content-Type). */
+  async #precompressed(request: Request, target: FileTarget): Promise<Precompressed<FileTarget> | undefined> {
+    if (this.#options.precompressed.length === 0) return undefined;
+    return findPrecompressed(request, this.#options.precompressed, target.real, target.stat, async (path) => {
+      // A sibling of the file: its directory is the base its symlinks are judged from.
+      const slash = path.lastIndexOf("/");
+      const found = await this.#lookup(path.slice(0, slash), path.slice(slash));
+      return found.kind === "file" ? { ...found, name: target.name } : undefined;
+    });
+  }
+
+  /** What is at `base + path`, symlinks resolved, refused when the real path leaves the real root through a refused symlink. */
+  async #lookup(base: string, path: string): Promise<Found> {
+    const real = await this.#fs.realpath(base + path);
     if (real === null) return { kind: "missing" };
-    if (real !== this.#realRoot && !isInside(this.#realRoot, real)) return { kind: "outside" };
+    if (!(await this.#symlinks.allows(base, path, real))) return { kind: "outside" };
     const stat = await this.#fs.stat(real);
     if (stat?.isFile) return { kind: "file", real, stat };
     if (stat?.isDirectory) return { kind: "directory", real };
@@ -182,7 +208,7 @@ class StaticGateway {
     let verdict: Served | "missing" | "moved" = "moved";
     try {
       const real = await this.#fs.realpath(target.real);
-      const named = real === null || !isInside(this.#realRoot, real) ? null : await this.#fs.lstat(real);
+      const named = real === null || !(await this.#symlinks.allows(this.#realRoot, target.name, real)) ? null : await this.#fs.lstat(real);
       if (real !== null && named?.isFile && file.stat.isFile && named.dev === file.stat.dev && named.ino === file.stat.ino) {
         const served = { ...target, real, stat: file.stat, file };
         // #resolve found no script at the same real name and mode: asked again only when either changed.
@@ -244,20 +270,4 @@ function requestedRange(request: Request, size: number, validators: Validators):
  */
 function isHidden(path: string): boolean {
   return path.replace(/^\/\.well-known(?=\/|$)/, "").includes("/.");
-}
-
-/**
- * 301 to the directory's path with a trailing slash, so relative links in its
- * index resolve inside it. The path is spelt as the client sent it (`target`,
- * path and query), as Apache does: with encoded_slashes = "keep" the
- * normalised path has "%252F" where the client wrote "%2F". Leading slashes
- * are collapsed so "//host" cannot become a protocol-relative Location (an
- * open redirect).
- */
-function redirectToDirectory(target: string): Response {
-  const query = target.indexOf("?");
-  const path = query < 0 ? target : target.slice(0, query);
-  const search = query < 0 ? "" : target.slice(query);
-  const location = `/${path.replace(/^\/+/, "")}/${search}`;
-  return new Response(null, { status: 301, headers: { location } });
 }

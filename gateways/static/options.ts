@@ -4,6 +4,9 @@
 import { indexNamesProblem } from "../root-names.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
+import { stripPrefixField } from "../rooted-path.ts";
+import { precompressedFields } from "./precompressed.ts";
+import { followSymlinksField } from "../symlinks.ts";
 
 /**
  * The scripts a backend may run: the extensions PHP runs under Debian's
@@ -28,7 +31,9 @@ export const DENY_EXTENSIONS = SCRIPT_EXTENSIONS.flatMap((ext) => [ext, ...BACKU
 export const staticSchema = {
   fields: {
     ...routeFields,
-    root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path (the route's `path` is not stripped)" },
+    root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path, or the path after the route's prefix with `strip_prefix`" },
+    strip_prefix: stripPrefixField,
+    follow_symlinks: followSymlinksField,
     index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory (there are no listings)" },
     fallthrough: {
       type: "boolean",
@@ -43,6 +48,7 @@ export const staticSchema = {
       default: DENY_EXTENSIONS,
       doc: "files whose names end in one of these (in any letter case) are never served and go on to the next route: the scripts a backend may run, and the backups editors and deploys leave of them (`.php~`, `.php#`, `.php.bak`, `.php.orig`, `.php.save`, `.php.old`). A config's static route also never serves what a script route sharing its root would run; `[]` serves such files",
     },
+    ...precompressedFields,
   },
   check(options) {
     for (const ext of options.deny_extensions as string[]) {

@@ -31,10 +31,10 @@ export function scriptFilesOf(gateway: string, options: Record<string, unknown>,
   const none = { route, extensions: [], names: [], paths: [], executables: false };
   switch (gateway) {
     case "fastcgi": {
-      // gateways/fastcgi/routing.ts: the split_path segment, an index script, the front controller.
-      const fc = options.front_controller as string | undefined;
-      const paths = fc === undefined ? [] : [fc];
-      return { ...none, root: options.root as string, extensions: [options.split_path as string], names: options.index as string[], paths };
+      // gateways/fastcgi/routing.ts: the split_path (or extensions) segment, an index script, the front controller or the one script.
+      const paths = [options.front_controller, options.script].filter((path): path is string => path !== undefined);
+      const extensions = (options.extensions as string[] | undefined) ?? [options.split_path as string];
+      return { ...none, root: options.root as string, extensions, names: options.index as string[], paths };
     }
     case "cgi":
       // gateways/cgi/index.ts: a file with an interpreter's extension, or any executable.

@@ -12,6 +12,7 @@ import { requestTarget, type RequestTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { setupError } from "../../src/check/problems.ts";
 import { safePath } from "../../src/paths.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { wasiSetup } from "../checks/wasi.ts";
 import type { GatewayHandler, Router } from "../handler.ts";
@@ -36,6 +37,7 @@ export function createWasi(runtime: Runtime, options: WasiOptions, name: string,
   return Object.assign((c: Context) => gateway.serve(c.req.raw, c.env, c.req.routePath), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -45,8 +47,6 @@ class WasiGateway extends ScriptGateway {
   #launcher!: WasiThreads | InlineRunner;
   /** An interpreter route's scripts. */
   #scripts: Volume | undefined;
-  /** The route pattern of the request being served: SCRIPT_NAME is its fixed part. */
-  #routePaths = new WeakMap<Request, string>();
 
   constructor(runtime: Runtime, options: WasiOptions, name: string, router: Router | undefined) {
     super(runtime, options, name, router, options.threads);
@@ -82,21 +82,16 @@ class WasiGateway extends ScriptGateway {
         new InlineRunner({ ...setup, maxOutput: Math.min(o.max_output, INLINE_MAX_OUTPUT) });
   }
 
-  override serve(request: Request, env: unknown, routePath = "*"): Promise<Response> {
-    this.#routePaths.set(request, routePath);
-    return super.serve(request, env);
-  }
-
-  protected async route(request: Request, env: unknown): Promise<Response> {
+  protected async route(request: Request, env: unknown, routePath: string): Promise<Response> {
     // Run on this thread, a module reads its stdin from memory: a body is held whole, within max_buffered_body.
     if (this.#launcher instanceof InlineRunner && Number(request.headers.get("content-length") ?? 0) > this.#options.max_buffered_body) {
       return errorResponse(413);
     }
     const target = requestTarget(request.url, clientTargetOf(env));
-    if (this.#interpreter) return this.#runScript(request, env, target, this.#interpreter);
+    if (this.#interpreter) return this.#runScript(request, env, target, this.#interpreter, routePath);
     const safe = safePath(target.pathname);
     if (!safe.ok) return errorResponse(safe.status);
-    const { scriptName, pathInfo } = splitAtRoute(safe.path, this.#routePaths.get(request) ?? "*");
+    const { scriptName, pathInfo } = splitAtRoute(safe.path, routePath);
     return this.call(request, env, {
       target,
       scriptName,
@@ -107,11 +102,12 @@ class WasiGateway extends ScriptGateway {
       nph: false,
       launcher: this.#launcher,
       killGraceMs: 0,
+      routePath,
     });
   }
 
   /** An interpreter route: the script the path names in root, as the cgi gateway finds it. */
-  #runScript(request: Request, env: unknown, target: RequestTarget, interpreter: Interpreter): Promise<Response> {
+  #runScript(request: Request, env: unknown, target: RequestTarget, interpreter: Interpreter, routePath: string): Promise<Response> {
     const safe = safePath(target.pathname);
     if (!safe.ok) return Promise.resolve(errorResponse(safe.status));
     const found = findInVolume(this.#scripts!.root, safe.path, interpreter.extension, interpreter.index);
@@ -128,7 +124,12 @@ class WasiGateway extends ScriptGateway {
       nph: false,
       launcher: this.#launcher,
       killGraceMs: 0,
+      routePath,
     });
+  }
+
+  override stats(): RouteStats {
+    return { ...super.stats(), ...(this.#launcher instanceof WasiThreads ? { threads: this.#launcher.stats() } : {}) };
   }
 
   protected async tearDown(): Promise<void> {

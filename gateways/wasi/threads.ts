@@ -4,6 +4,7 @@
 // one takes its place).
 
 import { GatewayError } from "../../src/errors.ts";
+import type { ThreadStats } from "../../src/metrics/stats.ts";
 import type { Runtime, WorkerThread } from "../../src/runtime.ts";
 import type { ScriptEnd, ScriptLauncher, ScriptProcess, ScriptSpec } from "../script/launcher.ts";
 import { OutputQueue } from "../script/output.ts";
@@ -157,6 +158,13 @@ export class WasiThreads implements ScriptLauncher {
     Atomics.add(control, Control.JOB_SEQ, 1);
     Atomics.notify(control, Control.JOB_SEQ);
     return job;
+  }
+
+  /** What each thread is doing now (read-only, for the metrics). */
+  stats(): ThreadStats {
+    const busy = this.#slots.filter((s) => s.job !== undefined).length;
+    const idle = this.#slots.filter((s) => s.free).length;
+    return { busy, idle, restarting: this.#slots.length - busy - idle };
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ import type { Address } from "../../src/address.ts";
 import { hashKeyReader, type HashKeyOf } from "../../src/backend/hash-key.ts";
 import { poolOptions } from "../../src/backend/options.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import { SetupError } from "../../src/check/problems.ts";
 import { GatewayError } from "../../src/errors.ts";
 import type { BackendPool } from "../../src/pool.ts";
@@ -24,6 +25,7 @@ import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../h
 import { mountedRequest } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
 import { startWorkers } from "./workers.ts";
+import { recordOf } from "../../src/request-record.ts";
 
 /**
  * The longest a timer can wait (setTimeout's 32-bit limit, about 24.8 days):
@@ -41,6 +43,7 @@ export function createWsgi(runtime: Runtime, options: WsgiOptions, name: string)
     ready: gateway.ready,
     close: () => gateway.close(),
     scale: (delta: 1 | -1) => gateway.scale(delta),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -101,6 +104,10 @@ class WsgiGateway {
     this.#workers?.scale(delta);
   }
 
+  stats(): RouteStats {
+    return { ...this.#upstream.stats(), ...this.#workers?.stats() };
+  }
+
   async handle(c: Context): Promise<Response> {
     const request = c.req.raw;
     try {
@@ -118,6 +125,7 @@ class WsgiGateway {
         repeatable: false,
         key: this.#hashKey?.(request, connOf(c).remoteAddress),
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,

@@ -53,7 +53,7 @@ const wsgiFields = {
 } as const satisfies Schema;
 
 export const wsgiSchema = {
-  fields: { ...wsgiFields, ...routeFields },
+  fields: { ...routeFields, ...wsgiFields },
   check(options) {
     if (!APP.test(options.app as string)) {
       return { key: "app", message: `must be "module:attr" (a Python module and an attribute of it) or "module:factory()"; found ${JSON.stringify(options.app)}` };

@@ -58,6 +58,17 @@ export interface BunWebSocketHandlers<T> {
   close(ws: BunWebSocket<T>, code: number, reason: string): void;
 }
 
+export interface BunTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  serverName?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  /** OpenSSL's SSL_OP_* bits (node:constants), here to turn TLS 1.0 and 1.1 off. */
+  secureOptions?: number;
+}
+
 export interface BunServeOptions {
   hostname?: string;
   port?: number;
@@ -66,6 +77,10 @@ export interface BunServeOptions {
   /** Seconds a connection may be idle, at most 255 (not while its head arrives: Bun's own 10 s hold then). */
   idleTimeout?: number;
   development?: boolean;
+  /** PEM text; several, each with its serverName, for SNI. */
+  tls?: BunTls | BunTls[];
+  /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
+  reusePort?: boolean;
   error?(error: Error): Response;
   /** Undefined: the request was upgraded (server.upgrade). */
   fetch(request: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;

@@ -4,6 +4,8 @@
 // (runtimes/node/fs.ts runs there unchanged).
 
 import type { Runtime } from "../../src/runtime.ts";
+import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { connect } from "./connect.ts";
 import { fs } from "../node/fs.ts";
@@ -20,7 +22,10 @@ export const bunRuntime = {
   uid: () => process.getuid!(),
   startWorker: startWebWorker,
   fs,
+  passwordHashes,
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

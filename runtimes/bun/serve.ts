@@ -1,6 +1,8 @@
 // Serves a hono app (anything with fetch) with Bun.serve, on TCP or
 // unix-socket listen addresses, with a graceful close (stop accepting, let
-// in-flight requests finish).
+// in-flight requests finish). `https://` addresses get Bun.serve's TLS
+// (runtimes/bun/tls.ts), reloaded by a new server on the same port
+// (runtimes/common/tls-relisten.ts).
 
 import type { Address } from "../../src/address.ts";
 import { withDefaults, type ClientLimits } from "../../src/client-limits.ts";
@@ -10,28 +12,45 @@ import { peerOf } from "../common/peers.ts";
 import { Bun, type BunServer, type BunWebSocketHandlers } from "./api.ts";
 import { RequestCounts } from "./request-counts.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
+import { checkTlsSupport, relisten, type Relisten } from "../common/tls-relisten.ts";
+import type { TlsMaterial } from "../../src/tls/material.ts";
+import { BUN_TLS, bunTls } from "./tls.ts";
 import { socketPath } from "../common/socket-file.ts";
 import { fetchUpgrading, webSocketHandlers } from "./websocket.ts";
 
 export type { Fetchable, RunningServer, ServeOptions };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
-  const { servers, addresses } = await listenAll<BunServer>(
+  if (options.tls !== undefined) options.listen.forEach((text) => checkTlsSupport(text, options.tls!, "Bun", BUN_TLS));
+  const secure: Relisten<BunServer>[] = [];
+  const { servers, addresses, schemes } = await listenAll<BunServer>(
     options.listen,
-    (addr, servers) => listen(app, options, addr, servers),
+    (addr, servers, tls) => listen(app, options, addr, servers, tls ? (relisten) => secure.push(relisten) : undefined),
     (server) => server.stop(true),
+    options.tls,
   );
   return {
     addresses,
+    schemes,
     async close() {
       await Promise.all(servers.map((s) => s.stop(false)));
+    },
+    async reloadTls(material: TlsMaterial) {
+      if (secure.length === 0) return ["no https:// address was listened on at start"];
+      checkTlsSupport("tls", material, "Bun", BUN_TLS);
+      await relisten(servers, secure, material, (s) => s.stop(false));
+      return ["open idle keep-alive connections were closed: Bun.serve cannot swap a certificate in place"];
     },
   };
 }
 
-/** Serves `app` on one address; the server joins `servers`. */
-async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: BunServer[]): Promise<Address> {
-  const local = { address: addr.kind === "tcp" ? addr.host : "", port: 0 };
+/**
+ * Serves `app` on one address; the server joins `servers`. With `secure`,
+ * TLS is spoken, and `secure` is given how to start the server again with
+ * other certificates.
+ */
+async function listen(app: Fetchable, options: ServeOptions, addr: Address, servers: BunServer[], secure?: (relisten: Relisten<BunServer>) => void): Promise<Address> {
+  const local = { address: addr.kind === "tcp" ? addr.host : "", port: 0, secure: secure !== undefined };
   const localAuthority = () => authorityOf(local.address, local.port);
   const client = withDefaults(options.client);
   const idleTimeout = idleSeconds(client);
@@ -58,10 +77,17 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     websocket: webSocketHandlers as BunWebSocketHandlers<never>,
   };
   if (addr.kind === "unix") await clearSocketPath(addr.path, socketPath);
+  const tls = (material: TlsMaterial | undefined) => (material === undefined ? {} : { tls: bunTls(material), reusePort: true });
   const server =
-    addr.kind === "unix" ? Bun.serve({ unix: addr.path, fetch, ...settings }) : Bun.serve({ hostname: addr.host, port: addr.port, fetch, ...settings });
+    addr.kind === "unix"
+      ? Bun.serve({ unix: addr.path, fetch, ...settings })
+      : Bun.serve({ hostname: addr.host, port: addr.port, fetch, ...settings, ...tls(secure && options.tls) });
   servers.push(server);
   local.port = server.port;
+  if (secure && addr.kind === "tcp") {
+    const index = servers.length - 1;
+    secure({ index, start: (material) => Bun.serve({ hostname: addr.host, port: server.port, fetch, ...settings, ...tls(material) }) });
+  }
   return addr.kind === "unix" ? addr : { kind: "tcp", host: addr.host, port: server.port };
 }
 

@@ -85,18 +85,19 @@ function sameHost(a: string, b: string): boolean {
 }
 
 /**
- * What the app gets with an admitted request: the connection's ends (TLS is
- * never terminated by these servers) and the client's own target. No
- * onClientGone: the gateways listen to request.signal then.
+ * What the app gets with an admitted request: the connection's ends, whether
+ * it came over TLS (`local.secure`: these servers tell nothing more of the
+ * handshake) and the client's own target. No onClientGone: the gateways
+ * listen to request.signal then.
  */
-export function fetchEnv(admitted: Admitted, remoteAddress: string | undefined, remotePort: number | undefined, local: { address: string; port: number }): ServeEnv {
+export function fetchEnv(admitted: Admitted, remoteAddress: string | undefined, remotePort: number | undefined, local: { address: string; port: number; secure?: boolean }): ServeEnv {
   return {
     conn: {
       remoteAddress: normalizeAddress(remoteAddress ?? ""),
       remotePort: remotePort ?? 0,
       localAddress: local.address,
       localPort: local.port,
-      tls: false,
+      tls: local.secure === true,
       httpVersion: admitted.httpVersion,
     },
     clientTarget: admitted.clientTarget,

@@ -1,11 +1,13 @@
 // What every runtime's serve() takes and gives back, and what they share in
 // binding their listen addresses: the routes' setup first, then every address.
 
-import { parseAddress, type Address } from "../../src/address.ts";
+import type { Address } from "../../src/address.ts";
 import { normalizeAddress } from "../../src/cgi/conn.ts";
 import type { EncodedSlashes } from "../../src/paths.ts";
 import type { ClientLimits } from "../../src/client-limits.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
+import { parseListen, type ListenAddress } from "../../src/tls/listen.ts";
+import type { TlsMaterial } from "../../src/tls/material.ts";
 
 export interface Fetchable {
   fetch(request: Request, env: ServeEnv): Response | Promise<Response>;
@@ -22,11 +24,21 @@ export interface ServeOptions {
   client?: Partial<ClientLimits>;
   /** What "%2F" in a request path does before routing (src/paths.ts); "refuse" by default. */
   encodedSlashes?: EncodedSlashes;
+  /** The certificates of the `https://` listen addresses (docs/tls.md); required when there is one. */
+  tls?: TlsMaterial;
 }
 
 export interface RunningServer {
   /** The addresses actually bound (port 0 resolved). */
   readonly addresses: Address[];
+  /** Each address's scheme, in the same order: "https" where TLS is spoken. */
+  readonly schemes: ("http" | "https")[];
+  /**
+   * Presents new certificates (a SIGHUP's): connections open go on with the
+   * old ones, new handshakes get the new. Resolves with what the runtime
+   * could not change (docs/tls.md), empty when everything was.
+   */
+  reloadTls(material: TlsMaterial): Promise<string[]>;
   /** Stops accepting, waits for in-flight requests, then resolves. */
   close(): Promise<void>;
 }
@@ -66,15 +78,20 @@ export function afterSetup(ready: (app: Fetchable) => Promise<void>, serve: Serv
  */
 export async function listenAll<S>(
   listen: string[],
-  bind: (addr: Address, servers: S[]) => Promise<Address>,
+  bind: (addr: Address, servers: S[], secure: boolean) => Promise<Address>,
   stop: (server: S) => Promise<void>,
-): Promise<{ servers: S[]; addresses: Address[] }> {
+  tls?: TlsMaterial,
+): Promise<{ servers: S[]; addresses: Address[]; schemes: ("http" | "https")[] }> {
   const servers: S[] = [];
   const addresses: Address[] = [];
+  const schemes: ("http" | "https")[] = [];
   try {
     for (const text of listen) {
+      const where: ListenAddress = parseListen(text);
+      if (where.secure && tls === undefined) throw new ListenError(text, "an https:// address needs a [tls] table with `cert` and `key`");
+      schemes.push(where.secure ? "https" : "http");
       addresses.push(
-        await bind(parseAddress(text), servers).catch((err: unknown) => {
+        await bind(where.address, servers, where.secure).catch((err: unknown) => {
           throw err instanceof ListenError ? err : new ListenError(text, err instanceof Error ? err.message : String(err), { cause: err });
         }),
       );
@@ -83,7 +100,7 @@ export async function listenAll<S>(
     await Promise.all(servers.map(stop));
     throw err;
   }
-  return { servers, addresses };
+  return { servers, addresses, schemes };
 }
 
 /** `host:port` of an address as a Host field value (RFC 9110 §7.2), IPv6 in brackets; `localhost` on a unix socket. */

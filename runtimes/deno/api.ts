@@ -45,6 +45,8 @@ export interface DenoFileInfo {
   dev: number;
   /** Null where the platform has no inode numbers (Windows). */
   ino: number | null;
+  /** Null on Windows. */
+  uid: number | null;
 }
 
 export interface DenoFsFile {
@@ -72,6 +74,11 @@ export interface DenoServeOptions {
   port?: number;
   path?: string;
   transport?: "unix";
+  /** PEM text: with both, the server speaks TLS, offering h2 and http/1.1 in ALPN. */
+  cert?: string;
+  key?: string;
+  /** SO_REUSEPORT, so that a second server can bind the address while the first finishes. */
+  reusePort?: boolean;
   onListen?(addr: { hostname?: string; port?: number; path?: string }): void;
   onError?(error: unknown): Response | Promise<Response>;
 }
@@ -95,6 +102,7 @@ export interface DenoNamespace {
   makeTempDir(options: { dir?: string; prefix: string }): Promise<string>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   uid(): number | null;
+  memoryUsage(): { rss: number };
   remove(path: string, options?: { recursive: boolean }): Promise<void>;
   errors: { NotFound: new () => Error; ConnectionRefused: new () => Error; WouldBlock: new () => Error };
   env: { get(name: string): string | undefined };

@@ -37,6 +37,8 @@ function fileStat(s: DenoFileInfo): FileStat {
     dev: BigInt(s.dev),
     // Null only on Windows, which postern does not target: there every inode compares equal.
     ino: BigInt(s.ino ?? 0),
+    // Null only on Windows, as ino.
+    uid: s.uid ?? 0,
   };
 }
 

@@ -1,6 +1,8 @@
 // The Runtime for Deno: every Deno.* call postern makes lives under runtimes/deno/.
 
 import type { Runtime } from "../../src/runtime.ts";
+import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { startWebWorker } from "../common/web-worker.ts";
 import { Deno } from "./api.ts";
 import { connect } from "./connect.ts";
@@ -17,7 +19,10 @@ export const denoRuntime = {
   uid: () => Deno.uid() ?? -1,
   startWorker: startWebWorker,
   fs,
+  passwordHashes,
   getEnv: (name) => Deno.env.get(name),
   logAccess: lineWriter(Deno.stdout),
   logError: lineWriter(Deno.stderr),
+  compression: zlibCompression,
+  residentMemory: () => Deno.memoryUsage().rss,
 } satisfies Runtime;

@@ -36,6 +36,7 @@ function fileStat(s: BigIntStats): FileStat {
     mode: Number(s.mode) & 0o7777,
     dev: s.dev,
     ino: s.ino,
+    uid: Number(s.uid),
   };
 }
 

@@ -11,13 +11,13 @@ export type { Fetchable, RunningServer, ServeOptions } from "./serve.ts";
 export { nodeRuntime } from "./runtime.ts";
 export { parseConfig, ConfigError, type Config } from "../../src/config.ts";
 export { gatewaySchemas } from "../../gateways/index.ts";
-export type { CgiInput, FastCgiInput, GatewayHandler, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput } from "../../gateways/index.ts";
+export type { BasicAuthInput, CgiInput, FastCgiInput, GatewayHandler, ProxyInput, ScgiInput, StaticInput, UwsgiInput, WasiInput, WsgiInput } from "../../gateways/index.ts";
 export { getPath } from "../../gateways/request-path.ts";
 export { trustedProxies } from "../../gateways/trusted-proxies.ts";
 
 const bound = bindGateways(nodeRuntime);
 
-export const { fastcgi, cgi, wasi, wsgi, uwsgi, scgi, proxy, staticFiles, createApp, configWarnings, registerWasmModules } = bound;
+export const { fastcgi, cgi, wasi, wsgi, uwsgi, scgi, proxy, staticFiles, basicAuth, createApp, configWarnings, registerWasmModules } = bound;
 
 /**
  * Serves `app` on `options.listen` once every route handler made here (and

@@ -1,6 +1,8 @@
 // The Runtime for Node: every node:* call postern makes lives under runtimes/node/.
 
 import type { Runtime } from "../../src/runtime.ts";
+import { passwordHashes } from "../common/password-hashes.ts";
+import { zlibCompression } from "../common/zlib-compression.ts";
 import { connect } from "./connect.ts";
 import { fs } from "./fs.ts";
 import { lineWriter } from "./log.ts";
@@ -16,7 +18,10 @@ export const nodeRuntime = {
   uid: () => process.getuid!(),
   startWorker,
   fs,
+  passwordHashes,
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
   logError: lineWriter(process.stderr),
+  compression: zlibCompression,
+  residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

@@ -1,6 +1,8 @@
 // Serves a hono app (anything with fetch) on Node's http server, on TCP or
 // unix-socket listen addresses, with a graceful close: stop accepting, let
-// in-flight requests finish, drop idle keep-alive connections.
+// in-flight requests finish, drop idle keep-alive connections. `https://`
+// addresses get Node's HTTP/2 secure server, HTTP/1.1 for clients that do
+// not offer h2 in ALPN (RFC 7301), both through the same request path.
 
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
@@ -13,6 +15,9 @@ import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import { normalTarget, pathAndQuery } from "../../src/paths.ts";
 import { countRequest, lingerOnUnreadBody, onClientError, onConnect, refused, refuseBadTrailers } from "./refusals.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
+import type { TlsMaterial } from "../../src/tls/material.ts";
+import { closeSecureServer, h2Refused, isH2, secureServer, tlsSocketOf } from "./secure-server.ts";
+import { NodeTlsContexts, tlsFactsOf } from "./tls.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
 import { socketPath } from "../common/socket-file.ts";
 import { upgradeListener } from "./upgrade.ts";
@@ -25,10 +30,12 @@ class NodeEnv implements ServeEnv {
   readonly #outgoing: ServerResponse;
   #conn: ConnInfo | undefined;
   readonly clientTarget: ClientTarget | undefined;
-  constructor(incoming: IncomingMessage, outgoing: ServerResponse, clientTarget: ClientTarget | undefined) {
+  readonly #clientAuth: boolean;
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse, clientTarget: ClientTarget | undefined, clientAuth: boolean) {
     this.#incoming = incoming;
     this.#outgoing = outgoing;
     this.clientTarget = clientTarget;
+    this.#clientAuth = clientAuth;
   }
 
   onClientGone(listener: () => void): () => void {
@@ -47,13 +54,15 @@ class NodeEnv implements ServeEnv {
   get conn(): ConnInfo {
     if (this.#conn) return this.#conn;
     const socket = this.#incoming.socket;
+    const secure = tlsSocketOf(this.#incoming);
     this.#conn = {
       remoteAddress: normalizeAddress(socket.remoteAddress ?? ""),
       remotePort: socket.remotePort ?? 0,
       localAddress: normalizeAddress(socket.localAddress ?? ""),
       localPort: socket.localPort ?? 0,
-      tls: "encrypted" in socket && socket.encrypted === true,
+      tls: secure !== undefined,
       httpVersion: this.#incoming.httpVersion,
+      ...(secure === undefined ? {} : { tlsFacts: tlsFactsOf(secure, this.#clientAuth) }),
     };
     return this.#conn;
   }
@@ -81,14 +90,20 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     const incoming = bindings.incoming as IncomingMessage;
     const outgoing = bindings.outgoing as ServerResponse;
     const target = clientTargets.get(incoming);
-    const response = app.fetch(request, new NodeEnv(incoming, outgoing, target === undefined ? undefined : { url: request.url, target }));
+    const clientAuth = options.tls !== undefined && options.tls.clientAuth !== "off";
+    const response = app.fetch(request, new NodeEnv(incoming, outgoing, target === undefined ? undefined : { url: request.url, target }, clientAuth));
     return response instanceof Response ? withReason(response, outgoing) : response.then((r) => withReason(r, outgoing));
   });
   const limits = withDefaults(options.client);
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const socket = incoming.socket;
-    if (refused(incoming, outgoing, limits)) return;
-    countRequest(incoming, outgoing, limits.keepaliveRequests);
+    // HTTP/2 frames its own head (RFC 9113 §8.3): the HTTP/1.1 refusals and connection counts do not apply.
+    if (isH2(incoming)) {
+      if (h2Refused(incoming, outgoing, limits)) return;
+    } else {
+      if (refused(incoming, outgoing, limits)) return;
+      countRequest(incoming, outgoing, limits.keepaliveRequests);
+    }
     // RFC 9110 §9.3.7: OPTIONS * is about the server, not a resource a URL can name.
     if (incoming.url === "*") {
       outgoing.writeHead(200, { "content-length": 0 });
@@ -104,7 +119,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     // RFC 9112 §3.3: without Host (HTTP/1.0), the authority is the server's address.
     else if (headers.host === undefined) headers.host = authorityOf(socket.localAddress, socket.localPort);
     if (headers["transfer-encoding"] !== undefined) refuseBadTrailers(incoming, outgoing);
-    outgoing.once("finish", lingerOnUnreadBody);
+    if (!isH2(incoming)) outgoing.once("finish", lingerOnUnreadBody);
     // Routes see the normal path (src/paths.ts); REQUEST_URI keeps the client's.
     const normal = normalTarget(sent, options.encodedSlashes);
     if (normal !== undefined) {
@@ -113,10 +128,13 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     }
     return appListener(incoming, outgoing);
   };
-  const { servers, addresses } = await listenAll<Server>(
+  // Made with the first https:// server, so that a certificate that does not load is that address's ListenError.
+  let contexts: NodeTlsContexts | undefined;
+  const { servers, addresses, schemes } = await listenAll<Server>(
     options.listen,
-    (addr, servers) => {
-      const server = createServer(serverOptions(limits), listener);
+    (addr, servers, secure) => {
+      if (secure) contexts ??= new NodeTlsContexts(options.tls!);
+      const server = secure ? secureServer(contexts!, serverOptions(limits), listener) : createServer(serverOptions(limits), listener);
       server.keepAliveTimeout = limits.keepaliveTimeout;
       // Node keeps the first 2000 field lines (its default) and drops the
       // rest unseen, though its parser still frames the request by them: one
@@ -141,11 +159,21 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       return listen(server, addr);
     },
     closeServer,
+    options.tls,
   );
   return {
     addresses,
+    schemes,
     async close() {
       await Promise.all(servers.map((s) => closeServer(s)));
+    },
+    async reloadTls(material: TlsMaterial) {
+      if (contexts === undefined) return ["no https:// address was listened on at start"];
+      contexts.replace(material);
+      for (const [i, server] of servers.entries()) {
+        if (schemes[i] === "https") (server as unknown as { setSecureContext(o: object): void }).setSecureContext(contexts.defaultOptions());
+      }
+      return [];
     },
   };
 }
@@ -198,6 +226,7 @@ async function listen(server: Server, addr: Address): Promise<Address> {
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
+    if (typeof server.closeIdleConnections !== "function") return void closeSecureServer(server).then(resolve);
     // Connections that finish their last request after close() began are
     // idle too: keep closing idle ones until the server is done.
     const sweep = setInterval(() => server.closeIdleConnections(), 50);

@@ -5,6 +5,7 @@
 // gateways/index.ts bindGateways).
 
 import type { Runtime } from "../../src/runtime.ts";
+import { workersCompression } from "./compression.ts";
 import { connect } from "./connect.ts";
 
 export const workersRuntime = {
@@ -16,4 +17,5 @@ export const workersRuntime = {
   getEnv: () => undefined,
   logAccess: (line) => console.log(line),
   logError: (line) => console.error(line),
+  compression: workersCompression,
 } satisfies Runtime;

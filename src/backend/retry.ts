@@ -12,6 +12,7 @@ import { GatewayError, isGatewayError } from "../errors.ts";
 import type { Closable, Lease } from "../pool.ts";
 import type { Upstream } from "./upstream.ts";
 import type { OnCancel } from "../waiter-queue.ts";
+import type { RequestRecord } from "../request-record.ts";
 
 /** RFC 9110 §9.2.2: the methods for which several identical requests have the effect of one. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
@@ -35,6 +36,8 @@ export interface SendOptions {
   key?: string;
   /** See mayRepeat(). */
   repeatable: boolean;
+  /** The request's record: told which backend each try goes to, and when the answer's head came. */
+  record?: RequestRecord;
 }
 
 /**
@@ -70,7 +73,10 @@ export async function sendWithRetry<C extends Closable, T>(
   let lease = await upstream.acquire(options.onCancel, options.key);
   for (;;) {
     try {
-      return await send(lease);
+      options.record?.sendingTo(lease.backend);
+      const answer = await send(lease);
+      options.record?.answered();
+      return answer;
     } catch (err) {
       if (isTimeout(err)) lease.fail(err);
       if (!(err instanceof BackendDropped)) throw err;

@@ -14,6 +14,7 @@ import type { CgiHead, HeadParser } from "../cgi/response.ts";
 import { GatewayError, isGatewayError } from "../errors.ts";
 import { concatBytes } from "../io/bytes.ts";
 import type { Closable, Lease } from "../pool.ts";
+import type { RequestRecord } from "../request-record.ts";
 import type { Duplex } from "../runtime.ts";
 import { BackendDropped, sendWithRetry } from "./retry.ts";
 import type { Upstream } from "./upstream.ts";
@@ -72,6 +73,8 @@ export interface StreamRequest {
   decoder?(head: CgiHead): BodyDecoder | undefined;
   /** The client did not get the answer as the backend sent it (src/cgi/framing.ts). */
   logCut(reason: GatewayError): void;
+  /** The request's record (src/request-record.ts). */
+  record?: RequestRecord;
   /** Once the client has its whole answer, the rest of the backend's is read and dropped (within src/cgi/framing.ts's RUN_ON_BYTES and RUN_ON_MS); false where I/O ends with the request (workerd): the connection is closed at once. */
   runOn: boolean;
 }
@@ -108,7 +111,7 @@ export async function streamRequest(upstream: Upstream<StreamConnection>, req: S
     onGone = cancel;
   };
   try {
-    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable }, send);
+    return await sendWithRetry(upstream, { onCancel, key: req.key, repeatable: req.repeatable, record: req.record }, send);
   } catch (err) {
     unsubscribe();
     if (gone) throw new GatewayError("CLIENT_CLOSED", "client closed the connection", { cause: err });

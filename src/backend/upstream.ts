@@ -33,6 +33,7 @@
 import { formatAddress, type Address } from "../address.ts";
 import { GatewayError } from "../errors.ts";
 import { BackendPool, type Closable, type Lease, type PoolOptions } from "../pool.ts";
+import type { BackendStats } from "../metrics/stats.ts";
 import { WaiterQueue, type OnCancel, type Waiter } from "../waiter-queue.ts";
 import { balancer, type Balancer } from "./balance.ts";
 import { HealthChecker, type Probe } from "./health.ts";
@@ -304,6 +305,12 @@ export class Upstream<C extends Closable> {
       const waiter = this.#queue.shift()!;
       this.#leaseWithFailover(pool, { onCancel: waiter.onCancel }).then(waiter.resolve, waiter.reject);
     }
+  }
+
+  /** Each backend's connections, health and sticky queue, and the requests waiting for any backend, for the metrics (read-only). */
+  stats(): { backends: BackendStats[]; queued: number } {
+    const backends = this.pools.map((pool, i) => ({ address: this.#names[i]!, ...pool.stats(), queued: this.#pinned.get(pool)?.length ?? 0 }));
+    return { backends, queued: this.#queue.length };
   }
 
   /** Set by close(): no new request is taken, connections go as they are released. */

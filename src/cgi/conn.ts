@@ -1,6 +1,7 @@
 // The connection facts a runtime reports for each request. They become the
 // RFC 3875 meta-variables REMOTE_ADDR (§4.1.8), SERVER_NAME fallback (§4.1.14),
-// SERVER_PORT (§4.1.15), SERVER_PROTOCOL (§4.1.16) and HTTPS (see env.ts).
+// SERVER_PORT (§4.1.15), SERVER_PROTOCOL (§4.1.16), HTTPS and lighttpd's SSL_*
+// variables (see env.ts and src/tls/variables.ts).
 
 /** What the server knows about the connection a request came on; each runtime fills it in. */
 export interface ConnInfo {
@@ -12,6 +13,31 @@ export interface ConnInfo {
   tls: boolean;
   /** "1.1", "1.0", "2". */
   httpVersion: string;
+  /** What the TLS handshake settled, where the runtime tells (HTTPS listeners only). */
+  tlsFacts?: TlsFacts;
+}
+
+/** A TLS connection's parameters, as the runtime's TLS server reports them. */
+export interface TlsFacts {
+  /** "TLSv1.3", "TLSv1.2" (OpenSSL's SSL_get_version). */
+  protocol?: string;
+  /** OpenSSL's cipher name: "TLS_AES_256_GCM_SHA384", "ECDHE-RSA-AES128-GCM-SHA256". */
+  cipher?: string;
+  /** The server name the client asked for (SNI, RFC 6066 §3). */
+  serverName?: string;
+  /** Present when client certificates were asked for. */
+  client?: ClientCertificate;
+}
+
+/** What a client certificate said, as lighttpd exports it. */
+export interface ClientCertificate {
+  /** "SUCCESS", "NONE", or "FAILED:" and why. */
+  verify: string;
+  /** The subject's fields in order: [["C", "DE"], ["CN", "alice"]]. */
+  subject?: readonly (readonly [string, string])[];
+  issuer?: readonly (readonly [string, string])[];
+  /** Serial number, hexadecimal. */
+  serial?: string;
 }
 
 /** For runtimes that cannot tell (workerd): "" addresses, port 0, plain HTTP/1.1. */

@@ -4,7 +4,9 @@
 // host environment never does (DESIGN.md, "Security defaults").
 
 import { type ConnInfo, normalizeAddress } from "./conn.ts";
+import { sslVariables } from "../tls/variables.ts";
 import { authorityHost, authorityPort, type RequestTarget } from "./target.ts";
+import type { ServeEnv } from "../runtime.ts";
 
 export interface CgiEnvInput {
   request: Request;
@@ -25,6 +27,13 @@ export interface CgiEnvInput {
   extra?: Record<string, string>;
   /** Default false: request headers whose names contain "_" are dropped. */
   underscoresInHeaders?: boolean;
+  /** What route modules set (ServeEnv.variables, variablesOf): added to the variables above, never replacing one. */
+  variables?: Readonly<Record<string, string>>;
+}
+
+/** The variables route modules set for a request's backend (ServeEnv.variables). */
+export function variablesOf(env: unknown): Readonly<Record<string, string>> | undefined {
+  return (env as Partial<ServeEnv> | undefined)?.variables;
 }
 
 /**
@@ -45,6 +54,7 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   env.REQUEST_METHOD = request.method; // §4.1.12
   env.REQUEST_SCHEME = conn.tls ? "https" : "http";
   if (conn.tls) env.HTTPS = "on";
+  if (conn.tls && conn.tlsFacts !== undefined) Object.assign(env, sslVariables(conn.tlsFacts));
   env.QUERY_STRING = target.search.slice(1); // §4.1.7: raw, still URL-encoded
   // nginx's $request_uri: path and query still encoded, "?" of an empty query
   // included, as the client's URL held them before the path was normalised
@@ -65,9 +75,16 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   env.REDIRECT_STATUS = "200"; // php-cgi refuses to run without it (cgi.force_redirect)
 
   const underscores = input.underscoresInHeaders === true;
+  const variables = input.variables;
+  // §4.1.18: the server "SHOULD remove any header fields carrying
+  // authentication information, such as 'Authorization'" once it has
+  // authenticated the request itself (AUTH_TYPE set), as Apache and
+  // lighttpd do: the password stays with postern.
+  const authenticated = variables?.AUTH_TYPE !== undefined;
   for (const [name, value] of request.headers) {
     const key = headerKey(name);
     if (key === "") continue;
+    if (authenticated && key === "HTTP_AUTHORIZATION") continue;
     if (name.includes("_")) {
       // After §4.1.18's "-" -> "_" mapping, X_Forwarded_For would pose as
       // X-Forwarded-For (nginx: underscores_in_headers off). Even when allowed,
@@ -87,9 +104,16 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   }
 
   env.SERVER_NAME = serverName(env.HTTP_HOST, conn, target); // §4.1.14
-  // AUTH_TYPE (§4.1.1) names how the *server* authenticated the user; postern
-  // authenticates nobody, so it stays unset (as nginx and lighttpd leave it).
-  // HTTP_AUTHORIZATION is passed: PHP derives PHP_AUTH_* from it.
+  // AUTH_TYPE (§4.1.1) and REMOTE_USER (§4.1.11) come with the variables of
+  // a route that authenticated the request (gateways/route/auth/); without
+  // them HTTP_AUTHORIZATION is passed: PHP derives PHP_AUTH_* from it. A
+  // variable never replaces one set above from the request: an authorizer's
+  // Variable-SCRIPT_FILENAME does not choose the script.
+  if (variables !== undefined) {
+    for (const key in variables) {
+      if (env[key] === undefined) env[key] = variables[key]!;
+    }
+  }
 
   const extra = input.extra;
   if (extra !== undefined) {

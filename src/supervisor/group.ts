@@ -17,6 +17,7 @@
 
 import type { Address } from "../address.ts";
 import { reachableByAll } from "../reachable.ts";
+import type { WorkerStats } from "../metrics/stats.ts";
 import type { ProcessUser, Runtime, Subprocess } from "../runtime.ts";
 import { BootError } from "./boot-error.ts";
 import { waitConnectable } from "./connectable.ts";
@@ -115,6 +116,8 @@ export class WorkerGroup<S extends Seat> {
   #memoryTimer: ReturnType<typeof setInterval> | undefined;
   #checkingMemory = false;
   #stopped = false;
+  /** Restarts of the processes no longer in the group (replaced, taken away). */
+  #pastRestarts = 0;
 
   /** Makes the processes' socket directory; start() starts them. */
   static async create<S extends Seat>(runtime: Runtime, spec: WorkerGroupSpec): Promise<WorkerGroup<S>> {
@@ -150,6 +153,12 @@ export class WorkerGroup<S extends Seat> {
   /** The pids of the running processes. */
   get pids(): number[] {
     return this.#workers.flatMap((w) => (w.process.child ? [w.process.child.pid] : []));
+  }
+
+  /** The processes and their restarts, those gone included (read-only, for the metrics). */
+  stats(): { workers: WorkerStats[]; restarts: number } {
+    const workers = this.#workers.map((w) => ({ pid: w.process.child?.pid, restarts: w.process.restarts, up: w.process.serving }));
+    return { workers, restarts: workers.reduce((n, w) => n + w.restarts, this.#pastRestarts) };
   }
 
   /** A process started and joined; `up` resolves once it serves. */
@@ -322,7 +331,7 @@ export class WorkerGroup<S extends Seat> {
     await this.#seats!.leave(worker.seat);
     await worker.process.stop();
     const i = this.#workers.indexOf(worker);
-    if (i >= 0) this.#workers.splice(i, 1);
+    if (i >= 0) this.#pastRestarts += this.#workers.splice(i, 1)[0]!.process.restarts;
   }
 
   async #checkMemory(): Promise<void> {

@@ -57,6 +57,8 @@ export class ManagedProcess {
   #stopping = false;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #runs = 0;
+  /** Between onUp and onDown: it serves. */
+  #serving = false;
 
   constructor(runtime: Runtime, spec: ManagedSpec) {
     if (!runtime.spawn) throw new Error(`${spec.name}: this runtime (${runtime.name}) cannot start processes`);
@@ -67,6 +69,16 @@ export class ManagedProcess {
   /** The running process, if any: a signal sent through it never reaches the one that replaces it. */
   get child(): Subprocess | undefined {
     return this.#child;
+  }
+
+  /** Times it exited and was started again (read-only, for the metrics). */
+  get restarts(): number {
+    return Math.max(0, this.#runs - 1);
+  }
+
+  /** It serves now (read-only, for the status page). */
+  get serving(): boolean {
+    return this.#serving;
   }
 
   start(): void {
@@ -94,6 +106,7 @@ export class ManagedProcess {
     void child.exited
       .then(async (code) => {
         if (this.#child === child) this.#child = undefined;
+        this.#serving = false;
         spec.onDown();
         if (this.#stopping) return;
         const healthy = up || Date.now() - started >= START_MS;
@@ -113,6 +126,7 @@ export class ManagedProcess {
         if (this.#child !== child || this.#stopping) return;
         if (ready) {
           up = true;
+          this.#serving = true;
           spec.onUp();
         } else {
           // It runs but never serves (an import that hangs): killed, then a

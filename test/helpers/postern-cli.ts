@@ -39,6 +39,8 @@ export interface RunAs {
   user?: { uid: number; gid: number };
   /** Its working directory (the test's, else). */
   cwd?: string;
+  /** The Node binary that runs it, when `runtime` is node (the one running the tests, else). */
+  node?: string;
 }
 
 /** `postern ...args` to its end: its status and output. */
@@ -58,8 +60,9 @@ export interface Served {
 }
 
 /** Starts `postern ...args` (in its own process group) and waits for its "listening on" line. */
-export async function startPostern(args: string[], { runtime = "node", env = {}, user, cwd }: RunAs = {}): Promise<Served> {
-  const [file, ...before] = POSTERN_CLI[runtime];
+export async function startPostern(args: string[], { runtime = "node", env = {}, user, cwd, node }: RunAs = {}): Promise<Served> {
+  const [runtimeFile, ...before] = POSTERN_CLI[runtime];
+  const file = runtime === "node" && node ? node : runtimeFile;
   const options: SpawnOptions = { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { ...process.env, ...env }, ...user, ...(cwd ? { cwd } : {}) };
   const proc = spawn(file!, [...before, ...args], options);
   let out = "";
