@@ -79,7 +79,8 @@ class ProxyGateway {
       const upgrade = o.websocket ? upgradeOf(c.env) : undefined;
       if (upgrade !== undefined && isUpgrade(request)) {
         const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: request.headers.get("upgrade")! }));
-        return await proxyUpgrade(this.#upstream, upgrade, { head, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
+        const key = this.#hashKey?.(request, connOf(c).remoteAddress);
+        return await proxyUpgrade(this.#upstream, upgrade, { head, key, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
       }
       const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
       const length = body === null ? undefined : (contentLength ?? request.headers.get("content-length") ?? undefined);

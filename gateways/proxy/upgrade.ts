@@ -44,6 +44,8 @@ export function isUpgrade(request: Request): boolean {
 export interface UpgradeRequest {
   /** The request head, Upgrade and `Connection: upgrade` in it. */
   head: Uint8Array;
+  /** The request's hash key, for `balance = "hash"`. */
+  key?: string;
   timeouts: StreamTimeouts;
   maxHeaderBytes: number;
 }
@@ -54,7 +56,7 @@ export interface UpgradeRequest {
  * the backend's refusal as it answered it.
  */
 export function proxyUpgrade(upstream: Upstream<StreamConnection>, handoff: UpgradeHandoff, req: UpgradeRequest): Promise<Response> {
-  return sendWithRetry(upstream, { repeatable: true }, async (lease) => {
+  return sendWithRetry(upstream, { repeatable: true, key: req.key }, async (lease) => {
     const duplex = lease.conn.duplex;
     try {
       try {
