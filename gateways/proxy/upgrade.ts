@@ -5,10 +5,9 @@
 // long; any other answer is the client's, read whole and the connection
 // closed (an upgrade request is never followed by another on it).
 
-import { sendWithRetry } from "../../src/backend/retry.ts";
+import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
 import type { StreamConnection, StreamTimeouts } from "../../src/backend/stream-exchange.ts";
 import type { Upstream } from "../../src/backend/upstream.ts";
-import { BackendDropped } from "../../src/backend/retry.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { Lease } from "../../src/pool.ts";
