@@ -33,9 +33,9 @@ import { observability } from "./status/index.ts";
 import { staticSchema, type StaticInput } from "./static/options.ts";
 import { describeScripts, scriptFilesOf, sharingRoot, type ScriptFiles } from "./static/scripts.ts";
 import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
+import { redirectHttps } from "./redirect-https.ts";
 import { createProxy } from "./proxy/index.ts";
 import { proxySchema, type ProxyInput } from "./proxy/options.ts";
-import { redirectHttps } from "./redirect-https.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -157,10 +157,15 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
   app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  // Third: plain HTTP sent on to the HTTPS listener (redirect_https).
   const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
   if (toHttps) app.use(toHttps);
-  if (observed) app.use(observed.endpoints);
-  // [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
+  // Fourth: [metrics] and [status], counting every finished request.
+  if (observed) {
+    observer.onRequestDone((record) => observed.requests.observe(record));
+    app.use(observed.endpoints);
+  }
+  // Fifth: [[redirects]], then [[rewrites]]: a rewritten request is routed again, on its new path, by the routes alone.
   const routesAlone = new Hono({ getPath: routingPath(config.encodedSlashes) });
   const rules = urlRules(config, runtime, { fetch: async (request, env) => routesAlone.fetch(request, env) });
   if (rules) app.use(rules);
@@ -350,10 +355,10 @@ export function bindGateways(runtime: Runtime) {
     uwsgi: (options: UwsgiInput) => make("uwsgi", options),
     /** An SCGI route handler: `app.all("/app/*", scgi({ backend: ["127.0.0.1:4000"] }))`. */
     scgi: (options: ScgiInput) => make("scgi", options),
-    /** An HTTP reverse proxy route handler: `app.all("/api/*", proxy({ backend: ["http://127.0.0.1:3000"] }))`. */
-    proxy: (options: ProxyInput) => make("proxy", options),
     /** HTTP Basic authentication against an htpasswd file, before any handler: `app.use("/admin/*", basicAuth({ htpasswd: "./admin.htpasswd" }))`. */
     basicAuth: (options: BasicAuthInput) => setups.add(basicAuthMiddleware(runtime, options)),
+    /** An HTTP reverse proxy route handler: `app.all("/api/*", proxy({ backend: ["http://127.0.0.1:3000"] }))`. */
+    proxy: (options: ProxyInput) => make("proxy", options),
     /** A static files route handler: `app.get("*", staticFiles({ root: "./public" }))`. */
     staticFiles: (options: StaticInput) => setups.add(createGateway("static", runtime, options)),
     /** The app a postern.toml describes. */

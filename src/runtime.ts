@@ -248,7 +248,7 @@ export interface PasswordHashes {
 /** A content coding postern compresses answers to (RFC 9110 §8.4.1; zstd: RFC 8878, br: RFC 7932, gzip: RFC 1952). */
 export type Encoding = "zstd" | "br" | "gzip";
 
-/** The compressors a runtime has natively (Node's zlib, CompressionStream). */
+/** The compressors a runtime has natively (node:zlib on Node, Bun and Deno). */
 export interface Compression {
   /** The encodings it compresses to: zstd only where the platform's zlib has it (Node >= 22.15, Bun, Deno). */
   readonly formats: readonly Encoding[];
@@ -302,7 +302,11 @@ export interface Runtime {
   logAccess(line: string): void;
   /** Writes one line to stderr, where `error_log = "-"` sends the error log. */
   logError(line: string): void;
-  /** Compressors for answers; absent where the platform has none. */
+  /**
+   * Compressors for answers; absent where postern must not compress:
+   * Workers compresses every answer itself (a body already compressed would
+   * be compressed twice).
+   */
   compression?: Compression;
   /** The bytes of this process resident in memory, for the metrics; absent where the platform does not tell (workerd). */
   residentMemory?(): number;

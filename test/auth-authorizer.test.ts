@@ -4,6 +4,7 @@
 // a PHP script that lets in one token, passing a variable on, and answers
 // 403 to anything else.
 
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,13 +12,14 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireBinary } from "./helpers/binaries.ts";
 import { startPhpFpm, type PhpFpm } from "./helpers/php-fpm.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
-import { AUTHORIZER_PHP } from "./helpers/auth-php.ts";
+import { AUTHORIZER_PHP, basic } from "./helpers/auth-php.ts";
 import { freePort } from "./helpers/ports.ts";
 
 const PHP_FPM = requireBinary(["php-fpm8.2", "php-fpm"], "php-fpm");
+const HTPASSWD = requireBinary(["htpasswd"], "apache2-utils");
 const ROOT = join(import.meta.dirname, "fixtures/php");
 
-describe.skipIf(!PHP_FPM)("authorizer: a FastCGI Authorizer under php-fpm", () => {
+describe.skipIf(!PHP_FPM || !HTPASSWD)("authorizer: a FastCGI Authorizer under php-fpm", () => {
   let fpm: PhpFpm;
   let postern: RunningPostern;
   let dir: string;
@@ -63,6 +65,54 @@ authorizer = { backend = "127.0.0.1:${fpm.port}", script = "${join(dir, "authori
     expect(res.headers.get("x-reason")).toBe("bad token");
     expect(res.headers.get("variable-leak")).toBeNull();
     expect(await res.text()).toBe("no entry\n");
+  });
+
+  test("HEAD: the refusal's head, without its body", async () => {
+    const res = await send("bad-token", { method: "HEAD" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("x-reason")).toBe("bad token");
+    expect(await res.text()).toBe("");
+  });
+
+  test("after Basic auth on the same route: the authorizer sees REMOTE_USER, not the password, and both sets of variables reach the backend", async () => {
+    execFileSync(HTPASSWD!, ["-c", "-b", "-s", join(dir, "users"), "alice", "pw"], { stdio: "ignore" });
+    execFileSync(HTPASSWD!, ["-b", "-s", join(dir, "users"), "bob", "pw"], { stdio: "ignore" });
+    const both = await startPostern(`
+[[routes]]
+gateway = "fastcgi"
+backend = "unix:${fpm.socket}"
+root = "${ROOT}"
+auth = { htpasswd = "${join(dir, "users")}" }
+authorizer = { backend = "127.0.0.1:${fpm.port}", script = "${join(dir, "authorizer.php")}" }
+`);
+    try {
+      const get = (user: string) => fetch(`${both.url}/env.php`, { headers: { authorization: basic(user, "pw") }, signal: AbortSignal.timeout(10_000) });
+      const res = await get("alice");
+      expect(res.status).toBe(200);
+      const { server } = (await res.json()) as { server: Record<string, string> };
+      expect(server).toMatchObject({ USER_ID: "42", REMOTE_USER: "alice", AUTH_TYPE: "Basic" });
+      expect(server.HTTP_AUTHORIZATION).toBeUndefined();
+      expect((await get("bob")).status).toBe(403);
+      expect((await get("carol")).status).toBe(401);
+    } finally {
+      await both.stop();
+    }
+  });
+
+  test("an authorizer slower than its first_byte_timeout lets nobody in: 504", async () => {
+    const slow = await startPostern(`
+[[routes]]
+gateway = "fastcgi"
+backend = "unix:${fpm.socket}"
+root = "${ROOT}"
+authorizer = { backend = "127.0.0.1:${fpm.port}", script = "${join(dir, "authorizer.php")}", first_byte_timeout = "300ms" }
+`);
+    try {
+      const res = await fetch(`${slow.url}/env.php`, { headers: { authorization: "Bearer slow" }, signal: AbortSignal.timeout(10_000) });
+      expect(res.status).toBe(504);
+    } finally {
+      await slow.stop();
+    }
   });
 
   test("an authorizer that cannot be reached lets nobody in: 502", async () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { basic } from "./helpers/auth-php.ts";
 import { checkConfig } from "../gateways/checks/config.ts";
-import { gatewaySchemas } from "../gateways/index.ts";
+import { createApp, gatewaySchemas } from "../gateways/index.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { parseConfig } from "../src/config.ts";
 import { requireBinary } from "./helpers/binaries.ts";
@@ -128,6 +128,23 @@ root = "${ROOT}"
   });
 });
 
+describe.skipIf(!PHP_FPM || !HTPASSWD)("auth: the route behind it as the metrics see it", () => {
+  test("a route with auth still reports its backend (postern_backend_up)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postern-auth-metrics-"));
+    const fpm = await startPhpFpm(PHP_FPM!);
+    htpasswd("-cs", join(dir, "users"), "alice", "pw");
+    const postern = await startPostern(`[metrics]\n\n[[routes]]\ngateway = "fastcgi"\nbackend = "unix:${fpm.socket}"\nroot = "${ROOT}"\nauth = { htpasswd = "users" }\n`, dir);
+    try {
+      const text = await (await fetch(`${postern.url}/metrics`)).text();
+      expect(text).toMatch(new RegExp(`^postern_backend_up\\{[^}]*${fpm.socket.replaceAll("/", "\\/")}[^}]*\\} 1$`, "m"));
+    } finally {
+      await postern.stop();
+      await fpm.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("auth: a file postern refuses stops the route from starting", () => {
   test.skipIf(!HTPASSWD)("crypt(3) DES (htpasswd -d): the route's key and the file's line in the message", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postern-auth-des-"));
@@ -155,6 +172,18 @@ describe("auth: a file postern refuses stops the route from starting", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("a runtime without files (Workers): the route says why it cannot start", async () => {
+    const app = createApp(parseConfig(`[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9"\nroot = "/srv"\nauth = { htpasswd = "users" }\n`, "postern.toml", gatewaySchemas), { ...nodeRuntime, fs: undefined }, "/");
+    await expect(app.ready).rejects.toThrow(/auth\.htpasswd: this runtime has no files to read/);
+    await app.close();
+  });
+
+  test("an authorizer on a unix socket where the runtime has none (Workers): named at its key", async () => {
+    const app = createApp(parseConfig(`[[routes]]\ngateway = "static"\nroot = "/tmp"\nauthorizer = { backend = "unix:/run/auth.sock", script = "/srv/a.php" }\n`, "postern.toml", gatewaySchemas), { ...nodeRuntime, unixSockets: false }, "/");
+    await expect(app.ready).rejects.toThrow(/authorizer\.backend: the node runtime cannot connect to unix sockets/);
+    await app.close();
   });
 
   test("a missing file", async () => {

@@ -1,8 +1,13 @@
 // The keys of compression and response headers as postern.toml and the
 // library take them, and Accept-Encoding negotiation (RFC 9110 §12.5.3).
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { Hono } from "hono";
 import { describe, expect, test } from "vitest";
-import { createGateway, gatewaySchemas } from "../gateways/index.ts";
+import { bindGateways, createGateway, gatewaySchemas } from "../gateways/index.ts";
 import { acceptedEncodings } from "../gateways/route/compress/negotiate.ts";
 import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { parseConfig } from "../src/config.ts";
@@ -50,9 +55,36 @@ describe("compress", () => {
     expect(config.routes[1]!.options.compress).toEqual([]);
   });
 
+  test.each(["text/html; charset=utf-8", "html", "*/*", "text/ html"])("compress_types refuses %j, naming the key", (type) => {
+    expect(refusal(route(`compress_types = ${JSON.stringify(["text/*", type])}`))).toContain("postern.toml:5: routes[0].compress_types:");
+  });
+
+  test("compress_types takes types and patterns", () => {
+    const types = ["text/*", "application/*+json", "image/svg+xml", "application/vnd.ms-fontobject"];
+    expect(parseConfig(route(`compress_types = ${JSON.stringify(types)}`), "postern.toml", gatewaySchemas).routes[0]!.options.compress_types).toEqual(types);
+  });
+
   test("an unknown encoding is refused with the ones known", () => {
     expect(refusal(route('compress = ["brotli"]'))).toContain('routes[0].compress[0]: expected one of "zstd", "br", "gzip", found "brotli"');
     expect(refusal(`compress = "deflate"\n${route("")}`)).toContain("postern.toml:1: compress:");
+  });
+});
+
+describe("the library", () => {
+  test("staticFiles({ compress, headers }) compresses and sets headers as the route keys do", async () => {
+    const root = mkdtempSync(join(tmpdir(), "postern-compress-lib-"));
+    try {
+      const text = "compressible text\n".repeat(100);
+      writeFileSync(join(root, "page.txt"), text);
+      const { staticFiles } = bindGateways(nodeRuntime);
+      const app = new Hono().get("*", staticFiles({ root, compress: ["gzip"], headers: { set: { "X-Frame-Options": "DENY" } } }));
+      const response = await app.request("/page.txt", { headers: { "accept-encoding": "gzip" } });
+      expect(response.headers.get("content-encoding")).toBe("gzip");
+      expect(response.headers.get("x-frame-options")).toBe("DENY");
+      expect(gunzipSync(new Uint8Array(await response.arrayBuffer())).toString()).toBe(text);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

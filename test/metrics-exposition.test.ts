@@ -5,15 +5,13 @@
 import { describe, expect, test } from "vitest";
 import { exposition, escapeLabelValue, formatValue } from "../src/metrics/exposition.ts";
 import { Histogram } from "../src/metrics/histogram.ts";
-import { CounterSeries, HistogramSeries } from "../src/metrics/registry.ts";
 import { parsePrometheus, prometheusParser, sampleValue } from "./helpers/metrics-prometheus.ts";
 
 describe.skipIf(!prometheusParser)("Prometheus text format 0.0.4, read by a real parser", () => {
   test("label values with quotes, backslashes, line feeds and markup come back as written", () => {
     const tricky = ['routes[0] (fastcgi /app/*)', 'a "quoted" \\ path', "two\nlines", "<script>alert(1)</script>", "ünïcödé ✓", ""];
-    const counters = new CounterSeries();
-    tricky.forEach((route, i) => counters.add({ route, code: "2xx" }, i + 1));
-    const text = exposition([{ name: "postern_requests_total", help: 'Requests "answered"\\ by route\nand class.', type: "counter", samples: counters.samples() }]);
+    const samples = tricky.map((route, i) => ({ labels: { route, code: "2xx" }, value: i + 1 }));
+    const text = exposition([{ name: "postern_requests_total", help: 'Requests "answered"\\ by route\nand class.', type: "counter", samples }]);
     const families = parsePrometheus(text);
     expect(families).toHaveLength(1);
     expect(families[0]!.type).toBe("counter");
@@ -22,9 +20,9 @@ describe.skipIf(!prometheusParser)("Prometheus text format 0.0.4, read by a real
   });
 
   test("a histogram's buckets are cumulative, +Inf holds every observation, sum and count agree", () => {
-    const series = new HistogramSeries([0.1, 1]);
-    for (const seconds of [0.05, 0.1, 0.5, 2, 30]) series.observe({ route: "r" }, seconds);
-    const families = parsePrometheus(exposition([{ name: "postern_request_duration_seconds", help: "Time.", type: "histogram", samples: series.samples() }]));
+    const histogram = new Histogram([0.1, 1]);
+    for (const seconds of [0.05, 0.1, 0.5, 2, 30]) histogram.observe(seconds);
+    const families = parsePrometheus(exposition([{ name: "postern_request_duration_seconds", help: "Time.", type: "histogram", samples: [{ labels: { route: "r" }, histogram }] }]));
     const bucket = (le: string) => sampleValue(families, "postern_request_duration_seconds_bucket", { route: "r", le });
     expect(families[0]!.type).toBe("histogram");
     expect([bucket("0.1"), bucket("1"), bucket("+Inf")]).toEqual([2, 3, 5]);

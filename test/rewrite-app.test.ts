@@ -1,9 +1,11 @@
 // Rewrites and route hosts inside the app (Node, in process): what only the
 // app shows — the error log line of a rewrite cycle, the access log's
-// request line, HEAD — and a route host list given to a gateway written in
-// code (`staticFiles({ host })`) in an app of one's own.
+// request line, HEAD — a route host list given to a gateway written in
+// code (`staticFiles({ host })`) in an app of one's own, and a proxy route
+// sending its backend the new path, as nginx's proxy_pass after a rewrite.
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -14,6 +16,7 @@ import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { serve } from "../runtimes/node/serve.ts";
 import { staticFiles } from "../runtimes/node/index.ts";
 import { makeCgiTree, parseShellReport, type CgiTree } from "./helpers/cgi-fixtures.ts";
+import { startPostern } from "./helpers/postern.ts";
 
 describe("in the app", () => {
   let tree: CgiTree;
@@ -23,9 +26,18 @@ describe("in the app", () => {
   let stop: () => Promise<void>;
 
   beforeAll(async () => {
-    tree = makeCgiTree([{ path: "www/cgi-bin/env.sh", fixture: "env.sh", mode: 0o755 }]);
+    tree = makeCgiTree([
+      { path: "www/cgi-bin/env.sh", fixture: "env.sh", mode: 0o755 },
+      { path: "www/cgi-bin/local.sh", text: "#!/bin/sh\nprintf 'Location: /pretty/from-local\\r\\n\\r\\n'\n", mode: 0o755 },
+    ]);
     const runtime: Runtime = { ...nodeRuntime, logError: (line) => errors.push(line), logAccess: (line) => access.push(line) };
     const toml = `listen = ["127.0.0.1:0"]
+
+[metrics]
+
+[[rewrites]]
+match = "^/m$"
+to = "/metrics"
 
 [[rewrites]]
 match = "^/pretty/(.*)$"
@@ -77,6 +89,17 @@ root = "${tree.root}"
     expect(access.some((line) => line.includes("/cgi-bin/env.sh/logged"))).toBe(false);
   });
 
+  test("a rewrite never leads to the [metrics] endpoint, which answers the client's own path only", async () => {
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${url}/m`)).status).toBe(404);
+  });
+
+  test("a CGI local redirect's path goes through the rewrites again", async () => {
+    const res = await fetch(`${url}/cgi-bin/local.sh`);
+    const { values } = parseShellReport(await res.text());
+    expect(values).toMatchObject({ SCRIPT_NAME: "/cgi-bin/env.sh", PATH_INFO: "/from-local", REQUEST_URI: "/pretty/from-local" });
+  });
+
   test("HEAD of a rewritten path: the GET's status and fields, no body", async () => {
     const res = await fetch(`${url}/pretty/head`, { method: "HEAD" });
     expect(res.status).toBe(200);
@@ -110,4 +133,18 @@ describe("a route host list written in code", () => {
   test("a host pattern that is none is refused, naming the key", () => {
     expect(() => staticFiles({ root: dir.dir, host: ["*.*.example"] })).toThrow(/host\[0\].*a wildcard stands only as the first label/);
   });
+});
+
+test("a proxy route sends the rewritten path and query to its backend", async () => {
+  const backend = createServer((req, res) => res.end(req.url));
+  await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+  const { port } = backend.address() as { port: number };
+  const postern = await startPostern(`[[rewrites]]\nmatch = "^/p/(.*)$"\nto = "/api/$1"\n\n[[routes]]\npath = "/api/*"\ngateway = "proxy"\nbackend = "http://127.0.0.1:${port}"\n`);
+  try {
+    const res = await fetch(`${postern.url}/p/x?y=1`);
+    expect(await res.text()).toBe("/api/x?y=1");
+  } finally {
+    await postern.stop();
+    await new Promise((resolve) => backend.close(resolve));
+  }
 });

@@ -160,6 +160,10 @@ describe("refused when the config is read, naming the key and the line", () => {
   });
 
   test("a # in to", () => expect(refused('[[rewrites]]\nmatch = "^/a"\nto = "/b#c"\n')).toBe('6 rewrites[0].to: "#" cannot stand in a URL; percent-encode it'));
+  test("a space or a letter outside ASCII in to", () => {
+    expect(refused('[[redirects]]\nmatch = "^/a"\nto = "/b c"\n')).toBe('6 redirects[0].to: " " cannot stand in a URL; percent-encode it');
+    expect(refused('[[redirects]]\nmatch = "^/a"\nto = "/café"\n')).toBe('6 redirects[0].to: "é" cannot stand in a URL; percent-encode it');
+  });
 
   test("a host that is no host pattern", () => {
     expect(refused('[[rewrites]]\nmatch = "^/a"\nto = "/b"\nhost = ["a.example", "a.*.example"]\n')).toBe('7 rewrites[0].host[1]: "a.*.example": a wildcard stands only as the first label ("*.example.org")');

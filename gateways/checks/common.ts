@@ -44,12 +44,12 @@ export function canSpawn(problems: Problems, runtime: Runtime, key: KeyPath, wha
   return false;
 }
 
-/** A route's backend addresses (valid already: the schema parsed them), each one the runtime can connect to. */
-export function backendAddresses(problems: Problems, runtime: Runtime, backends: readonly string[]): Address[] {
+/** A route's backend addresses (valid already: the schema parsed them), each one the runtime can connect to; a problem is noted under `key`. */
+export function backendAddresses(problems: Problems, runtime: Runtime, backends: readonly string[], key: KeyPath = ["backend"]): Address[] {
   const addresses = backends.map(parseAddress);
   for (const addr of addresses) {
     if (addr.kind === "unix" && !runtime.unixSockets) {
-      problems.add(["backend"], `the ${runtime.name} runtime cannot connect to unix sockets (${formatAddress(addr)}); use a TCP address`);
+      problems.add(key, `the ${runtime.name} runtime cannot connect to unix sockets (${formatAddress(addr)}); use a TCP address`);
     }
   }
   return addresses;

@@ -12,6 +12,7 @@ import { mayRepeat } from "../../src/backend/retry.ts";
 import { StreamConnection, streamRequest } from "../../src/backend/stream-exchange.ts";
 import { streamProbe } from "../../src/backend/stream-probe.ts";
 import { Upstream } from "../../src/backend/upstream.ts";
+import type { RouteStats } from "../../src/metrics/stats.ts";
 import { forwardedBody } from "../../src/http/request-body.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { backendSetup } from "../checks/common.ts";
@@ -30,6 +31,7 @@ export function createProxy(runtime: Runtime, options: ProxyOptions, name: strin
   return Object.assign((c: Context) => gateway.handle(c), {
     ready: gateway.ready,
     close: () => gateway.close(),
+    stats: () => gateway.stats(),
   });
 }
 
@@ -116,6 +118,10 @@ class ProxyGateway {
 
   #timeouts() {
     return { firstByteMs: this.#options.first_byte_timeout, idleMs: this.#options.idle_timeout };
+  }
+
+  stats(): RouteStats {
+    return { ...this.#upstream?.stats() };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
 
 import type { GatewaySchema, Schema } from "../../src/config-schema.ts";
 import { authFields } from "./auth/fields.ts";
-import { compressFields } from "./compress/fields.ts";
+import { compressFields, compressTypesProblem } from "./compress/fields.ts";
 import { headersFields, headersProblem } from "./headers.ts";
 import { hostFields } from "./host.ts";
 
@@ -23,7 +23,7 @@ export const routePathKeys: readonly (readonly [table: string, key: string])[] =
 ];
 
 /** The checks of the route fields' values that their types cannot say, each giving the key to blame and why. */
-const routeChecks: readonly ((options: Record<string, unknown>) => { key: string; message: string } | undefined)[] = [headersProblem];
+const routeChecks: readonly ((options: Record<string, unknown>) => { key: string; message: string } | undefined)[] = [headersProblem, compressTypesProblem];
 
 /** `schema` whose check also checks the route fields: so that postern.toml and `fastcgi({...})` refuse the same values. */
 export function withRouteChecks(schema: GatewaySchema): GatewaySchema {

@@ -7,7 +7,7 @@ import type { Config } from "../../src/config.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { statusEndpoints } from "./endpoints.ts";
 import { keepingErrors, RecentErrors } from "./recent-errors.ts";
-import { RequestMetrics } from "./requests.ts";
+import { RequestMetrics } from "../../src/metrics/requests.ts";
 import type { RouteEntry } from "./snapshot.ts";
 
 export interface Observability {

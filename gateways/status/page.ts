@@ -59,39 +59,52 @@ ${statusSection(snapshot)}
 }
 
 function statusSection(s: StatusSnapshot): string {
-  const uptime = Math.max(0, Math.round(s.time - s.startTime));
+  const uptime = s.startTime === undefined ? "" : `, up ${formatDuration(Math.max(0, Math.round(s.time - s.startTime)))}`;
   const memory = s.residentBytes === undefined ? "" : `, ${(s.residentBytes / 1024 / 1024).toFixed(1)} MiB resident`;
   return `<div id="status">
-<p>${escapeHtml(s.runtime)}, up ${escapeHtml(formatDuration(uptime))}${escapeHtml(memory)}; as of ${escapeHtml(new Date(s.time * 1000).toISOString())}</p>
+<p>${escapeHtml(`${s.runtime}${uptime}${memory}`)}; as of ${escapeHtml(new Date(s.time * 1000).toISOString())}</p>
 <h2>Routes</h2>
 ${table(
+  "routes",
   ["route", "gateway", "path", "requests", "errors", "queued", "running"],
   s.routes.map((r) => [text(r.name), text(r.gateway), text(r.path), num(r.requests), num(r.errors), num(r.queued), num(r.processes ?? (r.threads ? r.threads.busy : undefined))]),
 )}
 <h2>Backends</h2>
 ${table(
-  ["route", "backend", "health", "in use", "idle", "opening", "queued"],
+  "backends",
+  ["route", "backend", "health", "last check", "in use", "idle", "opening", "queued"],
   s.routes.flatMap((r) =>
-    (r.backends ?? []).map((b) => [text(r.name), text(b.address), health(b.healthy, b.checkedOut), num(b.inUse), num(b.idle), num(b.opening), num(b.queued)]),
+    (r.backends ?? []).map((b) => [
+      text(r.name),
+      text(b.address),
+      health(b.healthy, b.checkedOut),
+      text(lastCheck(b.lastCheck, s.time)),
+      num(b.inUse),
+      num(b.idle),
+      num(b.opening),
+      num(b.queued),
+    ]),
   ),
 )}
 <h2>Workers</h2>
 ${table(
+  "workers",
   ["route", "pid", "state", "restarts"],
   s.routes.flatMap((r) => (r.workers ?? []).map((w) => [text(r.name), num(w.pid), w.up ? `<td class="up">serving</td>` : `<td class="down">starting</td>`, num(w.restarts)])),
 )}
 <h2>Recent errors</h2>
 ${table(
+  "errors",
   ["time", "line"],
-  s.errors.map((e) => [text(new Date(e.time).toISOString()), `<pre>${escapeHtml(e.line)}</pre>`]),
+  s.errors.map((e) => [text(new Date(e.time).toISOString()), `<td><pre>${escapeHtml(e.line)}</pre></td>`]),
 )}
 </div>`;
 }
 
-function table(head: string[], rows: string[][]): string {
-  if (rows.length === 0) return "<p>none</p>";
+function table(id: string, head: string[], rows: string[][]): string {
+  if (rows.length === 0) return `<p id="${id}">none</p>`;
   const header = `<tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr>`;
-  return `<table>${header}${rows.map((cells) => `<tr>${cells.join("")}</tr>`).join("")}</table>`;
+  return `<table id="${id}">${header}${rows.map((cells) => `<tr>${cells.join("")}</tr>`).join("")}</table>`;
 }
 
 function text(value: string): string {
@@ -105,6 +118,12 @@ function num(value: number | undefined): string {
 function health(healthy: boolean, checkedOut: boolean): string {
   if (healthy) return `<td class="up">up</td>`;
   return `<td class="down">${checkedOut ? "down (health check)" : "down"}</td>`;
+}
+
+/** "200, 1 s ago", "no answer, 3 s ago"; "" where the backend has no active health check. */
+function lastCheck(check: { at: number; status?: number } | undefined, now: number): string {
+  if (check === undefined) return "";
+  return `${check.status ?? "no answer"}, ${Math.max(0, Math.round(now - check.at / 1000))} s ago`;
 }
 
 function formatDuration(seconds: number): string {

@@ -5,7 +5,7 @@
 // standard process_* names).
 
 import type { Family, Sample } from "../../src/metrics/exposition.ts";
-import type { RequestMetrics } from "./requests.ts";
+import type { RequestMetrics } from "../../src/metrics/requests.ts";
 import type { StatusSnapshot } from "./snapshot.ts";
 
 export function metricFamilies(snapshot: StatusSnapshot, requests: RequestMetrics): Family[] {
@@ -25,9 +25,9 @@ export function metricFamilies(snapshot: StatusSnapshot, requests: RequestMetric
     route.threads ? (["busy", "idle", "restarting"] as const).map((state) => ({ labels: { route: route.name, state }, value: route.threads![state] })) : [],
   );
   const families: Family[] = [
-    { name: "postern_requests_total", help: "Requests answered, by route and status class (none: the client left before a status was sent).", type: "counter", samples: requests.requests.samples() },
-    { name: "postern_request_duration_seconds", help: "Time from a request's arrival to the last byte of its answer, by route.", type: "histogram", samples: requests.latency.samples() },
-    { name: "postern_upstream_duration_seconds", help: "Time a backend took to start its answer, by route and backend.", type: "histogram", samples: requests.upstream.samples() },
+    { name: "postern_requests_total", help: "Requests answered, by route and status class (none: the client left before a status was sent).", type: "counter", samples: requests.requestSamples() },
+    { name: "postern_request_duration_seconds", help: "Time from a request's arrival to the last byte of its answer, by route.", type: "histogram", samples: requests.latencySamples() },
+    { name: "postern_upstream_duration_seconds", help: "Time a backend took to start its answer, by route and backend.", type: "histogram", samples: requests.upstreamSamples() },
     { name: "postern_backend_connections", help: "Connections to a backend: carrying a request (in_use), kept alive (idle), being opened.", type: "gauge", samples: connections },
     {
       name: "postern_backend_queued_requests",
@@ -46,8 +46,10 @@ export function metricFamilies(snapshot: StatusSnapshot, requests: RequestMetric
     { name: "postern_worker_restarts_total", help: "Times a process postern runs for a route exited and was started again.", type: "counter", samples: perRoute((r) => r.restarts) },
     { name: "postern_wasi_threads", help: "WASI threads of a route, by state.", type: "gauge", samples: threads },
     { name: "postern_cgi_processes", help: "CGI programs running now, by route.", type: "gauge", samples: perRoute((r) => r.processes) },
-    { name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: "gauge", samples: [{ labels: {}, value: snapshot.startTime }] },
   ];
+  if (snapshot.startTime !== undefined) {
+    families.push({ name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: "gauge", samples: [{ labels: {}, value: snapshot.startTime }] });
+  }
   if (snapshot.residentBytes !== undefined) {
     families.push({ name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: "gauge", samples: [{ labels: {}, value: snapshot.residentBytes }] });
   }

@@ -6,7 +6,7 @@ import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { GatewayHandler } from "../handler.ts";
 import type { ErrorLine, RecentErrors } from "./recent-errors.ts";
-import type { RequestMetrics } from "./requests.ts";
+import type { RequestMetrics } from "../../src/metrics/requests.ts";
 
 /** A route of the app, as the status page lists it. */
 export interface RouteEntry {
@@ -35,9 +35,9 @@ export interface RouteStatus extends RouteStats {
 }
 
 export interface StatusSnapshot {
-  /** When it was taken, and when the process started: seconds since the epoch. */
+  /** When it was taken, and when the process started (where the runtime tells): seconds since the epoch. */
   time: number;
-  startTime: number;
+  startTime?: number;
   runtime: string;
   /** Bytes resident, where the runtime tells. */
   residentBytes?: number;
@@ -55,10 +55,11 @@ export function takeSnapshot(sources: StatusSources): StatusSnapshot {
     ...route.handler.stats?.(),
   }));
   const resident = sources.runtime.residentMemory?.();
+  // The High Resolution Time origin: when the process started, on Node, Deno and Bun; 0 where there is no process to tell of (workerd).
+  const origin = performance.timeOrigin;
   return {
     time: Date.now() / 1000,
-    // The High Resolution Time origin: when the process started, on Node, Deno and Bun.
-    startTime: Math.floor(performance.timeOrigin) / 1000,
+    ...(origin > 0 ? { startTime: Math.floor(origin) / 1000 } : {}),
     runtime: sources.runtime.name,
     ...(resident === undefined ? {} : { residentBytes: resident }),
     routes,

@@ -44,10 +44,21 @@ function compressor(format: Encoding, { level, flush }: { level: number; flush: 
   const stream = codec.create(level);
   let output!: TransformStreamDefaultController<Uint8Array>;
   let failed: Error | undefined;
-  stream.on("data", (bytes: Buffer) => output.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  stream.on("data", (bytes: Buffer) => {
+    // Output of a write already under way may come after the reader went away (a client gone, which not every runtime tells `cancel`): it is dropped, never thrown from this event.
+    try {
+      output.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    } catch {
+      stream.destroy();
+    }
+  });
   stream.on("error", (err: Error) => {
     failed = err;
-    output.error(err);
+    try {
+      output.error(err);
+    } catch {
+      // Errored or closed already.
+    }
   });
   // Settles once zlib has done `run`'s work (its output already enqueued), or rejects when the stream fails.
   const step = (run: (done: () => void) => void) =>

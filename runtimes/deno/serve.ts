@@ -62,7 +62,10 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const h2 = local.secure === true && !request.headers.has("host");
     const admitted = admit(h2 ? withHost(request) : request, options.client, localAuthority, options.encodedSlashes);
-    const answer = admitted instanceof Response ? admitted : fetchUpgrading(app, request, admitted.request, h2 ? asH2(fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local)) : fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
+    const answer =
+      admitted instanceof Response
+        ? admitted
+        : fetchUpgrading(app, request, admitted.request, h2 ? asH2(fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local)) : fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {

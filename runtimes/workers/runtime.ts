@@ -5,7 +5,6 @@
 // gateways/index.ts bindGateways).
 
 import type { Runtime } from "../../src/runtime.ts";
-import { workersCompression } from "./compression.ts";
 import { connect } from "./connect.ts";
 
 export const workersRuntime = {
@@ -17,5 +16,4 @@ export const workersRuntime = {
   getEnv: () => undefined,
   logAccess: (line) => console.log(line),
   logError: (line) => console.error(line),
-  compression: workersCompression,
 } satisfies Runtime;

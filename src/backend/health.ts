@@ -40,6 +40,8 @@ interface State {
   /** When the running check began, and how many have begun. */
   startedAt: number;
   runs: number;
+  /** The last check that finished: when (ms since the epoch), and the status answered (none: no answer). */
+  last: { at: number; status?: number } | undefined;
   /** Set while a check runs; its timeout and close() abort it. */
   stop: AbortController | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -66,7 +68,7 @@ export class HealthChecker {
 
   /** Checks a backend that joined the route (a worker postern started), from now on. */
   add(target: HealthTarget): void {
-    const state: State = { target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, stop: undefined, timer: undefined };
+    const state: State = { target, up: true, streak: 0, dueAt: 0, startedAt: 0, runs: 0, last: undefined, stop: undefined, timer: undefined };
     this.#states.push(state);
     if (!this.lazy && !this.#closed) void this.#check(state);
   }
@@ -98,6 +100,11 @@ export class HealthChecker {
     return mine.length === 0 ? Promise.resolve() : Promise.all(mine).then(() => undefined);
   }
 
+  /** The last finished check of `target` (read-only, for the status page); undefined before the first. */
+  lastCheck(target: HealthTarget): { at: number; status?: number } | undefined {
+    return this.#states.find((s) => s.target === target)?.last;
+  }
+
   /** Stops every check: no timer is left, a check still running lets go of its connection and changes nothing. */
   close(): void {
     this.#closed = true;
@@ -122,6 +129,7 @@ export class HealthChecker {
       if (run !== state.runs) return;
       state.stop = undefined;
       if (this.#closed || !this.#states.includes(state)) return;
+      state.last = status === undefined ? { at: Date.now() } : { at: Date.now(), status };
       this.#record(state, status, busyAtStart || state.target.busy);
       const wait = Math.max(0, this.#options.interval - (Date.now() - started));
       if (this.lazy) state.dueAt = Date.now() + wait;

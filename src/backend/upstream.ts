@@ -309,7 +309,10 @@ export class Upstream<C extends Closable> {
 
   /** Each backend's connections, health and sticky queue, and the requests waiting for any backend, for the metrics (read-only). */
   stats(): { backends: BackendStats[]; queued: number } {
-    const backends = this.pools.map((pool, i) => ({ address: this.#names[i]!, ...pool.stats(), queued: this.#pinned.get(pool)?.length ?? 0 }));
+    const backends = this.pools.map((pool, i) => {
+      const lastCheck = this.#health?.lastCheck(pool);
+      return { address: this.#names[i]!, ...pool.stats(), queued: this.#pinned.get(pool)?.length ?? 0, ...(lastCheck ? { lastCheck } : {}) };
+    });
     return { backends, queued: this.#queue.length };
   }
 

@@ -78,8 +78,8 @@ export function cgiEnv(input: CgiEnvInput): Record<string, string> {
   const variables = input.variables;
   // §4.1.18: the server "SHOULD remove any header fields carrying
   // authentication information, such as 'Authorization'" once it has
-  // authenticated the request itself (AUTH_TYPE set), as Apache and
-  // lighttpd do: the password stays with postern.
+  // authenticated the request itself (AUTH_TYPE set), as Apache does
+  // (unless CGIPassAuth): the password stays with postern.
   const authenticated = variables?.AUTH_TYPE !== undefined;
   for (const [name, value] of request.headers) {
     const key = headerKey(name);

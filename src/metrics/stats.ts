@@ -17,6 +17,8 @@ export interface BackendStats {
   healthy: boolean;
   /** Its active health check took it out (src/backend/health.ts); false where there is none. */
   checkedOut: boolean;
+  /** The last active health check that finished: when (ms since the epoch), the status answered (none: no answer in time). */
+  lastCheck?: { at: number; status?: number };
 }
 
 /** A process postern runs for a route (src/supervisor/). */

@@ -16,11 +16,12 @@ function regexProblem(source: string | number): string | undefined {
   }
 }
 
+// RFC 3986 §2: a URL is printable ASCII, anything else percent-encoded.
 // Whitespace and control characters would be cut or refused by the URL
-// parser; "#" would start a fragment (RFC 3986 §3.5), which a request never
-// has; "\" is a "/" to WHATWG URL parsing of http(s) URLs, a separator the
-// path never showed.
-const NOT_IN_TO = /[\s\x00-\x1f\x7f#\\]/;
+// parser, other characters sent raw in a Location field; "#" would start a
+// fragment (RFC 3986 §3.5), which a request never has; "\" is a "/" to
+// WHATWG URL parsing of http(s) URLs, a separator the path never showed.
+const NOT_IN_TO = /[^\x21-\x7e]|[#\\]/u;
 
 function toCharProblem(to: string): string | undefined {
   const bad = NOT_IN_TO.exec(to);
@@ -82,7 +83,7 @@ export const redirectFields = {
     check: redirectToProblem,
     doc: 'where the client is sent (`Location`): a path (`"/new/$1"`) or an http(s) URL (`"https://example.com/$1"`); the query as for a rewrite',
   },
-  status: { type: "integer", default: 301, check: statusProblem, doc: "the redirection's status: 301 and 308 are permanent, 302, 303 and 307 not; 307 and 308 keep the method and body" },
+  status: { type: "integer", default: 301, min: 301, max: 308, check: statusProblem, doc: "the redirection's status: 301 and 308 are permanent, 302, 303 and 307 not; 307 and 308 keep the method and body" },
 } as const satisfies Schema;
 
 export type RewriteOptions = ValidatedOf<typeof rewriteFields>;

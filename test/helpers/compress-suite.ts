@@ -96,6 +96,23 @@ export function compressionSuite(offered: readonly string[], start: (configFile:
     });
   });
 
+  test("a client gone in the middle of a compressed answer leaves the server serving", async () => {
+    const { request } = await import("node:http");
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${url}/cgi-bin/answer.sh?two-parts`, { headers: { "accept-encoding": offered[0]! } }, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", (err) => (req.destroyed ? undefined : reject(err)));
+      req.end();
+    });
+    site.go();
+    const answer = await get(`${url}/big.txt`, { "accept-encoding": offered[0]! });
+    expect(decode(offered[0]!, answer.body)).toBe(BIG);
+  });
+
   describe("answers sent as they are", () => {
     const accept = { "accept-encoding": "zstd, br, gzip" };
 

@@ -7,7 +7,7 @@
 // src/backend's Upstream, as any FastCGI request.
 
 import type { Context } from "hono";
-import { formatAddress, parseAddress, type Address } from "../../../src/address.ts";
+import { formatAddress, type Address } from "../../../src/address.ts";
 import { poolOptions } from "../../../src/backend/options.ts";
 import { Upstream } from "../../../src/backend/upstream.ts";
 import { Problems } from "../../../src/check/problems.ts";
@@ -16,6 +16,7 @@ import type { CgiHead } from "../../../src/cgi/response.ts";
 import { requestTarget } from "../../../src/cgi/target.ts";
 import { GatewayError } from "../../../src/errors.ts";
 import type { Runtime } from "../../../src/runtime.ts";
+import { backendAddresses } from "../../checks/common.ts";
 import { fcgiRequest } from "../../fastcgi/client.ts";
 import { FcgiConnection } from "../../fastcgi/connection.ts";
 import { Role } from "../../fastcgi/record.ts";
@@ -45,20 +46,11 @@ export class FastCgiAuthorizer {
     this.#options = options;
     this.#route = route;
     this.#keepAlive = options.keepalive && runtime.requestScopedIO !== true;
-    const addresses = options.backend.map(parseAddress);
-    this.ready = this.#check(addresses);
+    const problems = new Problems(route);
+    const addresses = backendAddresses(problems, runtime, options.backend, ["authorizer", "backend"]);
+    this.ready = (async () => problems.done())();
     this.ready.catch(() => undefined);
     this.#upstream = new Upstream(addresses, (addr) => this.#open(addr), poolOptions({ ...options, balance: "least_conn" }, this.#keepAlive, options.max_conns));
-  }
-
-  async #check(addresses: Address[]): Promise<void> {
-    const problems = new Problems(this.#route);
-    for (const addr of addresses) {
-      if (addr.kind === "unix" && !this.#runtime.unixSockets) {
-        problems.add(["authorizer", "backend"], `the ${this.#runtime.name} runtime cannot connect to unix sockets (${formatAddress(addr)}); use a TCP address`);
-      }
-    }
-    problems.done();
   }
 
   async #open(addr: Address): Promise<FcgiConnection> {
@@ -83,7 +75,8 @@ export class FastCgiAuthorizer {
       response = await fcgiRequest(this.#upstream, {
         params,
         body: null,
-        head: false,
+        // A refusal of a HEAD is sent without its body, as the route's own answer would be.
+        head: request.method === "HEAD",
         repeatable: true,
         onClientGone: (listener) => onClientGone(c, listener),
         keepAlive: this.#keepAlive,

@@ -1,9 +1,10 @@
 // An htpasswd file as a route reads it: loaded at setup, where a file that
 // cannot be read or taken stops the route from starting; then looked at
 // again (stat) at most once a second while requests come, and read again
-// when its size, mtime or inode changed (lighttpd's mod_authn_file does the
-// same with its stat cache). A change that cannot be read or taken keeps the
-// last good copy and is logged once.
+// when its size, mtime or inode changed (lighttpd's mod_authn_file and nginx
+// read it for every request; one stat a second costs less than that). A
+// change that cannot be read or taken keeps the last good copy and is logged
+// once.
 
 import { setupError } from "../../../src/check/problems.ts";
 import { readAllLimited } from "../../../src/io/bytes.ts";

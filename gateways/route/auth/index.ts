@@ -49,7 +49,8 @@ export const authModule: RouteModule = {
     const close = async () => {
       await Promise.all([handler.close(), authorizer?.close()]);
     };
-    return Object.assign(guarded, { ready: setup.ready, close }, handler.scale ? { scale: handler.scale } : {}) satisfies GatewayHandler;
+    // The route's own scale() and stats() stay reachable through the module.
+    return Object.assign(guarded, handler, { ready: setup.ready, close }) satisfies GatewayHandler;
   },
 
   async check(options, route) {

@@ -52,3 +52,12 @@ export const compressFields = {
     doc: "answers whose `Content-Length` is smaller are sent as they are (nginx `gzip_min_length`, Caddy `minimum_length`); one of unknown length is compressed",
   },
 } as const satisfies Schema;
+
+/** RFC 9110 §8.3.1 type "/" subtype, tokens, or a pattern: `type/*`, `type/*+suffix` (not a wildcard type: most of what is sent is compressed already). */
+const MEDIA_TYPE = /^(?!\*\/)[!#$%&'*+\-.^_`|~0-9a-z]+\/(\*(\+[!#$%&'+\-.^_`|~0-9a-z]+)?|[!#$%&'+\-.^_`|~0-9a-z]+)$/i;
+
+/** What is wrong with a route's compress_types, if anything: an entry that is no media type (a typo would silently match nothing). */
+export function compressTypesProblem(options: Record<string, unknown>): { key: string; message: string } | undefined {
+  const wrong = ((options.compress_types as string[] | undefined) ?? []).find((type) => !MEDIA_TYPE.test(type));
+  return wrong === undefined ? undefined : { key: "compress_types", message: `${JSON.stringify(wrong)} is no media type: write "type/subtype", "type/*" or "type/*+suffix", without parameters` };
+}

@@ -36,7 +36,9 @@ export const compressModule: RouteModule = {
     const compression = route.runtime.compression;
     const offered = wanted.filter((encoding) => compression?.formats.includes(encoding));
     const missing = wanted.filter((encoding) => !offered.includes(encoding));
-    if (missing.length > 0) {
+    if (compression === undefined) {
+      route.runtime.logError(`${route.name}: compress: postern compresses nothing on the ${route.runtime.name} runtime; answers go as the platform sends them`);
+    } else if (missing.length > 0) {
       const rest = offered.length > 0 ? `it offers ${offered.join(", ")}` : "its answers go uncompressed";
       route.runtime.logError(`${route.name}: compress: the ${route.runtime.name} runtime has no ${missing.join(", ")} compressor; ${rest}`);
     }
@@ -56,8 +58,8 @@ function compressed(response: Response, request: Request, policy: Policy): Respo
   // RFC 9110 §15.3.5 and §15.4.5: 204 and 304 have no content. A 304 still
   // carries the Vary its 200 would (the type it would have is not known here).
   if (status < 200 || status === 204) return response;
+  if (status !== 304 && !policy.compressible(response.headers.get("content-type"))) return response;
   const headers = new Headers(response.headers);
-  if (status !== 304 && !policy.compressible(headers.get("content-type"))) return response;
   addVary(headers, "Accept-Encoding");
   const encoding = chooseEncoding(request.headers.get("accept-encoding"), policy.offered);
   const head = request.method === "HEAD";
