@@ -5,19 +5,14 @@
 // requests. WebSocket upgrades are not passed there (docs/gateways/proxy.md).
 
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startBackend, type Backend, type Seen } from "./helpers/proxy-backend.ts";
-import { WRANGLER_NODE, wranglerDev, writeCheckoutWorkerConfig } from "./helpers/wrangler.ts";
+import { devConformanceWorker, WRANGLER_NODE } from "./helpers/wrangler.ts";
 
-const ROOT = join(import.meta.dirname, "..");
 const MiB = 1024 * 1024;
 
 describe.skipIf(!WRANGLER_NODE)("a proxy route on workerd", () => {
   let backend: Backend;
-  let dir = "";
   let base = "";
   let stop: () => Promise<void> = async () => undefined;
 
@@ -27,9 +22,7 @@ describe.skipIf(!WRANGLER_NODE)("a proxy route on workerd", () => {
       `[[routes]]\npath = "/*"\ngateway = "proxy"\nbackend = ["http://127.0.0.1:${backend.port}", "http://127.0.0.1:9"]`,
       'health = { path = "/health", interval = "1s", timeout = "10s", fails = 1 }',
     ].join("\n");
-    dir = mkdtempSync(join(tmpdir(), "postern-proxy-workerd-"));
-    writeCheckoutWorkerConfig(dir, "postern-proxy", join(ROOT, "test/conformance/workerd/worker.ts"), ["[vars]", `POSTERN_TOML = ${JSON.stringify(routes)}`]);
-    const dev = await wranglerDev(dir);
+    const dev = await devConformanceWorker("postern-proxy", routes);
     stop = dev.stop;
     base = dev.url;
   }, 90_000);
@@ -37,7 +30,6 @@ describe.skipIf(!WRANGLER_NODE)("a proxy route on workerd", () => {
   afterAll(async () => {
     await stop();
     await backend?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test("a 1 MiB body, cookies and a 4 MiB chunked answer; a dead backend checked out within the requests", async () => {
