@@ -2,7 +2,7 @@
 // hono app built from a parsed postern.toml.
 
 import { Hono } from "hono";
-import { combinedLine } from "../src/access-log.ts";
+import { accessLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
 import { allSetUp, SetupError } from "../src/check/problems.ts";
@@ -156,7 +156,8 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
-  app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  const line = accessLine(config.accessLogFormat);
+  app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(line(record))));
   // Third: plain HTTP sent on to the HTTPS listener (redirect_https).
   const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
   if (toHttps) app.use(toHttps);

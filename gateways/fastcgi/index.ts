@@ -18,7 +18,7 @@ import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
 import { fastcgiSetup } from "../checks/fastcgi.ts";
-import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, logCut, logRequestError, onClientGone, type GatewayHandler } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
@@ -182,12 +182,12 @@ class FastCgiGateway {
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
-        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
-        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
+        logStderr: (text) => logRequestError(this.#runtime, c.env, `${this.#name}: ${target.pathname}: stderr: ${text}`),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason, c.env),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
   }
 

@@ -17,6 +17,7 @@ import { forwardedBody } from "../../src/http/request-body.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { backendSetup } from "../checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { recordOf } from "../../src/request-record.ts";
 import { forwardedBy } from "../trusted-proxies.ts";
 import { HttpAnswer } from "./answer.ts";
 import { backendAddressText } from "./backend-url.ts";
@@ -98,14 +99,15 @@ class ProxyGateway {
         repeatable: mayRepeat(request.method, body),
         key,
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         timeouts: this.#timeouts(),
         parser: () => (answer = new HttpAnswer(o.max_response_header_size, isHead)),
         decoder: () => answer!.decoder(),
-        logCut: (reason) => logCut(this.#runtime, this.#name, url.pathname, reason),
+        logCut: (reason) => logCut(this.#runtime, this.#name, url.pathname, reason, c.env),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
   }
 

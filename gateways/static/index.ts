@@ -93,7 +93,7 @@ class StaticGateway {
       await this.ready;
       response = await this.#answer(request, clientTargetOf(c.env), routePath(c));
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
     if (response) return response;
     if (this.#options.fallthrough) return next();
