@@ -79,10 +79,11 @@ class ProxyGateway {
       const url = new URL(request.url);
       const target = url.pathname + url.search;
       const hop = this.#hop(c, url);
+      const key = this.#hashKey?.(request, connOf(c).remoteAddress);
       const upgrade = o.websocket ? upgradeOf(c.env) : undefined;
       if (upgrade !== undefined && isUpgrade(request)) {
-        const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: request.headers.get("upgrade")! }));
-        return await proxyUpgrade(this.#upstream, upgrade, { head, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
+        const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: request.headers.get("upgrade")!, noExtensions: upgrade.messages === true }));
+        return await proxyUpgrade(this.#upstream, upgrade, { head, key, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
       }
       const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
       const length = body === null ? undefined : (contentLength ?? request.headers.get("content-length") ?? undefined);
@@ -96,7 +97,7 @@ class ProxyGateway {
         body,
         isHead,
         repeatable: mayRepeat(request.method, body),
-        key: this.#hashKey?.(request, connOf(c).remoteAddress),
+        key,
         onClientGone: (listener) => onClientGone(c, listener),
         record: recordOf(c.env),
         timeouts: this.#timeouts(),
