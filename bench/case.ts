@@ -62,6 +62,8 @@ export interface Scenario {
   connections: number;
   /** What the scenario is about: requests per second or bytes per second. */
   metric: "rps" | "throughput";
+  /** Request header fields wrk adds (`Connection: close`: a new connection for every request). */
+  headers?: Record<string, string>;
 }
 
 /** A case served load by wrk: servers started, scenarios run against each, measured and reported by bench/runner.ts. */

@@ -47,8 +47,8 @@ export interface PosternProcess {
 const BIN = fileURLToPath(new URL("../bin/postern.js", import.meta.url));
 
 /**
- * Writes a postern.toml (`listen` on a free loopback port, no access log, then
- * `routes`) and runs `node bin/postern.js serve --config` (or `command`, the
+ * Writes a postern.toml (`listen` on a free loopback port, `https://` with
+ * the `[tls]` table `https.tls`, no access log, then `routes`) and runs `node bin/postern.js serve --config` (or `command`, the
  * CLI on another runtime, followed by `serve --config`) in its own process
  * group; resolves once the port accepts.
  */
@@ -57,10 +57,13 @@ export async function startPosternProcess(
   cleanup: Cleanup,
   name: string,
   command: string[] = [process.execPath, BIN],
+  https?: { tls: string },
 ): Promise<PosternProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "postern-bench-"));
-  const config = `listen = ["127.0.0.1:${port}"]\naccess_log = false\n\n${routes}`;
+  const scheme = https ? "https" : "http";
+  const listen = https ? `https://127.0.0.1:${port}` : `127.0.0.1:${port}`;
+  const config = `listen = ["${listen}"]\naccess_log = false\n${https ? `\n${https.tls}\n` : ""}\n${routes}`;
   const file = join(dir, "postern.toml");
   writeFileSync(file, config);
   const [program, ...args] = command;
@@ -76,5 +79,5 @@ export async function startPosternProcess(
     rmSync(dir, { recursive: true, force: true });
   });
   await waitForPort(proc, port, name, () => stderr);
-  return { url: `http://127.0.0.1:${port}`, pid: proc.pid!, config, errorLog: () => stderr };
+  return { url: `${scheme}://127.0.0.1:${port}`, pid: proc.pid!, config, errorLog: () => stderr };
 }

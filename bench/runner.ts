@@ -33,7 +33,7 @@ export async function measure(
   for (const scenario of scenarios) {
     progress(`${scenario.name}: warm-up (${settings.warmup} per server)`);
     for (const server of servers) {
-      await runWrk(settings.wrk, { url: server.url + scenario.path, connections: scenario.connections, duration: settings.warmup });
+      await runWrk(settings.wrk, { url: server.url + scenario.path, connections: scenario.connections, duration: settings.warmup, headers: scenario.headers });
       await pause(settings.pauseMs);
     }
     const runs: Run[] = [];
@@ -56,7 +56,7 @@ async function measureOne(server: Server, scenario: Scenario, settings: Settings
   const backendPids = server.backendPids();
   const gatewayBefore = sampleCpu(gatewayPids);
   const backendBefore = sampleCpu(backendPids);
-  const wrk = await runWrk(settings.wrk, { url: server.url + scenario.path, connections: scenario.connections, duration: settings.duration });
+  const wrk = await runWrk(settings.wrk, { url: server.url + scenario.path, connections: scenario.connections, duration: settings.duration, headers: scenario.headers });
   return {
     server: server.name,
     round,

@@ -11,6 +11,8 @@ export interface WrkOptions {
   threads?: number;
   /** wrk --timeout: a request without an answer after this long counts as a timeout. */
   timeout?: string;
+  /** wrk -H: fields added to every request. */
+  headers?: Record<string, string>;
 }
 
 export interface WrkResult {
@@ -38,6 +40,7 @@ export function stopWrk(): void {
 
 export function runWrk(binary: string, o: WrkOptions): Promise<WrkResult> {
   const args = ["-t", String(o.threads ?? 1), "-c", String(o.connections), "-d", o.duration];
+  for (const [name, value] of Object.entries(o.headers ?? {})) args.push("-H", `${name}: ${value}`);
   args.push("--timeout", o.timeout ?? "2s", "--latency", o.url);
   return new Promise((resolve, reject) => {
     const proc = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -13,6 +13,7 @@ import { removePidFile, writePidFile } from "./pid-file.ts";
 import { parseListen } from "../src/tls/listen.ts";
 import { readTlsFiles } from "./tls-files.ts";
 import { printSetupError } from "./setup-errors.ts";
+import { processLog } from "./process-log.ts";
 import { createApp, serve } from "./platform.ts";
 
 export interface RunOptions {
@@ -45,26 +46,26 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
   // Installed before the backends start, so a signal never leaves them behind.
   const stop = (signal: string) => {
     if (stopping) {
-      process.stderr.write(`postern: ${signal} again: exiting now\n`);
+      processLog("notice", `${signal} again: exiting now`);
       return exit(1);
     }
     stopping = true;
-    process.stderr.write(`postern: ${signal}: finishing requests in flight\n`);
+    processLog("notice", `${signal}: finishing requests in flight`);
     // The first exit() decides the status: 1 if the deadline came first.
     withDeadline(Promise.resolve(server?.close()).then(closeAll), graceful, () => {
-      process.stderr.write(`postern: requests still in flight after ${graceful} ms (graceful_timeout): exiting\n`);
+      processLog("warn", `requests still in flight after ${graceful} ms (graceful_timeout): exiting`);
       exit(1);
     }).then(
       () => exit(0),
       (err: unknown) => {
-        process.stderr.write(`postern: shutdown: ${err instanceof Error ? err.message : String(err)}\n`);
+        processLog("error", `shutdown: ${err instanceof Error ? err.message : String(err)}`);
         exit(1);
       },
     );
   };
   const hangup = async () => {
     if (stopping) return;
-    if (!reload) return void process.stderr.write("postern: SIGHUP: no config file to reload\n");
+    if (!reload) return void processLog("warn", "SIGHUP: no config file to reload");
     let next: ReturnType<typeof createApp> | undefined;
     let fresh: Config;
     try {
@@ -72,24 +73,24 @@ export async function run(config: Config, baseDir: string, { reload, pidFile, de
       next = createApp(fresh, baseDir);
       await next.ready;
       if (fresh.listen.join(" ") !== config.listen.join(" ")) {
-        process.stderr.write("postern: SIGHUP: listen addresses change only on a restart\n");
+        processLog("warn", "SIGHUP: listen addresses change only on a restart");
       }
       if (JSON.stringify(fresh.client) !== JSON.stringify(config.client)) {
-        process.stderr.write("postern: SIGHUP: [client] limits change only on a restart (the routes' body_timeout and send_timeout follow it now)\n");
+        processLog("warn", "SIGHUP: [client] limits change only on a restart (the routes' body_timeout and send_timeout follow it now)");
       }
     } catch (err) {
       await next?.close();
-      process.stderr.write(`postern: SIGHUP: ${err instanceof Error ? err.message : String(err)}; the running config stays\n`);
+      processLog("error", `SIGHUP: ${err instanceof Error ? err.message : String(err)}; the running config stays`);
       return;
     }
     const old = gateway;
     gateway = next;
-    process.stderr.write("postern: SIGHUP: config reloaded\n");
+    processLog("notice", "SIGHUP: config reloaded");
     await reloadCertificates(server, fresh, baseDir);
     // The new config's graceful_timeout bounds the wait for the old one's requests.
     const wait = (graceful = fresh.gracefulTimeout);
     const closing = withDeadline(old.close(), wait, () =>
-      process.stderr.write(`postern: SIGHUP: the old config's requests still in flight after ${wait} ms (graceful_timeout): no longer waited for\n`),
+      processLog("warn", `SIGHUP: the old config's requests still in flight after ${wait} ms (graceful_timeout): no longer waited for`),
     );
     retiring.add(closing);
     await closing;
@@ -149,11 +150,11 @@ async function reloadCertificates(server: RunningServer | undefined, config: Con
   if (server === undefined || !server.schemes.includes("https")) return;
   try {
     const tls = readTlsFiles(config, baseDir);
-    if (tls === undefined) return void process.stderr.write("postern: SIGHUP: [tls] is gone; the running certificates stay until a restart\n");
-    for (const note of await server.reloadTls(tls)) process.stderr.write(`postern: SIGHUP: certificates: ${note}\n`);
-    process.stderr.write("postern: SIGHUP: certificates reloaded\n");
+    if (tls === undefined) return void processLog("warn", "SIGHUP: [tls] is gone; the running certificates stay until a restart");
+    for (const note of await server.reloadTls(tls)) processLog("warn", `SIGHUP: certificates: ${note}`);
+    processLog("notice", "SIGHUP: certificates reloaded");
   } catch (err) {
-    process.stderr.write(`postern: SIGHUP: certificates: ${err instanceof Error ? err.message : String(err)}; the running ones stay\n`);
+    processLog("error", `SIGHUP: certificates: ${err instanceof Error ? err.message : String(err)}; the running ones stay`);
   }
 }
 

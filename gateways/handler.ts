@@ -17,6 +17,8 @@ import { hasRequestBody, receiveBody, timeBodyReads } from "../src/http/request-
 import type { RouteStats } from "../src/metrics/stats.ts";
 import type { Runtime, ServeEnv } from "../src/runtime.ts";
 import { SchemaError, validateTable, type GatewaySchema } from "../src/config-schema.ts";
+import { requestContext } from "../src/logs.ts";
+import { recordOf } from "../src/request-record.ts";
 import { formatKey } from "../src/config.ts";
 
 export type GatewayHandler = MiddlewareHandler & {
@@ -105,17 +107,27 @@ export function gatewayOptions(name: string, schema: GatewaySchema, input: Recor
   }
 }
 
+/**
+ * An error line about the request served with `env`: its client and request
+ * line after it (src/logs.ts requestContext), where the app keeps a record
+ * of its requests (src/request-record.ts).
+ */
+export function logRequestError(runtime: Runtime, env: unknown, line: string): void {
+  const record = recordOf(env);
+  runtime.logError(record === undefined ? line : `${line}${requestContext(record)}`);
+}
+
 /** The client's answer for a failed request; the detail goes to the error log only. */
-export function failure(runtime: Runtime, route: string, err: unknown): Response {
+export function failure(runtime: Runtime, route: string, err: unknown, env: unknown): Response {
   if (err instanceof GatewayError && err.code === "CLIENT_CLOSED") return responseForError(err);
   const detail = err instanceof GatewayError ? `${err.code}: ${err.message}` : `INTERNAL: ${String(err)}`;
-  runtime.logError(`${route}: ${detail}`);
+  logRequestError(runtime, env, `${route}: ${detail}`);
   return responseForError(err);
 }
 
 /** Logs that the client did not get a backend's answer as the backend sent it (src/cgi/framing.ts). */
-export function logCut(runtime: Runtime, route: string, what: string, reason: GatewayError): void {
-  runtime.logError(`${route}: ${what}: answer cut short: ${reason.code}: ${reason.message}`);
+export function logCut(runtime: Runtime, route: string, what: string, reason: GatewayError, env: unknown): void {
+  logRequestError(runtime, env, `${route}: ${what}: answer cut short: ${reason.code}: ${reason.message}`);
 }
 
 /** Bytes of an answer read ahead that are held in memory; past them a temporary file (nginx holds 32 to 64 KiB, proxy_buffers). */
@@ -142,7 +154,7 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
         await receiveBody(request, { maxBodySize: options.max_body_size, timeoutMs: options.body_timeout, spool: body });
       } catch (err) {
         void body.dispose();
-        return failure(runtime, route, err);
+        return failure(runtime, route, err, c.env);
       }
     }
     const done = () => void body?.dispose();
@@ -164,7 +176,7 @@ export function buffered(handler: GatewayHandler, options: BufferingOptions, run
       spool: spool(Math.min(options.max_buffered_body, RESPONSE_MEMORY), options.response_buffer),
       sendTimeoutMs: options.send_timeout,
       onEnd: done,
-      onSendTimeout: () => runtime.logError(`${route}: ${new URL(request.url).pathname}: client read nothing for ${options.send_timeout} ms: cut off`),
+      onSendTimeout: () => logRequestError(runtime, c.env, `${route}: ${new URL(request.url).pathname}: client read nothing for ${options.send_timeout} ms: cut off`),
     });
     const init = { status: response.status, statusText: response.statusText, headers: response.headers };
     return withReasonPhrase(new Response(stream, init), reasonPhraseOf(response) ?? "");

@@ -2,7 +2,7 @@
 // hono app built from a parsed postern.toml.
 
 import { Hono } from "hono";
-import { combinedLine } from "../src/access-log.ts";
+import { accessLine } from "../src/access-log.ts";
 import { BufferBudget } from "../src/buffer/budget.ts";
 import type { BufferingOptions } from "../src/buffer/options.ts";
 import { allSetUp, SetupError } from "../src/check/problems.ts";
@@ -156,7 +156,8 @@ export function createApp(config: Config, platform: Runtime, baseDir: string): A
   if (config.trustedProxies.length > 0) app.use(trustedProxies(config.trustedProxies, { realIpHeader: config.realIpHeader }));
   // Second: each request's record, for the access log and the observer's listeners.
   const observer = new RequestObserver();
-  app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(combinedLine(record))));
+  const line = accessLine(config.accessLogFormat);
+  app.use(observeRequests(runtime, observer, config.accessLog === "off" ? undefined : (record) => runtime.logAccess(line(record))));
   // Third: plain HTTP sent on to the HTTPS listener (redirect_https).
   const toHttps = config.redirectHttps ? redirectHttps(config.listen) : undefined;
   if (toHttps) app.use(toHttps);
@@ -287,11 +288,14 @@ export async function configWarnings(config: Config, runtime: Runtime, baseDir: 
   if (!fs) return warnings;
   const routes = resolvedRoutes(config, runtime, baseDir);
   const scripts = scriptRoutes(routes);
-  for (const route of routes.filter((r) => r.gateway === "static")) {
+  for (const [i, route] of routes.entries()) {
+    if (route.gateway !== "static") continue;
     // A root that does not exist is an error at startup, not a warning.
     const real = await fs.realpath(route.options.root as string);
     if (real === null) continue;
-    for (const script of await sharingRoot(fs, real, scripts)) {
+    const sharing = await sharingRoot(fs, real, scripts);
+    if (sharing.some((script) => runsWhatIsHandedOn(routes, i, script.route))) continue;
+    for (const script of sharing) {
       const message =
         `${route.name} shares files with ${script.route} (root ${script.root}): ` +
         `it never serves what that route runs (${describeScripts(script)}); such requests go on to the next route`;
@@ -299,6 +303,17 @@ export async function configWarnings(config: Config, runtime: Runtime, baseDir: 
     }
   }
   return warnings;
+}
+
+/**
+ * Whether the script route named `script` comes after static route `i` on
+ * the same path (or on every path): then what the static route hands on runs
+ * there, as meant (the layout of a PHP site, files first: docs/mounts.md),
+ * and its sharing the root is no mistake to warn of.
+ */
+function runsWhatIsHandedOn(routes: ResolvedRoute[], i: number, script: string): boolean {
+  const after = routes.findIndex((route) => route.name === script);
+  return after > i && (routes[after]!.path === routes[i]!.path || routes[after]!.path === "*");
 }
 
 /** Each route key written by its old name, at its own line: it still works, and the warning gives the new one. */

@@ -1,7 +1,7 @@
 // The app's request observation (second of createApp's middleware, after the
 // trusted proxies that give it the client's address): a record of each
 // client request (src/request-record.ts), put where its route and backend
-// add to it, and finished once the answer is over — its last byte taken by
+// add to it and its error lines find it, and finished once the answer is over — its last byte taken by
 // the server, or its client gone — then written to the access log and handed
 // to the observer's listeners (the metrics). The answer's body is counted as
 // the server takes it (src/http/counted-body.ts).
@@ -19,10 +19,12 @@ import { clientTargetOf } from "./request-path.ts";
 export function observeRequests(runtime: Runtime, observer: RequestObserver, accessLog?: (record: RequestRecord) => void): MiddlewareHandler {
   const complain = (err: unknown) => runtime.logError(`request observation: ${err instanceof Error ? err.message : String(err)}`);
   return async (c, next) => {
-    // A local redirect's inner request adds to its client's record; nobody asks for records without a log or a listener.
-    if (recordOf(c.env) !== undefined || (accessLog === undefined && !observer.observed)) return next();
+    // A local redirect's inner request adds to its client's record.
+    if (recordOf(c.env) !== undefined) return next();
     const record = new RequestRecord(recordedRequest(c));
     c.env = derivedEnv(c.env, recordFields(record));
+    // Without an access log or a listener nobody asks when the answer ends; error lines still name the request.
+    if (accessLog === undefined && !observer.observed) return next();
     let over = false;
     const finish = (completed: boolean) => {
       if (over) return;

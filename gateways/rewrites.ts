@@ -19,7 +19,7 @@ import { redirect } from "../src/rewrite/redirect.ts";
 import { MAX_REWRITES, rewrite } from "../src/rewrite/rewrite.ts";
 import { compileRules } from "../src/rewrite/rules.ts";
 import type { Runtime } from "../src/runtime.ts";
-import { connOf, derivedEnv, redirectDepth, setRedirectDepth, type Router } from "./handler.ts";
+import { connOf, derivedEnv, logRequestError, redirectDepth, setRedirectDepth, type Router } from "./handler.ts";
 import { clientTargetOf } from "./request-path.ts";
 
 export type UrlRules = Pick<Config, "redirects" | "rewrites" | "encodedSlashes">;
@@ -41,7 +41,7 @@ export function urlRules(config: UrlRules, runtime: Runtime, routes: Router): Mi
     if (result.kind === "unchanged") return next();
     if (result.kind === "loop") {
       const rule = formatKey(["rewrites", result.rule.index]);
-      runtime.logError(`rewrites: ${pathAndQuery(request.url)} still rewritten after ${MAX_REWRITES} rewrites (last to ${result.target}, matching ${rule}): answered 500`);
+      logRequestError(runtime, c.env, `rewrites: ${pathAndQuery(request.url)} still rewritten after ${MAX_REWRITES} rewrites (last to ${result.target}, matching ${rule}): answered 500`);
       return errorResponse(500);
     }
     const client = clientTargetOf(c.env)?.target ?? pathAndQuery(request.url);

@@ -143,11 +143,11 @@ class StreamGateway {
         record: recordOf(c.env),
         timeouts: { firstByteMs: o.first_byte_timeout, idleMs: o.idle_timeout },
         parser: () => new StatusLineParser({ maxHeaderBytes: o.max_response_header_size, statusLine: "optional" }),
-        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason, c.env),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
   }
 

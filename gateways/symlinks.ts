@@ -19,7 +19,7 @@
 
 import type { Field } from "../src/config-schema.ts";
 import { isInside } from "../src/paths.ts";
-import type { FileSystem } from "../src/runtime.ts";
+import type { FileSystem, Runtime } from "../src/runtime.ts";
 
 export type FollowSymlinks = "never" | "owner" | "always";
 
@@ -44,6 +44,11 @@ export class SymlinkPolicy {
     this.#setting = setting;
     this.#realRoot = realRoot.length > 1 ? realRoot.replace(/\/+$/, "") : realRoot;
     this.#log = log;
+  }
+
+  /** The policy of a route (`name`, as its log lines start) over `realRoot`, refusals written to the runtime's error log. */
+  static forRoute(runtime: Runtime, setting: FollowSymlinks, realRoot: string, name: string): SymlinkPolicy {
+    return new SymlinkPolicy(runtime.fs!, setting, realRoot, (line) => runtime.logError(`${name}: ${line}`));
   }
 
   /** True when `real` is the real root or inside it. */

@@ -4,6 +4,7 @@
 // Unknown keys, wrong types and impossible combinations are errors: postern
 // never starts half-configured. The caller reads the file; this stays runtime-free.
 
+import { ACCESS_LOG_FORMATS, type AccessLogFormat } from "./access-log.ts";
 import { parse, TomlError } from "smol-toml";
 import { AccountError, checkNames, PROCESS_USER_FIELDS, type Accounts } from "./accounts.ts";
 import { CLIENT_SCHEMA, clientLimits, inheritClientTimeouts, type ClientLimits } from "./client-limits.ts";
@@ -77,6 +78,8 @@ export interface Config {
   tls?: TlsConfig;
   /** Plain-HTTP listeners answer 308 to the HTTPS one (absent: false). */
   redirectHttps?: true;
+  /** The access log's line format (src/access-log.ts). */
+  accessLogFormat: AccessLogFormat;
   routes: RouteConfig[];
 }
 
@@ -104,7 +107,7 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     type: "string",
     default: "-",
     booleans: ["-", "off"],
-    doc: 'where one line per request goes, in the combined log format: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
+    doc: 'where one line per request goes, once its answer is sent, in `access_log_format`: `"-"` stdout, `"off"` nowhere, or a file, appended to and reopened on SIGUSR1 (see [Log files](logs.md)); `true` and `false`, its values before it took a file, still mean `"-"` and `"off"`',
   },
   error_log: {
     type: "string",
@@ -179,6 +182,12 @@ export const TOP_LEVEL_SCHEMA: Schema = {
     default: false,
     doc: "plain-HTTP listen addresses answer every request with 308 to the same host, path and query on the first `https://` listen address's port",
   },
+  access_log_format: {
+    type: "string",
+    oneOf: ACCESS_LOG_FORMATS,
+    default: "combined",
+    doc: '`access_log`\'s line format: `"combined"` (Apache\'s and nginx\'s, the bytes being those of the body actually sent) or `"json"`, one object per line with `time`, `client`, `method`, `target`, `protocol`, `status`, `bytes_sent`, `duration` (ms), `route`, `backend`, `upstream_time` (ms to the backend\'s answer head), `referer` and `user_agent` (see [Logs](logs.md))',
+  },
 };
 
 /** Every route's `path` (validated here, not by its gateway). */
@@ -224,6 +233,7 @@ export function topLevelKeys(top: Record<string, unknown>): Omit<Config, "routes
     redirects: top.redirects as RedirectOptions[],
     rewrites: top.rewrites as RewriteOptions[],
     compress: top.compress as Encoding[],
+    accessLogFormat: top.access_log_format as AccessLogFormat,
     ...(top.user === undefined ? {} : { user: top.user as string }),
     ...(top.group === undefined ? {} : { group: top.group as string }),
     ...(top.metrics === undefined ? {} : { metrics: top.metrics as EndpointOptions }),

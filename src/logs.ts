@@ -3,10 +3,42 @@
 // (requests only), anything else a file appended to (src/log-file.ts). Routes
 // log through the Runtime they are given: this makes the one whose logAccess
 // and logError write where the config says.
+//
+// Error log lines are nginx's: `2026/12/06 21:00:00 [error] message`, in UTC,
+// and a line about a request ends with its client and request line
+// (`, client: 192.0.2.7, request: "GET /x.php HTTP/1.1"`), its message
+// beginning with the route's name.
 
-import { logTime } from "./access-log.ts";
+import { quote } from "./access-log.ts";
 import { LogFile } from "./log-file.ts";
+import type { RequestRecord } from "./request-record.ts";
 import type { Runtime } from "./runtime.ts";
+
+/** How grave an error log line is (nginx's levels that postern uses). */
+export type LogLevel = "error" | "warn" | "notice";
+
+let cachedSecond = -1;
+let cachedStamp = "";
+
+/** `2026/12/06 21:00:00 [error] line`; the time formatted once per second. */
+export function errorLogLine(ms: number, level: LogLevel, line: string): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedStamp = new Date(second * 1000).toISOString().slice(0, 19).replace(/-/g, "/").replace("T", " ");
+    cachedSecond = second;
+  }
+  return `${cachedStamp} [${level}] ${line}`;
+}
+
+/** `write` with each line dated and levelled "error": a runtime's stderr as its logError. */
+export function datedErrors(write: (line: string) => void): (line: string) => void {
+  return (line) => write(errorLogLine(Date.now(), "error", line));
+}
+
+/** What ends an error line about a request: `, client: 192.0.2.7, request: "GET /x HTTP/1.1"`, the request line escaped as the access log's. */
+export function requestContext(record: RequestRecord): string {
+  return `, client: ${record.client || "-"}, request: ${quote(`${record.method} ${record.target} ${record.protocol}`)}`;
+}
 
 /** Where the logs go: "-", "off" (access_log only) or a file's path. */
 export interface LogDestinations {
@@ -55,8 +87,7 @@ export function openLogs(runtime: Runtime, where: LogDestinations, resolve: (pat
   let logError = runtime.logError;
   if (where.errorLog !== "-") {
     const file = open("error_log", where.errorLog, runtime.logError);
-    // A file has no journal to date its lines: each carries its time (UTC), as an access line does.
-    logError = (line) => file.write(`[${logTime(Date.now())}] ${line}`);
+    logError = datedErrors((line) => file.write(line));
   }
   let logAccess = runtime.logAccess;
   if (where.accessLog === "off") logAccess = () => undefined;

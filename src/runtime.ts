@@ -63,6 +63,12 @@ export interface ServeEnv {
 export interface UpgradeHandoff {
   /** The backend switched protocols: `tunnel` is its answer and connection, now the server's to relay and close. */
   accept(tunnel: UpgradeTunnel): void;
+  /**
+   * The server relays WebSocket messages, not bytes (Deno, Bun): an
+   * extension (permessage-deflate, RFC 7692) cannot be agreed end to end
+   * through it, so none is offered to the backend (RFC 6455 §9.1).
+   */
+  messages?: boolean;
 }
 
 /** A backend connection that switched protocols (RFC 9110 §7.8). */

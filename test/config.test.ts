@@ -90,6 +90,7 @@ index = ["index.php", "index.html"]
       redirects: [],
       rewrites: [],
       compress: [],
+      accessLogFormat: "combined",
       routes: [
         { path: "/cgi-bin/*", gateway: "cgi", line: 5, options: { root: "./cgi-bin" } },
         {

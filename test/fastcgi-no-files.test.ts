@@ -47,3 +47,11 @@ describe.skipIf(!PHP_FPM)("fastcgi route without a filesystem", () => {
     expect(await get("/pretty/url")).toEqual({ status: 404, body: "File not found.\n" });
   });
 });
+
+test("vhost_root and x_sendfile, which read files, are startup errors there rather than ignored", async () => {
+  const runtime: Runtime = { ...nodeRuntime, fs: undefined, logError: () => undefined, logAccess: () => undefined };
+  const toml = `[[routes]]\ngateway = "fastcgi"\nbackend = "127.0.0.1:9"\nroot = "/srv"\nvhost_root = "/srv/%_"\nx_sendfile = { allow = ["/srv/files"] }\n`;
+  const app = createApp(parseConfig(toml, "postern.toml", gatewaySchemas), runtime, process.cwd());
+  await expect(app.ready).rejects.toThrow(/vhost_root: needs a filesystem[\s\S]*x_sendfile: needs a filesystem/);
+  await app.close();
+});

@@ -5,6 +5,7 @@
 // whole answer, none for HEAD, fewer than the answer had when the client left.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -26,6 +27,7 @@ beforeAll(async () => {
   mkdirSync(join(dir, "cgi"));
   writeFileSync(join(dir, "pub/a.txt"), "0123456789\n");
   writeFileSync(join(dir, "cgi/redirect.sh"), "printf 'Location: /a.txt\\r\\n\\r\\n'\n");
+  writeFileSync(join(dir, "cgi/err.sh"), "echo 'a complaint' >&2\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'\n");
   writeFileSync(join(dir, "cgi/big.sh"), `printf 'Content-Type: application/octet-stream\\r\\n\\r\\n'\nhead -c ${BIG} /dev/zero\n`);
   giveToScriptUser(dir);
   postern = await startLogging(
@@ -101,11 +103,70 @@ describe("request record", () => {
     expect(postern.access.at(-1)).toMatch(new RegExp(`"GET /cgi/big.sh HTTP/1.1" 200 ${record.bytesSent} `));
   });
 
+  test("a script's stderr is an error line that names its client and request line", async () => {
+    expect(await (await fetch(`${postern.url}/cgi/err.sh?q="x"`)).text()).toBe("ok\n");
+    const deadline = Date.now() + 20_000;
+    while (!postern.errors.some((l) => l.includes("a complaint")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(postern.errors.find((l) => l.includes("a complaint"))).toBe(String.raw`routes[0] (cgi /cgi/*): /cgi/err.sh: stderr: a complaint, client: 127.0.0.1, request: "GET /cgi/err.sh?q=%22x%22 HTTP/1.1"`);
+  });
+
+  test("a listener that throws is said on the error log; the access log and later listeners still get the record", async () => {
+    const seen: string[] = [];
+    const broken = () => {
+      throw new Error("a broken listener");
+    };
+    const off = [postern.onRequestDone(broken), postern.onRequestDone((record) => seen.push(record.target))];
+    try {
+      const before = postern.records.length;
+      const access = postern.access.length;
+      await (await fetch(`${postern.url}/a.txt?listeners`)).text();
+      await postern.done(before + 1);
+      expect(seen).toEqual(["/a.txt?listeners"]);
+      expect(postern.access.length).toBe(access + 1);
+      expect(postern.errors).toContain("request observation: a broken listener");
+    } finally {
+      for (const unsubscribe of off) unsubscribe();
+    }
+  });
+
   test("the access line has the bytes sent", async () => {
     const before = postern.records.length;
     await (await fetch(`${postern.url}/a.txt`)).text();
     await postern.done(before + 1);
     expect(postern.access.at(-1)).toMatch(/^127\.0\.0\.1 - - \[[^\]]+\] "GET \/a\.txt HTTP\/1\.1" 200 11 "-" "[^"]*"$/);
+  });
+});
+
+describe("request record of a proxy route", () => {
+  test("the HTTP backend's address and its time to the answer's head", async () => {
+    const backend: Server = createServer((_, res) => res.end("from the backend\n"));
+    await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+    const port = (backend.address() as { port: number }).port;
+    const proxied = await startLogging(`[[routes]]\ngateway = "proxy"\nbackend = ["http://127.0.0.1:${port}"]\n`, dir);
+    try {
+      expect(await (await fetch(`${proxied.url}/x`)).text()).toBe("from the backend\n");
+      await proxied.done(1);
+      expect(proxied.records[0]).toMatchObject({ route: "routes[0] (proxy *)", backend: `127.0.0.1:${port}`, status: 200, bytesSent: 17 });
+      expect(proxied.records[0]!.upstreamMs).toBeGreaterThanOrEqual(0);
+    } finally {
+      await proxied.stop();
+      backend.close();
+    }
+  });
+});
+
+describe("error lines of the app's own middleware", () => {
+  test("a rewrite cycle's line names the client and the request line", async () => {
+    const looping = await startLogging(
+      `[[rewrites]]\nmatch = "^/a/(.*)$"\nto = "/b/$1"\n[[rewrites]]\nmatch = "^/b/(.*)$"\nto = "/a/$1"\n[[routes]]\ngateway = "static"\nroot = "pub"\n`,
+      dir,
+    );
+    try {
+      expect((await fetch(`${looping.url}/a/x`)).status).toBe(500);
+      expect(looping.errors.find((line) => line.startsWith("rewrites: "))).toMatch(/, client: 127\.0\.0\.1, request: "GET \/a\/x HTTP\/1\.1"$/);
+    } finally {
+      await looping.stop();
+    }
   });
 });
 

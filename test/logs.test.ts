@@ -129,12 +129,15 @@ describe.each(RUNTIMES)("log destinations on %s", (runtime) => {
     }
   });
 
-  test("a backend's failure is a line in error_log, after its time, and not on stderr", async () => {
+  test("a backend's failure is a line in error_log, after its time and level, with its client and request line, and not on stderr", async () => {
     const postern = await serve('access_log = "off"\nerror_log = "logs/error.log"');
     expect(await get(postern, "/php/x.php")).toBe(502);
     const path = join(dir, "logs/error.log");
     await until("the error line", () => read(path).includes(`127.0.0.1:${deadPort}`));
-    expect(lines(read(path))[0]).toMatch(new RegExp(`^\\[\\d\\d/\\w{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d \\+0000\\] routes\\[0\\] \\(fastcgi /php/\\*\\): .*127\\.0\\.0\\.1:${deadPort}`));
+    // nginx's error line: the time (UTC) and level, the route, the detail, then the client and the request line.
+    expect(lines(read(path))[0]).toMatch(
+      new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d \\[error\\] routes\\[0\\] \\(fastcgi /php/\\*\\): .*127\\.0\\.0\\.1:${deadPort}.*, client: 127\\.0\\.0\\.1, request: "GET /php/x\\.php HTTP/1\\.1"$`),
+    );
     expect(postern.stderr()).not.toContain(`127.0.0.1:${deadPort}`);
   });
 

@@ -254,6 +254,13 @@ strip_prefix = true
     expect((await fetch(`${postern.url}/cgit/.git/config`)).status).toBe(404);
   });
 
+  test("a script that is not there is a startup error naming the key, on cgi and fastcgi routes", async () => {
+    for (const gateway of ['gateway = "cgi"', 'gateway = "fastcgi"\nbackend = "127.0.0.1:9"']) {
+      const toml = `[[routes]]\npath = "/x/*"\n${gateway}\nroot = "${dir}/cgi"\nscript = "/nope.pl"\n`;
+      await expect(startPostern(toml)).rejects.toThrow(/script.*"\/nope\.pl" is not a file under the root/);
+    }
+  });
+
   test("extensions: only .pl scripts run; a stylesheet goes to the static route after", async () => {
     expect(await env("/mixed/lib/run.pl/deep/path")).toMatchObject({ SCRIPT_NAME: "/mixed/lib/run.pl", PATH_INFO: "/deep/path" });
     const css = await fetch(`${postern.url}/mixed/style.css`);

@@ -6,6 +6,8 @@
 import { request, type IncomingHttpHeaders } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createGateway } from "../gateways/index.ts";
+import { nodeRuntime } from "../runtimes/node/runtime.ts";
 import { startBackend, type Backend, type Seen } from "./helpers/proxy-backend.ts";
 import { startPostern, type RunningPostern } from "./helpers/postern.ts";
 
@@ -161,5 +163,55 @@ describe("proxy balancing and health with backends going down", () => {
       expect(res.status, `${body} ${postern.errors.join("\n")}`).toBe(200);
       expect((JSON.parse(body) as Seen).name).toBe("a");
     }
+  });
+});
+
+describe("forwarding fields behind a trusted proxy", () => {
+  let a: Backend;
+  let postern: RunningPostern;
+
+  beforeAll(async () => {
+    a = await startBackend("a");
+    postern = await startPostern(`trusted_proxies = ["127.0.0.1"]\n${route("/*", [`http://127.0.0.1:${a.port}`])}`);
+  });
+
+  afterAll(async () => {
+    await postern?.stop();
+    await a?.stop();
+  });
+
+  test("this hop is appended to what the trusted proxy sent; its proto and host are kept", async () => {
+    const res = await fetch(`${postern.url}/x`, {
+      headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "example.org", forwarded: 'for=203.0.113.7;proto=https;host="example.org"' },
+    });
+    const seen = (await res.json()) as Seen;
+    expect(seen.headers).toMatchObject({
+      "x-forwarded-for": "203.0.113.7, 127.0.0.1",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "example.org",
+      forwarded: `for=203.0.113.7;proto=https;host="example.org", for=127.0.0.1;host="${new URL(postern.url).host}";proto=http`,
+    });
+  });
+});
+
+describe("proxy route keys", () => {
+  test.each([
+    ["https://127.0.0.1:3000", /TLS to backends/],
+    ["http://127.0.0.1:3000/base", /no path after the address/],
+    ["http://", /not an address/],
+    ["ftp://x:1", /not an address/],
+  ])("backend %s is refused", (backend, message) => {
+    expect(() => createGateway("proxy", nodeRuntime, { backend })).toThrow(message);
+  });
+
+  test("http:// without a port is port 80; unix sockets are taken", () => {
+    for (const backend of ["http://127.0.0.1", "http://[::1]:8080", "unix:/run/app.sock", "127.0.0.1:3000"]) {
+      const handler = createGateway("proxy", nodeRuntime, { backend });
+      void handler.close();
+    }
+  });
+
+  test("a host_header with a space is refused", () => {
+    expect(() => createGateway("proxy", nodeRuntime, { backend: "127.0.0.1:1", host_header: "a b" })).toThrow(/host_header/);
   });
 });

@@ -210,6 +210,24 @@ describe("postern check warns about a static root a script route shares", () => 
     ]);
   });
 
+  test("a script route after the static one on its path, or on every path, runs what it hands on: no warning", async () => {
+    write(join(dir, "site"), { "index.php": "<?php" });
+    const toml =
+      route({ path: "/wiki/*", gateway: "static", root: "site" }) +
+      route({ path: "/wiki/*", gateway: "fastcgi", backend: "127.0.0.1:9000", root: "site" }) +
+      route({ path: "*", gateway: "static", root: "site" }) +
+      route({ path: "*", gateway: "fastcgi", backend: "127.0.0.1:9000", root: "site" });
+    expect(await warningsOf(toml)).toEqual([]);
+  });
+
+  test("a script route before the static one, or on another path, is still a warning", async () => {
+    write(join(dir, "site"), { "index.php": "<?php" });
+    const toml =
+      route({ path: "/php/*", gateway: "fastcgi", backend: "127.0.0.1:9000", root: "site" }) +
+      route({ path: "/files/*", gateway: "static", root: "site" });
+    expect(await warningsOf(toml)).toHaveLength(1);
+  });
+
   test("roots that share nothing, or do not exist: no warning", async () => {
     write(join(dir, "w1"), { "a.txt": "" });
     write(join(dir, "w2"), { "a.txt": "" });
@@ -221,14 +239,24 @@ describe("postern check warns about a static root a script route shares", () => 
     expect(await warningsOf(toml)).toEqual([]);
   });
 
-  test("the README's postern.toml: the warning the README shows, on stderr, exit status 0", () => {
+  test("the README's postern.toml, files first then PHP on the same path: no warning, exit status 0", () => {
     const app = write(join(dir, "readme/public"), { "index.php": "<?php" });
     const file = join(dir, "readme/postern.toml");
     writeFileSync(file, substitute(readmeBlock("toml", "Laravel"), { "/var/www/app/public": app }));
     const { status, stdout, stderr } = spawnSync(process.execPath, [BIN, "check", "--config", file], { encoding: "utf8", timeout: 20_000 });
     expect(status).toBe(0);
     expect(stdout).toBe(`${file}: ok (2 routes)\n`);
-    const shown = readmeBlock("", "warning: routes[0] (static *)").trim();
-    expect(stderr.trim()).toBe(shown.replace("postern.toml", file).replace("/var/www/app/public", app));
+    expect(stderr).toBe("");
+  });
+
+  test("the warning docs/gateways/static.md shows, on stderr, exit status 0", () => {
+    const root = write(join(dir, "shown/app"), { "index.php": "<?php" });
+    const file = join(dir, "shown/postern.toml");
+    const toml = ["[[routes]]", 'path = "/files/*"', 'gateway = "static"', `root = "${root}"`, "", "[[routes]]", 'path = "/app/*"', 'gateway = "fastcgi"', 'backend = "127.0.0.1:9000"', `root = "${root}"`, ""];
+    writeFileSync(file, toml.join("\n"));
+    const { status, stderr } = spawnSync(process.execPath, [BIN, "check", "--config", file], { encoding: "utf8", timeout: 20_000 });
+    expect(status).toBe(0);
+    const shown = readmeBlock("", "warning: routes[0] (static /files/*)").trim();
+    expect(stderr.trim()).toBe(shown.replace("postern.toml", file).replace("/srv/app", root));
   });
 });

@@ -5,21 +5,16 @@
 // requests (lazy).
 
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { findUwsgi, startUwsgi } from "./fixtures/uwsgi/server.ts";
 import type { ServerProcess } from "./helpers/server-process.ts";
-import { WRANGLER_NODE, wranglerDev, writeCheckoutWorkerConfig } from "./helpers/wrangler.ts";
+import { devConformanceWorker, WRANGLER_NODE } from "./helpers/wrangler.ts";
 
 const UWSGI = findUwsgi();
-const ROOT = join(import.meta.dirname, "..");
 const MiB = 1024 * 1024;
 
 describe.skipIf(!UWSGI || !WRANGLER_NODE)("uwsgi and SCGI routes on workerd", () => {
   let servers: ServerProcess[] = [];
-  let dir = "";
   let base = "";
   let stop: () => Promise<void> = async () => undefined;
 
@@ -31,9 +26,7 @@ describe.skipIf(!UWSGI || !WRANGLER_NODE)("uwsgi and SCGI routes on workerd", ()
       'health = { path = "/ping", interval = "1s", timeout = "10s", fails = 1 }',
       `[[routes]]\npath = "/sc/*"\ngateway = "scgi"\nbackend = "127.0.0.1:${scgi!.port}"\nmax_conns = 2`,
     ].join("\n");
-    dir = mkdtempSync(join(tmpdir(), "postern-uwsgi-workerd-"));
-    writeCheckoutWorkerConfig(dir, "postern-uwsgi", join(ROOT, "test/conformance/workerd/worker.ts"), ["[vars]", `POSTERN_TOML = ${JSON.stringify(routes)}`]);
-    const dev = await wranglerDev(dir);
+    const dev = await devConformanceWorker("postern-uwsgi", routes);
     stop = dev.stop;
     base = dev.url;
   }, 90_000);
@@ -41,7 +34,6 @@ describe.skipIf(!UWSGI || !WRANGLER_NODE)("uwsgi and SCGI routes on workerd", ()
   afterAll(async () => {
     await stop();
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test.each(["/py", "/sc"])("%s: the environ, a 1 MiB body, cookies and a 4 MiB answer; a dead backend checked out within the requests", async (mount) => {

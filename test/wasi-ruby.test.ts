@@ -164,7 +164,7 @@ describe.each([
 
   test("stderr goes to the error log, naming the script", async () => {
     expect((await request(`${p.url}/stderr.rb`)).body).toBe("ok");
-    expect(await logLine(p, /\/stderr\.rb: stderr: a line for the log$/)).toBeDefined();
+    expect(await logLine(p, /\/stderr\.rb: stderr: a line for the log, client: /)).toBeDefined();
   });
 
   test("an exception nobody rescues -> 502, its message and backtrace in the log", async () => {

@@ -583,7 +583,7 @@ describe("faults and limits", () => {
     const p = await start({ max_stderr: 5 });
     expect((await request(`${p.url}/probe/stderr`)).status).toBe(200);
     const line = await logLine(p, /stderr:/);
-    expect(line).toMatch(/stderr: a lin$/);
+    expect(line).toMatch(/stderr: a lin, client: /);
   });
 
   test("the argv key replaces the default arguments", async () => {

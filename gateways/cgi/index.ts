@@ -17,7 +17,9 @@ import type { GatewayHandler, Router } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
+import { Sendfile } from "../sendfile.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
+import { VhostRoots } from "../vhost-root.ts";
 import { reachableByAll } from "../program.ts";
 import { ScriptGateway } from "../script/gateway.ts";
 import type { ScriptLauncher } from "../script/launcher.ts";
@@ -30,7 +32,12 @@ import { nativeLauncher } from "./spawner/index.ts";
 /** The handler for validated options (see gateways/index.ts). */
 export function createCgi(runtime: Runtime, options: CgiOptions, name: string, router?: Router): GatewayHandler {
   const gateway = new CgiGateway(runtime, options, name, router);
-  return Object.assign(async (c: Context, next: Next) => (await gateway.serve(c.req.raw, c.env, routePath(c))) ?? next(), {
+  const sendfile = new Sendfile(runtime, options.x_sendfile, name);
+  const handler = async (c: Context, next: Next) => {
+    const response = await gateway.serve(c.req.raw, c.env, routePath(c));
+    return response ? sendfile.answer(c.req.raw, response) : next();
+  };
+  return Object.assign(handler, {
     ready: gateway.ready,
     close: () => gateway.close(),
     stats: () => gateway.stats(),
@@ -39,6 +46,8 @@ export function createCgi(runtime: Runtime, options: CgiOptions, name: string, r
 
 interface Setup {
   location: ScriptLocation;
+  /** Per-host roots (`vhost_root`). */
+  vhosts: VhostRoots | undefined;
   launcher: ScriptLauncher;
   /** Extension -> absolute path of its interpreter. */
   interpreters: Map<string, string>;
@@ -65,10 +74,11 @@ class CgiGateway extends ScriptGateway {
     }
     const launcher = (o.spawn_helper ? await nativeLauncher(runtime, this.name, user) : null) ?? directLauncher(runtime, user);
     this.#setup = {
+      vhosts: o.vhost_root === undefined ? undefined : new VhostRoots(runtime.fs!, o.vhost_root),
       location: {
         root,
         realRoot,
-        symlinks: new SymlinkPolicy(runtime.fs!, o.follow_symlinks, realRoot, (line) => runtime.logError(`${this.name}: ${line}`)),
+        symlinks: SymlinkPolicy.forRoute(runtime, o.follow_symlinks, realRoot, this.name),
         index: o.index,
         files: new FileCache(runtime.fs!),
       },
@@ -86,7 +96,8 @@ class CgiGateway extends ScriptGateway {
     if (!safe.ok) return errorResponse(safe.status);
     // A `script` route is mounted at its prefix whatever strip_prefix says.
     const { mount, path } = rootedPath(safe.path, routePath, o.strip_prefix || o.script !== undefined);
-    const script = o.script === undefined ? await findScript(path, setup.location) : await mountedScript(o.script, path, setup.location);
+    const location = await this.#locationFor(request);
+    const script = o.script === undefined ? await findScript(path, location) : await mountedScript(o.script, path, location);
     if (script.ok && o.extensions && !o.extensions.some((ext) => script.scriptName.endsWith(ext))) return undefined;
     // No script here (no file, a directory without an index script, a file that may not run): the next route's, where it may take it.
     const passes = o.fallthrough || o.extensions !== undefined;
@@ -102,7 +113,7 @@ class CgiGateway extends ScriptGateway {
       target,
       scriptName: mount + script.scriptName,
       pathInfo: script.pathInfo,
-      documentRoot: setup.location.root,
+      documentRoot: location.root,
       scriptFilename: script.scriptFilename,
       argv,
       // RFC 3875 §7.2 (UNIX): the current directory is the script's own.
@@ -114,6 +125,15 @@ class CgiGateway extends ScriptGateway {
       killGraceMs: o.kill_grace,
       routePath,
     });
+  }
+
+  /** Where the request's scripts are: under its host's `vhost_root` where there is one, else `root`. */
+  async #locationFor(request: Request): Promise<ScriptLocation> {
+    const { location, vhosts } = this.#setup;
+    const vhost = await vhosts?.rootFor(request);
+    if (!vhost) return location;
+    const symlinks = SymlinkPolicy.forRoute(this.runtime, this.#options.follow_symlinks, vhost.realRoot, this.name);
+    return { ...location, ...vhost, symlinks };
   }
 
   /**

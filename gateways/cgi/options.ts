@@ -7,7 +7,9 @@ import { bufferingFields } from "../../src/buffer/options.ts";
 import type { GatewaySchema, InputOf, ValidatedOf } from "../../src/config-schema.ts";
 import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
+import { xSendfileField, xSendfileProblem } from "../sendfile.ts";
 import { followSymlinksField } from "../symlinks.ts";
+import { vhostRootField, vhostRootProblem } from "../vhost-root.ts";
 import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 
 export const cgiSchema = {
@@ -22,6 +24,8 @@ export const cgiSchema = {
     },
     strip_prefix: stripPrefixField,
     follow_symlinks: followSymlinksField,
+    x_sendfile: xSendfileField,
+    vhost_root: vhostRootField,
     script: { type: "string", doc: scriptDoc("/cgit.cgi") },
     extensions: { type: "string[]", doc: extensionsDoc("cgi") },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
@@ -54,8 +58,10 @@ export const cgiSchema = {
     for (const ext of (options.extensions as string[] | undefined) ?? []) {
       if (!ext.startsWith(".") || ext.includes("/")) return { key: "extensions", message: `${JSON.stringify(ext)}: entries are file extensions with their dot, e.g. ".cgi"` };
     }
-    const mount = scriptRouteProblem(options, []);
+    const mount = scriptRouteProblem(options, []) ?? xSendfileProblem(options);
     if (mount !== undefined) return mount;
+    const vhost = typeof options.vhost_root === "string" ? vhostRootProblem(options.vhost_root) : undefined;
+    if (vhost !== undefined) return { key: "vhost_root", message: vhost };
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },

@@ -5,7 +5,7 @@ import { processUser } from "../../src/accounts.ts";
 import { Problems } from "../../src/check/problems.ts";
 import type { ProcessUser, Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
-import { programPath, realDirectory } from "./common.ts";
+import { programPath, realDirectory, scriptFile } from "./common.ts";
 
 export interface CgiSetup {
   /** The root as scripts are named under it (absolute), and its real path. */
@@ -22,6 +22,7 @@ export interface CgiSetup {
 export async function cgiSetup(runtime: Runtime, o: CgiOptions, name: string): Promise<CgiSetup> {
   const problems = new Problems(name);
   const realRoot = await realDirectory(problems, runtime.fs!, ["root"], o.root);
+  if (realRoot !== undefined) await scriptFile(problems, runtime.fs!, realRoot, o.script);
   const passed: Record<string, string> = {};
   for (const variable of o.pass_env) {
     const value = runtime.getEnv(variable);

@@ -62,3 +62,14 @@ export function backendSetup(runtime: Runtime, backends: readonly string[], name
   problems.done();
   return addresses;
 }
+
+/**
+ * Checks that a route's `script` (a path from the root, gateways/script-mount.ts)
+ * names a regular file under `root`: a mistake in it is reported at startup
+ * with its key, not as a 404 on every request.
+ */
+export async function scriptFile(problems: Problems, fs: FileSystem, root: string, script: string | undefined): Promise<void> {
+  if (script === undefined) return;
+  const stat = await fs.stat(root.replace(/\/+$/, "") + script);
+  if (!stat?.isFile) problems.add(["script"], `${JSON.stringify(script)} is ${stat === null ? "not a file under" : "not a regular file in"} the root ${JSON.stringify(root)}`);
+}

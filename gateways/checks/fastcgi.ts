@@ -10,7 +10,7 @@ import type { ProcessUser, Runtime } from "../../src/runtime.ts";
 import type { FastCgiOptions } from "../fastcgi/options.ts";
 import type { ScriptRouting } from "../fastcgi/routing.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
-import { backendAddresses, canSpawn, programPath, realDirectory } from "./common.ts";
+import { backendAddresses, canSpawn, programPath, realDirectory, scriptFile } from "./common.ts";
 
 export interface FastCgiSetup {
   routing: ScriptRouting;
@@ -39,12 +39,19 @@ export async function fastcgiSetup(runtime: Runtime, o: FastCgiOptions, name: st
 async function routingFor(problems: Problems, runtime: Runtime, o: FastCgiOptions, name: string): Promise<ScriptRouting> {
   const fs = runtime.fs;
   const base = { index: o.index, splitPaths: o.extensions ?? [o.split_path], script: o.script, frontController: o.front_controller };
-  if (!fs) return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root), files: undefined };
+  if (!fs) {
+    // Keys that read the filesystem: refused rather than silently doing nothing.
+    for (const key of ["vhost_root", "x_sendfile"] as const) {
+      if (o[key] !== undefined) problems.add([key], `needs a filesystem, which the ${runtime.name} runtime has not`);
+    }
+    return { ...base, root: trimTrailingSlash(o.root), realRoot: trimTrailingSlash(o.root), files: undefined };
+  }
   const realRoot = (await realDirectory(problems, fs, ["root"], o.root)) ?? "";
+  if (realRoot !== "") await scriptFile(problems, fs, realRoot, o.script);
   // Scripts are named under the root as configured (nginx's $document_root);
   // a relative root is made absolute, as a backend needs.
   const root = o.root.startsWith("/") ? trimTrailingSlash(o.root) : realRoot;
-  const symlinks = new SymlinkPolicy(fs, o.follow_symlinks, realRoot, (line) => runtime.logError(`${name}: ${line}`));
+  const symlinks = SymlinkPolicy.forRoute(runtime, o.follow_symlinks, realRoot, name);
   return { ...base, root, realRoot, files: { cache: new FileCache(fs), symlinks } };
 }
 

@@ -3,14 +3,14 @@
 // (serve refuses to replace another file: runtimes/common/serve.ts
 // clearSocketPath). A TCP port in use shows only when serve binds it.
 
-import { parseAddress } from "../../src/address.ts";
+import { parseListen } from "../../src/tls/listen.ts";
 import { Problems } from "../../src/check/problems.ts";
 import type { FileSystem } from "../../src/runtime.ts";
 
 /** Notes what is wrong with `listen`'s unix sockets, under the key `listen`. */
 export async function checkListen(problems: Problems, fs: FileSystem, listen: readonly string[]): Promise<void> {
   for (const text of listen) {
-    const addr = parseAddress(text);
+    const addr = parseListen(text).address;
     if (addr.kind !== "unix") continue;
     const slash = addr.path.lastIndexOf("/");
     const dir = slash < 0 ? "." : addr.path.slice(0, slash) || "/";

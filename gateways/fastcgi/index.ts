@@ -18,10 +18,13 @@ import type { BackendPool } from "../../src/pool.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { WorkerGroup } from "../../src/supervisor.ts";
 import { fastcgiSetup } from "../checks/fastcgi.ts";
-import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, logCut, logRequestError, onClientGone, type GatewayHandler } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { clientTargetOf } from "../request-path.ts";
 import { rootedPath } from "../rooted-path.ts";
+import { Sendfile } from "../sendfile.ts";
+import { SymlinkPolicy } from "../symlinks.ts";
+import { VhostRoots } from "../vhost-root.ts";
 import { probeValues } from "./capacity.ts";
 import { fcgiRequest, type FcgiTimeouts } from "./client.ts";
 import { FcgiConnection } from "./connection.ts";
@@ -37,7 +40,12 @@ const PROBE_TIMEOUT_MS = 1_000;
 /** The handler for validated options (see gateways/index.ts). */
 export function createFastCgi(runtime: Runtime, options: FastCgiOptions, name: string): GatewayHandler {
   const gateway = new FastCgiGateway(runtime, options, name);
-  return Object.assign(async (c: Context, next: Next) => (await gateway.handle(c)) ?? next(), {
+  const sendfile = new Sendfile(runtime, options.x_sendfile, name);
+  const handler = async (c: Context, next: Next) => {
+    const response = await gateway.handle(c);
+    return response ? sendfile.answer(c.req.raw, response) : next();
+  };
+  return Object.assign(handler, {
     ready: gateway.ready,
     close: () => gateway.close(),
     stats: () => gateway.stats(),
@@ -52,6 +60,8 @@ class FastCgiGateway {
   readonly #multiplexed = new Set<string>();
   #upstream!: Upstream<FcgiConnection>;
   #routing!: ScriptRouting;
+  /** Per-host roots (`vhost_root`), where the runtime has files to look them up in. */
+  #vhosts: VhostRoots | undefined;
   #spawned: WorkerGroup<BackendPool<FcgiConnection>> | undefined;
   #capacity: Promise<void> | undefined;
   /** Connections are kept between requests: where the route says so and the runtime lets them outlive a request. */
@@ -78,6 +88,7 @@ class FastCgiGateway {
     const o = this.#options;
     const { routing, addresses, spawn } = await fastcgiSetup(this.#runtime, o, this.#name);
     this.#routing = routing;
+    if (o.vhost_root !== undefined && this.#runtime.fs) this.#vhosts = new VhostRoots(this.#runtime.fs, o.vhost_root);
     if (o.spawn && spawn) this.#spawned = await spawnBackends(this.#runtime, { ...o.spawn, ...spawn }, this.#name);
     // A spawned php-cgi serves one connection at a time.
     const maxConns = o.max_conns ?? (o.spawn ? 1 : undefined);
@@ -151,7 +162,8 @@ class FastCgiGateway {
       if (!safe.ok) return errorResponse(safe.status);
       // A `script` route is mounted at its prefix whatever strip_prefix says.
       const { mount, path } = rootedPath(safe.path, routePath(c), o.strip_prefix || o.script !== undefined);
-      const script = await resolveScript(mount, path, this.#routing);
+      const routing = await this.#routingFor(request);
+      const script = await resolveScript(mount, path, routing);
       if (script.kind === "directory") return redirectToDirectory(target.requestUri);
       if (script.kind === "none") return o.fallthrough || o.extensions ? undefined : errorResponse(404);
       const { body, contentLength } = await forwardedBody(request, {
@@ -164,7 +176,7 @@ class FastCgiGateway {
         conn: connOf(c),
         scriptName: script.scriptName,
         pathInfo: script.pathInfo,
-        documentRoot: this.#routing.root,
+        documentRoot: routing.root,
         scriptFilename: script.scriptFilename,
         extra: contentLength === undefined ? o.params : { ...o.params, CONTENT_LENGTH: contentLength },
         underscoresInHeaders: o.underscores_in_headers,
@@ -182,13 +194,22 @@ class FastCgiGateway {
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
-        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
-        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
+        logStderr: (text) => logRequestError(this.#runtime, c.env, `${this.#name}: ${target.pathname}: stderr: ${text}`),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason, c.env),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
+  }
+
+  /** Where the request's scripts are: under its host's `vhost_root` where there is one, else `root`. */
+  async #routingFor(request: Request): Promise<ScriptRouting> {
+    const routing = this.#routing;
+    const vhost = await this.#vhosts?.rootFor(request);
+    if (!vhost || !routing.files) return routing;
+    const symlinks = SymlinkPolicy.forRoute(this.#runtime, this.#options.follow_symlinks, vhost.realRoot, this.#name);
+    return { ...routing, ...vhost, files: { ...routing.files, symlinks } };
   }
 
   stats(): RouteStats {

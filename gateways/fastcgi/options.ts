@@ -9,7 +9,9 @@ import type { Flat, GatewaySchema, InputOf, ValidatedOf } from "../../src/config
 import { routeFields } from "../route/fields.ts";
 import { extensionsDoc, fallthroughDoc, scriptDoc, scriptRouteProblem } from "../script-mount.ts";
 import { stripPrefixField } from "../rooted-path.ts";
+import { xSendfileField, xSendfileProblem } from "../sendfile.ts";
 import { followSymlinksField } from "../symlinks.ts";
+import { vhostRootField, vhostRootProblem } from "../vhost-root.ts";
 
 /** A file extension with its leading dot: ".php", ".php5", ".blade.php". */
 const SCRIPT_EXTENSION = /^(\.[A-Za-z0-9_-]+)+$/;
@@ -34,6 +36,8 @@ export const fastcgiSchema = {
     front_controller: { type: "string", doc: "script run, with the original `REQUEST_URI`, when the path names no script file, such as `\"/index.php\"` (nginx's `try_files $uri /index.php?$query_string`)" },
     strip_prefix: stripPrefixField,
     follow_symlinks: followSymlinksField,
+    x_sendfile: xSendfileField,
+    vhost_root: vhostRootField,
     script: { type: "string", doc: scriptDoc("/wp-login.php") },
     extensions: { type: "string[]", doc: extensionsDoc("fastcgi") + "; they replace `split_path`" },
     fallthrough: { type: "boolean", default: false, doc: fallthroughDoc },
@@ -66,8 +70,10 @@ export const fastcgiSchema = {
     }
     const fc = typeof options.front_controller === "string" ? rootPathProblem(options.front_controller) : undefined;
     if (fc !== undefined) return { key: "front_controller", message: fc };
-    const mount = scriptRouteProblem(options, ["front_controller"]);
+    const mount = scriptRouteProblem(options, ["front_controller"]) ?? xSendfileProblem(options);
     if (mount !== undefined) return mount;
+    const vhost = typeof options.vhost_root === "string" ? vhostRootProblem(options.vhost_root) : undefined;
+    if (vhost !== undefined) return { key: "vhost_root", message: vhost };
     const index = indexNamesProblem(options.index as string[]);
     if (index !== undefined) return { key: "index", message: index };
     // Without its dot, "php" would also end segments such as "/uploads/notes-php" and

@@ -10,7 +10,9 @@
 
 import type { ConnInfo } from "../../src/cgi/conn.ts";
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection", "expect", "host", "content-length"]);
+// The hop-by-hop fields, and those this hop writes itself (Host, Content-Length) or answers (Expect).
+const NOT_PASSED = new Set(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection", "expect", "host", "content-length"]);
+// Set by forwardingFields, from what a trusted proxy sent or anew.
 const FORWARDING = new Set(["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"]);
 
 export interface HopFacts {
@@ -24,6 +26,8 @@ export interface HopFacts {
   clientHost: string;
   /** The Upgrade the request asks for, passed on (with `Connection: upgrade`) on an upgrade route. */
   upgrade?: string;
+  /** The upgrade is relayed message by message: the client's Sec-WebSocket-Extensions is not passed on. */
+  noExtensions?: boolean;
   /** The body's length, when it has one. */
   contentLength?: string;
 }
@@ -33,7 +37,8 @@ export function backendHeaders(incoming: Headers, hop: HopFacts): [string, strin
   const named = connectionOptions(incoming.get("connection"));
   const out: [string, string][] = [["host", hop.host]];
   for (const [name, value] of incoming) {
-    if (HOP_BY_HOP.has(name) || named.has(name) || name === "proxy" || name.startsWith("proxy-") || FORWARDING.has(name)) continue;
+    if (NOT_PASSED.has(name) || named.has(name) || name === "proxy" || name.startsWith("proxy-") || FORWARDING.has(name)) continue;
+    if (hop.noExtensions && name === "sec-websocket-extensions") continue;
     out.push([name, value]);
   }
   if (hop.contentLength !== undefined) out.push(["content-length", hop.contentLength]);

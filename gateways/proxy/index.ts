@@ -17,6 +17,7 @@ import { forwardedBody } from "../../src/http/request-body.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { backendSetup } from "../checks/common.ts";
 import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { recordOf } from "../../src/request-record.ts";
 import { forwardedBy } from "../trusted-proxies.ts";
 import { HttpAnswer } from "./answer.ts";
 import { backendAddressText } from "./backend-url.ts";
@@ -78,10 +79,11 @@ class ProxyGateway {
       const url = new URL(request.url);
       const target = url.pathname + url.search;
       const hop = this.#hop(c, url);
+      const key = this.#hashKey?.(request, connOf(c).remoteAddress);
       const upgrade = o.websocket ? upgradeOf(c.env) : undefined;
       if (upgrade !== undefined && isUpgrade(request)) {
-        const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: request.headers.get("upgrade")! }));
-        return await proxyUpgrade(this.#upstream, upgrade, { head, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
+        const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: request.headers.get("upgrade")!, noExtensions: upgrade.messages === true }));
+        return await proxyUpgrade(this.#upstream, upgrade, { head, key, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
       }
       const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });
       const length = body === null ? undefined : (contentLength ?? request.headers.get("content-length") ?? undefined);
@@ -95,16 +97,17 @@ class ProxyGateway {
         body,
         isHead,
         repeatable: mayRepeat(request.method, body),
-        key: this.#hashKey?.(request, connOf(c).remoteAddress),
+        key,
         onClientGone: (listener) => onClientGone(c, listener),
+        record: recordOf(c.env),
         timeouts: this.#timeouts(),
         parser: () => (answer = new HttpAnswer(o.max_response_header_size, isHead)),
         decoder: () => answer!.decoder(),
-        logCut: (reason) => logCut(this.#runtime, this.#name, url.pathname, reason),
+        logCut: (reason) => logCut(this.#runtime, this.#name, url.pathname, reason, c.env),
         runOn: this.#runtime.requestScopedIO !== true,
       });
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
   }
 

@@ -24,7 +24,7 @@ export const proxySchema = {
       type: "integer",
       default: 1024,
       min: 1,
-      doc: "requests postern sends each backend at once, each on its own connection (HTTP/1.1 carries one at a time); more wait in postern's queue. Open WebSocket tunnels do not count",
+      doc: "requests postern sends each backend at once, each on its own connection (HTTP/1.1 carries one at a time); more wait in postern's queue. An open WebSocket holds one for as long as it lasts",
     },
     ...bufferingFields,
     max_response_header_size: { type: "size", default: 64 * 1024, min: 1024, doc: "largest header block from the backend (and largest chunk-size line, and trailer section); beyond it 502" },

@@ -5,10 +5,9 @@
 // long; any other answer is the client's, read whole and the connection
 // closed (an upgrade request is never followed by another on it).
 
-import { sendWithRetry } from "../../src/backend/retry.ts";
+import { BackendDropped, sendWithRetry } from "../../src/backend/retry.ts";
 import type { StreamConnection, StreamTimeouts } from "../../src/backend/stream-exchange.ts";
 import type { Upstream } from "../../src/backend/upstream.ts";
-import { BackendDropped } from "../../src/backend/retry.ts";
 import { GatewayError } from "../../src/errors.ts";
 import { concatBytes } from "../../src/io/bytes.ts";
 import type { Lease } from "../../src/pool.ts";
@@ -44,6 +43,8 @@ export function isUpgrade(request: Request): boolean {
 export interface UpgradeRequest {
   /** The request head, Upgrade and `Connection: upgrade` in it. */
   head: Uint8Array;
+  /** The request's hash key, for `balance = "hash"`. */
+  key?: string;
   timeouts: StreamTimeouts;
   maxHeaderBytes: number;
 }
@@ -54,7 +55,7 @@ export interface UpgradeRequest {
  * the backend's refusal as it answered it.
  */
 export function proxyUpgrade(upstream: Upstream<StreamConnection>, handoff: UpgradeHandoff, req: UpgradeRequest): Promise<Response> {
-  return sendWithRetry(upstream, { repeatable: true }, async (lease) => {
+  return sendWithRetry(upstream, { repeatable: true, key: req.key }, async (lease) => {
     const duplex = lease.conn.duplex;
     try {
       try {

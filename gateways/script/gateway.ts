@@ -11,7 +11,7 @@ import { ConcurrencyLimiter } from "../../src/limiter.ts";
 import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
-import { connOfEnv, failure, logCut, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
+import { connOfEnv, failure, logCut, logRequestError, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
 import type { WasiOptions } from "../wasi/options.ts";
 import type { ScriptLauncher } from "./launcher.ts";
 import { runScript, type ScriptOutcome } from "./run.ts";
@@ -93,7 +93,7 @@ export abstract class ScriptGateway {
       if (this.#closing) throw new GatewayError("BACKEND_OVERLOADED", "route closed", { retryAfter: 1 });
       return await this.route(request, env, routePath);
     } catch (err) {
-      return failure(this.runtime, this.name, err);
+      return failure(this.runtime, this.name, err, env);
     } finally {
       if (--this.#arriving === 0) for (const resolve of this.#arrivalsDone.splice(0)) resolve();
     }
@@ -142,7 +142,7 @@ export abstract class ScriptGateway {
           onStderr: (bytes) => {
             const text = STDERR_TEXT.decode(bytes).trimEnd();
             // A write of only a line end (Ruby's puts writes it apart) is no line for the log.
-            if (text !== "") this.runtime.logError(`${this.name}: ${label}: stderr: ${text}`);
+            if (text !== "") logRequestError(this.runtime, env, `${this.name}: ${label}: stderr: ${text}`);
           },
         },
         body,
@@ -153,7 +153,7 @@ export abstract class ScriptGateway {
         maxHeaderBytes: o.max_response_header_size,
         onClientGone,
         onEnded: release,
-        onCut: (reason) => logCut(this.runtime, this.name, label, reason),
+        onCut: (reason) => logCut(this.runtime, this.name, label, reason, env),
       });
     } catch (err) {
       if (!started) release();

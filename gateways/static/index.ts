@@ -5,7 +5,6 @@
 
 import type { Context, Next } from "hono";
 import { routePath } from "hono/route";
-import { getMimeType } from "hono/utils/mime";
 import { requestTarget, type ClientTarget } from "../../src/cgi/target.ts";
 import { errorResponse } from "../../src/errors.ts";
 import { safePath } from "../../src/paths.ts";
@@ -16,10 +15,11 @@ import { failure, type GatewayHandler } from "../handler.ts";
 import { redirectToDirectory } from "../directory-redirect.ts";
 import { rootedPath } from "../rooted-path.ts";
 import { SymlinkPolicy } from "../symlinks.ts";
+import { VhostRoots } from "../vhost-root.ts";
 import { clientTargetOf } from "../request-path.ts";
-import { ifRangeMatches, notModified, validatorsOf, type Validators } from "./conditional.ts";
+import { fileResponse } from "./file-response.ts";
 import { encodedAnswer, findPrecompressed, type Precompressed } from "./precompressed.ts";
-import { parseRange, type ByteRange } from "./range.ts";
+import type { ByteRange } from "./range.ts";
 import type { StaticOptions } from "./options.ts";
 import { ScriptGuard, sharingRoot, type ScriptFiles } from "./scripts.ts";
 
@@ -34,6 +34,16 @@ type Found =
 type FileTarget = { kind: "file"; real: string; stat: FileStat; name: string };
 
 type Target = Exclude<Found, { kind: "file" }> | FileTarget;
+
+/** A root directory the route serves from: `root`, or a host's `vhost_root`. */
+interface Root {
+  realRoot: string;
+  symlinks: SymlinkPolicy;
+  guard: ScriptGuard;
+}
+
+/** Per-host roots kept, each with the script routes sharing its files. */
+const MAX_VHOST_ROOTS = 1024;
 
 /** A file opened to be served: the checked name and stat are those of `file`. */
 type Served = FileTarget & { file: OpenedFile };
@@ -65,9 +75,11 @@ class StaticGateway {
   readonly #options: StaticOptions;
   readonly #name: string;
   readonly #cacheControl: string | undefined;
-  #realRoot = "";
-  #guard!: ScriptGuard;
-  #symlinks!: SymlinkPolicy;
+  #root!: Root;
+  #scripts: readonly ScriptFiles[] = [];
+  /** Per-host roots (`vhost_root`), and what each is to the static route. */
+  readonly #vhosts: VhostRoots | undefined;
+  readonly #vhostRoots = new Map<string, Promise<Root>>();
 
   constructor(runtime: Runtime, fs: FileSystem, options: StaticOptions, name: string, scripts: readonly ScriptFiles[]) {
     this.#runtime = runtime;
@@ -76,14 +88,33 @@ class StaticGateway {
     this.#name = name;
     const seconds = Math.floor(options.max_age / 1000);
     this.#cacheControl = seconds > 0 ? `public, max-age=${seconds}` : undefined;
+    this.#vhosts = options.vhost_root === undefined ? undefined : new VhostRoots(fs, options.vhost_root);
     this.ready = this.#init(scripts);
     this.ready.catch(() => undefined);
   }
 
   async #init(scripts: readonly ScriptFiles[]): Promise<void> {
-    this.#realRoot = await staticRoot(this.#fs, this.#options, this.#name);
-    this.#symlinks = new SymlinkPolicy(this.#fs, this.#options.follow_symlinks, this.#realRoot, (line) => this.#runtime.logError(`${this.#name}: ${line}`));
-    this.#guard = new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, this.#realRoot, scripts));
+    this.#scripts = scripts;
+    this.#root = await this.#rootAt(await staticRoot(this.#fs, this.#options, this.#name));
+  }
+
+  /** What a real root directory is to the route: where links may lead, which files are scripts. */
+  async #rootAt(realRoot: string): Promise<Root> {
+    const symlinks = SymlinkPolicy.forRoute(this.#runtime, this.#options.follow_symlinks, realRoot, this.#name);
+    return { realRoot, symlinks, guard: new ScriptGuard(this.#options.deny_extensions, await sharingRoot(this.#fs, realRoot, this.#scripts)) };
+  }
+
+  /** The root for `request`: its host's `vhost_root` where there is one, else `root`. */
+  async #rootFor(request: Request): Promise<Root> {
+    const vhost = await this.#vhosts?.rootFor(request);
+    if (!vhost) return this.#root;
+    let root = this.#vhostRoots.get(vhost.realRoot);
+    if (!root) {
+      if (this.#vhostRoots.size >= MAX_VHOST_ROOTS) this.#vhostRoots.clear();
+      root = this.#rootAt(vhost.realRoot);
+      this.#vhostRoots.set(vhost.realRoot, root);
+    }
+    return root;
   }
 
   async handle(c: Context, next: Next): Promise<Response | void> {
@@ -93,7 +124,7 @@ class StaticGateway {
       await this.ready;
       response = await this.#answer(request, clientTargetOf(c.env), routePath(c));
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
     if (response) return response;
     if (this.#options.fallthrough) return next();
@@ -114,11 +145,12 @@ class StaticGateway {
     const { path } = rootedPath(safe.path, pattern, this.#options.strip_prefix);
     if (!this.#options.dotfiles && isHidden(path)) return errorResponse(404);
     // The mount itself, asked without its slash: its directory.
-    const target = path === "" ? ({ kind: "directory", real: this.#realRoot } as const) : await this.#resolve(path);
+    const root = await this.#rootFor(request);
+    const target = path === "" ? ({ kind: "directory", real: root.realRoot } as const) : await this.#resolve(root, path);
     switch (target.kind) {
       case "file": {
-        const precompressed = await this.#precompressed(request, target);
-        const opened = await this.#open(precompressed?.file ?? target);
+        const precompressed = await this.#precompressed(request, root, target);
+        const opened = await this.#open(root, precompressed?.file ?? target);
         if (opened === "missing") return null;
         if (opened === "moved") return errorResponse(404);
         let streaming = false;
@@ -147,19 +179,19 @@ class StaticGateway {
    * The file a decoded path names: itself, or an index file of the directory
    * it names. A script (scripts.ts) is no file: the next route runs it.
    */
-  async #resolve(path: string): Promise<Target> {
-    const target = await this.#lookup(this.#realRoot, path);
+  async #resolve(root: Root, path: string): Promise<Target> {
+    const target = await this.#lookup(root, root.realRoot, path);
     if (target.kind === "file") {
       // "/file.txt/" names no file (ENOTDIR), whatever the platform's realpath says.
       const file = { ...target, name: path };
-      return path.endsWith("/") || this.#guard.isScript(file) ? { kind: "missing" } : file;
+      return path.endsWith("/") || root.guard.isScript(file) ? { kind: "missing" } : file;
     }
     if (target.kind !== "directory" || !path.endsWith("/")) return target;
     for (const index of this.#options.index) {
-      const candidate = await this.#lookup(target.real, `/${index}`);
+      const candidate = await this.#lookup(root, target.real, `/${index}`);
       if (candidate.kind === "file") {
         const file = { ...candidate, name: path + index };
-        if (!this.#guard.isScript(file)) return file;
+        if (!root.guard.isScript(file)) return file;
       }
       if (candidate.kind === "outside") return candidate;
     }
@@ -168,21 +200,21 @@ class StaticGateway {
   }
 
   /** A pre-compressed file (precompressed.ts) to serve for `target`, under `target`'s name (its Content-Type). */
-  async #precompressed(request: Request, target: FileTarget): Promise<Precompressed<FileTarget> | undefined> {
+  async #precompressed(request: Request, root: Root, target: FileTarget): Promise<Precompressed<FileTarget> | undefined> {
     if (this.#options.precompressed.length === 0) return undefined;
     return findPrecompressed(request, this.#options.precompressed, target.real, target.stat, async (path) => {
       // A sibling of the file: its directory is the base its symlinks are judged from.
       const slash = path.lastIndexOf("/");
-      const found = await this.#lookup(path.slice(0, slash), path.slice(slash));
+      const found = await this.#lookup(root, path.slice(0, slash), path.slice(slash));
       return found.kind === "file" ? { ...found, name: target.name } : undefined;
     });
   }
 
   /** What is at `base + path`, symlinks resolved, refused when the real path leaves the real root through a refused symlink. */
-  async #lookup(base: string, path: string): Promise<Found> {
+  async #lookup(root: Root, base: string, path: string): Promise<Found> {
     const real = await this.#fs.realpath(base + path);
     if (real === null) return { kind: "missing" };
-    if (!(await this.#symlinks.allows(base, path, real))) return { kind: "outside" };
+    if (!(await root.symlinks.allows(base, path, real))) return { kind: "outside" };
     const stat = await this.#fs.stat(real);
     if (stat?.isFile) return { kind: "file", real, stat };
     if (stat?.isDirectory) return { kind: "directory", real };
@@ -202,18 +234,18 @@ class StaticGateway {
    * nothing to open, or a script (the next route runs it); "moved": the name
    * changed under the open.
    */
-  async #open(target: FileTarget): Promise<Served | "missing" | "moved"> {
+  async #open(root: Root, target: FileTarget): Promise<Served | "missing" | "moved"> {
     const file = await this.#fs.openRead(target.real);
     if (!file) return "missing";
     let verdict: Served | "missing" | "moved" = "moved";
     try {
       const real = await this.#fs.realpath(target.real);
-      const named = real === null || !(await this.#symlinks.allows(this.#realRoot, target.name, real)) ? null : await this.#fs.lstat(real);
+      const named = real === null || !(await root.symlinks.allows(root.realRoot, target.name, real)) ? null : await this.#fs.lstat(real);
       if (real !== null && named?.isFile && file.stat.isFile && named.dev === file.stat.dev && named.ino === file.stat.ino) {
         const served = { ...target, real, stat: file.stat, file };
         // #resolve found no script at the same real name and mode: asked again only when either changed.
         const changed = real !== target.real || file.stat.mode !== target.stat.mode;
-        verdict = changed && this.#guard.isScript(served) ? "missing" : served;
+        verdict = changed && root.guard.isScript(served) ? "missing" : served;
       }
     } finally {
       if (verdict === "missing" || verdict === "moved") await file.close();
@@ -223,45 +255,8 @@ class StaticGateway {
 
   /** The answer for `file`; `body` gives its bytes from the opened file, and is called only for an answer that has them. */
   #serve(request: Request, file: FileTarget, body: (range: ByteRange) => ReadableStream<Uint8Array>): Response {
-    const { size } = file.stat;
-    const validators = validatorsOf(file.stat, this.#options.etag);
-    const headers = new Headers({ "last-modified": new Date(validators.lastModified).toUTCString() });
-    if (validators.etag) headers.set("etag", validators.etag);
-    if (this.#cacheControl) headers.set("cache-control", this.#cacheControl);
-    // RFC 9110 §13.2.2: preconditions come before Range; §15.4.5: a 304 carries
-    // the validators and Cache-Control a 200 would, and no content.
-    if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
-
-    // The type follows the name asked for (nginx: the URI's extension), not a symlink's target.
-    headers.set("content-type", getMimeType(file.name) ?? "application/octet-stream");
-    headers.set("accept-ranges", "bytes");
-    const range = requestedRange(request, size, validators);
-    if (range === "unsatisfiable") {
-      // RFC 9110 §15.5.17: 416 names the current length.
-      return new Response(null, { status: 416, headers: { "content-range": `bytes */${size}`, "content-length": "0" } });
-    }
-    const { start, end } = range ?? { start: 0, end: size - 1 };
-    headers.set("content-length", String(end - start + 1));
-    if (range) headers.set("content-range", `bytes ${start}-${end}/${size}`);
-    const status = range ? 206 : 200;
-    if (request.method === "HEAD" || size === 0) return new Response(null, { status, headers });
-    // The range is given even for the whole file: a file grown since stat
-    // must not send more bytes than Content-Length announced.
-    return new Response(body({ start, end }), { status, headers });
+    return fileResponse(request, file, { etag: this.#options.etag, cacheControl: this.#cacheControl }, body);
   }
-}
-
-/**
- * The Range to honour, if any. RFC 9110 §14.2: Range is defined for GET only;
- * §13.1.5: If-Range decides between the range and the whole file. A zero-length
- * file has no byte to select, so its Range is ignored.
- */
-function requestedRange(request: Request, size: number, validators: Validators): ByteRange | "unsatisfiable" | undefined {
-  const header = request.headers.get("range");
-  if (request.method !== "GET" || header === null || size === 0) return undefined;
-  const ifRange = request.headers.get("if-range");
-  if (ifRange !== null && !ifRangeMatches(ifRange, validators)) return undefined;
-  return parseRange(header, size);
 }
 
 /**

@@ -7,6 +7,7 @@ import { routeFields } from "../route/fields.ts";
 import { stripPrefixField } from "../rooted-path.ts";
 import { precompressedFields } from "./precompressed.ts";
 import { followSymlinksField } from "../symlinks.ts";
+import { vhostRootField, vhostRootProblem } from "../vhost-root.ts";
 
 /**
  * The scripts a backend may run: the extensions PHP runs under Debian's
@@ -34,6 +35,7 @@ export const staticSchema = {
     root: { type: "string", required: true, doc: "directory the files are served from: file = root + the whole request path, or the path after the route's prefix with `strip_prefix`" },
     strip_prefix: stripPrefixField,
     follow_symlinks: followSymlinksField,
+    vhost_root: vhostRootField,
     index: { type: "string[]", default: ["index.html"], doc: "files tried, in order, for a path that names a directory (there are no listings)" },
     fallthrough: {
       type: "boolean",
@@ -54,6 +56,8 @@ export const staticSchema = {
     for (const ext of options.deny_extensions as string[]) {
       if (!/^\.[^/]*[^./ ]$/.test(ext)) return { key: "deny_extensions", message: `${JSON.stringify(ext)}: entries are file extensions with their dot, e.g. ".php"` };
     }
+    const vhost = typeof options.vhost_root === "string" ? vhostRootProblem(options.vhost_root) : undefined;
+    if (vhost !== undefined) return { key: "vhost_root", message: vhost };
     const index = indexNamesProblem(options.index as string[]);
     return index === undefined ? undefined : { key: "index", message: index };
   },

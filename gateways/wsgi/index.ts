@@ -21,7 +21,7 @@ import { BootError, type WorkerGroup } from "../../src/supervisor.ts";
 import { fcgiRequest, type FcgiTimeouts } from "../fastcgi/client.ts";
 import { FcgiConnection } from "../fastcgi/connection.ts";
 import { notLoading, wsgiSetup } from "../checks/wsgi.ts";
-import { connOf, failure, logCut, onClientGone, type GatewayHandler } from "../handler.ts";
+import { connOf, failure, logCut, logRequestError, onClientGone, type GatewayHandler } from "../handler.ts";
 import { mountedRequest } from "../mount.ts";
 import type { WsgiOptions } from "./options.ts";
 import { startWorkers } from "./workers.ts";
@@ -129,8 +129,8 @@ class WsgiGateway {
         keepAlive: this.#keepAlive,
         timeouts: this.#timeouts,
         maxHeaderBytes: o.max_response_header_size,
-        logStderr: (text) => this.#runtime.logError(`${this.#name}: ${target.pathname}: stderr: ${text}`),
-        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason),
+        logStderr: (text) => logRequestError(this.#runtime, c.env, `${this.#name}: ${target.pathname}: stderr: ${text}`),
+        logCut: (reason) => logCut(this.#runtime, this.#name, target.pathname, reason, c.env),
         runOn: true,
         watch: {
           leased: (backend) => workers.leased(backend),
@@ -138,7 +138,7 @@ class WsgiGateway {
         },
       });
     } catch (err) {
-      return failure(this.#runtime, this.#name, err);
+      return failure(this.#runtime, this.#name, err, c.env);
     }
   }
 

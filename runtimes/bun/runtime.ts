@@ -3,6 +3,7 @@
 // processes, Web Workers for threads, files through Bun's node:fs
 // (runtimes/node/fs.ts runs there unchanged).
 
+import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { passwordHashes } from "../common/password-hashes.ts";
 import { zlibCompression } from "../common/zlib-compression.ts";
@@ -25,7 +26,7 @@ export const bunRuntime = {
   passwordHashes,
   getEnv: (name) => Bun.env[name],
   logAccess: lineWriter(process.stdout),
-  logError: lineWriter(process.stderr),
+  logError: datedErrors(lineWriter(process.stderr)),
   compression: zlibCompression,
   residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

@@ -19,7 +19,7 @@ interface Relayed {
 export function fetchUpgrading(app: Fetchable, server: BunServer, original: Request, admitted: Request, env: ServeEnv): Response | Promise<Response | undefined> {
   if (original.headers.get("upgrade")?.toLowerCase() !== "websocket") return app.fetch(admitted, env);
   let tunnel: UpgradeTunnel | undefined;
-  const answer = app.fetch(admitted, { ...env, upgrade: { accept: (t) => void (tunnel = t) } });
+  const answer = app.fetch(admitted, { ...env, upgrade: { accept: (t) => void (tunnel = t), messages: true } });
   return Promise.resolve(answer).then((response) => {
     if (tunnel === undefined) return response;
     const protocol = chosenProtocol(tunnel);

@@ -9,17 +9,27 @@
 // let anyone in.
 
 import type { TlsMaterial } from "../../src/tls/material.ts";
+import type { ClientAuth } from "../../src/tls/options.ts";
+
+/** What a runtime's TLS server can do of `[tls]`: SNI, and which `client_auth` values it honours. */
+export interface TlsAbilities {
+  sni: boolean;
+  clientAuth: readonly ClientAuth[];
+}
 import { ListenError } from "./serve.ts";
 
 /** The `[tls]` settings a runtime's server has no way to honour, named for the error. */
-export function unsupportedTls(material: TlsMaterial, runtime: string, can: { sni: boolean; clientAuth: boolean }): string | undefined {
-  if (!can.clientAuth && material.clientAuth !== "off") return `${runtime}'s server cannot ask for client certificates (tls.client_auth); see docs/tls.md`;
+export function unsupportedTls(material: TlsMaterial, runtime: string, can: TlsAbilities): string | undefined {
+  if (!can.clientAuth.includes(material.clientAuth)) {
+    const why = can.clientAuth.length === 1 ? "cannot ask for client certificates" : `cannot tell the backend whether a client certificate was given, which client_auth = "${material.clientAuth}" needs`;
+    return `${runtime}'s server ${why} (tls.client_auth); see docs/tls.md`;
+  }
   if (!can.sni && material.certs.length > 0) return `${runtime}'s server presents one certificate only ([[tls.certs]]); see docs/tls.md`;
   return undefined;
 }
 
 /** Throws the ListenError for `text` when the runtime cannot serve `material`. */
-export function checkTlsSupport(text: string, material: TlsMaterial, runtime: string, can: { sni: boolean; clientAuth: boolean }): void {
+export function checkTlsSupport(text: string, material: TlsMaterial, runtime: string, can: TlsAbilities): void {
   const why = unsupportedTls(material, runtime, can);
   if (why !== undefined) throw new ListenError(text, why);
 }

@@ -1,5 +1,6 @@
 // The Runtime for Deno: every Deno.* call postern makes lives under runtimes/deno/.
 
+import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { passwordHashes } from "../common/password-hashes.ts";
 import { zlibCompression } from "../common/zlib-compression.ts";
@@ -22,7 +23,7 @@ export const denoRuntime = {
   passwordHashes,
   getEnv: (name) => Deno.env.get(name),
   logAccess: lineWriter(Deno.stdout),
-  logError: lineWriter(Deno.stderr),
+  logError: datedErrors(lineWriter(Deno.stderr)),
   compression: zlibCompression,
   residentMemory: () => Deno.memoryUsage().rss,
 } satisfies Runtime;

@@ -8,12 +8,12 @@
 import type { Address } from "../../src/address.ts";
 import { errorResponse } from "../../src/errors.ts";
 import type { ServeEnv } from "../../src/runtime.ts";
-import { admit, fetchEnv } from "../common/fetch-serve.ts";
+import { admit, fetchEnv, type Admitted } from "../common/fetch-serve.ts";
 import { Deno, type DenoHttpServer, type DenoServeInfo } from "./api.ts";
 import { peerOf } from "../common/peers.ts";
 import { RefusedPeers } from "./refused-peers.ts";
 import { authorityOf, clearSocketPath, listenAll, type Fetchable, type RunningServer, type ServeOptions } from "../common/serve.ts";
-import { checkTlsSupport, relistenAfter, type Relisten } from "../common/tls-relisten.ts";
+import { checkTlsSupport, relistenAfter, type Relisten, type TlsAbilities } from "../common/tls-relisten.ts";
 import type { TlsMaterial } from "../../src/tls/material.ts";
 import { socketPath } from "./socket-file.ts";
 import { fetchUpgrading } from "./websocket.ts";
@@ -21,7 +21,7 @@ import { fetchUpgrading } from "./websocket.ts";
 export type { Fetchable, RunningServer, ServeOptions };
 
 /** What Deno.serve's TLS offers: one certificate, no client certificates. */
-const DENO_TLS = { sni: false, clientAuth: false };
+const DENO_TLS: TlsAbilities = { sni: false, clientAuth: ["off"] };
 
 export async function serve(app: Fetchable, options: ServeOptions): Promise<RunningServer> {
   if (options.tls !== undefined) options.listen.forEach((text) => checkTlsSupport(text, options.tls!, "Deno", DENO_TLS));
@@ -62,10 +62,8 @@ async function listen(app: Fetchable, options: ServeOptions, addr: Address, serv
     if (peer !== undefined && refusedPeers.has(peer)) return errorResponse(400, { close: true });
     const h2 = local.secure === true && !request.headers.has("host");
     const admitted = admit(h2 ? withHost(request) : request, options.client, localAuthority, options.encodedSlashes);
-    const answer =
-      admitted instanceof Response
-        ? admitted
-        : fetchUpgrading(app, request, admitted.request, h2 ? asH2(fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local)) : fetchEnv(admitted, info.remoteAddr.hostname, info.remoteAddr.port, local));
+    const env = (a: Admitted) => fetchEnv(a, info.remoteAddr.hostname, info.remoteAddr.port, local);
+    const answer = admitted instanceof Response ? admitted : fetchUpgrading(app, request, admitted.request, h2 ? asH2(env(admitted)) : env(admitted));
     if (peer === undefined) return answer;
     // An answer that ends the connection (a refusal, a 413) ends it for the app too.
     const note = (response: Response) => {

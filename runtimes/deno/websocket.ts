@@ -13,13 +13,21 @@ import { Deno } from "./api.ts";
 export function fetchUpgrading(app: Fetchable, original: Request, admitted: Request, env: ServeEnv): Response | Promise<Response> {
   if (original.headers.get("upgrade")?.toLowerCase() !== "websocket") return app.fetch(admitted, env);
   let tunnel: UpgradeTunnel | undefined;
-  const answer = app.fetch(admitted, { ...env, upgrade: { accept: (t) => void (tunnel = t) } });
+  const answer = app.fetch(admitted, { ...env, upgrade: { accept: (t) => void (tunnel = t), messages: true } });
   return Promise.resolve(answer).then((response) => {
     if (tunnel === undefined) return response;
-    const protocol = chosenProtocol(tunnel);
-    const { socket, response: switched } = Deno.upgradeWebSocket(original, protocol === undefined ? {} : { protocol });
-    socket.binaryType = "arraybuffer";
     const accepted = tunnel;
+    const protocol = chosenProtocol(accepted);
+    let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
+    try {
+      upgraded = Deno.upgradeWebSocket(original, protocol === undefined ? {} : { protocol });
+    } catch {
+      // Not a request Deno can upgrade (no Sec-WebSocket-Key, a wrong version): the backend's slot is freed.
+      accepted.duplex.close();
+      return new Response(null, { status: 400 });
+    }
+    const { socket, response: switched } = upgraded;
+    socket.binaryType = "arraybuffer";
     socket.onopen = () => {
       const side = relayMessages(accepted, socket);
       socket.onmessage = (event) => side.message(typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer));

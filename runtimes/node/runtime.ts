@@ -1,5 +1,6 @@
 // The Runtime for Node: every node:* call postern makes lives under runtimes/node/.
 
+import { datedErrors } from "../../src/logs.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import { passwordHashes } from "../common/password-hashes.ts";
 import { zlibCompression } from "../common/zlib-compression.ts";
@@ -21,7 +22,7 @@ export const nodeRuntime = {
   passwordHashes,
   getEnv: (name) => process.env[name],
   logAccess: lineWriter(process.stdout),
-  logError: lineWriter(process.stderr),
+  logError: datedErrors(lineWriter(process.stderr)),
   compression: zlibCompression,
   residentMemory: () => process.memoryUsage.rss(),
 } satisfies Runtime;

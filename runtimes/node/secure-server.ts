@@ -23,19 +23,36 @@ const connections = new WeakMap<object, { h2: Set<Http2Session>; http1: Set<Http
  * parser, events and settings, read from the server object), HTTP/2 streams
  * come through the compatibility API with the same listener.
  */
-export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, listener: Listener): Server {
-  const server = createSecureServer({ ...contexts.serverOptions(), allowHTTP1: true }, listener as never);
+export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, keepaliveTimeout: number, listener: Listener): Server {
+  const server = createSecureServer(
+    {
+      ...contexts.serverOptions(),
+      allowHTTP1: true,
+      // Node resets an HTTP/2 stream past 128 fields (its default) before the
+      // app sees it: as many as HTTP/1.1 keeps (2000), so that h2Refused
+      // answers 431 as checkRequestHead does; the head's bytes are bounded as
+      // HTTP/1.1's are (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE).
+      maxHeaderListPairs: 2000,
+      settings: { maxHeaderListSize: options.maxHeaderSize },
+    },
+    listener as never,
+  );
   // Read by the HTTP/1.1 connection handling from the server object, where http.createServer stores them.
   Object.assign(server, {
     maxHeaderSize: options.maxHeaderSize,
     requireHostHeader: options.requireHostHeader,
     headersTimeout: options.headersTimeout,
     requestTimeout: options.requestTimeout,
+    // How often late heads are looked for, set before listen() starts the checks.
+    connectionsCheckingInterval: options.connectionsCheckingInterval,
   });
   const open = { h2: new Set<Http2Session>(), http1: new Set<HttpSocket>() };
   connections.set(server, open);
   server.on("session", (session: Http2Session) => {
     open.h2.add(session);
+    // keepalive_timeout for HTTP/2: a session with no frame either way for
+    // that long is closed with GOAWAY (RFC 9113 §6.8), its streams finishing.
+    session.setTimeout(keepaliveTimeout, () => session.close());
     session.once("close", () => open.h2.delete(session));
   });
   server.on("secureConnection", (socket: HttpSocket) => {

@@ -134,7 +134,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     options.listen,
     (addr, servers, secure) => {
       if (secure) contexts ??= new NodeTlsContexts(options.tls!);
-      const server = secure ? secureServer(contexts!, serverOptions(limits), listener) : createServer(serverOptions(limits), listener);
+      const server = secure ? secureServer(contexts!, serverOptions(limits), limits.keepaliveTimeout, listener) : createServer(serverOptions(limits), listener);
       server.keepAliveTimeout = limits.keepaliveTimeout;
       // Node keeps the first 2000 field lines (its default) and drops the
       // rest unseen, though its parser still frames the request by them: one
@@ -169,6 +169,8 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
     },
     async reloadTls(material: TlsMaterial) {
       if (contexts === undefined) return ["no https:// address was listened on at start"];
+      // Whether a client certificate is asked for is the server's setting, not its context's.
+      if (material.clientAuth !== options.tls!.clientAuth) return ["client_auth changes only on a restart; the certificates were not changed either"];
       contexts.replace(material);
       for (const [i, server] of servers.entries()) {
         if (schemes[i] === "https") (server as unknown as { setSecureContext(o: object): void }).setSecureContext(contexts.defaultOptions());

@@ -63,15 +63,26 @@ async function upgrade(app: Fetchable, options: Pick<ServeOptions, "encodedSlash
   relay(socket, tunnel.duplex, head);
 }
 
-/** The app did not upgrade: its answer, and the connection closed (RFC 9110 §7.8: the client may not send more on it). */
+/**
+ * The app did not upgrade: its answer, then the connection closed (RFC 9110
+ * §7.8: the client may send nothing more on it), the body streamed with
+ * backpressure and ended by the close (RFC 9112 §6.3).
+ */
 async function answer(socket: NodeDuplex, response: Response): Promise<void> {
-  const body = new Uint8Array(await response.arrayBuffer());
   let text = `HTTP/1.1 ${response.status} ${reasonPhraseOf(response) ?? response.statusText}\r\n`;
   for (const [name, value] of response.headers) {
-    if (name !== "content-length" && name !== "connection" && name !== "transfer-encoding") text += `${name}: ${value}\r\n`;
+    if (name !== "connection" && name !== "transfer-encoding" && name !== "keep-alive") text += `${name}: ${value}\r\n`;
   }
-  text += `content-length: ${body.byteLength}\r\nconnection: close\r\n\r\n`;
-  socket.end(Buffer.concat([Buffer.from(text, "latin1"), body]));
+  socket.write(Buffer.from(`${text}connection: close\r\n\r\n`, "latin1"));
+  const reader = response.body?.getReader();
+  try {
+    for (let r = await reader?.read(); r && !r.done && !socket.destroyed; r = await reader!.read()) {
+      if (!socket.write(r.value)) await new Promise((resolve) => socket.once("drain", resolve).once("close", resolve));
+    }
+  } finally {
+    void reader?.cancel().catch(() => undefined);
+    socket.end();
+  }
 }
 
 /** Bytes both ways, each side's reads paused while the other has not taken its last write. */

@@ -10,6 +10,7 @@ import { withReasonPhrase } from "../http/reason-phrase.ts";
 import { concatBytes } from "../io/bytes.ts";
 import { declaredLength, discardRest, framedBody, framedWhole, type FramingHooks } from "./framing.ts";
 import type { CgiHead } from "./response.ts";
+import { SENDFILE_FIELDS, sendfileField, withSendfile } from "./sendfile.ts";
 
 /** The backend's output after the head, as the gateway reads it. */
 export interface CgiOutput {
@@ -57,6 +58,10 @@ export function hasBody(head: CgiHead, isHead: boolean): boolean {
  * status, a bad Content-Length, or a whole body shorter than it declared.
  */
 export function cgiResponse(head: CgiHead, body: CgiBody, output: CgiOutput, options: CgiAnswerOptions): Response {
+  return withSendfile(answer(head, body, output, options), sendfileField(head.headers));
+}
+
+function answer(head: CgiHead, body: CgiBody, output: CgiOutput, options: CgiAnswerOptions): Response {
   // RFC 9110 §15.2: an interim 1xx is never a final answer.
   if (head.status < 200) throw new GatewayError("BACKEND_MALFORMED", `status ${head.status} from a CGI response`);
   const length = declaredLength(head.headers);
@@ -88,7 +93,8 @@ function setLength(headers: Record<string, string> | Headers, length: number): v
 // ones a backend's Connection field names; the gateway's own server frames
 // the response it sends. Content-Length is the gateway's too (framing.ts),
 // sent once checked.
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"]);
+// And the sendfile fields (sendfile.ts), which name a path on the server: never the client's.
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length", ...SENDFILE_FIELDS]);
 
 /**
  * The head's fields as the client Response's headers, hop-by-hop ones

@@ -14,6 +14,8 @@ export interface LoggingPostern {
   access: string[];
   errors: string[];
   records: RequestRecord[];
+  /** The app's own onRequestDone (the records above are gathered by the first listener). */
+  onRequestDone(listener: (record: RequestRecord) => void): () => void;
   /** Until `n` requests are done (20 s at most). */
   done(n: number): Promise<void>;
   stop(): Promise<void>;
@@ -38,6 +40,7 @@ export async function startLogging(toml: string, baseDir: string): Promise<Loggi
     access,
     errors,
     records,
+    onRequestDone: (listener) => app.onRequestDone(listener),
     async done(n) {
       const deadline = Date.now() + 20_000;
       while (records.length < n) {

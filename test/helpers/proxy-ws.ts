@@ -18,7 +18,8 @@ export interface WsBackend {
 export async function startWsBackend(): Promise<WsBackend> {
   const closes: { code: number; reason: string }[] = [];
   const server = createServer((_req, res) => res.end("plain"));
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (protocols.has("chat") ? "chat" : false) });
+  // Compression on, as many servers have it: a relay of messages must not let it be negotiated through it.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true, handleProtocols: (protocols) => (protocols.has("chat") ? "chat" : false) });
   server.on("upgrade", (req, socket, head) => {
     // A relay that closes its side at once resets the connection: not the test's failure.
     socket.on("error", () => undefined);

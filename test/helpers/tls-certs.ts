@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 export interface TestCertificates {
   dir: string;
-  /** PEM files, by name: ca.pem, server.pem + server.key, other.pem + other.key, client.pem + client.key, renewed.pem + renewed.key. */
+  /** PEM files, by name: ca.pem, server.pem + server.key, other.pem + other.key, client.pem + client.key, rogue.pem + rogue.key (self-signed), renewed.pem + renewed.key. */
   path(name: string): string;
   remove(): void;
 }
@@ -34,6 +34,8 @@ export function makeCertificates(): TestCertificates {
   issue(dir, "other", "/O=postern/CN=other.test", ["DNS:other.test", "DNS:*.wild.test"], "serverAuth");
   issue(dir, "renewed", "/O=postern renewed/CN=localhost", ["DNS:localhost", "IP:127.0.0.1"], "serverAuth");
   issue(dir, "client", "/C=DE/O=postern/CN=alice", [], "clientAuth");
+  // A client certificate no CA postern trusts issued.
+  openssl(dir, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "rogue.key", "-out", "rogue.pem", "-days", "2", "-subj", "/CN=mallory"]);
   return { dir, path: (name) => join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -8,7 +8,8 @@
 // imports the package.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeAtLeast } from "./node-versions.ts";
 import { freePort } from "./ports.ts";
@@ -54,6 +55,27 @@ export async function wranglerDev(cwd: string, args: string[] = []): Promise<Wra
   // The first start bundles the Worker and starts workerd: slow on a loaded machine.
   await waitForPort(proc, port, "wrangler dev", () => log, 60_000);
   return { url: `http://127.0.0.1:${port}`, proc, stop: () => stopProcessGroup(proc, "SIGTERM") };
+}
+
+/**
+ * The conformance suite's Worker (conformance/workerd/worker.ts) serving the
+ * postern.toml `toml` under `wrangler dev`, from a temporary directory that
+ * stop() removes.
+ */
+export async function devConformanceWorker(name: string, toml: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  writeCheckoutWorkerConfig(dir, name, join(ROOT, "test/conformance/workerd/worker.ts"), ["[vars]", `POSTERN_TOML = ${JSON.stringify(toml)}`]);
+  const dev = await wranglerDev(dir).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    url: dev.url,
+    stop: async () => {
+      await dev.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** `wrangler ...args` in `cwd`, run to its end; throws with its output if it fails. */

@@ -20,7 +20,7 @@ import { backendAddresses } from "../../checks/common.ts";
 import { fcgiRequest } from "../../fastcgi/client.ts";
 import { FcgiConnection } from "../../fastcgi/connection.ts";
 import { Role } from "../../fastcgi/record.ts";
-import { connOf, failure, logCut, onClientGone } from "../../handler.ts";
+import { connOf, failure, logCut, logRequestError, onClientGone } from "../../handler.ts";
 import { clientTargetOf } from "../../request-path.ts";
 import type { AuthorizerOptions } from "./fields.ts";
 
@@ -82,15 +82,15 @@ export class FastCgiAuthorizer {
         keepAlive: this.#keepAlive,
         timeouts: { firstByteMs: this.#options.first_byte_timeout, idleMs: this.#options.idle_timeout },
         maxHeaderBytes: MAX_HEAD_BYTES,
-        logStderr: (text) => this.#runtime.logError(`${this.#route}: authorizer: ${target.pathname}: stderr: ${text}`),
-        logCut: (reason) => logCut(this.#runtime, this.#route, `authorizer: ${target.pathname}`, reason),
+        logStderr: (text) => logRequestError(this.#runtime, c.env, `${this.#route}: authorizer: ${target.pathname}: stderr: ${text}`),
+        logCut: (reason) => logCut(this.#runtime, this.#route, `authorizer: ${target.pathname}`, reason, c.env),
         runOn: this.#runtime.requestScopedIO !== true,
         role: Role.AUTHORIZER,
         onHead: (h) => (head = h),
       });
     } catch (err) {
       // An authorizer that cannot be asked lets nobody in: 502 or 504, as the backend of a route would.
-      return failure(this.#runtime, `${this.#route}: authorizer`, err);
+      return failure(this.#runtime, `${this.#route}: authorizer`, err, c.env);
     }
     if (response.status !== 200) {
       for (const name of [...response.headers.keys()]) if (name.startsWith(VARIABLE_PREFIX)) response.headers.delete(name);
