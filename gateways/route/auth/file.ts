@@ -3,8 +3,8 @@
 // again (stat) at most once a second while requests come, and read again
 // when its size, mtime or inode changed (lighttpd's mod_authn_file and nginx
 // read it for every request; one stat a second costs less than that). A
-// change that cannot be read or taken keeps the last good copy and is logged
-// once.
+// content that cannot be read or taken (a file half written) keeps the last
+// good copy; a file gone lets nobody in. Either is logged once.
 
 import { setupError } from "../../../src/check/problems.ts";
 import { readAllLimited } from "../../../src/io/bytes.ts";
@@ -63,14 +63,28 @@ export class HtpasswdFile {
     const fs = this.#source.fs!;
     const stat = await fs.stat(this.#source.path).catch(() => null);
     if (stat !== null && stampOf(stat) === this.#stamp) return;
-    const problem = stat === null ? `${this.#source.path}: cannot be read` : await this.#read(fs);
+    if (stat === null) {
+      // Removing the file is how an operator shuts a site's door at once, as
+      // it does under lighttpd and nginx: nobody gets in until it is back.
+      this.#users = new Map();
+      this.#stamp = "";
+      this.#report(`${this.#source.path}: gone or cannot be looked at; nobody gets in until it is back`);
+      return;
+    }
+    const problem = await this.#read(fs);
     if (problem === undefined) {
       if (this.#reported !== undefined) this.#source.log(`${this.#source.path}: read again, ${this.#users.size} users`);
       this.#reported = undefined;
-    } else if (problem !== this.#reported) {
-      this.#reported = problem;
-      this.#source.log(`${problem}; the last good copy (${this.#users.size} users) stays in use`);
+    } else {
+      this.#report(`${problem}; the last good copy (${this.#users.size} users) stays in use`);
     }
+  }
+
+  /** Logs what is wrong with the file, once until it changes. */
+  #report(problem: string): void {
+    if (problem === this.#reported) return;
+    this.#reported = problem;
+    this.#source.log(problem);
   }
 
   /** Reads and takes the file; what is wrong with it, if anything. */
