@@ -84,3 +84,33 @@ test("a bcrypt hash of a cost htpasswd would not make is refused: each check wou
   expect(parseHtpasswd(`alice:${salt.replace("$10$", "$31$")}\n`, false)).toEqual({ ok: false, line: 1, message: 'user "alice": bcrypt cost 31: htpasswd -C takes 4 to 17' });
   expect(parseHtpasswd(`alice:${salt.replace("$10$", "$03$")}\n`, false)).toEqual({ ok: false, line: 1, message: 'user "alice": bcrypt cost 3: htpasswd -C takes 4 to 17' });
 });
+
+test.skipIf(!HTPASSWD)("a client that leaves while its password check waits gives up its place in the queue", async () => {
+  const file = join(dir, "queue");
+  execFileSync(HTPASSWD!, ["-cbB", "-C", "4", file, "alice", "right"], { stdio: "ignore" });
+  let letGo!: () => void;
+  const gate = new Promise<void>((resolve) => (letGo = resolve));
+  let started = 0;
+  const bcrypt = async (password: string, stored: string) => (started++, await gate, passwordHashes.bcrypt(password, stored));
+  const auth = basicAuthMiddleware({ ...nodeRuntime, passwordHashes: { ...passwordHashes, bcrypt } }, { htpasswd: file });
+  await auth.ready;
+  const app = new Hono();
+  app.use("/*", auth);
+  app.get("/", (c) => c.text("in"));
+  const ask = async (signal?: AbortSignal) => app.request("/", { headers: { authorization: `Basic ${btoa("alice:wrong")}` }, signal });
+  const leaving = new AbortController();
+  const full = Array.from({ length: CHECKS_AT_ONCE + CHECKS_QUEUED - 1 }, () => ask());
+  const left = ask(leaving.signal);
+  // The file's stat, which every request waits for, is done once checks start: the others are queued by then.
+  while (started < CHECKS_AT_ONCE) await new Promise((resolve) => setTimeout(resolve, 10));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  leaving.abort();
+  await left.catch(() => undefined);
+  // The place it left is taken by the next request, which waits instead of being refused.
+  const next = ask();
+  const early = await Promise.race([next, new Promise((resolve) => setTimeout(resolve, 500, "waiting"))]);
+  expect(early).toBe("waiting");
+  letGo();
+  expect((await next).status).toBe(401);
+  expect((await Promise.all(full)).every((answer) => answer.status === 401)).toBe(true);
+});

@@ -15,6 +15,7 @@
 import { isGatewayError, responseForError } from "../../../src/errors.ts";
 import { ConcurrencyLimiter } from "../../../src/limiter.ts";
 import type { PasswordHashes } from "../../../src/runtime.ts";
+import type { OnCancel } from "../../../src/waiter-queue.ts";
 import { basicCredentials, challenge } from "./basic.ts";
 import type { HtpasswdFile } from "./file.ts";
 import { checkCost, type HtpasswdEntry } from "./htpasswd.ts";
@@ -46,17 +47,21 @@ export class BasicAuth {
     this.#cacheMs = cacheMs;
   }
 
-  /** The user the request's credentials name, when its password is right; else the 401 answer, or 503 when too many checks wait. */
-  async authenticate(request: Request): Promise<string | Response> {
+  /**
+   * The user the request's credentials name, when its password is right;
+   * else the 401 answer, or 503 when too many checks wait. `onGone` calls
+   * its listener when the client leaves: a check it waits for is withdrawn.
+   */
+  async authenticate(request: Request, onGone?: OnCancel): Promise<string | Response> {
     try {
-      return await this.#authenticate(request);
+      return await this.#authenticate(request, onGone);
     } catch (err) {
       if (isGatewayError(err)) return responseForError(err);
       throw err;
     }
   }
 
-  async #authenticate(request: Request): Promise<string | Response> {
+  async #authenticate(request: Request, onGone: OnCancel | undefined): Promise<string | Response> {
     const credentials = basicCredentials(request.headers.get("authorization"));
     if (credentials === undefined) return challenge(this.#realm);
     const users = await this.#file.users();
@@ -67,20 +72,20 @@ export class BasicAuth {
       // whatever it says. The first hash could be a {SHA} one, answered in
       // microseconds where every bcrypt user takes milliseconds.
       const decoy = this.#decoy(users);
-      if (decoy !== undefined) await this.#check(credentials.password, decoy);
+      if (decoy !== undefined) await this.#check(credentials.password, decoy, onGone);
       return challenge(this.#realm);
     }
-    return (await this.#verify(credentials.user, credentials.password, entry)) ? credentials.user : challenge(this.#realm);
+    return (await this.#verify(credentials.user, credentials.password, entry, onGone)) ? credentials.user : challenge(this.#realm);
   }
 
-  async #verify(user: string, password: string, entry: HtpasswdEntry): Promise<boolean> {
-    if (this.#cacheMs === 0) return this.#check(password, entry);
+  async #verify(user: string, password: string, entry: HtpasswdEntry, onGone: OnCancel | undefined): Promise<boolean> {
+    if (this.#cacheMs === 0) return this.#check(password, entry, onGone);
     // The stored hash is part of the key: a password changed in the file is checked again.
     const key = await this.#key(user, password, entry.hash);
     const until = this.#passed.get(key);
     if (until !== undefined && until > Date.now()) return true;
     this.#passed.delete(key);
-    if (!(await this.#check(password, entry))) return false;
+    if (!(await this.#check(password, entry, onGone))) return false;
     if (this.#passed.size >= CACHE_ENTRIES) this.#passed.delete(this.#passed.keys().next().value!);
     this.#passed.set(key, Date.now() + this.#cacheMs);
     return true;
@@ -95,8 +100,8 @@ export class BasicAuth {
     return this.#decoys.get(users);
   }
 
-  async #check(password: string, entry: HtpasswdEntry): Promise<boolean> {
-    const release = await checks.acquire();
+  async #check(password: string, entry: HtpasswdEntry, onGone: OnCancel | undefined): Promise<boolean> {
+    const release = await checks.acquire(onGone);
     try {
       return await verifyPassword(password, entry, this.#hashes);
     } finally {

@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { Problems } from "../../../src/check/problems.ts";
 import { variablesOf } from "../../../src/cgi/env.ts";
-import { derivedEnv, type GatewayHandler } from "../../handler.ts";
+import { derivedEnv, onClientGone, type GatewayHandler } from "../../handler.ts";
 import type { RouteContext, RouteModule } from "../index.ts";
 import { FastCgiAuthorizer } from "./authorizer.ts";
 import { BasicAuth } from "./basic-auth.ts";
@@ -33,7 +33,7 @@ export const authModule: RouteModule = {
     const { basic, authorizer } = setup;
     const guarded = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
       if (basic) {
-        const user = await basic.authenticate(c.req.raw);
+        const user = await basic.authenticate(c.req.raw, (withdraw) => onClientGone(c, withdraw));
         if (user instanceof Response) return user;
         // RFC 3875 §4.1.1, §4.1.11: how the server authenticated the request, and whom.
         c.env = derivedEnv(c.env, { variables: { ...variablesOf(c.env), REMOTE_USER: user, AUTH_TYPE: "Basic" } });
