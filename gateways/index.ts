@@ -36,6 +36,8 @@ import { trustedProxies, trustedProxiesWarnings } from "./trusted-proxies.ts";
 import { redirectHttps } from "./redirect-https.ts";
 import { createProxy } from "./proxy/index.ts";
 import { proxySchema, type ProxyInput } from "./proxy/options.ts";
+import { createRespond } from "./respond/index.ts";
+import { respondSchema } from "./respond/options.ts";
 import { createScgi } from "./scgi/index.ts";
 import { scgiSchema, type ScgiInput } from "./scgi/options.ts";
 import { createUwsgi } from "./uwsgi/index.ts";
@@ -82,6 +84,7 @@ export const gateways: Record<string, GatewayEntry> = {
   scgi: { schema: scgiSchema, create: createScgi, pathKeys: [], buffered: true },
   wsgi: { schema: wsgiSchema, create: createWsgi, pathKeys: ["chdir", "pythonpath"], programKeys: ["python"], buffered: true },
   proxy: { schema: proxySchema, create: createProxy, pathKeys: [], buffered: true },
+  respond: { schema: respondSchema, create: createRespond, pathKeys: [] },
 };
 
 /**

@@ -41,6 +41,8 @@ const GATEWAY_DOCS: Record<string, string> = {
   uwsgi: "[The uwsgi and SCGI gateways](gateways/uwsgi-scgi.md)",
   scgi: "[The uwsgi and SCGI gateways](gateways/uwsgi-scgi.md)",
   static: "[Static files](gateways/static.md)",
+  proxy: "[HTTP reverse proxy routes](gateways/proxy.md)",
+  respond: "[Mounting applications](mounts.md#keeping-clients-out-of-a-directory)",
 };
 
 /** Keys shared by several gateways, and the page that explains them together. */

@@ -36,6 +36,7 @@ const MINIMAL: Record<string, string> = {
   scgi: 'gateway = "scgi"\nbackend = "127.0.0.1:4000"',
   wsgi: 'gateway = "wsgi"\napp = "myapp:app"',
   proxy: 'gateway = "proxy"\nbackend = "http://127.0.0.1:3000"',
+  respond: 'gateway = "respond"',
 };
 
 interface Branch {
