@@ -11,7 +11,7 @@ import { ConcurrencyLimiter } from "../../src/limiter.ts";
 import type { RouteStats } from "../../src/metrics/stats.ts";
 import type { Runtime } from "../../src/runtime.ts";
 import type { CgiOptions } from "../cgi/options.ts";
-import { connOfEnv, failure, logCut, logRequestError, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
+import { connOfEnv, derivedEnv, failure, logCut, logRequestError, onRequestGone, redirectDepth, setRedirectDepth, type Router } from "../handler.ts";
 import type { WasiOptions } from "../wasi/options.ts";
 import type { ScriptLauncher } from "./launcher.ts";
 import { runScript, type ScriptOutcome } from "./run.ts";
@@ -180,7 +180,8 @@ export abstract class ScriptGateway {
     }
     const next = new Request(url, { method: "GET", headers, signal: request.signal });
     setRedirectDepth(next, depth);
-    if (this.#router) return this.#router.fetch(next, env);
+    // The route it reaches runs its own auth: what this route's set for its backend (REMOTE_USER, Variable-*) is not its to pass on.
+    if (this.#router) return this.#router.fetch(next, derivedEnv(env, { variables: undefined }));
     return (await this.route(next, env, routePath)) ?? errorResponse(404);
   }
 
