@@ -143,7 +143,7 @@ export async function serve(app: Fetchable, options: ServeOptions): Promise<Runn
       server.maxHeadersCount = limits.maxHeaders + 1;
       server.on("clientError", onClientError);
       server.on("connect", onConnect);
-      server.on("upgrade", upgradeListener(app, options));
+      server.on("upgrade", upgradeListener(app, options, limits));
       // RFC 9110 §10.1.1: 100 Continue goes out once the app reads the body
       // (Node would send it at once), so a request refused on its head (413
       // on its declared length) gets its final answer alone.

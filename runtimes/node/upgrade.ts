@@ -1,24 +1,35 @@
 // HTTP/1.1 Upgrade requests (WebSocket, RFC 6455 §4) on Node's servers: Node
 // hands them to the server's "upgrade" event, outside the request handler.
-// The request goes through the app as any other (routing, trusted proxies,
-// route modules) with a ServeEnv.upgrade handoff; a route that gets a 101
+// Its head is first checked as every other request's is (src/http/request-head.ts:
+// field count and size, two Hosts, smuggling patterns), since Node's request
+// listener, where serve.ts checks them, never sees it. The request then goes
+// through the app as any other (routing, trusted proxies, route modules) with
+// a ServeEnv.upgrade handoff; a route that gets a 101
 // from its backend hands the backend connection over, and the bytes are then
 // relayed both ways as they come, with backpressure, until either side
 // closes. Otherwise the app's answer is written and the connection closed.
-// Attach to any server (http, https): `server.on("upgrade", upgradeListener(app, options))`.
+// Attach to any server (http, https): `server.on("upgrade", upgradeListener(app, options, limits))`.
 
 import type { IncomingMessage } from "node:http";
 import type { Duplex as NodeDuplex } from "node:stream";
 import { normalizeAddress, type ConnInfo } from "../../src/cgi/conn.ts";
+import { errorPage } from "../../src/http/error-page.ts";
+import { checkRequestHead, type RequestHeadLimits } from "../../src/http/request-head.ts";
 import { normalTarget, pathAndQuery } from "../../src/paths.ts";
 import { reasonPhraseOf } from "../../src/http/reason-phrase.ts";
 import type { Duplex, ServeEnv, UpgradeTunnel } from "../../src/runtime.ts";
 import { authorityOf, type Fetchable, type ServeOptions } from "../common/serve.ts";
 
 /** The "upgrade" listener serving `app`. */
-export function upgradeListener(app: Fetchable, options: Pick<ServeOptions, "encodedSlashes">) {
+export function upgradeListener(app: Fetchable, options: Pick<ServeOptions, "encodedSlashes">, limits: RequestHeadLimits) {
   return (incoming: IncomingMessage, socket: NodeDuplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
+    const refusal = checkRequestHead({ method: incoming.method!, target: incoming.url!, httpVersion: incoming.httpVersion, rawHeaders: incoming.rawHeaders }, limits);
+    if (refusal) {
+      const page = errorPage(refusal.status);
+      void answer(socket, new Response(page.body, { status: page.status, headers: page.headers })).catch(() => socket.destroy());
+      return;
+    }
     void upgrade(app, options, incoming, socket, head).catch(() => socket.destroy());
   };
 }
