@@ -12,6 +12,9 @@ import { errorPage } from "../../src/http/error-page.ts";
 import { checkRequestHead } from "../../src/http/request-head.ts";
 import type { NodeTlsContexts } from "./tls.ts";
 
+/** SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §6.5.2) of every HTTP/2 connection. */
+const MAX_CONCURRENT_STREAMS = 128;
+
 type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
 
 /** Each secure server's open HTTP/2 sessions and HTTP/1.1 connections, for its graceful close. */
@@ -33,7 +36,11 @@ export function secureServer(contexts: NodeTlsContexts, options: ServerOptions, 
       // answers 431 as checkRequestHead does; the head's bytes are bounded as
       // HTTP/1.1's are (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE).
       maxHeaderListPairs: 2000,
-      settings: { maxHeaderListSize: options.maxHeaderSize },
+      // Node announces 2^32-1 concurrent streams: one connection could then
+      // hold as many requests in flight as it likes. 128 is nginx's
+      // http2_max_concurrent_streams; streams reset at once (rapid reset,
+      // CVE-2023-44487) are bounded by Node's maxSessionRejectedStreams (100).
+      settings: { maxHeaderListSize: options.maxHeaderSize, maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
     },
     listener as never,
   );
