@@ -51,6 +51,9 @@ export function parseClose(payload: Uint8Array): { code: number; reason: string 
   return { code: (payload[0]! << 8) | payload[1]!, reason: new TextDecoder().decode(payload.subarray(2)) };
 }
 
+/** A frame or message over the decoder's bound: the relay closes with 1009 (§7.4.1). */
+export class MessageTooBig extends Error {}
+
 /** Reads the backend's frames into messages. Throws an Error on a protocol violation (the relay then closes). */
 export class FrameDecoder {
   readonly #maxMessage: number;
@@ -92,11 +95,11 @@ export class FrameDecoder {
     } else if (length === 127) {
       if (b.byteLength < 10) return undefined;
       const big = new DataView(b.buffer, b.byteOffset + 2, 8).getBigUint64(0);
-      if (big > BigInt(this.#maxMessage)) throw new Error(`a frame over ${this.#maxMessage} bytes`);
+      if (big > BigInt(this.#maxMessage)) throw new MessageTooBig(`a frame over ${this.#maxMessage} bytes`);
       length = Number(big);
       at = 10;
     }
-    if (length > this.#maxMessage) throw new Error(`a frame over ${this.#maxMessage} bytes`);
+    if (length > this.#maxMessage) throw new MessageTooBig(`a frame over ${this.#maxMessage} bytes`);
     if (this.#size < at + length) return undefined;
     const payload = this.#take(at + length, true).subarray(at);
     return { fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, payload };
@@ -128,7 +131,7 @@ export class FrameDecoder {
     }
     if (opcode !== 0) this.#partsOpcode = opcode;
     this.#partsSize += payload.byteLength;
-    if (this.#partsSize > this.#maxMessage) throw new Error(`a message over ${this.#maxMessage} bytes`);
+    if (this.#partsSize > this.#maxMessage) throw new MessageTooBig(`a message over ${this.#maxMessage} bytes`);
     this.#parts.push(payload.slice());
     if (!fin) return undefined;
     const message = { opcode: this.#partsOpcode, payload: concatBytes(this.#parts) } as Message;

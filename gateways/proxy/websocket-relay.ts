@@ -6,7 +6,7 @@
 // relayed both ways with its code and reason (§5.5.1, §7).
 
 import type { UpgradeTunnel } from "../../src/runtime.ts";
-import { BINARY, CLOSE, closePayload, encodeFrame, FrameDecoder, parseClose, PING, PONG, TEXT } from "./websocket-frames.ts";
+import { BINARY, CLOSE, closePayload, encodeFrame, FrameDecoder, MessageTooBig, parseClose, PING, PONG, TEXT } from "./websocket-frames.ts";
 
 /** The client's socket as the server offers it. */
 export interface MessageSocket {
@@ -20,8 +20,13 @@ export interface ClientSide {
   closed(code: number, reason: string): void;
 }
 
-/** The largest message relayed from the backend; a larger one closes the relay (1009, §7.4.1). */
-const MAX_MESSAGE = 64 * 1024 * 1024;
+/**
+ * The largest message relayed from the backend, which is held whole before it
+ * is sent on (the servers' send takes whole messages); a larger one closes
+ * both sides with 1009 (§7.4.1). 16 MiB is Bun's own bound on a client's
+ * message (maxPayloadLength), so both directions are bounded alike.
+ */
+const MAX_MESSAGE = 16 * 1024 * 1024;
 /** After a close frame is sent, how long the backend's reply is waited for before its connection is closed. */
 const CLOSE_WAIT_MS = 5_000;
 
@@ -83,11 +88,12 @@ export function relayMessages(tunnel: UpgradeTunnel, client: MessageSocket): Cli
       duplex.close();
       closeClient();
     },
-    () => {
-      // A protocol violation or a broken connection: both sides end (1011, §7.4.1).
-      sendClose(1011, "");
+    (err: unknown) => {
+      // A message too big to hold (1009), a protocol violation or a broken connection (1011): both sides end (§7.4.1).
+      const code = err instanceof MessageTooBig ? 1009 : 1011;
+      sendClose(code, "");
       duplex.close();
-      closeClient(1011, "backend error");
+      closeClient(code, code === 1009 ? "message too big" : "backend error");
     },
   );
   return {
