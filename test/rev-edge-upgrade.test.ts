@@ -4,7 +4,7 @@
 // modules (auth) still run before anything reaches the backend.
 
 import { execFileSync } from "node:child_process";
-import { connect } from "node:net";
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,3 +73,59 @@ function statusLine(port: number, request: string): Promise<string> {
     socket.once("error", reject);
   });
 }
+
+/** A backend that switches to whatever protocol a request's Upgrade names first (as an h2c server would), to h2c on /always-h2c; records each Upgrade it was sent. */
+async function startSwitchingBackend(): Promise<{ port: number; seen: string[]; stop(): Promise<void> }> {
+  const seen: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+    let head = "";
+    socket.on("data", (d: Buffer) => {
+      head += d.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      const upgrade = /\r\nupgrade: *([^\r]*)/i.exec(head)?.[1] ?? "";
+      seen.push(upgrade);
+      const to = head.startsWith("GET /always-h2c ") ? "h2c" : upgrade.split(",")[0]!.trim();
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${to}\r\n\r\n`);
+      head = "";
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe("an upgrade is only ever to WebSocket (h2c smuggling)", () => {
+  let backend: Awaited<ReturnType<typeof startSwitchingBackend>>;
+  let postern: RunningPostern;
+  let port = 0;
+
+  beforeAll(async () => {
+    backend = await startSwitchingBackend();
+    postern = await startPostern(`[[routes]]\npath = "/*"\ngateway = "proxy"\nbackend = "http://127.0.0.1:${backend.port}"\n`);
+    port = Number(new URL(postern.url).port);
+  });
+
+  afterAll(async () => {
+    await postern?.stop();
+    await backend?.stop();
+  });
+
+  test("`Upgrade: h2c, websocket` reaches the backend as websocket alone", async () => {
+    const head = upgradeHead("/x").replace("Upgrade: websocket", "Upgrade: h2c, websocket");
+    expect(await statusLine(port, head)).toMatch(/^HTTP\/1\.1 101 /);
+    expect(backend.seen.at(-1)).toBe("websocket");
+  });
+
+  test("a backend that switches to another protocol than websocket: 502, no tunnel", async () => {
+    expect((await rawRequest(port, upgradeHead("/always-h2c"))).status).toBe(502);
+  });
+});

@@ -24,7 +24,7 @@ export interface HopFacts {
   host: string;
   /** The Host the client sent, which X-Forwarded-Host and Forwarded's host= name. */
   clientHost: string;
-  /** The Upgrade the request asks for, passed on (with `Connection: upgrade`) on an upgrade route. */
+  /** The Upgrade passed on (with `Connection: upgrade`) on an upgrade route: websocket, whatever else the client listed. */
   upgrade?: string;
   /** The upgrade is relayed message by message: the client's Sec-WebSocket-Extensions is not passed on. */
   noExtensions?: boolean;

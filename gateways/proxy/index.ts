@@ -82,7 +82,7 @@ class ProxyGateway {
       const key = this.#hashKey?.(request, connOf(c).remoteAddress);
       const upgrade = o.websocket ? upgradeOf(c.env) : undefined;
       if (upgrade !== undefined && isUpgrade(request)) {
-        const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: request.headers.get("upgrade")!, noExtensions: upgrade.messages === true }));
+        const head = encodeRequestHead(request.method, target, backendHeaders(request.headers, { ...hop, upgrade: "websocket", noExtensions: upgrade.messages === true }));
         return await proxyUpgrade(this.#upstream, upgrade, { head, key, timeouts: this.#timeouts(), maxHeaderBytes: o.max_response_header_size });
       }
       const { body, contentLength } = await forwardedBody(request, { maxBodySize: o.max_body_size, maxBufferedBody: o.max_buffered_body });

@@ -102,10 +102,17 @@ async function readHead(duplex: Duplex, req: UpgradeRequest, lease: Lease<Stream
   }
 }
 
-/** The 101's fields for the client: the backend's, Connection and Upgrade as RFC 9110 §7.8 wants them. */
+/**
+ * The 101's fields for the client: the backend's, Connection and Upgrade as
+ * RFC 9110 §7.8 wants them. The backend was asked for websocket alone: a
+ * switch to anything else (h2c above all, which would let the client speak
+ * HTTP/2 to the backend past every route and module here: "h2c smuggling")
+ * is refused.
+ */
 function switchedFields(head: ResponseHead): [string, string][] {
   const upgrade = head.headers.find(([name]) => name.toLowerCase() === "upgrade")?.[1];
   if (upgrade === undefined) throw malformed("101 without Upgrade");
+  if (upgrade.trim().toLowerCase() !== "websocket") throw malformed(`101 to ${JSON.stringify(upgrade)}, not websocket`);
   const named = new Set(
     head.headers
       .filter(([name]) => name.toLowerCase() === "connection")
