@@ -4,8 +4,10 @@
 // field count and size, two Hosts, smuggling patterns), since Node's request
 // listener, where serve.ts checks them, never sees it. The request then goes
 // through the app as any other (routing, trusted proxies, route modules) with
-// a ServeEnv.upgrade handoff; a route that gets a 101
-// from its backend hands the backend connection over, and the bytes are then
+// a ServeEnv.upgrade handoff, its Content-Length body read from the socket
+// (Node's parser stops at the head here) for a route that ignores the
+// Upgrade; a route that gets a 101 from its backend hands the backend
+// connection over, and the bytes are then
 // relayed both ways as they come, with backpressure, until either side
 // closes. Otherwise the app's answer is written and the connection closed.
 // Attach to any server (http, https): `server.on("upgrade", upgradeListener(app, options, limits))`.
@@ -30,8 +32,51 @@ export function upgradeListener(app: Fetchable, options: Pick<ServeOptions, "enc
       void answer(socket, new Response(page.body, { status: page.status, headers: page.headers })).catch(() => socket.destroy());
       return;
     }
+    // A chunked body comes unparsed through this event (Node's parser stops at the head): 411, as lighttpd answers a chunked body it will not stream.
+    if (incoming.headers["transfer-encoding"] !== undefined) {
+      const page = errorPage(411);
+      void answer(socket, new Response(page.body, { status: page.status, headers: page.headers })).catch(() => socket.destroy());
+      return;
+    }
     void upgrade(app, options, incoming, socket, head).catch(() => socket.destroy());
   };
+}
+
+/**
+ * The Content-Length body after the head (checkRequestHead checked the
+ * field), read from the socket as the app reads it; `rest` is what came
+ * after it, for a tunnel, or undefined while the body is not read whole.
+ */
+function lengthBody(socket: NodeDuplex, head: Buffer, length: number): { body: ReadableStream<Uint8Array>; rest: () => Buffer | undefined } {
+  let remaining = length;
+  let rest: Buffer | undefined;
+  socket.pause();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const take = (chunk: Buffer) => {
+        const part = chunk.subarray(0, remaining);
+        remaining -= part.byteLength;
+        if (part.byteLength > 0) controller.enqueue(new Uint8Array(part));
+        if (remaining > 0) {
+          if ((controller.desiredSize ?? 1) <= 0) socket.pause();
+          return;
+        }
+        socket.pause();
+        socket.off("data", take);
+        socket.off("close", early);
+        rest = chunk.subarray(part.byteLength);
+        controller.close();
+      };
+      const early = () => controller.error(new Error("the client closed before the end of the body"));
+      socket.on("data", take);
+      socket.once("close", early);
+      take(head);
+    },
+    pull() {
+      if (remaining > 0) socket.resume();
+    },
+  });
+  return { body, rest: () => rest };
 }
 
 async function upgrade(app: Fetchable, options: Pick<ServeOptions, "encodedSlashes">, incoming: IncomingMessage, socket: NodeDuplex, head: Buffer): Promise<void> {
@@ -42,7 +87,14 @@ async function upgrade(app: Fetchable, options: Pick<ServeOptions, "encodedSlash
   const raw = incoming.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const host = headers.get("host") ?? authorityOf(net.localAddress, net.localPort);
-  const request = new Request(`http://${host}${pathAndQuery(normal ?? sent)}`, { method: incoming.method, headers });
+  // RFC 9110 §7.8: a server may ignore Upgrade (h2c from `curl --http2`, say), and then the request is an ordinary one, body included.
+  const length = Number(incoming.headers["content-length"] ?? 0);
+  const declared = length > 0 ? lengthBody(socket, head, length) : undefined;
+  const request = new Request(`http://${host}${pathAndQuery(normal ?? sent)}`, {
+    method: incoming.method,
+    headers,
+    ...(declared === undefined ? {} : { body: declared.body, duplex: "half" }),
+  });
   let tunnel: UpgradeTunnel | undefined;
   const conn: ConnInfo = {
     remoteAddress: normalizeAddress(net.remoteAddress ?? ""),
@@ -67,11 +119,18 @@ async function upgrade(app: Fetchable, options: Pick<ServeOptions, "encodedSlash
   };
   const response = await app.fetch(request, env);
   if (tunnel === undefined) return answer(socket, response);
+  // Bytes after a body not read whole are the body's, not the tunnel's: no tunnel then.
+  const first = declared === undefined ? head : declared.rest();
+  if (first === undefined) {
+    tunnel.duplex.close();
+    socket.destroy();
+    return;
+  }
   let text = "HTTP/1.1 101 Switching Protocols\r\n";
   for (const [name, value] of tunnel.headers) text += `${name}: ${value}\r\n`;
   socket.write(Buffer.from(`${text}\r\n`, "latin1"));
   if (tunnel.rest.byteLength > 0) socket.write(tunnel.rest);
-  relay(socket, tunnel.duplex, head);
+  relay(socket, tunnel.duplex, first);
 }
 
 /**
