@@ -27,19 +27,17 @@ export function upgradeListener(app: Fetchable, options: Pick<ServeOptions, "enc
   return (incoming: IncomingMessage, socket: NodeDuplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
     const refusal = checkRequestHead({ method: incoming.method!, target: incoming.url!, httpVersion: incoming.httpVersion, rawHeaders: incoming.rawHeaders }, limits);
-    if (refusal) {
-      const page = errorPage(refusal.status);
-      void answer(socket, new Response(page.body, { status: page.status, headers: page.headers })).catch(() => socket.destroy());
-      return;
-    }
+    if (refusal) return refuse(socket, refusal.status);
     // A chunked body comes unparsed through this event (Node's parser stops at the head): 411, as lighttpd answers a chunked body it will not stream.
-    if (incoming.headers["transfer-encoding"] !== undefined) {
-      const page = errorPage(411);
-      void answer(socket, new Response(page.body, { status: page.status, headers: page.headers })).catch(() => socket.destroy());
-      return;
-    }
+    if (incoming.headers["transfer-encoding"] !== undefined) return refuse(socket, 411);
     void upgrade(app, options, incoming, socket, head).catch(() => socket.destroy());
   };
+}
+
+/** postern's error page for `status`, then the connection closed. */
+function refuse(socket: NodeDuplex, status: number): void {
+  const page = errorPage(status);
+  void answer(socket, new Response(page.body, { status: page.status, headers: page.headers })).catch(() => socket.destroy());
 }
 
 /**
