@@ -3,7 +3,8 @@
 // credentials before the backend sees it, and lets one with them through;
 // and where messages are relayed one by one (Deno, Bun) a backend's message
 // larger than the relay holds closes the client with 1009 (RFC 6455 §7.4.1)
-// instead of being gathered whole in memory.
+// instead of being gathered whole in memory, and a client that does not read
+// holds the backend back instead of filling postern's memory.
 
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
@@ -12,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { WebSocketServer } from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 import { requireBinary } from "./helpers/binaries.ts";
 import { closedWs, openWs, refusedUpgrade } from "./helpers/proxy-ws.ts";
 import { spawnPostern, type CliRuntime } from "./helpers/postern-cli.ts";
@@ -22,20 +23,30 @@ import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 const HTPASSWD = requireBinary(["htpasswd"], "apache2-utils");
 const MiB = 1024 * 1024;
 
-/** A `ws` server that answers "big" with a binary message of 20 MiB and anything else with "ok"; counts the upgrades it took. */
-async function startBigBackend(): Promise<{ port: number; upgrades: () => number; stop(): Promise<void> }> {
+/** A `ws` server that answers "big" with a binary message of 20 MiB, "flood" with 48 messages of 1 MiB, anything else with "ok"; counts the upgrades it took, and tells what it has not yet written. */
+async function startBigBackend(): Promise<{ port: number; upgrades: () => number; unsent: () => number; stop(): Promise<void> }> {
   let upgrades = 0;
+  let flooding: WebSocket | undefined;
   const server = createServer((_req, res) => res.end("plain"));
   const wss = new WebSocketServer({ server });
   wss.on("connection", (ws) => {
     upgrades++;
     ws.on("error", () => undefined);
-    ws.on("message", (data: Buffer) => ws.send(data.toString() === "big" ? Buffer.alloc(20 * MiB, 7) : "ok"));
+    ws.on("message", (data: Buffer) => {
+      const text = data.toString();
+      if (text === "flood") {
+        flooding = ws;
+        for (let i = 0; i < 48; i++) ws.send(Buffer.alloc(MiB, i));
+        return;
+      }
+      ws.send(text === "big" ? Buffer.alloc(20 * MiB, 7) : "ok");
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
     upgrades: () => upgrades,
+    unsent: () => flooding?.bufferedAmount ?? -1,
     stop: async () => {
       for (const client of wss.clients) client.terminate();
       wss.close();
@@ -104,7 +115,16 @@ describe.skipIf(HTPASSWD === undefined)("WebSocket upgrades through proxy routes
         ws.send("big");
         expect(await first).toBe("closed with 1009");
       });
+
+      test.skipIf(runtime === "node")("a client that does not read: the relay stops reading the backend", async () => {
+        const ws = await openWs(`ws://${base}/flood`);
+        // The client's socket is not read: what postern sends piles up in postern, or postern stops taking the backend's.
+        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        ws.send("flood");
+        // 48 MiB sent; with the relay waiting on the client, most of it stays in the backend's own buffer.
+        await expect.poll(() => backend.unsent(), { timeout: 10_000, interval: 200 }).toBeGreaterThan(16 * MiB);
+        ws.terminate();
+      });
     });
   }
 });
-

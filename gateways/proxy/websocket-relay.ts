@@ -12,6 +12,8 @@ import { BINARY, CLOSE, closePayload, encodeFrame, FrameDecoder, MessageTooBig, 
 export interface MessageSocket {
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
+  /** Bytes sent and not yet written to the client's connection (WebSocket's bufferedAmount). */
+  readonly bufferedAmount?: number;
 }
 
 /** What the server tells the relay of the client's side. */
@@ -27,6 +29,15 @@ export interface ClientSide {
  * message (maxPayloadLength), so both directions are bounded alike.
  */
 const MAX_MESSAGE = 16 * 1024 * 1024;
+/**
+ * The backend is read only while less than this is waiting to go to the
+ * client: a client that reads slowly (or not at all) then holds the backend
+ * back through TCP, as on Node's byte relay, instead of filling memory.
+ * The servers signal no drain to a relay (Deno none at all), so the wait
+ * looks again every BACKPRESSURE_POLL_MS.
+ */
+const HIGH_WATER = 1024 * 1024;
+const BACKPRESSURE_POLL_MS = 20;
 /** After a close frame is sent, how long the backend's reply is waited for before its connection is closed. */
 const CLOSE_WAIT_MS = 5_000;
 
@@ -80,6 +91,7 @@ export function relayMessages(tunnel: UpgradeTunnel, client: MessageSocket): Cli
           closeClient(code === 1005 ? undefined : code, reason);
         }
       }
+      while (!clientClosed && (client.bufferedAmount ?? 0) > HIGH_WATER) await new Promise((resolve) => setTimeout(resolve, BACKPRESSURE_POLL_MS));
       chunk = await duplex.read();
     }
   };

@@ -7,7 +7,7 @@
 import { chosenProtocol, relayMessages, type ClientSide } from "../../gateways/proxy/websocket-relay.ts";
 import type { ServeEnv, UpgradeTunnel } from "../../src/runtime.ts";
 import type { Fetchable } from "../common/serve.ts";
-import type { BunServer, BunWebSocketHandlers } from "./api.ts";
+import type { BunServer, BunWebSocket, BunWebSocketHandlers } from "./api.ts";
 
 /** A relayed socket's state: the backend's tunnel, then the relay once the client's side is open. */
 interface Relayed {
@@ -32,7 +32,18 @@ export function fetchUpgrading(app: Fetchable, server: BunServer, original: Requ
 
 /** The handlers Bun.serve relays upgraded sockets with. */
 export const webSocketHandlers: BunWebSocketHandlers<Relayed> = {
-  open: (ws) => void (ws.data.side = relayMessages(ws.data.tunnel, ws)),
+  open: (ws) => {
+    // Bun's ServerWebSocket tells its backlog by a method; the relay reads it as WebSocket's property.
+    const buffered = ws as BunWebSocket<Relayed> & { getBufferedAmount(): number };
+    const client = {
+      send: (data: string | Uint8Array) => void ws.send(data),
+      close: (code?: number, reason?: string) => ws.close(code, reason),
+      get bufferedAmount() {
+        return buffered.getBufferedAmount();
+      },
+    };
+    ws.data.side = relayMessages(ws.data.tunnel, client);
+  },
   message: (ws, message) => ws.data.side?.message(message),
   close: (ws, code, reason) => ws.data.side?.closed(code, reason),
 };
