@@ -4,7 +4,8 @@
 // and where messages are relayed one by one (Deno, Bun) a backend's message
 // larger than the relay holds closes the client with 1009 (RFC 6455 §7.4.1)
 // instead of being gathered whole in memory, and a client that does not read
-// holds the backend back instead of filling postern's memory.
+// holds the backend back instead of filling postern's memory, and a backend
+// that does not read gets the client closed (1013) past 16 MiB held for it.
 
 import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
@@ -23,7 +24,7 @@ import { stopProcessGroup, waitForPort } from "./helpers/server-process.ts";
 const HTPASSWD = requireBinary(["htpasswd"], "apache2-utils");
 const MiB = 1024 * 1024;
 
-/** A `ws` server that answers "big" with a binary message of 20 MiB, "flood" with 48 messages of 1 MiB, anything else with "ok"; counts the upgrades it took, and tells what it has not yet written. */
+/** A `ws` server that answers "big" with a binary message of 20 MiB, "flood" with 48 messages of 1 MiB, stops reading on "stop reading", answers anything else with "ok"; counts the upgrades it took, and tells what it has not yet written. */
 async function startBigBackend(): Promise<{ port: number; upgrades: () => number; unsent: () => number; stop(): Promise<void> }> {
   let upgrades = 0;
   let flooding: WebSocket | undefined;
@@ -34,6 +35,10 @@ async function startBigBackend(): Promise<{ port: number; upgrades: () => number
     ws.on("error", () => undefined);
     ws.on("message", (data: Buffer) => {
       const text = data.toString();
+      if (text === "stop reading") {
+        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        return;
+      }
       if (text === "flood") {
         flooding = ws;
         for (let i = 0; i < 48; i++) ws.send(Buffer.alloc(MiB, i));
@@ -124,6 +129,18 @@ describe.skipIf(HTPASSWD === undefined)("WebSocket upgrades through proxy routes
         // 48 MiB sent; with the relay waiting on the client, most of it stays in the backend's own buffer.
         await expect.poll(() => backend.unsent(), { timeout: 10_000, interval: 200 }).toBeGreaterThan(16 * MiB);
         ws.terminate();
+      });
+
+      test.skipIf(runtime === "node")("a backend that does not read: the client is closed with 1013 once 16 MiB wait for it", async () => {
+        const ws = await openWs(`ws://${base}/slow`);
+        const closed = new Promise<number>((resolve) => ws.once("close", (code: number) => resolve(code)));
+        ws.send("stop reading");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const chunk = Buffer.alloc(MiB, 1);
+        for (let i = 0; i < 64; i++) ws.send(chunk);
+        const code = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open"), 10_000))]);
+        ws.terminate();
+        expect(code).toBe(1013);
       });
     });
   }

@@ -29,6 +29,8 @@ export interface ClientSide {
  * message (maxPayloadLength), so both directions are bounded alike.
  */
 const MAX_MESSAGE = 16 * 1024 * 1024;
+/** The client's messages held for a backend that does not read them, at most; past it the relay closes. */
+const MAX_QUEUED = 16 * 1024 * 1024;
 /**
  * The backend is read only while less than this is waiting to go to the
  * client: a client that reads slowly (or not at all) then holds the backend
@@ -58,8 +60,14 @@ export function relayMessages(tunnel: UpgradeTunnel, client: MessageSocket): Cli
   const frames = new FrameDecoder(MAX_MESSAGE);
   const mask = () => crypto.getRandomValues(new Uint8Array(4));
   // Frames go out in order, each write waited for (the backend's backpressure).
+  /** Bytes of the client's messages not yet written to the backend. */
+  let queued = 0;
   const send = (opcode: number, payload: Uint8Array) => {
-    writes = writes.then(() => duplex.write(encodeFrame(opcode, payload, mask()))).catch(() => duplex.close());
+    queued += payload.byteLength;
+    writes = writes
+      .then(() => duplex.write(encodeFrame(opcode, payload, mask())))
+      .then(() => void (queued -= payload.byteLength))
+      .catch(() => duplex.close());
     return writes;
   };
   const closeClient = (code?: number, reason?: string) => {
@@ -109,7 +117,15 @@ export function relayMessages(tunnel: UpgradeTunnel, client: MessageSocket): Cli
     },
   );
   return {
-    message: (data) => void send(typeof data === "string" ? TEXT : BINARY, typeof data === "string" ? encoder.encode(data) : data),
+    message: (data) => {
+      if (closeSent) return;
+      void send(typeof data === "string" ? TEXT : BINARY, typeof data === "string" ? encoder.encode(data) : data);
+      // The servers cannot stop reading a client's messages: one the backend does not keep up with is closed (1013, try again later) rather than held without bound.
+      if (queued > MAX_QUEUED) {
+        sendClose(1013, "");
+        closeClient(1013, "backend not reading");
+      }
+    },
     closed: (code, reason) => {
       clientClosed = true;
       // 1005 and 1006 are never sent in a close frame (§7.4.1).
