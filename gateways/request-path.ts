@@ -58,12 +58,18 @@ export function onNormalPathOnly<H extends MiddlewareHandler>(handler: H, slashe
 /** Puts `c`'s request at its normal URL, the client's target kept for REQUEST_URI (ServeEnv.clientTarget). */
 function atNormalUrl(c: Context, normal: string): void {
   const request = c.req.raw;
+  c.req.raw = requestAt(request, normal);
+  c.env = derivedEnv(c.env, { clientTarget: { url: c.req.raw.url, target: clientTargetOf(c.env)?.target ?? pathAndQuery(request.url) } });
+}
+
+/** `request` at another URL, its body and signal kept: the same request to the routes. */
+export function requestAt(request: Request, url: string): Request {
   const init: RequestInit & { duplex: "half" } = { method: request.method, headers: request.headers, body: request.body, signal: request.signal, duplex: "half" };
-  c.req.raw = new Request(normal, init);
+  const moved = new Request(url, init);
   // A local redirect's request stays one: its depth bounds the chain of them (RFC 3875 §6.2.2).
   const depth = redirectDepth(request);
-  if (depth > 0) setRedirectDepth(c.req.raw, depth);
-  c.env = derivedEnv(c.env, { clientTarget: { url: c.req.raw.url, target: clientTargetOf(c.env)?.target ?? pathAndQuery(request.url) } });
+  if (depth > 0) setRedirectDepth(moved, depth);
+  return moved;
 }
 
 /** The client's own target where the server rewrote the URL (ServeEnv.clientTarget). */

@@ -19,8 +19,8 @@ import { redirect } from "../src/rewrite/redirect.ts";
 import { MAX_REWRITES, rewrite } from "../src/rewrite/rewrite.ts";
 import { compileRules } from "../src/rewrite/rules.ts";
 import type { Runtime } from "../src/runtime.ts";
-import { connOf, derivedEnv, logRequestError, redirectDepth, setRedirectDepth, type Router } from "./handler.ts";
-import { clientTargetOf } from "./request-path.ts";
+import { connOf, derivedEnv, logRequestError, type Router } from "./handler.ts";
+import { clientTargetOf, requestAt } from "./request-path.ts";
 
 export type UrlRules = Pick<Config, "redirects" | "rewrites" | "encodedSlashes">;
 
@@ -49,14 +49,4 @@ export function urlRules(config: UrlRules, runtime: Runtime, routes: Router): Mi
     // conn given, not inherited: a runtime's env may compute it from private state (Node's), which only answers to the env itself.
     return routes.fetch(rewritten, derivedEnv(c.env, { conn: connOf(c), clientTarget: { url: rewritten.url, target: client } }));
   };
-}
-
-/** `request` at another URL, its body and signal kept: the same request to the routes. */
-function requestAt(request: Request, url: string): Request {
-  const init: RequestInit & { duplex: "half" } = { method: request.method, headers: request.headers, body: request.body, signal: request.signal, duplex: "half" };
-  const moved = new Request(url, init);
-  // A local redirect's request stays one: its depth bounds the chain of them (RFC 3875 §6.2.2).
-  const depth = redirectDepth(request);
-  if (depth > 0) setRedirectDepth(moved, depth);
-  return moved;
 }

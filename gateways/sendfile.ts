@@ -62,16 +62,22 @@ export class Sendfile {
       return this.#refuse(request, `${asked.field}: ${asked.value}: names a URI of an nginx internal location; send X-Sendfile with the file's path`);
     }
     const real = asked.value.startsWith("/") && !asked.value.includes("\0") ? await fs.realpath(asked.value) : null;
+    if (real === null) return this.#refuse(request, `${asked.field}: ${asked.value}: no such file (or not an absolute path)`);
     const dirs = await (this.#realDirs ??= this.#resolveDirs(fs));
-    if (real === null || !dirs.some((dir) => isInside(dir, real))) {
-      return this.#refuse(request, `${asked.field}: ${asked.value}: ${real === null ? "no such file (or not an absolute path)" : `${real} is not in x_sendfile.allow`}`);
-    }
+    const inAllow = (path: string) => dirs.some((dir) => isInside(dir, path));
+    // Nothing outside `allow` is opened at all (a FIFO there would hold the request).
+    if (!inAllow(real)) return this.#refuse(request, `${asked.field}: ${asked.value}: ${real} is not in x_sendfile.allow`);
     const file = await fs.openRead(real);
-    // CWE-367: what was opened must be what was checked, a regular file at that real path.
-    const named = file ? await fs.lstat(real) : null;
+    // CWE-367: a directory of the path may be swapped for a symlink between
+    // the lookup and the open, so the name is checked again after the open:
+    // its real path still in `allow`, and naming (lstat) the very file opened.
+    const after = file ? await fs.realpath(real) : null;
+    const allowed = after !== null && inAllow(after);
+    const named = allowed ? await fs.lstat(after) : null;
     if (!file || !file.stat.isFile || !named?.isFile || named.dev !== file.stat.dev || named.ino !== file.stat.ino) {
       await file?.close();
-      return this.#refuse(request, `${asked.field}: ${asked.value}: not a regular file, or changed while opened`);
+      const why = after !== null && !allowed ? `${after} is not in x_sendfile.allow` : "not a regular file, or changed while opened";
+      return this.#refuse(request, `${asked.field}: ${asked.value}: ${why}`);
     }
     let streaming = false;
     try {

@@ -23,8 +23,14 @@ export const vhostRootField = {
 } as const satisfies Field;
 
 const SPECIFIER = /%(.)/g;
-/** RFC 1123 §2.1 labels: what a Host may put into a path, no more. */
-const DNS_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+/**
+ * RFC 1123 §2.1 labels of at most 63 characters (RFC 1035 §2.3.4): what a
+ * Host may put into a path, no more. The TLD must not be all digits, as no
+ * TLD is (RFC 3696 §2): that leaves out IPv4 literals.
+ */
+const DNS_NAME = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*(?![0-9]+$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** RFC 1035 §2.3.4's longest name: a Host cannot make paths of any length, each kept in the cache below. */
+const MAX_NAME = 253;
 /** Directories looked up per host, kept this long (as the lookups of src/file-cache.ts). */
 const TTL_MS = 1_000;
 const MAX_ENTRIES = 4096;
@@ -41,7 +47,7 @@ export function vhostRootProblem(pattern: string): string | undefined {
 
 /** The directory `pattern` names for `host` (as hostName gives it); undefined when the host cannot make one. */
 export function vhostPath(pattern: string, host: string): string | undefined {
-  if (!DNS_NAME.test(host)) return undefined;
+  if (host.length > MAX_NAME || !DNS_NAME.test(host)) return undefined;
   const labels = host.split(".").reverse(); // [tld, domain, sub1, ...]
   let missing = false;
   const label = (n: number): string => {

@@ -40,6 +40,11 @@ function escapeChar(ch: string): string {
   return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, "0")}`;
 }
 
+/** `value` with each line-breaking character as \xHH (\uHHHH above U+00FF): one line, whatever a client put in it. */
+export function escapeLineBreaks(value: string): string {
+  return LINE_BREAKING.test(value) ? value.replace(EVERY_LINE_BREAKING, escapeChar) : value;
+}
+
 /** Quoted field: `"` and `\` escaped, line-breaking characters as \xHH, so a header cannot forge a log line. */
 export function quote(value: string | null): string {
   if (value === null || value === "") return '"-"';

@@ -9,7 +9,7 @@
 // (`, client: 192.0.2.7, request: "GET /x.php HTTP/1.1"`), its message
 // beginning with the route's name.
 
-import { quote } from "./access-log.ts";
+import { escapeLineBreaks, quote } from "./access-log.ts";
 import { LogFile } from "./log-file.ts";
 import type { RequestRecord } from "./request-record.ts";
 import type { Runtime } from "./runtime.ts";
@@ -20,14 +20,19 @@ export type LogLevel = "error" | "warn" | "notice";
 let cachedSecond = -1;
 let cachedStamp = "";
 
-/** `2026/12/06 21:00:00 [error] line`; the time formatted once per second. */
+/**
+ * `2026/12/06 21:00:00 [error] line`; the time formatted once per second. A
+ * line break in `line` (a script's stderr quoting the request, a backend's
+ * field) is escaped, so that a client cannot write a line of its own into
+ * the log (CWE-117).
+ */
 export function errorLogLine(ms: number, level: LogLevel, line: string): string {
   const second = Math.floor(ms / 1000);
   if (second !== cachedSecond) {
     cachedStamp = new Date(second * 1000).toISOString().slice(0, 19).replace(/-/g, "/").replace("T", " ");
     cachedSecond = second;
   }
-  return `${cachedStamp} [${level}] ${line}`;
+  return `${cachedStamp} [${level}] ${escapeLineBreaks(line)}`;
 }
 
 /** `write` with each line dated and levelled "error": a runtime's stderr as its logError. */

@@ -15,7 +15,7 @@ type ZlibStream = Transform & { flush(kind: number, callback: () => void): void 
 /** What node:zlib has of zstd where it has it: Node 20's type declarations name none of it. */
 interface ZstdZlib {
   createZstdCompress?(options: { params: Record<number, number> }): ZlibStream;
-  constants: { ZSTD_c_compressionLevel: number; ZSTD_e_flush: number };
+  constants: { ZSTD_c_compressionLevel: number; ZSTD_c_windowLog: number; ZSTD_e_flush: number };
 }
 const zstd = zlib as unknown as ZstdZlib;
 
@@ -26,15 +26,30 @@ interface Codec {
 
 const { constants } = zlib;
 
+/**
+ * log2 of the window each answer's compressor keeps, 512 KiB (nginx's
+ * brotli_window default): the memory an answer holds while its client reads
+ * it slowly, and what the client's decoder must allocate too. brotli's
+ * default is 4 MiB (RFC 7932 §9.2, lgwin 22) and zstd's at level 3 2 MiB:
+ * a thousand slow downloads would hold gigabytes. A smaller window costs
+ * only matches farther back than 512 KiB.
+ */
+const WINDOW_LOG = 19;
+
 const codecs: Partial<Record<Encoding, Codec>> = {
   gzip: { create: (level) => zlib.createGzip({ level }), flush: constants.Z_SYNC_FLUSH },
   br: {
-    create: (level) => zlib.createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: level } }),
+    create: (level) => zlib.createBrotliCompress({ params: { [constants.BROTLI_PARAM_QUALITY]: level, [constants.BROTLI_PARAM_LGWIN]: WINDOW_LOG } }),
     flush: constants.BROTLI_OPERATION_FLUSH,
   },
   // Present only where the platform's zlib has it (typeof: Node 20's has not).
   ...(typeof zstd.createZstdCompress === "function"
-    ? { zstd: { create: (level: number) => zstd.createZstdCompress!({ params: { [zstd.constants.ZSTD_c_compressionLevel]: level } }), flush: zstd.constants.ZSTD_e_flush } }
+    ? {
+        zstd: {
+          create: (level: number) => zstd.createZstdCompress!({ params: { [zstd.constants.ZSTD_c_compressionLevel]: level, [zstd.constants.ZSTD_c_windowLog]: WINDOW_LOG } }),
+          flush: zstd.constants.ZSTD_e_flush,
+        },
+      }
     : {}),
 };
 

@@ -2,11 +2,13 @@
 // example Worker (examples/worker/index.ts) — the demo's static files from
 // the assets binding, the bundled WASI probe, and PHP through a real php-fpm
 // over TCP (its address in the FASTCGI_BACKEND var) — and the Worker bundle
-// stays within 220 KB minified, WebAssembly modules aside (170 KB with
+// stays within 320 KB minified, WebAssembly modules aside (170 KB with
 // balancing, health checks and trusted proxies; 201 KB once every option's
-// documentation lived in the schemas and logs could go to files; a Worker
-// may be 3 MB compressed on the free plan: the bound is there to notice
-// growth).
+// documentation lived in the schemas and logs could go to files; 285 KB with
+// the route modules (auth, compression, headers, hosts), the proxy gateway,
+// rewrites, TLS settings, metrics and the status page, which the registry
+// holds whether a Worker uses them or not; a Worker may be 3 MB compressed
+// on the free plan: the bound is there to notice growth).
 
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,11 +62,11 @@ describe.skipIf(noWrangler !== "")(`wrangler.toml: the example Worker under wran
   });
 });
 
-test.skipIf(noWrangler !== "")(`the Worker bundle is at most 220 KB minified, WebAssembly modules aside${noWrangler}`, () => {
+test.skipIf(noWrangler !== "")(`the Worker bundle is at most 320 KB minified, WebAssembly modules aside${noWrangler}`, () => {
   const out = mkdtempSync(join(tmpdir(), "postern-worker-bundle-"));
   try {
     wrangler(ROOT, ["deploy", "--dry-run", "--minify", "--outdir", out]);
-    expect(statSync(join(out, "index.js")).size).toBeLessThanOrEqual(220 * 1024);
+    expect(statSync(join(out, "index.js")).size).toBeLessThanOrEqual(320 * 1024);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
