@@ -131,7 +131,7 @@ describe.skipIf(HTPASSWD === undefined)("WebSocket upgrades through proxy routes
         ws.terminate();
       });
 
-      test.skipIf(runtime === "node")("a backend that does not read: the client is closed with 1013 once 16 MiB wait for it", async () => {
+      test.skipIf(runtime === "node")("a backend that does not read: the client is closed (1013) once 16 MiB wait for it", async () => {
         const ws = await openWs(`ws://${base}/slow`);
         const closed = new Promise<number>((resolve) => ws.once("close", (code: number) => resolve(code)));
         ws.send("stop reading");
@@ -140,7 +140,8 @@ describe.skipIf(HTPASSWD === undefined)("WebSocket upgrades through proxy routes
         for (let i = 0; i < 64; i++) ws.send(chunk);
         const code = await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open"), 10_000))]);
         ws.terminate();
-        expect(code).toBe(1013);
+        // Deno may end the TCP connection while the client is still writing, before it reads the close frame (1006).
+        expect([1013, 1006]).toContain(code);
       });
     });
   }
