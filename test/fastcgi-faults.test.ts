@@ -754,9 +754,14 @@ describe("streaming with backpressure (DESIGN.md: memory stays bounded)", () => 
       if (paused || count < 32 * MiB) return;
       res.pause();
       paused = (async () => {
-        await sleep(300); // the buffers on the way fill up
-        const early = fake.stats.streamedBytes;
-        await sleep(1_700);
+        // The buffers on the way fill up: however slow the machine, the backend is held once its writes stop for 500 ms.
+        let early = fake.stats.streamedBytes;
+        for (let still = 0; still < 500; ) {
+          await sleep(100);
+          still = fake.stats.streamedBytes === early ? still + 100 : 0;
+          early = fake.stats.streamedBytes;
+        }
+        await sleep(1_500);
         const late = fake.stats.streamedBytes;
         res.resume();
         return { atPause: count, early, late, received: count };

@@ -294,9 +294,14 @@ describe.skipIf(!UWSGI)("uwsgi faults", () => {
           if (paused || count < 32 * MiB) return;
           res.pause();
           paused = (async () => {
-            await sleep(300); // the buffers on the way fill up
-            const early = written;
-            await sleep(1_700);
+            // The buffers on the way fill up: however slow the machine, the backend is held once its writes stop for 500 ms.
+            let early = written;
+            for (let still = 0; still < 500; ) {
+              await sleep(100);
+              still = written === early ? still + 100 : 0;
+              early = written;
+            }
+            await sleep(1_500);
             const late = written;
             res.resume();
             return { atPause: count, early, late };
