@@ -19,7 +19,7 @@ import { redirect } from "../src/rewrite/redirect.ts";
 import { MAX_REWRITES, rewrite } from "../src/rewrite/rewrite.ts";
 import { compileRules } from "../src/rewrite/rules.ts";
 import type { Runtime } from "../src/runtime.ts";
-import { connOf, derivedEnv, logRequestError, type Router } from "./handler.ts";
+import { derivedEnv, logRequestError, type Router } from "./handler.ts";
 import { clientTargetOf, requestAt } from "./request-path.ts";
 
 export type UrlRules = Pick<Config, "redirects" | "rewrites" | "encodedSlashes">;
@@ -46,7 +46,6 @@ export function urlRules(config: UrlRules, runtime: Runtime, routes: Router): Mi
     }
     const client = clientTargetOf(c.env)?.target ?? pathAndQuery(request.url);
     const rewritten = requestAt(request, url.slice(0, url.length - (pathname + search).length) + result.target);
-    // conn given, not inherited: a runtime's env may compute it from private state (Node's), which only answers to the env itself.
-    return routes.fetch(rewritten, derivedEnv(c.env, { conn: connOf(c), clientTarget: { url: rewritten.url, target: client } }));
+    return routes.fetch(rewritten, derivedEnv(c.env, { clientTarget: { url: rewritten.url, target: client } }));
   };
 }
